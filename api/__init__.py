@@ -1,0 +1,1 @@
+"""Flask blueprints: /api/... REST, /healthz (later /ogcapi and the NGSI receiver)."""

@@ -1,0 +1,17 @@
+"""JSON errors in the request's language: {"error": code, "message": text, "details": [...]}."""
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from i18n import lang_from_accept, normalize_lang, t
+
+
+def request_lang() -> str:
+    if request.args.get("lang"):
+        return normalize_lang(request.args["lang"])
+    return lang_from_accept(request.headers.get("Accept-Language"))
+
+
+def error(status: int, code: str, message_key: str, details: list | None = None, **fmt):
+    body = {"error": code, "message": t(message_key, request_lang(), **fmt), "details": details or []}
+    return jsonify(body), status

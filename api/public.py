@@ -1,0 +1,148 @@
+"""The public read API: layer list, features by bbox, sensor readings, health."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from api.cache import cache
+from api.errors import error
+from layers.registry import kind_of
+from store.db import get_db, utcnow
+from store.feeds import feed_states
+from store.layers import get_public_layer, organisations, public_layers
+from store.models import PUBLIC, Layer, Sensor
+from store.sensors import readings
+
+log = logging.getLogger(__name__)
+bp = Blueprint("public_api", __name__)
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """'minLon,minLat,maxLon,maxLat' -> tuple; ValueError with a message key when bad."""
+    if text is None or text.strip() == "":
+        return None
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise ValueError("api.bad_bbox")
+    try:
+        minx, miny, maxx, maxy = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError("api.bad_bbox") from None
+    if any(v != v for v in (minx, miny, maxx, maxy)):
+        raise ValueError("api.bad_bbox")
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise ValueError("api.bad_bbox_range")
+    return minx, miny, maxx, maxy
+
+
+def layer_summary(layer: Layer, orgs: dict) -> dict:
+    org = orgs.get(layer.organisation_id)
+    kind = kind_of(layer)
+    out = {
+        "id": layer.id,
+        "name": {"ja": layer.name_ja, "en": layer.name_en},
+        "kind": layer.kind,
+        "group": layer.group,
+        "organisation": {"code": org.code, "name": {"ja": org.name_ja, "en": org.name_en}} if org else None,
+        "feature_count": layer.feature_count,
+        "updated_at": layer.updated_at.isoformat() if layer.updated_at else None,
+        "license": layer.license,
+        "attribution": {"ja": layer.attribution_ja, "en": layer.attribution_en},
+    }
+    if kind.has_features:
+        out["features_url"] = f"/api/layers/{layer.id}/features"
+    if hasattr(kind, "tile_urls"):
+        out["tiles"] = kind.tile_urls(layer)
+    return out
+
+
+@bp.get("/api/layers")
+def list_layers():
+    db = get_db()
+    with db.session() as s:
+        layers = public_layers(s)
+        orgs = organisations(s)
+        body = [layer_summary(layer, orgs) for layer in layers]
+    return jsonify({"layers": body})
+
+
+@bp.get("/api/layers/<layer_id>/features")
+def layer_features(layer_id: str):
+    try:
+        bbox = parse_bbox(request.args.get("bbox"))
+    except ValueError as exc:
+        return error(400, "bad_bbox", str(exc), details=[{"bbox": request.args.get("bbox")}])
+    db = get_db()
+    with db.session() as s:
+        layer = get_public_layer(s, layer_id)
+        if layer is None:
+            return error(404, "not_found", "api.not_found")
+        kind = kind_of(layer)
+        if not kind.has_features:
+            return error(404, "not_found", "api.not_found",
+                         details=[{"tiles": getattr(kind, "tile_urls", lambda _l: [])(layer)}])
+        key = f"features:{layer.id}:{layer.version}:{bbox}"
+        body = cache.get(key)
+        if body is None:
+            body = kind.features(s, layer, bbox)
+            cache.set(key, body)
+        version = layer.version
+    resp = Response(body, mimetype="application/geo+json")
+    resp.headers["ETag"] = f'"{layer_id}-{version}"'
+    # a versioned URL (?v=) never changes content; the bare URL may be reused briefly
+    resp.headers["Cache-Control"] = ("public, max-age=86400, immutable" if request.args.get("v") == str(version)
+                                     else "public, max-age=10")
+    return resp.make_conditional(request)
+
+
+def parse_time(text: str | None, default: datetime) -> datetime:
+    if not text:
+        return default
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone(timedelta(hours=9)))  # bare times are JST
+
+
+@bp.get("/api/sensors/<sensor_id>/readings")
+def sensor_readings(sensor_id: str):
+    now = utcnow()
+    try:
+        since = parse_time(request.args.get("since"), now - timedelta(hours=24))
+        until = parse_time(request.args.get("until"), now)
+    except ValueError:
+        return error(400, "bad_time", "api.bad_time")
+    db = get_db()
+    with db.session() as s:
+        sensor = s.get(Sensor, sensor_id)
+        layer = s.get(Layer, sensor.layer_id) if sensor else None
+        if sensor is None or layer is None or layer.visibility != PUBLIC:
+            return error(404, "not_found", "api.sensor_not_found")
+        rows = readings(s, sensor_id, since, until)
+        body = {
+            "sensor": {"id": sensor.id, "name": {"ja": sensor.name_ja, "en": sensor.name_en},
+                       "lon": sensor.lon, "lat": sensor.lat, "attribute": sensor.attribute, "unit": sensor.unit},
+            "readings": [{"time": r.observed_at.isoformat(), "value": r.value, "attribute": r.attribute}
+                         for r in rows],
+        }
+    return jsonify(body)
+
+
+@bp.get("/healthz")
+def healthz():
+    db = get_db()
+    ok, err = db.ping()
+    body = {"status": "ok" if ok else "error",
+            "database": {"ok": ok, "backend": db.backend, **({"error": err} if err else {})},
+            "feeds": {}}
+    if ok:
+        try:
+            with db.session() as s:
+                body["feeds"] = feed_states(s)
+        except Exception as exc:
+            log.warning("healthz could not read feeds: %s", exc)
+            body["database"] = {"ok": False, "backend": db.backend, "error": type(exc).__name__}
+            body["status"] = "error"
+    if current_app.config.get("ISHIKAWA_DEMO_FEED") and "demo-snow" not in body["feeds"]:
+        body["feeds"]["demo-snow"] = {"status": "starting", "last_ok_at": None, "age_seconds": None}
+    return jsonify(body), (200 if body["status"] == "ok" else 503)

@@ -1,0 +1,95 @@
+"""ishikawa-map: `create_app(settings)` builds the Dash app; `python app.py` runs the embedded default.
+
+gunicorn serves `app:server` (Procfile `web`); the module builds that app lazily on first access,
+so importing this module (tests, the worker) builds nothing.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dash
+from flask import Flask
+
+from i18n import t
+from settings import Settings
+from store.db import Database
+
+log = logging.getLogger("ishikawa")
+ROOT = Path(__file__).resolve().parent
+
+
+def init_store(settings: Settings) -> Database:
+    """Open the database, create the tables and the built-in layers (idempotent)."""
+    from layers.builtin import ensure_builtin
+
+    db = Database(settings.database_url)
+    db.create_all()
+    with db.session() as s:
+        ensure_builtin(s, settings.data_path)
+    if settings.demo_feed:
+        from sources.demo_snow import setup_sensors
+
+        with db.session() as s:
+            setup_sensors(s, settings.data_path)
+    return db
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> dash.Dash:
+    settings = settings or Settings.from_env()
+    server = Flask(__name__, instance_path=str(settings.instance_path))
+    server.config.update(SECRET_KEY=settings.secret_key, ISHIKAWA_DEMO_FEED=settings.demo_feed,
+                         MAX_CONTENT_LENGTH=100 * 1024 * 1024,
+                         # Flask-Compress (Dash compress=True): GeoJSON compresses about 5:1
+                         COMPRESS_MIMETYPES=["text/html", "text/css", "text/plain", "application/json",
+                                             "application/javascript", "text/javascript",
+                                             "application/geo+json", "text/csv"],
+                         COMPRESS_LEVEL=6)
+    server.extensions["ishikawa.settings"] = settings
+    server.extensions["ishikawa.db"] = db or init_store(settings)
+
+    from api.cache import init_cache
+    from api.public import bp as public_api
+
+    init_cache(server, settings)
+    server.register_blueprint(public_api)
+
+    app = dash.Dash(
+        __name__, server=server, use_pages=True, pages_folder=str(ROOT / "pages"),
+        assets_folder=str(ROOT / "assets"), title=t("app.title"), update_title=None,
+        compress=True, suppress_callback_exceptions=True,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.index_string = app.index_string.replace("<html>", '<html lang="ja">')
+    from components.shell import shell
+
+    app.layout = shell
+    return app
+
+
+def __getattr__(name: str):
+    # `gunicorn app:server` asks for `server`: build the app from the environment once.
+    if name in ("server", "app"):
+        global _app
+        if "_app" not in globals():
+            _app = create_app(Settings.from_env())
+        return _app.server if name == "server" else _app
+    raise AttributeError(name)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env(run_jobs=True)
+    app = create_app(settings)
+    from worker import JobRunner, build_jobs
+
+    db = app.server.extensions["ishikawa.db"]
+    runner = JobRunner(build_jobs(settings, db), db)
+    runner.run_once()  # first readings before the first visitor
+    runner.start()
+    log.info("ishikawa-map: http://%s:%d/ (database: %s)", settings.host, settings.port, db.backend)
+    app.run(host=settings.host, port=settings.port, debug=False)
+
+
+if __name__ == "__main__":
+    main()

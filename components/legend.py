@@ -1,0 +1,45 @@
+"""Legend entries as HTML: swatches drawn with CSS, labels as text."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dash import dcc, html
+
+from i18n import t
+
+if TYPE_CHECKING:  # types only
+    from layers.base import LegendItem
+    from layers.visible import PanelLayer
+
+
+def swatch(item: LegendItem) -> html.Span:
+    style = {"--swatch": item.color}
+    return html.Span(className=f"swatch swatch-{item.shape}", style=style,
+                     children="AED" if item.shape == "marker" else ("12" if item.shape == "cluster" else None))
+
+
+def legend_block(title: str, items: list[LegendItem], extra=None, layer_id: str = "") -> html.Div:
+    return html.Div(className="legend-block", **({"data-layer": layer_id} if layer_id else {}), children=[
+        html.Div(title, className="legend-title"),
+        html.Ul([html.Li([swatch(i), html.Span(i.label)]) for i in items], className="legend-items"),
+        *([extra] if extra is not None else []),
+    ])
+
+
+def legend_children(layers: list[PanelLayer], checked: set[str], lang: str, opacity: dict[str, float]) -> list:
+    blocks = []
+    for pl in layers:
+        if pl.id not in checked or not pl.legend:
+            continue
+        extra = None
+        if pl.spec.opacity is not None:
+            extra = html.Label(className="opacity", children=[
+                html.Span(t("panel.opacity", lang)),
+                dcc.Slider(id={"type": "home-opacity", "layer": pl.id}, min=0, max=1, step=0.1,
+                           value=opacity.get(pl.id, pl.spec.opacity), marks=None,
+                           tooltip={"placement": "bottom", "always_visible": False}),
+            ])
+        blocks.append(legend_block(pl.name, pl.legend, extra, layer_id=pl.id))
+    if any(pl.exclusive == "depth" and pl.id in checked for pl in layers):
+        blocks.append(html.P(t("panel.hazard_note", lang), className="legend-note"))
+    return blocks

@@ -1,0 +1,35 @@
+"""AED locations: clustered points with a popup of where and when the AED can be used."""
+from __future__ import annotations
+
+from i18n import t
+from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attribution, popup_spec
+
+AED_COLOR = "#d7263d"
+
+
+class AedKind(LayerKind):
+    kind = "aed"
+
+    def map_spec(self, layer, lang):
+        hideout = {
+            "color": AED_COLOR,
+            "label": "AED",
+            "popup": popup_spec("name", [
+                ("address", "popup.address"), ("location", "popup.location"),
+                ("days", "popup.days"), ("hours", "popup.hours"), ("closed", "popup.closed"),
+                ("special", "popup.note"), ("phone", "popup.phone"), ("note", "popup.note"),
+            ], lang, badge=t("popup.sample", lang)),
+        }
+        return MapSpec(type="geojson", url=features_url(layer), attribution=layer_attribution(layer, lang), props={
+            "cluster": True,
+            "zoomToBoundsOnClick": True,
+            "superClusterOptions": {"radius": 60, "maxZoom": 16},
+            "pointToLayer": {"variable": "ishikawaMap.aedPoint"},
+            "clusterToLayer": {"variable": "ishikawaMap.cluster"},
+            "onEachFeature": {"variable": "ishikawaMap.popup"},
+            "hideout": hideout,
+        })
+
+    def legend(self, layer, lang):
+        return [LegendItem(t("legend.aed", lang), AED_COLOR, "marker"),
+                LegendItem(t("legend.cluster", lang), AED_COLOR, "cluster")]

@@ -1,0 +1,22 @@
+"""Administrative boundaries drawn as outlines: the map still says where you are without tiles."""
+from __future__ import annotations
+
+from i18n import t
+from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attribution
+
+OUTLINE_COLOR = "#3d4a5c"
+
+
+class OutlineKind(LayerKind):
+    kind = "outline"
+
+    def map_spec(self, layer, lang):
+        return MapSpec(type="geojson", url=features_url(layer), attribution=layer_attribution(layer, lang), props={
+            "style": {"variable": "ishikawaMap.outlineStyle"},
+            "onEachFeature": {"variable": "ishikawaMap.tooltip"},
+            "hideout": {"color": OUTLINE_COLOR, "label": "name"},
+            "interactive": True,
+        })
+
+    def legend(self, layer, lang):
+        return [LegendItem(t("legend.boundary", lang), OUTLINE_COLOR, "line")]

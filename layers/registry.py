@@ -1,0 +1,21 @@
+"""kind name -> kind object. New kinds (snowplow, uploaded, ngsi) register here."""
+from __future__ import annotations
+
+from layers.aed import AedKind
+from layers.base import LayerKind
+from layers.hazard import HazardTilesKind
+from layers.outline import OutlineKind
+from layers.shelters import ShelterKind
+from layers.snow_depth import SnowDepthKind
+from store.models import Layer
+
+KINDS: dict[str, LayerKind] = {k.kind: k for k in [
+    AedKind(), OutlineKind(), ShelterKind(), SnowDepthKind(), HazardTilesKind(),
+]}
+
+
+def kind_of(layer: Layer) -> LayerKind:
+    try:
+        return KINDS[layer.kind]
+    except KeyError:
+        raise LookupError(f"layer {layer.id}: unknown kind {layer.kind!r}") from None

@@ -1,0 +1,24 @@
+"""Designated shelters (GSI data): plain points with their hazard suitability in the popup."""
+from __future__ import annotations
+
+from i18n import t
+from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attribution, popup_spec
+
+SHELTER_COLOR = "#2b7a3d"
+
+
+class ShelterKind(LayerKind):
+    kind = "shelters"
+
+    def map_spec(self, layer, lang):
+        return MapSpec(type="geojson", url=features_url(layer), attribution=layer_attribution(layer, lang), props={
+            "pointToLayer": {"variable": "ishikawaMap.squarePoint"},
+            "onEachFeature": {"variable": "ishikawaMap.popup"},
+            "hideout": {"color": SHELTER_COLOR,
+                        "popup": popup_spec("施設・場所名", [("住所", "popup.address"),
+                                                            ("受入対象者", "popup.shelter_for"),
+                                                            ("備考", "popup.note")], lang)},
+        })
+
+    def legend(self, layer, lang):
+        return [LegendItem(t("legend.shelter", lang), SHELTER_COLOR, "square")]

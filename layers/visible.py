@@ -1,0 +1,46 @@
+"""The layers a visitor may see, with what the map and the panel need to show them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from i18n import t
+from layers.base import LegendItem, MapSpec, layer_name
+from layers.builtin import GROUP_LABELS, GROUPS
+from layers.registry import kind_of
+from store.layers import public_layers
+
+
+@dataclass
+class PanelLayer:
+    id: str
+    group: str
+    name: str
+    kind: str
+    default_visible: bool
+    exclusive: str | None  # layers sharing a non-empty value are shown one at a time
+    spec: MapSpec
+    legend: list[LegendItem]
+
+
+def visible_layers(s: Session, lang: str) -> list[PanelLayer]:
+    """Public layers only for now; staff visibility arrives with log-in (issue 4)."""
+    out = []
+    for layer in public_layers(s):
+        kind = kind_of(layer)
+        out.append(PanelLayer(
+            id=layer.id, group=layer.group, name=layer_name(layer, lang), kind=layer.kind,
+            default_visible=layer.default_visible,
+            exclusive=getattr(kind, "exclusive_group", lambda _l: None)(layer),
+            spec=kind.map_spec(layer, lang), legend=kind.legend(layer, lang)))
+    return out
+
+
+def group_order(layers: list[PanelLayer]) -> list[str]:
+    extra = sorted({pl.group for pl in layers} - set(GROUPS))
+    return [g for g in GROUPS if any(pl.group == g for pl in layers)] + extra
+
+
+def group_label(group: str, lang: str) -> str:
+    return t(GROUP_LABELS[group], lang) if group in GROUP_LABELS else group

@@ -1,0 +1,188 @@
+"""`/` — the public map of Ishikawa: base maps, boundaries, AEDs, hazard overlays, snow sensors."""
+from __future__ import annotations
+
+import dash
+import dash_leaflet as dl
+from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
+
+from components.basemaps import basemap_options
+from components.legend import legend_children
+from components.map import map_children
+from components.map_state import BASEMAPS, MapState, exclusive_selection, parse_state, to_query
+from i18n import t
+from layers.visible import group_label, group_order
+from layers.visible import visible_layers as _visible_layers
+from store.db import get_db
+
+dash.register_page(__name__, path="/", title=t("app.title"))
+
+
+def visible_layers(lang: str):
+    with get_db().session() as s:
+        return _visible_layers(s, lang)
+
+
+
+def layout(**query):
+    layers = visible_layers("ja")
+    known = {pl.id for pl in layers}
+    st: MapState = parse_state(query, known)
+    lang = st.lang
+    if lang != "ja":
+        layers = visible_layers(lang)
+    if st.layers is None:
+        st.layers = [pl.id for pl in layers if pl.default_visible]
+    checked = set(st.layers)
+    base, overlays, vectors = map_children(layers, checked, st.base, lang, st.opacity)
+
+    groups = []
+    for g in group_order(layers):
+        members = [pl for pl in layers if pl.group == g]
+        value = [pl.id for pl in members if pl.id in checked]
+        groups.append(html.Fieldset(className="layer-group", children=[
+            html.Legend(group_label(g, lang)),
+            dcc.Checklist(id={"type": "home-layers", "group": g}, value=value,
+                          options=[{"label": pl.name, "value": pl.id} for pl in members],
+                          className="layer-checklist", inputClassName="layer-input"),
+            dcc.Store(id={"type": "home-layers-prev", "group": g}, data=value),
+        ]))
+
+    live = min([pl.spec.refresh_s for pl in layers if pl.spec.refresh_s] or [0])
+    return html.Div(className="page-map", lang=lang, children=[
+        dcc.Store(id="home-lang", data=lang),
+        html.Header(className="topbar", children=[
+            html.Button(t("panel.toggle", lang), id="home-panel-toggle", className="panel-toggle",
+                        **{"aria-controls": "home-panel", "aria-expanded": "false"}),
+            html.H1(t("app.title", lang), className="app-title"),
+            html.A(t("lang.switch", lang), id="home-lang-link", className="lang-switch",
+                   href=to_query(MapState(**{**st.__dict__, "lang": "en" if lang == "ja" else "ja"})),
+                   title=t("lang.switch.title", lang), hrefLang="en" if lang == "ja" else "ja"),
+        ]),
+        html.Div(className="map-wrap", children=[
+            html.Aside(id="home-panel", className="panel", **{"aria-label": t("panel.title", lang)}, children=[
+                html.Div(className="panel-head", children=[
+                    html.H2(t("panel.title", lang)),
+                    html.Button("×", id="home-panel-close", className="panel-close",
+                                title=t("panel.close", lang), **{"aria-label": t("panel.close", lang)}),
+                ]),
+                html.Fieldset(className="layer-group", children=[
+                    html.Legend(t("panel.basemap", lang)),
+                    dcc.RadioItems(id="home-basemap", value=st.base, options=basemap_options(lang),
+                                   className="basemap-radio"),
+                ]),
+                *groups,
+                html.Section(className="legend", children=[
+                    html.H2(t("panel.legend", lang)),
+                    html.Div(id="home-legend", children=legend_children(layers, checked, lang, st.opacity)),
+                ]),
+            ]),
+            dl.Map(id="home-map", center=[st.lat, st.lon], zoom=st.zoom, minZoom=5, maxZoom=18,
+                   className="map", preferCanvas=False, worldCopyJump=False,
+                   maxBounds=[[20, 118], [50, 160]], children=[
+                       dl.LayerGroup(id="home-base", children=base),
+                       dl.LayerGroup(id="home-overlays", children=overlays),
+                       dl.LayerGroup(id="home-vectors", children=vectors),
+                       dl.ScaleControl(position="bottomleft", imperial=False),
+                       dl.LocateControl(position="topleft", strings={
+                           "title": t("control.locate", lang),
+                           "popup": t("control.locate_popup", lang)}),
+                       dl.FullScreenControl(position="topleft", title=t("control.fullscreen", lang),
+                                            titleCancel=t("control.fullscreen_exit", lang)),
+                   ]),
+        ]),
+        dcc.Interval(id="home-refresh", interval=max(live, 5) * 1000, disabled=not live),
+    ])
+
+
+def _checked(values: list[list[str]]) -> set[str]:
+    return {x for group in values for x in (group or [])}
+
+
+def _opacities(values, ids) -> dict[str, float]:
+    return {i["layer"]: float(v) for v, i in zip(values or [], ids or []) if v is not None}
+
+
+@callback(
+    Output({"type": "home-layers", "group": MATCH}, "value"),
+    Output({"type": "home-layers-prev", "group": MATCH}, "data"),
+    Input({"type": "home-layers", "group": MATCH}, "value"),
+    State({"type": "home-layers-prev", "group": MATCH}, "data"),
+    State("home-lang", "data"),
+    prevent_initial_call=True,
+)
+def keep_exclusive(value, previous, lang):
+    """Flood, tsunami and storm surge share a colour scale: one at a time."""
+    exclusive = {pl.id for pl in visible_layers(lang) if pl.exclusive}
+    new = exclusive_selection(previous or [], value or [], exclusive)
+    return (new if new != value else no_update), new
+
+
+@callback(
+    Output("home-base", "children"),
+    Output("home-overlays", "children"),
+    Output("home-vectors", "children"),
+    Input({"type": "home-layers", "group": ALL}, "value"),
+    Input("home-basemap", "value"),
+    Input({"type": "home-opacity", "layer": ALL}, "value"),
+    State({"type": "home-opacity", "layer": ALL}, "id"),
+    State("home-lang", "data"),
+    prevent_initial_call=True,
+)
+def update_map(groups, base, op_values, op_ids, lang):
+    base = base if base in BASEMAPS else "std"
+    return map_children(visible_layers(lang), _checked(groups), base, lang, _opacities(op_values, op_ids))
+
+
+@callback(
+    Output("home-legend", "children"),
+    Input({"type": "home-layers", "group": ALL}, "value"),
+    State({"type": "home-opacity", "layer": ALL}, "value"),
+    State({"type": "home-opacity", "layer": ALL}, "id"),
+    State("home-lang", "data"),
+    prevent_initial_call=True,
+)
+def update_legend(groups, op_values, op_ids, lang):
+    return legend_children(visible_layers(lang), _checked(groups), lang, _opacities(op_values, op_ids))
+
+
+@callback(
+    Output({"type": "home-geojson", "layer": ALL}, "url"),
+    Input("home-refresh", "n_intervals"),
+    State({"type": "home-geojson", "layer": ALL}, "url"),
+    State("home-lang", "data"),
+    prevent_initial_call=True,
+)
+def refresh_live(_n, urls, lang):
+    """Live layers get a new URL only when their data version changed; others stay as they are."""
+    ids = [o["id"]["layer"] for o in dash.callback_context.outputs_list]
+    current = {pl.id: pl.spec for pl in visible_layers(lang)}
+    out = []
+    for layer_id, url in zip(ids, urls):
+        spec = current.get(layer_id)
+        out.append(spec.url if spec is not None and spec.refresh_s and spec.url != url else no_update)
+    return out
+
+
+# The URL follows the map without reloading the page (history.replaceState), and the language
+# link carries the same view, so a copied link opens what the sender saw.
+clientside_callback(
+    ClientsideFunction("ishikawaMap", "syncUrl"),
+    Output("home-lang-link", "href"),
+    Input("home-map", "center"),
+    Input("home-map", "zoom"),
+    Input({"type": "home-layers", "group": ALL}, "value"),
+    Input("home-basemap", "value"),
+    Input({"type": "home-opacity", "layer": ALL}, "value"),
+    State({"type": "home-opacity", "layer": ALL}, "id"),
+    State("home-lang", "data"),
+)
+
+clientside_callback(
+    ClientsideFunction("ishikawaMap", "togglePanel"),
+    Output("home-panel", "className"),
+    Output("home-panel-toggle", "aria-expanded"),
+    Input("home-panel-toggle", "n_clicks"),
+    Input("home-panel-close", "n_clicks"),
+    State("home-panel", "className"),
+    prevent_initial_call=True,
+)

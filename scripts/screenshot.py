@@ -1,0 +1,34 @@
+"""Developer tool: screenshot a page of a running app in headless Chromium.
+
+    python scripts/screenshot.py URL OUT.png [WIDTHxHEIGHT] [wait_seconds]
+"""
+import sys
+import time
+
+from selenium import webdriver
+
+
+def main():
+    url, out = sys.argv[1], sys.argv[2]
+    size = sys.argv[3] if len(sys.argv) > 3 else "1280x800"
+    wait = float(sys.argv[4]) if len(sys.argv) > 4 else 4
+    opts = webdriver.ChromeOptions()
+    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                f"--window-size={size.replace('x', ',')}", "--lang=ja"]:
+        opts.add_argument(arg)
+    opts.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(options=opts)
+    try:
+        driver.get(url)
+        time.sleep(wait)
+        driver.save_screenshot(out)
+        for entry in driver.get_log("browser"):
+            if "tile" not in entry["message"] and "gsi.go.jp" not in entry["message"] and "openstreetmap" not in entry["message"]:
+                print(entry)
+    finally:
+        driver.quit()
+
+
+if __name__ == "__main__":
+    main()

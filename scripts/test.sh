@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs the whole test suite, browser tests included (headless Chromium).
+# Installs what it needs: the Python packages, and Debian's chromium + chromium-driver (and a
+# Japanese font, so screenshots are readable) when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "installing ${need[*]} from Debian's packages"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+bash scripts/setup.sh test
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,83 @@
+"""One frozen settings object, read from the environment, with embedded defaults.
+
+The embedded default needs no other service: a SQLite file under instance/, the in-process cache
+and the built-in demo feed.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    instance_path: Path = ROOT / "instance"
+    data_path: Path = ROOT / "data"
+    host: str = "127.0.0.1"
+    port: int = 8050
+    orion_url: str = ""
+    fiware_service: str = ""
+    fiware_servicepath: str = "/"
+    smtp_url: str = ""
+    mail_from: str = "ishikawa-map@localhost"
+    cache_redis_url: str = ""
+    demo_feed: bool = True
+    demo_interval_s: float = 10.0
+    public_base_url: str = "http://127.0.0.1:8050"
+    # Start the periodic jobs inside the web process (embedded default); gunicorn web workers
+    # leave them to the separate `worker` process.
+    run_jobs: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        instance = Path(env.get("INSTANCE_PATH") or ROOT / "instance")
+        orion = env.get("ORION_URL", "").strip()
+        values = dict(
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{instance / 'ishikawa-map.sqlite3'}",
+            secret_key=env.get("SECRET_KEY") or _instance_secret(instance),
+            instance_path=instance,
+            host=env.get("HOST", "127.0.0.1"),
+            port=int(env.get("PORT", "8050")),
+            orion_url=orion,
+            fiware_service=env.get("FIWARE_SERVICE", ""),
+            fiware_servicepath=env.get("FIWARE_SERVICEPATH", "/"),
+            smtp_url=env.get("SMTP_URL", ""),
+            mail_from=env.get("MAIL_FROM", "ishikawa-map@localhost"),
+            cache_redis_url=env.get("CACHE_REDIS_URL", ""),
+            demo_feed=_flag(env.get("DEMO_FEED"), default=not orion),
+            demo_interval_s=float(env.get("DEMO_INTERVAL", "10")),
+            public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/")
+            or f"http://{env.get('HOST', '127.0.0.1')}:{env.get('PORT', '8050')}",
+        )
+        values.update(overrides)
+        return cls(**values)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+def _instance_secret(instance: Path) -> str:
+    """A per-installation secret kept in instance/, so sessions survive restarts without setup."""
+    path = instance / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        instance.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key

@@ -1,0 +1,1 @@
+"""Talking to the outside: files shipped or uploaded, demo feeds, brokers."""

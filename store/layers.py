@@ -1,0 +1,56 @@
+"""Organisations and layers."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.db import utcnow
+from store.models import PUBLIC, Layer, Organisation
+
+
+def ensure_organisation(s: Session, code: str, name_ja: str, name_en: str) -> Organisation:
+    org = s.scalar(select(Organisation).where(Organisation.code == code))
+    if org is None:
+        org = Organisation(code=code, name_ja=name_ja, name_en=name_en)
+        s.add(org)
+        s.flush()
+    return org
+
+
+def organisations(s: Session) -> dict[int, Organisation]:
+    return {o.id: o for o in s.scalars(select(Organisation))}
+
+
+def get_layer(s: Session, layer_id: str) -> Layer | None:
+    return s.get(Layer, layer_id)
+
+
+def get_public_layer(s: Session, layer_id: str) -> Layer | None:
+    """The layer if anyone may see it; None for unknown *and* private layers (no existence leak)."""
+    layer = s.get(Layer, layer_id)
+    return layer if layer is not None and layer.visibility == PUBLIC else None
+
+
+def public_layers(s: Session) -> list[Layer]:
+    return list(s.scalars(select(Layer).where(Layer.visibility == PUBLIC)
+                          .order_by(Layer.sort_order, Layer.id)))
+
+
+def upsert_layer(s: Session, layer_id: str, **fields) -> Layer:
+    layer = s.get(Layer, layer_id)
+    if layer is None:
+        layer = Layer(id=layer_id, **fields)
+        s.add(layer)
+    else:
+        for key, value in fields.items():
+            setattr(layer, key, value)
+    s.flush()
+    return layer
+
+
+def touch_layer(s: Session, layer: Layer, feature_count: int | None = None) -> None:
+    """Mark a data change: new version (cache keys change with it) and update time."""
+    layer.version = (layer.version or 0) + 1
+    layer.updated_at = utcnow()
+    if feature_count is not None:
+        layer.feature_count = feature_count

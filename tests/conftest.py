@@ -1,0 +1,85 @@
+"""Shared fixtures. The suite runs on SQLite always, and on PostgreSQL too when TEST_DATABASE_URL is set."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("DASH_TEST_CHROMEPATH", shutil.which("chromium") or "/usr/bin/chromium")
+
+from settings import Settings  # noqa: E402
+from store.db import Base, Database  # noqa: E402
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def _pg_url_with_schema(base_url: str, schema: str) -> str:
+    sep = "&" if "?" in base_url else "?"
+    return f"{base_url}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path):
+    """A fresh, empty database per test: a SQLite file, or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    import sqlalchemy as sa
+
+    from store.db import normalize_url
+
+    base = os.environ["TEST_DATABASE_URL"]
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(normalize_url(base))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield _pg_url_with_schema(base, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def db(db_url):
+    database = Database(db_url)
+    database.create_all()
+    yield database
+    database.dispose()
+
+
+def make_settings(tmp: Path, url: str, **over) -> Settings:
+    env = {"DATABASE_URL": url, "INSTANCE_PATH": str(tmp), "SECRET_KEY": "test-secret"}
+    return Settings.from_env(env, **over)
+
+
+@pytest.fixture(scope="session")
+def dash_app(tmp_path_factory):
+    """The one Dash app of the test session (Dash callbacks attach to the first app built)."""
+    from app import create_app
+
+    tmp = tmp_path_factory.mktemp("app")
+    settings = make_settings(tmp, f"sqlite:///{tmp / 'app.sqlite3'}")
+    app = create_app(settings)
+    from sources import demo_snow
+    from store.db import utcnow
+
+    demo_snow.tick(app.server.extensions["ishikawa.db"], settings.data_path, utcnow())
+    return app
+
+
+@pytest.fixture
+def client(dash_app):
+    return dash_app.server.test_client()
+
+
+@pytest.fixture
+def app_db(dash_app) -> Database:
+    return dash_app.server.extensions["ishikawa.db"]
+
+

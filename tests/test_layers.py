@@ -1,0 +1,44 @@
+import pytest
+
+from i18n import STRINGS
+from layers.builtin import BUILTIN
+from layers.registry import KINDS
+from layers.snow_depth import depth_class, to_jst
+from store.models import Layer
+
+
+@pytest.mark.parametrize("value,cls", [(None, -1), (0, 0), (0.4, 0), (0.5, 1), (9.9, 1), (10, 2), (29.9, 2),
+                                       (30, 3), (50, 4), (99.9, 4), (100, 5), (240, 5)])
+def test_depth_classes(value, cls):
+    assert depth_class(value) == cls
+
+
+def test_jst():
+    from datetime import datetime, timezone
+
+    assert to_jst(datetime(2026, 1, 1, 15, 30, tzinfo=timezone.utc)) == "2026-01-02 00:30"
+
+
+@pytest.mark.parametrize("spec", BUILTIN, ids=[b["id"] for b in BUILTIN])
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_every_builtin_layer_has_a_map_spec_and_legend(spec, lang):
+    layer = Layer(id=spec["id"], kind=spec["kind"], name_ja="x", name_en="x", group=spec["group"],
+                  options=spec.get("options", {}), version=3, attribution_ja="a", attribution_en="b")
+    kind = KINDS[spec["kind"]]
+    map_spec = kind.map_spec(layer, lang)
+    assert map_spec.type in {"geojson", "tiles"}
+    if map_spec.type == "geojson":
+        assert map_spec.url == f"/api/layers/{spec['id']}/features?v=3"
+    else:
+        assert map_spec.props["urls"] and map_spec.opacity is not None
+    legend = kind.legend(layer, lang)
+    assert legend and all(item.label and not item.label.startswith("legend.") for item in legend)
+    assert spec["name"] in STRINGS and spec["attribution"] in STRINGS
+
+
+def test_popup_labels_follow_language():
+    layer = Layer(id="aed", kind="aed", options={}, version=1, attribution_ja="", attribution_en="")
+    ja = KINDS["aed"].map_spec(layer, "ja").props["hideout"]["popup"]["fields"]
+    en = KINDS["aed"].map_spec(layer, "en").props["hideout"]["popup"]["fields"]
+    assert ("address", "住所") in [tuple(x) for x in ja]
+    assert ("address", "Address") in [tuple(x) for x in en]

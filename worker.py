@@ -1,0 +1,103 @@
+"""The periodic jobs: demo feed today; broker pollers, alert checks and the mail outbox later.
+
+`python worker.py` runs them alone (Procfile `worker`); `python app.py` starts the same jobs in
+a thread of the web process, so the embedded default needs one command.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from settings import Settings
+from store.db import Database, utcnow
+
+log = logging.getLogger("ishikawa.worker")
+
+
+@dataclass
+class Job:
+    name: str
+    interval_s: float
+    run: Callable[[], object]
+
+
+def build_jobs(settings: Settings, db: Database) -> list[Job]:
+    jobs: list[Job] = []
+    if settings.demo_feed:
+        from sources import demo_snow
+
+        jobs.append(Job(demo_snow.FEED_NAME, settings.demo_interval_s,
+                        lambda: demo_snow.tick(db, settings.data_path, utcnow(), settings.demo_interval_s)))
+    return jobs
+
+
+class JobRunner:
+    """Runs each job every interval in one daemon thread; a failing job is logged and retried."""
+
+    def __init__(self, jobs: list[Job], db: Database | None = None):
+        self.jobs = jobs
+        self.db = db
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> None:
+        for job in self.jobs:
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        try:
+            job.run()
+        except Exception as exc:  # a job never takes the process down
+            log.exception("job %s failed", job.name)
+            if self.db is not None:
+                try:
+                    from store.feeds import feed_error
+
+                    with self.db.session() as s:
+                        feed_error(s, job.name, f"{type(exc).__name__}: {exc}", job.interval_s)
+                except Exception:
+                    log.exception("could not record the failure of %s", job.name)
+
+    def _loop(self) -> None:
+        due = {job.name: 0.0 for job in self.jobs}
+        while not self._stop.is_set():
+            now = time.monotonic()
+            for job in self.jobs:
+                if now >= due[job.name]:
+                    self._run(job)
+                    due[job.name] = time.monotonic() + job.interval_s
+            self._stop.wait(min([due[j.name] for j in self.jobs] + [now + 1.0]) - time.monotonic()
+                            if self.jobs else 1.0)
+
+    def start(self) -> "JobRunner":
+        self._thread = threading.Thread(target=self._loop, name="ishikawa-jobs", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+
+
+def main() -> None:
+    from app import init_store
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    db = init_store(settings)
+    runner = JobRunner(build_jobs(settings, db), db)
+    log.info("worker started with jobs: %s", ", ".join(j.name for j in runner.jobs) or "(none)")
+    runner.start()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        runner.stop()
+
+
+if __name__ == "__main__":
+    main()
