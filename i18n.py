@@ -113,6 +113,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "ja": "bbox の値が範囲外です（経度 -180〜180、緯度 -90〜90、最小値 ≦ 最大値）。",
         "en": "bbox is out of range (longitude -180..180, latitude -90..90, min <= max).",
     },
+    "api.bad_zoom": {"ja": "zoom は 0〜24 の整数で指定してください。", "en": "zoom must be an integer from 0 to 24."},
     "api.not_found": {"ja": "指定されたレイヤは存在しません。", "en": "No such layer."},
     "api.sensor_not_found": {"ja": "指定されたセンサーは存在しません。", "en": "No such sensor."},
     "api.bad_time": {"ja": "時刻は ISO 8601 形式で指定してください。", "en": "Times must be ISO 8601."},

@@ -74,6 +74,12 @@ def layer_features(layer_id: str):
         bbox = parse_bbox(request.args.get("bbox"))
     except ValueError as exc:
         return error(400, "bad_bbox", str(exc), details=[{"bbox": request.args.get("bbox")}])
+    zoom_text = request.args.get("zoom")
+    zoom = None
+    if zoom_text not in (None, ""):
+        if not zoom_text.isdigit() or not 0 <= int(zoom_text) <= 24:
+            return error(400, "bad_zoom", "api.bad_zoom", details=[{"zoom": zoom_text}])
+        zoom = int(zoom_text)
     db = get_db()
     with db.session() as s:
         layer = get_public_layer(s, layer_id)
@@ -83,10 +89,10 @@ def layer_features(layer_id: str):
         if not kind.has_features:
             return error(404, "not_found", "api.not_found",
                          details=[{"tiles": getattr(kind, "tile_urls", lambda _l: [])(layer)}])
-        key = f"features:{layer.id}:{layer.version}:{bbox}"
+        key = f"features:{layer.id}:{layer.version}:{bbox}:{zoom}"
         body = cache.get(key)
         if body is None:
-            body = kind.features(s, layer, bbox)
+            body = kind.features(s, layer, bbox, zoom=zoom)
             cache.set(key, body)
         version = layer.version
     resp = Response(body, mimetype="application/geo+json")

@@ -10,7 +10,7 @@ AED_COLOR = "#d7263d"
 class AedKind(LayerKind):
     kind = "aed"
 
-    def map_spec(self, layer, lang):
+    def map_spec(self, layer, lang, zoom=None):
         hideout = {
             "color": AED_COLOR,
             "label": "AED",

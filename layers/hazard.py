@@ -24,13 +24,13 @@ class HazardTilesKind(LayerKind):
     kind = "hazard_tiles"
     has_features = False
 
-    def features(self, s, layer, bbox=None, at=None):
+    def features(self, s, layer, bbox=None, at=None, zoom=None):
         return None
 
     def tile_urls(self, layer) -> list[str]:
         return [TILE_URL.format(id=tile_id) for tile_id in layer.options.get("tile_ids", [])]
 
-    def map_spec(self, layer, lang):
+    def map_spec(self, layer, lang, zoom=None):
         return MapSpec(type="tiles", opacity=float(layer.options.get("opacity", 0.7)),
                        attribution=ATTRIBUTION.format(label=t("attribution.hazard", lang)),
                        props={"urls": self.tile_urls(layer), "minZoom": 2, "maxNativeZoom": 17,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from i18n import t
-from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attribution
+from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attribution, simplified_collection
 
 OUTLINE_COLOR = "#3d4a5c"
 
@@ -10,8 +10,14 @@ OUTLINE_COLOR = "#3d4a5c"
 class OutlineKind(LayerKind):
     kind = "outline"
 
-    def map_spec(self, layer, lang):
-        return MapSpec(type="geojson", url=features_url(layer), attribution=layer_attribution(layer, lang), props={
+    def features(self, s, layer, bbox=None, at=None, zoom=None):
+        if zoom is None:
+            return super().features(s, layer, bbox)
+        return simplified_collection(s, layer.id, bbox, zoom)
+
+    def map_spec(self, layer, lang, zoom=None):
+        return MapSpec(type="geojson", url=features_url(layer, zoom if zoom is not None else 18), lod=True,
+                       attribution=layer_attribution(layer, lang), props={
             "style": {"variable": "ishikawaMap.outlineStyle"},
             "onEachFeature": {"variable": "ishikawaMap.tooltip"},
             "hideout": {"color": OUTLINE_COLOR, "label": "name"},

@@ -10,7 +10,7 @@ SHELTER_COLOR = "#2b7a3d"
 class ShelterKind(LayerKind):
     kind = "shelters"
 
-    def map_spec(self, layer, lang):
+    def map_spec(self, layer, lang, zoom=None):
         return MapSpec(type="geojson", url=features_url(layer), attribution=layer_attribution(layer, lang), props={
             "pointToLayer": {"variable": "ishikawaMap.squarePoint"},
             "onEachFeature": {"variable": "ishikawaMap.popup"},

@@ -34,7 +34,7 @@ def to_jst(dt: datetime | None) -> str:
 class SnowDepthKind(LayerKind):
     kind = "snow_depth"
 
-    def features(self, s, layer, bbox=None, at=None):
+    def features(self, s, layer, bbox=None, at=None, zoom=None):
         feats = []
         for sensor in sensors_of_layer(s, layer.id):
             if bbox and not (bbox[0] <= sensor.lon <= bbox[2] and bbox[1] <= sensor.lat <= bbox[3]):
@@ -54,7 +54,7 @@ class SnowDepthKind(LayerKind):
             })
         return orjson.dumps({"type": "FeatureCollection", "features": feats})
 
-    def map_spec(self, layer, lang):
+    def map_spec(self, layer, lang, zoom=None):
         hideout = {
             "colors": CLASS_COLORS, "noData": NO_DATA_COLOR,
             "popup": popup_spec("name_en" if lang == "en" else "name",

@@ -24,7 +24,7 @@ class PanelLayer:
     legend: list[LegendItem]
 
 
-def visible_layers(s: Session, lang: str) -> list[PanelLayer]:
+def visible_layers(s: Session, lang: str, zoom: int | None = None) -> list[PanelLayer]:
     """Public layers only for now; staff visibility arrives with log-in (issue 4)."""
     out = []
     for layer in public_layers(s):
@@ -33,7 +33,7 @@ def visible_layers(s: Session, lang: str) -> list[PanelLayer]:
             id=layer.id, group=layer.group, name=layer_name(layer, lang), kind=layer.kind,
             default_visible=layer.default_visible,
             exclusive=getattr(kind, "exclusive_group", lambda _l: None)(layer),
-            spec=kind.map_spec(layer, lang), legend=kind.legend(layer, lang)))
+            spec=kind.map_spec(layer, lang, zoom), legend=kind.legend(layer, lang)))
     return out
 
 

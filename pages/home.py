@@ -17,9 +17,9 @@ from store.db import get_db
 dash.register_page(__name__, path="/", title=t("app.title"))
 
 
-def visible_layers(lang: str):
+def visible_layers(lang: str, zoom: int | None = None):
     with get_db().session() as s:
-        return _visible_layers(s, lang)
+        return _visible_layers(s, lang, zoom)
 
 
 
@@ -28,8 +28,7 @@ def layout(**query):
     known = {pl.id for pl in layers}
     st: MapState = parse_state(query, known)
     lang = st.lang
-    if lang != "ja":
-        layers = visible_layers(lang)
+    layers = visible_layers(lang, st.zoom)
     if st.layers is None:
         st.layers = [pl.id for pl in layers if pl.default_visible]
     checked = set(st.layers)
@@ -94,6 +93,13 @@ def layout(**query):
     ])
 
 
+def _zoom(zoom) -> int | None:
+    try:
+        return int(round(float(zoom)))
+    except (TypeError, ValueError):
+        return None
+
+
 def _checked(values: list[list[str]]) -> set[str]:
     return {x for group in values for x in (group or [])}
 
@@ -126,11 +132,13 @@ def keep_exclusive(value, previous, lang):
     Input({"type": "home-opacity", "layer": ALL}, "value"),
     State({"type": "home-opacity", "layer": ALL}, "id"),
     State("home-lang", "data"),
+    State("home-map", "zoom"),
     prevent_initial_call=True,
 )
-def update_map(groups, base, op_values, op_ids, lang):
+def update_map(groups, base, op_values, op_ids, lang, zoom):
     base = base if base in BASEMAPS else "std"
-    return map_children(visible_layers(lang), _checked(groups), base, lang, _opacities(op_values, op_ids))
+    return map_children(visible_layers(lang, _zoom(zoom)), _checked(groups), base, lang,
+                        _opacities(op_values, op_ids))
 
 
 @callback(
@@ -148,18 +156,20 @@ def update_legend(groups, op_values, op_ids, lang):
 @callback(
     Output({"type": "home-geojson", "layer": ALL}, "url"),
     Input("home-refresh", "n_intervals"),
+    Input("home-map", "zoom"),
     State({"type": "home-geojson", "layer": ALL}, "url"),
     State("home-lang", "data"),
     prevent_initial_call=True,
 )
-def refresh_live(_n, urls, lang):
-    """Live layers get a new URL only when their data version changed; others stay as they are."""
+def refresh_urls(_n, zoom, urls, lang):
+    """A layer gets a new URL only when its data version or its level of detail changed."""
     ids = [o["id"]["layer"] for o in dash.callback_context.outputs_list]
-    current = {pl.id: pl.spec for pl in visible_layers(lang)}
+    current = {pl.id: pl.spec for pl in visible_layers(lang, _zoom(zoom))}
     out = []
     for layer_id, url in zip(ids, urls):
         spec = current.get(layer_id)
-        out.append(spec.url if spec is not None and spec.refresh_s and spec.url != url else no_update)
+        changed = spec is not None and (spec.refresh_s or spec.lod) and spec.url != url
+        out.append(spec.url if changed else no_update)
     return out
 
 

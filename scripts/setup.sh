@@ -1,21 +1,19 @@
 #!/usr/bin/env bash
-# Creates .venv with the app's Python packages (idempotent, quick when nothing changed).
+# Creates .venv with the app's Python packages: `setup.sh app` or `setup.sh test` (adds the test
+# tools). Idempotent and quick when pyproject.toml has not changed since the last install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode="${1:-app}"
 PY="${PYTHON:-python3.11}"
 command -v "$PY" >/dev/null 2>&1 || PY=python3
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+hash=$(sha256sum pyproject.toml | cut -c1-16)
+if [ -f ".venv/.installed-$hash-test" ] || [ -f ".venv/.installed-$hash-$mode" ]; then
+  exit 0
 fi
-stamp=.venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)-${1:-app}
-if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  if [ "${1:-app}" = test ]; then
-    .venv/bin/python -m pip install -q -e ".[test]"
-  else
-    .venv/bin/python -m pip install -q -e .
-  fi
-  rm -f .venv/.installed-*
-  touch "$stamp"
-  [ "${1:-app}" = test ] && touch ".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)-app"
-fi
+echo "installing Python packages into .venv ($mode)"
+.venv/bin/python -m pip install -q --upgrade pip
+if [ "$mode" = test ]; then extra=".[test]"; else extra="."; fi
+.venv/bin/python -m pip install -q -e "$extra"
+rm -f .venv/.installed-*
+touch ".venv/.installed-$hash-$mode"

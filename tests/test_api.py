@@ -141,3 +141,20 @@ def test_sensor_readings(client):
     assert len(body["readings"]) >= 100  # the first start backfills the last 24 hours
     assert client.get("/api/sensors/none/readings").status_code == 404
     assert client.get("/api/sensors/snow-hakui-01/readings?since=yesterday").status_code == 400
+
+
+def test_outlines_are_simplified_for_low_zoom(client):
+    full = client.get("/api/layers/boundaries/features").data
+    low = client.get("/api/layers/boundaries/features?zoom=9").data
+    mid = client.get("/api/layers/boundaries/features?zoom=11").data
+    assert len(low) < len(mid) < len(full) and len(low) < len(full) / 3
+    fc = orjson.loads(low)
+    assert len(fc["features"]) == 19  # every municipality is still there
+    assert {f["properties"]["name"] for f in fc["features"]} >= {"加賀市", "羽咋市", "能美市", "金沢市"}
+    assert client.get("/api/layers/boundaries/features?zoom=18").data == full
+
+
+@pytest.mark.parametrize("zoom", ["-1", "abc", "99", "1.5"])
+def test_bad_zoom_is_400(client, zoom):
+    r = client.get(f"/api/layers/boundaries/features?zoom={zoom}")
+    assert r.status_code == 400 and r.get_json()["error"] == "bad_zoom"

@@ -1,38 +1,16 @@
 """Flows a resident does on the public map, in headless Chromium (dash_duo)."""
 from __future__ import annotations
 
-import time
-from urllib.parse import parse_qs, urlparse
-
 import pytest
 from selenium.webdriver.common.by import By
 
+from tests.browser_helpers import app_errors, free_port, query, wait_until
+
 pytestmark = pytest.mark.browser
-PORT = 8059
-TILE_HOSTS = ("gsi.go.jp", "openstreetmap.org", "favicon")
-
-
-def app_errors(dash_duo) -> list:
-    """Browser console errors, minus the tile servers this closed network cannot reach."""
-    return [e for e in dash_duo.get_logs() or [] if not any(h in e.get("message", "") for h in TILE_HOSTS)]
-
-
-def query(dash_duo) -> dict:
-    return {k: v[0] for k, v in parse_qs(urlparse(dash_duo.driver.current_url).query).items()}
-
-
-def wait_until(fn, timeout=10.0, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def open_map(dash_duo, dash_app, path="/"):
-    dash_duo.start_server(dash_app, port=PORT)
+    dash_duo.start_server(dash_app, port=free_port())
     if path != "/":
         dash_duo.driver.get(dash_duo.server_url + path)
     dash_duo.wait_for_element("#home-map", timeout=15)

@@ -1,0 +1,35 @@
+"""Helpers for dash_duo browser tests."""
+from __future__ import annotations
+
+import socket
+import time
+from urllib.parse import parse_qs, urlparse
+
+# tile servers are out of reach in tests (closed network): their errors are expected
+TILE_HOSTS = ("gsi.go.jp", "openstreetmap.org", "favicon")
+
+
+def free_port() -> int:
+    """A free loopback port, so several test runs on one machine do not collide."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def app_errors(dash_duo) -> list:
+    """Browser console errors, minus the tile servers this closed network cannot reach."""
+    return [e for e in dash_duo.get_logs() or [] if not any(h in e.get("message", "") for h in TILE_HOSTS)]
+
+
+def query(dash_duo) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlparse(dash_duo.driver.current_url).query).items()}
+
+
+def wait_until(fn, timeout=10.0, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
