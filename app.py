@@ -53,6 +53,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     init_cache(server, settings)
     server.register_blueprint(public_api)
+    # --- issue 3 blueprints ---
+
+    # --- issue 4 blueprints / extensions ---
+
+    # --- issue 5 blueprints ---
+
+    # --- issue 6 blueprints ---
+
 
     app = dash.Dash(
         __name__, server=server, use_pages=True, pages_folder=str(ROOT / "pages"),

@@ -117,6 +117,15 @@ STRINGS: dict[str, dict[str, str]] = {
     "api.not_found": {"ja": "指定されたレイヤは存在しません。", "en": "No such layer."},
     "api.sensor_not_found": {"ja": "指定されたセンサーは存在しません。", "en": "No such sensor."},
     "api.bad_time": {"ja": "時刻は ISO 8601 形式で指定してください。", "en": "Times must be ISO 8601."},
+
+    # --- /snow: live snow removal (issue 3) ---
+
+    # --- staff: log-in, upload, layer management (issue 4) ---
+
+    # --- alerts and mail (issue 5) ---
+
+    # --- FIWARE, sensor dashboards, catalog, OGC API (issue 6) ---
+
 }
 
 

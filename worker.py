@@ -31,6 +31,12 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
 
         jobs.append(Job(demo_snow.FEED_NAME, settings.demo_interval_s,
                         lambda: demo_snow.tick(db, settings.data_path, utcnow(), settings.demo_interval_s)))
+    # --- issue 3 jobs ---
+
+    # --- issue 5 jobs ---
+
+    # --- issue 6 jobs ---
+
     return jobs
 
 

@@ -56,6 +56,10 @@ BUILTIN = [
     dict(id="snow-depth", kind="snow_depth", group="yuki", sort_order=50, default_visible=True,
          name="layer.snow_depth", attribution="attribution.snow_demo", license="デモデータ",
          options={"demo": True}),
+    # --- issue 3 built-in layers ---
+
+    # --- issue 6 built-in layers ---
+
 ]
 
 

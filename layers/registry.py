@@ -10,7 +10,17 @@ from layers.snow_depth import SnowDepthKind
 from store.models import Layer
 
 KINDS: dict[str, LayerKind] = {k.kind: k for k in [
-    AedKind(), OutlineKind(), ShelterKind(), SnowDepthKind(), HazardTilesKind(),
+    AedKind(),
+    OutlineKind(),
+    ShelterKind(),
+    SnowDepthKind(),
+    HazardTilesKind(),
+    # --- issue 3 kinds ---
+
+    # --- issue 4 kinds ---
+
+    # --- issue 6 kinds ---
+
 ]}
 
 

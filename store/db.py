@@ -72,7 +72,7 @@ class Database:
         return self.engine.url.get_backend_name()
 
     def create_all(self) -> None:
-        import store.models  # noqa: F401  (registers the tables)
+        import store.models  # noqa: F401  (registers the tables of every feature)
 
         Base.metadata.create_all(self.engine)
 

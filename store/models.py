@@ -99,3 +99,14 @@ class Feed(Base):
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     interval_s: Mapped[float] = mapped_column(Float, default=60.0)
+
+
+# Each feature keeps its tables in a module of its own; importing it here registers them.
+# --- issue 3: snow removal ---
+
+# --- issue 4: users, tokens, layer versions ---
+
+# --- issue 5: alert rules, events, outbox ---
+
+# --- issue 6: broker sources ---
+
