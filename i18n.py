@@ -125,6 +125,29 @@ STRINGS: dict[str, dict[str, str]] = {
     # --- alerts and mail (issue 5) ---
 
     # --- FIWARE, sensor dashboards, catalog, OGC API (issue 6) ---
+    "source.role.snow": {"ja": "積雪深", "en": "Snow depth"},
+    "source.role.water": {"ja": "水位", "en": "Water level"},
+    "source.role.sensor": {"ja": "センサー", "en": "Sensors"},
+    "source.role.points": {"ja": "地点", "en": "Places"},
+    "source.role.vehicles": {"ja": "車両位置", "en": "Vehicle positions"},
+    "source.layer_description": {"ja": "FIWARE Orion（{url}）から定期取得したデータ。",
+                                 "en": "Data read periodically from FIWARE Orion ({url})."},
+    "source.license_broker": {"ja": "提供元の利用条件による", "en": "As set by the data provider"},
+    "source.attribution": {"ja": "出典：{name}（FIWARE Orion）", "en": "Source: {name} (FIWARE Orion)"},
+    "popup.value": {"ja": "値", "en": "Value"},
+    "popup.unit": {"ja": "単位", "en": "Unit"},
+    "popup.speed": {"ja": "速度（km/h）", "en": "Speed (km/h)"},
+    "popup.heading": {"ja": "進行方向（度）", "en": "Heading (°)"},
+    "popup.type": {"ja": "種別", "en": "Type"},
+    "legend.sensor": {"ja": "センサー（最新値）", "en": "Sensor (latest value)"},
+    "legend.ngsi_points": {"ja": "地点", "en": "Place"},
+    "legend.ngsi_vehicles": {"ja": "車両の現在位置", "en": "Vehicle position"},
+    "status.stale_age": {"ja": "更新停止中（最終取得 {age}前）", "en": "stale (last data {age} ago)"},
+    "status.no_data_yet": {"ja": "未取得", "en": "no data yet"},
+    "age.s": {"ja": "{n}秒", "en": "{n} s"},
+    "age.m": {"ja": "{n}分", "en": "{n} min"},
+    "age.h": {"ja": "{n}時間", "en": "{n} h"},
+    "age.d": {"ja": "{n}日", "en": "{n} d"},
 
 }
 

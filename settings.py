@@ -30,6 +30,9 @@ class Settings:
     orion_url: str = ""
     fiware_service: str = ""
     fiware_servicepath: str = "/"
+    orion_token: str = ""
+    orion_interval_s: float = 60.0
+    quantumleap_url: str = ""
     smtp_url: str = ""
     mail_from: str = "ishikawa-map@localhost"
     cache_redis_url: str = ""
@@ -55,6 +58,9 @@ class Settings:
             orion_url=orion,
             fiware_service=env.get("FIWARE_SERVICE", ""),
             fiware_servicepath=env.get("FIWARE_SERVICEPATH", "/"),
+            orion_token=env.get("ORION_TOKEN", ""),
+            orion_interval_s=float(env.get("ORION_INTERVAL", "60")),
+            quantumleap_url=env.get("QUANTUMLEAP_URL", "").strip().rstrip("/"),
             smtp_url=env.get("SMTP_URL", ""),
             mail_from=env.get("MAIL_FROM", "ishikawa-map@localhost"),
             cache_redis_url=env.get("CACHE_REDIS_URL", ""),

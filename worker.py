@@ -36,6 +36,10 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
     # --- issue 5 jobs ---
 
     # --- issue 6 jobs ---
+    from sources import broker_poll
+
+    broker_poll.ensure_env_sources(db, settings)  # ORION_URL: the one-broker deployment
+    jobs.append(Job(broker_poll.FEED_JOB, broker_poll.JOB_TICK_S, lambda: broker_poll.poll_due(db, utcnow())))
 
     return jobs
 

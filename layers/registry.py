@@ -4,6 +4,7 @@ from __future__ import annotations
 from layers.aed import AedKind
 from layers.base import LayerKind
 from layers.hazard import HazardTilesKind
+from layers.ngsi import NgsiPointsKind, SensorPointsKind
 from layers.outline import OutlineKind
 from layers.shelters import ShelterKind
 from layers.snow_depth import SnowDepthKind
@@ -20,6 +21,8 @@ KINDS: dict[str, LayerKind] = {k.kind: k for k in [
     # --- issue 4 kinds ---
 
     # --- issue 6 kinds ---
+    SensorPointsKind(),
+    NgsiPointsKind(),
 
 ]}
 

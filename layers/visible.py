@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session
 from i18n import t
 from layers.base import LegendItem, MapSpec, layer_name
 from layers.builtin import GROUP_LABELS, GROUPS
+from layers.feed_status import stale_badge
 from layers.registry import kind_of
+from store.feeds import feed_states
 from store.layers import public_layers
 
 
@@ -22,15 +24,19 @@ class PanelLayer:
     exclusive: str | None  # layers sharing a non-empty value are shown one at a time
     spec: MapSpec
     legend: list[LegendItem]
+    stale: str = ""  # feed stopped: the badge text with the age of the last good data
 
 
-def visible_layers(s: Session, lang: str, zoom: int | None = None) -> list[PanelLayer]:
+def visible_layers(s: Session, lang: str, zoom: int | None = None, now=None) -> list[PanelLayer]:
     """Public layers only for now; staff visibility arrives with log-in (issue 4)."""
     out = []
+    states = feed_states(s, now)
     for layer in public_layers(s):
         kind = kind_of(layer)
+        stale = stale_badge(layer, states, lang)
         out.append(PanelLayer(
-            id=layer.id, group=layer.group, name=layer_name(layer, lang), kind=layer.kind,
+            id=layer.id, group=layer.group, name=layer_name(layer, lang) + (f" ⚠ {stale}" if stale else ""),
+            kind=layer.kind, stale=stale,
             default_visible=layer.default_visible,
             exclusive=getattr(kind, "exclusive_group", lambda _l: None)(layer),
             spec=kind.map_spec(layer, lang, zoom), legend=kind.legend(layer, lang)))

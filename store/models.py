@@ -109,4 +109,5 @@ class Feed(Base):
 # --- issue 5: alert rules, events, outbox ---
 
 # --- issue 6: broker sources ---
+import store.brokers  # noqa: E402,F401
 

@@ -1,0 +1,138 @@
+"""Writing what a broker (or CKAN) gave us, through the same store functions the demo feed and
+uploads use: `store.sensors.upsert_sensor` + `add_reading` for readings, features for points.
+
+Everything for one poll or one notification is written in the caller's transaction, so a failure
+leaves the previous data as it was (nothing half-written).
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from i18n import t
+from sources.smart_models import FixItem, PointItem, ReadingItem
+from store.brokers import SensorOrigin, Source, upsert_feature
+from store.features import replace_features
+from store.layers import upsert_layer
+from store.models import Layer
+from store.sensors import add_reading, upsert_sensor
+
+# role -> (layer kind, menu group, name key)
+ROLES = {
+    "snow": ("snow_depth", "yuki", "source.role.snow"),
+    "water": ("sensor_points", "bousai", "source.role.water"),
+    "sensor": ("sensor_points", "kihon", "source.role.sensor"),
+    "points": ("ngsi_points", "kihon", "source.role.points"),
+    "vehicles": ("ngsi_points", "yuki", "source.role.vehicles"),
+}
+
+_SLUG = re.compile(r"[^A-Za-z0-9_.:-]+")
+
+
+def sensor_id_for(source: Source, entity_id: str, attribute: str) -> str:
+    base = f"{source.layer_prefix or f'src{source.id}'}-{_SLUG.sub('_', entity_id)}"
+    if attribute not in ("snowDepth", "waterLevel"):
+        base += f"-{attribute}"
+    return base[:120]
+
+
+def role_layer(s: Session, source: Source, role: str) -> Layer:
+    """The layer a source writes `role` data to (created on first use, public unless the source says)."""
+    layer_id = "snow-depth" if (source.from_env and role == "snow") else source.layer_id(role)
+    layer = s.get(Layer, layer_id)
+    kind, group, name_key = ROLES[role]
+    if layer is None:
+        label = source.name or source.entity_type or "FIWARE"
+        layer = upsert_layer(
+            s, layer_id, kind=kind, group=group,
+            name_ja=f"{t(name_key, 'ja')}（{label}）", name_en=f"{t(name_key, 'en')} ({label})",
+            organisation_id=source.organisation_id, visibility=source.visibility,
+            description_ja=t("source.layer_description", "ja", url=source.base_url),
+            description_en=t("source.layer_description", "en", url=source.base_url),
+            license=t("source.license_broker", "ja"),
+            attribution_ja=t("source.attribution", "ja", name=label),
+            attribution_en=t("source.attribution", "en", name=label),
+            options={"feed": source.feed_name, "source_id": source.id, "role": role},
+            default_visible=role in ("snow", "vehicles"), sort_order=60)
+    elif layer.options.get("feed") != source.feed_name:
+        # the built-in snow layer taken over by the environment's broker: no longer demo data
+        options = dict(layer.options)
+        options.update(feed=source.feed_name, source_id=source.id, role=role, demo=False)
+        layer.options = options
+        layer.attribution_ja = t("source.attribution", "ja", name="FIWARE Orion")
+        layer.attribution_en = t("source.attribution", "en", name="FIWARE Orion")
+        layer.license = t("source.license_broker", "ja")
+    return layer
+
+
+def store_readings(s: Session, source: Source, items: list[ReadingItem], now: datetime) -> int:
+    written = 0
+    layers: dict[str, Layer] = {}
+    for it in items:
+        layer = layers.get(it.role) or layers.setdefault(it.role, role_layer(s, source, it.role))
+        sid = sensor_id_for(source, it.entity_id, it.attribute)
+        sensor = upsert_sensor(s, sid, layer_id=layer.id, name_ja=it.name, name_en=it.name,
+                               lon=round(it.lon, 6), lat=round(it.lat, 6), attribute=it.attribute,
+                               unit=it.unit, address=it.address)
+        origin = s.get(SensorOrigin, sid)
+        if origin is None:
+            s.add(SensorOrigin(sensor_id=sid, source_id=source.id, entity_id=it.entity_id,
+                               entity_type=it.entity_type, attribute=it.source_attribute))
+        when = it.observed_at or now.replace(microsecond=0)
+        written += add_reading(s, sensor, it.value, when, it.attribute)
+    for layer in layers.values():
+        from store.sensors import sensors_of_layer
+
+        layer.feature_count = len(sensors_of_layer(s, layer.id))
+    return written
+
+
+def _point_feature(item: PointItem) -> dict:
+    return {"type": "Feature", "id": item.entity_id, "geometry": item.geometry, "properties": item.properties}
+
+
+def _fix_feature(fix: FixItem) -> dict:
+    props = {"entity_id": fix.entity_id, "name": fix.name, "speed": fix.speed, "heading": fix.heading,
+             "observed_at": fix.observed_at.isoformat() if fix.observed_at else None, **fix.properties}
+    return {"type": "Feature", "id": fix.entity_id,
+            "geometry": {"type": "Point", "coordinates": [fix.lon, fix.lat]}, "properties": props}
+
+
+def record_fixes_adapter(s: Session, source: Source, fixes: list[FixItem], full: bool) -> int:
+    """ADAPTER (until issue 3's GPS-fix ingest function is on main): keeps each vehicle's latest
+    fix as a point on the source's "vehicles" layer. Replace the body with a call to the
+    snow-removal fix ingest once it exists; the callers stay as they are."""
+    if not fixes:
+        return 0
+    layer = role_layer(s, source, "vehicles")
+    latest: dict[str, FixItem] = {}
+    for f in fixes:
+        prev = latest.get(f.entity_id)
+        if prev is None or (f.observed_at and (prev.observed_at is None or f.observed_at >= prev.observed_at)):
+            latest[f.entity_id] = f
+    if full:
+        return replace_features(s, layer, [_fix_feature(f) for f in latest.values()])
+    for f in latest.values():
+        feat = _fix_feature(f)
+        upsert_feature(s, layer, feat["id"], feat["geometry"], feat["properties"])
+    return len(latest)
+
+
+def store_items(s: Session, source: Source, items: list, now: datetime, full: bool = True) -> dict:
+    """Write one poll's (full=True: the whole set) or one notification's (full=False) items."""
+    readings = [i for i in items if isinstance(i, ReadingItem)]
+    points = [i for i in items if isinstance(i, PointItem)]
+    fixes = [i for i in items if isinstance(i, FixItem)]
+    out = {"readings": store_readings(s, source, readings, now) if readings else 0, "points": 0, "fixes": 0}
+    if points:
+        layer = role_layer(s, source, "points")
+        if full:
+            out["points"] = replace_features(s, layer, [_point_feature(p) for p in points])
+        else:
+            for p in points:
+                upsert_feature(s, layer, p.entity_id, p.geometry, p.properties)
+            out["points"] = len(points)
+    out["fixes"] = record_fixes_adapter(s, source, fixes, full)
+    return out

@@ -1,0 +1,212 @@
+"""FIWARE Smart Data Models → what this app stores, without configuration.
+
+- `WeatherObserved.snowHeight` (cm) → a snow-depth reading;
+- a snow-depth `Device` (attribute `snowHeight`/`snowDepth`, or `controlledProperty` naming it
+  with a numeric `value`) and `DeviceMeasurement` (`controlledProperty` + `numValue` + `unit`)
+  → snow-depth readings (UN/CEFACT units CMT/MMT/MTR converted to cm);
+- `WaterObserved.waterLevel` (m) → a water-level reading;
+- `Vehicle` → a GPS fix (position, time, speed, heading/bearing);
+- `PointOfInterest` (and anything a source maps to "points") → a point feature.
+
+Plain functions on parsed `Entity` objects: no HTTP, no database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sources.ngsi import Entity, entity_location, number, observed_at
+
+SNOW_ATTRS = ("snowHeight", "snowDepth")
+UNIT_TO_CM = {"CMT": 1.0, "MMT": 0.1, "MTR": 100.0, "cm": 1.0, "mm": 0.1, "m": 100.0}
+UNDERSTOOD_TYPES = ("WeatherObserved", "Device", "DeviceMeasurement", "WaterObserved", "Vehicle",
+                    "PointOfInterest")
+
+
+@dataclass
+class ReadingItem:
+    role: str  # "snow" / "water" / "sensor": which layer the sensor belongs to
+    entity_id: str
+    entity_type: str
+    name: str
+    lon: float
+    lat: float
+    attribute: str  # our attribute name (snowDepth, waterLevel, or the NGSI name)
+    source_attribute: str  # the NGSI attribute it came from
+    unit: str
+    value: float
+    observed_at: datetime | None
+    address: str = ""
+
+
+@dataclass
+class FixItem:
+    entity_id: str
+    name: str
+    lon: float
+    lat: float
+    observed_at: datetime | None
+    speed: float | None = None
+    heading: float | None = None
+    properties: dict = field(default_factory=dict)
+
+
+@dataclass
+class PointItem:
+    entity_id: str
+    entity_type: str
+    geometry: dict
+    properties: dict
+    observed_at: datetime | None = None
+
+
+def _name(e: Entity) -> str:
+    for key in ("name", "alternateName", "description"):
+        v = e.value(key)
+        if isinstance(v, str) and v.strip():
+            return v.strip()[:200]
+    return e.id[:200]
+
+
+def _address(e: Entity) -> str:
+    a = e.value("address")
+    if isinstance(a, dict):
+        parts = [a.get(k) for k in ("addressRegion", "addressLocality", "streetAddress")]
+        return " ".join(str(p) for p in parts if p)[:300]
+    return str(a)[:300] if isinstance(a, str) else ""
+
+
+def _lonlat(e: Entity) -> tuple[float, float] | None:
+    geom = entity_location(e)
+    if not geom:
+        return None
+    if geom["type"] == "Point":
+        return geom["coordinates"][0], geom["coordinates"][1]
+    from shapely.geometry import shape
+
+    try:
+        c = shape(geom).representative_point()
+    except Exception:
+        return None
+    return c.x, c.y
+
+
+def _controlled(e: Entity) -> list[str]:
+    v = e.value("controlledProperty")
+    if isinstance(v, str):
+        return [x.strip() for x in v.split(",")]
+    return [str(x) for x in v] if isinstance(v, list) else []
+
+
+def _reading(e: Entity, role: str, attribute: str, source_attr: str, unit: str, value: float) -> ReadingItem | None:
+    ll = _lonlat(e)
+    if ll is None:
+        return None
+    return ReadingItem(role=role, entity_id=e.id, entity_type=e.type, name=_name(e), lon=ll[0], lat=ll[1],
+                       attribute=attribute, source_attribute=source_attr, unit=unit, value=value,
+                       observed_at=observed_at(e, source_attr), address=_address(e))
+
+
+def snow_readings(e: Entity) -> list[ReadingItem]:
+    if e.type == "WeatherObserved" or e.type == "Device":
+        for attr in SNOW_ATTRS:
+            v = number(e.value(attr))
+            if v is not None:
+                r = _reading(e, "snow", "snowDepth", attr, "cm", round(v, 1))
+                return [r] if r else []
+    if e.type == "Device" and any(p in SNOW_ATTRS for p in _controlled(e)):
+        v = number(e.value("value"))
+        if v is not None:
+            r = _reading(e, "snow", "snowDepth", "value", "cm", round(v, 1))
+            return [r] if r else []
+    if e.type == "DeviceMeasurement" and any(p in SNOW_ATTRS for p in _controlled(e)):
+        v = number(e.value("numValue"))
+        factor = UNIT_TO_CM.get(str(e.value("unit") or "CMT"))
+        if v is not None and factor is not None:
+            r = _reading(e, "snow", "snowDepth", "numValue", "cm", round(v * factor, 1))
+            return [r] if r else []
+    return []
+
+
+def water_readings(e: Entity) -> list[ReadingItem]:
+    v = number(e.value("waterLevel"))
+    if v is None:
+        return []
+    r = _reading(e, "water", "waterLevel", "waterLevel", "m", v)
+    return [r] if r else []
+
+
+def vehicle_fix(e: Entity) -> list[FixItem]:
+    ll = _lonlat(e)
+    if ll is None:
+        return []
+    heading = number(e.value("heading"))
+    if heading is None:
+        heading = number(e.value("bearing"))
+    return [FixItem(entity_id=e.id, name=_name(e), lon=ll[0], lat=ll[1],
+                    observed_at=observed_at(e, "location"), speed=number(e.value("speed")), heading=heading,
+                    properties={k: e.value(k) for k in ("vehicleType", "vehiclePlateIdentifier", "serviceStatus")
+                                if isinstance(e.value(k), (str, int, float))})]
+
+
+def simple_properties(e: Entity, attrs: list[str] | None = None) -> dict:
+    """Scalar attributes (and DateTimes as text) for a point's popup; structured values left out."""
+    props: dict = {"entity_id": e.id, "entity_type": e.type, "name": _name(e)}
+    for name, a in e.attrs.items():
+        if attrs and name not in attrs:
+            continue
+        if a.type in ("geo:json", "geo:point") or name == "location":
+            continue
+        if isinstance(a.value, (str, int, float, bool)):
+            props[name] = a.value
+        elif isinstance(a.value, list) and all(isinstance(x, (str, int, float)) for x in a.value):
+            props[name] = ", ".join(str(x) for x in a.value)
+    addr = _address(e)
+    if addr:
+        props["address"] = addr
+    return props
+
+
+def point(e: Entity, attrs: list[str] | None = None) -> list[PointItem]:
+    geom = entity_location(e)
+    if geom is None:
+        return []
+    dt = observed_at(e)
+    props = simple_properties(e, attrs)
+    if dt:
+        props["observed_at"] = dt.isoformat()
+    return [PointItem(entity_id=e.id, entity_type=e.type, geometry=geom, properties=props, observed_at=dt)]
+
+
+def generic_readings(e: Entity, attrs: list[str] | None = None) -> list[ReadingItem]:
+    out = []
+    for name, a in e.attrs.items():
+        if attrs and name not in attrs:
+            continue
+        v = number(a.value) if not isinstance(a.value, str) else None
+        if v is None:
+            continue
+        unit = (a.metadata.get("unitCode") or {}).get("value", "") if isinstance(a.metadata.get("unitCode"), dict) else ""
+        r = _reading(e, "sensor", name, name, str(unit)[:20], v)
+        if r:
+            out.append(r)
+    return out
+
+
+def map_entity(e: Entity, target: str = "auto", attrs: list[str] | None = None) -> list:
+    """What an entity becomes. target: auto (by Smart Data Model type), points, readings or fixes."""
+    if target == "points":
+        return point(e, attrs)
+    if target == "fixes":
+        return vehicle_fix(e)
+    if target == "readings":
+        return snow_readings(e) or water_readings(e) or generic_readings(e, attrs)
+    if e.type in ("WeatherObserved", "Device", "DeviceMeasurement"):
+        return snow_readings(e)
+    if e.type == "WaterObserved":
+        return water_readings(e)
+    if e.type == "Vehicle":
+        return vehicle_fix(e)
+    if e.type == "PointOfInterest":
+        return point(e, attrs)
+    return []
