@@ -62,6 +62,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "legend.snow.4": {"ja": "50〜100cm", "en": "50–100 cm"},
     "legend.snow.5": {"ja": "100cm以上", "en": "100 cm or more"},
     "legend.snow.none": {"ja": "データなし", "en": "No data"},
+    "legend.snow.number": {"ja": "円の中の数字は積雪深（cm）", "en": "The number is the depth in cm"},
     "popup.name": {"ja": "名称", "en": "Name"},
     "popup.address": {"ja": "住所", "en": "Address"},
     "popup.location": {"ja": "設置場所", "en": "Where in the building"},
