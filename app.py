@@ -61,6 +61,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # --- issue 5 blueprints ---
 
     # --- issue 6 blueprints ---
+    from api.ngsi_notify import bp as ngsi_notify_bp
+
+    server.register_blueprint(ngsi_notify_bp)
 
 
     app = dash.Dash(

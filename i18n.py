@@ -126,6 +126,9 @@ STRINGS: dict[str, dict[str, str]] = {
     # --- alerts and mail (issue 5) ---
 
     # --- FIWARE, sensor dashboards, catalog, OGC API (issue 6) ---
+    "ngsi.bad_token": {"ja": "通知のトークンが正しくありません。", "en": "Missing or wrong notification token."},
+    "ngsi.bad_notification": {"ja": "NGSI v2 の通知として読めません。", "en": "Not an NGSI v2 notification."},
+    "ngsi.not_stored": {"ja": "通知を保存できませんでした。", "en": "The notification could not be stored."},
     "source.role.snow": {"ja": "積雪深", "en": "Snow depth"},
     "source.role.water": {"ja": "水位", "en": "Water level"},
     "source.role.sensor": {"ja": "センサー", "en": "Sensors"},
