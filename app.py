@@ -64,6 +64,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from api.ngsi_notify import bp as ngsi_notify_bp
 
     server.register_blueprint(ngsi_notify_bp)
+    from api.ogcapi import bp as ogcapi_bp
+    from api.opendata import bp as opendata_bp
+
+    server.register_blueprint(ogcapi_bp)
+    server.register_blueprint(opendata_bp)
 
 
     app = dash.Dash(

@@ -1,0 +1,128 @@
+"""Every public dataset with how to get it: for /catalog, the OGC API collections and CSV export.
+
+Plain functions (no Dash, no Flask), so the page, the API and the tests share them.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from sqlalchemy.orm import Session
+
+from i18n import STRINGS, t
+from layers.base import layer_attribution, layer_name
+from layers.registry import kind_of
+from store.layers import get_public_layer, organisations, public_layers
+from store.models import Layer
+
+
+@dataclass
+class Dataset:
+    id: str
+    name: str
+    description: str
+    organisation: str
+    license: str
+    attribution: str
+    updated_at: datetime | None
+    feature_count: int
+    origin: str  # "builtin" / "broker" / "ckan" / "upload"
+    kind: str
+    has_features: bool
+    tiles: list[str]
+    geojson_url: str = ""
+    csv_url: str = ""
+    api_url: str = ""
+    ogc_url: str = ""
+
+
+def origin_of(layer: Layer) -> str:
+    opts = layer.options or {}
+    if opts.get("source_id") is not None:
+        return opts.get("origin", "broker")
+    if opts.get("upload") or layer.kind == "uploaded":
+        return "upload"
+    return "builtin"
+
+
+def description(layer: Layer, lang: str) -> str:
+    """The layer's own description, else a sentence about its kind."""
+    text = (layer.description_en if lang == "en" and layer.description_en else layer.description_ja) or ""
+    key = f"catalog.kind.{layer.kind}"
+    return text or (t(key, lang) if key in STRINGS else "")
+
+
+def datasets(s: Session, lang: str) -> list[Dataset]:
+    orgs = organisations(s)
+    out = []
+    for layer in public_layers(s):
+        kind = kind_of(layer)
+        org = orgs.get(layer.organisation_id)
+        ds = Dataset(
+            id=layer.id, name=layer_name(layer, lang), description=description(layer, lang),
+            organisation=(org.name_en if lang == "en" else org.name_ja) if org else "",
+            license=layer.license or "", attribution=layer_attribution(layer, lang),
+            updated_at=layer.updated_at, feature_count=layer.feature_count or 0, origin=origin_of(layer),
+            kind=layer.kind, has_features=kind.has_features,
+            tiles=list(getattr(kind, "tile_urls", lambda _l: [])(layer)))
+        if kind.has_features:
+            ds.geojson_url = f"/api/layers/{layer.id}/features"
+            ds.csv_url = f"/api/layers/{layer.id}/features.csv"
+            ds.api_url = f"/api/layers/{layer.id}/features"
+            ds.ogc_url = f"/ogcapi/collections/{layer.id}"
+        out.append(ds)
+    return out
+
+
+def features_of(s: Session, layer: Layer, bbox=None) -> list[dict]:
+    body = kind_of(layer).features(s, layer, bbox)
+    return orjson.loads(body)["features"] if body else []
+
+
+def public_features(s: Session, layer_id: str) -> tuple[Layer, list[dict]] | None:
+    layer = get_public_layer(s, layer_id)
+    if layer is None or not kind_of(layer).has_features:
+        return None
+    return layer, features_of(s, layer)
+
+
+def features_csv(features: list[dict]) -> str:
+    """CSV: id, lon, lat (points; the representative point otherwise), wkt for non-points, properties."""
+    from shapely.geometry import shape
+
+    keys: list[str] = []
+    for f in features:
+        for k in (f.get("properties") or {}):
+            if k not in keys:
+                keys.append(k)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(["id", "lon", "lat", "wkt", *keys])
+    for f in features:
+        g = shape(f["geometry"])
+        p = g if g.geom_type == "Point" else g.representative_point()
+        props = f.get("properties") or {}
+        w.writerow([f.get("id", ""), round(p.x, 6), round(p.y, 6), "" if g.geom_type == "Point" else g.wkt,
+                    *[_cell(props.get(k)) for k in keys]])
+    return buf.getvalue()
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (dict, list)):
+        return orjson.dumps(v).decode()
+    text = str(v)
+    # a cell starting with = + - @ is a formula to spreadsheet programs: neutralise it
+    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
