@@ -23,3 +23,27 @@ def layer_csv(layer_id: str):
     resp.headers["Content-Disposition"] = f'attachment; filename="{layer_id}.csv"'
     resp.headers["ETag"] = f'"{layer_id}-{version}-csv"'
     return resp
+
+
+@bp.get("/api/sensors/export.csv")
+def sensors_csv():
+    """The /sensors dashboard's table as CSV (same query as its permalink); public sensors only."""
+    from flask import request
+
+    from layers import sensor_history as sh
+    from store.db import utcnow
+
+    with get_db().session() as s:
+        known = {x.id: x for x in sh.public_sensors(s)}
+        sel = sh.parse_selection(request.args.to_dict(), set(known))
+        if not sel.sensors:
+            return error(404, "not_found", "api.sensor_not_found")
+        attribute = sel.attribute or known[sel.sensors[0]].attribute
+        since, until = sh.time_window(sel, utcnow())
+        series = sh.store_series(s, sel.sensors, attribute, since, until)
+        names = {sid: known[sid].name_en if sel.lang == "en" and known[sid].name_en else known[sid].name_ja
+                 for sid in sel.sensors}
+    body = sh.rows_csv(sh.table_rows(series, names, sel.agg), sel.agg)
+    resp = Response("\ufeff" + body, mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="sensors-{attribute}.csv"'
+    return resp

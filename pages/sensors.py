@@ -1,69 +1,171 @@
-"""`/sensors` — the history of a sensor (the popup's "観測履歴を見る" link lands here)."""
+"""`/sensors` — sensor dashboards (what Kaga did with Kibana): several sensors on one chart, an
+attribute, a time range in JST, auto-refresh, min/max/mean per 10 min / hour / day, threshold
+lines of the alert rules, a table, CSV export and a permalink.
+
+`/sensors?sensor=<id>` (the map popup's "観測履歴を見る" link) opens one sensor; the selection is
+kept in the URL (`?sensors=a,b&attr=&range=&start=&end=&agg=&refresh=`).
+"""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import dash
-import plotly.graph_objects as go
-from dash import Input, Output, State, callback, dcc, html
+import dash_leaflet as dl
+from dash import ALL, Input, Output, State, callback, clientside_callback, dash_table, dcc, html, no_update
+from flask import current_app
 
 from components.header import header
-from i18n import normalize_lang, t
+from components.sensor_chart import sensor_figure
+from i18n import STRINGS, normalize_lang, t
+from layers import sensor_history as sh
 from layers.snow_depth import JST
 from store.db import get_db, utcnow
-from store.models import PUBLIC, Layer, Sensor
-from store.sensors import readings
 
 dash.register_page(__name__, path="/sensors", title=t("sensors.title"))
 
-RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+AGG_KEYS = list(sh.AGGS)
 
 
-def public_sensors() -> list[Sensor]:
+def sensor_name(sensor, lang: str) -> str:
+    return (sensor.name_en if lang == "en" and sensor.name_en else sensor.name_ja) or sensor.id
+
+
+def attr_label(attr: str, lang: str) -> str:
+    key = f"sensors.attr.{attr}"
+    return t(key, lang) if key in STRINGS else attr
+
+
+def dashboard(sel: sh.Selection) -> dict:
+    """Everything the page shows for a selection (plain data + the figure)."""
+    lang = sel.lang
+    now = utcnow()
     with get_db().session() as s:
-        return list(s.query(Sensor).join(Layer, Layer.id == Sensor.layer_id)
-                    .filter(Layer.visibility == PUBLIC).order_by(Sensor.id))
+        sensors = {x.id: x for x in sh.public_sensors(s)}
+        ids = [sid for sid in sel.sensors if sid in sensors]
+        attrs = sh.attributes_of(s, ids)
+        attribute = sel.attribute if sel.attribute in attrs else (sensors[ids[0]].attribute if ids else "")
+        since, until = sh.time_window(sel, now)
+        settings = current_app.extensions.get("ishikawa.settings")
+        if settings is not None and settings.quantumleap_url:
+            series = sh.quantumleap_series(s, settings.quantumleap_url, settings.fiware_service,
+                                           settings.fiware_servicepath, ids, attribute, since, until)
+        else:
+            series = sh.store_series(s, ids, attribute, since, until)
+        lines = sh.thresholds(s, ids, attribute)
+        names = {sid: sensor_name(sensors[sid], lang) for sid in ids}
+        units = {sensors[sid].unit for sid in ids if sensors[sid].attribute == attribute}
+        latest = [(names[sid], sensors[sid]) for sid in ids]
+    unit = next(iter(units), "") if len(units) == 1 else ""
+    y_title = attr_label(attribute, lang) + (f"（{unit}）" if unit else "")
+    fig = sensor_figure(series, names, sh.AGGS[sel.agg], sh.aggregate, lines, t("sensors.time_jst", lang), y_title,
+                        {"min": t("sensors.min", lang), "max": t("sensors.max", lang),
+                         "mean": t("sensors.mean", lang)}, JST, (since, until))
+    if not sel.sensors:
+        summary = t("sensors.pick_hint", lang)
+    elif not ids:
+        summary = t("sensors.unknown", lang)
+    elif not any(series.values()):
+        summary = t("sensors.empty", lang)
+    else:
+        parts = []
+        for name, sensor in latest:
+            if sensor.last_value is None:
+                continue
+            parts.append(f"{name} {sensor.last_value:g} {sensor.unit}"
+                         f"（{sensor.last_observed_at.astimezone(JST):%Y-%m-%d %H:%M} JST）")
+        summary = f"{t('sensors.latest', lang)}: " + " / ".join(parts)
+    rows = sh.table_rows(series, names, sel.agg)
+    sel_out = sh.Selection(**{**sel.__dict__, "sensors": ids, "attribute": attribute})
+    query = sh.to_query(sel_out)
+    return {"figure": fig, "summary": summary, "rows": rows, "attrs": attrs, "attribute": attribute,
+            "permalink": "/sensors" + query, "csv": "/api/sensors/export.csv" + query,
+            "window": f"{since.astimezone(JST):%Y-%m-%d %H:%M} – {until.astimezone(JST):%Y-%m-%d %H:%M} JST",
+            "thresholds": lines}
 
 
-def history_figure(sensor_id: str | None, range_key: str, lang: str) -> tuple[go.Figure, str]:
-    """The chart and a one-line summary for a public sensor; unknown ids show a message."""
-    fig = go.Figure()
-    fig.update_layout(margin=dict(l=50, r=20, t=20, b=40), height=380, template="plotly_white",
-                      xaxis_title=t("sensors.time_jst", lang), yaxis_title=t("sensors.value_cm", lang))
-    sensor = next((x for x in public_sensors() if x.id == sensor_id), None)
-    if sensor is None:
-        return fig, t("sensors.unknown", lang)
-    with get_db().session() as s:
-        rows = readings(s, sensor.id, utcnow() - RANGES.get(range_key, RANGES["24h"]))
-    if not rows:
-        return fig, t("sensors.empty", lang)
-    times = [r.observed_at.astimezone(JST).replace(tzinfo=None) for r in rows]
-    fig.add_trace(go.Scatter(x=times, y=[r.value for r in rows], mode="lines", name=sensor.name_ja,
-                             line=dict(color="#1d70b8", width=2)))
-    latest = rows[-1]
-    summary = (f"{t('sensors.latest', lang)}: {latest.value:g} {sensor.unit}"
-               f"（{latest.observed_at.astimezone(JST):%Y-%m-%d %H:%M} JST）")
-    return fig, summary
+def table_columns(agg: str, lang: str) -> list[dict]:
+    cols = [{"name": t("sensors.col.sensor", lang), "id": "sensor"}, {"name": t("sensors.time_jst", lang), "id": "time"}]
+    if agg == "raw":
+        return cols + [{"name": t("sensors.col.value", lang), "id": "value"}]
+    return cols + [{"name": t(f"sensors.{k}", lang), "id": k} for k in ("min", "max", "mean")] + \
+        [{"name": t("sensors.col.count", lang), "id": "count"}]
 
 
-def layout(sensor: str | None = None, range: str = "24h", lang: str | None = None, **query):  # noqa: A002
+def sensor_markers(sensors, selected: list[str], lang: str) -> list:
+    return [dl.CircleMarker(id={"type": "sensors-marker", "id": x.id}, center=[x.lat, x.lon], radius=7,
+                               color="#0b2545", weight=2 if x.id not in selected else 4,
+                               fillColor="#d4351c" if x.id in selected else "#1d70b8", fillOpacity=0.9,
+                               children=dl.Tooltip(sensor_name(x, lang))) for x in sensors]
+
+
+def sensor_map(sensors, selected: list[str], lang: str) -> dl.Map:
+    lats = [x.lat for x in sensors] or [36.75]
+    lons = [x.lon for x in sensors] or [136.75]
+    center = [(min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2]
+    return dl.Map(id="sensors-map", center=center, zoom=8, className="sensors-map", style={"height": "260px"},
+                  children=[dl.TileLayer(url="https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png",
+                                         attribution=t("attribution.gsi", lang), maxNativeZoom=18),
+                            # the municipal outlines: the map says where you are even without tiles
+                            dl.GeoJSON(url="/api/layers/boundaries/features?zoom=9", interactive=False,
+                                       style={"variable": "ishikawaMap.outlineStyle"}, hideout={}),
+                            dl.LayerGroup(id="sensors-markers", children=sensor_markers(sensors, selected, lang))])
+
+
+def layout(lang: str | None = None, **query):
     lang = normalize_lang(lang)
-    sensors = public_sensors()
-    options = [{"label": (x.name_en if lang == "en" and x.name_en else x.name_ja), "value": x.id} for x in sensors]
-    range_key = range if range in RANGES else "24h"
-    fig, summary = history_figure(sensor, range_key, lang)
+    with get_db().session() as s:
+        sensors = sh.public_sensors(s)
+    sel = sh.parse_selection({**query, "lang": lang}, {x.id for x in sensors})
+    data = dashboard(sel)
+    options = [{"label": sensor_name(x, lang), "value": x.id} for x in sensors]
+    custom_style = {} if sel.range == "custom" else {"display": "none"}
     return html.Div(className="page", lang=lang, children=[
-        header(lang, "/sensors", {"sensor": sensor or "", "range": range_key}, "sensors"),
+        header(lang, "/sensors", {k: v for k, v in dict(
+            sensors=",".join(sel.sensors), range=sel.range, attr=data["attribute"], agg=sel.agg).items() if v},
+            "sensors"),
         html.Div(className="page-body", children=[
             html.A(t("sensors.back", lang), href=f"/?lang={lang}"),
             html.H2(t("sensors.title", lang)),
             dcc.Store(id="sensors-lang", data=lang),
-            html.Label(t("sensors.pick", lang), htmlFor="sensors-pick"),
-            dcc.Dropdown(id="sensors-pick", options=options, value=sensor, clearable=False),
-            dcc.RadioItems(id="sensors-range", value=range_key, inline=True, className="basemap-radio",
-                           options=[{"label": t(f"sensors.range.{k}", lang), "value": k} for k in RANGES]),
-            html.P(summary, id="sensors-summary"),
-            dcc.Graph(id="sensors-graph", figure=fig, config={"displaylogo": False}),
+            html.Div(className="sensors-controls", children=[
+                html.Div(className="sensors-wide", children=[
+                    html.Label(t("sensors.pick", lang), htmlFor="sensors-pick", className="ctl-label"),
+                    dcc.Dropdown(id="sensors-pick", options=options, value=sel.sensors, multi=True,
+                                 searchable=True, placeholder=t("sensors.search", lang)),
+                ]),
+                html.Div([html.Label(t("sensors.attribute", lang), htmlFor="sensors-attr", className="ctl-label"),
+                          dcc.Dropdown(id="sensors-attr", clearable=False, value=data["attribute"] or None,
+                                       options=[{"label": attr_label(a, lang), "value": a} for a in data["attrs"]])]),
+                html.Div([html.Label(t("sensors.aggregate", lang), className="ctl-label"),
+                          dcc.RadioItems(id="sensors-agg", value=sel.agg, inline=True, className="basemap-radio",
+                                         options=[{"label": t(f"sensors.agg.{k}", lang), "value": k} for k in AGG_KEYS])]),
+                html.Div(className="sensors-wide", children=[
+                    html.Label(t("sensors.range", lang), className="ctl-label"),
+                    dcc.RadioItems(id="sensors-range", value=sel.range, inline=True, className="basemap-radio",
+                                   options=[{"label": t(f"sensors.range.{k}", lang), "value": k} for k in sh.RANGE_KEYS]),
+                ]),
+                html.Div(id="sensors-custom", className="sensors-custom sensors-wide", style=custom_style, children=[
+                    html.Label(t("sensors.from_jst", lang), htmlFor="sensors-start", className="ctl-label"),
+                    dcc.Input(id="sensors-start", type="datetime-local", value=sel.start, debounce=True),
+                    html.Label(t("sensors.to_jst", lang), htmlFor="sensors-end", className="ctl-label"),
+                    dcc.Input(id="sensors-end", type="datetime-local", value=sel.end, debounce=True),
+                ]),
+                dcc.Checklist(id="sensors-refresh", value=["on"] if sel.refresh else [], className="basemap-radio",
+                              options=[{"label": t("sensors.auto_refresh", lang), "value": "on"}]),
+            ]),
+            html.Div(className="sensors-wide", children=[
+                html.Label(t("sensors.by_map", lang), className="ctl-label"), sensor_map(sensors, sel.sensors, lang)]),
+            html.P(data["summary"], id="sensors-summary"),
+            html.P(data["window"], id="sensors-window", className="legend-note"),
+            dcc.Graph(id="sensors-graph", figure=data["figure"], config={"displaylogo": False}),
+            html.Div(className="sensors-actions", children=[
+                html.A(t("sensors.permalink", lang), id="sensors-permalink", href=data["permalink"]),
+                html.A(t("sensors.csv", lang), id="sensors-csv", href=data["csv"], download="sensors.csv"),
+                html.Span(id="sensors-url-sync", style={"display": "none"}),
+            ]),
+            dash_table.DataTable(id="sensors-table", data=data["rows"], columns=table_columns(sel.agg, lang),
+                                 page_size=20, sort_action="native", style_table={"overflowX": "auto"},
+                                 style_cell={"fontFamily": "inherit", "fontSize": "14px", "textAlign": "left"},
+                                 css=[{"selector": ".dash-spreadsheet-container", "rule": "margin-top: 8px"}]),
+            dcc.Interval(id="sensors-interval", interval=60_000, disabled=not sel.refresh),
         ]),
     ])
 
@@ -71,10 +173,70 @@ def layout(sensor: str | None = None, range: str = "24h", lang: str | None = Non
 @callback(
     Output("sensors-graph", "figure"),
     Output("sensors-summary", "children"),
+    Output("sensors-window", "children"),
+    Output("sensors-table", "data"),
+    Output("sensors-table", "columns"),
+    Output("sensors-permalink", "href"),
+    Output("sensors-csv", "href"),
+    Output("sensors-attr", "options"),
+    Output("sensors-attr", "value"),
+    Output("sensors-custom", "style"),
+    Output("sensors-interval", "disabled"),
+    Output("sensors-markers", "children"),
     Input("sensors-pick", "value"),
+    Input("sensors-attr", "value"),
     Input("sensors-range", "value"),
+    Input("sensors-start", "value"),
+    Input("sensors-end", "value"),
+    Input("sensors-agg", "value"),
+    Input("sensors-refresh", "value"),
+    Input("sensors-interval", "n_intervals"),
     State("sensors-lang", "data"),
     prevent_initial_call=True,
 )
-def update_history(sensor_id, range_key, lang):
-    return history_figure(sensor_id, range_key, lang)
+def update_dashboard(picked, attr, range_key, start, end, agg, refresh, _n, lang):
+    lang = normalize_lang(lang)
+    picked = picked if isinstance(picked, list) else ([picked] if picked else [])
+    with get_db().session() as s:
+        sensors = sh.public_sensors(s)
+    known = {x.id for x in sensors}
+    sel = sh.parse_selection({"sensors": ",".join(picked), "attr": attr or "", "range": range_key,
+                              "start": start or "", "end": end or "", "agg": agg,
+                              "refresh": "1" if refresh else "", "lang": lang}, known)
+    data = dashboard(sel)
+    return (data["figure"], data["summary"], data["window"], data["rows"], table_columns(sel.agg, lang),
+            data["permalink"], data["csv"], [{"label": attr_label(a, lang), "value": a} for a in data["attrs"]],
+            data["attribute"] or None, {} if sel.range == "custom" else {"display": "none"}, not sel.refresh,
+            sensor_markers(sensors, sel.sensors, lang))
+
+
+@callback(
+    Output("sensors-pick", "value"),
+    Input({"type": "sensors-marker", "id": ALL}, "n_clicks"),
+    State("sensors-pick", "value"),
+    prevent_initial_call=True,
+)
+def pick_on_map(clicks, picked):
+    trig = dash.callback_context.triggered_id
+    if not trig or not any(clicks or []):
+        return no_update
+    picked = list(picked or [])
+    sid = trig["id"]
+    if sid in picked:
+        picked.remove(sid)
+    elif len(picked) < sh.MAX_SENSORS:
+        picked.append(sid)
+    return picked
+
+
+# the address bar follows the selection, so copying it gives the same dashboard
+clientside_callback(
+    """function (href) {
+        if (href && window.location.pathname + window.location.search !== href) {
+            window.history.replaceState(window.history.state, "", href);
+        }
+        return "";
+    }""",
+    Output("sensors-url-sync", "children"),
+    Input("sensors-permalink", "href"),
+)

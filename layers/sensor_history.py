@@ -1,0 +1,234 @@
+"""What the /sensors dashboard shows, as plain functions (no Dash): the selection as it travels in
+the URL, time windows in JST, series from the store (or QuantumLeap), aggregation per
+10 min / hour / day, threshold lines, table rows and CSV.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+from urllib.parse import urlencode
+
+from sqlalchemy import distinct, select
+from sqlalchemy.orm import Session
+
+from layers.snow_depth import JST
+from store.models import PUBLIC, Layer, Reading, Sensor
+
+log = logging.getLogger(__name__)
+
+RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7),
+          "30d": timedelta(days=30)}
+RANGE_KEYS = [*RANGES, "custom"]
+AGGS = {"raw": None, "10min": timedelta(minutes=10), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+MAX_SENSORS = 8
+MAX_POINTS = 50000
+
+
+@dataclass
+class Selection:
+    sensors: list[str] = field(default_factory=list)
+    attribute: str = ""
+    range: str = "24h"
+    start: str = ""  # custom range, JST "YYYY-MM-DDTHH:MM"
+    end: str = ""
+    agg: str = "raw"
+    refresh: bool = False
+    lang: str = "ja"
+
+
+def parse_selection(query: dict, known: set[str]) -> Selection:
+    """From the URL (`?sensor=` of the map's popup, or `?sensors=a,b`); unknown values fall back."""
+    from i18n import normalize_lang
+
+    ids: list[str] = []
+    for key in ("sensors", "sensor"):
+        for x in str(query.get(key) or "").split(","):
+            if x in known and x not in ids:
+                ids.append(x)
+    sel = Selection(sensors=ids[:MAX_SENSORS], lang=normalize_lang(query.get("lang")))
+    sel.attribute = str(query.get("attr") or "")[:60]
+    rng = str(query.get("range") or "24h")
+    sel.range = rng if rng in RANGE_KEYS else "24h"
+    sel.start, sel.end = str(query.get("start") or "")[:16], str(query.get("end") or "")[:16]
+    agg = str(query.get("agg") or "raw")
+    sel.agg = agg if agg in AGGS else "raw"
+    sel.refresh = str(query.get("refresh") or "") in ("1", "true", "on")
+    return sel
+
+
+def to_query(sel: Selection) -> str:
+    params = {"sensors": ",".join(sel.sensors), "range": sel.range, "lang": sel.lang}
+    if sel.attribute:
+        params["attr"] = sel.attribute
+    if sel.range == "custom":
+        params.update(start=sel.start, end=sel.end)
+    if sel.agg != "raw":
+        params["agg"] = sel.agg
+    if sel.refresh:
+        params["refresh"] = "1"
+    return "?" + urlencode(params, safe=",:")
+
+
+def parse_jst(text: str) -> datetime | None:
+    """'2026-01-15T09:30' (a datetime-local field, read as JST) → aware UTC."""
+    if not text:
+        return None
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=JST)
+    return dt.astimezone(timezone.utc)
+
+
+def time_window(sel: Selection, now: datetime) -> tuple[datetime, datetime]:
+    if sel.range == "custom":
+        start, end = parse_jst(sel.start), parse_jst(sel.end)
+        end = end or now
+        start = start or end - RANGES["24h"]
+        if start > end:
+            start, end = end, start
+        return start, min(end, start + timedelta(days=366))
+    return now - RANGES[sel.range], now
+
+
+def public_sensors(s: Session) -> list[Sensor]:
+    return list(s.scalars(select(Sensor).join(Layer, Layer.id == Sensor.layer_id)
+                          .where(Layer.visibility == PUBLIC).order_by(Sensor.id)))
+
+
+def attributes_of(s: Session, sensor_ids: list[str]) -> list[str]:
+    if not sensor_ids:
+        return []
+    found = set(s.scalars(select(distinct(Reading.attribute)).where(Reading.sensor_id.in_(sensor_ids))))
+    found |= {x.attribute for x in s.scalars(select(Sensor).where(Sensor.id.in_(sensor_ids)))}
+    return sorted(found)
+
+
+Series = dict[str, list[tuple[datetime, float]]]
+
+
+def store_series(s: Session, sensor_ids: list[str], attribute: str, since: datetime, until: datetime) -> Series:
+    out: Series = {sid: [] for sid in sensor_ids}
+    if not sensor_ids:
+        return out
+    q = (select(Reading.sensor_id, Reading.observed_at, Reading.value)
+         .where(Reading.sensor_id.in_(sensor_ids), Reading.attribute == attribute,
+                Reading.observed_at >= since, Reading.observed_at <= until)
+         .order_by(Reading.sensor_id, Reading.observed_at).limit(MAX_POINTS))
+    for sid, t, v in s.execute(q):
+        out[sid].append((t, v))
+    return out
+
+
+def quantumleap_series(s: Session, ql_url: str, service: str, servicepath: str, sensor_ids: list[str],
+                       attribute: str, since: datetime, until: datetime, client_factory=None) -> Series:
+    """Sensors that stand for a broker entity read their history from QuantumLeap; the others (and
+    any QuantumLeap failure) from our store."""
+    from sources.ngsi import NgsiError
+    from sources.quantumleap import QuantumLeapClient
+    from store.brokers import SensorOrigin
+
+    out = store_series(s, sensor_ids, attribute, since, until)
+    factory = client_factory or (lambda: QuantumLeapClient(ql_url, service, servicepath))
+    client = None
+    try:
+        for sid in sensor_ids:
+            origin = s.get(SensorOrigin, sid)
+            sensor = s.get(Sensor, sid)
+            if origin is None or sensor is None or attribute != sensor.attribute:
+                continue
+            client = client or factory()
+            try:
+                out[sid] = client.attr_history(origin.entity_id, origin.attribute, since, until,
+                                               entity_type=origin.entity_type)
+            except NgsiError as exc:
+                log.warning("QuantumLeap history of %s failed (%s); using the store", sid, exc)
+    finally:
+        if client is not None:
+            client.close()
+    return out
+
+
+@dataclass
+class Bucket:
+    start: datetime  # UTC
+    min: float
+    max: float
+    mean: float
+    count: int
+
+
+def bucket_start(t: datetime, step: timedelta) -> datetime:
+    """Buckets aligned in JST (a day runs from 00:00 JST)."""
+    local = t.astimezone(JST)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    n = int((local - midnight) / step)
+    return (midnight + step * n).astimezone(timezone.utc)
+
+
+def aggregate(points: list[tuple[datetime, float]], step: timedelta) -> list[Bucket]:
+    groups: dict[datetime, list[float]] = {}
+    for t, v in points:
+        groups.setdefault(bucket_start(t, step), []).append(v)
+    return [Bucket(k, min(vs), max(vs), round(sum(vs) / len(vs), 3), len(vs)) for k, vs in sorted(groups.items())]
+
+
+# Threshold lines come from the alert rules that watch a sensor (issue 5). Until its module is
+# on main, a provider can be registered here: fn(session, sensor_ids, attribute) -> [{"value", "label", ...}].
+THRESHOLD_PROVIDERS: list[Callable[[Session, list[str], str], list[dict]]] = []
+
+
+def thresholds(s: Session, sensor_ids: list[str], attribute: str) -> list[dict]:
+    lines: list[dict] = []
+    providers = list(THRESHOLD_PROVIDERS)
+    try:  # the alerts module, when it offers the hook
+        from alerts import thresholds_for  # type: ignore[attr-defined]
+
+        providers.append(thresholds_for)
+    except ImportError:
+        pass
+    for fn in providers:
+        try:
+            lines.extend(fn(s, sensor_ids, attribute) or [])
+        except Exception:  # a broken provider must not take the dashboard down
+            log.exception("threshold provider failed")
+    seen, out = set(), []
+    for line in lines:
+        key = (float(line["value"]), line.get("label", ""))
+        if key not in seen:
+            seen.add(key)
+            out.append(line)
+    return out
+
+
+def table_rows(series: Series, names: dict[str, str], agg: str) -> list[dict]:
+    rows = []
+    step = AGGS.get(agg)
+    for sid, pts in series.items():
+        if step is None:
+            rows.extend({"sensor": names.get(sid, sid), "sensor_id": sid,
+                         "time": t.astimezone(JST).strftime("%Y-%m-%d %H:%M"), "value": v} for t, v in pts)
+        else:
+            rows.extend({"sensor": names.get(sid, sid), "sensor_id": sid,
+                         "time": b.start.astimezone(JST).strftime("%Y-%m-%d %H:%M"),
+                         "min": b.min, "max": b.max, "mean": b.mean, "count": b.count}
+                        for b in aggregate(pts, step))
+    rows.sort(key=lambda r: (r["time"], r["sensor_id"]))
+    return rows
+
+
+def rows_csv(rows: list[dict], agg: str) -> str:
+    cols = ["sensor_id", "sensor", "time"] + (["value"] if agg == "raw" else ["min", "max", "mean", "count"])
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([c if c != "time" else "time_jst" for c in cols])
+    for r in rows:
+        w.writerow([("'" + str(r[c]) if c in ("sensor", "sensor_id") and str(r[c])[:1] in "=+-@" else r[c])
+                    for c in cols])
+    return buf.getvalue()
