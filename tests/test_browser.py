@@ -106,12 +106,17 @@ def test_shared_url_restores_the_view(dash_duo, dash_app):
 
 
 def test_phone_width_panel_is_a_drawer(dash_duo, dash_app):
-    dash_duo.driver.set_window_size(375, 740)
+    # a real 375 px viewport (a desktop window cannot be made that narrow)
+    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": 375, "height": 740, "deviceScaleFactor": 2, "mobile": True})
     open_map(dash_duo, dash_app)
+    assert dash_duo.driver.execute_script("return window.innerWidth") == 375
     panel = dash_duo.find_element("#home-panel")
     wait_until(lambda: panel.rect["x"] + panel.rect["width"] <= 0, what="panel hidden")
     map_el = dash_duo.find_element("#home-map")
-    assert map_el.rect["width"] >= 370
+    assert 370 <= map_el.rect["width"] <= 375
+    title = dash_duo.find_element(".app-title")
+    assert title.rect["x"] + title.rect["width"] <= dash_duo.find_element("#home-lang-link").rect["x"]
     dash_duo.find_element("#home-panel-toggle").click()
     wait_until(lambda: panel.rect["x"] >= 0, what="panel open")
     assert dash_duo.find_element('input[value="aed"]').is_displayed()
