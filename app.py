@@ -72,6 +72,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     server.register_blueprint(ogcapi_bp)
     server.register_blueprint(opendata_bp)
+    from api.sources import bp as sources_api_bp
+
+    server.register_blueprint(sources_api_bp)
 
 
     app = dash.Dash(

@@ -1,0 +1,166 @@
+"""`/api/sources` — staff manage their organisation's broker and CKAN sources (Bearer token).
+
+GET    /api/sources                       the sources the token's holder may manage
+POST   /api/sources                       register one (201)
+GET    /api/sources/<id>                  one source with its feed state
+PATCH  /api/sources/<id>                  change fields
+DELETE /api/sources/<id>                  remove it (its layers stay, with their last data)
+POST   /api/sources/<id>/poll             poll now
+POST   /api/sources/<id>/subscription     create an Orion subscription that pushes to /ngsi/notify/<id>
+"""
+from __future__ import annotations
+
+import orjson
+from flask import Blueprint, current_app, jsonify, request
+
+from api.errors import error
+from sources.source_config import clean_source, source_json
+from store.brokers import Source, sources
+from store.db import get_db
+from store.feeds import feed_states
+from store.layers import organisations
+
+bp = Blueprint("sources_api", __name__)
+
+
+def staff_for_sources():
+    """The one permission check of the sources API: a staff Bearer token (issue 4's auth core)."""
+    from auth import require_token
+
+    return require_token()
+
+
+def _settings():
+    return current_app.extensions["ishikawa.settings"]
+
+
+def _body() -> dict | None:
+    try:
+        return orjson.loads(request.get_data() or b"null")
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _own(s, staff, source_id: int) -> Source | None:
+    src = s.get(Source, source_id)
+    return src if src is not None and staff.may_manage(src.organisation_id) else None
+
+
+def _out(s, src: Source) -> dict:
+    from store.models import Layer
+
+    body = source_json(src, feed_states(s), _settings().public_base_url)
+    body["layers"] = sorted(layer.id for layer in s.query(Layer).all()
+                            if (layer.options or {}).get("source_id") == src.id)
+    return body
+
+
+@bp.get("/api/sources")
+def list_sources():
+    staff = staff_for_sources()
+    with get_db().session() as s:
+        rows = [src for src in sources(s) if staff.may_manage(src.organisation_id)]
+        return jsonify({"sources": [_out(s, src) for src in rows]})
+
+
+@bp.post("/api/sources")
+def create_source():
+    staff = staff_for_sources()
+    data = _body()
+    values, errors = clean_source(data if data is not None else "", partial=False)
+    with get_db().session() as s:
+        org_id = staff.organisation_id
+        code = (data or {}).get("organisation") if isinstance(data, dict) else None
+        if code:
+            org = next((o for o in organisations(s).values() if o.code == code), None)
+            if org is None or not staff.may_manage(org.id):
+                errors.append({"field": "organisation", "message": "not an organisation you manage"})
+            else:
+                org_id = org.id
+        if errors:
+            return error(400, "invalid", "sources.invalid", details=errors)
+        src = Source(organisation_id=org_id, **values)
+        s.add(src)
+        s.flush()
+        body = _out(s, src)
+    return jsonify(body), 201
+
+
+@bp.get("/api/sources/<int:source_id>")
+def get_source(source_id: int):
+    staff = staff_for_sources()
+    with get_db().session() as s:
+        src = _own(s, staff, source_id)
+        if src is None:
+            return error(404, "not_found", "sources.not_found")
+        return jsonify(_out(s, src))
+
+
+@bp.patch("/api/sources/<int:source_id>")
+def patch_source(source_id: int):
+    staff = staff_for_sources()
+    data = _body()
+    values, errors = clean_source(data if data is not None else "", partial=True)
+    with get_db().session() as s:
+        src = _own(s, staff, source_id)
+        if src is None:
+            return error(404, "not_found", "sources.not_found")
+        if errors:
+            return error(400, "invalid", "sources.invalid", details=errors)
+        for key, value in values.items():
+            setattr(src, key, value)
+        src.next_poll_at = None  # try the new settings at once
+        s.flush()
+        return jsonify(_out(s, src))
+
+
+@bp.delete("/api/sources/<int:source_id>")
+def delete_source(source_id: int):
+    staff = staff_for_sources()
+    with get_db().session() as s:
+        src = _own(s, staff, source_id)
+        if src is None:
+            return error(404, "not_found", "sources.not_found")
+        s.delete(src)
+    return "", 204
+
+
+@bp.post("/api/sources/<int:source_id>/poll")
+def poll_now(source_id: int):
+    from sources.broker_poll import client_for, poll_source
+
+    staff = staff_for_sources()
+    with get_db().session() as s:
+        if _own(s, staff, source_id) is None:
+            return error(404, "not_found", "sources.not_found")
+    result = poll_source(get_db(), source_id, make_client=lambda src: client_for(src, retries=1))
+    status = 502 if "error" in result else 200
+    return jsonify({"result": result}), status
+
+
+@bp.post("/api/sources/<int:source_id>/subscription")
+def subscribe(source_id: int):
+    from api.ngsi_notify import notify_path
+    from sources.broker_poll import client_for
+    from sources.ngsi import NgsiError
+
+    staff = staff_for_sources()
+    with get_db().session() as s:
+        src = _own(s, staff, source_id)
+        if src is None:
+            return error(404, "not_found", "sources.not_found")
+        if src.kind != "orion":
+            return error(400, "invalid", "sources.invalid", details=[{"field": "kind", "message": "orion only"}])
+        s.expunge(src)
+    url = _settings().public_base_url.rstrip("/") + notify_path(src.id, src.notify_secret)
+    try:
+        with client_for(src, retries=1) as client:
+            sub_id = client.create_subscription(
+                url, entity_type=src.entity_type or None, attrs=src.attrs or None,
+                attrs_format="keyValues" if src.key_values else "normalized",
+                description=f"ishikawa-map source {src.id}")
+    except NgsiError as exc:
+        return error(502, "broker_error", "sources.broker_error", details=[str(exc)])
+    with get_db().session() as s:
+        s.get(Source, source_id).subscription_id = sub_id
+    return jsonify({"subscription_id": sub_id, "notify_url": url}), 201

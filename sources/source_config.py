@@ -1,0 +1,106 @@
+"""Checking what staff send for a data source (API and /staff/sources share it), and showing it back."""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from sources.ngsi import validate_service, validate_servicepath
+from store.brokers import KINDS, TARGETS, Source
+
+FIELDS = {
+    # name: (type, max length)
+    "name": (str, 200), "kind": (str, 20), "base_url": (str, 500), "service": (str, 50),
+    "servicepath": (str, 600), "entity_type": (str, 200), "q": (str, 2000), "georel": (str, 200),
+    "geometry": (str, 40), "coords": (str, 4000), "attrs": (list, 50), "key_values": (bool, 0),
+    "token_header": (str, 80), "token": (str, 2000), "interval_s": (float, 0), "target": (str, 20),
+    "visibility": (str, 10), "enabled": (bool, 0), "ckan_dataset": (str, 200), "ckan_resource": (str, 200),
+}
+MIN_INTERVAL_S = 10.0
+
+
+def clean_source(data: dict, partial: bool = False) -> tuple[dict, list[dict]]:
+    """(values to set, errors as [{"field", "message"}]). Unknown fields are errors too."""
+    errors: list[dict] = []
+    out: dict = {}
+    if not isinstance(data, dict):
+        return {}, [{"field": "", "message": "a JSON object is expected"}]
+    for key in data:
+        if key not in FIELDS and key not in ("organisation", "id"):
+            errors.append({"field": key, "message": "unknown field"})
+    for key, (typ, maxlen) in FIELDS.items():
+        if key not in data:
+            continue
+        v = data[key]
+        if typ is str:
+            if v is None:
+                v = ""
+            if not isinstance(v, str):
+                errors.append({"field": key, "message": "must be text"})
+                continue
+            v = v.strip()
+            if len(v) > maxlen:
+                errors.append({"field": key, "message": f"at most {maxlen} characters"})
+                continue
+        elif typ is list:
+            if isinstance(v, str):
+                v = [x.strip() for x in v.split(",") if x.strip()]
+            if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v) or len(v) > maxlen:
+                errors.append({"field": key, "message": "must be a list of attribute names"})
+                continue
+        elif typ is bool:
+            if not isinstance(v, bool):
+                errors.append({"field": key, "message": "must be true or false"})
+                continue
+        elif typ is float:
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                errors.append({"field": key, "message": "must be a number of seconds"})
+                continue
+            if not v >= MIN_INTERVAL_S:
+                errors.append({"field": key, "message": f"at least {MIN_INTERVAL_S:g} seconds"})
+                continue
+        out[key] = v
+    if "base_url" in out:
+        u = urlparse(out["base_url"])
+        if u.scheme not in ("http", "https") or not u.netloc:
+            errors.append({"field": "base_url", "message": "must be an http(s) URL"})
+        out["base_url"] = out["base_url"].rstrip("/")
+    for key, fn in (("service", validate_service), ("servicepath", validate_servicepath)):
+        if key in out:
+            try:
+                out[key] = fn(out[key])
+            except ValueError as exc:
+                errors.append({"field": key, "message": str(exc)})
+    if "kind" in out and out["kind"] not in KINDS:
+        errors.append({"field": "kind", "message": f"one of {', '.join(KINDS)}"})
+    if "target" in out and out["target"] not in TARGETS:
+        errors.append({"field": "target", "message": f"one of {', '.join(TARGETS)}"})
+    if "visibility" in out and out["visibility"] not in ("public", "private"):
+        errors.append({"field": "visibility", "message": "public or private"})
+    if "georel" in out and out["georel"] and not (data.get("geometry") and data.get("coords")):
+        errors.append({"field": "georel", "message": "georel needs geometry and coords"})
+    if not partial:
+        for key in ("name", "base_url"):
+            if not out.get(key):
+                errors.append({"field": key, "message": "required"})
+        if out.get("kind", "orion") == "ckan" and not out.get("ckan_dataset"):
+            errors.append({"field": "ckan_dataset", "message": "required for a CKAN source"})
+    return out, errors
+
+
+def source_json(src: Source, states: dict, public_base_url: str) -> dict:
+    """A source as staff see it: never the PEP token itself."""
+    from api.ngsi_notify import notify_path
+
+    return {
+        "id": src.id, "name": src.name, "kind": src.kind, "organisation_id": src.organisation_id,
+        "base_url": src.base_url, "service": src.service, "servicepath": src.servicepath,
+        "entity_type": src.entity_type, "q": src.q, "georel": src.georel, "geometry": src.geometry,
+        "coords": src.coords, "attrs": src.attrs or [], "key_values": src.key_values,
+        "token_header": src.token_header, "has_token": bool(src.token), "interval_s": src.interval_s,
+        "target": src.target, "visibility": src.visibility, "enabled": src.enabled, "from_env": src.from_env,
+        "ckan_dataset": src.ckan_dataset, "ckan_resource": src.ckan_resource,
+        "subscription_id": src.subscription_id or None,
+        "notify_url": public_base_url.rstrip("/") + notify_path(src.id, src.notify_secret),
+        "status": states.get(src.feed_name, {"status": "starting"}),
+    }

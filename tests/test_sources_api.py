@@ -1,0 +1,119 @@
+"""`/api/sources` with staff tokens: organisations' own sources, validation, poll now, subscription."""
+from __future__ import annotations
+
+import uuid
+
+import orjson
+import pytest
+
+from store.brokers import Source
+from store.models import Layer
+from store.users import EDITOR, create_token, create_user
+from tests.fake_orion import FakeOrion, as_orion_returns, fixture
+
+
+def _token(app_db, org: str) -> str:
+    with app_db.session() as s:
+        user = create_user(s, f"src-{uuid.uuid4().hex[:8]}@{org}.example.jp", "correct horse battery", org, EDITOR)
+        return create_token(s, user, "test")
+
+
+@pytest.fixture
+def kaga(app_db):
+    return {"Authorization": f"Bearer {_token(app_db, 'kaga')}"}
+
+
+@pytest.fixture
+def hakui(app_db):
+    return {"Authorization": f"Bearer {_token(app_db, 'hakui')}"}
+
+
+@pytest.fixture
+def orion():
+    server = FakeOrion().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cleanup(app_db):
+    yield
+    with app_db.session() as s:
+        for src in s.query(Source).filter(Source.name.like("api-test%")):
+            for layer in s.query(Layer).all():
+                if (layer.options or {}).get("source_id") == src.id:
+                    s.delete(layer)
+            s.delete(src)
+
+
+def post(client, headers, body):
+    return client.post("/api/sources", data=orjson.dumps(body), headers=headers, content_type="application/json")
+
+
+def test_no_token_no_access(client):
+    for method, url in [("get", "/api/sources"), ("post", "/api/sources"), ("get", "/api/sources/1"),
+                        ("patch", "/api/sources/1"), ("delete", "/api/sources/1"), ("post", "/api/sources/1/poll")]:
+        r = getattr(client, method)(url, headers={"Authorization": "Bearer nope"})
+        assert r.status_code == 401 and r.get_json()["error"] == "unauthorized"
+
+
+def test_create_list_patch_delete_within_the_organisation(client, kaga, hakui, cleanup):
+    r = post(client, kaga, {"name": "api-test kaga snow", "base_url": "http://orion.kaga.example:1026/",
+                            "service": "kaga_city", "servicepath": "/snow", "entity_type": "WeatherObserved",
+                            "token": "pep-secret", "interval_s": 120, "target": "readings"})
+    assert r.status_code == 201, r.get_json()
+    src = r.get_json()
+    assert src["base_url"] == "http://orion.kaga.example:1026" and src["has_token"] and "token" not in src
+    assert "pep-secret" not in r.get_data(as_text=True)
+    assert src["notify_url"].endswith(f"/ngsi/notify/{src['id']}?token=" + src["notify_url"].split("token=")[1])
+    sid = src["id"]
+    assert sid in [x["id"] for x in client.get("/api/sources", headers=kaga).get_json()["sources"]]
+    # another city's staff neither see nor change it
+    assert sid not in [x["id"] for x in client.get("/api/sources", headers=hakui).get_json()["sources"]]
+    assert client.get(f"/api/sources/{sid}", headers=hakui).status_code == 404
+    assert client.delete(f"/api/sources/{sid}", headers=hakui).status_code == 404
+    r = client.patch(f"/api/sources/{sid}", data=orjson.dumps({"interval_s": 300, "enabled": False}), headers=kaga,
+                     content_type="application/json")
+    assert r.status_code == 200 and r.get_json()["interval_s"] == 300 and r.get_json()["enabled"] is False
+    assert client.delete(f"/api/sources/{sid}", headers=kaga).status_code == 204
+    assert client.get(f"/api/sources/{sid}", headers=kaga).status_code == 404
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"name": "api-test", "base_url": "ftp://x"}, "base_url"),
+    ({"name": "api-test", "base_url": "http://x", "service": "kaga-city"}, "service"),
+    ({"name": "api-test", "base_url": "http://x", "servicepath": "snow"}, "servicepath"),
+    ({"name": "api-test", "base_url": "http://x", "interval_s": 1}, "interval_s"),
+    ({"name": "api-test", "base_url": "http://x", "target": "everything"}, "target"),
+    ({"name": "api-test", "base_url": "http://x", "georel": "near;maxDistance:100"}, "georel"),
+    ({"base_url": "http://x"}, "name"),
+    ({"name": "api-test", "base_url": "http://x", "colour": "red"}, "colour"),
+    ({"name": "api-test", "base_url": "http://x", "organisation": "hakui"}, "organisation"),
+])
+def test_invalid_fields_are_400_with_details(client, kaga, body, field):
+    r = post(client, kaga, body)
+    assert r.status_code == 400
+    assert field in [d["field"] for d in r.get_json()["details"]]
+
+
+def test_poll_now_and_subscription_against_a_broker(client, kaga, orion, app_db, cleanup):
+    weather = as_orion_returns(fixture("WeatherObserved.example-normalized.json"))
+    weather["location"]["value"]["coordinates"] = [136.45, 36.31]
+    orion.entities = [weather]
+    r = post(client, kaga, {"name": "api-test poll", "base_url": orion.url, "entity_type": "WeatherObserved",
+                            "key_values": True})
+    sid = r.get_json()["id"]
+    r = client.post(f"/api/sources/{sid}/poll", headers=kaga)
+    assert r.status_code == 200 and r.get_json()["result"]["readings"] == 1
+    assert orion.requests[-1]["query"]["options"] == "count,keyValues"
+    src = client.get(f"/api/sources/{sid}", headers=kaga).get_json()
+    assert src["status"]["status"] == "ok" and src["layers"] == [f"src{sid}-snow"]
+    r = client.post(f"/api/sources/{sid}/subscription", headers=kaga)
+    assert r.status_code == 201 and len(r.get_json()["subscription_id"]) == 24
+    sub = orion.subscriptions[-1]
+    assert sub["notification"]["http"]["url"] == r.get_json()["notify_url"]
+    assert sub["notification"]["attrsFormat"] == "keyValues"
+    # broker down: 502 with the reason, no crash
+    orion.down()
+    r = client.post(f"/api/sources/{sid}/poll", headers=kaga)
+    assert r.status_code == 502 and "connection failed" in r.get_json()["result"]["error"]
