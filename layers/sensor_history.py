@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 from urllib.parse import urlencode
 
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from layers.snow_depth import JST
@@ -105,7 +105,7 @@ def public_sensors(s: Session) -> list[Sensor]:
 def attributes_of(s: Session, sensor_ids: list[str]) -> list[str]:
     if not sensor_ids:
         return []
-    found = set(s.scalars(select(distinct(Reading.attribute)).where(Reading.sensor_id.in_(sensor_ids))))
+    found = set(s.scalars(select(Reading.attribute).where(Reading.sensor_id.in_(sensor_ids)).distinct()))
     found |= {x.attribute for x in s.scalars(select(Sensor).where(Sensor.id.in_(sensor_ids)))}
     return sorted(found)
 

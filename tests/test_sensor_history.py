@@ -1,0 +1,188 @@
+"""The /sensors dashboard's logic: selection in the URL, JST windows, aggregation, thresholds, CSV,
+QuantumLeap history (against its documented response) and the CSV export route."""
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import orjson
+import pytest
+
+from layers import sensor_history as sh
+from sources.quantumleap import QuantumLeapClient
+from tests.fake_orion import fixture
+
+UTC = timezone.utc
+
+
+def test_selection_round_trip_and_fallbacks():
+    known = {"a", "b", "c"}
+    sel = sh.parse_selection({"sensors": "a,zz,b,a", "range": "7d", "agg": "hour", "attr": "snowDepth",
+                              "refresh": "1", "lang": "en"}, known)
+    assert sel.sensors == ["a", "b"] and sel.range == "7d" and sel.agg == "hour" and sel.refresh and sel.lang == "en"
+    again = sh.parse_selection({k: v[0] for k, v in parse_qs(sh.to_query(sel)[1:]).items()}, known)
+    assert again == sel
+    # the map popup's single-sensor link
+    assert sh.parse_selection({"sensor": "c"}, known).sensors == ["c"]
+    bad = sh.parse_selection({"range": "1y", "agg": "week", "sensors": "<script>"}, known)
+    assert bad.range == "24h" and bad.agg == "raw" and bad.sensors == []
+
+
+def test_custom_window_is_jst():
+    sel = sh.Selection(range="custom", start="2026-01-15T09:00", end="2026-01-16T09:00")
+    start, end = sh.time_window(sel, datetime(2026, 2, 1, tzinfo=UTC))
+    assert start == datetime(2026, 1, 15, 0, 0, tzinfo=UTC) and end == datetime(2026, 1, 16, 0, 0, tzinfo=UTC)
+    swapped = sh.time_window(sh.Selection(range="custom", start="2026-01-16T09:00", end="2026-01-15T09:00"),
+                             datetime(2026, 2, 1, tzinfo=UTC))
+    assert swapped == (start, end)
+    now = datetime(2026, 1, 15, 12, tzinfo=UTC)
+    assert sh.time_window(sh.Selection(range="30d"), now) == (now - timedelta(days=30), now)
+
+
+def test_aggregation_buckets_align_to_jst_days():
+    # 14:30 UTC = 23:30 JST on the 15th; 15:30 UTC = 00:30 JST on the 16th: two JST days
+    pts = [(datetime(2026, 1, 15, 14, 30, tzinfo=UTC), 10.0), (datetime(2026, 1, 15, 14, 50, tzinfo=UTC), 20.0),
+           (datetime(2026, 1, 15, 15, 30, tzinfo=UTC), 40.0)]
+    days = sh.aggregate(pts, sh.AGGS["day"])
+    assert [b.start for b in days] == [datetime(2026, 1, 14, 15, tzinfo=UTC), datetime(2026, 1, 15, 15, tzinfo=UTC)]
+    assert (days[0].min, days[0].max, days[0].mean, days[0].count) == (10.0, 20.0, 15.0, 2)
+    tens = sh.aggregate(pts, sh.AGGS["10min"])
+    assert [b.count for b in tens] == [1, 1, 1] and tens[0].start == datetime(2026, 1, 15, 14, 30, tzinfo=UTC)
+
+
+def test_table_rows_and_csv_are_safe():
+    series = {"s1": [(datetime(2026, 1, 15, 0, 0, tzinfo=UTC), 12.5)]}
+    rows = sh.table_rows(series, {"s1": "=HYPERLINK(\"x\")"}, "raw")
+    assert rows == [{"sensor": '=HYPERLINK("x")', "sensor_id": "s1", "time": "2026-01-15 09:00", "value": 12.5}]
+    out = list(csv.reader(io.StringIO(sh.rows_csv(rows, "raw"))))
+    assert out[0] == ["sensor_id", "sensor", "time_jst", "value"]
+    assert out[1][1].startswith("'=")  # not a formula in a spreadsheet
+    agg = sh.rows_csv(sh.table_rows(series, {"s1": "x"}, "hour"), "hour")
+    assert agg.splitlines()[0] == "sensor_id,sensor,time_jst,min,max,mean,count"
+
+
+def test_threshold_hook_feeds_the_chart(app_db):
+    from components.sensor_chart import sensor_figure
+    from layers.snow_depth import JST
+
+    def provider(s, ids, attribute):
+        return [{"value": 50, "label": "警報 50cm"}] if attribute == "snowDepth" else []
+
+    sh.THRESHOLD_PROVIDERS.append(provider)
+    try:
+        with app_db.session() as s:
+            lines = sh.thresholds(s, ["snow-hakui-01"], "snowDepth")
+            assert lines == [{"value": 50, "label": "警報 50cm"}]
+            assert sh.thresholds(s, ["snow-hakui-01"], "other") == []
+    finally:
+        sh.THRESHOLD_PROVIDERS.remove(provider)
+    now = datetime(2026, 1, 15, tzinfo=UTC)
+    fig = sensor_figure({"a": [(now, 1.0)]}, {"a": "A"}, None, sh.aggregate, lines, "t", "y",
+                        {"min": "min", "max": "max", "mean": "mean"}, JST, (now - timedelta(hours=1), now))
+    assert [s["y0"] for s in fig.layout.shapes] == [50]
+
+
+def test_store_series_reads_the_demo_sensors(app_db):
+    with app_db.session() as s:
+        ids = [x.id for x in sh.public_sensors(s)][:2]
+        now = datetime.now(UTC)
+        series = sh.store_series(s, ids, "snowDepth", now - timedelta(hours=24), now)
+        assert set(series) == set(ids) and all(len(v) > 100 for v in series.values())
+        assert all(a <= b for pts in series.values() for a, b in zip(pts, pts[1:]))
+        assert sh.attributes_of(s, ids) == ["snowDepth"]
+
+
+# ------------------------------------------------------------------ QuantumLeap
+
+
+@pytest.fixture
+def quantumleap():
+    rec = fixture("quantumleap-spec-example.json")
+    seen = []
+
+    class H(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            u = urlparse(self.path)
+            seen.append({"path": u.path, "query": {k: v[0] for k, v in parse_qs(u.query).items()},
+                         "headers": {k.lower(): v for k, v in self.headers.items()}})
+            if "Kitchen1" in u.path:
+                status, body = rec["response"]["status"], rec["response"]["body"]
+            elif "empty200" in u.path:
+                status, body = 200, []
+            else:
+                status, body = 404, rec["response"]["error_example_404"]
+            data = orjson.dumps(body)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+
+
+def test_quantumleap_documented_answer(quantumleap):
+    url, seen = quantumleap
+    ql = QuantumLeapClient(url, service="kaga_city", servicepath="/snow")
+    since, until = datetime(2018, 1, 1, tzinfo=UTC), datetime(2018, 2, 1, tzinfo=UTC)
+    pts = ql.attr_history("Kitchen1", "temperature", since, until, entity_type="Kitchen")
+    assert pts == [(datetime(2018, 1, 5, 15, 44, 34, tzinfo=UTC), 24.1),
+                   (datetime(2018, 1, 6, 15, 44, 59, tzinfo=UTC), 25.3),
+                   (datetime(2018, 1, 7, 15, 44, 59, tzinfo=UTC), 26.7)]
+    q = seen[0]
+    assert q["path"] == "/v2/entities/Kitchen1/attrs/temperature" and q["query"]["type"] == "Kitchen"
+    assert q["query"]["fromDate"] == "2018-01-01T00:00:00.000+00:00"
+    assert q["headers"]["fiware-service"] == "kaga_city" and q["headers"]["fiware-servicepath"] == "/snow"
+    # no data: the spec's 404 and the code's 200 [] both mean nothing
+    assert ql.attr_history("nothing", "temperature", since, until) == []
+    assert ql.attr_history("empty200", "temperature", since, until) == []
+
+
+def test_dashboard_series_from_quantumleap_for_broker_sensors(app_db, quantumleap):
+    from store.brokers import SensorOrigin, Source
+    from store.sensors import upsert_sensor
+
+    url, _ = quantumleap
+    with app_db.session() as s:
+        src = Source(name="ql-test", base_url="http://127.0.0.1:1")
+        s.add(src)
+        s.flush()
+        upsert_sensor(s, "ql-test-kitchen", layer_id="snow-depth", name_ja="台所", lon=136.6, lat=36.5,
+                      attribute="snowDepth", unit="cm")
+        s.add(SensorOrigin(sensor_id="ql-test-kitchen", source_id=src.id, entity_id="Kitchen1",
+                           entity_type="Kitchen", attribute="temperature"))
+        sid = src.id
+    try:
+        with app_db.session() as s:
+            series = sh.quantumleap_series(s, url, "", "/", ["ql-test-kitchen", "snow-hakui-01"], "snowDepth",
+                                           datetime(2018, 1, 1, tzinfo=UTC), datetime.now(UTC))
+        assert [v for _, v in series["ql-test-kitchen"]] == [24.1, 25.3, 26.7]
+        assert len(series["snow-hakui-01"]) > 0  # not a broker sensor: from our store
+    finally:
+        with app_db.session() as s:
+            s.delete(s.get(Source, sid))
+            from store.models import Sensor
+
+            s.delete(s.get(Sensor, "ql-test-kitchen"))
+
+
+def test_csv_export_route(client):
+    r = client.get("/api/sensors/export.csv?sensors=snow-hakui-01,snow-kaga-01&range=24h&agg=hour")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == ["sensor_id", "sensor", "time_jst", "min", "max", "mean", "count"]
+    assert {row[0] for row in rows[1:]} == {"snow-hakui-01", "snow-kaga-01"}
+    assert client.get("/api/sensors/export.csv?sensors=nope").status_code == 404
+    layer_csv = client.get("/api/layers/aed/features.csv")
+    lines = layer_csv.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("id,lon,lat,wkt,") and len(lines) == 212
