@@ -280,6 +280,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "source.role.vehicles": {"ja": "車両位置", "en": "Vehicle positions"},
     "source.layer_description": {"ja": "FIWARE Orion（{url}）から定期取得したデータ。",
                                  "en": "Data read periodically from FIWARE Orion ({url})."},
+    "source.attribution_ckan": {"ja": "出典：{name}（CKAN）", "en": "Source: {name} (CKAN)"},
     "source.license_broker": {"ja": "提供元の利用条件による", "en": "As set by the data provider"},
     "source.attribution": {"ja": "出典：{name}（FIWARE Orion）", "en": "Source: {name} (FIWARE Orion)"},
     "popup.value": {"ja": "値", "en": "Value"},
