@@ -17,7 +17,7 @@ from store.brokers import SensorOrigin, Source, upsert_feature
 from store.features import replace_features
 from store.layers import upsert_layer
 from store.models import Layer
-from store.sensors import add_reading, upsert_sensor
+from store.sensors import add_readings
 
 # role -> (layer kind, menu group, name key)
 ROLES = {
@@ -68,24 +68,44 @@ def role_layer(s: Session, source: Source, role: str) -> Layer:
 
 
 def store_readings(s: Session, source: Source, items: list[ReadingItem], now: datetime) -> int:
-    written = 0
+    """Sensors (created or moved) and their readings, through the store's `add_readings`."""
+    from sqlalchemy import func, select
+
+    from store.models import Sensor
+
     layers: dict[str, Layer] = {}
+    wanted = {sensor_id_for(source, it.entity_id, it.attribute): it for it in items}
+    ids = sorted(wanted)
+    sensors: dict[str, Sensor] = {}
+    origins: set[str] = set()
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        sensors.update((x.id, x) for x in s.scalars(select(Sensor).where(Sensor.id.in_(chunk))))
+        origins.update(s.scalars(select(SensorOrigin.sensor_id).where(SensorOrigin.sensor_id.in_(chunk))))
+    batch, new_origins = [], []
     for it in items:
         layer = layers.get(it.role) or layers.setdefault(it.role, role_layer(s, source, it.role))
         sid = sensor_id_for(source, it.entity_id, it.attribute)
-        sensor = upsert_sensor(s, sid, layer_id=layer.id, name_ja=it.name, name_en=it.name,
-                               lon=round(it.lon, 6), lat=round(it.lat, 6), attribute=it.attribute,
-                               unit=it.unit, address=it.address)
-        origin = s.get(SensorOrigin, sid)
-        if origin is None:
-            s.add(SensorOrigin(sensor_id=sid, source_id=source.id, entity_id=it.entity_id,
-                               entity_type=it.entity_type, attribute=it.source_attribute))
-        when = it.observed_at or now.replace(microsecond=0)
-        written += add_reading(s, sensor, it.value, when, it.attribute)
+        fields = dict(layer_id=layer.id, name_ja=it.name, name_en=it.name, lon=round(it.lon, 6),
+                      lat=round(it.lat, 6), attribute=it.attribute, unit=it.unit, address=it.address)
+        sensor = sensors.get(sid)
+        if sensor is None:
+            sensor = sensors[sid] = Sensor(id=sid, **fields)
+            s.add(sensor)
+        else:
+            for key, value in fields.items():  # the same fields upsert_sensor sets
+                if getattr(sensor, key) != value:
+                    setattr(sensor, key, value)
+        if sid not in origins:
+            origins.add(sid)
+            new_origins.append(SensorOrigin(sensor_id=sid, source_id=source.id, entity_id=it.entity_id,
+                                            entity_type=it.entity_type, attribute=it.source_attribute))
+        batch.append((sensor, it.value, it.observed_at or now.replace(microsecond=0), it.attribute))
+    s.flush()  # sensors before what refers to them
+    s.add_all(new_origins)
+    written = add_readings(s, batch)
     for layer in layers.values():
-        from store.sensors import sensors_of_layer
-
-        layer.feature_count = len(sensors_of_layer(s, layer.id))
+        layer.feature_count = s.scalar(select(func.count()).select_from(Sensor).where(Sensor.layer_id == layer.id))
     return written
 
 

@@ -250,3 +250,23 @@ def test_orion_url_turns_the_demo_feed_off_and_adds_the_poller(tmp_path, db):
         assert s.query(Source).count() == 6
     plain = Settings.from_env({"DATABASE_URL": db.url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"})
     assert plain.demo_feed is True
+
+
+def test_add_readings_batch_follows_add_reading_rules(db):
+    from store.sensors import add_reading, add_readings, upsert_sensor
+
+    with db.session() as s:
+        ensure_builtin(s, DATA)
+        a = upsert_sensor(s, "batch-a", layer_id="snow-depth", name_ja="a", lon=136.5, lat=36.5)
+        b = upsert_sensor(s, "batch-b", layer_id="snow-depth", name_ja="b", lon=136.6, lat=36.6)
+        add_reading(s, a, 5.0, T0)
+        version = s.get(Layer, "snow-depth").version
+        n = add_readings(s, [(a, 5.0, T0, "snowDepth"),  # already stored
+                             (a, 7.0, T0 + timedelta(minutes=1), "snowDepth"),
+                             (a, 6.0, T0 - timedelta(minutes=1), "snowDepth"),  # older: not the latest
+                             (b, 1.0, T0, "snowDepth"), (b, 1.0, T0, "snowDepth")])  # twice in one batch
+        assert n == 3
+        assert (a.last_value, a.last_observed_at) == (7.0, T0 + timedelta(minutes=1))
+        assert b.last_value == 1.0 and s.get(Layer, "snow-depth").version == version + 1
+    with db.session() as s:
+        assert s.query(Reading).filter(Reading.sensor_id.in_(["batch-a", "batch-b"])).count() == 4

@@ -105,8 +105,8 @@ def test_answers_2xx_only_once_stored(client, source, app_db, monkeypatch):
     def broken(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(sensors_mod, "add_reading", broken)
-    monkeypatch.setattr("sources.broker_ingest.add_reading", broken)
+    monkeypatch.setattr(sensors_mod, "add_readings", broken)
+    monkeypatch.setattr("sources.broker_ingest.add_readings", broken)
     r = client.post(f"/ngsi/notify/{sid}?token={secret}", data=orjson.dumps(weather_notification(40)),
                     content_type="application/json")
     assert r.status_code == 503 and r.get_json()["error"] == "not_stored"
