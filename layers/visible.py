@@ -38,7 +38,7 @@ def visible_layers(s: Session, lang: str, zoom: int | None = None, now=None) -> 
         kind = kind_of(layer)
         stale = stale_badge(layer, states, lang)
         out.append(PanelLayer(
-            id=layer.id, group=layer.group, name=layer_name(layer, lang) + (f" ⚠ {stale}" if stale else ""),
+            id=layer.id, group=layer.group, name=layer_name(layer, lang),
             kind=layer.kind, stale=stale,
             default_visible=layer.default_visible,
             exclusive=getattr(kind, "exclusive_group", lambda _l: None)(layer),

@@ -46,7 +46,8 @@ def layout(**query):
         groups.append(html.Fieldset(className="layer-group", children=[
             html.Legend(group_label(g, lang)),
             dcc.Checklist(id={"type": "home-layers", "group": g}, value=value,
-                          options=[{"label": pl.name, "value": pl.id} for pl in members],
+                          options=[{"label": pl.name + (f" ⚠ {pl.stale}" if pl.stale else ""), "value": pl.id}
+                                   for pl in members],
                           className="layer-checklist", inputClassName="layer-input"),
             dcc.Store(id={"type": "home-layers-prev", "group": g}, data=value),
         ]))

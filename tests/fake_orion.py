@@ -196,3 +196,59 @@ def _handler(orion: FakeOrion):
             self._send(204, None)
 
     return Handler
+
+
+def demo_entities(now=None) -> list[dict]:
+    """Snow-depth WeatherObserved at the demo sites and two snowplow Vehicles, as Orion returns them
+    (for trying ORION_URL by hand: `python -m tests.fake_orion --port 1026`)."""
+    import math
+    from datetime import datetime, timezone
+
+    from sources.demo_snow import load_sensors
+
+    now = now or datetime.now(timezone.utc)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    root = Path(__file__).resolve().parents[1] / "data"
+    weather = fixture("WeatherObserved.example-normalized.json")
+    out = []
+    for i, site in enumerate(load_sensors(root)):
+        e = as_orion_returns(weather)
+        e["id"] = f"WeatherObserved:{site.id.replace('snow-', '')}"
+        e["name"] = {"type": "Text", "value": site.name_ja, "metadata": {}}
+        e["location"]["value"] = {"type": "Point", "coordinates": [site.lon, site.lat]}
+        e["snowHeight"]["value"] = round(20 * site.factor + 10 * math.sin(now.timestamp() / 600 + i), 1)
+        e["dateObserved"]["value"] = stamp
+        del e["address"]
+        out.append(e)
+    vehicle = fixture("Vehicle.example-normalized.json")
+    for k, (lon, lat) in enumerate([(136.768, 36.893), (136.312, 36.303)]):
+        e = as_orion_returns(vehicle)
+        e["id"] = f"Vehicle:snowplow-{k + 1}"
+        e["name"] = {"type": "Text", "value": f"除雪車 {k + 1}", "metadata": {}}
+        step = (now.timestamp() / 30) % 20
+        e["location"]["value"] = {"type": "Point", "coordinates": [round(lon + 0.002 * step, 6), lat]}
+        e["location"]["metadata"] = {"timestamp": {"type": "DateTime", "value": stamp}}
+        e["observationDateTime"]["value"] = stamp
+        e["vehicleType"]["value"] = "snowplow"
+        out.append(e)
+    return out
+
+
+def main() -> None:
+    import argparse
+    import sys
+    import time
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    ap = argparse.ArgumentParser(description="a local Orion-like broker with Ishikawa demo entities")
+    ap.add_argument("--port", type=int, default=1026)
+    args = ap.parse_args()
+    orion = FakeOrion(demo_entities()).start(args.port)
+    print(f"fake Orion on {orion.url} — try: ORION_URL={orion.url} python app.py", flush=True)
+    while True:
+        time.sleep(10)
+        orion.entities = demo_entities()
+
+
+if __name__ == "__main__":
+    main()
