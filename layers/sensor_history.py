@@ -184,9 +184,36 @@ def aggregate(points: list[tuple[datetime, float]], step: timedelta) -> list[Buc
 THRESHOLD_PROVIDERS: list[Callable[[Session, list[str], str], list[dict]]] = []
 
 
+def alert_rule_thresholds(s: Session, sensor_ids: list[str], attribute: str) -> list[dict]:
+    """Threshold lines of the alert rules (issue 5's `store.alerts.AlertRule`, once it is on main)
+    that watch these sensors or their layers: public rules, and the logged-in staff's own."""
+    try:
+        from store.alerts import AlertRule  # type: ignore[import-not-found]
+    except ImportError:
+        return []
+    staff = None
+    try:
+        from auth import current_staff
+
+        staff = current_staff()
+    except Exception:
+        staff = None
+    layer_ids = set(s.scalars(select(Sensor.layer_id).where(Sensor.id.in_(sensor_ids)))) if sensor_ids else set()
+    out = []
+    for rule in s.scalars(select(AlertRule).where(AlertRule.attribute == attribute)):
+        if getattr(rule, "paused", False):
+            continue
+        watches = (rule.target == "sensor" and rule.sensor_id in sensor_ids) or \
+                  (rule.target == "layer" and rule.layer_id in layer_ids)
+        visible = getattr(rule, "public", False) or (staff is not None and staff.may_manage(rule.organisation_id))
+        if watches and visible:
+            out.append({"value": float(rule.threshold), "label": f"{rule.name} {rule.op} {rule.threshold:g}"})
+    return out
+
+
 def thresholds(s: Session, sensor_ids: list[str], attribute: str) -> list[dict]:
     lines: list[dict] = []
-    providers = list(THRESHOLD_PROVIDERS)
+    providers = [alert_rule_thresholds, *THRESHOLD_PROVIDERS]
     try:  # the alerts module, when it offers the hook
         from alerts import thresholds_for  # type: ignore[attr-defined]
 
