@@ -39,7 +39,7 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
     from sources import broker_poll
 
     broker_poll.ensure_env_sources(db, settings)  # ORION_URL: the one-broker deployment
-    jobs.append(Job(broker_poll.FEED_JOB, broker_poll.JOB_TICK_S, lambda: broker_poll.poll_due(db, utcnow())))
+    jobs.append(Job(broker_poll.FEED_JOB, broker_poll.JOB_TICK_S, broker_poll.BackgroundPoller(db)))
 
     return jobs
 

@@ -8,6 +8,7 @@ age) and the next attempt waits longer each time (interval × 2ⁿ, at most MAX_
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -84,6 +85,32 @@ def poll_due(db: Database, now: datetime | None = None, make_client=client_for) 
     with db.session() as s:
         ids = [src.id for src in due_sources(s, now)]
     return {sid: poll_source(db, sid, now, make_client) for sid in ids}
+
+
+class BackgroundPoller:
+    """The job runner's hook: polls due sources in a thread of their own, so a slow broker
+    (timeouts × retries) never holds up the other jobs (alert checks, mail, demo feed)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._thread: threading.Thread | None = None
+
+    def __call__(self) -> bool:
+        if self._thread is not None and self._thread.is_alive():
+            return False  # the previous round is still waiting on a broker
+        self._thread = threading.Thread(target=self._run, name="broker-poll", daemon=True)
+        self._thread.start()
+        return True
+
+    def _run(self) -> None:
+        try:
+            poll_due(self.db, utcnow())
+        except Exception:
+            log.exception("broker poll round failed")
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
 
 
 def ensure_env_sources(db: Database, settings: Settings) -> list[int]:

@@ -270,3 +270,15 @@ def test_add_readings_batch_follows_add_reading_rules(db):
         assert b.last_value == 1.0 and s.get(Layer, "snow-depth").version == version + 1
     with db.session() as s:
         assert s.query(Reading).filter(Reading.sensor_id.in_(["batch-a", "batch-b"])).count() == 4
+
+
+def test_background_poller_never_blocks_the_job_runner(env_db, orion):
+    """A slow broker keeps the poll thread busy; the job returns at once and does not start a second round."""
+    orion.entities = broker_entities()
+    orion.delay_s = 0.3
+    poller = broker_poll.BackgroundPoller(env_db)
+    assert poller() is True
+    assert poller() is False  # still polling
+    poller.join(30)
+    with env_db.session() as s:
+        assert s.query(Sensor).filter(Sensor.layer_id == "snow-depth").count() == 3
