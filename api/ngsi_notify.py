@@ -14,7 +14,7 @@ import orjson
 from flask import Blueprint, jsonify, request
 
 from api.errors import error
-from sources.broker_ingest import store_items
+from sources.broker_ingest import forward_fixes, store_items
 from sources.ngsi import NgsiError, parse_entity
 from sources.smart_models import map_entity
 from store.brokers import Source
@@ -62,4 +62,12 @@ def notify(source_id: int):
     except Exception:
         log.exception("notification for source %s could not be stored", source_id)
         return error(503, "not_stored", "ngsi.not_stored")
+    fixes = counts.pop("_fixes", [])
+    try:
+        forwarded = forward_fixes(db, fixes, now)
+    except Exception:
+        log.exception("notification for source %s: snow-removal fix ingest failed", source_id)
+        forwarded = {"error": "fix ingest failed"}
+    if forwarded is not None:
+        counts["snow_fixes"] = forwarded
     return jsonify({"stored": counts, "entities": len(entities)}), 200

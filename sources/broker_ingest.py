@@ -120,11 +120,40 @@ def _fix_feature(fix: FixItem) -> dict:
             "geometry": {"type": "Point", "coordinates": [fix.lon, fix.lat]}, "properties": props}
 
 
+def snow_fix_ingest():
+    """Issue 3's GPS-fix ingest (`sources.fixes.ingest(db, items, now, boundaries_path)`), or None
+    while it is not on main."""
+    try:
+        from sources.fixes import ingest  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return ingest
+
+
+def fix_rows(fixes: list[FixItem], now: datetime) -> list[dict]:
+    """FixItems in the shape of the snow-removal ingest ({vehicle_id, lon, lat, time, speed, heading})."""
+    return [{"vehicle_id": f.entity_id[:120], "lon": f.lon, "lat": f.lat,
+             "time": (f.observed_at or now).isoformat(), "speed": f.speed, "heading": f.heading} for f in fixes]
+
+
+def forward_fixes(db, fixes: list[FixItem], now: datetime) -> dict | None:
+    """After our transaction: hand Vehicle fixes to the snow-removal ingest (validation, map
+    matching, road passes, the live /snow page). None when that ingest is not available."""
+    ingest = snow_fix_ingest()
+    if ingest is None or not fixes:
+        return None
+    from pathlib import Path
+
+    boundaries = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "ishikawa_municipalities.geojson"
+    result = ingest(db, fix_rows(fixes, now), now, boundaries if boundaries.exists() else None)
+    return result.as_json() if hasattr(result, "as_json") else dict(result or {})
+
+
 def record_fixes_adapter(s: Session, source: Source, fixes: list[FixItem], full: bool) -> int:
-    """ADAPTER (until issue 3's GPS-fix ingest function is on main): keeps each vehicle's latest
-    fix as a point on the source's "vehicles" layer. Replace the body with a call to the
-    snow-removal fix ingest once it exists; the callers stay as they are."""
-    if not fixes:
+    """ADAPTER while issue 3's GPS-fix ingest is not on main: keeps each vehicle's latest fix as a
+    point on the source's "vehicles" layer. Once `sources.fixes.ingest` exists, fixes go there
+    instead (`forward_fixes`, called by the poller and the notification receiver after commit)."""
+    if not fixes or snow_fix_ingest() is not None:
         return 0
     layer = role_layer(s, source, "vehicles")
     latest: dict[str, FixItem] = {}
@@ -154,5 +183,6 @@ def store_items(s: Session, source: Source, items: list, now: datetime, full: bo
             for p in points:
                 upsert_feature(s, layer, p.entity_id, p.geometry, p.properties)
             out["points"] = len(points)
-    out["fixes"] = record_fixes_adapter(s, source, fixes, full)
+    out["fixes"] = record_fixes_adapter(s, source, fixes, full) or len(fixes)
+    out["_fixes"] = fixes  # for forward_fixes once the transaction is committed
     return out

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from settings import Settings
-from sources.broker_ingest import store_items
+from sources.broker_ingest import forward_fixes, store_items
 from sources.ngsi import NgsiClient, NgsiError
 from sources.smart_models import UNDERSTOOD_TYPES, map_entity
 from store.brokers import Source, due_sources, sources
@@ -66,6 +66,14 @@ def poll_source(db: Database, source_id: int, now: datetime | None = None,
     except Exception as exc:  # bad data from the broker: nothing written, reported like an outage
         log.exception("source %s: could not store the poll", source_id)
         return _failed(db, source_id, now, f"{type(exc).__name__}: {exc}")
+    fixes = counts.pop("_fixes", [])
+    try:
+        forwarded = forward_fixes(db, fixes, now)
+    except Exception as exc:  # the readings and points are stored; report the fixes' trouble
+        log.exception("source %s: snow-removal fix ingest failed", source_id)
+        forwarded = {"error": f"{type(exc).__name__}: {exc}"}
+    if forwarded is not None:
+        counts["snow_fixes"] = forwarded
     counts["entities"] = len(entities)
     return counts
 

@@ -282,3 +282,32 @@ def test_background_poller_never_blocks_the_job_runner(env_db, orion):
     poller.join(30)
     with env_db.session() as s:
         assert s.query(Sensor).filter(Sensor.layer_id == "snow-depth").count() == 3
+
+
+def test_vehicle_fixes_go_to_the_snow_removal_ingest_when_present(env_db, orion, monkeypatch):
+    """With issue 3's `sources.fixes.ingest` available, Vehicle fixes are handed to it (after our
+    commit) instead of the adapter's vehicles layer."""
+    import sys
+    import types
+
+    calls = []
+
+    class Result:
+        def as_json(self):
+            return {"accepted": len(calls[-1][1]), "rejected": 0}
+
+    def ingest(db, items, now, boundaries_path=None):
+        calls.append((db, items, now, boundaries_path))
+        return Result()
+
+    monkeypatch.setitem(sys.modules, "sources.fixes", types.SimpleNamespace(ingest=ingest))
+    orion.entities = broker_entities()
+    results = broker_poll.poll_due(env_db, T0, no_wait_client)
+    vehicle = next(r for r in results.values() if r.get("fixes"))
+    assert vehicle["snow_fixes"] == {"accepted": 1, "rejected": 0}
+    (db, items, now, boundaries), = calls
+    assert db is env_db and now == T0 and boundaries.name == "ishikawa_municipalities.geojson"
+    assert items == [{"vehicle_id": "Vehicle:hakui-plow-1", "lon": 136.76, "lat": 36.89,
+                      "time": "2018-09-27T12:00:00+00:00", "speed": 50.0, "heading": 43.0}]
+    with env_db.session() as s:
+        assert s.get(Layer, "orion-vehicles") is None
