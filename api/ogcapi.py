@@ -162,7 +162,12 @@ def collection_doc(layer: Layer, lang: str, with_extent: bool = True) -> dict:
         ],
     }
     if with_extent:
-        doc["extent"] = extent_of(collection_features(layer))
+        key = f"ogcext:{layer.id}:{layer.version}"
+        ext = cache.get(key)
+        if ext is None:
+            ext = extent_of(collection_features(layer))
+            cache.set(key, ext)
+        doc["extent"] = ext
     return doc
 
 

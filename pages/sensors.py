@@ -89,7 +89,11 @@ def table_columns(agg: str, lang: str) -> list[dict]:
         [{"name": t("sensors.col.count", lang), "id": "count"}]
 
 
+MAP_MARKERS = 1000  # beyond this, pick by search (a broker may bring thousands of sensors)
+
+
 def sensor_markers(sensors, selected: list[str], lang: str) -> list:
+    sensors = [x for x in sensors if x.id in selected] + [x for x in sensors if x.id not in selected][:MAP_MARKERS]
     return [dl.CircleMarker(id={"type": "sensors-marker", "id": x.id}, center=[x.lat, x.lon], radius=7,
                                color="#0b2545", weight=2 if x.id not in selected else 4,
                                fillColor="#d4351c" if x.id in selected else "#1d70b8", fillOpacity=0.9,
