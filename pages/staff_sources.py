@@ -86,6 +86,9 @@ def layout(lang: str | None = None, **query):
             html.H3(t("staff_sources.add", lang)),
             html.Div(className="staff-form", children=[
                 _field("staff_sources.f.name", dcc.Input(id="staff-sources-name", type="text"), lang),
+                _field("staff_sources.f.kind", dcc.Dropdown(
+                    id="staff-sources-kind", value="orion", clearable=False,
+                    options=[{"label": t(f"staff_sources.kind.{k}", lang), "value": k} for k in ("orion", "ckan")]), lang),
                 _field("staff_sources.f.base_url", dcc.Input(id="staff-sources-url", type="url",
                                                              placeholder="http://orion.example.jp:1026"), lang),
                 _field("staff_sources.f.service", dcc.Input(id="staff-sources-service", type="text"), lang),
@@ -93,6 +96,7 @@ def layout(lang: str | None = None, **query):
                 _field("staff_sources.f.entity_type", dcc.Input(id="staff-sources-type", type="text",
                                                                 placeholder="WeatherObserved"), lang),
                 _field("staff_sources.f.q", dcc.Input(id="staff-sources-q", type="text"), lang),
+                _field("staff_sources.f.ckan_dataset", dcc.Input(id="staff-sources-ckan", type="text"), lang),
                 _field("staff_sources.f.attrs", dcc.Input(id="staff-sources-attrs", type="text"), lang),
                 _field("staff_sources.f.token", dcc.Input(id="staff-sources-token", type="password"), lang),
                 _field("staff_sources.f.interval", dcc.Input(id="staff-sources-interval", type="number", value=60, min=10), lang),
@@ -116,6 +120,8 @@ def layout(lang: str | None = None, **query):
     Input({"type": "staff-sources-poll", "id": ALL}, "n_clicks"),
     Input({"type": "staff-sources-delete", "id": ALL}, "n_clicks"),
     State("staff-sources-name", "value"),
+    State("staff-sources-kind", "value"),
+    State("staff-sources-ckan", "value"),
     State("staff-sources-url", "value"),
     State("staff-sources-service", "value"),
     State("staff-sources-servicepath", "value"),
@@ -129,7 +135,7 @@ def layout(lang: str | None = None, **query):
     State("staff-sources-lang", "data"),
     prevent_initial_call=True,
 )
-def act(_save, polls, deletes, name, url, service, servicepath, etype, q, attrs, token, interval, target,
+def act(_save, polls, deletes, name, kind, ckan_dataset, url, service, servicepath, etype, q, attrs, token, interval, target,
         visibility, lang):
     lang = normalize_lang(lang)
     staff = staff_for_sources()
@@ -138,7 +144,7 @@ def act(_save, polls, deletes, name, url, service, servicepath, etype, q, attrs,
     trig = dash.callback_context.triggered_id
     message = ""
     if trig == "staff-sources-save":
-        data = {"name": name or "", "base_url": url or "", "service": service or "", "servicepath": servicepath or "/",
+        data = {"name": name or "", "kind": kind or "orion", "ckan_dataset": ckan_dataset or "", "base_url": url or "", "service": service or "", "servicepath": servicepath or "/",
                 "entity_type": etype or "", "q": q or "", "attrs": attrs or "", "token": token or "",
                 "interval_s": interval if interval is not None else 60, "target": target or "auto",
                 "visibility": visibility or "public"}
@@ -171,5 +177,5 @@ def act(_save, polls, deletes, name, url, service, servicepath, etype, q, attrs,
 
 def _label(field: str) -> str:
     return {"base_url": "base_url", "interval_s": "interval", "entity_type": "entity_type"}.get(
-        field, field if field in ("name", "service", "servicepath", "q", "attrs", "token", "target", "visibility")
-        else "name")
+        field, field if field in ("name", "service", "servicepath", "q", "attrs", "token", "target", "visibility",
+                                  "kind", "ckan_dataset") else "name")
