@@ -53,6 +53,8 @@ def sources_table(rows: list[dict], lang: str) -> html.Table | html.P:
             html.Td(html.Code(r["notify_url"], style={"fontSize": "11px"})),
             html.Td([html.Button(t("staff_sources.poll", lang), id={"type": "staff-sources-poll", "id": r["id"]}),
                      " ",
+                     *([html.Button(t("staff_sources.subscribe", lang), id={"type": "staff-sources-sub", "id": r["id"]}),
+                        " "] if r["kind"] == "orion" and not r["subscription_id"] else []),
                      html.Button(t("staff_sources.delete", lang), id={"type": "staff-sources-delete", "id": r["id"]})
                      if not r["from_env"] else html.Small(t("staff_sources.from_env", lang))]),
         ]))
@@ -119,6 +121,7 @@ def layout(lang: str | None = None, **query):
     Input("staff-sources-save", "n_clicks"),
     Input({"type": "staff-sources-poll", "id": ALL}, "n_clicks"),
     Input({"type": "staff-sources-delete", "id": ALL}, "n_clicks"),
+    Input({"type": "staff-sources-sub", "id": ALL}, "n_clicks"),
     State("staff-sources-name", "value"),
     State("staff-sources-kind", "value"),
     State("staff-sources-ckan", "value"),
@@ -135,7 +138,7 @@ def layout(lang: str | None = None, **query):
     State("staff-sources-lang", "data"),
     prevent_initial_call=True,
 )
-def act(_save, polls, deletes, name, kind, ckan_dataset, url, service, servicepath, etype, q, attrs, token, interval, target,
+def act(_save, polls, deletes, subs, name, kind, ckan_dataset, url, service, servicepath, etype, q, attrs, token, interval, target,
         visibility, lang):
     lang = normalize_lang(lang)
     staff = staff_for_sources()
@@ -164,6 +167,8 @@ def act(_save, polls, deletes, name, kind, ckan_dataset, url, service, servicepa
             if trig["type"] == "staff-sources-delete" and not src.from_env:
                 s.delete(src)
                 message = t("staff_sources.deleted", lang)
+        if trig["type"] == "staff-sources-sub":
+            message = subscribe(sid, lang)
         if trig["type"] == "staff-sources-poll":
             from sources.broker_poll import client_for, poll_source
 
@@ -173,6 +178,28 @@ def act(_save, polls, deletes, name, kind, ckan_dataset, url, service, servicepa
     else:
         return no_update, no_update
     return sources_table(source_rows(staff, lang), lang), message
+
+
+def subscribe(source_id: int, lang: str) -> str:
+    """Create an Orion subscription that pushes this source's entities to our notify URL."""
+    from api.ngsi_notify import notify_path
+    from sources.broker_poll import client_for
+    from sources.ngsi import NgsiError
+
+    with get_db().session() as s:
+        src = s.get(Source, source_id)
+        s.expunge(src)
+    url = current_app.extensions["ishikawa.settings"].public_base_url.rstrip("/") + notify_path(src.id, src.notify_secret)
+    try:
+        with client_for(src, retries=1) as client:
+            sub_id = client.create_subscription(url, entity_type=src.entity_type or None, attrs=src.attrs or None,
+                                                attrs_format="keyValues" if src.key_values else "normalized",
+                                                description=f"ishikawa-map source {src.id}")
+    except NgsiError as exc:
+        return t("staff_sources.poll_failed", lang, error=str(exc))
+    with get_db().session() as s:
+        s.get(Source, source_id).subscription_id = sub_id
+    return t("staff_sources.subscribed", lang, id=sub_id)
 
 
 def _label(field: str) -> str:

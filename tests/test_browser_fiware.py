@@ -101,13 +101,14 @@ def test_catalog_lists_every_public_dataset(dash_duo, dash_app, client, tmp_path
     assert not app_errors(dash_duo)
 
 
-def test_staff_registers_a_broker_source(dash_duo, dash_app, app_db):
+def test_staff_registers_a_broker_source(dash_duo, dash_app, app_db, tmp_path_factory):
     from store.brokers import Source
     from store.users import EDITOR, create_user
 
     email = f"fiware-{uuid.uuid4().hex[:8]}@kaga.example.jp"
     with app_db.session() as s:
         create_user(s, email, "correct horse battery", "kaga", EDITOR)
+    dash_duo.driver.set_window_size(1280, 1300)
     start(dash_duo, dash_app, "/staff/sources")
     dash_duo.wait_for_element("#staff-sources-login", timeout=15).click()
     dash_duo.wait_for_element("#login-email", timeout=15).send_keys(email)
@@ -130,6 +131,8 @@ def test_staff_registers_a_broker_source(dash_duo, dash_app, app_db):
     wait_until(lambda: name in dash_duo.find_element("#staff-sources-list").text, timeout=10,
                what=f"saved; message: {dash_duo.find_element('#staff-sources-message').text}")
     assert "/ngsi/notify/" in dash_duo.find_element("#staff-sources-list").text
+    dash_duo.driver.execute_script("window.scrollTo(0, 0)")
+    dash_duo.driver.save_screenshot(str(tmp_path_factory.mktemp("screenshots") / "staff_sources.png"))
     # poll now: nothing listens there, the state says so and nothing breaks
     row = next(r for r in dash_duo.find_elements("#staff-sources-list tbody tr") if name in r.text)
     row.find_element(By.XPATH, ".//button[contains(., '今すぐ取得')]").click()
@@ -137,5 +140,24 @@ def test_staff_registers_a_broker_source(dash_duo, dash_app, app_db):
     with app_db.session() as s:
         src = s.query(Source).filter(Source.name == name).one()
         assert src.service == "kaga_city" and src.failures == 1
-        s.delete(src)
+    # pointed at a broker, "通知を登録" creates an Orion subscription to our notify URL
+    from tests.fake_orion import FakeOrion
+
+    orion = FakeOrion().start()
+    try:
+        with app_db.session() as s:
+            src = s.query(Source).filter(Source.name == name).one()
+            src.base_url, sid, secret = orion.url, src.id, src.notify_secret
+        dash_duo.driver.get(dash_duo.server_url + "/staff/sources")
+        dash_duo.wait_for_contains_text("#staff-sources-list", name, timeout=15)
+        row = next(r for r in dash_duo.find_elements("#staff-sources-list tbody tr") if name in r.text)
+        row.find_element(By.XPATH, ".//button[contains(., '通知を登録')]").click()
+        dash_duo.wait_for_contains_text("#staff-sources-message", "サブスクリプション", timeout=20)
+        sub = orion.subscriptions[-1]
+        assert sub["notification"]["http"]["url"].endswith(f"/ngsi/notify/{sid}?token={secret}")
+        assert orion.requests[-1]["headers"]["fiware-service"] == "kaga_city"
+    finally:
+        orion.stop()
+        with app_db.session() as s:
+            s.delete(s.query(Source).filter(Source.name == name).one())
     assert not app_errors(dash_duo)
