@@ -121,8 +121,22 @@ def delete_source(source_id: int):
         src = _own(s, staff, source_id)
         if src is None:
             return error(404, "not_found", "sources.not_found")
-        s.delete(src)
+        forget_source(s, src)
     return "", 204
+
+
+def forget_source(s, src: Source) -> None:
+    """Remove a source; its layers keep their last data, without a feed that would look stale forever."""
+    from store.models import Feed, Layer
+
+    feed = s.get(Feed, src.feed_name)
+    if feed is not None:
+        s.delete(feed)
+    for layer in s.query(Layer).all():
+        if (layer.options or {}).get("source_id") == src.id:
+            opts = {k: v for k, v in layer.options.items() if k not in ("feed", "source_id")}
+            layer.options = opts
+    s.delete(src)
 
 
 @bp.post("/api/sources/<int:source_id>/poll")

@@ -165,7 +165,9 @@ def act(_save, polls, deletes, subs, name, kind, ckan_dataset, url, service, ser
             if src is None or not staff.may_manage(src.organisation_id):
                 return no_update, t("sources.not_found", lang)
             if trig["type"] == "staff-sources-delete" and not src.from_env:
-                s.delete(src)
+                from api.sources import forget_source
+
+                forget_source(s, src)
                 message = t("staff_sources.deleted", lang)
         if trig["type"] == "staff-sources-sub":
             message = subscribe(sid, lang)

@@ -117,3 +117,12 @@ def test_poll_now_and_subscription_against_a_broker(client, kaga, orion, app_db,
     orion.down()
     r = client.post(f"/api/sources/{sid}/poll", headers=kaga)
     assert r.status_code == 502 and "connection failed" in r.get_json()["result"]["error"]
+    # deleted: the layer keeps its data, and no feed is left to look stale forever
+    assert client.delete(f"/api/sources/{sid}", headers=kaga).status_code == 204
+    from store.models import Feed, Sensor
+
+    with app_db.session() as s:
+        assert s.get(Feed, f"source-{sid}") is None
+        layer = s.get(Layer, f"src{sid}-snow")
+        assert "feed" not in layer.options and s.query(Sensor).filter(Sensor.layer_id == layer.id).count() == 1
+        s.delete(layer)
