@@ -145,12 +145,16 @@ def parse_datetime(value) -> datetime | None:
 
 
 def _point(lon, lat) -> dict | None:
+    """A Point; a pair that is only valid the other way round ([lat, lon] written as [lon, lat]) is turned."""
     try:
         lon, lat = float(lon), float(lat)
     except (TypeError, ValueError):
         return None
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        return None
+        if -180 <= lat <= 180 and -90 <= lon <= 90:
+            lon, lat = lat, lon
+        else:
+            return None
     return {"type": "Point", "coordinates": [lon, lat]}
 
 

@@ -76,19 +76,36 @@ def _address(e: Entity) -> str:
     return str(a)[:300] if isinstance(a, str) else ""
 
 
-def _lonlat(e: Entity) -> tuple[float, float] | None:
+# Where this platform's data can be: Japan with its seas (the public map's bounds). A point outside
+# it whose swapped coordinates fall inside is a [lat, lon] mix-up and is turned; others are dropped.
+SERVICE_AREA = (118.0, 20.0, 160.0, 50.0)
+
+
+def in_area(lon: float, lat: float, area=SERVICE_AREA) -> bool:
+    return area[0] <= lon <= area[2] and area[1] <= lat <= area[3]
+
+
+def plausible_point(lon: float, lat: float, area=SERVICE_AREA) -> tuple[float, float] | None:
+    if area is None or in_area(lon, lat, area):
+        return lon, lat
+    if in_area(lat, lon, area):
+        return lat, lon
+    return None
+
+
+def _lonlat(e: Entity, area=SERVICE_AREA) -> tuple[float, float] | None:
     geom = entity_location(e)
     if not geom:
         return None
     if geom["type"] == "Point":
-        return geom["coordinates"][0], geom["coordinates"][1]
+        return plausible_point(geom["coordinates"][0], geom["coordinates"][1], area)
     from shapely.geometry import shape
 
     try:
         c = shape(geom).representative_point()
     except Exception:
         return None
-    return c.x, c.y
+    return (c.x, c.y) if area is None or in_area(c.x, c.y, area) else None
 
 
 def _controlled(e: Entity) -> list[str]:
@@ -171,6 +188,11 @@ def point(e: Entity, attrs: list[str] | None = None) -> list[PointItem]:
     geom = entity_location(e)
     if geom is None:
         return []
+    if geom["type"] == "Point":
+        ll = plausible_point(*geom["coordinates"][:2])
+        if ll is None:
+            return []
+        geom = {"type": "Point", "coordinates": [ll[0], ll[1]]}
     dt = observed_at(e)
     props = simple_properties(e, attrs)
     if dt:

@@ -21,8 +21,12 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 T0 = datetime(2026, 1, 15, 3, 0, tzinfo=timezone.utc)
 
 
-def sdm(name: str) -> dict:
-    return as_orion_returns(fixture(f"{name}.example-normalized.json"))
+def sdm(name: str, lon: float | None = 136.65, lat: float | None = 36.56) -> dict:
+    """A Smart Data Model example as Orion returns it, moved to Ishikawa (None: where it was)."""
+    e = as_orion_returns(fixture(f"{name}.example-normalized.json"))
+    if lon is not None:
+        e["location"]["value"] = {"type": "Point", "coordinates": [lon, lat]}
+    return e
 
 
 def in_ishikawa(entity: dict, lon: float, lat: float, eid: str | None = None) -> dict:
@@ -41,7 +45,16 @@ def test_weather_observed_snow_height_is_a_snow_reading():
     assert isinstance(r, ReadingItem) and r.role == "snow" and r.attribute == "snowDepth"
     assert r.value == 20 and r.unit == "cm" and r.source_attribute == "snowHeight"
     assert r.observed_at == datetime(2016, 11, 30, 7, tzinfo=timezone.utc)
-    assert (r.lon, r.lat) == (-4.754444444, 41.640833333) and r.address == "Valladolid"
+    assert (r.lon, r.lat) == (136.65, 36.56) and r.address == "Valladolid"
+
+
+def test_points_outside_japan_are_dropped_and_swapped_ones_turned():
+    assert map_entity(parse_entity(sdm("WeatherObserved", None))) == []  # Valladolid: not our data
+    # the recorded WaterObserved has [lat, lon] for Nice: outside either way, dropped
+    assert map_entity(parse_entity(sdm("WaterObserved", None))) == []
+    (r,) = map_entity(parse_entity(sdm("WaterObserved", 36.56, 136.65)))  # [lat, lon] in Ishikawa
+    assert (r.lon, r.lat) == (136.65, 36.56)
+    assert map_entity(parse_entity(sdm("PointOfInterest", None))) == []
 
 
 def test_keyvalues_form_maps_the_same():
@@ -78,8 +91,6 @@ def test_device_measurement_and_device_snow_depth():
 def test_water_observed_is_a_water_level():
     (r,) = map_entity(parse_entity(sdm("WaterObserved")))
     assert r.role == "water" and r.attribute == "waterLevel" and r.value == 2.4 and r.unit == "m"
-    # the example has lat/lon swapped ([43.66, 7.19] is Nice as [lat, lon]); kept as given
-    assert (r.lon, r.lat) == (43.66481, 7.196545)
 
 
 def test_vehicle_is_a_fix_and_poi_a_point():

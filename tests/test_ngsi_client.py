@@ -91,7 +91,9 @@ def test_geo_json_and_null_location(orion):
 
 def test_geo_point_is_lat_lon():
     assert geometry_of(Attr("36.56, 136.65", "geo:point")) == {"type": "Point", "coordinates": [136.65, 36.56]}
-    assert geometry_of(Attr("136.65, 36.56", "geo:point")) is None  # latitude 136 is impossible
+    # latitude 136 is impossible: a [lon, lat] mix-up in a geo:point, turned round
+    assert geometry_of(Attr("136.65, 36.56", "geo:point")) == {"type": "Point", "coordinates": [136.65, 36.56]}
+    assert geometry_of(Attr("200, 100", "geo:point")) is None
     kv = parse_entity({"id": "x", "type": "T", "location": "36.5,136.6"}, key_values=True)
     assert entity_location(kv)["coordinates"] == [136.6, 36.5]
 

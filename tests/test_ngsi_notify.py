@@ -79,6 +79,8 @@ def test_poi_and_vehicle_notifications_upsert_features(client, source, app_db):
     sid, secret = source
     poi = as_orion_returns(fixture("PointOfInterest.example-normalized.json"))
     veh = as_orion_returns(fixture("Vehicle.example-normalized.json"))
+    for e, (lon, lat) in ((poi, (136.65, 36.56)), (veh, (136.76, 36.89))):  # the examples are in Spain
+        e["location"]["value"]["coordinates"] = [lon, lat]
     for e in (poi, veh, veh):
         r = client.post(f"/ngsi/notify/{sid}?token={secret}", data=orjson.dumps({"data": [e]}),
                         content_type="application/json")
