@@ -278,6 +278,7 @@ STRINGS: dict[str, dict[str, str]] = {
                                 "en": "Latest values of snow-depth sensors (history on the sensor dashboards)."},
     "catalog.kind.hazard_tiles": {"ja": "ハザードマップポータルサイトの重ねるハザードマップ（タイル）。",
                                   "en": "Hazard overlays from the GSI Hazard Map Portal (tiles)."},
+    "catalog.kind.uploaded": {"ja": "職員がアップロードしたデータ。", "en": "Data uploaded by staff."},
     "catalog.kind.sensor_points": {"ja": "センサーの最新値。", "en": "Latest sensor values."},
     "catalog.kind.ngsi_points": {"ja": "FIWARE Orion から取得した地点。", "en": "Places read from FIWARE Orion."},
     "source.role.snow": {"ja": "積雪深", "en": "Snow depth"},

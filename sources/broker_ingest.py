@@ -110,13 +110,13 @@ def store_readings(s: Session, source: Source, items: list[ReadingItem], now: da
 
 
 def _point_feature(item: PointItem) -> dict:
-    return {"type": "Feature", "id": item.entity_id, "geometry": item.geometry, "properties": item.properties}
+    return {"type": "Feature", "id": item.entity_id[:120], "geometry": item.geometry, "properties": item.properties}
 
 
 def _fix_feature(fix: FixItem) -> dict:
     props = {"entity_id": fix.entity_id, "name": fix.name, "speed": fix.speed, "heading": fix.heading,
              "observed_at": fix.observed_at.isoformat() if fix.observed_at else None, **fix.properties}
-    return {"type": "Feature", "id": fix.entity_id,
+    return {"type": "Feature", "id": fix.entity_id[:120],
             "geometry": {"type": "Point", "coordinates": [fix.lon, fix.lat]}, "properties": props}
 
 
@@ -181,7 +181,7 @@ def store_items(s: Session, source: Source, items: list, now: datetime, full: bo
             out["points"] = replace_features(s, layer, [_point_feature(p) for p in points])
         else:
             for p in points:
-                upsert_feature(s, layer, p.entity_id, p.geometry, p.properties)
+                upsert_feature(s, layer, p.entity_id[:120], p.geometry, p.properties)
             out["points"] = len(points)
     out["fixes"] = record_fixes_adapter(s, source, fixes, full) or len(fixes)
     out["_fixes"] = fixes  # for forward_fixes once the transaction is committed

@@ -209,7 +209,7 @@ def generic_readings(e: Entity, attrs: list[str] | None = None) -> list[ReadingI
         if v is None:
             continue
         unit = (a.metadata.get("unitCode") or {}).get("value", "") if isinstance(a.metadata.get("unitCode"), dict) else ""
-        r = _reading(e, "sensor", name, name, str(unit)[:20], v)
+        r = _reading(e, "sensor", name[:60], name[:100], str(unit)[:20], v)
         if r:
             out.append(r)
     return out
