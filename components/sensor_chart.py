@@ -23,7 +23,8 @@ def sensor_figure(series: dict, names: dict, agg_step: timedelta | None, aggrega
         color = COLORS[i % len(COLORS)]
         name = names.get(sid, sid)
         if agg_step is None:
-            fig.add_trace(go.Scatter(x=[_naive_jst(t, jst) for t, _ in pts], y=[v for _, v in pts], mode="lines",
+            trace = go.Scattergl if len(pts) > 5000 else go.Scatter  # WebGL for month-long raw series
+            fig.add_trace(trace(x=[_naive_jst(t, jst) for t, _ in pts], y=[v for _, v in pts], mode="lines",
                                      name=name, line=dict(color=color, width=2)))
             continue
         buckets = aggregate(pts, agg_step)

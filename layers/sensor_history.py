@@ -25,7 +25,8 @@ RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(
 RANGE_KEYS = [*RANGES, "custom"]
 AGGS = {"raw": None, "10min": timedelta(minutes=10), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 MAX_SENSORS = 8
-MAX_POINTS = 50000
+MAX_POINTS = 50000  # per sensor: 30 days of one-minute readings fit
+MAX_TABLE_ROWS = 5000  # the page's table shows the newest rows; the CSV has them all
 
 
 @dataclass
@@ -115,14 +116,12 @@ Series = dict[str, list[tuple[datetime, float]]]
 
 def store_series(s: Session, sensor_ids: list[str], attribute: str, since: datetime, until: datetime) -> Series:
     out: Series = {sid: [] for sid in sensor_ids}
-    if not sensor_ids:
-        return out
-    q = (select(Reading.sensor_id, Reading.observed_at, Reading.value)
-         .where(Reading.sensor_id.in_(sensor_ids), Reading.attribute == attribute,
-                Reading.observed_at >= since, Reading.observed_at <= until)
-         .order_by(Reading.sensor_id, Reading.observed_at).limit(MAX_POINTS))
-    for sid, t, v in s.execute(q):
-        out[sid].append((t, v))
+    for sid in sensor_ids:  # newest first with a limit per sensor, so one busy sensor hides no other
+        q = (select(Reading.observed_at, Reading.value)
+             .where(Reading.sensor_id == sid, Reading.attribute == attribute,
+                    Reading.observed_at >= since, Reading.observed_at <= until)
+             .order_by(Reading.observed_at.desc()).limit(MAX_POINTS))
+        out[sid] = [(t, v) for t, v in s.execute(q)][::-1]
     return out
 
 

@@ -72,7 +72,7 @@ def dashboard(sel: sh.Selection) -> dict:
             parts.append(f"{name} {sensor.last_value:g} {sensor.unit}"
                          f"（{sensor.last_observed_at.astimezone(JST):%Y-%m-%d %H:%M} JST）")
         summary = f"{t('sensors.latest', lang)}: " + " / ".join(parts)
-    rows = sh.table_rows(series, names, sel.agg)
+    rows = sh.table_rows(series, names, sel.agg)[-sh.MAX_TABLE_ROWS:]
     sel_out = sh.Selection(**{**sel.__dict__, "sensors": ids, "attribute": attribute})
     query = sh.to_query(sel_out)
     return {"figure": fig, "summary": summary, "rows": rows, "attrs": attrs, "attribute": attribute,
