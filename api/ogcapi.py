@@ -36,6 +36,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10000
 TIME_PROPS = ("observed_at", "datetime", "time")
@@ -245,6 +246,8 @@ def landing():
     links = [
         link(f"{base()}", "self", "application/json", t("ogc.this_document", lang)),
         link(with_query(base(), f="html"), "alternate", "text/html", t("ogc.as_html", lang)),
+        link(f"{base()}/api", "service-desc", "application/vnd.oai.openapi+json;version=3.0", "OpenAPI"),
+        link(with_query(base(), f="html"), "service-doc", "text/html", t("ogc.as_html", lang)),
         link(f"{base()}/conformance", "conformance", "application/json", t("ogc.conformance", lang)),
         link(f"{base()}/collections", "data", "application/json", t("ogc.collections", lang)),
         link(with_query(f"{base()}/collections", f="html"), "data", "text/html", t("ogc.collections", lang)),
@@ -256,6 +259,44 @@ def landing():
                       links=[dict(l, href=l["href"] if l["type"] != "text/html" else with_query(l["href"], f="html", lang=lang))
                              for l in links])
     return json_response(doc)
+
+
+def openapi_doc(lang: str) -> dict:
+    """A small OpenAPI 3.0 description of these routes (the Core class asks for an API definition)."""
+    p = {"name": "collectionId", "in": "path", "required": True, "schema": {"type": "string"}}
+    q = lambda name, typ, desc: {"name": name, "in": "query", "required": False,  # noqa: E731
+                                 "schema": {"type": typ}, "description": desc}
+    geo = {"200": {"description": "GeoJSON", "content": {"application/geo+json": {}, "text/html": {}}},
+           "400": {"description": "bad parameter"}, "404": {"description": "unknown or not public"}}
+    ok = {"200": {"description": "OK", "content": {"application/json": {}, "text/html": {}}}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": t("ogc.title", lang), "version": "1.0.0", "description": t("ogc.description", lang)},
+        "servers": [{"url": base()}],
+        "paths": {
+            "/": {"get": {"summary": "landing page", "responses": ok}},
+            "/conformance": {"get": {"summary": "conformance classes", "responses": ok}},
+            "/collections": {"get": {"summary": "collections", "responses": ok}},
+            "/collections/{collectionId}": {"get": {"summary": "a collection", "parameters": [p], "responses": ok}},
+            "/collections/{collectionId}/items": {"get": {
+                "summary": "features", "responses": geo,
+                "parameters": [p, q("bbox", "string", "minLon,minLat,maxLon,maxLat (CRS84)"),
+                               q("limit", "integer", f"1..{MAX_LIMIT}, default {DEFAULT_LIMIT}"),
+                               q("offset", "integer", "start index"),
+                               q("datetime", "string", "RFC 3339 instant or interval (a/b, ../b, a/..)"),
+                               q("f", "string", "json or html")]}},
+            "/collections/{collectionId}/items/{featureId}": {"get": {
+                "summary": "one feature", "responses": geo,
+                "parameters": [p, {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}}]}},
+        },
+    }
+
+
+@bp.get("/api")
+def api_definition():
+    body = Response(orjson.dumps(openapi_doc(request_lang())), mimetype="application/vnd.oai.openapi+json")
+    body.headers["Content-Type"] = "application/vnd.oai.openapi+json;version=3.0"
+    return body
 
 
 @bp.get("/conformance")

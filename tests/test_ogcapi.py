@@ -48,6 +48,9 @@ def test_landing_and_conformance(client):
     rels = {(l["rel"], l["type"]) for l in doc["links"]}
     assert {("self", "application/json"), ("conformance", "application/json"), ("data", "application/json"),
             ("alternate", "text/html")} <= rels
+    api_href = next(l["href"] for l in doc["links"] if l["rel"] == "service-desc")
+    api = orjson.loads(client.get(api_href.replace("http://localhost", "")).data)
+    assert api["openapi"].startswith("3.0") and "/collections/{collectionId}/items" in api["paths"]
     conf, _ = get_json(client, "/ogcapi/conformance")
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conf["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson" in conf["conformsTo"]
