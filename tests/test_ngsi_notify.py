@@ -6,6 +6,7 @@ import copy
 import orjson
 import pytest
 
+from sources.broker_ingest import snow_fix_ingest
 from store.brokers import Source
 from store.models import Feature, Layer, Reading, Sensor
 from tests.fake_orion import as_orion_returns, fixture, key_values
@@ -81,14 +82,20 @@ def test_poi_and_vehicle_notifications_upsert_features(client, source, app_db):
     veh = as_orion_returns(fixture("Vehicle.example-normalized.json"))
     for e, (lon, lat) in ((poi, (136.65, 36.56)), (veh, (136.76, 36.89))):  # the examples are in Spain
         e["location"]["value"]["coordinates"] = [lon, lat]
+    answers = []
     for e in (poi, veh, veh):
         r = client.post(f"/ngsi/notify/{sid}?token={secret}", data=orjson.dumps({"data": [e]}),
                         content_type="application/json")
         assert r.status_code == 200
+        answers.append(r.get_json())
     with app_db.session() as s:
         assert s.query(Feature).filter(Feature.layer_id == "pushtest-points").count() == 1
-        assert s.query(Feature).filter(Feature.layer_id == "pushtest-vehicles").count() == 1
-        assert s.get(Layer, "pushtest-vehicles").feature_count == 1
+        if snow_fix_ingest() is None:  # the adapter until issue 3's fix ingest is on main
+            assert s.query(Feature).filter(Feature.layer_id == "pushtest-vehicles").count() == 1
+            assert s.get(Layer, "pushtest-vehicles").feature_count == 1
+        else:  # handed to the snow-removal ingest; the same fix twice is a duplicate there
+            assert answers[1]["stored"]["snow_fixes"]["accepted"] == 1
+            assert answers[2]["stored"]["snow_fixes"]["accepted"] == 0
 
 
 def test_bad_body_is_400(client, source):
