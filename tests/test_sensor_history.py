@@ -187,3 +187,28 @@ def test_csv_export_route(client):
     layer_csv = client.get("/api/layers/aed/features.csv")
     lines = layer_csv.get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert lines[0].startswith("id,lon,lat,wkt,") and len(lines) == 212
+
+
+def test_alert_rules_draw_threshold_lines(app_db, dash_app):
+    """Once issue 5's rules are on main: public rules watching a sensor (or its layer) give lines;
+    a private rule is not shown to a visitor."""
+    alerts = pytest.importorskip("store.alerts")
+    AlertRule = alerts.AlertRule
+    with app_db.session() as s:
+        rules = [AlertRule(name="大雪注意", target="sensor", sensor_id="snow-hakui-02", attribute="snowDepth",
+                           op=">", threshold=31, public=True),
+                 AlertRule(name="層", target="layer", layer_id="snow-depth", attribute="snowDepth",
+                           op=">=", threshold=77, public=True),
+                 AlertRule(name="内部", target="sensor", sensor_id="snow-hakui-02", attribute="snowDepth",
+                           op=">", threshold=61, public=False)]
+        s.add_all(rules)
+        s.flush()
+        ids = [r.id for r in rules]
+    try:
+        with dash_app.server.test_request_context("/sensors"), app_db.session() as s:
+            values = {line["value"] for line in sh.thresholds(s, ["snow-hakui-02"], "snowDepth")}
+        assert {31.0, 77.0} <= values and 61.0 not in values
+    finally:
+        with app_db.session() as s:
+            for rid in ids:
+                s.delete(s.get(AlertRule, rid))
