@@ -1,8 +1,7 @@
-"""A layer fed by a broker shows when its data stopped coming (stale badge with the age)."""
+"""A layer whose feed stopped shows since when, in the layer panel (stale badge with the age)."""
 from __future__ import annotations
 
 from i18n import t
-from store.models import Layer
 
 
 def age_text(seconds: float | None, lang: str) -> str:
@@ -18,12 +17,14 @@ def age_text(seconds: float | None, lang: str) -> str:
     return t("age.d", lang, n=s // 86400)
 
 
-def stale_badge(layer: Layer, states: dict[str, dict], lang: str) -> str:
-    """'' while the layer's feed is fine (or it has none); else e.g. '更新停止中（最終取得 12分前）'."""
-    feed = (layer.options or {}).get("feed")
-    st = states.get(feed) if feed else None
-    if not st or st["status"] == "ok":
-        return ""
-    if st["last_ok_at"] is None:
-        return t("status.stale_age", lang, age=age_text(None, lang)) if st["status"] == "error" else ""
-    return t("status.stale_age", lang, age=age_text(st["age_seconds"], lang))
+def stale_badges(s, lang: str, now=None) -> dict[str, str]:
+    """feed name -> ' ⚠ 更新停止中（最終取得 12分前）' for every feed that stopped (for the layer panel)."""
+    from store.feeds import feed_states
+
+    out = {}
+    for name, st in feed_states(s, now).items():
+        if st["status"] in ("ok", "starting"):
+            continue
+        age = age_text(st["age_seconds"], lang) if st["last_ok_at"] else t("status.no_data_yet", lang)
+        out[name] = " ⚠ " + t("status.stale_age", lang, age=age)
+    return out

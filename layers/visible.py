@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 from i18n import t
 from layers.base import LegendItem, MapSpec, layer_name
 from layers.builtin import GROUP_LABELS, GROUPS
-from layers.feed_status import stale_badge
 from layers.registry import kind_of
 from layers.snow_depth import JST
 from store.feeds import feed_states
@@ -26,20 +25,16 @@ class PanelLayer:
     exclusive: str | None  # layers sharing a non-empty value are shown one at a time
     spec: MapSpec
     legend: list[LegendItem]
-    stale: str = ""  # feed stopped: the badge text with the age of the last good data
     feed: str | None = None  # the feed that keeps this layer current, if any
 
 
-def visible_layers(s: Session, lang: str, zoom: int | None = None, now=None) -> list[PanelLayer]:
+def visible_layers(s: Session, lang: str, zoom: int | None = None) -> list[PanelLayer]:
     """Public layers only for now; staff visibility arrives with log-in (issue 4)."""
     out = []
-    states = feed_states(s, now)
     for layer in public_layers(s):
         kind = kind_of(layer)
-        stale = stale_badge(layer, states, lang)
         out.append(PanelLayer(
-            id=layer.id, group=layer.group, name=layer_name(layer, lang),
-            kind=layer.kind, stale=stale,
+            id=layer.id, group=layer.group, name=layer_name(layer, lang), kind=layer.kind,
             default_visible=layer.default_visible,
             exclusive=getattr(kind, "exclusive_group", lambda _l: None)(layer),
             spec=kind.map_spec(layer, lang, zoom), legend=kind.legend(layer, lang),

@@ -17,6 +17,13 @@ from store.db import get_db
 dash.register_page(__name__, path="/", title=t("app.title"))
 
 
+def stale_badges_now(lang: str) -> dict[str, str]:
+    from layers.feed_status import stale_badges
+
+    with get_db().session() as s:
+        return stale_badges(s, lang)
+
+
 def visible_layers(lang: str, zoom: int | None = None):
     with get_db().session() as s:
         return _visible_layers(s, lang, zoom)
@@ -34,6 +41,7 @@ def layout(**query):
     st: MapState = parse_state(query, known)
     lang = st.lang
     layers = visible_layers(lang, st.zoom)
+    badges = stale_badges_now(lang)  # a broker that stopped: its layers say since when (issue 6)
     if st.layers is None:
         st.layers = [pl.id for pl in layers if pl.default_visible]
     checked = set(st.layers)
@@ -46,7 +54,7 @@ def layout(**query):
         groups.append(html.Fieldset(className="layer-group", children=[
             html.Legend(group_label(g, lang)),
             dcc.Checklist(id={"type": "home-layers", "group": g}, value=value,
-                          options=[{"label": pl.name + (f" ⚠ {pl.stale}" if pl.stale else ""), "value": pl.id}
+                          options=[{"label": pl.name + badges.get(pl.feed or "", ""), "value": pl.id}
                                    for pl in members],
                           className="layer-checklist", inputClassName="layer-input"),
             dcc.Store(id={"type": "home-layers-prev", "group": g}, data=value),

@@ -178,7 +178,7 @@ def test_env_broker_feeds_map_layers(env_db, orion):
 
 
 def test_outage_keeps_data_marks_stale_and_recovers(env_db, orion):
-    from layers.visible import visible_layers
+    from layers.feed_status import stale_badges
 
     orion.entities = broker_entities()
     broker_poll.poll_due(env_db, T0, no_wait_client)
@@ -193,8 +193,8 @@ def test_outage_keeps_data_marks_stale_and_recovers(env_db, orion):
         assert src.failures == 1 and src.next_poll_at == t1 + timedelta(seconds=60)
         st = feed_states(s, t1)[src.feed_name]
         assert st["status"] == "error" and st["age_seconds"] == 300 and "connection failed" in st["last_error"]
-        panel = {pl.id: pl for pl in visible_layers(s, "ja", now=t1)}
-        assert panel["snow-depth"].stale == "更新停止中（最終取得 5分前）"
+        assert stale_badges(s, "ja", now=t1)[src.feed_name] == " ⚠ 更新停止中（最終取得 5分前）"
+        assert s.get(Layer, "snow-depth").options["feed"] in stale_badges(s, "ja", now=t1)
     # backoff doubles while it stays down
     broker_poll.poll_due(env_db, t1 + timedelta(seconds=60), no_wait_client)
     with env_db.session() as s:
@@ -210,7 +210,7 @@ def test_outage_keeps_data_marks_stale_and_recovers(env_db, orion):
         assert s.query(Sensor).filter(Sensor.layer_id == "snow-depth").order_by(Sensor.id).first().last_value == 55
         src = s.query(Source).filter(Source.entity_type == "WeatherObserved").one()
         assert src.failures == 0 and feed_states(s, t2)[src.feed_name]["status"] == "ok"
-        assert all(pl.stale == "" for pl in visible_layers(s, "ja", now=t2))
+        assert stale_badges(s, "ja", now=t2) == {}
 
 
 @pytest.mark.parametrize("fault", ["invalid_json", "500_on_second_page", "400"])
