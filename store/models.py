@@ -107,6 +107,7 @@ class Feed(Base):
 # --- issue 4: users, tokens, layer versions ---
 
 # --- issue 5: alert rules, events, outbox ---
+import store.alerts  # noqa: E402,F401
 
 # --- issue 6: broker sources ---
 

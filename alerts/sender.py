@@ -1,0 +1,153 @@
+"""Sending the outbox over SMTP (`SMTP_URL`): smtp://, smtp+starttls://, smtps://, with user:password.
+
+One pass (`send_due`): claim the due mails (a committed 'sending' claim), send each over one SMTP
+connection, mark each as sent right after the server accepted it. A failure puts the mail back in
+the queue with exponential backoff; after MAX_ATTEMPTS it stays as failed (visible in history).
+
+Crash safety: a worker that dies after the server accepted a mail but before marking it leaves a
+'sending' claim; after SENDING_LEASE another pass sends it again with the *same* Message-ID (derived
+from the idempotency key), so nothing is lost and the copy is recognisable as the same message
+(SMTP gives a client no way to ask whether the server already has it). Without SMTP_URL nothing is
+sent: mails stay queued in the outbox, shown on the staff history page.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+from urllib.parse import unquote, urlsplit
+
+from alerts.mail import build_message
+from store import alerts as sa
+from store.db import Database, utcnow
+
+log = logging.getLogger("ishikawa.mail")
+SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    scheme: str
+    host: str
+    port: int
+    user: str = ""
+    password: str = ""
+
+    @property
+    def safe(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        raise ValueError(f"SMTP_URL scheme must be one of {', '.join(SCHEMES)}")
+    if not parts.hostname:
+        raise ValueError("SMTP_URL needs a host")
+    return SmtpTarget(scheme, parts.hostname, parts.port or SCHEMES[scheme],
+                      unquote(parts.username or ""), unquote(parts.password or ""))
+
+
+def connect(target: SmtpTarget, timeout: float = 10.0, context: ssl.SSLContext | None = None) -> smtplib.SMTP:
+    if target.scheme == "smtps":
+        conn = smtplib.SMTP_SSL(target.host, target.port, timeout=timeout, context=context or ssl.create_default_context())
+    else:
+        conn = smtplib.SMTP(target.host, target.port, timeout=timeout)
+        if target.scheme == "smtp+starttls":
+            conn.starttls(context=context or ssl.create_default_context())
+    if target.user:
+        conn.login(target.user, target.password)
+    return conn
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt n+1: 15 s, 30 s, 1 min, 2 min … capped at 30 min."""
+    return timedelta(seconds=min(15 * 2 ** max(attempts - 1, 0), 1800))
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def send_due(db: Database, smtp_url: str, mail_from: str, now: Callable[[], datetime] = utcnow, limit: int = 200,
+             after_send: Callable[[sa.OutboxMail], None] | None = None, timeout: float = 10.0,
+             max_attempts: int = sa.MAX_ATTEMPTS, context: ssl.SSLContext | None = None) -> dict:
+    """One pass over the due mails. `after_send` runs between the server's acceptance and the mark
+    (tests use it to kill the worker exactly there)."""
+    result = {"sent": 0, "retry": 0, "failed": 0}
+    if not smtp_url:
+        return result
+    target = parse_smtp_url(smtp_url)
+    with db.session() as s:
+        claimed = sa.claim_due(s, now(), worker_name(), limit)
+        mails = [(m.id, m.attempts, m.to_addr, m.subject, m.body_text, m.body_html, m.message_id, m.created_at,
+                  m.unsubscribe_url) for m in claimed]
+    if not mails:
+        return result
+    conn = None
+    try:
+        conn = connect(target, timeout, context)
+    except (OSError, smtplib.SMTPException) as exc:
+        _retry_all(db, mails, now(), f"connect {target.safe}: {type(exc).__name__}: {exc}", max_attempts, result)
+        return result
+    try:
+        for i, (mid, attempts, to_addr, subject, text, body_html, message_id, created_at, unsub) in enumerate(mails):
+            msg = build_message(mail_from, to_addr, subject, text, body_html, message_id, created_at, unsub)
+            try:
+                refused = conn.send_message(msg, from_addr=mail_from, to_addrs=[to_addr])
+                if refused:
+                    raise smtplib.SMTPRecipientsRefused(refused)
+            except smtplib.SMTPServerDisconnected as exc:
+                _retry_all(db, mails[i:], now(), f"{type(exc).__name__}: {exc}", max_attempts, result)
+                conn = None
+                return result
+            except smtplib.SMTPException as exc:  # refused by the server: this mail only
+                _retry_one(db, mid, attempts, now(), f"{type(exc).__name__}: {exc}", max_attempts, result)
+                continue
+            except OSError as exc:  # the connection broke: the rest waits for the next pass
+                _retry_all(db, mails[i:], now(), f"{type(exc).__name__}: {exc}", max_attempts, result)
+                conn = None
+                return result
+            if after_send is not None:
+                after_send(mid)
+            with db.session() as s:
+                sa.mark_sent(s, mid, now())
+            result["sent"] += 1
+    finally:
+        if conn is not None:
+            try:
+                conn.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+    return result
+
+
+def _retry_one(db, mid, attempts, at, error, max_attempts, result) -> None:
+    last = attempts >= max_attempts
+    with db.session() as s:
+        sa.mark_failed_attempt(s, mid, at, error, None if last else backoff(attempts))
+    result["failed" if last else "retry"] += 1
+    log.warning("mail %s attempt %d failed%s: %s", mid, attempts, " for good" if last else "", error)
+
+
+def _retry_all(db, mails, at, error, max_attempts, result) -> None:
+    for m in mails:
+        _retry_one(db, m[0], m[1], at, error, max_attempts, result)
+
+
+def pump(db: Database, smtp_url: str, mail_from: str, now: Callable[[], datetime] = utcnow) -> dict:
+    """Send until nothing due is left (a worker job pass)."""
+    total = {"sent": 0, "retry": 0, "failed": 0}
+    for _ in range(50):
+        r = send_due(db, smtp_url, mail_from, now)
+        for k in total:
+            total[k] += r[k]
+        if r["sent"] + r["retry"] + r["failed"] == 0 or r["retry"]:
+            break
+    return total
