@@ -161,7 +161,13 @@ def _apply(s: Session, config: AlertConfig, rule: sa.AlertRule, subject: str, pl
     st = _engine_state(row)
     transitions = fn(Condition.of(rule), st)
     _save_state(row, st, now)
-    return [record(s, config, rule, subject, row.place or place, tr, now) for tr in transitions]
+    events = []
+    for tr in transitions:
+        ev = record(s, config, rule, subject, row.place or place, tr, now)
+        if tr.kind in ("fired", "delayed") and tr.mail and not ev.mailed:
+            row.notified = False  # nobody got the alert: nobody gets a recovery or a repeat
+        events.append(ev)
+    return events
 
 
 def process_readings(s: Session, config: AlertConfig, readings: list[tuple], now: datetime) -> list[sa.AlertEvent]:

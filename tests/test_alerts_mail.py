@@ -1,0 +1,362 @@
+"""Alerts end to end against a real SMTP server (aiosmtpd on loopback): readings in, mails out."""
+from __future__ import annotations
+
+import html
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from alerts import sender
+from alerts.service import (AlertConfig, RateLimited, confirm_subscription, install, preview, request_subscription,
+                            send_test_mail, tick, unsubscribe)
+from store import alerts as sa
+from store.features import replace_features
+from store.layers import ensure_organisation, upsert_layer
+from store.models import Layer, Sensor
+from store.sensors import add_reading, upsert_sensor
+from tests.smtp_helpers import SmtpSink
+
+T0 = datetime(2026, 1, 20, 3, 0, tzinfo=timezone.utc)  # 12:00 JST
+SENSOR = "snow-hakui-01"
+
+
+class Clock:
+    def __init__(self, t: datetime):
+        self.t = t
+
+    def __call__(self) -> datetime:
+        return self.t
+
+    def advance(self, **kw) -> datetime:
+        self.t += timedelta(**kw)
+        return self.t
+
+
+@pytest.fixture
+def smtp():
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+class World:
+    def __init__(self, db, smtp):
+        self.db, self.smtp = db, smtp
+        self.clock = Clock(T0)
+        self.cfg = AlertConfig(base_url="http://map.example", mail_from="alerts@ishikawa.example",
+                               secret_key="k", clock=self.clock)
+        install(db, self.cfg)
+        with db.session() as s:
+            org = ensure_organisation(s, "hakui", "羽咋市", "Hakui City")
+            self.org_id = org.id
+            upsert_layer(s, "snow-depth", kind="snow_depth", name_ja="積雪深", group="weather", organisation_id=org.id)
+            upsert_sensor(s, SENSOR, layer_id="snow-depth", name_ja="羽咋市 羽咋小学校",
+                          name_en="Hakui Elementary School", lon=136.771234, lat=36.891234,
+                          attribute="snowDepth", unit="cm")
+            upsert_sensor(s, "snow-hakui-02", layer_id="snow-depth", name_ja="羽咋市 千里浜公民館",
+                          name_en="Chirihama", lon=136.75, lat=36.88, attribute="snowDepth", unit="cm")
+
+    def rule(self, **fields) -> int:
+        base = dict(name="羽咋小 積雪20cm", target="sensor", sensor_id=SENSOR, attribute="snowDepth", op=">",
+                    threshold=20, clear_threshold=15, recipients=["duty@hakui.example"], language="ja")
+        base.update(fields)
+        with self.db.session() as s:
+            return sa.create_rule(s, self.org_id, "yamada@hakui.example", created_at=self.clock(), **base).id
+
+    def reading(self, value, minutes=None, sensor=SENSOR):
+        at = self.clock() if minutes is None else T0 + timedelta(minutes=minutes)
+        with self.db.session() as s:
+            return add_reading(s, s.get(Sensor, sensor), value, at)
+
+    def send(self, **kw):
+        return sender.pump(self.db, self.smtp.url, self.cfg.mail_from, now=self.clock, **kw)
+
+    def outbox(self):
+        with self.db.session() as s:
+            return list(s.scalars(select(sa.OutboxMail).order_by(sa.OutboxMail.id)))
+
+    def events(self):
+        with self.db.session() as s:
+            return list(s.scalars(select(sa.AlertEvent).order_by(sa.AlertEvent.id)))
+
+
+@pytest.fixture
+def world(db, smtp):
+    return World(db, smtp)
+
+
+def test_one_mail_above_none_while_above_recovery_below_clear(world):
+    rid = world.rule()
+    world.reading(12)
+    world.clock.advance(minutes=1)
+    world.reading(24.5)
+    assert world.send()["sent"] == 1
+    (msg,) = world.smtp.messages
+    assert msg["To"] == "duty@hakui.example" and msg["From"] == "alerts@ishikawa.example"
+    assert msg["Subject"].startswith("[いしかわマップ][発報][羽咋小 積雪20cm] 羽咋市 羽咋小学校: 24.5cm")
+    assert msg.is_multipart() and msg.get_content_type() == "multipart/alternative"
+    text, body_html = SmtpSink.text(msg), SmtpSink.html(msg)
+    assert "<table" in body_html
+    for part in (text, html.unescape(body_html)):
+        assert "24.5cm" in part and "積雪深 > 20cm" in part and "15cm" in part  # value, threshold, clear
+        assert "2026-01-20 12:01 JST" in part  # the time in JST
+        assert "羽咋市 羽咋小学校" in part and "36.89123, 136.77123" in part
+        assert "http://map.example/?lat=36.89123&lon=136.77123&z=15&lang=ja" in part
+        assert "羽咋小 積雪20cm" in part and "羽咋市 / yamada@hakui.example" in part
+    assert msg["List-Unsubscribe"].startswith("<http://map.example/alerts/unsubscribe?s=")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["Message-ID"] == world.outbox()[0].message_id
+
+    # still above: nothing new; between threshold and clear threshold: nothing either
+    for v in (30, 18, 15):
+        world.clock.advance(minutes=1)
+        world.reading(v)
+    assert world.send()["sent"] == 0 and len(world.smtp.messages) == 1
+
+    world.clock.advance(minutes=1)
+    world.reading(14)
+    assert world.send()["sent"] == 1
+    rec = world.smtp.messages[1]
+    assert rec["Subject"].startswith("[いしかわマップ][復旧][羽咋小 積雪20cm] 羽咋市 羽咋小学校: 14cm")
+    body = SmtpSink.text(rec)
+    assert "継続時間" in body and "4分" in body and "積雪深 > 20cm" in body and "最大値" in body and "30cm" in body
+    assert [e.kind for e in world.events()] == ["fired", "cleared"]
+    assert all(m.status == sa.SENT for m in world.outbox())
+    assert rid
+
+
+def test_english_rule_and_layer_target(world):
+    world.rule(name="Hakui snow", target="layer", sensor_id=None, layer_id="snow-depth", language="en",
+               clear_threshold=None)
+    world.reading(25)
+    world.reading(21, sensor="snow-hakui-02")
+    world.send()
+    subjects = sorted(world.smtp.subjects())
+    assert subjects == ["[Ishikawa Map][ALERT][Hakui snow] Chirihama: 21cm (Snow depth > 20cm)",
+                        "[Ishikawa Map][ALERT][Hakui snow] Hakui Elementary School: 25cm (Snow depth > 20cm)"]
+
+
+def test_event_and_mail_are_written_with_the_reading_or_not_at_all(world):
+    world.rule()
+    with pytest.raises(RuntimeError):
+        with world.db.session() as s:
+            add_reading(s, s.get(Sensor, SENSOR), 30, T0)
+            s.flush()
+            raise RuntimeError("ingest fails after the reading")
+    assert world.events() == [] and world.outbox() == []
+    world.reading(30, minutes=0)
+    assert [e.kind for e in world.events()] == ["fired"] and len(world.outbox()) == 1
+
+
+def test_for_minutes_quiet_hours_repeat_and_no_data_with_the_clock(world):
+    world.rule(name="for10", for_minutes=10, recipients=["a@x.example"])
+    world.rule(name="repeat", repeat_minutes=30, recipients=["b@x.example"])
+    world.rule(name="nodata", no_data_minutes=15, threshold=999, clear_threshold=None, recipients=["c@x.example"])
+    # quiet 12:00-13:00 JST = now
+    world.rule(name="quiet", quiet_start="12:00", quiet_end="13:00", recipients=["d@x.example"])
+    world.reading(25)
+    world.send()
+    assert [m["To"] for m in world.smtp.messages] == ["b@x.example"]  # for10 waits, quiet holds
+    world.clock.advance(minutes=10)
+    tick(world.db, world.cfg)
+    world.send()
+    assert sorted(m["To"] for m in world.smtp.messages) == ["a@x.example", "b@x.example"]
+    world.clock.advance(minutes=5)  # 15 min without data
+    tick(world.db, world.cfg)
+    world.send()
+    nodata = world.smtp.to("c@x.example")
+    assert len(nodata) == 1 and "[データ途絶][nodata]" in nodata[0]["Subject"]
+    world.clock.advance(minutes=15)  # 30 min after firing: repeat (but no data: no repeat while silent)
+    world.reading(26)
+    tick(world.db, world.cfg)
+    world.send()
+    assert [m["Subject"].split("]")[1] for m in world.smtp.to("b@x.example")] == ["[発報", "[継続"]
+    assert "データ再開" in world.smtp.to("c@x.example")[-1]["Subject"]
+    world.clock.advance(minutes=30)  # 13:00 JST: quiet hours over, the held alert goes out
+    world.reading(27)
+    tick(world.db, world.cfg)
+    world.send()
+    quiet = world.smtp.to("d@x.example")
+    assert len(quiet) == 1 and quiet[0]["Subject"].startswith("[いしかわマップ][発報][quiet]")
+    assert "通知停止時間帯の後に送信" in SmtpSink.text(quiet[0])
+    kinds = {(e.rule_name, e.kind, e.mailed, e.note) for e in world.events()}
+    assert ("quiet", "fired", False, "quiet_hours") in kinds and ("quiet", "delayed", True, "") in kinds
+
+
+def test_smtp_down_then_up_every_mail_exactly_once(world):
+    world.rule(recipients=["a@x.example", "b@x.example", "c@x.example"])
+    world.smtp.stop()
+    world.reading(30)
+    r = world.send()
+    assert r["retry"] == 3 and r["sent"] == 0
+    mails = world.outbox()
+    assert all(m.status == sa.QUEUED and m.attempts == 1 and "connect" in m.last_error for m in mails)
+    assert world.send()["sent"] == 0  # backoff: not due yet
+    world.clock.advance(seconds=16)
+    assert world.send()["retry"] == 3  # still down: second attempt, longer wait
+    world.smtp.start()
+    world.clock.advance(seconds=20)
+    assert world.send()["sent"] == 0  # 30 s backoff not over
+    world.clock.advance(seconds=15)
+    assert world.send()["sent"] == 3
+    assert world.send()["sent"] == 0
+    assert sorted(m["To"] for m in world.smtp.messages) == ["a@x.example", "b@x.example", "c@x.example"]
+    assert all(m.status == sa.SENT and m.attempts == 3 for m in world.outbox())
+
+
+def test_refused_mail_is_retried_then_kept_as_failed(world):
+    world.rule(recipients=["ok@x.example", "gone@x.example"])
+    world.smtp.refuse.add("gone@x.example")
+    world.reading(30)
+    for _ in range(3):
+        sender.send_due(world.db, world.smtp.url, world.cfg.mail_from, now=world.clock, max_attempts=3)
+        world.clock.advance(hours=1)
+    by_to = {m.to_addr: m for m in world.outbox()}
+    assert by_to["ok@x.example"].status == sa.SENT
+    assert by_to["gone@x.example"].status == sa.FAILED and by_to["gone@x.example"].attempts == 3
+    assert "550" in by_to["gone@x.example"].last_error
+    assert [m["To"] for m in world.smtp.messages] == ["ok@x.example"]
+
+
+class Killed(BaseException):
+    """The worker process dies (nothing after this line runs)."""
+
+
+def test_worker_killed_between_send_and_mark_loses_nothing(world):
+    world.rule(recipients=["a@x.example", "b@x.example"])
+    world.reading(30)
+
+    def die(_mail_id):
+        raise Killed()
+
+    with pytest.raises(Killed):
+        sender.send_due(world.db, world.smtp.url, world.cfg.mail_from, now=world.clock, after_send=die)
+    assert len(world.smtp.messages) == 1  # accepted by the server, never marked
+    statuses = sorted(m.status for m in world.outbox())
+    assert statuses == [sa.SENDING, sa.SENDING]
+    assert world.send()["sent"] == 0  # a fresh worker does not touch a live claim
+    world.clock.advance(minutes=3)  # the claim's lease ran out: the dead worker's mails are taken over
+    assert world.send()["sent"] == 2
+    assert all(m.status == sa.SENT for m in world.outbox())
+    got = [(m["To"], m["Message-ID"]) for m in world.smtp.messages]
+    keys = {m.to_addr: m.message_id for m in world.outbox()}
+    # nothing lost: both arrived; the one in the crash window arrived again with the same Message-ID,
+    # so the receiving side can tell it is the same mail — never a second, different mail
+    assert set(got) == set(keys.items())
+    assert len({mid for _, mid in got}) == 2
+    assert len(got) == 3 and got[0] == got[1] == ('a@x.example', keys['a@x.example'])
+
+
+def test_resident_double_opt_in_and_one_click_unsubscribe(world):
+    rid = world.rule(public=True, recipients=[])
+    with world.db.session() as s:
+        sub = request_subscription(s, world.cfg, rid, "Resident@Home.example", "ja", client="203.0.113.5")
+        token = sub.token
+    world.send()
+    (confirm,) = world.smtp.messages
+    assert confirm["To"] == "Resident@Home.example" and "配信登録の確認" in confirm["Subject"]
+    assert f"http://map.example/alerts/confirm?token={token}" in SmtpSink.text(confirm)
+    world.reading(30)  # unconfirmed: nothing is sent to that address
+    world.send()
+    assert len(world.smtp.messages) == 1
+    with world.db.session() as s:
+        assert confirm_subscription(s, token, world.clock()) is not None
+    world.clock.advance(minutes=1)
+    world.reading(10)
+    world.clock.advance(minutes=1)
+    world.reading(31)
+    world.send()
+    alert = world.smtp.messages[-1]
+    assert alert["To"] == "resident@home.example" and "[発報]" in alert["Subject"]
+    assert alert["List-Unsubscribe"] == f"<http://map.example/alerts/unsubscribe?token={token}>"
+    with world.db.session() as s:
+        assert unsubscribe(s, world.cfg, world.clock(), token=token)
+    world.clock.advance(minutes=1)
+    world.reading(10)
+    world.send()
+    assert len(world.smtp.messages) == 2, world.smtp.subjects()  # no recovery mail after unsubscribing
+
+
+def test_staff_recipient_unsubscribes_with_the_signed_link(world):
+    world.rule()
+    world.reading(30, minutes=0)
+    world.send()
+    url = world.smtp.messages[0]["List-Unsubscribe"].strip("<>")
+    signed = url.split("s=", 1)[1]
+    with world.db.session() as s:
+        assert unsubscribe(s, world.cfg, world.clock(), signed=signed)
+        assert not unsubscribe(s, world.cfg, world.clock(), signed=signed[:-2] + "xx")
+    world.reading(10, minutes=1)
+    world.send()
+    assert len(world.smtp.messages) == 1
+    assert world.events()[-1].kind == "cleared" and world.events()[-1].note == "no_recipients"
+
+
+def test_subscription_page_is_rate_limited(world):
+    rid = world.rule(public=True)
+    with world.db.session() as s:
+        for i in range(5):
+            request_subscription(s, world.cfg, rid, f"p{i}@home.example", "ja", client="198.51.100.7")
+        with pytest.raises(RateLimited):
+            request_subscription(s, world.cfg, rid, "p9@home.example", "ja", client="198.51.100.7")
+        request_subscription(s, world.cfg, rid, "other@home.example", "ja", client="198.51.100.8")
+        with pytest.raises(ValueError):
+            request_subscription(s, world.cfg, rid, "not-an-address", "ja", client="198.51.100.9")
+        private = sa.create_rule(s, world.org_id, "x", name="private", sensor_id=SENSOR, threshold=1)
+        with pytest.raises(ValueError):
+            request_subscription(s, world.cfg, private.id, "p@home.example", "ja", client="198.51.100.9")
+    world.clock.advance(hours=1, minutes=1)
+    with world.db.session() as s:
+        request_subscription(s, world.cfg, rid, "p9@home.example", "ja", client="198.51.100.7")
+
+
+def test_property_rule_on_an_uploaded_layer(world):
+    with world.db.session() as s:
+        layer = upsert_layer(s, "hakui-water", kind="geojson", name_ja="水位", group="disaster",
+                             organisation_id=world.org_id)
+        replace_features(s, layer, [
+            {"id": "g1", "type": "Feature", "geometry": {"type": "Point", "coordinates": [136.78, 36.9]},
+             "properties": {"name": "子浦川 観測所", "level": 1.2}}])
+    world.rule(name="水位", target="property", sensor_id=None, layer_id="hakui-water", property="level",
+               threshold=2.5, clear_threshold=2.0, options={"unit": "m"})
+    world.clock.advance(minutes=5)
+    with world.db.session() as s:  # the layer is replaced by a new upload
+        replace_features(s, s.get(Layer, "hakui-water"), [
+            {"id": "g1", "type": "Feature", "geometry": {"type": "Point", "coordinates": [136.78, 36.9]},
+             "properties": {"name": "子浦川 観測所", "level": "3.1"}}])
+    world.send()
+    (msg,) = world.smtp.messages
+    assert "[発報][水位] 子浦川 観測所: 3.1m (level > 2.5m)" in msg["Subject"]
+
+
+def test_preview_and_test_mail(world):
+    rid = world.rule()
+    world.reading(17, minutes=0)
+    with world.db.session() as s:
+        rule = s.get(sa.AlertRule, rid)
+        subject, text, html = preview(s, world.cfg, rule)
+        assert "17cm" in subject and "羽咋市 羽咋小学校" in text and "<table" in html
+        assert send_test_mail(s, world.cfg, rule, to="me@hakui.example") == 1
+    world.send()
+    (msg,) = world.smtp.messages
+    assert msg["To"] == "me@hakui.example" and "[テスト]" in msg["Subject"]
+    assert "List-Unsubscribe" not in msg
+    assert world.events()[-1].kind == "test"
+
+
+def test_smtp_url_parsing():
+    t = sender.parse_smtp_url("smtps://user%40x:p%3Ass@mail.example")
+    assert (t.scheme, t.host, t.port, t.user, t.password) == ("smtps", "mail.example", 465, "user@x", "p:ss")
+    assert sender.parse_smtp_url("smtp+starttls://m.example").port == 587
+    assert sender.parse_smtp_url("smtp://m.example:2525").port == 2525
+    with pytest.raises(ValueError):
+        sender.parse_smtp_url("http://m.example")
+    assert sender.backoff(1) == timedelta(seconds=15) and sender.backoff(20) == timedelta(minutes=30)
+
+
+def test_without_smtp_url_mails_stay_in_the_outbox(world):
+    world.rule()
+    world.reading(30, minutes=0)
+    assert sender.pump(world.db, "", world.cfg.mail_from, now=world.clock)["sent"] == 0
+    assert [m.status for m in world.outbox()] == [sa.QUEUED]
