@@ -66,7 +66,7 @@ def layout(lang: str | None = None, **_query):
     staff = access.staff()
     top = header(lang, "/staff/alerts", {}, "staff-alerts")
     if staff is None:
-        return html.Div(className="page", lang=lang, children=[top, html.Div(className="page-body", children=[
+        return html.Div(className="page alerts-page", lang=lang, children=[top, html.Div(className="page-body", children=[
             html.H2(t("alerts.page.title", lang)),
             html.P(t("alerts.page.login_needed", lang), id="staff-alerts-login"),
             html.A(t("alerts.page.login", lang), href=access.login_url("/staff/alerts", lang), className="btn"),
@@ -143,7 +143,7 @@ def layout(lang: str | None = None, **_query):
         html.Button(t("alerts.btn.save_group", lang), id="staff-alerts-group-save", className="btn"),
         html.P(id="staff-alerts-group-message", role="status", className="form-message"),
     ])
-    return html.Div(className="page", lang=lang, children=[top, html.Div(className="page-body page-wide", children=[
+    return html.Div(className="page alerts-page", lang=lang, children=[top, html.Div(className="page-body page-wide", children=[
         dcc.Store(id="staff-alerts-lang", data=lang),
         dcc.Store(id="staff-alerts-editing", data=None),
         html.Div(className="page-head", children=[
