@@ -91,6 +91,7 @@ def send_due(db: Database, smtp_url: str, mail_from: str, now: Callable[[], date
     if not mails:
         return result
     conn = None
+    unmarked: list[int] = []
     try:
         conn = connect(target, timeout, context)
     except (OSError, smtplib.SMTPException) as exc:
@@ -116,16 +117,44 @@ def send_due(db: Database, smtp_url: str, mail_from: str, now: Callable[[], date
                 return result
             if after_send is not None:
                 after_send(mid)
-            with db.session() as s:
-                sa.mark_sent(s, mid, now())
+            unmarked.append(mid)
             result["sent"] += 1
+            # mark at once; only if the database is busy (SQLite: another writer holds the lock)
+            # the marks wait for the next mail or the end of the pass instead of stalling sending
+            if _mark_sent(db, unmarked, now(), block=False):
+                unmarked = []
     finally:
+        if unmarked:
+            _mark_sent(db, unmarked, now(), block=True)
         if conn is not None:
             try:
                 conn.quit()
             except (OSError, smtplib.SMTPException):
                 pass
     return result
+
+
+def _mark_sent(db: Database, ids: list[int], at: datetime, block: bool) -> bool:
+    from sqlalchemy import update
+    from sqlalchemy.exc import OperationalError
+
+    sqlite = db.backend == "sqlite"
+    with db.engine.connect() as conn:
+        if sqlite and not block:
+            conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute(update(sa.OutboxMail).where(sa.OutboxMail.id.in_(ids))
+                         .values(status=sa.SENT, sent_at=at, last_error=""))
+            conn.commit()
+            return True
+        except OperationalError:
+            if block:
+                raise
+            conn.rollback()
+            return False
+        finally:
+            if sqlite and not block:
+                conn.exec_driver_sql("PRAGMA busy_timeout = 30000")
 
 
 def _retry_one(db, mid, attempts, at, error, max_attempts, result) -> None:
@@ -150,4 +179,26 @@ def pump(db: Database, smtp_url: str, mail_from: str, now: Callable[[], datetime
             total[k] += r[k]
         if r["sent"] + r["retry"] + r["failed"] == 0 or r["retry"]:
             break
+    return total
+
+
+def pump_and_wait(db: Database, smtp_url: str, mail_from: str, wait_s: float = 0.9, poll_s: float = 0.2,
+                  now: Callable[[], datetime] = utcnow) -> dict:
+    """The worker job: send what is due, then keep watching for up to `wait_s`: at once when a
+    commit in this process queued mail (alerts.service.WAKE), else every `poll_s` (mail queued by
+    another process, e.g. gunicorn web workers taking POST /api/readings)."""
+    import time
+
+    from alerts.service import WAKE
+
+    total = pump(db, smtp_url, mail_from, now)
+    end = time.monotonic() + wait_s
+    while (left := end - time.monotonic()) > 0:
+        WAKE.wait(min(left, poll_s))
+        WAKE.clear()
+        r = pump(db, smtp_url, mail_from, now)
+        for k in total:
+            total[k] += r[k]
+        if r["retry"]:
+            break  # the server is unwell: back off until the next run
     return total

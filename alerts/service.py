@@ -68,51 +68,60 @@ def config_of(db: Database) -> AlertConfig | None:
     return _CONFIGS.get(db.engine)
 
 
-def _after_flush(session: Session, _ctx) -> None:
+def _collect(session: Session, objects) -> None:
     info = session.info
-    for obj in session.new:
-        if isinstance(obj, Reading):
-            info.setdefault("alerts.readings", []).append(
-                (obj.sensor_id, obj.attribute, float(obj.value), obj.observed_at))
-        elif isinstance(obj, (sa.OutboxMail,)):
+    seen = info.setdefault("alerts.seen", set())
+    for obj in objects:
+        if isinstance(obj, Reading) and id(obj) not in seen:
+            seen.add(id(obj))
+            info.setdefault("alerts.readings", []).append(obj)
+        elif isinstance(obj, sa.OutboxMail):
             info["alerts.mail"] = True
-        elif isinstance(obj, Layer):
+        elif isinstance(obj, Layer) and ("layer", obj.id) not in seen and (
+                obj in session.new or inspect(obj).attrs.version.history.has_changes()):
+            seen.add(("layer", obj.id))
             info.setdefault("alerts.layers", set()).add(obj.id)
-    for obj in session.dirty:
-        if isinstance(obj, Layer) and inspect(obj).attrs.version.history.has_changes():
-            info.setdefault("alerts.layers", set()).add(obj.id)
+
+
+def _after_flush(session: Session, _ctx) -> None:
+    _collect(session, list(session.new) + [o for o in session.dirty if isinstance(o, Layer)])
 
 
 def _before_commit(session: Session) -> None:
+    """Evaluate before the final flush and without autoflush, so on SQLite the write lock is taken
+    only for the inserts at the very end (the mail job can write between two ingest commits)."""
     config = _CONFIGS.get(session.get_bind())
     if config is None or session.info.get("alerts.busy"):
         return
-    session.flush()
     session.info["alerts.busy"] = True
     try:
-        for _ in range(10):
-            readings = session.info.pop("alerts.readings", None)
-            layers = session.info.pop("alerts.layers", None)
-            if not readings and not layers:
-                break
-            now = config.now()
-            if readings:
-                process_readings(session, config, readings, now)
-            if layers:
-                process_layers(session, config, layers, now)
-            session.flush()
+        with session.no_autoflush:
+            for _ in range(10):
+                _collect(session, list(session.new) + [o for o in session.dirty if isinstance(o, Layer)])
+                readings = session.info.pop("alerts.readings", None)
+                layers = session.info.pop("alerts.layers", None)
+                if not readings and not layers:
+                    break
+                now = config.now()
+                if readings:
+                    process_readings(session, config, [(r.sensor_id, r.attribute, float(r.value), r.observed_at)
+                                                       for r in readings], now)
+                if layers:
+                    process_layers(session, config, layers, now)
+                if any(isinstance(o, sa.OutboxMail) for o in session.new):
+                    session.info["alerts.mail"] = True
     finally:
         session.info.pop("alerts.busy", None)
-        session.info.pop("alerts.readings", None)
-        session.info.pop("alerts.layers", None)
 
 
 def _after_rollback(session: Session, _previous) -> None:
-    for key in ("alerts.readings", "alerts.layers", "alerts.mail"):
+    for key in ("alerts.readings", "alerts.layers", "alerts.mail", "alerts.seen"):
         session.info.pop(key, None)
 
 
 def _after_commit(session: Session) -> None:
+    for key in ("alerts.readings", "alerts.layers", "alerts.seen"):
+        session.info.pop(key, None)
     if session.info.pop("alerts.mail", False):
         WAKE.set()
 
@@ -379,7 +388,6 @@ def record(s: Session, config: AlertConfig, rule: sa.AlertRule, subject: str, pl
                        duration_s=tr.duration.total_seconds() if tr.duration is not None else None,
                        mailed=False, note=tr.note, place=place, at=now)
     s.add(ev)
-    s.flush()
     if tr.mail:
         queued = queue_event_mail(s, config, rule, ev, tr.extra.get("peak"), now)
         ev.mailed = queued > 0
@@ -397,8 +405,12 @@ def queue_event_mail(s: Session, config: AlertConfig, rule: sa.AlertRule, ev: sa
         unsub = "" if ev.kind == "test" else unsubscribe_url(config, rule.id, addr, token)
         subject, text, body_html = render(s, config, rule, ev.kind, ev.place or {}, ev.value,
                                           ev.observed_at or ev.at, lang, duration, peak, unsub)
-        if sa.enqueue(s, f"ev{ev.id}:{addr.lower()}", addr, subject, text, body_html, config.mail_from,
-                      event_id=ev.id, rule_id=rule.id, organisation_id=rule.organisation_id, kind=ev.kind,
+        # the key names the transition itself: the same alert is never queued twice for one address
+        when = (ev.observed_at or ev.at).isoformat()
+        key = (f"test:{secrets.token_hex(8)}:{addr.lower()}" if ev.kind == "test"
+               else f"r{rule.id}:{ev.subject}:{ev.kind}:{when}:{addr.lower()}")
+        if sa.enqueue(s, key, addr, subject, text, body_html, config.mail_from,
+                      event=ev, rule_id=rule.id, organisation_id=rule.organisation_id, kind=ev.kind,
                       unsubscribe_url=unsub, now=now):
             n += 1
     return n

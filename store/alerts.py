@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, func, or_, select, update)
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from store.db import Base, UTCDateTime, utcnow
 
@@ -146,6 +146,7 @@ class OutboxMail(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    event: Mapped[AlertEvent | None] = relationship(AlertEvent, lazy="raise_on_sql")
     __table_args__ = (Index("ix_alert_outbox_due", "status", "next_attempt_at"),)
 
 
@@ -265,19 +266,20 @@ def message_id_for(key: str, mail_from: str) -> str:
 
 
 def enqueue(s: Session, key: str, to_addr: str, subject: str, body_text: str, body_html: str,
-            mail_from: str, event_id: int | None = None, rule_id: int | None = None,
+            mail_from: str, event: AlertEvent | None = None, rule_id: int | None = None,
             organisation_id: int | None = None, kind: str = "", unsubscribe_url: str = "",
             now: datetime | None = None) -> OutboxMail | None:
-    """Queue one mail in the caller's transaction; None when this key is already queued."""
-    if s.scalar(select(OutboxMail.id).where(OutboxMail.key == key)) is not None:
+    """Queue one mail in the caller's transaction; None when this key is already queued. Nothing
+    is flushed here (the caller's commit writes it, together with the event)."""
+    if s.scalar(select(OutboxMail.id).where(OutboxMail.key == key)) is not None or any(
+            isinstance(o, OutboxMail) and o.key == key for o in s.new):
         return None
     now = now or utcnow()
-    mail = OutboxMail(key=key, message_id=message_id_for(key, mail_from), event_id=event_id, rule_id=rule_id,
+    mail = OutboxMail(key=key, message_id=message_id_for(key, mail_from), event=event, rule_id=rule_id,
                       organisation_id=organisation_id, kind=kind, to_addr=to_addr, subject=subject,
                       body_text=body_text, body_html=body_html, unsubscribe_url=unsubscribe_url,
-                      status=QUEUED, next_attempt_at=now, created_at=now)
+                      status=QUEUED, next_attempt_at=now, created_at=now, attempts=0)
     s.add(mail)
-    s.flush()
     return mail
 
 
