@@ -57,6 +57,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # --- issue 3 blueprints ---
 
     # --- issue 4 blueprints / extensions ---
+    from auth import init_auth
+
+    init_auth(server, settings)
 
     # --- issue 5 blueprints ---
     from alerts.service import AlertConfig, install as install_alerts
@@ -83,11 +86,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
 def __getattr__(name: str):
     # `gunicorn app:server` asks for `server`: build the app from the environment once.
-    if name in ("server", "app"):
+    # `flask --app app <command>` finds the Flask server as `application` (issue 4 CLI).
+    if name in ("server", "app", "application"):
         global _app
         if "_app" not in globals():
             _app = create_app(Settings.from_env())
-        return _app.server if name == "server" else _app
+        return _app if name == "app" else _app.server
     raise AttributeError(name)
 
 

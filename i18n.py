@@ -124,6 +124,19 @@ STRINGS: dict[str, dict[str, str]] = {
     # --- /snow: live snow removal (issue 3) ---
 
     # --- staff: log-in, upload, layer management (issue 4) ---
+    "auth.title": {"ja": "職員ログイン", "en": "Staff log-in"},
+    "auth.email": {"ja": "メールアドレス", "en": "E-mail address"},
+    "auth.password": {"ja": "パスワード", "en": "Password"},
+    "auth.login": {"ja": "ログイン", "en": "Log in"},
+    "auth.logout": {"ja": "ログアウト", "en": "Log out"},
+    "auth.help": {"ja": "アカウントは県・市町の管理者が発行します。", "en": "Accounts are issued by the prefecture's or your city's administrator."},
+    "auth.failed": {"ja": "メールアドレスまたはパスワードが違います。", "en": "Wrong e-mail address or password."},
+    "auth.throttled": {"ja": "ログインの失敗が続いたため、{seconds} 秒後にもう一度お試しください。",
+                       "en": "Too many failed log-ins. Please try again in {seconds} seconds."},
+    "auth.csrf": {"ja": "フォームの有効期限が切れました。もう一度入力してください。", "en": "The form expired. Please try again."},
+    "auth.logged_out": {"ja": "ログアウトしました。", "en": "You have logged out."},
+    "auth.api_unauthorized": {"ja": "有効な API トークンを Authorization: Bearer ヘッダーで指定してください。",
+                              "en": "Send a valid API token in an Authorization: Bearer header."},
 
     # --- alerts and mail (issue 5) ---
     "alerts.attr.snowDepth": {"ja": "積雪深", "en": "Snow depth"},

@@ -105,6 +105,7 @@ class Feed(Base):
 # --- issue 3: snow removal ---
 
 # --- issue 4: users, tokens, layer versions ---
+import store.users  # noqa: E402,F401
 
 # --- issue 5: alert rules, events, outbox ---
 import store.alerts  # noqa: E402,F401
