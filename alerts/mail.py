@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+import email.policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -148,7 +149,8 @@ def compose(f: MailFacts, lang: str, base_url: str, unsubscribe_url: str = "") -
 def build_message(mail_from: str, to_addr: str, subject: str, text: str, body_html: str,
                   message_id: str, created_at: datetime, unsubscribe_url: str = "") -> EmailMessage:
     """A multipart/alternative message (text + HTML), UTF-8, with List-Unsubscribe (RFC 2369/8058)."""
-    msg = EmailMessage()
+    # long lines allowed (RFC 5322: 998), so the List-Unsubscribe URL stays one unencoded token
+    msg = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
     msg["From"] = mail_from
     msg["To"] = to_addr
     msg["Subject"] = subject

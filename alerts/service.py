@@ -272,6 +272,21 @@ def evaluate_road(s: Session, config: AlertConfig, rule: sa.AlertRule, segments:
     return events
 
 
+def evaluate_now(s: Session, config: AlertConfig, rule: sa.AlertRule, now: datetime | None = None) -> list:
+    """Right after a rule is created or changed: its sensors' latest values, so a threshold that is
+    already crossed fires now rather than at the next reading (stale values mail nobody)."""
+    now = now or config.now()
+    if rule.paused or rule.target not in ("sensor", "layer", "area"):
+        return []
+    sensors = [x for x in _watched_sensors(s, rule, {}) if x.last_value is not None and x.last_observed_at]
+    states = sa.states_of(s, {(rule.id, x.id) for x in sensors})
+    events = []
+    for x in sensors:
+        events += _apply(s, config, rule, x.id, sensor_place(x), states, now,
+                         lambda c, st: engine.on_value(c, st, x.last_value, x.last_observed_at, now, config.late_after))
+    return events
+
+
 # --- time ---------------------------------------------------------------------------------------
 
 def tick(db: Database, config: AlertConfig) -> int:

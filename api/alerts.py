@@ -16,7 +16,7 @@ from alerts import access
 from alerts.history import rows as history_rows
 from alerts.history import to_csv
 from alerts.rules_json import RuleError, parse_rule, rule_to_json
-from alerts.service import confirm_subscription, config_of, unsubscribe
+from alerts.service import confirm_subscription, config_of, evaluate_now, unsubscribe
 from api.errors import error, request_lang
 from i18n import t
 from store import alerts as sa
@@ -59,6 +59,7 @@ def create_rule():
         except RuleError as exc:
             return _rule_error(exc)
         rule = sa.create_rule(s, staff.organisation_id, staff.email, created_at=utcnow(), **fields)
+        evaluate_now(s, _config(), rule)
         body = rule_to_json(rule, s.get(Organisation, rule.organisation_id))
     resp = jsonify(body)
     resp.status_code = 201
@@ -95,6 +96,8 @@ def patch_rule(rule_id: int):
         except RuleError as exc:
             return _rule_error(exc)
         sa.update_rule(s, rule, **fields)
+        sa.reset_states(s, rule.id)
+        evaluate_now(s, _config(), rule)
         return jsonify(rule_to_json(rule, s.get(Organisation, rule.organisation_id)))
 
 

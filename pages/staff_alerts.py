@@ -11,7 +11,7 @@ from alerts import access
 from alerts.forms import (EMPTY_FORM, FORM_FIELDS, form_to_json, layer_options, op_options, rule_rows, rule_to_form,
                           sensor_options)
 from alerts.rules_json import EMAIL, RuleError, parse_rule
-from alerts.service import config_of, preview, send_test_mail
+from alerts.service import config_of, evaluate_now, preview, send_test_mail
 from components.header import header
 from i18n import normalize_lang, t
 from store import alerts as sa
@@ -217,6 +217,8 @@ def rule_actions(_save, _new, edit_clicks, pause_clicks, delete_clicks, editing,
             else:
                 fields["paused"] = current.paused
                 rule = sa.update_rule(s, current, **fields)
+                sa.reset_states(s, rule.id)
+            evaluate_now(s, config_of(get_db()), rule)
             s.flush()
             msg = t("alerts.msg.saved", lang, name=rule.name)
             return (rule_table(rule_rows(s, staff, lang), lang), rule.id, msg,

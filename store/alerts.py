@@ -174,6 +174,11 @@ def update_rule(s: Session, rule: AlertRule, **fields) -> AlertRule:
     return rule
 
 
+def reset_states(s: Session, rule_id: int) -> None:
+    """A changed condition starts from scratch (the next value decides)."""
+    s.query(AlertState).filter(AlertState.rule_id == rule_id).delete(synchronize_session=False)
+
+
 def delete_rule(s: Session, rule: AlertRule) -> None:
     # states / subscriptions / suppressions go with the rule; events and mails stay as history
     for model in (AlertState, Subscription, Suppression):

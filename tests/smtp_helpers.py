@@ -25,6 +25,7 @@ class _Handler:
         msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         with self.sink.lock:
             self.sink.messages.append(msg)
+            self.sink.raw.append(envelope.original_content or envelope.content)
             self.sink.accepted_at.append(time.perf_counter())
             self.sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 Message accepted for delivery"
@@ -36,6 +37,7 @@ class SmtpSink:
     def __init__(self, port: int | None = None):
         self.port = port or free_port()
         self.messages: list = []
+        self.raw: list[bytes] = []
         self.envelopes: list = []
         self.accepted_at: list[float] = []
         self.refuse: set[str] = set()
@@ -59,6 +61,7 @@ class SmtpSink:
     def clear(self) -> None:
         with self.lock:
             self.messages.clear()
+            self.raw.clear()
             self.envelopes.clear()
             self.accepted_at.clear()
 

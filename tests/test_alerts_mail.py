@@ -106,6 +106,7 @@ def test_one_mail_above_none_while_above_recovery_below_clear(world):
         assert "羽咋小 積雪20cm" in part and "羽咋市 / yamada@hakui.example" in part
     assert msg["List-Unsubscribe"].startswith("<http://map.example/alerts/unsubscribe?s=")
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert b"\nList-Unsubscribe: <http://map.example/alerts/unsubscribe?s=" in world.smtp.raw[0]  # not encoded
     assert msg["Message-ID"] == world.outbox()[0].message_id
 
     # still above: nothing new; between threshold and clear threshold: nothing either
@@ -360,3 +361,21 @@ def test_without_smtp_url_mails_stay_in_the_outbox(world):
     world.reading(30, minutes=0)
     assert sender.pump(world.db, "", world.cfg.mail_from, now=world.clock)["sent"] == 0
     assert [m.status for m in world.outbox()] == [sa.QUEUED]
+
+
+def test_a_new_rule_fires_at_once_when_the_latest_value_is_already_over(world):
+    from alerts.service import evaluate_now
+
+    world.reading(33, minutes=0)
+    world.clock.advance(minutes=5)
+    rid = world.rule(recipients=["now@x.example"])
+    with world.db.session() as s:
+        assert [e.kind for e in evaluate_now(s, world.cfg, s.get(sa.AlertRule, rid))] == ["fired"]
+    world.send()
+    assert [m["To"] for m in world.smtp.messages] == ["now@x.example"]
+    # a stale latest value (older than an hour) updates the state but mails nobody
+    world.clock.advance(hours=2)
+    rid2 = world.rule(name="stale", recipients=["stale@x.example"])
+    with world.db.session() as s:
+        (ev,) = evaluate_now(s, world.cfg, s.get(sa.AlertRule, rid2))
+        assert ev.kind == "fired" and not ev.mailed and ev.note == "late_data"
