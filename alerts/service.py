@@ -57,7 +57,10 @@ def install(db: Database, config: AlertConfig) -> None:
     """Evaluate rules on every commit of this database's sessions (idempotent)."""
     _CONFIGS[db.engine] = config
     maker = db._sessions
-    if not event.contains(maker, "after_flush", _after_flush):
+    # marked on the sessionmaker itself: event.contains() can be fooled when a collected
+    # sessionmaker's class id is reused by a new one
+    if not getattr(maker, "_ishikawa_alerts", False):
+        maker._ishikawa_alerts = True
         event.listen(maker, "after_flush", _after_flush)
         event.listen(maker, "before_commit", _before_commit)
         event.listen(maker, "after_commit", _after_commit)

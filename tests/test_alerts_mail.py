@@ -269,6 +269,8 @@ def test_resident_double_opt_in_and_one_click_unsubscribe(world):
     world.reading(31)
     world.send()
     alert = world.smtp.messages[-1]
+    assert alert["To"] == "resident@home.example", ([(e.kind, e.mailed, e.note, e.observed_at) for e in world.events()],
+                                                    [(m.to_addr, m.status) for m in world.outbox()])
     assert alert["To"] == "resident@home.example" and "[発報]" in alert["Subject"]
     assert alert["List-Unsubscribe"] == f"<http://map.example/alerts/unsubscribe?token={token}>"
     with world.db.session() as s:
