@@ -28,6 +28,12 @@ def pick(dash_duo, dropdown_id: str, text: str) -> None:
     option.click()
 
 
+def row_texts(dash_duo) -> list[str]:
+    """The rule rows' texts in one go (the table re-renders under Selenium's feet)."""
+    return dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll('.rule-row')].map(r => r.innerText)")
+
+
 def test_create_a_rule_and_send_a_test_mail(dash_duo, dash_app, app_db, tmp_path_factory):
     from alerts.sender import pump_and_wait
     from worker import Job, JobRunner
@@ -73,6 +79,13 @@ def test_create_a_rule_and_send_a_test_mail(dash_duo, dash_app, app_db, tmp_path
         assert msg["Subject"].startswith(f"[いしかわマップ][テスト][{name}] 加賀市 加賀市立錦城小学校:")
         body = SmtpSink.text(msg)
         assert "テストメール" in body and "積雪深 > 40cm" in body and "/?lat=36.30774&lon=136.30819&z=15" in body
+        # pause, then delete
+        row.find_element(By.CSS_SELECTOR, "button[id*='staff-alerts-pause']").click()
+        wait_until(lambda: any(name in r and "一時停止中" in r and "再開" in r for r in row_texts(dash_duo)),
+                   what="paused badge")
+        row = next(r for r in dash_duo.find_elements(".rule-row") if name in r.text)
+        row.find_element(By.CSS_SELECTOR, "button[id*='staff-alerts-delete']").click()
+        wait_until(lambda: not any(name in r for r in row_texts(dash_duo)), what="row gone")
         # the history page lists the test event and the mail
         dash_duo.driver.get(dash_duo.server_url + "/staff/alerts/history")
         dash_duo.wait_for_element("#staff-history-table", timeout=15)
