@@ -291,6 +291,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "alerts.form.recipients": {"ja": "宛先メールアドレス", "en": "Recipients (e-mail)"},
     "alerts.form.recipients_hint": {"ja": "1行に1件、またはカンマ区切り", "en": "One per line or comma-separated"},
     "alerts.form.groups": {"ja": "宛先グループ", "en": "Recipient groups"},
+    "alerts.form.groups_hint": {"ja": "グループは下の「宛先グループ」で作成します。", "en": "Create groups under “Recipient groups” below."},
     "alerts.form.language": {"ja": "メールの言語", "en": "Mail language"},
     "alerts.form.public": {"ja": "住民が配信登録できる公開警報にする", "en": "Public: residents may subscribe"},
     "alerts.form.test_to": {"ja": "テストメールの宛先", "en": "Test mail to"},
