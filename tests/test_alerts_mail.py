@@ -381,3 +381,95 @@ def test_a_new_rule_fires_at_once_when_the_latest_value_is_already_over(world):
     with world.db.session() as s:
         (ev,) = evaluate_now(s, world.cfg, s.get(sa.AlertRule, rid2))
         assert ev.kind == "fired" and not ev.mailed and ev.note == "late_data"
+
+
+def test_demo_feed_crosses_the_threshold_mail_then_recovery_then_history(db, smtp):
+    """The issue's "done when": a rule on a demo sensor; the demo feed's values cross it; the mail
+    lands with value, threshold and map link; the recovery follows; the history shows both."""
+    from pathlib import Path
+
+    from alerts.history import rows as history_rows
+    from layers.builtin import ensure_builtin
+    from sources import demo_snow
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    clock = Clock(T0)
+    cfg = AlertConfig(base_url="http://map.example", mail_from="alerts@ishikawa.example", secret_key="k", clock=clock)
+    install(db, cfg)
+    with db.session() as s:
+        ensure_builtin(s, data)
+    demo_snow.tick(db, data, T0)  # the first run backfills a day
+    series = demo_snow.load_series(data)
+    site = next(d for d in demo_snow.load_sensors(data) if d.id == "snow-kaga-01")
+    minutes = [T0 + timedelta(minutes=m) for m in range(1, 361)]
+    values = [demo_snow.value_at(series, site, t) for t in minutes]
+    assert values[0] < 30 < max(values)  # the replayed series rises past 30 cm in these hours, then falls
+    up = next(i for i, v in enumerate(values) if v > 30)
+    down = next(i for i, v in enumerate(values) if i > up and v < 25)
+    with db.session() as s:
+        sa.create_rule(s, None, "kaga-duty", name="錦城小 30cm", sensor_id="snow-kaga-01", op=">", threshold=30,
+                       clear_threshold=25, recipients=["duty@kaga.example.jp"], created_at=T0)
+    for t in minutes[9::10]:  # the feed runs every 10 minutes here; it writes every minute's reading
+        clock.t = t
+        demo_snow.tick(db, data, t)
+        sender.pump(db, smtp.url, cfg.mail_from, now=clock)
+    assert len(smtp.messages) == 2, smtp.subjects()
+    fired, cleared = smtp.messages
+    assert fired["Subject"] == (f"[いしかわマップ][発報][錦城小 30cm] 加賀市 加賀市立錦城小学校: "
+                                f"{values[up]:g}cm (積雪深 > 30cm)")
+    text = SmtpSink.text(fired)
+    assert f"{minutes[up].astimezone(engine_jst()):%Y-%m-%d %H:%M} JST" in text
+    assert "http://map.example/?lat=36.30774&lon=136.30819&z=15&lang=ja" in text
+    assert cleared["Subject"].startswith(f"[いしかわマップ][復旧][錦城小 30cm] 加賀市 加賀市立錦城小学校: {values[down]:g}cm")
+    lasted = minutes[down] - minutes[up]
+    assert f"{lasted.seconds // 3600}時間{lasted.seconds % 3600 // 60}分" in SmtpSink.text(cleared)
+    with db.session() as s:
+        events, mails = sa.history(s, None, True)
+        table = history_rows(events, mails, "ja")
+    assert [r["status"] for r in table if r["type"] == "イベント"] == ["復旧", "発報"]
+    assert [r["status"] for r in table if r["type"] == "メール"] == ["送信済み", "送信済み"]
+
+
+def engine_jst():
+    from alerts.engine import JST
+
+    return JST
+
+
+KILLED_WORKER = """
+import os, signal, sys
+sys.path.insert(0, sys.argv[3])
+from alerts import sender
+from store.db import Database
+db = Database(sys.argv[1])
+# the worker process dies (SIGKILL: no clean-up at all) right after the server accepted a mail
+sender.send_due(db, sys.argv[2], "alerts@ishikawa.example",
+                after_send=lambda mail_id: os.kill(os.getpid(), signal.SIGKILL))
+"""
+
+
+def test_worker_process_sigkilled_after_send_before_mark(world):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from store.db import utcnow
+
+    world.rule(recipients=["a@x.example", "b@x.example"])
+    world.reading(30, minutes=0)
+    root = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.run([sys.executable, "-c", KILLED_WORKER, world.db.url, world.smtp.url, root],
+                          capture_output=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+    assert len(world.smtp.messages) == 1
+    assert sorted(m.status for m in world.outbox()) == [sa.SENDING, sa.SENDING]
+    world.clock.t = utcnow() + timedelta(seconds=30)
+    assert world.send()["sent"] == 0  # the dead worker's claim is still fresh
+    world.clock.t = utcnow() + sa.SENDING_LEASE + timedelta(seconds=1)
+    assert world.send()["sent"] == 2
+    assert all(m.status == sa.SENT for m in world.outbox())
+    keys = {m.to_addr: m.message_id for m in world.outbox()}
+    got = [(m["To"], m["Message-ID"]) for m in world.smtp.messages]
+    assert set(got) == set(keys.items())  # nothing lost
+    assert got[0] == got[1]  # the mail in the crash window came again, as the same message (same Message-ID)
+    assert len(got) == 3
