@@ -193,7 +193,7 @@ def process_readings(s: Session, config: AlertConfig, readings: list[tuple], now
     if not rules:
         return []
     pairs = [(rule, sensor) for rule in rules for sensor in sensors.values() if rule_watches_sensor(rule, sensor)]
-    states = sa.states_of(s, {(r.id, x.id) for r, x in pairs})
+    states = sa.states_of(s, {(r.id, x.id) for r, x in pairs}, now)
     events = []
     for sensor_id, attribute, value, observed_at in readings:
         sensor = sensors.get(sensor_id)
@@ -228,7 +228,7 @@ def evaluate_features(s: Session, config: AlertConfig, rule: sa.AlertRule, featu
                       now: datetime) -> list[sa.AlertEvent]:
     """A property rule against plain GeoJSON feature dicts (works for any uploaded layer)."""
     values = engine.feature_values(features, rule.property or "")
-    states = sa.states_of(s, {(rule.id, subj) for subj, _, _ in values})
+    states = sa.states_of(s, {(rule.id, subj) for subj, _, _ in values}, now)
     events = []
     for subject, value, place in values:
         place = dict(place, unit=(rule.options or {}).get("unit", ""), layer_id=rule.layer_id)
@@ -264,7 +264,7 @@ def register_road_provider(fn: Callable) -> None:
 def evaluate_road(s: Session, config: AlertConfig, rule: sa.AlertRule, segments: list[dict],
                   now: datetime) -> list[sa.AlertEvent]:
     depth_over = float((rule.options or {}).get("depth_over", 0))
-    states = sa.states_of(s, {(rule.id, seg["subject"]) for seg in segments})
+    states = sa.states_of(s, {(rule.id, seg["subject"]) for seg in segments}, now)
     events = []
     for seg in segments:
         value = engine.road_value(seg.get("hours_since_cleared"), seg.get("nearby_depth"), depth_over)
@@ -282,7 +282,7 @@ def evaluate_now(s: Session, config: AlertConfig, rule: sa.AlertRule, now: datet
     if rule.paused or rule.target not in ("sensor", "layer", "area"):
         return []
     sensors = [x for x in _watched_sensors(s, rule, {}) if x.last_value is not None and x.last_observed_at]
-    states = sa.states_of(s, {(rule.id, x.id) for x in sensors})
+    states = sa.states_of(s, {(rule.id, x.id) for x in sensors}, now)
     events = []
     for x in sensors:
         events += _apply(s, config, rule, x.id, sensor_place(x), states, now,
@@ -306,8 +306,11 @@ def tick_session(s: Session, config: AlertConfig, now: datetime) -> list[sa.Aler
              or r.repeat_minutes or (r.quiet_start and r.quiet_end)]
     if not timed:
         return events
-    states = {(row.rule_id, row.subject): row for row in
-              s.scalars(select(sa.AlertState).where(sa.AlertState.rule_id.in_([r.id for r in timed])))}
+    q = (select(sa.AlertState).where(sa.AlertState.rule_id.in_([r.id for r in timed]))
+         .order_by(sa.AlertState.rule_id, sa.AlertState.subject))
+    if s.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update()  # same lock order as the ingest path (store.alerts.states_of)
+    states = {(row.rule_id, row.subject): row for row in s.scalars(q)}
     sensors_by_layer: dict = {}
     for rule in timed:
         try:

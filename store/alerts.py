@@ -205,14 +205,36 @@ def active_rules_for_sensors(s: Session, sensor_ids: set[str], layer_ids: set[st
     return list(s.scalars(select(AlertRule).where(AlertRule.paused.is_(False), or_(*conds))))
 
 
-def states_of(s: Session, keys: set[tuple[int, str]]) -> dict[tuple[int, str], AlertState]:
+def states_of(s: Session, keys: set[tuple[int, str]], now: datetime | None = None,
+              lock: bool = True) -> dict[tuple[int, str], AlertState]:
+    """The states of these (rule, subject) pairs, created when missing, locked for this transaction
+    on PostgreSQL (two processes evaluating the same subject at once take turns, so an alert fires
+    once; a state created by both at once is created once: INSERT … ON CONFLICT DO NOTHING)."""
     if not keys:
         return {}
-    rule_ids = {k[0] for k in keys}
-    subjects = {k[1] for k in keys}
-    rows = s.scalars(select(AlertState).where(AlertState.rule_id.in_(rule_ids),
-                                              AlertState.subject.in_(subjects)))
-    return {(r.rule_id, r.subject): r for r in rows if (r.rule_id, r.subject) in keys}
+
+    def load():
+        q = select(AlertState).where(AlertState.rule_id.in_({k[0] for k in keys}),
+                                     AlertState.subject.in_({k[1] for k in keys})) \
+            .order_by(AlertState.rule_id, AlertState.subject)  # one lock order everywhere: no deadlocks
+        if lock and s.get_bind().dialect.name == "postgresql":
+            q = q.with_for_update()
+        return {(r.rule_id, r.subject): r for r in s.scalars(q) if (r.rule_id, r.subject) in keys}
+
+    found = load()
+    missing = [k for k in keys if k not in found]
+    if missing:
+        dialect = s.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        now = now or utcnow()
+        s.execute(insert(AlertState).values([
+            dict(rule_id=r, subject=subj, status="ok", notified=False, notify_owed=False, place={}, updated_at=now)
+            for r, subj in missing]).on_conflict_do_nothing())
+        found = load()
+    return found
 
 
 # --- recipients --------------------------------------------------------------------------------

@@ -473,3 +473,40 @@ def test_worker_process_sigkilled_after_send_before_mark(world):
     assert set(got) == set(keys.items())  # nothing lost
     assert got[0] == got[1]  # the mail in the crash window came again, as the same message (same Message-ID)
     assert len(got) == 3
+
+
+def test_concurrent_ingest_of_one_sensor_fires_once(world, monkeypatch):
+    import threading
+    import time
+
+    from alerts import engine
+
+    if world.db.backend != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite has one writer at a time")
+    slow = engine.on_value
+
+    def slow_on_value(*a, **kw):  # widen the window between reading a state and committing it
+        time.sleep(0.3)
+        return slow(*a, **kw)
+
+    world.rule()
+    world.reading(10, minutes=0)  # the state exists (ok) before the race
+    monkeypatch.setattr(engine, "on_value", slow_on_value)
+    barrier = threading.Barrier(6)
+    errors = []
+
+    def ingest(i):
+        try:
+            barrier.wait(10)
+            world.reading(30 + i, minutes=1 + i)
+        except Exception as exc:  # pragma: no cover - shows up in the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ingest, args=(i,)) for i in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    assert errors == []
+    assert [e.kind for e in world.events()] == ["fired"]
+    assert len(world.outbox()) == 1
