@@ -17,6 +17,7 @@ import os
 import smtplib
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -97,8 +98,14 @@ def send_due(db: Database, smtp_url: str, mail_from: str, now: Callable[[], date
     except (OSError, smtplib.SMTPException) as exc:
         _retry_all(db, mails, now(), f"connect {target.safe}: {type(exc).__name__}: {exc}", max_attempts, result)
         return result
+    started = time.monotonic()
     try:
         for i, (mid, attempts, to_addr, subject, text, body_html, message_id, created_at, unsub) in enumerate(mails):
+            if time.monotonic() - started > sa.SENDING_LEASE.total_seconds() / 2:
+                # a slow server: hand the rest back before our claim could look abandoned
+                with db.session() as s:
+                    sa.release_claims(s, [m[0] for m in mails[i:]])
+                break
             msg = build_message(mail_from, to_addr, subject, text, body_html, message_id, created_at, unsub)
             try:
                 refused = conn.send_message(msg, from_addr=mail_from, to_addrs=[to_addr])
@@ -187,8 +194,6 @@ def pump_and_wait(db: Database, smtp_url: str, mail_from: str, wait_s: float = 0
     """The worker job: send what is due, then keep watching for up to `wait_s`: at once when a
     commit in this process queued mail (alerts.service.WAKE), else every `poll_s` (mail queued by
     another process, e.g. gunicorn web workers taking POST /api/readings)."""
-    import time
-
     from alerts.service import WAKE
 
     total = pump(db, smtp_url, mail_from, now)

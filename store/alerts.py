@@ -336,6 +336,14 @@ def claim_due(s: Session, now: datetime, worker: str, limit: int = 50) -> list[O
     return [s.get(OutboxMail, i) for i in claimed]
 
 
+def release_claims(s: Session, mail_ids: list[int]) -> None:
+    """Claimed but not tried: back to the queue as they were (the attempt does not count)."""
+    if mail_ids:
+        s.execute(update(OutboxMail).where(OutboxMail.id.in_(mail_ids), OutboxMail.status == SENDING)
+                  .values(status=QUEUED, claimed_at=None, attempts=OutboxMail.attempts - 1)
+                  .execution_options(synchronize_session=False))
+
+
 def mark_sent(s: Session, mail_id: int, now: datetime) -> None:
     s.execute(update(OutboxMail).where(OutboxMail.id == mail_id)
               .values(status=SENT, sent_at=now, last_error="").execution_options(synchronize_session=False))

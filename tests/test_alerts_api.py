@@ -179,3 +179,15 @@ def test_history_csv_export(client, app_db, kaga, hakui):
     other = client.get("/staff/alerts/history.csv", headers=auth(hakui[1])).get_data(as_text=True)
     assert "CSV test" not in other and "me@kaga.example.jp" not in other
     assert client.get("/staff/alerts/history.csv").status_code == 401
+
+
+def test_staff_page_lists_only_the_organisations_rules(client, app_db, kaga, hakui, admin):
+    from alerts.forms import rule_rows
+    from store.users import get_user_by_email, staff_of
+
+    rid = client.post("/api/alert-rules", json=rule_body(name="kaga only"), headers=auth(kaga[1])).json["id"]
+    with app_db.session() as s:
+        views = {who: {r["id"] for r in rule_rows(s, staff_of(s, get_user_by_email(s, email)), "ja")}
+                 for who, (email, _token) in {"kaga": kaga, "hakui": hakui, "admin": admin}.items()}
+    assert rid in views["kaga"] and rid in views["admin"] and rid not in views["hakui"]
+

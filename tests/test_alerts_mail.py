@@ -510,3 +510,13 @@ def test_concurrent_ingest_of_one_sensor_fires_once(world, monkeypatch):
     assert errors == []
     assert [e.kind for e in world.events()] == ["fired"]
     assert len(world.outbox()) == 1
+
+
+def test_a_slow_pass_hands_back_its_claims(world, monkeypatch):
+    world.rule(recipients=["a@x.example", "b@x.example"])
+    world.reading(30, minutes=0)
+    monkeypatch.setattr(sa, "SENDING_LEASE", timedelta(0))  # every pass is "too slow" at once
+    assert sender.send_due(world.db, world.smtp.url, world.cfg.mail_from, now=world.clock)["sent"] == 0
+    assert [(m.status, m.attempts, m.claimed_at) for m in world.outbox()] == [(sa.QUEUED, 0, None)] * 2
+    monkeypatch.undo()
+    assert world.send()["sent"] == 2
