@@ -9,15 +9,20 @@ the passing of time (worker job). Nothing here imports Dash or Flask.
 """
 from __future__ import annotations
 
+import hashlib
+import html as _html
 import logging
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
+
+import orjson
 
 from alerts import engine
 from alerts.engine import Condition, State, Transition
@@ -238,8 +243,6 @@ def evaluate_features(s: Session, config: AlertConfig, rule: sa.AlertRule, featu
 
 
 def _json(text):
-    import orjson
-
     try:
         return orjson.loads(text) if isinstance(text, (str, bytes)) else text
     except orjson.JSONDecodeError:
@@ -499,9 +502,6 @@ def request_subscription(s: Session, config: AlertConfig, rule_id: int, email: s
                          now: datetime | None = None) -> sa.Subscription:
     """Double opt-in, step 1: store the (unconfirmed) subscription and queue the confirmation mail.
     Raises ValueError (bad input) or RateLimited."""
-    import hashlib
-    import re
-
     now = now or config.now()
     email = (email or "").strip()
     if not re.fullmatch(r"[^@\s<>\"',;]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", email) or len(email) > 254:
@@ -511,8 +511,6 @@ def request_subscription(s: Session, config: AlertConfig, rule_id: int, email: s
         raise ValueError("alerts.sub.bad_rule")
     client_hash = hashlib.sha256(f"{config.secret_key}:{client}".encode()).hexdigest()[:32]
     hour_ago = now - timedelta(hours=1)
-    from sqlalchemy import func
-
     recent = s.scalar(select(func.count()).select_from(sa.Subscription)
                       .where(sa.Subscription.client == client_hash, sa.Subscription.created_at >= hour_ago))
     by_mail = s.scalar(select(func.count()).select_from(sa.OutboxMail)
@@ -536,8 +534,6 @@ def request_subscription(s: Session, config: AlertConfig, rule_id: int, email: s
         url = f"{config.base_url}/alerts/confirm?token={sub.token}"
         subject = f"[{t('app.short', lang)}] {t('alerts.sub.confirm_subject', lang, rule=rule.name)}"
         text = t("alerts.sub.confirm_text", lang, rule=rule.name, url=url) + "\n"
-        import html as _html
-
         body_html = (f'<!doctype html><html lang="{lang}"><body style="font-family:sans-serif">'
                      f'<p>{_html.escape(t("alerts.sub.confirm_lead", lang, rule=rule.name))}</p>'
                      f'<p><a href="{_html.escape(url)}">{_html.escape(t("alerts.sub.confirm_button", lang))}</a></p>'
