@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
+from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 
 from alerts.mail import build_message
@@ -99,6 +100,7 @@ def send_due(db: Database, smtp_url: str, mail_from: str, now: Callable[[], date
         _retry_all(db, mails, now(), f"connect {target.safe}: {type(exc).__name__}: {exc}", max_attempts, result)
         return result
     started = time.monotonic()
+    envelope_from = parseaddr(mail_from)[1] or mail_from  # MAIL_FROM may be 'Name <address>'
     try:
         for i, (mid, attempts, to_addr, subject, text, body_html, message_id, created_at, unsub) in enumerate(mails):
             if time.monotonic() - started > sa.SENDING_LEASE.total_seconds() / 2:
@@ -108,7 +110,7 @@ def send_due(db: Database, smtp_url: str, mail_from: str, now: Callable[[], date
                 break
             msg = build_message(mail_from, to_addr, subject, text, body_html, message_id, created_at, unsub)
             try:
-                refused = conn.send_message(msg, from_addr=mail_from, to_addrs=[to_addr])
+                refused = conn.send_message(msg, from_addr=envelope_from, to_addrs=[to_addr])
                 if refused:
                     raise smtplib.SMTPRecipientsRefused(refused)
             except smtplib.SMTPServerDisconnected as exc:

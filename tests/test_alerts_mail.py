@@ -44,7 +44,7 @@ class World:
     def __init__(self, db, smtp):
         self.db, self.smtp = db, smtp
         self.clock = Clock(T0)
-        self.cfg = AlertConfig(base_url="http://map.example", mail_from="alerts@ishikawa.example",
+        self.cfg = AlertConfig(base_url="http://map.example", mail_from="石川県 警報 <alerts@ishikawa.example>",
                                secret_key="k", clock=self.clock)
         install(db, self.cfg)
         with db.session() as s:
@@ -93,7 +93,8 @@ def test_one_mail_above_none_while_above_recovery_below_clear(world):
     world.reading(24.5)
     assert world.send()["sent"] == 1
     (msg,) = world.smtp.messages
-    assert msg["To"] == "duty@hakui.example" and msg["From"] == "alerts@ishikawa.example"
+    assert msg["To"] == "duty@hakui.example" and msg["From"] == "石川県 警報 <alerts@ishikawa.example>"
+    assert world.smtp.envelopes[0] == ("alerts@ishikawa.example", ["duty@hakui.example"])
     assert msg["Subject"].startswith("[いしかわマップ][発報][羽咋小 積雪20cm] 羽咋市 羽咋小学校: 24.5cm")
     assert msg.is_multipart() and msg.get_content_type() == "multipart/alternative"
     text, body_html = SmtpSink.text(msg), SmtpSink.html(msg)
