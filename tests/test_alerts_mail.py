@@ -521,3 +521,33 @@ def test_a_slow_pass_hands_back_its_claims(world, monkeypatch):
     assert [(m.status, m.attempts, m.claimed_at) for m in world.outbox()] == [(sa.QUEUED, 0, None)] * 2
     monkeypatch.undo()
     assert world.send()["sent"] == 2
+
+
+def test_road_rule_through_the_provider_hook(world, monkeypatch):
+    """Issue 3 plugs its road passes in with register_road_provider; the worker tick evaluates them."""
+    from alerts import service
+
+    monkeypatch.setattr(service, "_ROAD_PROVIDERS", [])
+    segments = {"hours": 2.0, "depth": 35.0}
+
+    def provider(s, rule, now):
+        return [{"subject": "road:r8-12", "name_ja": "国道8号 加賀IC付近", "name_en": "Route 8 near Kaga IC",
+                 "lon": 136.31, "lat": 36.3, "hours_since_cleared": segments["hours"], "nearby_depth": segments["depth"]}]
+
+    service.register_road_provider(provider)
+    world.rule(name="未除雪3時間", target="road", sensor_id=None, layer_id="snow-depth", op=">=", threshold=3,
+               clear_threshold=None, options={"depth_over": 20}, recipients=["road@x.example"])
+    tick(world.db, world.cfg)
+    world.send()
+    assert world.smtp.messages == []
+    segments["hours"] = 3.5
+    world.clock.advance(minutes=1)
+    tick(world.db, world.cfg)
+    world.send()
+    (msg,) = world.smtp.messages
+    assert msg["Subject"] == "[いしかわマップ][発報][未除雪3時間] 国道8号 加賀IC付近: 3.5 (未除雪の時間（h） ≥ 3)"
+    segments.update(hours=0.2)  # a plough passed
+    world.clock.advance(minutes=1)
+    tick(world.db, world.cfg)
+    world.send()
+    assert "[復旧]" in world.smtp.messages[-1]["Subject"]
