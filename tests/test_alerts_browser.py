@@ -91,6 +91,12 @@ def test_create_a_rule_and_send_a_test_mail(dash_duo, dash_app, app_db, tmp_path
         dash_duo.wait_for_element("#staff-history-table", timeout=15)
         table = dash_duo.find_element("#staff-history-table").text
         assert name in table and "tester@kaga.example.jp" in table
+        pick(dash_duo, "staff-history-kind", "メール")
+        wait_until(lambda: "kind=mail" in dash_duo.find_element("#staff-history-csv").get_attribute("href"),
+                   what="CSV link follows the filter")
+        types = dash_duo.driver.execute_script(
+            "return [...document.querySelectorAll('#staff-history-table tbody tr')].map(r => r.cells[1].innerText)")
+        assert types and set(types) == {"メール"}
         shots = tmp_path_factory.mktemp("screenshots")
         dash_duo.driver.save_screenshot(str(shots / "alerts_history.png"))
         assert not app_errors(dash_duo)
