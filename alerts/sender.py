@@ -24,7 +24,7 @@ from typing import Callable
 from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 
-from alerts.mail import build_message
+from alerts.mail import build_message, message_bytes
 from store import alerts as sa
 from store.db import Database, utcnow
 
@@ -110,7 +110,7 @@ def send_due(db: Database, smtp_url: str, mail_from: str, now: Callable[[], date
                 break
             msg = build_message(mail_from, to_addr, subject, text, body_html, message_id, created_at, unsub)
             try:
-                refused = conn.send_message(msg, from_addr=envelope_from, to_addrs=[to_addr])
+                refused = conn.sendmail(envelope_from, [to_addr], message_bytes(msg))
                 if refused:
                     raise smtplib.SMTPRecipientsRefused(refused)
             except smtplib.SMTPServerDisconnected as exc:

@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from alerts import sender
-from alerts.mail import build_message
+from alerts.mail import build_message, message_bytes
 from tests.browser_helpers import free_port
 from tests.smtp_helpers import _Handler, SmtpSink
 
@@ -66,7 +66,7 @@ def test_tls_and_login(tmp_path, scheme):
         with sender.connect(good, timeout=10, context=client_ctx) as conn:
             msg = build_message("alerts@kaga.example.jp", "duty@kaga.example.jp", "[テスト] TLS", "本文", "<p>本文</p>",
                                 "<tls@kaga.example.jp>", dt.datetime.now(dt.timezone.utc))
-            conn.send_message(msg)
+            conn.sendmail("alerts@kaga.example.jp", ["duty@kaga.example.jp"], message_bytes(msg))
         assert [m["Subject"] for m in sink.messages] == ["[テスト] TLS"]
         bad = sender.parse_smtp_url(f"{scheme}://alerts%40kaga.example.jp:wrong@127.0.0.1:{port}")
         with pytest.raises(Exception):
