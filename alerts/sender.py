@@ -18,6 +18,7 @@ import smtplib
 import socket
 import ssl
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -78,10 +79,12 @@ def worker_name() -> str:
 
 
 def send_due(db: Database, smtp_url: str, mail_from: str, now: Callable[[], datetime] = utcnow, limit: int = 200,
-             after_send: Callable[[sa.OutboxMail], None] | None = None, timeout: float = 10.0,
-             max_attempts: int = sa.MAX_ATTEMPTS, context: ssl.SSLContext | None = None) -> dict:
+             after_send: Callable[[int], None] | None = None, timeout: float = 10.0,
+             max_attempts: int = sa.MAX_ATTEMPTS, context: ssl.SSLContext | None = None,
+             parallel: int = 4) -> dict:
     """One pass over the due mails. `after_send` runs between the server's acceptance and the mark
-    (tests use it to kill the worker exactly there)."""
+    (tests use it to kill the worker exactly there). A big pass is spread over up to `parallel`
+    SMTP connections (one per 25 mails), each marking every mail as soon as it is accepted."""
     result = {"sent": 0, "retry": 0, "failed": 0}
     if not smtp_url:
         return result
@@ -92,6 +95,29 @@ def send_due(db: Database, smtp_url: str, mail_from: str, now: Callable[[], date
                   m.unsubscribe_url) for m in claimed]
     if not mails:
         return result
+    n = max(1, min(parallel, -(-len(mails) // 25)))
+    args = (db, target, mail_from, now, after_send, timeout, max_attempts, context)
+    if n == 1:
+        parts = [_send_chunk(mails, *args)]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        # one connection per recipient: an alert and its recovery never overtake each other
+        chunks: list[list[tuple]] = [[] for _ in range(n)]
+        for m in mails:
+            chunks[zlib.crc32(m[2].lower().encode()) % n].append(m)
+        with ThreadPoolExecutor(n, thread_name_prefix="smtp") as pool:
+            parts = [f.result() for f in [pool.submit(_send_chunk, c, *args) for c in chunks if c]]
+    for part in parts:
+        for k in result:
+            result[k] += part[k]
+    return result
+
+
+def _send_chunk(mails: list[tuple], db: Database, target: SmtpTarget, mail_from: str, now, after_send, timeout,
+                max_attempts, context) -> dict:
+    """Send these claimed mails over one connection."""
+    result = {"sent": 0, "retry": 0, "failed": 0}
     conn = None
     unmarked: list[int] = []
     try:

@@ -551,3 +551,16 @@ def test_road_rule_through_the_provider_hook(world, monkeypatch):
     tick(world.db, world.cfg)
     world.send()
     assert "[復旧]" in world.smtp.messages[-1]["Subject"]
+
+
+def test_a_big_pass_goes_over_several_connections_in_order_per_recipient(world):
+    world.rule(recipients=["a@x.example", "b@x.example", "c@x.example"])
+    for i in range(20):
+        world.reading(30 if i % 2 == 0 else 10, minutes=i)
+    r = sender.send_due(world.db, world.smtp.url, world.cfg.mail_from, now=world.clock, parallel=4)
+    assert r == {"sent": 60, "retry": 0, "failed": 0}
+    assert len({m["Message-ID"] for m in world.smtp.messages}) == 60
+    for addr in ("a@x.example", "b@x.example", "c@x.example"):
+        states = [m["Subject"].split("]")[1].lstrip("[") for m in world.smtp.to(addr)]
+        assert states == ["発報", "復旧"] * 10
+    assert all(m.status == sa.SENT for m in world.outbox())
