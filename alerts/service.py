@@ -324,6 +324,9 @@ def tick_session(s: Session, config: AlertConfig, now: datetime) -> list[sa.Aler
             if rule.no_data_minutes and rule.target in ("sensor", "layer", "area"):
                 for sensor in _watched_sensors(s, rule, sensors_by_layer):
                     subjects.setdefault(sensor.id, sensor_place(sensor))
+            missing = {(rule.id, subj) for subj in subjects if (rule.id, subj) not in states}
+            if missing:  # created with ON CONFLICT DO NOTHING: an ingest may be creating them right now
+                states.update(sa.states_of(s, missing, now))
             cond = Condition.of(rule)
             for subject, place in subjects.items():
                 row = states.get((rule.id, subject))
