@@ -5,6 +5,7 @@ import dash
 import dash_leaflet as dl
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
+from auth import current_staff
 from components.basemaps import basemap_options
 from components.legend import legend_children
 from components.map import map_children
@@ -18,8 +19,11 @@ dash.register_page(__name__, path="/", title=t("app.title"))
 
 
 def visible_layers(lang: str, zoom: int | None = None):
+    # private layers only for logged-in staff allowed to see them (issue 4); every callback below
+    # goes through here, so a crafted callback cannot reach a private layer either
+    staff = current_staff()
     with get_db().session() as s:
-        return _visible_layers(s, lang, zoom)
+        return _visible_layers(s, lang, zoom, staff=staff)
 
 
 
@@ -39,7 +43,7 @@ def layout(**query):
         members = [pl for pl in layers if pl.group == g]
         value = [pl.id for pl in members if pl.id in checked]
         groups.append(html.Fieldset(className="layer-group", children=[
-            html.Legend(group_label(g, lang)),
+            html.Legend(group_label(g, lang, layers)),
             dcc.Checklist(id={"type": "home-layers", "group": g}, value=value,
                           options=[{"label": pl.name, "value": pl.id} for pl in members],
                           className="layer-checklist", inputClassName="layer-input"),
