@@ -178,6 +178,27 @@ def staff_layer_info(layer_id: str):
         return jsonify(layer_info(layer))
 
 
+@bp.post("/staff/upload/file")
+def stage_file():
+    """The staff pages send a file here (session cookie + X-CSRF-Token header, with a progress bar);
+    it is kept for the preview and the publish step, readable only by its uploader."""
+    from auth import csrf_ok
+    from store import staging
+
+    staff = current_staff()
+    if staff is None:
+        raise Refused(401, "unauthorized", "auth.page_unauthorized")
+    if not csrf_ok(request.headers.get("X-CSRF-Token")):
+        raise Refused(400, "bad_request", "auth.csrf")
+    filename, raw = _file()
+    if len(raw) > _max_bytes():
+        raise Refused(413, "too_large", "upload.too_large", limit=_settings().upload_max_mb)
+    if not raw:
+        raise Refused(422, "empty_file", "upload.empty")
+    token = staging.save(_settings().instance_path, staff.id, filename, raw)
+    return jsonify({"token": token, "filename": filename, "size": len(raw)})
+
+
 @bp.get("/api/openapi.json")
 def openapi():
     from api.openapi import spec

@@ -196,3 +196,140 @@ def layer_csv(s, layer: Layer) -> bytes:
             geo = [shapely.to_wkt(shapely.from_geojson(geom), rounding_precision=6)]
         w.writerow([neutralise(fid), *(neutralise(props.get(c, "")) for c in columns), *geo])
     return "\ufeff".encode() + buf.getvalue().encode("utf-8")
+
+
+# --- previews for the staff pages (plain data; the pages turn it into components) ---
+
+PREVIEW_FEATURES = 2000
+PREVIEW_PROBLEMS = 200
+
+
+def preview(result: ReadResult, lang: str = "ja") -> dict:
+    from i18n import t
+
+    rows = []
+    for f in result.features[:20]:
+        row = {"#": f["id"], **{k: _cell(v) for k, v in f["properties"].items()}}
+        if f["geometry"]["type"] == "Point":
+            row["経度 / lon"], row["緯度 / lat"] = (round(c, 6) for c in f["geometry"]["coordinates"][:2])
+        rows.append(row)
+    columns = ["#", *result.columns] + (["経度 / lon", "緯度 / lat"] if result.geometry_types == ["Point"] else [])
+    return {
+        "format": result.format, "encoding": result.encoding, "count": len(result.features), "total": result.total,
+        "crs": f"EPSG:{result.crs}" if result.crs else "", "crs_from": result.crs_from,
+        "lat_column": result.lat_column, "lon_column": result.lon_column, "coord_columns": result.coord_columns,
+        "columns": columns, "rows": rows, "geometry_types": result.geometry_types,
+        "problem_count": result.problem_count,
+        "problems": [{"row": p.row, "message": p.text(lang)} for p in result.problems[:PREVIEW_PROBLEMS]],
+        "warnings": [t(key, lang, **fmt) for key, fmt in result.warnings],
+        "geojson": {"type": "FeatureCollection", "features": result.features[:PREVIEW_FEATURES]},
+        "bounds": result.bounds(),
+    }
+
+
+def _cell(value):
+    return value if value is None or isinstance(value, (int, float, bool)) else str(value)[:300]
+
+
+def group_options(s, lang: str) -> list[dict]:
+    """Menu groups staff can put a layer in: the built-in ones, then those staff created."""
+    from i18n import t
+    from layers.builtin import GROUP_LABELS, GROUPS
+    from store.uploads import menu_groups
+
+    out = [{"label": t(GROUP_LABELS[g], lang), "value": g} for g in GROUPS]
+    out += [{"label": (g.label_en if lang == "en" and g.label_en else g.label_ja), "value": g.key}
+            for g in menu_groups(s)]
+    return out
+
+
+def resolve_group(db, staff: Staff, group: str | None, new_ja: str | None, new_en: str | None) -> str:
+    """The chosen group key, or a new group made from the typed names."""
+    from store.uploads import create_menu_group
+
+    if group == "__new__":
+        try:
+            with db.session() as s:
+                return create_menu_group(s, staff, new_ja or "", new_en or "").key
+        except EditError as exc:
+            raise _refuse_edit(exc) from None
+    return group or ""
+
+
+# --- items in a table (staff pages) ---
+
+ITEM_ID = "_fid"
+LON, LAT = "経度 / lon", "緯度 / lat"
+TABLE_LIMIT = 1000
+
+
+def items_table(s, layer: Layer, limit: int = TABLE_LIMIT) -> tuple[list[str], list[dict]]:
+    """(columns, rows) for the item table; points carry editable lon/lat columns."""
+    columns = list((layer.options or {}).get("columns") or [])
+    rows = []
+    has_point = False
+    for fid, geom, props in download_rows(s, layer).fetchmany(limit):
+        row = {ITEM_ID: fid, **{k: _cell(v) for k, v in props.items()}}
+        for k in props:
+            if k not in columns:
+                columns.append(k)
+        if geom.startswith('{"type":"Point"'):
+            lon, lat = orjson.loads(geom)["coordinates"][:2]
+            row[LON], row[LAT] = lon, lat
+            has_point = True
+        rows.append(row)
+    return [ITEM_ID, *columns, *([LON, LAT] if has_point else [])], rows
+
+
+def save_items(db, staff: Staff, layer_id: str, shown: list[str], rows: list[dict]) -> dict:
+    """Apply the edited table: changed values, moved points, deleted rows (among those shown)."""
+    from store.uploads import delete_feature, update_feature
+
+    changed = deleted = 0
+    try:
+        with db.session() as s:
+            layer = layer_for_edit(s, staff, layer_id)
+            stored = {fid: (geom, props) for fid, geom, props in download_rows(s, layer)
+                      if fid in set(shown)}
+            kept = set()
+            for row in rows or []:
+                fid = str(row.get(ITEM_ID, ""))
+                if fid not in stored:
+                    continue
+                kept.add(fid)
+                geom, props = stored[fid]
+                new_props = {k: ("" if v is None else v) for k, v in row.items() if k not in (ITEM_ID, LON, LAT)}
+                new_props = {k: v for k, v in new_props.items() if k in props or v not in ("", None)}
+                lon = lat = None
+                if LON in row and geom.startswith('{"type":"Point"'):
+                    old = orjson.loads(geom)["coordinates"][:2]
+                    if [_num(row.get(LON)), _num(row.get(LAT))] != [round(old[0], 6), round(old[1], 6)]:
+                        lon, lat = row.get(LON), row.get(LAT)
+                props_changed = {k: _cell(v) for k, v in props.items()} != new_props
+                if props_changed or lon is not None:
+                    update_feature(s, layer, fid, new_props if props_changed else None, lon, lat)
+                    changed += 1
+            for fid in set(stored) - kept:
+                delete_feature(s, layer, fid)
+                deleted += 1
+    except EditError as exc:
+        raise _refuse_edit(exc) from None
+    return {"changed": changed, "deleted": deleted}
+
+
+def _num(value):
+    try:
+        return round(float(value), 6)
+    except (TypeError, ValueError):
+        return value
+
+
+def add_item(db, staff: Staff, layer_id: str, lon, lat, properties: dict | None = None) -> str:
+    from store.uploads import add_point
+
+    try:
+        with db.session() as s:
+            layer = layer_for_edit(s, staff, layer_id)
+            return add_point(s, layer, lon, lat, properties).fid
+    except EditError as exc:
+        raise _refuse_edit(exc) from None
