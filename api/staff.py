@@ -20,8 +20,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.errors import error, request_lang
 from auth import current_staff, require_token
-from layers.manage import Refused, UploadOptions, layer_csv, layer_info, publish, remove, replace, roll_back, \
-    change_settings
+from layers.manage import (Refused, UploadOptions, change_settings, layer_csv, layer_for_edit, layer_info, publish,
+                           remove, replace, roll_back)
 from store.db import get_db
 from store.features import feature_collection_bytes
 from store.layers import get_visible_layer
@@ -103,6 +103,8 @@ def create_layer():
 @bp.put("/api/layers/<layer_id>/data")
 def replace_data(layer_id: str):
     staff = require_token()
+    with get_db().session() as s:
+        layer_for_edit(s, staff, layer_id)
     filename, raw = _file()
     outcome = replace(get_db(), staff, layer_id, raw, filename, _options(), _max_bytes(), request_lang())
     log.info("layer %s data replaced by %s from %s", layer_id, staff.email, filename)
@@ -113,6 +115,8 @@ def replace_data(layer_id: str):
 @bp.patch("/api/layers/<layer_id>")
 def patch_layer(layer_id: str):
     staff = require_token()
+    with get_db().session() as s:  # who may touch the layer first: 404/403 before any other answer
+        layer_for_edit(s, staff, layer_id)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not body:
         raise Refused(400, "bad_request", "api.bad_json_body")
