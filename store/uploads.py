@@ -28,7 +28,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.db import Base, UTCDateTime, utcnow
 from store.models import PRIVATE, PUBLIC, Feature, Layer, Organisation
-from store.users import Staff
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # store.models imports this module while store.users may be half-loaded
+    from store.users import Staff
 
 KIND = "uploaded"
 KEEP_VERSIONS = 5
