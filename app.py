@@ -24,14 +24,15 @@ def init_store(settings: Settings) -> Database:
     from layers.builtin import ensure_builtin
 
     db = Database(settings.database_url)
-    db.create_all()
-    with db.session() as s:
-        ensure_builtin(s, settings.data_path)
-    if settings.demo_feed:
-        from sources.demo_snow import setup_sensors
-
+    with db.init_lock():
+        db.create_all()
         with db.session() as s:
-            setup_sensors(s, settings.data_path)
+            ensure_builtin(s, settings.data_path)
+        if settings.demo_feed:
+            from sources.demo_snow import setup_sensors
+
+            with db.session() as s:
+                setup_sensors(s, settings.data_path)
     return db
 
 

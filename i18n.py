@@ -62,6 +62,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "legend.snow.4": {"ja": "50〜100cm", "en": "50–100 cm"},
     "legend.snow.5": {"ja": "100cm以上", "en": "100 cm or more"},
     "legend.snow.none": {"ja": "データなし", "en": "No data"},
+    "legend.snow.number": {"ja": "円の中の数字は積雪深（cm）", "en": "The number is the depth in cm"},
     "popup.name": {"ja": "名称", "en": "Name"},
     "popup.address": {"ja": "住所", "en": "Address"},
     "popup.location": {"ja": "設置場所", "en": "Where in the building"},
@@ -104,7 +105,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "notfound.title": {"ja": "ページが見つかりません", "en": "Page not found"},
     "notfound.body": {"ja": "URLをご確認ください。", "en": "Please check the address."},
     "unit.cm": {"ja": "cm", "en": "cm"},
-    "status.feed_stale": {"ja": "データの更新が止まっています", "en": "Data updates have stopped"},
+    "status.layer_stale": {"ja": "「{layer}」の更新が止まっています（最終受信 {last}）。表示は古いデータです。",
+                           "en": "\"{layer}\" has stopped updating (last received {last}); the map shows old data."},
+    "status.never": {"ja": "なし", "en": "never"},
     "api.bad_bbox": {
         "ja": "bbox は「最小経度,最小緯度,最大経度,最大緯度」の4つの数値で指定してください（例: 136.2,36.2,137.4,37.6）。",
         "en": "bbox must be four numbers minLon,minLat,maxLon,maxLat (e.g. 136.2,36.2,137.4,37.6).",
