@@ -22,6 +22,7 @@ CLIENT_CLUSTER = 40  # points; above this the browser clusters (supercluster)
 GRID_PX = 48  # one cluster per 48×48 screen pixels
 POINTS_FROM_ZOOM = 15  # big layers: points themselves from this zoom (with bbox)
 MAX_POINTS_PER_VIEW = 8000
+NO_BBOX_ZOOM = 11  # without a bbox, clusters no finer than this zoom
 
 
 def popup_for(layer, lang: str) -> dict:
@@ -69,7 +70,9 @@ class UploadedKind(LayerKind):
 
     def features(self, s, layer, bbox=None, at=None, zoom=None):
         if is_big(layer) and zoom is not None:
-            if zoom < POINTS_FROM_ZOOM or bbox is None:
+            if bbox is None:  # the whole layer: never finer than NO_BBOX_ZOOM (bounded whatever is asked)
+                return grid_clusters(s, layer.id, None, min(zoom, NO_BBOX_ZOOM))
+            if zoom < POINTS_FROM_ZOOM:
                 return grid_clusters(s, layer.id, bbox, zoom)
             n = s.scalar(select(func.count()).select_from(Feature).where(
                 Feature.layer_id == layer.id, Feature.minx >= bbox[0], Feature.minx <= bbox[2],
