@@ -97,6 +97,7 @@ class UploadedKind(LayerKind):
             props["clusterToLayer"] = {"variable": "ishikawaMap.cluster"}
             z = zoom if zoom is not None else 10
             return MapSpec(type="geojson", url=f"/api/layers/{layer.id}/features?v={layer.version}&zoom={z}", lod=True,
+                           bbox=True,
                            attribution=layer_attribution(layer, lang),
                            props={**props, "pointToLayer": {"variable": "ishikawaMap.uploadedOrCluster"}})
         if points and (layer.feature_count or 0) > CLIENT_CLUSTER:

@@ -7,6 +7,7 @@ from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, callback,
 
 from auth import current_staff
 from components.basemaps import basemap_options
+from layers.base import bbox_param
 from components.legend import legend_children
 from components.map import map_children
 from components.map_state import BASEMAPS, MapState, exclusive_selection, parse_state, to_query
@@ -169,19 +170,23 @@ def update_legend(groups, op_values, op_ids, lang):
     Output({"type": "home-geojson", "layer": ALL}, "url"),
     Input("home-refresh", "n_intervals"),
     Input("home-map", "zoom"),
+    Input("home-map", "bounds"),
     State({"type": "home-geojson", "layer": ALL}, "url"),
     State("home-lang", "data"),
     prevent_initial_call=True,
 )
-def refresh_urls(_n, zoom, urls, lang):
-    """A layer gets a new URL only when its data version or its level of detail changed."""
+def refresh_urls(_n, zoom, bounds, urls, lang):
+    """A layer gets a new URL only when its data version or its level of detail changed
+    (or, for layers read by bbox, when the view left the area asked for)."""
     ids = [o["id"]["layer"] for o in dash.callback_context.outputs_list]
     current = {pl.id: pl.spec for pl in visible_layers(lang, _zoom(zoom))}
+    view = bbox_param(bounds, _zoom(zoom))
     out = []
     for layer_id, url in zip(ids, urls):
         spec = current.get(layer_id)
-        changed = spec is not None and (spec.refresh_s or spec.lod) and spec.url != url
-        out.append(spec.url if changed else no_update)
+        wanted = spec.url + (f"&bbox={view}" if spec.bbox and view else "") if spec is not None else None
+        changed = spec is not None and (spec.refresh_s or spec.lod) and wanted != url
+        out.append(wanted if changed else no_update)
     return out
 
 

@@ -151,3 +151,13 @@ def test_big_layers_are_clustered_on_the_server(db, people, monkeypatch):
         # no bbox at a close zoom: still bounded (clusters at a coarser zoom)
         whole = orjson.loads(kind.features(s, layer, None, zoom=17))["features"]
         assert len(whole) <= 251
+
+
+def test_view_bbox_is_snapped_outward():
+    from layers.base import bbox_param
+
+    b = bbox_param([[36.5, 136.6], [36.6, 136.8]], 12)
+    west, south, east, north = map(float, b.split(","))
+    assert west <= 136.6 and south <= 36.5 and east >= 136.8 and north >= 36.6
+    assert bbox_param([[36.51, 136.61], [36.6, 136.8]], 12) == b  # a small pan reuses the cached answer
+    assert bbox_param(None, 10) is None and bbox_param([[1, 2]], 10) is None
