@@ -187,7 +187,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "staff.upload.step2": {"ja": "2. 内容を確認する", "en": "2. Check the preview"},
     "staff.upload.step3": {"ja": "3. 公開する", "en": "3. Publish"},
     "staff.upload.pick": {"ja": "ファイル", "en": "File"},
-    "staff.upload.formats": {"ja": "CSV（UTF-8・Shift_JIS）、GeoJSON、KML・KMZ、GPX、シェープファイル（ZIP）、GeoPackage。最大 100 MB。", "en": "CSV (UTF-8, Shift_JIS), GeoJSON, KML/KMZ, GPX, zipped Shapefile, GeoPackage. Up to 100 MB."},
+    "staff.upload.formats": {"ja": "CSV（UTF-8・Shift_JIS）、GeoJSON、KML・KMZ、GPX、シェープファイル（ZIP）、GeoPackage。最大 {limit} MB。", "en": "CSV (UTF-8, Shift_JIS), GeoJSON, KML/KMZ, GPX, zipped Shapefile, GeoPackage. Up to {limit} MB."},
     "staff.upload.crs": {"ja": "座標系", "en": "Coordinate system"},
     "staff.upload.crs_auto": {"ja": "自動（ファイルの指定・緯度経度）", "en": "Automatic (from the file / degrees)"},
     "staff.upload.lat_column": {"ja": "緯度の列（平面直角座標系では X＝北）", "en": "Latitude column (plane-rectangular: X = north)"},

@@ -43,7 +43,7 @@ def login_prompt(lang: str, login_href: str, id_prefix: str) -> html.Div:
     ])
 
 
-def file_picker(id_prefix: str, lang: str, csrf: str) -> html.Div:
+def file_picker(id_prefix: str, lang: str, csrf: str, limit_mb: int = 100) -> html.Div:
     """A file input the page's JS (assets/staff.js) sends with a progress bar; the result token
     lands in the dcc.Store `{id_prefix}-token`."""
     return html.Div(className="staff-file", **{"data-csrf": csrf, "data-store": f"{id_prefix}-token"}, children=[
@@ -55,7 +55,7 @@ def file_picker(id_prefix: str, lang: str, csrf: str) -> html.Div:
             html.Span(id=f"{id_prefix}-progress-text", className="staff-progress-text"),
         ]),
         html.Div(id=f"{id_prefix}-file-error", className="staff-error", role="alert"),
-        html.P(t("staff.upload.formats", lang), className="staff-hint"),
+        html.P(t("staff.upload.formats", lang, limit=limit_mb), className="staff-hint"),
         dcc.Store(id=f"{id_prefix}-token"),
     ])
 

@@ -64,6 +64,9 @@ def layout(**query):
                         **{"aria-controls": "home-panel", "aria-expanded": "false"}),
             html.H1([html.Span(t("app.title", lang), className="title-long"),
                      html.Span(t("app.short", lang), className="title-short")], className="app-title"),
+            # issue 4: logged-in staff get back to their pages from the map
+            *([html.A(t("staff.nav.layers", lang), id="home-staff-link", className="lang-switch",
+                      href=f"/staff/layers?lang={lang}")] if current_staff() is not None else []),
             html.A(t("lang.switch", lang), id="home-lang-link", className="lang-switch",
                    href=to_query(MapState(**{**st.__dict__, "lang": "en" if lang == "ja" else "ja"})),
                    title=t("lang.switch.title", lang), hrefLang="en" if lang == "ja" else "ja"),

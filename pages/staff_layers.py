@@ -151,7 +151,8 @@ def editor(staff, layer_id: str, lang: str):
         # data: replace / roll back
         html.Section(className="staff-card", children=[
             html.H3(t("staff.layers.data", lang)),
-            file_picker("staff-layers", lang, csrf_token()),
+            file_picker("staff-layers", lang, csrf_token(),
+                        current_app.extensions["ishikawa.settings"].upload_max_mb),
             dcc.Checklist(id="staff-layers-skip", value=[], className="staff-check",
                           options=[{"label": t("staff.upload.skip_invalid", lang), "value": "skip"}]),
             html.Button(t("staff.layers.replace", lang), id="staff-layers-replace", className="staff-button"),

@@ -45,7 +45,8 @@ def layout(lang: str | None = None, **_query):
             html.H2(t("staff.upload.title", lang)),
             html.Section(className="staff-card", children=[
                 html.H3(t("staff.upload.step1", lang)),
-                file_picker("staff-upload", lang, csrf_token()),
+                file_picker("staff-upload", lang, csrf_token(),
+                            current_app.extensions["ishikawa.settings"].upload_max_mb),
                 html.Div(className="staff-row", children=[
                     html.Div(className="staff-field", children=[
                         html.Label(t("staff.upload.crs", lang), htmlFor="staff-upload-crs"),

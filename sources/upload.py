@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 import orjson
 
 from sources.archive import ArchiveError, is_zip, list_entries
-from sources.coords import area_of_use, in_japan, is_geographic, parse_coord, resolve_crs, to_wgs84
+from sources.coords import JAPAN, area_of_use, in_japan, is_geographic, parse_coord, resolve_crs, to_wgs84
 from sources.text import decode_text, nfkc
 
 log = logging.getLogger(__name__)
 
+_INF = float("inf")
 FORMATS = ("csv", "geojson", "kml", "kmz", "gpx", "shapefile", "gpkg")
 PREVIEW_ROWS = 20
 MAX_PROBLEMS_LISTED = 1000  # all are counted; this many are kept with their reasons
@@ -248,22 +249,31 @@ def read_csv(raw: bytes, user_crs: int | None = None, lat_column: str | None = N
 
     rows: list[tuple[int, float, float, dict]] = []
     row_no = 1
+    width = len(header)
+    names = [h for _, h in prop_idx]
+    idx = [i for i, _ in prop_idx]
+    strip = str.strip
     for row in reader:
         row_no += 1
-        if not any(c.strip() for c in row):
+        if not any(row) or not any(map(strip, row)):
             continue
         result.total += 1
-        raw_lat = row[ilat] if ilat < len(row) else ""
-        raw_lon = row[ilon] if ilon < len(row) else ""
-        if not raw_lat.strip() or not raw_lon.strip():
-            result.add_problem(row_no, "upload.row_no_coords")
-            continue
-        lat, lon = parse_coord(raw_lat), parse_coord(raw_lon)
-        if lat is None or lon is None:
-            result.add_problem(row_no, "upload.row_bad_coords", lat=raw_lat[:40], lon=raw_lon[:40])
-            continue
-        props = {h: (row[i].strip() if i < len(row) else "") for i, h in prop_idx}
-        rows.append((row_no, lat, lon, props))
+        if len(row) < width:
+            row = row + [""] * (width - len(row))
+        raw_lat, raw_lon = row[ilat], row[ilon]
+        try:  # the common case: plain decimal numbers
+            lat, lon = float(raw_lat), float(raw_lon)
+            if lat != lat or lon != lon or abs(lat) == _INF or abs(lon) == _INF:
+                raise ValueError
+        except ValueError:
+            if not raw_lat.strip() or not raw_lon.strip():
+                result.add_problem(row_no, "upload.row_no_coords")
+                continue
+            lat, lon = parse_coord(raw_lat), parse_coord(raw_lon)
+            if lat is None or lon is None:
+                result.add_problem(row_no, "upload.row_bad_coords", lat=raw_lat[:40], lon=raw_lon[:40])
+                continue
+        rows.append((row_no, lat, lon, dict(zip(names, map(strip, [row[i] for i in idx])))))
 
     epsg, crs_from = user_crs, "user"
     if epsg is None:
@@ -303,14 +313,14 @@ def read_csv(raw: bytes, user_crs: int | None = None, lat_column: str | None = N
                     xy_named = not xy_named
             if xy_named:
                 result.warnings.append(("upload.xy_swapped", {}))
-        features = result.features
+        append = result.features.append
+        w, s_, e, n = JAPAN
         for (row_no, raw_n, raw_e, props), lon, lat in zip(rows, lons, lats):
-            if not (math.isfinite(lon) and math.isfinite(lat)) or not in_japan(lon, lat):
+            if not (w <= lon <= e and s_ <= lat <= n):  # also false for NaN / inf
                 result.add_problem(row_no, "upload.row_outside", lat=_short(raw_n), lon=_short(raw_e))
                 continue
-            features.append({"type": "Feature", "id": str(row_no),
-                             "geometry": {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]},
-                             "properties": props})
+            append({"type": "Feature", "id": str(row_no), "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                    "properties": props})
     result.problems.sort(key=lambda p: p.row)
     return result
 

@@ -93,51 +93,54 @@ def _point_row(layer_id: str, fid: str, lon: float, lat: float, props: dict) -> 
                 properties=props, minx=lon, miny=lat, maxx=lon, maxy=lat)
 
 
-def feature_rows(layer_id: str, features) -> list[dict]:
+COLUMNS = ("layer_id", "fid", "geometry", "properties", "minx", "miny", "maxx", "maxy")
+POINT = '{"type":"Point","coordinates":[%.6f,%.6f]}'  # 6 decimals (~0.1 m), as store.features
+
+
+def feature_rows(layer_id: str, features) -> list[tuple]:
+    """Rows for the features table as tuples in COLUMNS order, properties already JSON text."""
+    dumps = orjson.dumps
     rows = []
+    append = rows.append
     for i, feat in enumerate(features, start=1):
         geom = feat["geometry"]
-        fid = str(feat.get("id") or i)[:120]
-        props = feat.get("properties") or {}
-        c = geom.get("coordinates") if geom["type"] == "Point" else None
-        if c is not None:
-            rows.append(_point_row(layer_id, fid, c[0], c[1], props))
+        fid = feat.get("id")
+        fid = str(fid)[:120] if fid not in (None, "") else str(i)
+        props = dumps(feat.get("properties") or {}).decode()
+        if geom["type"] == "Point":
+            lon, lat = geom["coordinates"][:2]
+            append((layer_id, fid, POINT % (lon, lat), props, lon, lat, lon, lat))
         else:
             text, (minx, miny, maxx, maxy) = normalize_geometry(geom)
-            rows.append(dict(layer_id=layer_id, fid=fid, geometry=text, properties=props,
-                             minx=minx, miny=miny, maxx=maxx, maxy=maxy))
+            append((layer_id, fid, text, props, minx, miny, maxx, maxy))
     return rows
 
 
-COLUMNS = ("layer_id", "fid", "geometry", "properties", "minx", "miny", "maxx", "maxy")
-
-
-def _insert(s: Session, rows: list[dict], chunk: int = 20000) -> None:
+def _insert(s: Session, rows: list[tuple], chunk: int = 50000) -> None:
     """Bulk insert inside the session's transaction: COPY on PostgreSQL, executemany on SQLite
-    (properties serialised once with orjson; ~5x faster than going through the ORM)."""
+    (several times faster than going through the ORM). rows: tuples from feature_rows."""
     if not rows:
         return
     conn = s.connection()
     raw = conn.connection.dbapi_connection
-    dumps = orjson.dumps
     if conn.dialect.name == "postgresql":
         with raw.cursor() as cur:
             with cur.copy(f"COPY features ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for r in rows:
-                    copy.write_row((r["layer_id"], r["fid"], r["geometry"], dumps(r["properties"]).decode(),
-                                    r["minx"], r["miny"], r["maxx"], r["maxy"]))
+                    copy.write_row(r)
         return
     if conn.dialect.name != "sqlite":
         table = Feature.__table__
         for i in range(0, len(rows), chunk):
-            s.execute(table.insert(), rows[i:i + chunk])
+            s.execute(table.insert(), [dict(zip(COLUMNS, r), properties=orjson.loads(r[3]))
+                                       for r in rows[i:i + chunk]])
         return
     sql = f"INSERT INTO features ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     cur = raw.cursor()
     try:
+        cur.execute("PRAGMA cache_size=-262144")  # 256 MB of page cache: the (layer, fid) index grows fast
         for i in range(0, len(rows), chunk):
-            cur.executemany(sql, [(r["layer_id"], r["fid"], r["geometry"], dumps(r["properties"]).decode(),
-                                   r["minx"], r["miny"], r["maxx"], r["maxy"]) for r in rows[i:i + chunk]])
+            cur.executemany(sql, rows[i:i + chunk])
     finally:
         cur.close()
 
@@ -261,7 +264,7 @@ def rollback_layer(s: Session, staff: Staff, layer: Layer, version_id: int | Non
     s.flush()
     _snapshot(s, layer, staff)
     s.execute(delete(Feature).where(Feature.layer_id == layer.id))
-    rows = [dict(layer_id=layer.id, fid=fid, geometry=geom, properties=props, **_bounds(geom))
+    rows = [(layer.id, fid, geom, orjson.dumps(props).decode(), *_bounds(geom))
             for fid, geom, props in orjson.loads(zlib.decompress(data))]
     _insert(s, rows)
     touch_layer(s, layer, feature_count=len(rows))
@@ -270,11 +273,10 @@ def rollback_layer(s: Session, staff: Staff, layer: Layer, version_id: int | Non
     return len(rows)
 
 
-def _bounds(geom_text: str) -> dict:
+def _bounds(geom_text: str) -> tuple[float, float, float, float]:
     import shapely
 
-    minx, miny, maxx, maxy = shapely.from_geojson(geom_text).bounds
-    return dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy)
+    return tuple(shapely.from_geojson(geom_text).bounds)
 
 
 SETTINGS_FIELDS = ("name_ja", "name_en", "group", "visibility", "description_ja", "description_en", "license",

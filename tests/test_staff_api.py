@@ -160,10 +160,11 @@ def test_a_failed_replace_leaves_the_store_as_it_was(client, people, app_db, mon
     with app_db.session() as s:
         version_before = s.get(Layer, layer_id).version
     calls = []
+    real_insert = uploads._insert
 
     def failing_insert(s, rows, chunk=5000):
         calls.append(len(rows))
-        s.execute(Feature.__table__.insert(), rows[:5])  # half-way…
+        real_insert(s, rows[:5])  # half-way…
         raise RuntimeError("disk full")  # …then the failure
 
     monkeypatch.setattr(uploads, "_insert", failing_insert)

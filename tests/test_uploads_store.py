@@ -2,6 +2,8 @@
 items, one transaction, visibility rules, big-layer clustering."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -120,7 +122,8 @@ def test_items_edit_delete_add(db, people):
     with db.session() as s:
         feats = {f.fid: f for f in s.scalars(select(Feature).where(Feature.layer_id == out.layer_id))}
         assert feats[shown[0]].properties["名称"] == "新しい名前"
-        assert feats[shown[1]].geometry == '{"type":"Point","coordinates":[136.7,36.6]}' and feats[shown[1]].minx == 136.7
+        assert json.loads(feats[shown[1]].geometry) == {"type": "Point", "coordinates": [136.7, 36.6]}
+        assert feats[shown[1]].minx == 136.7
         assert shown[2] not in feats
         assert s.get(Layer, out.layer_id).feature_count == 250
     fid = add_item(db, kaga, out.layer_id, 136.65, 36.55, {"名称": "追加"})
