@@ -161,7 +161,7 @@ def test_script_payloads_run_nowhere(dash_duo, dash_app, app_db, tmp_path):
     dash_duo.driver.get(dash_duo.server_url + "/staff/upload")
     dash_duo.wait_for_element("#staff-upload-file", timeout=15).send_keys(str(path))
     dash_duo.wait_for_element("#staff-upload-count", timeout=20)
-    assert PAYLOADS[1] in dash_duo.find_element("#staff-upload-rows").text
+    wait_until(lambda: PAYLOADS[1] in dash_duo.find_element("#staff-upload-rows").text, what="the preview rows")
     assert no_script_ran(dash_duo)
     name = dash_duo.find_element("#staff-upload-name")
     name.clear()
@@ -175,15 +175,15 @@ def test_script_payloads_run_nowhere(dash_duo, dash_app, app_db, tmp_path):
     # the management page: list, settings, item table
     dash_duo.driver.get(dash_duo.server_url + f"/staff/layers?layer={layer_id}")
     dash_duo.wait_for_element("#staff-layers-items", timeout=15)
-    assert PAYLOADS[0] in dash_duo.find_element("#staff-layers-list").text
-    assert PAYLOADS[2] in dash_duo.find_element("#staff-layers-items").text
+    wait_until(lambda: PAYLOADS[0] in dash_duo.find_element("#staff-layers-list").text, what="the layer list")
+    wait_until(lambda: PAYLOADS[2] in dash_duo.find_element("#staff-layers-items").text, what="the item table")
     assert no_script_ran(dash_duo)
 
     # the public map: panel, legend, popups of every point
     dash_duo.driver.get(dash_duo.server_url + f"/?layers={layer_id}&lat=36.6&lon=136.72&z=11")
     dash_duo.wait_for_element(f'input[value="{layer_id}"]', timeout=15)
-    points = wait_until(lambda: dash_duo.find_elements("path.uploaded-point"), what="payload points")
-    assert len(points) == len(PAYLOADS)
+    wait_until(lambda: len(dash_duo.find_elements("path.uploaded-point")) == len(PAYLOADS), timeout=20,
+               what="all payload points")
     seen = []
     for i in range(len(PAYLOADS)):
         dash_duo.driver.execute_script(
