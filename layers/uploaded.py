@@ -9,7 +9,6 @@ size (see bench/upload.py for the bytes per view).
 """
 from __future__ import annotations
 
-import orjson
 from sqlalchemy import func, select
 
 from i18n import t
@@ -17,9 +16,9 @@ from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attr
 from store.features import feature_collection_bytes
 from store.models import Feature
 
-BIG_LAYER = 20000  # points; above this the server clusters by zoom
+from store.grids import BIG_LAYER, GRID_ZOOMS, cell_size, read_grid  # noqa: E402
+
 CLIENT_CLUSTER = 40  # points; above this the browser clusters (supercluster)
-GRID_PX = 48  # one cluster per 48×48 screen pixels
 POINTS_FROM_ZOOM = 15  # big layers: points themselves from this zoom (with bbox)
 MAX_POINTS_PER_VIEW = 8000
 NO_BBOX_ZOOM = 11  # without a bbox, clusters no finer than this zoom
@@ -40,13 +39,28 @@ def is_big(layer) -> bool:
     return (layer.feature_count or 0) > BIG_LAYER and opts.get("geometry_types", ["Point"]) == ["Point"]
 
 
-def cell_size(zoom: int) -> float:
-    """Degrees of longitude per grid cell at a zoom (256-px tiles)."""
-    return 360.0 / (2 ** zoom) / 256.0 * GRID_PX
+def _abbrev(count: int) -> str:
+    return f"{count / 1000:.0f}k" if count >= 10000 else (f"{count / 1000:.1f}k" if count >= 1000 else str(count))
 
 
-def grid_clusters(s, layer_id: str, bbox, zoom: int) -> bytes:
-    """One feature per occupied grid cell: the mean position and the count (works on SQLite and PostgreSQL)."""
+def _cluster_bytes(items) -> bytes:
+    parts = [b'{"type":"Feature","id":"' + cid.encode() + b'","geometry":{"type":"Point","coordinates":['
+             + f"{lon:.5f},{lat:.5f}".encode() + b']},"properties":{"cluster":true,"point_count":'
+             + str(count).encode() + b',"point_count_abbreviated":"' + _abbrev(count).encode() + b'"}}'
+             for cid, lon, lat, count in items]
+    return b'{"type":"FeatureCollection","features":[' + b",".join(parts) + b"]}"
+
+
+def grid_clusters(s, layer, bbox, zoom: int) -> bytes:
+    """One feature per occupied grid cell (mean position + count): from the grid computed at write
+    time (store/grids.py), or with GROUP BY when there is none for this data version."""
+    layer_id = layer.id
+    if zoom in GRID_ZOOMS:
+        grid = read_grid(s, layer_id, layer.version, zoom, bbox)
+        if grid is not None:
+            lons, lats, counts = grid
+            return _cluster_bytes((f"c{zoom}-{i}", float(x), float(y), int(n))
+                                  for i, (x, y, n) in enumerate(zip(lons, lats, counts)))
     size = cell_size(zoom)
     gx = func.floor(Feature.minx / size)
     gy = func.floor(Feature.miny / size)
@@ -55,14 +69,7 @@ def grid_clusters(s, layer_id: str, bbox, zoom: int) -> bytes:
     if bbox is not None:
         q = q.where(Feature.minx >= bbox[0], Feature.minx <= bbox[2], Feature.miny >= bbox[1], Feature.miny <= bbox[3])
     q = q.group_by(gx, gy)
-    parts = []
-    for _x, _y, count, lon, lat, fid in s.execute(q):
-        props = {"cluster": True, "point_count": count,
-                 "point_count_abbreviated": f"{count / 1000:.0f}k" if count >= 10000 else
-                 (f"{count / 1000:.1f}k" if count >= 1000 else str(count))}
-        parts.append(b'{"type":"Feature","id":' + orjson.dumps(f"c{fid}") + b',"geometry":{"type":"Point","coordinates":['
-                     + f"{round(lon, 5)},{round(lat, 5)}".encode() + b']},"properties":' + orjson.dumps(props) + b"}")
-    return b'{"type":"FeatureCollection","features":[' + b",".join(parts) + b"]}"
+    return _cluster_bytes((f"c{fid}", lon, lat, count) for _x, _y, count, lon, lat, fid in s.execute(q))
 
 
 class UploadedKind(LayerKind):
@@ -71,14 +78,14 @@ class UploadedKind(LayerKind):
     def features(self, s, layer, bbox=None, at=None, zoom=None):
         if is_big(layer) and zoom is not None:
             if bbox is None:  # the whole layer: never finer than NO_BBOX_ZOOM (bounded whatever is asked)
-                return grid_clusters(s, layer.id, None, min(zoom, NO_BBOX_ZOOM))
+                return grid_clusters(s, layer, None, min(zoom, NO_BBOX_ZOOM))
             if zoom < POINTS_FROM_ZOOM:
-                return grid_clusters(s, layer.id, bbox, zoom)
+                return grid_clusters(s, layer, bbox, zoom)
             n = s.scalar(select(func.count()).select_from(Feature).where(
                 Feature.layer_id == layer.id, Feature.minx >= bbox[0], Feature.minx <= bbox[2],
                 Feature.miny >= bbox[1], Feature.miny <= bbox[3]))
             if n > MAX_POINTS_PER_VIEW:
-                return grid_clusters(s, layer.id, bbox, zoom)
+                return grid_clusters(s, layer, bbox, min(zoom, max(GRID_ZOOMS)))
         return feature_collection_bytes(s, layer.id, bbox)
 
     def map_spec(self, layer, lang, zoom=None):

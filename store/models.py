@@ -107,6 +107,7 @@ class Feed(Base):
 # --- issue 4: users, tokens, layer versions ---
 import store.users  # noqa: E402,F401
 import store.uploads  # noqa: E402,F401
+import store.grids  # noqa: E402,F401
 
 # --- issue 5: alert rules, events, outbox ---
 

@@ -150,7 +150,18 @@ def write_features(s: Session, layer: Layer, features) -> int:
     rows = feature_rows(layer.id, features)
     _insert(s, rows)
     touch_layer(s, layer, feature_count=len(rows))
+    _grids(s, layer, rows)
     return len(rows)
+
+
+def _grids(s: Session, layer: Layer, rows: list[tuple]) -> None:
+    """Big point layers: clusters per zoom, computed now (store/grids.py) rather than per request."""
+    from store.grids import BIG_LAYER, drop_grids, write_grids
+
+    if len(rows) > BIG_LAYER and all(r[4] == r[6] and r[5] == r[7] for r in rows):
+        write_grids(s, layer.id, layer.version, [r[4] for r in rows], [r[5] for r in rows])
+    else:
+        drop_grids(s, layer.id)
 
 
 # --- layers ---
@@ -268,6 +279,7 @@ def rollback_layer(s: Session, staff: Staff, layer: Layer, version_id: int | Non
             for fid, geom, props in orjson.loads(zlib.decompress(data))]
     _insert(s, rows)
     touch_layer(s, layer, feature_count=len(rows))
+    _grids(s, layer, rows)
     _set_columns(layer, columns)
     layer.options = {**layer.options, "source": {**layer.options.get("source", {}), "filename": source}}
     return len(rows)
@@ -340,6 +352,9 @@ def _check_popup(value, columns: list[str]) -> dict:
 
 
 def delete_layer(s: Session, layer: Layer) -> None:
+    from store.grids import drop_grids
+
+    drop_grids(s, layer.id)
     s.execute(delete(LayerVersion).where(LayerVersion.layer_id == layer.id))
     s.execute(delete(Feature).where(Feature.layer_id == layer.id))
     s.delete(layer)
