@@ -259,3 +259,24 @@ def test_cli_create_user_and_token(dash_app, app_db):
     with app_db.session() as s:
         user = user_for_token(s, token)
         assert user is not None and user.email == email and user.role == EDITOR
+
+
+def test_cookies_are_secure_behind_https(tmp_path, db):
+    from auth import init_auth
+    from tests.conftest import make_settings
+
+    https = make_settings(tmp_path, db.url, public_base_url="https://map.pref.ishikawa.example")
+    assert https.cookie_secure is False  # overrides skip from_env's derivation…
+    from settings import Settings
+
+    derived = Settings.from_env({"DATABASE_URL": db.url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
+                                 "PUBLIC_BASE_URL": "https://map.pref.ishikawa.example"})
+    assert derived.cookie_secure is True  # …from the environment it follows PUBLIC_BASE_URL
+    server = Flask(__name__)
+    server.extensions["ishikawa.db"] = db
+    init_auth(server, derived)
+    assert server.config["SESSION_COOKIE_SECURE"] and server.config["REMEMBER_COOKIE_SECURE"]
+    assert server.config["SESSION_COOKIE_HTTPONLY"] and server.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    plain = Settings.from_env({"DATABASE_URL": db.url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
+                               "PUBLIC_BASE_URL": "http://127.0.0.1:8050", "COOKIE_SECURE": "1"})
+    assert plain.cookie_secure is True

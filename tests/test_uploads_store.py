@@ -180,3 +180,21 @@ def test_view_bbox_is_snapped_outward():
     assert west <= 136.6 and south <= 36.5 and east >= 136.8 and north >= 36.6
     assert bbox_param([[36.51, 136.61], [36.6, 136.8]], 12) == b  # a small pan reuses the cached answer
     assert bbox_param(None, 10) is None and bbox_param([[1, 2]], 10) is None
+
+
+def test_new_menu_group_shows_in_the_public_panel(db, people):
+    from layers.manage import resolve_group
+    from layers.visible import group_label, group_order, visible_layers
+
+    key = resolve_group(db, people["kaga"], "__new__", "加賀の観光", "Kaga sightseeing")
+    out = publish(db, people["kaga"], GEOJSON.read_bytes(), "g.geojson", UploadOptions(),
+                  {"name_ja": "観光", "group": key, "visibility": "public"}, MAX)
+    with db.session() as s:
+        for lang, label in (("ja", "加賀の観光"), ("en", "Kaga sightseeing")):
+            layers = visible_layers(s, lang, None)
+            assert key in group_order(layers)
+            assert group_label(key, lang, layers) == label
+            assert out.layer_id in {pl.id for pl in layers if pl.group == key}
+        assert key not in group_order(visible_layers(s, "ja", None, staff=None)[:0])
+    with pytest.raises(Refused):
+        resolve_group(db, people["kaga"], "__new__", "  ", "")
