@@ -202,3 +202,44 @@ def test_script_payloads_run_nowhere(dash_duo, dash_app, app_db, tmp_path):
     assert no_script_ran(dash_duo)
     logs = json.dumps(app_errors(dash_duo))
     assert "__xss" not in logs
+
+
+def test_add_a_point_by_clicking_the_map_and_delete_with_confirmation(dash_duo, dash_app, app_db, client):
+    from tests.staff_helpers import GEOJSON, upload
+
+    person = make_person(app_db, "nomi")
+    layer_id = upload(client, person, GEOJSON, visibility="private").json["id"]
+    dash_duo.driver.set_window_size(1400, 1100)
+    dash_duo.start_server(dash_app, port=free_port())
+    login(dash_duo, person.email)
+    dash_duo.driver.get(dash_duo.server_url + f"/staff/layers?layer={layer_id}&lang=en")
+    dash_duo.wait_for_element("#staff-layers-items", timeout=15)
+    assert len(dash_duo.find_elements("#staff-layers-items tr")) - 1 == 22
+    # click the map: the point is chosen, then added
+    wait_until(lambda: dash_duo.find_elements("#staff-layers-map path.uploaded-point"), what="the layer's points")
+    the_map = dash_duo.find_element("#staff-layers-map")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", the_map)
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(dash_duo.driver).move_to_element_with_offset(the_map, 200, 120).click().perform()
+    dash_duo.wait_for_contains_text("#staff-layers-click", "Chosen point", timeout=10)
+    dash_duo.find_element("#staff-layers-add").click()
+    dash_duo.wait_for_contains_text("#staff-layers-add-result", "Point added", timeout=10)
+    assert len(client.get(f"/api/layers/{layer_id}/features", headers=person.auth).json["features"]) == 23
+    # delete: a confirmation first; cancelling keeps the layer
+    dash_duo.find_element("#staff-layers-delete").click()
+    wait_until(lambda: _alert(dash_duo), what="the confirmation")
+    dash_duo.driver.switch_to.alert.dismiss()
+    assert client.get(f"/api/layers/{layer_id}/features", headers=person.auth).status_code == 200
+    dash_duo.find_element("#staff-layers-delete").click()
+    wait_until(lambda: _alert(dash_duo), what="the confirmation")
+    dash_duo.driver.switch_to.alert.accept()
+    dash_duo.wait_for_contains_text("#staff-layers-delete-result", "Deleted", timeout=10)
+    assert client.get(f"/api/layers/{layer_id}/features", headers=person.auth).status_code == 404
+
+
+def _alert(dash_duo):
+    try:
+        return dash_duo.driver.switch_to.alert
+    except NoAlertPresentException:
+        return None
