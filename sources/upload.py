@@ -19,7 +19,6 @@ import csv
 import io
 import json
 import logging
-import math
 from dataclasses import dataclass, field
 
 import orjson
