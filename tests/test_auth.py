@@ -105,8 +105,14 @@ def test_repeated_failures_slow_down(db):
         assert login_wait(s, keys, t0 + timedelta(hours=2)) == 0  # forgotten after a quiet hour
         # another e-mail from another address is not slowed down by these failures
         assert login_wait(s, ["email:y@example.jp", "addr:10.0.0.2"], t0) == 0
+        # …nor another e-mail from the same address (a shared office proxy) until many failures
+        assert login_wait(s, ["email:z@example.jp", "addr:10.0.0.1"], t0) == pytest.approx(2.0 ** (24 - 20))
+        for _ in range(10):
+            login_failed(s, ["email:a@example.jp", "addr:10.9.9.9"], t0)
+            login_failed(s, ["email:b@example.jp", "addr:10.9.9.9"], t0)
+        assert login_wait(s, ["email:c@example.jp", "addr:10.9.9.9"], t0) == pytest.approx(1.0)  # 20th failure
         login_succeeded(s, keys)
-        assert s.query(LoginFailure).count() == 0
+        assert s.query(LoginFailure).filter(LoginFailure.key.in_(keys)).count() == 0
 
 
 # --- web: /login, /logout ---
