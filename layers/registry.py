@@ -7,6 +7,7 @@ from layers.hazard import HazardTilesKind
 from layers.outline import OutlineKind
 from layers.shelters import ShelterKind
 from layers.snow_depth import SnowDepthKind
+from layers.uploaded import UploadedKind  # issue 4
 from store.models import Layer
 
 KINDS: dict[str, LayerKind] = {k.kind: k for k in [
@@ -18,6 +19,7 @@ KINDS: dict[str, LayerKind] = {k.kind: k for k in [
     # --- issue 3 kinds ---
 
     # --- issue 4 kinds ---
+    UploadedKind(),
 
     # --- issue 6 kinds ---
 
