@@ -57,11 +57,21 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # --- issue 3 blueprints ---
 
     # --- issue 4 blueprints / extensions ---
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    from api.staff import bp as staff_api, too_large_handler
     from auth import init_auth
 
     init_auth(server, settings)
+    server.register_blueprint(staff_api)
+    server.register_error_handler(RequestEntityTooLarge, too_large_handler)
 
     # --- issue 5 blueprints ---
+    from alerts.service import AlertConfig, install as install_alerts
+    from api.alerts import bp as alerts_api
+
+    install_alerts(server.extensions["ishikawa.db"], AlertConfig.from_settings(settings))
+    server.register_blueprint(alerts_api)
 
     # --- issue 6 blueprints ---
     from api.ngsi_notify import bp as ngsi_notify_bp

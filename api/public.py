@@ -11,7 +11,8 @@ from api.errors import error
 from layers.registry import kind_of
 from store.db import get_db, utcnow
 from store.feeds import feed_states
-from store.layers import get_public_layer, organisations, public_layers
+from auth import current_staff
+from store.layers import get_visible_layer, organisations, visible_layer_rows
 from store.models import PUBLIC, Layer, Sensor
 from store.sensors import readings
 
@@ -50,6 +51,7 @@ def layer_summary(layer: Layer, orgs: dict) -> dict:
         "updated_at": layer.updated_at.isoformat() if layer.updated_at else None,
         "license": layer.license,
         "attribution": {"ja": layer.attribution_ja, "en": layer.attribution_en},
+        "visibility": layer.visibility,
     }
     if kind.has_features:
         out["features_url"] = f"/api/layers/{layer.id}/features"
@@ -61,8 +63,9 @@ def layer_summary(layer: Layer, orgs: dict) -> dict:
 @bp.get("/api/layers")
 def list_layers():
     db = get_db()
+    staff = current_staff()  # logged-in staff also see the private layers they may see
     with db.session() as s:
-        layers = public_layers(s)
+        layers = visible_layer_rows(s, staff)
         orgs = organisations(s)
         body = [layer_summary(layer, orgs) for layer in layers]
     return jsonify({"layers": body})
@@ -81,10 +84,13 @@ def layer_features(layer_id: str):
             return error(400, "bad_zoom", "api.bad_zoom", details=[{"zoom": zoom_text}])
         zoom = int(zoom_text)
     db = get_db()
+    staff = current_staff()
     with db.session() as s:
-        layer = get_public_layer(s, layer_id)
+        # private layers: only for staff allowed to see them; everyone else gets the same 404
+        layer = get_visible_layer(s, layer_id, staff)
         if layer is None:
             return error(404, "not_found", "api.not_found")
+        public = layer.visibility == PUBLIC
         kind = kind_of(layer)
         if not kind.has_features:
             return error(404, "not_found", "api.not_found",
@@ -100,6 +106,9 @@ def layer_features(layer_id: str):
     # a versioned URL (?v=) never changes content; the bare URL may be reused briefly
     resp.headers["Cache-Control"] = ("public, max-age=86400, immutable" if request.args.get("v") == str(version)
                                      else "public, max-age=10")
+    if not public:  # never kept by shared caches; the browser revalidates
+        resp.headers["Cache-Control"] = "private, no-cache"
+        resp.headers["Vary"] = "Cookie, Authorization"
     return resp.make_conditional(request)
 
 

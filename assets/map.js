@@ -110,6 +110,35 @@ window.ishikawaMap = (function () {
           iconSize: [30, 30], iconAnchor: [15, 15], popupAnchor: [0, -14]})
       });
     },
+    // --- issue 4: uploaded layers (colour and shape chosen by staff, validated server-side) ---
+    uploadedPoint: function (feature, latlng, context) {
+      var h = hideoutOf(context), color = h.color || "#1d70b8";
+      var title = String((feature.properties || {})[h.label] || "");
+      if (h.shape === "square" || h.shape === "marker") {
+        return L.marker(latlng, {title: title, icon: L.divIcon({
+          className: h.shape === "square" ? "square-marker" : "pin-marker",
+          html: '<span style="background:' + esc(color) + '"></span>',
+          iconSize: h.shape === "square" ? [14, 14] : [18, 18],
+          iconAnchor: h.shape === "square" ? [7, 7] : [9, 18], popupAnchor: [0, -12]})});
+      }
+      return L.circleMarker(latlng, {radius: 7, color: "#ffffff", weight: 2, fillColor: color,
+                                     fillOpacity: 0.9, className: "uploaded-point"});
+    },
+    uploadedOrCluster: function (feature, latlng, context) {
+      // big layers: the server sends grid clusters (properties.cluster) until the view is close
+      if (feature.properties && feature.properties.cluster) {
+        return window.ishikawaMap.cluster(feature, latlng, 0, context);
+      }
+      return window.ishikawaMap.uploadedPoint(feature, latlng, context);
+    },
+    uploadedStyle: function (feature, context) {
+      var color = hideoutOf(context).color || "#1d70b8";
+      var t = feature && feature.geometry ? feature.geometry.type : "";
+      if (t.indexOf("Polygon") >= 0) {
+        return {color: color, weight: 2, opacity: 0.9, fillColor: color, fillOpacity: 0.3};
+      }
+      return {color: color, weight: 4, opacity: 0.85};
+    },
     outlineStyle: function (feature, context) {
       var h = hideoutOf(context);
       return {color: h.color || "#3d4a5c", weight: 2, opacity: 0.85, fill: true, fillOpacity: 0,

@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 from urllib.parse import quote
 
-from flask import abort, g, has_request_context, make_response, request, session
+from flask import abort, current_app, g, has_request_context, make_response, request, session
 from flask_login import LoginManager, UserMixin, current_user
 
 from store.db import get_db
@@ -87,7 +87,7 @@ def current_staff() -> Staff | None:
             with get_db().session() as s:
                 user = user_for_token(s, token)
                 staff = staff_of(s, user) if user is not None else None
-    elif current_user and current_user.is_authenticated:
+    elif getattr(current_app, "login_manager", None) is not None and current_user.is_authenticated:
         staff = current_user.staff
     g.ishikawa_staff = staff
     return staff

@@ -41,6 +41,24 @@ class MapSpec:
     refresh_s: int | None = None  # live layers: the map reloads them this often
     attribution: str = ""
     lod: bool = False  # the map asks for a new URL (another level of detail) when the zoom changes
+    bbox: bool = False  # the map adds &bbox= of its view to the URL (big uploaded layers, issue 4)
+
+
+def bbox_param(bounds, zoom: int | None) -> str | None:
+    """The view's bounds ([[south, west], [north, east]], as dash-leaflet gives them) snapped
+    outward to a grid of two tiles at this zoom, so nearby views share one cached answer."""
+    try:
+        (south, west), (north, east) = bounds
+        south, west, north, east = float(south), float(west), float(north), float(east)
+    except (TypeError, ValueError):
+        return None
+    import math
+
+    step = 360.0 / 2 ** max(min(int(zoom or 0), 22), 0) * 2
+    snap = lambda v, f: round(f(v / step) * step, 6)  # noqa: E731
+    west, east = max(snap(west, math.floor), -180.0), min(snap(east, math.ceil), 180.0)
+    south, north = max(snap(south, math.floor), -90.0), min(snap(north, math.ceil), 90.0)
+    return f"{west:g},{south:g},{east:g},{north:g}"
 
 
 def features_url(layer: Layer, zoom: int | None = None) -> str:

@@ -8,6 +8,7 @@ from layers.ngsi import NgsiPointsKind, SensorPointsKind
 from layers.outline import OutlineKind
 from layers.shelters import ShelterKind
 from layers.snow_depth import SnowDepthKind
+from layers.uploaded import UploadedKind  # issue 4
 from store.models import Layer
 
 KINDS: dict[str, LayerKind] = {k.kind: k for k in [
@@ -19,6 +20,7 @@ KINDS: dict[str, LayerKind] = {k.kind: k for k in [
     # --- issue 3 kinds ---
 
     # --- issue 4 kinds ---
+    UploadedKind(),
 
     # --- issue 6 kinds ---
     SensorPointsKind(),

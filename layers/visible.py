@@ -12,7 +12,8 @@ from layers.builtin import GROUP_LABELS, GROUPS
 from layers.registry import kind_of
 from layers.snow_depth import JST
 from store.feeds import feed_states
-from store.layers import public_layers
+from store.layers import visible_layer_rows
+from store.models import PRIVATE
 
 
 @dataclass
@@ -26,19 +27,28 @@ class PanelLayer:
     spec: MapSpec
     legend: list[LegendItem]
     feed: str | None = None  # the feed that keeps this layer current, if any
+    group_name: str = ""  # the menu group's label in this language
+    private: bool = False  # shown only to staff allowed to see it
 
 
-def visible_layers(s: Session, lang: str, zoom: int | None = None) -> list[PanelLayer]:
-    """Public layers only for now; staff visibility arrives with log-in (issue 4)."""
+def visible_layers(s: Session, lang: str, zoom: int | None = None, staff=None) -> list[PanelLayer]:
+    """Public layers, plus the private ones `staff` (a store.users.Staff, None = anonymous) may see."""
+    from store.uploads import group_labels
+
+    labels = group_labels(s)
     out = []
-    for layer in public_layers(s):
+    for layer in visible_layer_rows(s, staff):
         kind = kind_of(layer)
+        private = layer.visibility == PRIVATE
+        name = layer_name(layer, lang) + (t("layers.private_suffix", lang) if private else "")
+        group_name = (labels[layer.group][1 if lang == "en" else 0] if layer.group in labels
+                      else group_label(layer.group, lang))
         out.append(PanelLayer(
-            id=layer.id, group=layer.group, name=layer_name(layer, lang), kind=layer.kind,
+            id=layer.id, group=layer.group, name=name, kind=layer.kind,
             default_visible=layer.default_visible,
             exclusive=getattr(kind, "exclusive_group", lambda _l: None)(layer),
             spec=kind.map_spec(layer, lang, zoom), legend=kind.legend(layer, lang),
-            feed=(layer.options or {}).get("feed")))
+            feed=(layer.options or {}).get("feed"), group_name=group_name, private=private))
     return out
 
 
@@ -62,5 +72,7 @@ def group_order(layers: list[PanelLayer]) -> list[str]:
     return [g for g in GROUPS if any(pl.group == g for pl in layers)] + extra
 
 
-def group_label(group: str, lang: str) -> str:
-    return t(GROUP_LABELS[group], lang) if group in GROUP_LABELS else group
+def group_label(group: str, lang: str, layers: list[PanelLayer] | None = None) -> str:
+    if group in GROUP_LABELS:
+        return t(GROUP_LABELS[group], lang)
+    return next((pl.group_name for pl in layers or [] if pl.group == group and pl.group_name), group)

@@ -5,7 +5,9 @@ import dash
 import dash_leaflet as dl
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
+from auth import current_staff
 from components.basemaps import basemap_options
+from layers.base import bbox_param
 from components.legend import legend_children
 from components.map import map_children
 from components.map_state import BASEMAPS, MapState, exclusive_selection, parse_state, to_query
@@ -25,8 +27,11 @@ def stale_badges_now(lang: str) -> dict[str, str]:
 
 
 def visible_layers(lang: str, zoom: int | None = None):
+    # private layers only for logged-in staff allowed to see them (issue 4); every callback below
+    # goes through here, so a crafted callback cannot reach a private layer either
+    staff = current_staff()
     with get_db().session() as s:
-        return _visible_layers(s, lang, zoom)
+        return _visible_layers(s, lang, zoom, staff=staff)
 
 
 def status_children(layers, checked: set[str], lang: str) -> list:
@@ -52,7 +57,7 @@ def layout(**query):
         members = [pl for pl in layers if pl.group == g]
         value = [pl.id for pl in members if pl.id in checked]
         groups.append(html.Fieldset(className="layer-group", children=[
-            html.Legend(group_label(g, lang)),
+            html.Legend(group_label(g, lang, layers)),
             dcc.Checklist(id={"type": "home-layers", "group": g}, value=value,
                           options=[{"label": pl.name + badges.get(pl.feed or "", ""), "value": pl.id}
                                    for pl in members],
@@ -68,6 +73,9 @@ def layout(**query):
                         **{"aria-controls": "home-panel", "aria-expanded": "false"}),
             html.H1([html.Span(t("app.title", lang), className="title-long"),
                      html.Span(t("app.short", lang), className="title-short")], className="app-title"),
+            # issue 4: logged-in staff get back to their pages from the map
+            *([html.A(t("staff.nav.layers", lang), id="home-staff-link", className="lang-switch",
+                      href=f"/staff/layers?lang={lang}")] if current_staff() is not None else []),
             html.A(t("lang.switch", lang), id="home-lang-link", className="lang-switch",
                    href=to_query(MapState(**{**st.__dict__, "lang": "en" if lang == "ja" else "ja"})),
                    title=t("lang.switch.title", lang), hrefLang="en" if lang == "ja" else "ja"),
@@ -174,19 +182,23 @@ def update_legend(groups, op_values, op_ids, lang):
     Output({"type": "home-geojson", "layer": ALL}, "url"),
     Input("home-refresh", "n_intervals"),
     Input("home-map", "zoom"),
+    Input("home-map", "bounds"),
     State({"type": "home-geojson", "layer": ALL}, "url"),
     State("home-lang", "data"),
     prevent_initial_call=True,
 )
-def refresh_urls(_n, zoom, urls, lang):
-    """A layer gets a new URL only when its data version or its level of detail changed."""
+def refresh_urls(_n, zoom, bounds, urls, lang):
+    """A layer gets a new URL only when its data version or its level of detail changed
+    (or, for layers read by bbox, when the view left the area asked for)."""
     ids = [o["id"]["layer"] for o in dash.callback_context.outputs_list]
     current = {pl.id: pl.spec for pl in visible_layers(lang, _zoom(zoom))}
+    view = bbox_param(bounds, _zoom(zoom))
     out = []
     for layer_id, url in zip(ids, urls):
         spec = current.get(layer_id)
-        changed = spec is not None and (spec.refresh_s or spec.lod) and spec.url != url
-        out.append(spec.url if changed else no_update)
+        wanted = spec.url + (f"&bbox={view}" if spec.bbox and view else "") if spec is not None else None
+        changed = spec is not None and (spec.refresh_s or spec.lod) and wanted != url
+        out.append(wanted if changed else no_update)
     return out
 
 

@@ -55,7 +55,9 @@ class Database:
     def __init__(self, url: str):
         url = normalize_url(url)
         parsed = make_url(url)
-        kwargs: dict = {"future": True, "pool_pre_ping": True}
+        kwargs: dict = {"future": True, "pool_pre_ping": True,
+                        # JSON columns through orjson: bulk uploads write a million property dicts
+                        "json_serializer": _json_dumps, "json_deserializer": _json_loads}
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -124,6 +126,18 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _json_dumps(value) -> str:
+    import orjson
+
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _json_loads(text):
+    import orjson
+
+    return orjson.loads(text)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

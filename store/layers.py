@@ -31,6 +31,25 @@ def get_public_layer(s: Session, layer_id: str) -> Layer | None:
     return layer if layer is not None and layer.visibility == PUBLIC else None
 
 
+def get_visible_layer(s: Session, layer_id: str, staff=None) -> Layer | None:
+    """The layer if this person (a store.users.Staff, or None for anonymous) may see it; None for
+    unknown layers and for private layers they may not see alike — callers answer 404, never 403."""
+    from store.users import may_see_layer
+
+    layer = s.get(Layer, layer_id)
+    return layer if may_see_layer(staff, layer) else None
+
+
+def visible_layer_rows(s: Session, staff=None) -> list[Layer]:
+    """Public layers, plus the private layers this staff member may see (issue 4)."""
+    q = select(Layer)
+    if staff is None:
+        q = q.where(Layer.visibility == PUBLIC)
+    elif not staff.is_admin:
+        q = q.where((Layer.visibility == PUBLIC) | (Layer.organisation_id == staff.organisation_id))
+    return list(s.scalars(q.order_by(Layer.sort_order, Layer.id)))
+
+
 def public_layers(s: Session) -> list[Layer]:
     return list(s.scalars(select(Layer).where(Layer.visibility == PUBLIC)
                           .order_by(Layer.sort_order, Layer.id)))

@@ -106,8 +106,11 @@ class Feed(Base):
 
 # --- issue 4: users, tokens, layer versions ---
 import store.users  # noqa: E402,F401
+import store.uploads  # noqa: E402,F401
+import store.grids  # noqa: E402,F401
 
 # --- issue 5: alert rules, events, outbox ---
+import store.alerts  # noqa: E402,F401
 
 # --- issue 6: broker sources ---
 import store.brokers  # noqa: E402,F401

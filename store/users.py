@@ -39,8 +39,10 @@ MIN_PASSWORD = 8
 TOKEN_PREFIX = "imt_"
 
 # Throttling: after FREE_TRIES failures on one key, each further try waits 2^(n-FREE_TRIES) s,
-# up to MAX_WAIT_S; a success (or a quiet FORGET_S) clears the count.
+# up to MAX_WAIT_S; a success (or a quiet FORGET_S) clears the count. A client address gets more
+# free tries than an e-mail: a whole city office may share one address behind its proxy.
 FREE_TRIES = 3
+FREE_TRIES_ADDR = 20
 MAX_WAIT_S = 300.0
 FORGET_S = 3600.0
 
@@ -205,10 +207,11 @@ def may_edit_layer(staff: Staff | None, layer) -> bool:
 
 # --- throttling of repeated log-in failures ---
 
-def _wait_for(count: int) -> float:
-    if count < FREE_TRIES:
+def _wait_for(key: str, count: int) -> float:
+    free = FREE_TRIES_ADDR if key.startswith("addr:") else FREE_TRIES
+    if count < free:
         return 0.0
-    return min(2.0 ** (count - FREE_TRIES), MAX_WAIT_S)
+    return min(2.0 ** (count - free), MAX_WAIT_S)
 
 
 def login_wait(s: Session, keys: list[str], now: datetime | None = None) -> float:
@@ -219,7 +222,7 @@ def login_wait(s: Session, keys: list[str], now: datetime | None = None) -> floa
         since = (now - row.last_at).total_seconds()
         if since > FORGET_S:
             continue
-        wait = max(wait, _wait_for(row.count) - since)
+        wait = max(wait, _wait_for(row.key, row.count) - since)
     return max(wait, 0.0)
 
 

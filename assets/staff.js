@@ -1,0 +1,70 @@
+/* Staff pages (issue 4): send a picked file with a progress bar, then hand the server's token to
+   Dash (dash_clientside.set_props). Messages are set as text, never as HTML. */
+(function () {
+  "use strict";
+  function onPick(input) {
+    var box = input.closest(".staff-file");
+    if (!box || !input.files || !input.files.length) { return; }
+    var file = input.files[0];
+    var wrap = box.querySelector(".staff-progress");
+    var bar = box.querySelector("progress");
+    var text = box.querySelector(".staff-progress-text");
+    var err = box.querySelector(".staff-error");
+    var storeId = box.getAttribute("data-store");
+    err.textContent = "";
+    wrap.hidden = false;
+    bar.value = 0;
+    text.textContent = "0%";
+    var form = new FormData();
+    form.append("file", file, file.name);
+    var xhr = new XMLHttpRequest();
+    var langEl = box.closest("[lang]");
+    xhr.open("POST", "/staff/upload/file?lang=" + ((langEl && langEl.getAttribute("lang")) || "ja"));
+    xhr.setRequestHeader("X-CSRF-Token", box.getAttribute("data-csrf") || "");
+    xhr.upload.onprogress = function (e) {
+      if (e.lengthComputable) {
+        var pct = Math.round(e.loaded / e.total * 100);
+        bar.value = pct;
+        text.textContent = pct + "%";
+      }
+    };
+    xhr.onload = function () {
+      var body = {};
+      try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
+      if (xhr.status === 200 && body.token) {
+        bar.value = 100;
+        text.textContent = "100% — " + file.name;
+        window.dash_clientside.set_props(storeId, {data: {token: body.token, filename: body.filename,
+                                                          size: body.size, at: Date.now()}});
+      } else {
+        wrap.hidden = true;
+        err.textContent = body.message || ("HTTP " + xhr.status);
+      }
+    };
+    xhr.onerror = function () {
+      wrap.hidden = true;
+      err.textContent = "network error";
+    };
+    xhr.send(form);
+  }
+  function addInputs() {
+    var slots = document.querySelectorAll(".staff-file-slot");
+    for (var i = 0; i < slots.length; i++) {
+      if (!slots[i].querySelector("input")) {
+        var input = document.createElement("input");
+        input.type = "file";
+        input.className = "staff-file-input";
+        input.id = slots[i].getAttribute("data-input-id") || "";
+        input.accept = ".csv,.txt,.tsv,.geojson,.json,.kml,.kmz,.gpx,.zip,.gpkg";
+        slots[i].appendChild(input);
+      }
+    }
+  }
+  new MutationObserver(addInputs).observe(document.documentElement, {childList: true, subtree: true});
+  document.addEventListener("DOMContentLoaded", addInputs);
+  document.addEventListener("change", function (e) {
+    if (e.target && e.target.classList && e.target.classList.contains("staff-file-input")) {
+      onPick(e.target);
+    }
+  });
+})();

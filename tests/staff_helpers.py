@@ -1,0 +1,59 @@
+"""Users, tokens and uploads for the staff tests (issue 4)."""
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from store.users import ADMIN, EDITOR, create_token, create_user
+
+PASSWORD = "correct horse battery"
+FIX = Path(__file__).parent / "fixtures" / "uploads"
+CP932_CSV = FIX / "ishikawa_noto_doctorheli_rendezvous_cp932.csv"
+BOM_CSV = FIX / "ishikawa_noto_doctorheli_rendezvous_utf8bom.csv"
+KML = FIX / "ishikawa_noto_doctorheli_rendezvous.kml"
+GEOJSON = FIX / "hakui_doctorheli_rendezvous.geojson"
+
+
+@dataclass
+class Person:
+    email: str
+    token: str
+    org: str
+    role: str
+
+    @property
+    def auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def make_person(db, org: str, role: str = EDITOR) -> Person:
+    email = f"{org}-{role}-{uuid.uuid4().hex[:8]}@example.jp"
+    with db.session() as s:
+        user = create_user(s, email, PASSWORD, org, role)
+        token = create_token(s, user)
+    return Person(email, token, org, role)
+
+
+def make_people(db) -> dict[str, Person]:
+    return {"kaga": make_person(db, "kaga"), "hakui": make_person(db, "hakui"),
+            "admin": make_person(db, "ishikawa", ADMIN)}
+
+
+def upload(client, person: Person | None, path: Path | None = None, data: bytes | None = None,
+           filename: str | None = None, **form):
+    body = data if data is not None else path.read_bytes()
+    fields = {"name": "テストレイヤ", "visibility": "public", "group": "bousai", **form}
+    fields["file"] = (io.BytesIO(body), filename or (path.name if path else "upload.bin"))
+    headers = person.auth if person else {}
+    return client.post("/api/layers", data=fields, headers=headers, content_type="multipart/form-data")
+
+
+def login(client, email: str, password: str = PASSWORD):
+    page = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    resp = client.post("/login", data={"email": email, "password": password, "csrf": csrf})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return client
