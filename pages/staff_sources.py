@@ -7,7 +7,7 @@ import dash
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from flask import current_app
 
-from components.header import header
+from components.staff import login_prompt, staff_header
 from i18n import normalize_lang, t
 from layers.feed_status import age_text
 from sources.source_config import clean_source, source_json
@@ -71,20 +71,18 @@ def layout(lang: str | None = None, **query):
     if staff is None:
         from auth import login_url
 
-        return html.Div(className="page", lang=lang, children=[
-            header(lang, "/staff/sources", {}, "staff-sources"),
-            html.Div(className="page-body", children=[
-                html.H2(t("staff_sources.title", lang)),
-                html.P(t("staff_sources.login_needed", lang)),
-                html.A(t("staff_sources.login", lang), href=login_url("/staff/sources", lang), id="staff-sources-login"),
-            ])])
-    return html.Div(className="page", lang=lang, children=[
-        header(lang, "/staff/sources", {}, "staff-sources"),
-        html.Div(className="page-body", children=[
+        return login_prompt(lang, login_url("/staff/sources", lang), "staff-sources")
+    from auth import csrf_token
+
+    return html.Div(className="staff-page", lang=lang, children=[
+        staff_header(lang, "/staff/sources", staff.email, csrf_token(), "staff-sources"),
+        html.Main(className="staff-main", children=[
             html.H2(t("staff_sources.title", lang)),
             html.P(t("staff_sources.intro", lang)),
             dcc.Store(id="staff-sources-lang", data=lang),
-            html.Div(id="staff-sources-list", children=sources_table(source_rows(staff, lang), lang)),
+            html.Div(id="staff-sources-list", className="staff-card",
+                     children=sources_table(source_rows(staff, lang), lang)),
+            html.Div(className="staff-card", children=[
             html.H3(t("staff_sources.add", lang)),
             html.Div(className="staff-form", children=[
                 _field("staff_sources.f.name", dcc.Input(id="staff-sources-name", type="text"), lang),
@@ -109,8 +107,9 @@ def layout(lang: str | None = None, **query):
                     id="staff-sources-visibility", value="public", clearable=False,
                     options=[{"label": t(f"staff_sources.vis.{k}", lang), "value": k} for k in ("public", "private")]), lang),
             ]),
-            html.Button(t("staff_sources.save", lang), id="staff-sources-save", className="primary"),
+            html.Button(t("staff_sources.save", lang), id="staff-sources-save", className="staff-button"),
             html.Div(id="staff-sources-message", role="status"),
+            ]),
         ]),
     ])
 

@@ -110,7 +110,7 @@ def test_staff_registers_a_broker_source(dash_duo, dash_app, app_db, tmp_path_fa
         create_user(s, email, "correct horse battery", "kaga", EDITOR)
     dash_duo.driver.set_window_size(1280, 1300)
     start(dash_duo, dash_app, "/staff/sources")
-    dash_duo.wait_for_element("#staff-sources-login", timeout=15).click()
+    dash_duo.wait_for_element("#staff-sources-need-login a", timeout=15).click()
     dash_duo.wait_for_element("#login-email", timeout=15).send_keys(email)
     dash_duo.find_element("#login-password").send_keys("correct horse battery")
     dash_duo.find_element("#login-submit").click()
