@@ -32,6 +32,14 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
         jobs.append(Job(demo_snow.FEED_NAME, settings.demo_interval_s,
                         lambda: demo_snow.tick(db, settings.data_path, utcnow(), settings.demo_interval_s)))
     # --- issue 3 jobs ---
+    if settings.demo_feed:
+        from layers.snowplow import ensure_network
+        from sources import demo_plows
+
+        with db.session() as s:
+            ensure_network(s, settings.data_path)
+        jobs.append(Job(demo_plows.FEED_NAME, demo_plows.FIX_EVERY_S,
+                        lambda: demo_plows.tick(db, settings.data_path, utcnow(), demo_plows.FIX_EVERY_S)))
 
     # --- issue 5 jobs ---
 
