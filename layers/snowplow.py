@@ -92,8 +92,8 @@ def _bump_layer(s) -> None:
 
 def legend_items(lang: str) -> list[LegendItem]:
     labels = ["legend.plow.lt1", "legend.plow.1_3", "legend.plow.3_6", "legend.plow.6_12", "legend.plow.12_24"]
-    items = [LegendItem(t(k, lang), c, "line") for k, c in zip(labels, BAND_COLORS)]
-    return items + [LegendItem(t("legend.plow.none", lang), NOT_CLEARED_COLOR, "line"),
+    items = [LegendItem(t(k, lang), c, "road") for k, c in zip(labels, BAND_COLORS)]
+    return items + [LegendItem(t("legend.plow.none", lang), NOT_CLEARED_COLOR, "road"),
                     LegendItem(t("legend.plow.spreading", lang), "#555", "dash")]
 
 
@@ -410,3 +410,63 @@ def feed_message(snap: dict, now: float, lang: str) -> tuple[str, bool]:
     if now - received > FEED_STALE_S:
         return t("snow.feed_stopped", lang, time=fmt_jst(received, True)), True
     return t("snow.updated", lang, time=fmt_jst(received)), False
+
+
+# --- the /snow page's data (plain values; the page turns them into components) ------------------
+
+_SEGMENTS: dict[tuple, list] = {}
+
+
+def network_segments(db) -> tuple[int, list]:
+    """(network version, segments) kept per process until the network changes."""
+    from store.snow import network, segments
+
+    with db.session() as s:
+        net = network(s)
+        version = net.version if net else 0
+        key = (db.url, version)
+        if key not in _SEGMENTS:
+            _SEGMENTS.clear()
+            _SEGMENTS[key] = segments(s)
+    return version, _SEGMENTS[key]
+
+
+def network_view(db) -> dict:
+    """Version (for the URL) and centre of the network."""
+    import orjson as _oj
+
+    version, segs = network_segments(db)
+    if not segs:
+        return {"version": version, "center": [36.9, 136.8], "bounds": None, "zoom": 10}
+    xs, ys = [], []
+    for seg in segs[:: max(1, len(segs) // 200)]:
+        for x, y in _oj.loads(seg.geometry)["coordinates"][::4]:
+            xs.append(x)
+            ys.append(y)
+    bounds = [[min(ys), min(xs)], [max(ys), max(xs)]]
+    # the zoom at which the network fits a map of about 800 × 600 pixels
+    import math
+
+    span_x = max(bounds[1][1] - bounds[0][1], 1e-3)
+    span_y = max(bounds[1][0] - bounds[0][0], 1e-3) / math.cos(math.radians(bounds[0][0]))
+    zoom = int(min(math.log2(800 * 360 / 256 / span_x), math.log2(600 * 360 / 256 / span_y)))
+    return {"version": version, "center": [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2],
+            "bounds": bounds, "zoom": max(5, min(zoom, 16))}
+
+
+def replay_time(now: float, minutes: float | None) -> float | None:
+    """The replayed moment for a slider value (minutes before now; 0 or more: live)."""
+    if minutes is None or minutes >= 0:
+        return None
+    return now + max(float(minutes), -24 * 60) * 60
+
+
+def page_refresh(db, cache, client_key: str | None, now: float, minutes: float | None, hours: float) -> dict:
+    """Everything one refresh of /snow needs: the delta for this browser, progress, freshness."""
+    at = replay_time(now, minutes)
+    key, delta = refresh_payload(db, cache, client_key, now, at)
+    snap = snapshot(db, key, cache)
+    live_snap = snap if at is None else snapshot(db, live_key(now), cache)
+    _v, segs = network_segments(db)
+    return {"key": key, "delta": delta, "t": snap["t"], "live": at is None,
+            "progress": progress(segs, snap["roads"], snap["t"], hours), "feed": live_snap}
