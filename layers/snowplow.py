@@ -205,24 +205,26 @@ def _thin(points: list[list], step: float = TRAIL_STEP_S) -> list[list]:
     return out
 
 
-def vehicles_at(s, at: datetime | None = None) -> dict[str, dict]:
+def vehicles_at(s, at: datetime | None = None, live: bool = False) -> dict[str, dict]:
     """vehicle id -> {lon, lat, heading, speed, work, t (epoch s), state, trail [[lon, lat, t]…]}.
 
-    at=None: the live picture (every vehicle's newest fix); a time: the replay of that moment."""
+    The picture at `at` (default now). live: fixes stamped up to 2 minutes ahead count, and
+    vehicles silent for longer than the trail window still belong in the table."""
     from store.snow import fixes_between, vehicles
 
-    now = (at or utcnow()).timestamp()
-    until = at or utcnow() + timedelta(minutes=2)
-    fixes = fixes_between(s, until - timedelta(seconds=TRAIL_S), until)
+    at = at or utcnow()
+    now = at.timestamp()
+    until = at + timedelta(minutes=2) if live else at
+    fixes = fixes_between(s, at - timedelta(seconds=TRAIL_S), until)
     out: dict[str, dict] = {}
     for f in fixes:
         v = out.setdefault(f.vehicle_id, {"trail": []})
         v["trail"].append([round(f.lon, 6), round(f.lat, 6), int(f.time.timestamp())])
         v.update(lon=round(f.lon, 6), lat=round(f.lat, 6), heading=f.heading, speed=f.speed, work=f.work,
                  t=int(f.time.timestamp()))
-    if at is None:  # vehicles silent for more than the trail window still belong in the table
+    if live:
         for vid, veh in vehicles(s).items():
-            if vid not in out and veh.last_time is not None:
+            if vid not in out and veh.last_time is not None and veh.last_time <= until:
                 out[vid] = {"trail": [], "lon": round(veh.last_lon, 6), "lat": round(veh.last_lat, 6),
                             "heading": veh.last_heading, "speed": veh.last_speed, "work": veh.last_work,
                             "t": int(veh.last_time.timestamp())}
@@ -291,10 +293,8 @@ def _compute(db, key: str, cache) -> dict:
             if prev is not None and prev.get("fix_id", 0) <= fix_id:
                 vehs = advance_vehicles(prev["vehicles"], fixes_after_id(s, prev["fix_id"], fix_id), stamp)
             else:
-                vehs = vehicles_at(s, None)
-                for v in vehs.values():
-                    v["state"] = vehicle_state(v.get("t"), v.get("speed"), stamp)
-            roads = road_states(s, None)
+                vehs = vehicles_at(s, datetime.fromtimestamp(stamp, tz=timezone.utc), live=True)
+            roads = road_states(s, datetime.fromtimestamp(stamp + 120, tz=timezone.utc))
             newest, received = newest_fix(s)
         else:
             COMPUTE_COUNT["replay"] += 1

@@ -170,11 +170,10 @@ def validate(b: Batch, prior: dict[str, Prior], now: float, prefecture=None,
     plon = np.array([prior.get(v, Prior()).lon for v in codes], dtype=float)
     plat = np.array([prior.get(v, Prior()).lat for v in codes], dtype=float)
     order = np.lexsort((np.arange(len(b)), vindex))  # by vehicle, then delivery order
-    kx = proj.kx
-    while True:
-        rows = order[b.reason[order] == 0]
-        if len(rows) == 0:
-            return
+    rows = order[b.reason[order] == 0]
+    # Each round judges every row against the accepted row before it and drops the FIRST bad row of
+    # each vehicle (a later row may only look bad because of it); vehicles without bad rows are done.
+    while len(rows):
         v = vindex[rows]
         same = np.zeros(len(rows), dtype=bool)
         same[1:] = v[1:] == v[:-1]
@@ -182,19 +181,20 @@ def validate(b: Batch, prior: dict[str, Prior], now: float, prefecture=None,
         s = np.flatnonzero(same)
         prev_t[s], prev_lon[s], prev_lat[s] = b.t[rows[s - 1]], b.lon[rows[s - 1]], b.lat[rows[s - 1]]
         dt = b.t[rows] - prev_t
-        dist = np.hypot((b.lon[rows] - prev_lon) * kx, (b.lat[rows] - prev_lat) * proj.ky)
+        dist = np.hypot((b.lon[rows] - prev_lon) * proj.kx, (b.lat[rows] - prev_lat) * proj.ky)
         code = np.zeros(len(rows), dtype=np.int8)
         with np.errstate(invalid="ignore", divide="ignore"):
             code[dist / np.where(dt > 0, dt, np.nan) > MAX_SPEED_MS] = R["too_fast"]
         code[dt == 0] = R["duplicate"]
         code[dt < 0] = R["out_of_order"]
-        failing = code > 0
-        prev_failing = np.zeros(len(rows), dtype=bool)
-        prev_failing[1:] = failing[:-1] & same[1:]
-        new = failing & ~prev_failing  # judge a row against a predecessor that itself stands
-        if not new.any():
+        bad = np.flatnonzero(code > 0)
+        if len(bad) == 0:
             return
-        b.reason[rows[new]] = code[new]
+        first = bad[np.unique(v[bad], return_index=True)[1]]
+        b.reason[rows[first]] = code[first]
+        keep = np.isin(v, v[first])
+        keep[first] = False
+        rows = rows[keep]
 
 
 # --- the network index ---------------------------------------------------------------------------

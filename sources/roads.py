@@ -104,8 +104,10 @@ def split_lines(lines: list[dict], proj: LocalProjection = ISHIKAWA, max_len: fl
     if not all_lines:
         return []
     noded = shapely.node(shapely.set_precision(shapely.multilinestrings(all_lines), snap_m))
-    ends = shapely.get_coordinates(shapely.boundary(noded))
-    junction_pts = shapely.points(ends)
+    parts = shapely.get_parts(noded)
+    ends = np.vstack([shapely.get_coordinates(shapely.get_point(parts, 0)),
+                      shapely.get_coordinates(shapely.get_point(parts, -1))])
+    junction_pts = shapely.points(np.unique(np.round(ends, 3), axis=0))
     out = []
     for attrs, gs in groups.items():
         merged = shapely.set_precision(shapely.multilinestrings(gs), snap_m)
