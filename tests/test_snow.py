@@ -239,10 +239,13 @@ def test_post_fixes_counts_accepted_and_rejected(client, token, app_db):
 
     with app_db.session() as s:
         seg = st.segments(s)[10]
+    from shapely.geometry import shape
+
     coords = json.loads(seg.geometry)["coordinates"]
+    mid = shape(json.loads(seg.geometry)).interpolate(0.5, normalized=True)
     now = datetime.now(timezone.utc)
-    body = [{"vehicle_id": "api-plow-1", "lon": coords[0][0], "lat": coords[0][1], "time": (now - timedelta(seconds=20)).isoformat(),
-             "speed": 20, "heading": 90, "work": "plowing"},
+    body = [{"vehicle_id": "api-plow-1", "lon": mid.x, "lat": mid.y, "time": (now - timedelta(seconds=20)).isoformat(),
+             "speed": 20, "work": "plowing"},
             {"vehicle_id": "api-plow-1", "lon": 0, "lat": 0, "time": now.isoformat()},
             {"vehicle_id": "api-plow-1", "lon": coords[-1][0], "lat": coords[-1][1], "time": (now + timedelta(minutes=5)).isoformat()},
             {"vehicle_id": "api-plow-1", "lon": coords[-1][0], "lat": coords[-1][1], "time": "late"}]
