@@ -134,16 +134,18 @@
     snow: {
       // the server sends only what changed; the browser keeps the whole fleet here
       applyDelta: function (delta, fleet, labels) {
+        var WORK = ["plowing", "spreading", "travel"], STATE = ["active", "idle", "offline"];
         fleet = Object.assign({}, fleet || {});
         if (delta) {
-          if (delta.reset || delta.reset_vehicles) { fleet = {}; }
+          var fresh = delta.reset || delta.reset_vehicles;
+          if (fresh) { fleet = {}; }
           (delta.gone_vehicles || []).forEach(function (id) { delete fleet[id]; });
           var cut = (delta.t || Date.now() / 1000) - 1800;
           Object.keys(delta.vehicles || {}).forEach(function (id) {
-            var v = delta.vehicles[id], old = fleet[id] || {trail: []};
-            var trail = (v["new"] ? [] : old.trail || []).concat(v.add || []);
-            fleet[id] = Object.assign({}, old, v, {trail: trail});
-            delete fleet[id].add;
+            // [lon, lat, heading, speed, work, t, state, trail points to add]
+            var r = delta.vehicles[id], old = fleet[id] || {trail: []};
+            fleet[id] = {lon: r[0], lat: r[1], heading: r[2], speed: r[3], work: WORK[r[4]], t: r[5],
+                         state: STATE[r[6]], trail: (old.trail || []).concat(r[7] || [])};
           });
           Object.keys(fleet).forEach(function (id) {
             fleet[id].trail = (fleet[id].trail || []).filter(function (p) { return p[2] > cut; });
@@ -159,9 +161,12 @@
           plows.push({type: "Feature", id: id, geometry: {type: "Point", coordinates: [v.lon, v.lat]},
                       properties: {id: id, heading: v.heading, work: v.work, work_label: workLabel,
                                    speed: v.speed, state: v.state}});
-          if ((v.trail || []).length > 1) {
+          var line = (v.trail || []).map(function (p) { return [p[0], p[1]]; });
+          var lastT = (v.trail || []).length ? v.trail[v.trail.length - 1][2] : null;
+          if (lastT !== null && v.t > lastT) { line.push([v.lon, v.lat]); }  // the trail reaches the marker
+          if (line.length > 1) {
             trails.push({type: "Feature", id: id, properties: {id: id, work: v.work},
-                         geometry: {type: "LineString", coordinates: v.trail.map(function (p) { return [p[0], p[1]]; })}});
+                         geometry: {type: "LineString", coordinates: line}});
           }
           rows.push({id: id, work: workLabel, speed: v.speed === null || v.speed === undefined ? "" : v.speed,
                      last: jst(v.t), state: (labels.state || {})[v.state] || v.state, state_key: v.state});

@@ -11,25 +11,26 @@ if TYPE_CHECKING:  # types only
     from layers.base import LegendItem
 
 
-def progress_figure(prog: dict, lang: str) -> dict:
-    """Horizontal bars: share cleared per area, then per route (plain dict: small to send)."""
-    areas = prog["area"]
-    routes = sorted(prog["route"], key=lambda r: r["total_m"], reverse=True)
-    def trace(rows, name, color):
-        return {"type": "bar", "orientation": "h", "name": name, "marker": {"color": color},
-                "x": [round(r["share"] * 100, 1) for r in rows], "y": [r["name"] for r in rows],
-                "customdata": [[round(r["cleared_m"] / 1000, 1), round(r["total_m"] / 1000, 1)] for r in rows],
-                "hovertemplate": "%{y}: %{x}% (%{customdata[0]} / %{customdata[1]} km)<extra></extra>"}
+def progress_bars(prog: dict, lang: str) -> html.Div:
+    """Bar chart in plain HTML/CSS (no chart library to download): share cleared per area, then
+    per route, longest route first; the title of each bar gives the kilometres."""
+    def bars(rows, cls):
+        out = []
+        for r in rows:
+            pct = round(r["share"] * 100, 1)
+            km = t("snow.km", lang, done=f"{r['cleared_m'] / 1000:.1f}", total=f"{r['total_m'] / 1000:.1f}")
+            out.append(html.Div(className=f"bar-row {cls}", title=f"{r['name']}: {pct}% ({km})", children=[
+                html.Span(r["name"], className="bar-label"),
+                html.Span(className="bar-track", children=html.Span(className="bar-fill", style={"width": f"{pct}%"})),
+                html.Span(f"{pct:.0f}%", className="bar-value"),
+            ]))
+        return out
 
-    n = len(areas) + len(routes)
-    return {"data": [trace(list(reversed(routes)), t("snow.by_route", lang), "#6baed6"),
-                     trace(list(reversed(areas)), t("snow.by_area", lang), "#08519c")],
-            "layout": {"height": max(220, 16 * n + 70), "margin": {"l": 120, "r": 10, "t": 10, "b": 36},
-                       "xaxis": {"range": [0, 100], "title": {"text": t("snow.share", lang)}, "fixedrange": True},
-                       "yaxis": {"automargin": True, "tickfont": {"size": 11}, "fixedrange": True},
-                       "legend": {"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"},
-                       "barmode": "overlay", "template": None, "plot_bgcolor": "#fff", "paper_bgcolor": "#fff",
-                       "font": {"family": "Noto Sans CJK JP, sans-serif", "size": 12}}}
+    routes = sorted(prog["route"], key=lambda r: (-r["total_m"], r["name"]))
+    return html.Div(className="bar-chart", role="img", **{"aria-label": t("snow.share", lang)}, children=[
+        html.Div(t("snow.by_area", lang), className="bar-head"), *bars(prog["area"], "bar-area"),
+        html.Div(t("snow.by_route", lang), className="bar-head"), *bars(routes, "bar-route"),
+    ])
 
 
 def progress_numbers(prog: dict, lang: str) -> html.Table:

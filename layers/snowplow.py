@@ -34,7 +34,8 @@ REFRESH_S = 5  # /snow refresh period = cache bucket
 OFFLINE_S = 300  # no fix for 5 minutes: offline
 IDLE_KMH = 3.0
 TRAIL_S = 1800
-TRAIL_STEP_S = 10  # trails keep a point every 10 s at most
+TRAIL_STEP_S = 20  # trails keep a point every 20 s at most (~150 m at plowing speed)
+POS_DECIMALS = 5  # ~1 m: plenty for a marker, and fewer bytes per refresh
 FEED_STALE_S = 120
 JST = timezone(timedelta(hours=9))
 
@@ -219,13 +220,13 @@ def vehicles_at(s, at: datetime | None = None, live: bool = False) -> dict[str, 
     out: dict[str, dict] = {}
     for f in fixes:
         v = out.setdefault(f.vehicle_id, {"trail": []})
-        v["trail"].append([round(f.lon, 6), round(f.lat, 6), int(f.time.timestamp())])
-        v.update(lon=round(f.lon, 6), lat=round(f.lat, 6), heading=f.heading, speed=f.speed, work=f.work,
+        v["trail"].append([round(f.lon, POS_DECIMALS), round(f.lat, POS_DECIMALS), int(f.time.timestamp())])
+        v.update(lon=round(f.lon, POS_DECIMALS), lat=round(f.lat, POS_DECIMALS), heading=f.heading, speed=f.speed, work=f.work,
                  t=int(f.time.timestamp()))
     if live:
         for vid, veh in vehicles(s).items():
             if vid not in out and veh.last_time is not None and veh.last_time <= until:
-                out[vid] = {"trail": [], "lon": round(veh.last_lon, 6), "lat": round(veh.last_lat, 6),
+                out[vid] = {"trail": [], "lon": round(veh.last_lon, POS_DECIMALS), "lat": round(veh.last_lat, POS_DECIMALS),
                             "heading": veh.last_heading, "speed": veh.last_speed, "work": veh.last_work,
                             "t": int(veh.last_time.timestamp())}
     for v in out.values():
@@ -243,15 +244,27 @@ def advance_vehicles(prev: dict[str, dict], new_fixes: list, at: float) -> dict[
         if v.get("t") is not None and ts < v["t"]:
             continue
         if not v["trail"] or ts - v["trail"][-1][2] >= TRAIL_STEP_S:
-            v["trail"].append([round(f.lon, 6), round(f.lat, 6), ts])
-        v.update(lon=round(f.lon, 6), lat=round(f.lat, 6), heading=f.heading, speed=f.speed, work=f.work, t=ts)
+            v["trail"].append([round(f.lon, POS_DECIMALS), round(f.lat, POS_DECIMALS), ts])
+        v.update(lon=round(f.lon, POS_DECIMALS), lat=round(f.lat, POS_DECIMALS), heading=f.heading, speed=f.speed, work=f.work, t=ts)
     for v in out.values():
         v["trail"] = [p for p in v["trail"] if p[2] > at - TRAIL_S]
         v["state"] = vehicle_state(v.get("t"), v.get("speed"), at)
     return out
 
 
-def vehicle_delta(old: dict[str, dict], new: dict[str, dict]) -> dict[str, dict]:
+STATE_CODES = {"active": 0, "idle": 1, "offline": 2}
+WORK_ROW_CODES = {"plowing": 0, "spreading": 1, "travel": 2}
+
+
+def vehicle_row(v: dict, add: list) -> list:
+    """A vehicle as the browser gets it: [lon, lat, heading, speed, work, t, state, trail points to add]
+    (work: 0 plowing 1 spreading 2 travel; state: 0 active 1 idle 2 offline) — short, as 300 travel each refresh."""
+    return [v.get("lon"), v.get("lat"), None if v.get("heading") is None else round(v["heading"]),
+            None if v.get("speed") is None else round(v["speed"]), WORK_ROW_CODES.get(v.get("work"), 2), v.get("t"),
+            STATE_CODES.get(v.get("state"), 2), add]
+
+
+def vehicle_delta(old: dict[str, dict], new: dict[str, dict]) -> dict[str, list]:
     """Vehicles that moved or changed state, with only the trail points the browser lacks."""
     out = {}
     for vid, v in new.items():
@@ -259,11 +272,7 @@ def vehicle_delta(old: dict[str, dict], new: dict[str, dict]) -> dict[str, dict]
         if o is not None and o.get("t") == v.get("t") and o.get("state") == v.get("state"):
             continue
         since = o.get("t", -1) if o else -1
-        row = {k: v.get(k) for k in ("lon", "lat", "heading", "speed", "work", "t", "state")}
-        row["add"] = [p for p in v["trail"] if p[2] > since] if o else v["trail"]
-        if not o:
-            row["new"] = 1
-        out[vid] = row
+        out[vid] = vehicle_row(v, [p for p in v["trail"] if p[2] > since] if o else v["trail"])
     return out
 
 

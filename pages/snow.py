@@ -14,7 +14,7 @@ from dash import ClientsideFunction, Input, Output, Patch, State, callback, clie
 
 from api.cache import cache
 from components.basemaps import basemap_attribution, BASEMAPS
-from components.snow import legend, progress_figure, progress_numbers
+from components.snow import legend, progress_bars, progress_numbers
 from i18n import normalize_lang, t
 from layers.snowplow import (REFRESH_S, feed_message, fmt_jst, legend_items, network_view, page_refresh, snapshot,
                              style_hideout)
@@ -97,8 +97,7 @@ def layout(lang: str | None = None, **query):
                 dcc.RadioItems(id="snow-hours", value=3, inline=True, className="snow-hours",
                                options=[{"label": f"{h}h", "value": h} for h in PROGRESS_HOURS]),
                 html.Div(progress_numbers(page["progress"], lang), id="snow-progress"),
-                dcc.Graph(id="snow-progress-graph", figure=progress_figure(page["progress"], lang),
-                          config={"displayModeBar": False, "responsive": True}),
+                html.Div(progress_bars(page["progress"], lang), id="snow-progress-bars"),
                 html.H2(t("snow.vehicles", lang)),
                 dash_table.DataTable(
                     id="snow-vehicles", data=[], sort_action="native", page_size=50,
@@ -124,7 +123,7 @@ def layout(lang: str | None = None, **query):
     Output("snow-delta", "data"),
     Output("snow-key", "data"),
     Output("snow-progress", "children"),
-    Output("snow-progress-graph", "figure"),
+    Output("snow-progress-bars", "children"),
     Output("snow-progress-title", "children"),
     Output("snow-badge", "children"),
     Output("snow-badge", "className"),
@@ -150,7 +149,7 @@ def refresh(_n, minutes, hours, key, lang):
     mode_class = "snow-mode" + ("" if page["live"] else " replay")
     trigger = dash.ctx.triggered_id
     prog_out = progress_numbers(page["progress"], lang)
-    fig_out = progress_figure(page["progress"], lang)
+    fig_out = progress_bars(page["progress"], lang)
     if delta is None:  # nothing new for this browser
         if trigger == "snow-hours":
             return (no_update, no_update, no_update, prog_out, fig_out, t("snow.progress", lang, hours=hours),
