@@ -62,6 +62,11 @@ def ensure_network(s, data_path: Path) -> bool:
     count = replace_network(s, read_features(path), BUILTIN_SOURCE, digest)
     _bump_layer(s)
     log.info("snow removal: %d road segments loaded from %s", count, NETWORK_FILE)
+    if net is not None:  # a new version of the shipped network: the fixes we have give its passes
+        from sources.fixes import rematch_in
+
+        s.flush()
+        rematch_in(s, str(s.get_bind().url), utcnow() - timedelta(hours=26))
     return True
 
 
@@ -70,10 +75,13 @@ def load_network_file(db, path: Path, data_path: Path) -> int:
     from sources.roads import municipality_areas, read_network_file
     from store.snow import replace_network
 
+    from sources.fixes import rematch
+
     feats = read_network_file(Path(path), municipality_areas(data_path / "boundaries/ishikawa_municipalities.geojson"))
     with db.session() as s:
         count = replace_network(s, feats, f"file:{Path(path).name}", _digest(Path(path)))
         _bump_layer(s)
+    rematch(db, utcnow() - timedelta(hours=26))  # the last day's passes, on the new network
     return count
 
 

@@ -529,3 +529,44 @@ def ingest(db, items: list, now: datetime, boundaries_path: Path | None = None) 
                 merged[reason] = merged.get(reason, 0) + n
             v.rejected = merged
     return IngestResult(accepted=len(ok), rejected=rejected, passes=len(passes))
+
+
+def rematch(db, since: datetime) -> int:
+    """Match the stored fixes since `since` again (after the network was replaced) and rebuild
+    their passes, so the status and the replay survive a new network. Returns the passes made."""
+    with db.session() as s:
+        return rematch_in(s, db.url, since)
+
+
+def rematch_in(s, db_url: str, since: datetime) -> int:
+    from sqlalchemy import select
+
+    from store import snow as st
+
+    net = st.network(s)
+    index = network_index(s, (db_url, net.version)) if net is not None else None
+    if index is None:
+        return 0
+    rows = s.execute(select(st.Fix.vehicle_id, st.Fix.time, st.Fix.lon, st.Fix.lat, st.Fix.heading, st.Fix.work)
+                     .where(st.Fix.time >= since).order_by(st.Fix.vehicle_id, st.Fix.time)).all()
+    if not rows:
+        return 0
+    vid = np.array([r[0] for r in rows], dtype=object)
+    t = np.array([r[1].timestamp() for r in rows])
+    lon = np.array([r[2] for r in rows])
+    lat = np.array([r[3] for r in rows])
+    heading = np.array([np.nan if r[4] is None else r[4] for r in rows])
+    vi = np.unique(vid, return_inverse=True)[1]
+    x, y = index.proj.fwd(lon, lat)
+    seg, _d = index.match(lon, lat, course_from_positions(vi, t, x, y, heading))
+    passes = build_passes(index, list(vid), t, seg, [r[5] for r in rows], {})
+    s.execute(st.Pass.__table__.delete().where(st.Pass.time >= since))
+    st.add_passes(s, [dict(segment_id=index.ids[p[0]], vehicle_id=p[1], time=_dt(p[2]), work=p[3], filled=p[4])
+                      for p in passes])
+    last = {}
+    for k in range(len(rows)):
+        if seg[k] >= 0:
+            last[vid[k]] = index.ids[seg[k]]
+    for v in st.vehicles(s, list(last)).values():
+        v.last_segment = last[v.id]
+    return len(passes)

@@ -161,6 +161,18 @@ def test_replacing_the_network_drops_passes_of_the_old_one(net_db):
         assert [g.id for g in st.segments(s)] == ["n0"] and s.query(st.Fix).count() == 1
 
 
+def test_passes_are_rebuilt_from_the_fixes_on_a_new_network(net_db):
+    from sources.fixes import rematch
+
+    deliver(net_db, [fix("p", iso(T0 - 60), 50, 0, work="plowing"), fix("p", iso(T0 - 30), 1000, 0)], NOW)
+    with net_db.session() as s:  # the same road, cut differently and with new ids
+        st.replace_network(s, [feature("x0", [(0, 0), (600, 0)]), feature("x1", [(600, 0), (1200, 0)])], "new")
+    assert rematch(net_db, NOW - timedelta(hours=26)) == 2
+    with net_db.session() as s:
+        assert sorted((p.segment_id, p.work) for p in s.query(st.Pass)) == [("x0", "plowing"), ("x1", "plowing")]
+        assert st.vehicles(s)["p"].last_segment == "x1"
+
+
 # --- the demo fleet ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -215,6 +227,13 @@ def test_demo_tick_backfills_a_day_then_adds_fixes(db):
     assert len(states) > len(segs) / 2  # a day of work cleared most roads
     assert sum(sum((v.rejected or {}).values()) for v in vs.values()) > 0  # the odd bad fix was caught
     assert all(v.last_time is not None for v in vs.values())
+    # a new version of the shipped network (here: the same file, another digest) keeps the day's work
+    with db.session() as s:
+        st.network(s).digest = "an older file"
+    with db.session() as s:
+        assert ensure_network(s, ROOT / "data") is True
+    with db.session() as s:
+        assert len(sp.road_states(s)) == len(states)
 
 
 # --- the API -------------------------------------------------------------------------------------
