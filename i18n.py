@@ -147,7 +147,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "snow.vehicles": {"ja": "車両", "en": "Vehicles"},
     "snow.col.id": {"ja": "車両ID", "en": "Vehicle"},
     "snow.col.work": {"ja": "作業", "en": "Work"},
-    "snow.col.speed": {"ja": "速度 km/h", "en": "Speed km/h"},
+    "snow.col.speed": {"ja": "km/h", "en": "km/h"},
     "snow.col.last": {"ja": "最終受信", "en": "Last fix"},
     "snow.col.state": {"ja": "状態", "en": "State"},
     "snow.state.active": {"ja": "作業中", "en": "Active"},

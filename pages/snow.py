@@ -105,7 +105,11 @@ def layout(lang: str | None = None, **query):
                              {"name": t("snow.col.speed", lang), "id": "speed"},
                              {"name": t("snow.col.last", lang), "id": "last"},
                              {"name": t("snow.col.state", lang), "id": "state"}],
-                    style_cell={"fontFamily": "inherit", "fontSize": "13px", "padding": "3px 6px", "textAlign": "left"},
+                    style_table={"overflowX": "auto"},
+                    style_cell={"fontFamily": "\"Noto Sans CJK JP\", \"Noto Sans JP\", sans-serif", "fontSize": "12px",
+                                "padding": "2px 4px", "textAlign": "left", "whiteSpace": "normal", "height": "auto",
+                                "minWidth": "40px"},
+                    style_cell_conditional=[{"if": {"column_id": "speed"}, "textAlign": "right"}],
                     style_header={"fontWeight": "bold", "background": "#f0f4f8"},
                     style_data_conditional=[
                         {"if": {"filter_query": '{state_key} = "offline"'}, "color": "#999"},

@@ -151,6 +151,16 @@ def test_one_computation_per_key_however_many_viewers(net_db):
     assert sp.COMPUTE_COUNT["live"] - before["live"] == 2  # the next interval: one more
 
 
+def test_freshness_badge_says_when_the_feed_stopped():
+    text, stale = sp.feed_message({"received": T0 - 30}, T0, "ja")
+    assert not stale and text == "最終更新 " + sp.fmt_jst(T0 - 30)
+    text, stale = sp.feed_message({"received": T0 - 600}, T0, "en")
+    assert stale and text.startswith("Vehicle positions have stopped arriving")
+    assert sp.feed_message({"received": None}, T0, "ja") == ("車両位置をまだ受信していません", True)
+    assert sp.vehicle_state(T0 - 299, 20, T0) == "active" and sp.vehicle_state(T0 - 10, 0, T0) == "idle"
+    assert sp.vehicle_state(T0 - 301, 20, T0) == "offline" and sp.vehicle_state(None, None, T0) == "offline"
+
+
 def test_replacing_the_network_drops_passes_of_the_old_one(net_db):
     deliver(net_db, [fix("p", iso(T0 - 60), 50, 0, work="plowing")], NOW)
     with net_db.session() as s:
@@ -275,7 +285,8 @@ def test_post_fixes_counts_accepted_and_rejected(client, token, app_db):
     assert out["accepted"] == 1 and out["rejected"] == 3
     assert [x["reason"] for x in out["rejections"]] == ["zero_position", "future", "invalid"]
     assert out["rejections"][2]["field"] == "time"
-    cache.clear()
+    with client.application.app_context():  # the session app's cache (not the last one built)
+        cache.clear()
     r = client.get("/api/snow/status?geometry=false&since=" + (now - timedelta(minutes=2)).isoformat().replace("+", "%2B"))
     assert r.status_code == 200
     rows = {row["id"]: row for row in r.get_json()["segments"]}
@@ -313,7 +324,8 @@ def test_status_api_many_clients_one_computation(dash_app, app_db):
 
     from api.cache import cache
 
-    cache.clear()
+    with dash_app.server.app_context():  # the session app's cache (not the last one built)
+        cache.clear()
     before = sp.COMPUTE_COUNT["live"]
     start = time.time()
     codes, barrier = [], threading.Barrier(30)
