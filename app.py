@@ -24,14 +24,15 @@ def init_store(settings: Settings) -> Database:
     from layers.builtin import ensure_builtin
 
     db = Database(settings.database_url)
-    db.create_all()
-    with db.session() as s:
-        ensure_builtin(s, settings.data_path)
-    if settings.demo_feed:
-        from sources.demo_snow import setup_sensors
-
+    with db.init_lock():
+        db.create_all()
         with db.session() as s:
-            setup_sensors(s, settings.data_path)
+            ensure_builtin(s, settings.data_path)
+        if settings.demo_feed:
+            from sources.demo_snow import setup_sensors
+
+            with db.session() as s:
+                setup_sensors(s, settings.data_path)
     return db
 
 
@@ -57,12 +58,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from api.snow import bp as snow_api, register_cli as snow_cli
     from layers.snowplow import ensure_network
 
-    with server.extensions["ishikawa.db"].session() as s:
-        ensure_network(s, settings.data_path)
+    with server.extensions["ishikawa.db"].init_lock(), server.extensions["ishikawa.db"].session() as s:
+        ensure_network(s, settings.data_path)  # the shipped road network at first start
     server.register_blueprint(snow_api)
     snow_cli(server)
 
     # --- issue 4 blueprints / extensions ---
+    from auth import init_auth
+
+    init_auth(server, settings)
 
     # --- issue 5 blueprints ---
 
@@ -84,11 +88,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
 def __getattr__(name: str):
     # `gunicorn app:server` asks for `server`: build the app from the environment once.
-    if name in ("server", "app"):
+    # `flask --app app <command>` finds the Flask server as `application` (issue 4 CLI).
+    if name in ("server", "app", "application"):
         global _app
         if "_app" not in globals():
             _app = create_app(Settings.from_env())
-        return _app.server if name == "server" else _app
+        return _app if name == "app" else _app.server
     raise AttributeError(name)
 
 

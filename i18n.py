@@ -62,6 +62,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "legend.snow.4": {"ja": "50〜100cm", "en": "50–100 cm"},
     "legend.snow.5": {"ja": "100cm以上", "en": "100 cm or more"},
     "legend.snow.none": {"ja": "データなし", "en": "No data"},
+    "legend.snow.number": {"ja": "円の中の数字は積雪深（cm）", "en": "The number is the depth in cm"},
     "popup.name": {"ja": "名称", "en": "Name"},
     "popup.address": {"ja": "住所", "en": "Address"},
     "popup.location": {"ja": "設置場所", "en": "Where in the building"},
@@ -104,7 +105,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "notfound.title": {"ja": "ページが見つかりません", "en": "Page not found"},
     "notfound.body": {"ja": "URLをご確認ください。", "en": "Please check the address."},
     "unit.cm": {"ja": "cm", "en": "cm"},
-    "status.feed_stale": {"ja": "データの更新が止まっています", "en": "Data updates have stopped"},
+    "status.layer_stale": {"ja": "「{layer}」の更新が止まっています（最終受信 {last}）。表示は古いデータです。",
+                           "en": "\"{layer}\" has stopped updating (last received {last}); the map shows old data."},
+    "status.never": {"ja": "なし", "en": "never"},
     "api.bad_bbox": {
         "ja": "bbox は「最小経度,最小緯度,最大経度,最大緯度」の4つの数値で指定してください（例: 136.2,36.2,137.4,37.6）。",
         "en": "bbox must be four numbers minLon,minLat,maxLon,maxLat (e.g. 136.2,36.2,137.4,37.6).",
@@ -173,12 +176,23 @@ STRINGS: dict[str, dict[str, str]] = {
     "snow.back": {"ja": "地図に戻る", "en": "Back to the map"},
     "snow.legend": {"ja": "凡例", "en": "Legend"},
     "snow.plow_marker": {"ja": "除雪車（矢印は進行方向、線は30分の軌跡）", "en": "Plow (arrow: heading; line: last 30 min)"},
-    "snow.api_unauthorized": {"ja": "有効な API トークンを Authorization: Bearer ヘッダーで指定してください。",
-                              "en": "Send a valid API token in an Authorization: Bearer header."},
     "snow.bad_json": {"ja": "本文は測位データの JSON 配列にしてください。", "en": "The body must be a JSON array of fixes."},
     "snow.too_many": {"ja": "一度に送れる測位データは {max} 件までです。", "en": "At most {max} fixes per request."},
 
     # --- staff: log-in, upload, layer management (issue 4) ---
+    "auth.title": {"ja": "職員ログイン", "en": "Staff log-in"},
+    "auth.email": {"ja": "メールアドレス", "en": "E-mail address"},
+    "auth.password": {"ja": "パスワード", "en": "Password"},
+    "auth.login": {"ja": "ログイン", "en": "Log in"},
+    "auth.logout": {"ja": "ログアウト", "en": "Log out"},
+    "auth.help": {"ja": "アカウントは県・市町の管理者が発行します。", "en": "Accounts are issued by the prefecture's or your city's administrator."},
+    "auth.failed": {"ja": "メールアドレスまたはパスワードが違います。", "en": "Wrong e-mail address or password."},
+    "auth.throttled": {"ja": "ログインの失敗が続いたため、{seconds} 秒後にもう一度お試しください。",
+                       "en": "Too many failed log-ins. Please try again in {seconds} seconds."},
+    "auth.csrf": {"ja": "フォームの有効期限が切れました。もう一度入力してください。", "en": "The form expired. Please try again."},
+    "auth.logged_out": {"ja": "ログアウトしました。", "en": "You have logged out."},
+    "auth.api_unauthorized": {"ja": "有効な API トークンを Authorization: Bearer ヘッダーで指定してください。",
+                              "en": "Send a valid API token in an Authorization: Bearer header."},
 
     # --- alerts and mail (issue 5) ---
 

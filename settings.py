@@ -39,6 +39,11 @@ class Settings:
     # Start the periodic jobs inside the web process (embedded default); gunicorn web workers
     # leave them to the separate `worker` process.
     run_jobs: bool = False
+    # --- issue 4: staff log-in and uploads ---
+    admin_email: str = ""
+    admin_password: str = ""
+    upload_max_mb: int = 100
+    cookie_secure: bool = False  # Secure cookies: on when PUBLIC_BASE_URL is https (or COOKIE_SECURE=1)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -62,6 +67,14 @@ class Settings:
             demo_interval_s=float(env.get("DEMO_INTERVAL", "10")),
             public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/")
             or f"http://{env.get('HOST', '127.0.0.1')}:{env.get('PORT', '8050')}",
+        )
+        # --- issue 4 settings ---
+        values.update(
+            admin_email=env.get("ADMIN_EMAIL", "").strip(),
+            admin_password=env.get("ADMIN_PASSWORD", ""),
+            upload_max_mb=int(env.get("UPLOAD_MAX_MB", "100")),
+            cookie_secure=_flag(env.get("COOKIE_SECURE"),
+                                default=values["public_base_url"].lower().startswith("https://")),
         )
         values.update(overrides)
         return cls(**values)

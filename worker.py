@@ -36,7 +36,7 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
         from layers.snowplow import ensure_network
         from sources import demo_plows
 
-        with db.session() as s:
+        with db.init_lock(), db.session() as s:
             ensure_network(s, settings.data_path)
         jobs.append(Job(demo_plows.FEED_NAME, demo_plows.FIX_EVERY_S,
                         lambda: demo_plows.tick(db, settings.data_path, utcnow(), demo_plows.FIX_EVERY_S)))

@@ -10,15 +10,15 @@ GET  /api/snow/network?v=           the road network as GeoJSON (the /snow page 
 """
 from __future__ import annotations
 
-import hmac
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
 import orjson
-from flask import Blueprint, Response, abort, current_app, make_response, request
+from flask import Blueprint, Response, current_app, request
 
 from api.cache import cache
+from auth import require_token  # issue 4: staff API tokens (Authorization: Bearer)
 from api.errors import error
 from store.db import get_db, utcnow
 
@@ -26,36 +26,11 @@ bp = Blueprint("snow_api", __name__)
 MAX_FIXES = 10_000
 
 
-def require_token():
-    """The staff member behind `Authorization: Bearer <token>`, or abort with 401 JSON.
-
-    Uses the token model of issue 4 (`auth.require_token`) when it is installed; until then,
-    tokens listed in the API_TOKENS setting (config key or environment, comma separated).
-    """
-    try:
-        from auth import require_token as real  # issue 4
-    except ImportError:
-        real = None
-    if real is not None:
-        return real()
-    import os
-
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    allowed = current_app.config.get("API_TOKENS") or [x for x in os.environ.get("API_TOKENS", "").split(",") if x]
-    if scheme.lower() == "bearer" and token.strip() and any(hmac.compare_digest(token.strip(), a) for a in allowed):
-        return token.strip()
-    body, status = error(401, "unauthorized", "snow.api_unauthorized")
-    resp = make_response(body, status)
-    resp.headers["WWW-Authenticate"] = 'Bearer realm="ishikawa-map"'
-    abort(resp)
-
-
 @bp.post("/api/vehicles/fixes")
 def post_fixes():
     from sources.fixes import ingest
 
-    require_token()
+    require_token()  # any staff member's token: GPS units of every organisation push here
     try:
         items = orjson.loads(request.get_data() or b"null")
     except orjson.JSONDecodeError:

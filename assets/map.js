@@ -63,9 +63,13 @@ window.ishikawaMap = (function () {
       layer.bindPopup(popupHtml(feature.properties, spec), {maxWidth: 300});
     },
     tooltip: function (feature, layer, context) {
+      // permanent, quiet labels: without tiles the outlines and names are the only base map
       var key = hideoutOf(context).label || "name";
       if (feature.properties && feature.properties[key]) {
-        layer.bindTooltip(esc(feature.properties[key]), {sticky: true, className: "outline-tooltip"});
+        // 郡 names are long: "能美郡川北町" is labelled "川北町"; the labels sit below the markers
+        var label = String(feature.properties[key]).replace(/^.+郡/, "");
+        layer.bindTooltip(esc(label), {permanent: true, direction: "center", pane: "shadowPane",
+                                       className: "outline-label", interactive: false});
       }
     },
     aedPoint: function (feature, latlng, context) {
@@ -90,11 +94,21 @@ window.ishikawaMap = (function () {
         iconSize: [14, 14], iconAnchor: [7, 7]})});
     },
     snowPoint: function (feature, latlng, context) {
+      // a coloured disc with the depth in cm, above shelters and AEDs (sensors often share a site)
       var h = hideoutOf(context), p = feature.properties || {};
       var cls = p.depth_class, colors = h.colors || [];
-      var fill = (cls === null || cls === undefined || cls < 0) ? (h.noData || "#9e9e9e") : colors[cls];
-      return L.circleMarker(latlng, {radius: 10, color: "#0b2545", weight: 2, fillColor: fill,
-                                     fillOpacity: 0.95, className: "snow-sensor"});
+      var noData = (cls === null || cls === undefined || cls < 0);
+      var fill = noData ? (h.noData || "#9e9e9e") : colors[cls];
+      var dark = !noData && cls >= 3;
+      var label = noData ? "–" : String(Math.round(p.value));
+      return L.marker(latlng, {
+        zIndexOffset: 1000, title: p.name || "",
+        icon: L.divIcon({
+          className: "snow-marker",
+          html: '<span style="background:' + esc(fill) + ";color:" + (dark ? "#fff" : "#0b2545") + '">' +
+            esc(label) + "</span>",
+          iconSize: [30, 30], iconAnchor: [15, 15], popupAnchor: [0, -14]})
+      });
     },
     outlineStyle: function (feature, context) {
       var h = hideoutOf(context);

@@ -55,12 +55,13 @@ BUILTIN = [
          files=["aed/hakusan_aed_cp932.csv"]),
     dict(id="snow-depth", kind="snow_depth", group="yuki", sort_order=50, default_visible=True,
          name="layer.snow_depth", attribution="attribution.snow_demo", license="デモデータ",
-         options={"demo": True}),
+         options={"demo": True, "feed": "demo-snow"}),
     # --- issue 3 built-in layers ---
     # road colours only (no vehicles); the network itself lives in the snow tables (layers/snowplow.py)
     dict(id="snow-removal", kind="snowplow", group="yuki", sort_order=51,
          name="layer.snow_removal", attribution="attribution.snow_removal",
-         license="国土数値情報（緊急輸送道路・半島循環道路）非商用 / 除雪車位置はデモデータ", options={"demo": True}),
+         license="国土数値情報（緊急輸送道路・半島循環道路）非商用 / 除雪車位置はデモデータ",
+         options={"demo": True, "feed": "demo-plows"}),
 
     # --- issue 6 built-in layers ---
 
@@ -100,11 +101,11 @@ def ensure_builtin(s: Session, data_path: Path) -> None:
                       license=spec["license"], organisation_id=orgs["ishikawa"].id,
                       default_visible=spec.get("default_visible", False))
         digest = _digest(files) if files else ""
-        if existing is not None and existing.options.get("source_digest", "") == digest:
-            continue
+        unchanged = existing is not None and existing.options.get("source_digest", "") == digest
         options["source_digest"] = digest
+        # names, options and attribution follow the code; data is reloaded only when its file changed
         layer = upsert_layer(s, spec["id"], options=options, **fields)
-        if files:
+        if files and not unchanged:
             count = replace_features(s, layer, _load(files))
             log.info("built-in layer %s: %d features loaded from %s", layer.id, count,
                      ", ".join(str(f.relative_to(data_path)) for f in files))

@@ -73,4 +73,5 @@ class SnowDepthKind(LayerKind):
 
     def legend(self, layer, lang):
         items = [LegendItem(t(f"legend.snow.{i}", lang), c, "circle") for i, c in enumerate(CLASS_COLORS)]
-        return items + [LegendItem(t("legend.snow.none", lang), NO_DATA_COLOR, "circle")]
+        return items + [LegendItem(t("legend.snow.none", lang), NO_DATA_COLOR, "circle"),
+                        LegendItem(t("legend.snow.number", lang), "#ffffff", "number")]

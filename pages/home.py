@@ -10,7 +10,7 @@ from components.legend import legend_children
 from components.map import map_children
 from components.map_state import BASEMAPS, MapState, exclusive_selection, parse_state, to_query
 from i18n import t
-from layers.visible import group_label, group_order
+from layers.visible import group_label, group_order, stale_notices
 from layers.visible import visible_layers as _visible_layers
 from store.db import get_db
 
@@ -20,6 +20,11 @@ dash.register_page(__name__, path="/", title=t("app.title"))
 def visible_layers(lang: str, zoom: int | None = None):
     with get_db().session() as s:
         return _visible_layers(s, lang, zoom)
+
+
+def status_children(layers, checked: set[str], lang: str) -> list:
+    with get_db().session() as s:
+        return [html.P(line) for line in stale_notices(s, layers, checked, lang)]
 
 
 
@@ -52,7 +57,8 @@ def layout(**query):
         html.Header(className="topbar", children=[
             html.Button(t("panel.toggle", lang), id="home-panel-toggle", className="panel-toggle",
                         **{"aria-controls": "home-panel", "aria-expanded": "false"}),
-            html.H1(t("app.title", lang), className="app-title"),
+            html.H1([html.Span(t("app.title", lang), className="title-long"),
+                     html.Span(t("app.short", lang), className="title-short")], className="app-title"),
             html.A(t("lang.switch", lang), id="home-lang-link", className="lang-switch",
                    href=to_query(MapState(**{**st.__dict__, "lang": "en" if lang == "ja" else "ja"})),
                    title=t("lang.switch.title", lang), hrefLang="en" if lang == "ja" else "ja"),
@@ -75,6 +81,8 @@ def layout(**query):
                     html.Div(id="home-legend", children=legend_children(layers, checked, lang, st.opacity)),
                 ]),
             ]),
+            html.Div(id="home-status", className="map-status", role="status",
+                     children=status_children(layers, checked, lang)),
             dl.Map(id="home-map", center=[st.lat, st.lon], zoom=st.zoom, minZoom=5, maxZoom=18,
                    className="map", preferCanvas=False, worldCopyJump=False,
                    maxBounds=[[20, 118], [50, 160]], children=[
@@ -171,6 +179,17 @@ def refresh_urls(_n, zoom, urls, lang):
         changed = spec is not None and (spec.refresh_s or spec.lod) and spec.url != url
         out.append(spec.url if changed else no_update)
     return out
+
+
+@callback(
+    Output("home-status", "children"),
+    Input("home-refresh", "n_intervals"),
+    Input({"type": "home-layers", "group": ALL}, "value"),
+    State("home-lang", "data"),
+    prevent_initial_call=True,
+)
+def refresh_status(_n, groups, lang):
+    return status_children(visible_layers(lang), _checked(groups), lang)
 
 
 # The URL follows the map without reloading the page (history.replaceState), and the language

@@ -20,6 +20,10 @@ def main():
     opts.binary_location = "/usr/bin/chromium"
     driver = webdriver.Chrome(options=opts)
     try:
+        width, height = (int(v) for v in size.split("x"))
+        if width < 500:  # desktop windows cannot be this narrow: emulate a phone
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
         driver.get(url)
         time.sleep(wait)
         driver.save_screenshot(out)

@@ -88,6 +88,31 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def init_lock(self) -> Iterator[None]:
+        """Serialise start-up work (tables, built-in data) between processes, e.g. gunicorn workers."""
+        if self.backend == "postgresql":
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(724011)"))
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(724011)"))
+                    conn.commit()
+            return
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        import fcntl
+
+        with open(f"{database}.init.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def ping(self) -> tuple[bool, str]:
         try:
             with self.engine.connect() as conn:

@@ -106,6 +106,7 @@ class Feed(Base):
 import store.snow  # noqa: E402,F401
 
 # --- issue 4: users, tokens, layer versions ---
+import store.users  # noqa: E402,F401
 
 # --- issue 5: alert rules, events, outbox ---
 

@@ -48,3 +48,26 @@ def test_level_of_detail_buckets():
     from layers.base import lod_bucket
 
     assert [lod_bucket(z) for z in (5, 9, 10, 11, 12, 18)] == [9, 9, 11, 11, 18, 18]
+
+
+def test_stale_feed_notice(db):
+    from datetime import timedelta
+    from pathlib import Path
+
+    from layers.builtin import ensure_builtin
+    from layers.visible import stale_notices, visible_layers
+    from store.db import utcnow
+    from store.feeds import feed_ok
+
+    now = utcnow()
+    with db.session() as s:
+        ensure_builtin(s, Path(__file__).resolve().parents[1] / "data")
+        feed_ok(s, "demo-snow", interval_s=60, at=now - timedelta(seconds=30))
+    with db.session() as s:
+        layers = visible_layers(s, "ja")
+        assert stale_notices(s, layers, {"snow-depth"}, "ja", now) == []
+        later = now + timedelta(minutes=10)
+        notes = stale_notices(s, layers, {"snow-depth"}, "ja", later)
+        assert len(notes) == 1 and "積雪深（センサー）" in notes[0] and "止まっています" in notes[0]
+        assert stale_notices(s, layers, {"aed"}, "ja", later) == []  # a hidden layer says nothing
+        assert "stopped updating" in stale_notices(s, visible_layers(s, "en"), {"snow-depth"}, "en", later)[0]

@@ -249,10 +249,15 @@ def test_demo_tick_backfills_a_day_then_adds_fixes(db):
 # --- the API -------------------------------------------------------------------------------------
 
 @pytest.fixture
-def token(dash_app):
-    dash_app.server.config["API_TOKENS"] = ["test-token-123"]
-    yield "test-token-123"
-    dash_app.server.config.pop("API_TOKENS", None)
+def token(app_db):
+    """A staff API token of an editor of 羽咋市 (issue 4's token model)."""
+    import uuid
+
+    from store.users import create_token, create_user
+
+    with app_db.session() as s:
+        user = create_user(s, f"plow-{uuid.uuid4().hex[:8]}@city.hakui.example", "a-long-password-1", "hakui")
+        return create_token(s, user, "snowplow GPS")
 
 
 def test_post_fixes_needs_a_token(client):

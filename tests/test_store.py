@@ -111,3 +111,24 @@ def test_feed_states(db):
     assert states["demo"]["status"] == "ok"
     assert states["old"]["status"] == "stale" and states["old"]["age_seconds"] == pytest.approx(100, abs=1)
     assert states["broken"]["status"] == "error" and "refused" in states["broken"]["last_error"]
+
+
+def test_two_processes_start_on_one_new_database(db_url, tmp_path):
+    """gunicorn starts several workers at once: start-up must not race on tables or built-in data."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    code = ("import sys; sys.path.insert(0, %r); from settings import Settings; from app import init_store; "
+            "init_store(Settings.from_env({'DATABASE_URL': %r, 'INSTANCE_PATH': %r, 'SECRET_KEY': 'x'}))"
+            % (str(root), db_url, str(tmp_path)))
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE) for _ in range(3)]
+    errors = [p.communicate(timeout=120)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    from store.db import Database
+
+    database = Database(db_url)
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(Feature).where(Feature.layer_id == "aed")) == 211
+    database.dispose()

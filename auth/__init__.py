@@ -1,0 +1,42 @@
+"""Staff log-in (Flask-Login), API tokens and the helpers every staff route uses (issue 4).
+
+Usage, for API blueprints and Dash callbacks alike::
+
+    from auth import current_staff, require_token
+
+    @bp.post("/api/vehicles/fixes")
+    def post_fixes():
+        staff = require_token()          # Bearer token; aborts with 401 JSON when missing/bad
+        if not staff.may_manage(org_id): # admin: every organisation; editor: own organisation
+            ...
+
+    @callback(...)
+    def save(...):                      # Dash callback (session cookie)
+        staff = current_staff()         # Staff or None; anyone can POST to /_dash-update-component,
+        if staff is None:                # so every staff callback checks this itself
+            raise PreventUpdate
+
+- `current_staff()` -> `store.users.Staff | None`: from `Authorization: Bearer <token>` when that
+  header is present (a bad token gives None, never a fall-back to the cookie), else from the
+  Flask-Login session.
+- `require_token()` -> `Staff`: Bearer only (API writes need no CSRF protection that way);
+  aborts with `{"error": "unauthorized", ...}` 401 otherwise.
+- `login_url(next_path, lang)`: where to send a visitor who must log in first.
+- `csrf_token()` / `csrf_ok(value)`: a per-session token for plain HTML forms (log-in, log-out).
+- `may_see_layer` / `may_edit_layer` come from `store.users` (re-exported here).
+
+Routes: `/login` (GET form, POST check), `/logout` (POST; GET shows a confirm button).
+CLI: `flask --app app create-user EMAIL --org ORG --role admin|editor [--password P]` and
+`flask --app app create-token EMAIL` (prints the token as its last line).
+The first admin comes from ADMIN_EMAIL / ADMIN_PASSWORD when no user exists yet.
+"""
+from auth.core import (  # noqa: F401
+    StaffUser,
+    csrf_ok,
+    csrf_token,
+    current_staff,
+    init_auth,
+    login_url,
+    require_token,
+)
+from store.users import Staff, may_edit_layer, may_see_layer  # noqa: F401

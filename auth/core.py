@@ -1,0 +1,131 @@
+"""Flask-Login set-up, Bearer tokens, CSRF tokens for plain forms. See auth/__init__.py."""
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from datetime import timedelta
+from urllib.parse import quote
+
+from flask import abort, g, has_request_context, make_response, request, session
+from flask_login import LoginManager, UserMixin, current_user
+
+from store.db import get_db
+from store.users import Staff, ensure_first_admin, staff_of, user_for_token
+
+log = logging.getLogger("ishikawa.auth")
+login_manager = LoginManager()
+
+
+class StaffUser(UserMixin):
+    """What Flask-Login keeps: the Staff snapshot. The id carries a password-hash fragment, so a
+    changed password ends older sessions."""
+
+    def __init__(self, staff: Staff):
+        self.staff = staff
+
+    def get_id(self) -> str:
+        return f"{self.staff.id}:{self.staff.session_nonce}"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from store.users import User
+
+    uid, _, nonce = (user_id or "").partition(":")
+    if not uid.isdigit():
+        return None
+    with get_db().session() as s:
+        user = s.get(User, int(uid))
+        if user is None or not user.active:
+            return None
+        staff = staff_of(s, user)
+    return StaffUser(staff) if hmac.compare_digest(staff.session_nonce, nonce) else None
+
+
+def init_auth(server, settings) -> None:
+    """Cookies, Flask-Login, the /login and /logout routes, the CLI and the first admin."""
+    server.config.update(
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=settings.cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=settings.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=settings.upload_max_mb * 1024 * 1024 + 1024 * 1024,  # + room for the form
+    )
+    login_manager.init_app(server)
+    login_manager.session_protection = "basic"
+
+    from auth.cli import register_cli
+    from auth.views import bp
+
+    server.register_blueprint(bp)
+    register_cli(server)
+    db = server.extensions["ishikawa.db"]
+    with db.session() as s:
+        user = ensure_first_admin(s, settings.admin_email, settings.admin_password)
+        if user is not None:
+            log.info("first admin created from ADMIN_EMAIL: %s", user.email)
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip()
+
+
+def current_staff() -> Staff | None:
+    """The logged-in staff member of this request (Bearer token first, then the session)."""
+    if not has_request_context():
+        return None
+    if "ishikawa_staff" in g:
+        return g.ishikawa_staff
+    staff = None
+    if "Authorization" in request.headers:
+        token = _bearer()
+        if token:
+            with get_db().session() as s:
+                user = user_for_token(s, token)
+                staff = staff_of(s, user) if user is not None else None
+    elif current_user and current_user.is_authenticated:
+        staff = current_user.staff
+    g.ishikawa_staff = staff
+    return staff
+
+
+def require_token() -> Staff:
+    """The staff member of a Bearer token, or abort with a 401 JSON error."""
+    from api.errors import error
+
+    staff = current_staff() if _bearer() else None
+    if staff is None:
+        body, status = error(401, "unauthorized", "auth.api_unauthorized")
+        resp = make_response(body, status)
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="ishikawa-map"'
+        abort(resp)
+    return staff
+
+
+def safe_next(path: str | None, default: str = "/staff/layers") -> str:
+    """Only our own paths: no scheme, no host, no protocol-relative or backslash tricks."""
+    path = (path or "").strip()
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or any(ord(c) < 32 for c in path):
+        return default
+    return path
+
+
+def login_url(next_path: str = "", lang: str = "ja") -> str:
+    url = f"/login?lang={lang}"
+    return url + (f"&next={quote(safe_next(next_path), safe='/')}" if next_path else "")
+
+
+def csrf_token() -> str:
+    token = session.get("_csrf")
+    if not token:
+        token = session["_csrf"] = secrets.token_urlsafe(24)
+    return token
+
+
+def csrf_ok(value: str | None) -> bool:
+    token = session.get("_csrf")
+    return bool(token and value and hmac.compare_digest(str(token), str(value)))

@@ -1,0 +1,245 @@
+"""Staff users, API tokens and log-in throttling (issue 4).
+
+Interface (small on purpose; `auth/` builds on it):
+
+- `Staff`: a plain, frozen snapshot of a logged-in person (id, email, organisation id/code, role),
+  safe to keep after the session closes. `staff.is_admin`; `staff.may_manage(org_id)`.
+- `create_user(s, email, password, org_code, role)`, `get_user_by_email(s, email)`,
+  `check_password(user, password)`, `set_password(user, password)`, `staff_of(s, user)`.
+- `create_token(s, user, name="")` -> the token text (shown once; only its SHA-256 is stored),
+  `user_for_token(s, token)` -> User or None, `revoke_tokens(s, user)`.
+- `ensure_first_admin(s, email, password)`: the first admin from ADMIN_EMAIL / ADMIN_PASSWORD,
+  only while no user exists.
+- `may_see_layer(staff, layer)` / `may_edit_layer(staff, layer)`: the one rule for private
+  layers: public layers are for everyone; private ones for admins and the owning organisation's
+  editors. Callers answer 404 (never 403) when `may_see_layer` is False.
+- Throttling: `login_wait(s, keys, now)` seconds still to wait before another try for any of the
+  keys (e-mail, client address), `login_failed(s, keys, now)`, `login_succeeded(s, keys)`.
+
+Roles: "admin" (prefecture-wide: every organisation) and "editor" (own organisation only).
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, delete, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from store.db import Base, UTCDateTime, utcnow
+from store.models import PUBLIC, Organisation
+
+ADMIN = "admin"
+EDITOR = "editor"
+ROLES = (ADMIN, EDITOR)
+MIN_PASSWORD = 8
+TOKEN_PREFIX = "imt_"
+
+# Throttling: after FREE_TRIES failures on one key, each further try waits 2^(n-FREE_TRIES) s,
+# up to MAX_WAIT_S; a success (or a quiet FORGET_S) clears the count.
+FREE_TRIES = 3
+MAX_WAIT_S = 300.0
+FORGET_S = 3600.0
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    password_hash: Mapped[str] = mapped_column(String(300))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    role: Mapped[str] = mapped_column(String(20), default=EDITOR)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the token
+    name: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LoginFailure(Base):
+    __tablename__ = "login_failures"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)  # "email:..." / "addr:..."
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: int
+    email: str
+    organisation_id: int
+    organisation_code: str
+    role: str
+    # a fragment of the password hash: a password change ends the sessions made before it
+    session_nonce: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+    def may_manage(self, organisation_id: int | None) -> bool:
+        return self.is_admin or (organisation_id is not None and organisation_id == self.organisation_id)
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def _nonce(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:12]
+
+
+def staff_of(s: Session, user: User) -> Staff:
+    org = s.get(Organisation, user.organisation_id)
+    return Staff(id=user.id, email=user.email, organisation_id=user.organisation_id,
+                 organisation_code=org.code if org else "", role=user.role, session_nonce=_nonce(user))
+
+
+def get_user_by_email(s: Session, email: str) -> User | None:
+    return s.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def organisation_by_code(s: Session, code: str) -> Organisation | None:
+    """By code ("kaga") or by either name ("加賀市", "Kaga City")."""
+    code = (code or "").strip()
+    return s.scalar(select(Organisation).where(
+        (Organisation.code == code) | (Organisation.name_ja == code) | (Organisation.name_en == code)))
+
+
+def set_password(user: User, password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise ValueError(f"password must have at least {MIN_PASSWORD} characters")
+    user.password_hash = generate_password_hash(password)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    if user is None or not user.active:
+        # same work as a real check, so timing does not tell which e-mails exist
+        check_password_hash(_DUMMY_HASH, password or "")
+        return False
+    return check_password_hash(user.password_hash, password or "")
+
+
+_DUMMY_HASH = generate_password_hash("not-a-password-" + secrets.token_hex(8))
+
+
+def create_user(s: Session, email: str, password: str, org_code: str, role: str = EDITOR) -> User:
+    email = normalize_email(email)
+    if "@" not in email or len(email) > 254:
+        raise ValueError(f"not an e-mail address: {email!r}")
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    org = organisation_by_code(s, org_code)
+    if org is None:
+        known = ", ".join(o.code for o in s.scalars(select(Organisation).order_by(Organisation.code)))
+        raise ValueError(f"unknown organisation {org_code!r} (known: {known})")
+    if get_user_by_email(s, email) is not None:
+        raise ValueError(f"user {email} exists already")
+    user = User(email=email, organisation_id=org.id, role=role, password_hash="")
+    set_password(user, password)
+    s.add(user)
+    s.flush()
+    return user
+
+
+def ensure_first_admin(s: Session, email: str, password: str, org_code: str = "ishikawa") -> User | None:
+    """The first admin at first start; does nothing once any user exists or without both values."""
+    if not email or not password:
+        return None
+    if s.scalar(select(func.count()).select_from(User)):
+        return None
+    return create_user(s, email, password, org_code, ADMIN)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(s: Session, user: User, name: str = "") -> str:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    s.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), name=name[:100]))
+    s.flush()
+    return token
+
+
+def user_for_token(s: Session, token: str | None, now: datetime | None = None) -> User | None:
+    token = (token or "").strip()
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = s.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None:
+        return None
+    user = s.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    row.last_used_at = now or utcnow()
+    return user
+
+
+def revoke_tokens(s: Session, user: User) -> int:
+    return s.execute(delete(ApiToken).where(ApiToken.user_id == user.id)).rowcount or 0
+
+
+def may_see_layer(staff: Staff | None, layer) -> bool:
+    if layer is None:
+        return False
+    if layer.visibility == PUBLIC:
+        return True
+    return staff is not None and staff.may_manage(layer.organisation_id)
+
+
+def may_edit_layer(staff: Staff | None, layer) -> bool:
+    return layer is not None and staff is not None and staff.may_manage(layer.organisation_id)
+
+
+# --- throttling of repeated log-in failures ---
+
+def _wait_for(count: int) -> float:
+    if count < FREE_TRIES:
+        return 0.0
+    return min(2.0 ** (count - FREE_TRIES), MAX_WAIT_S)
+
+
+def login_wait(s: Session, keys: list[str], now: datetime | None = None) -> float:
+    """Seconds to wait before the next try is even checked (0 = go ahead)."""
+    now = now or utcnow()
+    wait = 0.0
+    for row in s.scalars(select(LoginFailure).where(LoginFailure.key.in_(keys))):
+        since = (now - row.last_at).total_seconds()
+        if since > FORGET_S:
+            continue
+        wait = max(wait, _wait_for(row.count) - since)
+    return max(wait, 0.0)
+
+
+def login_failed(s: Session, keys: list[str], now: datetime | None = None) -> int:
+    """Count a failure on each key; returns the highest count."""
+    now = now or utcnow()
+    top = 0
+    for key in keys:
+        row = s.get(LoginFailure, key)
+        if row is None:
+            row = LoginFailure(key=key, count=0, last_at=now)
+            s.add(row)
+        elif (now - row.last_at).total_seconds() > FORGET_S:
+            row.count = 0
+        row.count += 1
+        row.last_at = now
+        top = max(top, row.count)
+    s.flush()
+    return top
+
+
+def login_succeeded(s: Session, keys: list[str]) -> None:
+    s.execute(delete(LoginFailure).where(LoginFailure.key.in_(keys)))
