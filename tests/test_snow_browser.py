@@ -92,6 +92,14 @@ def test_slider_replays_the_roads_of_a_past_moment(dash_duo, dash_app, plows):
     for _ in range(48):  # 12 hours later in the replay, part of the network is cleared again
         thumb.send_keys(Keys.ARROW_RIGHT)
     wait_until(lambda: 0 < road_paths(dash_duo, NOT_CLEARED_COLOR) < total * 0.9, timeout=15, what="half-way")
+    # play: the replayed moment moves forward by itself, pause stops it
+    paused_at = text(dash_duo, "#snow-mode")
+    dash_duo.find_element("#snow-play-button").click()
+    wait_until(lambda: text(dash_duo, "#snow-play-button").startswith("⏸"), what="playing")
+    wait_until(lambda: text(dash_duo, "#snow-mode") != paused_at, timeout=15, what="replay advancing")
+    dash_duo.find_element("#snow-play-button").click()
+    wait_until(lambda: text(dash_duo, "#snow-play-button").startswith("▶"), what="paused")
+    assert "Replaying" in text(dash_duo, "#snow-mode")
     dash_duo.find_element("#snow-live-button").click()
     wait_until(lambda: dash_duo.find_element("#snow-mode").text == "Live", timeout=15, what="live again")
     wait_until(lambda: road_paths(dash_duo, NOT_CLEARED_COLOR) <= live_red + 20, timeout=15, what="live colours")
