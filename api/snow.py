@@ -28,7 +28,7 @@ MAX_FIXES = 10_000
 
 @bp.post("/api/vehicles/fixes")
 def post_fixes():
-    from sources.fixes import ingest
+    from layers.snowplow import ingest_fixes
 
     require_token()  # any staff member's token: GPS units of every organisation push here
     try:
@@ -42,7 +42,7 @@ def post_fixes():
     if len(items) > MAX_FIXES:
         return error(413, "too_many", "snow.too_many", details=[{"max": MAX_FIXES}], max=MAX_FIXES)
     settings = current_app.extensions["ishikawa.settings"]
-    result = ingest(get_db(), items, utcnow(), settings.data_path / "boundaries/ishikawa_municipalities.geojson")
+    result = ingest_fixes(get_db(), items, utcnow(), settings.data_path)
     from store.feeds import feed_ok
 
     if result.accepted:

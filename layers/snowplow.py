@@ -287,7 +287,17 @@ def vehicle_delta(old: dict[str, dict], new: dict[str, dict]) -> dict[str, list]
 # --- snapshots: one computation per refresh interval, shared by every viewer --------------------
 
 COMPUTE_COUNT = {"live": 0, "replay": 0}
-_LOCK = threading.Lock()
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _key_lock(key: str) -> threading.Lock:
+    """One lock per snapshot key: viewers of one moment wait for each other, not for other moments."""
+    with _LOCKS_GUARD:
+        if len(_LOCKS) > 256:
+            for k in [k for k, lock in _LOCKS.items() if not lock.locked()]:
+                del _LOCKS[k]
+        return _LOCKS.setdefault(key, threading.Lock())
 
 
 def live_key(now: float) -> str:
@@ -338,7 +348,7 @@ def snapshot(db, key: str, cache=None, ttl: int = 600) -> dict:
     value = cache.get(ckey)
     if value is not None:
         return value
-    with _LOCK:
+    with _key_lock(ckey):
         value = cache.get(ckey)
         if value is not None:
             return value
@@ -392,6 +402,13 @@ def snapshot_cached(cache, key: str | None) -> dict | None:
     if not key or cache is None:
         return None
     return cache.get(f"snow:snap:{key}")
+
+
+def ingest_fixes(db, items: list, now: datetime, data_path: Path):
+    """The one ingest path (API, demo feed, later FIWARE Vehicle entities): see sources/fixes.py."""
+    from sources.fixes import ingest
+
+    return ingest(db, items, now, data_path / "boundaries/ishikawa_municipalities.geojson")
 
 
 # --- the status API ------------------------------------------------------------------------------
