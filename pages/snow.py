@@ -83,6 +83,7 @@ def layout(lang: str | None = None, **query):
             ]),
             html.Aside(className="snow-side", children=[
                 html.P(t("snow.demo", lang), className="snow-demo"),
+                html.Div(legend(legend_items(lang), lang), className="snow-side-legend"),
                 html.Div(className="snow-time", children=[
                     html.Div(className="snow-time-head", children=[
                         html.Span(_mode_text(True, now, lang), id="snow-mode", className="snow-mode"),
