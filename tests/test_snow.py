@@ -351,6 +351,57 @@ def test_status_api_many_clients_one_computation(dash_app, app_db):
     assert 1 <= sp.COMPUTE_COUNT["live"] - before <= len(buckets)
 
 
+SNOW_OUTPUT = ("..snow-roads.hideout...snow-delta.data...snow-key.data...snow-progress.children..."
+               "snow-progress-bars.children...snow-progress-title.children...snow-badge.children...snow-badge.className..."
+               "snow-mode.children...snow-mode.className..")
+
+
+def snow_refresh_body(key: str | None, minutes: int = 0) -> dict:
+    outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in SNOW_OUTPUT.strip(".").split("...")]
+    return {"output": SNOW_OUTPUT, "outputs": outputs,
+            "inputs": [{"id": "snow-refresh", "property": "n_intervals", "value": 1},
+                       {"id": "snow-time", "property": "value", "value": minutes},
+                       {"id": "snow-hours", "property": "value", "value": 3}],
+            "changedPropIds": ["snow-refresh.n_intervals"],
+            "state": [{"id": "snow-key", "property": "data", "value": key},
+                      {"id": "snow-lang", "property": "data", "value": "ja"}]}
+
+
+def test_snow_page_refresh_many_viewers_one_computation(dash_app):
+    """40 browsers refreshing /snow at once: one snapshot per refresh interval (and per replayed minute)."""
+    import time
+
+    from api.cache import cache
+
+    dash_app.server.test_client().get("/_dash-dependencies")  # Dash registers its callbacks at the first request
+    with dash_app.server.app_context():
+        cache.clear()
+    before = dict(sp.COMPUTE_COUNT)
+    start = time.time()
+    answers, barrier = [], threading.Barrier(40)
+
+    def viewer(i):
+        c = dash_app.server.test_client()
+        barrier.wait()
+        # half watch live (holding an old state), half replay two hours back
+        r = c.post("/_dash-update-component", json=snow_refresh_body("L0", -120 if i % 2 else 0))
+        answers.append((r.status_code, r.get_json()["response"]["snow-key"]["data"]))
+
+    threads = [threading.Thread(target=viewer, args=(i,)) for i in range(40)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    end = time.time()
+    assert all(code == 200 for code, _k in answers)
+    live_keys = {k for _c, k in answers if k.startswith("L")}
+    replay_keys = {k for _c, k in answers if k.startswith("R")}
+    assert live_keys and replay_keys
+    assert sp.COMPUTE_COUNT["live"] - before["live"] == len(live_keys) <= len(
+        {sp.live_key(start), sp.live_key(end)})
+    assert sp.COMPUTE_COUNT["replay"] - before["replay"] == len(replay_keys) <= 2
+
+
 def test_network_route_is_versioned(client, app_db):
     with app_db.session() as s:
         v = st.network(s).version
