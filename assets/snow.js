@@ -142,10 +142,11 @@
           (delta.gone_vehicles || []).forEach(function (id) { delete fleet[id]; });
           var cut = (delta.t || Date.now() / 1000) - 1800;
           Object.keys(delta.vehicles || {}).forEach(function (id) {
-            // [lon, lat, heading, speed, work, t, state, trail points to add]
+            // [lon, lat, heading, speed, work, t, state, trail points to add, bad fixes dropped]
             var r = delta.vehicles[id], old = fleet[id] || {trail: []};
             fleet[id] = {lon: r[0], lat: r[1], heading: r[2], speed: r[3], work: WORK[r[4]], t: r[5],
-                         state: STATE[r[6]], trail: (old.trail || []).concat(r[7] || [])};
+                         state: STATE[r[6]], trail: (old.trail || []).concat(r[7] || []),
+                         rej: r[8] === undefined ? old.rej : r[8]};
           });
           Object.keys(fleet).forEach(function (id) {
             fleet[id].trail = (fleet[id].trail || []).filter(function (p) { return p[2] > cut; });
@@ -169,7 +170,8 @@
                          geometry: {type: "LineString", coordinates: line}});
           }
           rows.push({id: id, work: workLabel, speed: v.speed === null || v.speed === undefined ? "" : v.speed,
-                     last: jst(v.t), state: (labels.state || {})[v.state] || v.state, state_key: v.state});
+                     last: jst(v.t), state: (labels.state || {})[v.state] || v.state, state_key: v.state,
+                     rej: v.rej === null || v.rej === undefined ? "" : v.rej});
         });
         return [fleet, {type: "FeatureCollection", features: plows},
                 {type: "FeatureCollection", features: trails}, rows];

@@ -265,11 +265,12 @@ WORK_ROW_CODES = {"plowing": 0, "spreading": 1, "travel": 2}
 
 
 def vehicle_row(v: dict, add: list) -> list:
-    """A vehicle as the browser gets it: [lon, lat, heading, speed, work, t, state, trail points to add]
+    """A vehicle as the browser gets it: [lon, lat, heading, speed, work, t, state, trail points to add,
+    bad fixes dropped (live only)]
     (work: 0 plowing 1 spreading 2 travel; state: 0 active 1 idle 2 offline) — short, as 300 travel each refresh."""
     return [v.get("lon"), v.get("lat"), None if v.get("heading") is None else round(v["heading"]),
             None if v.get("speed") is None else round(v["speed"]), WORK_ROW_CODES.get(v.get("work"), 2), v.get("t"),
-            STATE_CODES.get(v.get("state"), 2), add]
+            STATE_CODES.get(v.get("state"), 2), add, v.get("rej")]
 
 
 def vehicle_delta(old: dict[str, dict], new: dict[str, dict]) -> dict[str, list]:
@@ -277,7 +278,7 @@ def vehicle_delta(old: dict[str, dict], new: dict[str, dict]) -> dict[str, list]
     out = {}
     for vid, v in new.items():
         o = old.get(vid)
-        if o is not None and o.get("t") == v.get("t") and o.get("state") == v.get("state"):
+        if o is not None and all(o.get(k) == v.get(k) for k in ("t", "state", "rej")):
             continue
         since = o.get("t", -1) if o else -1
         out[vid] = vehicle_row(v, [p for p in v["trail"] if p[2] > since] if o else v["trail"])
@@ -323,6 +324,10 @@ def _compute(db, key: str, cache) -> dict:
                 vehs = vehicles_at(s, datetime.fromtimestamp(stamp, tz=timezone.utc), live=True)
             roads = road_states(s, datetime.fromtimestamp(stamp + 120, tz=timezone.utc))
             newest, received = newest_fix(s)
+            from store.snow import vehicles as vehicle_rows
+
+            for vid, veh in vehicle_rows(s, list(vehs)).items():  # bad fixes dropped so far, per vehicle
+                vehs[vid] = {**vehs[vid], "rej": sum((veh.rejected or {}).values())}
         else:
             COMPUTE_COUNT["replay"] += 1
             at = datetime.fromtimestamp(stamp, tz=timezone.utc)

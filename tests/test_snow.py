@@ -112,13 +112,14 @@ def test_deltas_carry_only_what_changed(net_db):
         k1, first = sp.refresh_payload(net_db, cache, None, T0, None)
         assert first["reset"] and set(first["roads"]) == {"c0"} and set(first["vehicles"]) == {"p"}
         row = first["vehicles"]["p"]  # [lon, lat, heading, speed, work, t, state, trail points]
-        assert row[4] == 0 and row[5] == int(T0 - 50) and [p[2] for p in row[7]] == [int(T0 - 60)]
+        assert row[4] == 0 and row[5] == int(T0 - 50) and [p[2] for p in row[7]] == [int(T0 - 60)] and row[8] == 0
         k_same, nothing = sp.refresh_payload(net_db, cache, k1, T0 + 1, None)
         assert k_same == k1 and nothing is None
-        deliver(net_db, [fix("p", iso(T0 - 10), 350, 0)], NOW)
+        deliver(net_db, [fix("p", iso(T0 - 10), 350, 0), {"vehicle_id": "p", "time": iso(T0 - 5), "lon": 0, "lat": 0}], NOW)
         k2, d = sp.refresh_payload(net_db, cache, k1, T0 + sp.REFRESH_S, None)
         assert d["reset"] is False and d["roads"] == {"c1": [int((T0 - 10) // 60), 1]} and d["gone"] == []
         assert list(d["vehicles"]) == ["p"] and [p[2] for p in d["vehicles"]["p"][7]] == [int(T0 - 10)]
+        assert d["vehicles"]["p"][8] == 1  # the (0,0) fix, dropped and counted
         # replaying an hour back: the roads cleared since are taken away again
         k3, r = sp.refresh_payload(net_db, cache, k2, T0 + sp.REFRESH_S, T0 - 3600)
         assert k3.startswith("R") and sorted(r["gone"]) == ["c0", "c1"] and r["reset_vehicles"]
