@@ -156,7 +156,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "snow.col.rejected": {"ja": "除外", "en": "Dropped"},
     "snow.col.rejected_help": {"ja": "受信を除外した不正な測位データの件数（(0,0)・県外・未来時刻・順序違い・重複・時速150km超）",
                                "en": "Bad fixes dropped: (0,0), outside the prefecture, future, out of order, duplicate, > 150 km/h"},
-    "snow.state.active": {"ja": "作業中", "en": "Active"},
+    "snow.state.active": {"ja": "走行中", "en": "Active"},
     "snow.state.idle": {"ja": "停車中", "en": "Idle"},
     "snow.state.offline": {"ja": "通信なし", "en": "Offline"},
     "snow.work.plowing": {"ja": "除雪", "en": "Plowing"},

@@ -56,7 +56,7 @@ def test_snow_page_shows_roads_plows_and_they_move(dash_duo, dash_app, plows, tm
     wait_until(lambda: len(marker_positions(dash_duo)) >= 12, timeout=15, what="plow markers")
     wait_until(lambda: count(dash_duo, "#snow-vehicles tbody tr") >= 13, what="vehicle rows")
     table = text(dash_duo, "#snow-vehicles")
-    assert "hakui-01" in table and ("作業中" in table or "停車中" in table) and "除外" in table
+    assert "hakui-01" in table and ("走行中" in table or "停車中" in table) and "除外" in table
     assert "最終更新" in dash_duo.find_element("#snow-badge").text
     assert "全体" in dash_duo.find_element("#snow-progress").text
     assert count(dash_duo, "#snow-progress-bars .bar-route .bar-fill") >= 10
