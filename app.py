@@ -69,6 +69,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     init_auth(server, settings)
 
     # --- issue 5 blueprints ---
+    from alerts.service import AlertConfig, install as install_alerts
+    from api.alerts import bp as alerts_api
+
+    install_alerts(server.extensions["ishikawa.db"], AlertConfig.from_settings(settings))
+    server.register_blueprint(alerts_api)
 
     # --- issue 6 blueprints ---
 

@@ -42,6 +42,14 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
                         lambda: demo_plows.tick(db, settings.data_path, utcnow(), demo_plows.FIX_EVERY_S)))
 
     # --- issue 5 jobs ---
+    from alerts.sender import pump_and_wait as send_mail
+    from alerts.service import AlertConfig, install as install_alerts, tick as alerts_tick
+
+    alert_config = AlertConfig.from_settings(settings)
+    install_alerts(db, alert_config)  # readings written by the jobs above trigger their rules
+    jobs.append(Job("alerts-check", 5.0, lambda: alerts_tick(db, alert_config)))
+    if settings.smtp_url:  # without SMTP_URL mails stay in the outbox (staff history page)
+        jobs.append(Job("alerts-mail", 0.05, lambda: send_mail(db, settings.smtp_url, settings.mail_from)))
 
     # --- issue 6 jobs ---
 

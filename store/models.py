@@ -109,6 +109,7 @@ import store.snow  # noqa: E402,F401
 import store.users  # noqa: E402,F401
 
 # --- issue 5: alert rules, events, outbox ---
+import store.alerts  # noqa: E402,F401
 
 # --- issue 6: broker sources ---
 

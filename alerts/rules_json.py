@@ -1,0 +1,168 @@
+"""A rule as JSON (the API and the staff page share it) and its validation. Plain functions.
+
+{"name", "sensor_id" | "layer_id" [+ "property"] | "area", "attribute": "snowDepth", "op": ">",
+ "threshold": 20, "clear_threshold": 15, "for_minutes": 0, "repeat_minutes": 0,
+ "no_data_minutes": 0, "quiet_hours": {"start": "22:00", "end": "06:00"},
+ "recipients": ["a@example.jp"], "groups": [group ids], "language": "ja", "public": false,
+ "paused": false}
+"""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.orm import Session
+
+from alerts.engine import normalize_op
+from store import alerts as sa
+from store.models import PUBLIC, Layer, Organisation, Sensor
+
+EMAIL = re.compile(r"[^@\s<>\"',;]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+TARGETS = ("sensor", "layer", "area", "property", "road")
+
+
+class RuleError(ValueError):
+    """details: [{"field": name, "message_key": i18n key}]"""
+
+    def __init__(self, details: list[dict]):
+        super().__init__("invalid rule")
+        self.details = details
+
+
+def rule_to_json(rule: sa.AlertRule, org: Organisation | None = None) -> dict:
+    return {
+        "id": rule.id, "name": rule.name, "organisation": org.code if org else None, "owner": rule.owner,
+        "language": rule.language, "target": rule.target, "sensor_id": rule.sensor_id, "layer_id": rule.layer_id,
+        "area": rule.area, "property": rule.property, "attribute": rule.attribute, "op": rule.op,
+        "threshold": rule.threshold, "clear_threshold": rule.clear_threshold, "for_minutes": rule.for_minutes,
+        "repeat_minutes": rule.repeat_minutes, "no_data_minutes": rule.no_data_minutes,
+        "quiet_hours": ({"start": rule.quiet_start, "end": rule.quiet_end} if rule.quiet_start and rule.quiet_end
+                        else None),
+        "recipients": list(rule.recipients or []), "groups": list(rule.groups or []),
+        "options": dict(rule.options or {}), "public": bool(rule.public), "paused": bool(rule.paused),
+        "created_at": rule.created_at.isoformat() if rule.created_at else None,
+        "updated_at": rule.updated_at.isoformat() if rule.updated_at else None,
+    }
+
+
+def _num(data, key, errors, required=False, minimum=None):
+    if key not in data or data[key] in (None, ""):
+        if required:
+            errors.append({"field": key, "message_key": "alerts.err.required"})
+        return None
+    value = data[key]
+    if isinstance(value, bool):
+        errors.append({"field": key, "message_key": "alerts.err.number"})
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        errors.append({"field": key, "message_key": "alerts.err.number"})
+        return None
+    if value != value or value in (float("inf"), float("-inf")) or (minimum is not None and value < minimum):
+        errors.append({"field": key, "message_key": "alerts.err.number"})
+        return None
+    return value
+
+
+def may_watch_layer(staff, layer: Layer | None) -> bool:
+    """A rule may watch public data, or its own organisation's (admins: everything)."""
+    if layer is None:
+        return False
+    return layer.visibility == PUBLIC or staff.may_manage(layer.organisation_id)
+
+
+def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = None) -> dict:
+    """Validated fields for store.alerts.create_rule/update_rule. `current` given: a partial update
+    (PATCH) — missing keys keep their values. Raises RuleError."""
+    if not isinstance(data, dict):
+        raise RuleError([{"field": "", "message_key": "alerts.err.object"}])
+    merged = dict(rule_to_json(current)) if current is not None else {}
+    if current is not None and any(k in data for k in ("sensor_id", "layer_id", "area", "property", "target")):
+        for k in ("sensor_id", "layer_id", "area", "property", "target"):
+            merged.pop(k, None)  # a new target replaces the old one as a whole
+    merged.update(data)
+    d = merged
+    errors: list[dict] = []
+    out: dict = {}
+    name = str(d.get("name") or "").strip()
+    if not name or len(name) > 200:
+        errors.append({"field": "name", "message_key": "alerts.err.name"})
+    out["name"] = name
+    target = d.get("target") or ("sensor" if d.get("sensor_id") else "property" if d.get("property")
+                                 else "layer" if d.get("layer_id") else "area" if d.get("area") else "")
+    if target not in TARGETS:
+        errors.append({"field": "sensor_id", "message_key": "alerts.err.target"})
+    out["target"] = target
+    out["sensor_id"] = out["layer_id"] = out["property"] = out["area"] = None
+    if target == "sensor":
+        sensor = s.get(Sensor, str(d.get("sensor_id") or ""))
+        if sensor is None or not may_watch_layer(staff, s.get(Layer, sensor.layer_id)):
+            errors.append({"field": "sensor_id", "message_key": "alerts.err.sensor"})
+        out["sensor_id"] = str(d.get("sensor_id") or "")
+    elif target in ("layer", "property", "road") or (target == "area" and d.get("layer_id")):
+        layer = s.get(Layer, str(d.get("layer_id") or ""))
+        if not may_watch_layer(staff, layer):
+            errors.append({"field": "layer_id", "message_key": "alerts.err.layer"})
+        out["layer_id"] = str(d.get("layer_id") or "")
+    if target == "property":
+        prop = str(d.get("property") or "").strip()
+        if not prop:
+            errors.append({"field": "property", "message_key": "alerts.err.required"})
+        out["property"] = prop
+    if target == "area":
+        area = d.get("area")
+        try:
+            area = [float(v) for v in area]
+            ok = len(area) == 4 and -180 <= area[0] <= area[2] <= 180 and -90 <= area[1] <= area[3] <= 90
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            errors.append({"field": "area", "message_key": "alerts.err.area"})
+        out["area"] = area if ok else None
+    out["attribute"] = str(d.get("attribute") or "snowDepth")[:60]
+    try:
+        out["op"] = normalize_op(d.get("op") or ">")
+    except ValueError:
+        errors.append({"field": "op", "message_key": "alerts.err.op"})
+    out["threshold"] = _num(d, "threshold", errors, required=True)
+    out["clear_threshold"] = _num(d, "clear_threshold", errors)
+    if out["clear_threshold"] is not None and out["threshold"] is not None and "op" in out:
+        hi = out["op"] in (">", ">=")
+        if (hi and out["clear_threshold"] > out["threshold"]) or (not hi and out["clear_threshold"] < out["threshold"]):
+            errors.append({"field": "clear_threshold", "message_key": "alerts.err.clear_side"})
+    for key in ("for_minutes", "repeat_minutes", "no_data_minutes"):
+        out[key] = _num(d, key, errors, minimum=0) or 0
+    quiet = d.get("quiet_hours") or {}
+    start, end = (str(quiet.get("start") or ""), str(quiet.get("end") or "")) if isinstance(quiet, dict) else ("", "")
+    if (start or end) and not (HHMM.fullmatch(start) and HHMM.fullmatch(end)):
+        errors.append({"field": "quiet_hours", "message_key": "alerts.err.quiet"})
+    out["quiet_start"], out["quiet_end"] = start, end
+    recipients = d.get("recipients") or []
+    if isinstance(recipients, str):
+        recipients = [r for r in re.split(r"[\s,;]+", recipients) if r]
+    bad = [r for r in recipients if not isinstance(r, str) or not EMAIL.fullmatch(r.strip())]
+    if bad or len(recipients) > 100:
+        errors.append({"field": "recipients", "message_key": "alerts.err.recipients", "values": bad[:5]})
+    out["recipients"] = [r.strip() for r in recipients if isinstance(r, str)]
+    groups = d.get("groups") or []
+    owner_org = current.organisation_id if current is not None else staff.organisation_id
+    valid_groups = {g.id for g in sa.groups_of(s, owner_org)}
+    try:
+        groups = [int(g) for g in groups]
+    except (TypeError, ValueError):
+        groups = [-1]
+    if any(g not in valid_groups for g in groups):
+        errors.append({"field": "groups", "message_key": "alerts.err.groups"})
+    out["groups"] = groups
+    lang = str(d.get("language") or "ja")
+    if lang not in ("ja", "en"):
+        errors.append({"field": "language", "message_key": "alerts.err.language"})
+    out["language"] = lang
+    out["public"] = bool(d.get("public", False))
+    out["paused"] = bool(d.get("paused", False))
+    options = d.get("options") or {}
+    out["options"] = options if isinstance(options, dict) else {}
+    if errors:
+        raise RuleError(errors)
+    return out

@@ -1,0 +1,267 @@
+"""Alert rules, sensors and readings over the API (staff token), and the residents' mail links.
+
+GET/POST /api/alert-rules, GET/PATCH/DELETE /api/alert-rules/<id>, GET /api/sensors,
+POST /api/readings; /alerts/confirm and /alerts/unsubscribe (links in mails);
+/staff/alerts/history.csv (CSV export of the history page).
+"""
+from __future__ import annotations
+
+import html
+from datetime import datetime, timedelta, timezone
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import select
+
+from alerts import access
+from alerts.history import rows as history_rows
+from alerts.history import to_csv
+from alerts.rules_json import RuleError, parse_rule, rule_to_json
+from alerts.service import confirm_subscription, config_of, evaluate_now, unsubscribe
+from api.errors import error, request_lang
+from i18n import t
+from store import alerts as sa
+from store.db import get_db, utcnow
+from store.layers import upsert_layer
+from store.models import PRIVATE, PUBLIC, Layer, Organisation, Sensor
+from store.sensors import add_reading, upsert_sensor
+
+bp = Blueprint("alerts_api", __name__)
+MAX_READINGS = 10000
+
+
+def _config():
+    return config_of(get_db())
+
+
+def _rule_error(exc: RuleError):
+    lang = request_lang()
+    details = [dict(field=d["field"], message=t(d["message_key"], lang),
+                    **({"values": d["values"]} if "values" in d else {})) for d in exc.details]
+    return error(400, "invalid_rule", "alerts.err.invalid", details)
+
+
+@bp.get("/api/alert-rules")
+def list_rules():
+    staff = access.token_staff()
+    org_id, all_orgs = access.scope(staff)
+    with get_db().session() as s:
+        orgs = {o.id: o for o in s.scalars(select(Organisation))}
+        return jsonify([rule_to_json(r, orgs.get(r.organisation_id)) for r in sa.rules(s, org_id, all_orgs)])
+
+
+@bp.post("/api/alert-rules")
+def create_rule():
+    staff = access.token_staff()
+    data = request.get_json(silent=True)
+    with get_db().session() as s:
+        try:
+            fields = parse_rule(s, data, staff)
+        except RuleError as exc:
+            return _rule_error(exc)
+        rule = sa.create_rule(s, staff.organisation_id, staff.email, created_at=utcnow(), **fields)
+        evaluate_now(s, _config(), rule)
+        body = rule_to_json(rule, s.get(Organisation, rule.organisation_id))
+    resp = jsonify(body)
+    resp.status_code = 201
+    resp.headers["Location"] = f"/api/alert-rules/{body['id']}"
+    return resp
+
+
+def _managed_rule(s, rule_id: int, staff):
+    rule = s.get(sa.AlertRule, rule_id)
+    # another organisation's rule answers exactly like a missing one: no existence leak
+    return rule if access.may_manage(staff, rule) else None
+
+
+@bp.get("/api/alert-rules/<int:rule_id>")
+def get_rule(rule_id: int):
+    staff = access.token_staff()
+    with get_db().session() as s:
+        rule = _managed_rule(s, rule_id, staff)
+        if rule is None:
+            return error(404, "not_found", "alerts.err.not_found")
+        return jsonify(rule_to_json(rule, s.get(Organisation, rule.organisation_id)))
+
+
+@bp.patch("/api/alert-rules/<int:rule_id>")
+def patch_rule(rule_id: int):
+    staff = access.token_staff()
+    data = request.get_json(silent=True)
+    with get_db().session() as s:
+        rule = _managed_rule(s, rule_id, staff)
+        if rule is None:
+            return error(404, "not_found", "alerts.err.not_found")
+        try:
+            fields = parse_rule(s, data, staff, current=rule)
+        except RuleError as exc:
+            return _rule_error(exc)
+        sa.update_rule(s, rule, **fields)
+        sa.reset_states(s, rule.id)
+        evaluate_now(s, _config(), rule)
+        return jsonify(rule_to_json(rule, s.get(Organisation, rule.organisation_id)))
+
+
+@bp.delete("/api/alert-rules/<int:rule_id>")
+def delete_rule(rule_id: int):
+    staff = access.token_staff()
+    with get_db().session() as s:
+        rule = _managed_rule(s, rule_id, staff)
+        if rule is None:
+            return error(404, "not_found", "alerts.err.not_found")
+        sa.delete_rule(s, rule)
+    return Response(status=204)
+
+
+def _visible_sensors(s, staff) -> list[tuple[Sensor, Layer]]:
+    q = select(Sensor, Layer).join(Layer, Layer.id == Sensor.layer_id).order_by(Sensor.id)
+    if staff is None:
+        q = q.where(Layer.visibility == PUBLIC)
+    elif not staff.is_admin:
+        q = q.where((Layer.visibility == PUBLIC) | (Layer.organisation_id == staff.organisation_id))
+    return list(s.execute(q).all())
+
+
+@bp.get("/api/sensors")
+def list_sensors():
+    """Sensors with their latest reading: public ones for everyone, plus the token's organisation's."""
+    staff = access.staff()
+    with get_db().session() as s:
+        return jsonify([{
+            "id": x.id, "layer_id": x.layer_id, "name": {"ja": x.name_ja, "en": x.name_en},
+            "lon": x.lon, "lat": x.lat, "attribute": x.attribute, "unit": x.unit,
+            "visibility": layer.visibility,
+            "latest": ({"value": x.last_value, "time": x.last_observed_at.isoformat()}
+                       if x.last_observed_at is not None else None),
+        } for x, layer in _visible_sensors(s, staff)])
+
+
+def _parse_time(value) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def _org_sensor_layer(s, staff) -> Layer:
+    org = s.get(Organisation, staff.organisation_id)
+    layer_id = f"sensors-{org.code}"
+    layer = s.get(Layer, layer_id)
+    if layer is None:
+        layer = upsert_layer(s, layer_id, kind="snow_depth", name_ja=f"{org.name_ja} センサー",
+                             name_en=f"{org.name_en} sensors", group="yuki", organisation_id=org.id,
+                             visibility=PRIVATE)
+    return layer
+
+
+@bp.post("/api/readings")
+def post_readings():
+    """A JSON array of {sensor_id, attribute, value, time}; a new sensor_id with lon/lat (and
+    optionally name, unit) creates that sensor in the poster's organisation. All or nothing."""
+    staff = access.token_staff()
+    items = request.get_json(silent=True)
+    if not isinstance(items, list) or not items or len(items) > MAX_READINGS:
+        return error(400, "invalid_readings", "alerts.err.readings_array", max=MAX_READINGS)
+    details, written, duplicates, created = [], 0, 0, []
+    with get_db().session() as s:
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                details.append({"index": i, "message": t("alerts.err.object", request_lang())})
+                continue
+            sid = str(item.get("sensor_id") or "").strip()[:120]
+            value, at = item.get("value"), _parse_time(item.get("time"))
+            if not sid or isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or at is None:
+                details.append({"index": i, "message": t("alerts.err.reading", request_lang())})
+                continue
+            sensor = s.get(Sensor, sid)
+            if sensor is None:
+                lon, lat = item.get("lon"), item.get("lat")
+                if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lon, lat)) \
+                        or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                    details.append({"index": i, "message": t("alerts.err.new_sensor", request_lang())})
+                    continue
+                layer = _org_sensor_layer(s, staff)
+                sensor = upsert_sensor(s, sid, layer_id=layer.id, name_ja=str(item.get("name") or sid)[:200],
+                                       name_en=str(item.get("name_en") or item.get("name") or sid)[:200],
+                                       lon=round(float(lon), 6), lat=round(float(lat), 6),
+                                       attribute=str(item.get("attribute") or "snowDepth")[:60],
+                                       unit=str(item.get("unit") or "cm")[:20])
+                created.append(sid)
+            else:
+                layer = s.get(Layer, sensor.layer_id)
+                if layer is None or not staff.may_manage(layer.organisation_id):
+                    details.append({"index": i, "message": t("alerts.err.sensor_forbidden", request_lang())})
+                    continue
+            if add_reading(s, sensor, float(value), at, str(item.get("attribute") or sensor.attribute)[:60]):
+                written += 1
+            else:
+                duplicates += 1
+        if details:
+            s.rollback()
+            return error(400, "invalid_readings", "alerts.err.readings", details)
+    return jsonify({"accepted": written, "duplicates": duplicates, "created_sensors": created})
+
+
+# --- links in mails (no log-in) -------------------------------------------------------------------
+
+def _page(title: str, message: str, lang: str, status: int = 200) -> Response:
+    body = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{html.escape(title)}</title><link rel="stylesheet" href="/assets/style.css"></head>'
+            f'<body><div class="page"><header class="topbar"><h1 class="app-title">{html.escape(t("app.title", lang))}'
+            f'</h1></header><main class="page-body"><h2>{html.escape(title)}</h2><p id="alerts-result">'
+            f'{html.escape(message)}</p><p><a href="/?lang={lang}">{html.escape(t("sensors.back", lang))}</a></p>'
+            f'</main></div></body></html>')
+    return Response(body, status=status, mimetype="text/html")
+
+
+@bp.get("/alerts/confirm")
+def confirm():
+    lang = request_lang()
+    with get_db().session() as s:
+        sub = confirm_subscription(s, request.args.get("token", ""), utcnow())
+        if sub is not None:
+            rule = s.get(sa.AlertRule, sub.rule_id)
+            lang = sub.language or lang
+            return _page(t("alerts.sub.confirmed_title", lang), t("alerts.sub.confirmed", lang, rule=rule.name), lang)
+    return _page(t("alerts.sub.bad_link_title", lang), t("alerts.sub.bad_link", lang), lang, 404)
+
+
+@bp.route("/alerts/unsubscribe", methods=["GET", "POST"])
+def unsubscribe_link():
+    """One click: GET from the link in the mail, POST from a mail client (RFC 8058)."""
+    lang = request_lang()
+    token, signed = request.args.get("token", ""), request.args.get("s", "")
+    with get_db().session() as s:
+        ok = unsubscribe(s, _config(), utcnow(), token=token, signed=signed)
+    if request.method == "POST":
+        return Response("ok\n" if ok else "unknown\n", status=200 if ok else 404, mimetype="text/plain")
+    if ok:
+        return _page(t("alerts.sub.unsubscribed_title", lang), t("alerts.sub.unsubscribed", lang), lang)
+    return _page(t("alerts.sub.bad_link_title", lang), t("alerts.sub.bad_link", lang), lang, 404)
+
+
+@bp.get("/staff/alerts/history.csv")
+def history_csv():
+    staff = access.staff()
+    lang = request_lang()
+    if staff is None:
+        return error(401, "unauthorized", "alerts.err.login")
+    org_id, all_orgs = access.scope(staff)
+    days = request.args.get("days", "7")
+    since = utcnow() - timedelta(days=int(days)) if days.isdigit() else None
+    rule_id = int(request.args["rule"]) if request.args.get("rule", "").isdigit() else None
+    kind = request.args.get("kind") or None
+    with get_db().session() as s:
+        events, mails = sa.history(s, org_id, all_orgs, since=since, rule_id=rule_id, limit=100000,
+                                   kinds=[kind] if kind and kind != "mail" else None)
+        if kind == "mail":
+            events = []
+        elif kind:
+            mails = []
+        table = history_rows(events, mails, lang)
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    return Response(to_csv(table, lang), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="alert-history-{stamp}.csv"'})
