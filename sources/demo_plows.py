@@ -25,7 +25,7 @@ FIX_EVERY_S = 5
 BACKFILL_S = 24 * 3600
 BACKFILL_STEP_S = 30
 CYCLE_S = 3 * 3600
-KEEP = timedelta(hours=26)
+KEEP = timedelta(hours=26)  # = store.snow.KEEP_HOURS
 
 
 @dataclass(frozen=True)

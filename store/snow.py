@@ -16,6 +16,7 @@ from store.db import Base, UTCDateTime, utcnow
 WORKS = ("plowing", "spreading", "travel")
 WORKING = ("plowing", "spreading")  # a pass in these modes clears the segment
 NETWORK = "default"
+KEEP_HOURS = 26  # fixes and passes kept (the replay needs 24 h)
 
 
 class SnowNetwork(Base):

@@ -250,6 +250,17 @@ def test_demo_tick_backfills_a_day_then_adds_fixes(db):
 # --- the API -------------------------------------------------------------------------------------
 
 @pytest.fixture
+def plows_day(dash_app, app_db):
+    """The demo fleet's last day in the session's store (the browser tests share it)."""
+    from tests.test_snow_browser import _FED
+    from store.db import utcnow
+
+    if not _FED:
+        demo_plows.tick(app_db, dash_app.server.extensions["ishikawa.settings"].data_path, utcnow())
+        _FED["done"] = True
+
+
+@pytest.fixture
 def token(app_db):
     """A staff API token of an editor of 羽咋市 (issue 4's token model)."""
     import uuid
@@ -417,6 +428,42 @@ def test_public_layer_is_listed_without_vehicle_details(client):
     doc = client.get("/api/layers/snow-removal/features").get_json()
     props = doc["features"][0]["properties"]
     assert "vehicle_id" not in props and set(props) >= {"id", "name", "route", "area"}
+
+
+def test_road_alert_provider_gives_hours_since_cleared_and_nearby_depth(app_db, plows_day):
+    from types import SimpleNamespace
+
+    from store.db import utcnow
+
+    now = utcnow()
+    with app_db.session() as s:
+        every = sp.road_alert_segments(s, SimpleNamespace(options={}, layer_id="snow-removal"), now)
+        route = sp.road_alert_segments(s, SimpleNamespace(options={"route": "国道249号", "area": "羽咋市"}), now)
+        states = sp.road_states(s, now)
+        n = len(st.segments(s))
+    assert len(every) == n and 0 < len(route) < n
+    assert all(x["name_ja"].startswith("国道249号（羽咋市）") for x in route)
+    by = {x["subject"]: x for x in every}
+    some = next(sid for sid in states if f"road:{sid}" in by)
+    assert 0 <= by[f"road:{some}"]["hours_since_cleared"] < 24.5
+    never = [x for x in every if x["subject"][5:] not in states]
+    assert never and all(x["hours_since_cleared"] == st.KEEP_HOURS for x in never)
+    hakui = [x for x in every if "羽咋市" in x["name_ja"]]
+    assert any(x["nearby_depth"] is not None for x in hakui)  # the demo sensors of 羽咋市 are near
+    assert all(120 < x["lon"] < 140 and 30 < x["lat"] < 40 for x in every)
+
+
+def test_worker_registers_the_road_provider(tmp_path):
+    from alerts import service
+    from settings import Settings
+    from store.db import Database
+    from worker import build_jobs
+
+    db = Database(f"sqlite:///{tmp_path / 'w.sqlite3'}")
+    db.create_all()
+    build_jobs(Settings.from_env({"DATABASE_URL": db.url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
+                                  "DEMO_FEED": "0"}), db)
+    assert sp.road_alert_segments in service._ROAD_PROVIDERS
 
 
 # --- load-roads ----------------------------------------------------------------------------------
