@@ -55,6 +55,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     init_cache(server, settings)
     server.register_blueprint(public_api)
     # --- issue 3 blueprints ---
+    from api.snow import bp as snow_api, register_cli as snow_cli
+    from layers.snowplow import ensure_network
+
+    with server.extensions["ishikawa.db"].init_lock(), server.extensions["ishikawa.db"].session() as s:
+        ensure_network(s, settings.data_path)  # the shipped road network at first start
+    server.register_blueprint(snow_api)
+    snow_cli(server)
 
     # --- issue 4 blueprints / extensions ---
     from werkzeug.exceptions import RequestEntityTooLarge

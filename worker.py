@@ -32,6 +32,18 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
         jobs.append(Job(demo_snow.FEED_NAME, settings.demo_interval_s,
                         lambda: demo_snow.tick(db, settings.data_path, utcnow(), settings.demo_interval_s)))
     # --- issue 3 jobs ---
+    from alerts.service import register_road_provider
+    from layers.snowplow import road_alert_segments
+
+    register_road_provider(road_alert_segments)  # road rules: hours since a plow cleared each segment
+    if settings.demo_feed:
+        from layers.snowplow import ensure_network
+        from sources import demo_plows
+
+        with db.init_lock(), db.session() as s:
+            ensure_network(s, settings.data_path)
+        jobs.append(Job(demo_plows.FEED_NAME, demo_plows.FIX_EVERY_S,
+                        lambda: demo_plows.tick(db, settings.data_path, utcnow(), demo_plows.FIX_EVERY_S)))
 
     # --- issue 5 jobs ---
     from alerts.sender import pump_and_wait as send_mail

@@ -8,6 +8,7 @@ from layers.ngsi import NgsiPointsKind, SensorPointsKind
 from layers.outline import OutlineKind
 from layers.shelters import ShelterKind
 from layers.snow_depth import SnowDepthKind
+from layers.snowplow import SnowplowKind  # issue 3
 from layers.uploaded import UploadedKind  # issue 4
 from store.models import Layer
 
@@ -18,6 +19,7 @@ KINDS: dict[str, LayerKind] = {k.kind: k for k in [
     SnowDepthKind(),
     HazardTilesKind(),
     # --- issue 3 kinds ---
+    SnowplowKind(),
 
     # --- issue 4 kinds ---
     UploadedKind(),

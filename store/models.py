@@ -103,6 +103,7 @@ class Feed(Base):
 
 # Each feature keeps its tables in a module of its own; importing it here registers them.
 # --- issue 3: snow removal ---
+import store.snow  # noqa: E402,F401
 
 # --- issue 4: users, tokens, layer versions ---
 import store.users  # noqa: E402,F401

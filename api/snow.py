@@ -1,0 +1,124 @@
+"""Snow removal API: GPS fixes in, road status out (issue 3); and the `load-roads` command.
+
+POST /api/vehicles/fixes            staff API token; JSON array of {vehicle_id, lon, lat, time,
+                                    speed?, heading?, work?} -> accepted / rejected counts and the
+                                    reason of each rejected fix
+GET  /api/snow/status?since=&at=&geometry=false
+                                    per segment: last cleared time and work (GeoJSON, or JSON
+                                    without geometry)
+GET  /api/snow/network?v=           the road network as GeoJSON (the /snow page loads it once)
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import click
+import orjson
+from flask import Blueprint, Response, current_app, request
+
+from api.cache import cache
+from auth import require_token  # issue 4: staff API tokens (Authorization: Bearer)
+from api.errors import error
+from store.db import get_db, utcnow
+
+bp = Blueprint("snow_api", __name__)
+MAX_FIXES = 10_000
+
+
+@bp.post("/api/vehicles/fixes")
+def post_fixes():
+    from layers.snowplow import ingest_fixes
+
+    require_token()  # any staff member's token: GPS units of every organisation push here
+    try:
+        items = orjson.loads(request.get_data() or b"null")
+    except orjson.JSONDecodeError:
+        return error(400, "bad_json", "snow.bad_json")
+    if isinstance(items, dict) and isinstance(items.get("fixes"), list):
+        items = items["fixes"]
+    if not isinstance(items, list):
+        return error(400, "bad_json", "snow.bad_json")
+    if len(items) > MAX_FIXES:
+        return error(413, "too_many", "snow.too_many", details=[{"max": MAX_FIXES}], max=MAX_FIXES)
+    settings = current_app.extensions["ishikawa.settings"]
+    result = ingest_fixes(get_db(), items, utcnow(), settings.data_path)
+    from store.feeds import feed_ok
+
+    if result.accepted:
+        with get_db().session() as s:
+            feed_ok(s, "vehicle-fixes", interval_s=60.0)
+    return Response(orjson.dumps(result.as_json()), mimetype="application/json")
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    dt = datetime.fromisoformat(text.strip().replace(" ", "+").replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone(timedelta(hours=9)))
+
+
+@bp.get("/api/snow/status")
+def snow_status():
+    from layers.snowplow import live_key, replay_key, snapshot, status_rows
+
+    try:
+        since = _parse_time(request.args.get("since"))
+        at = _parse_time(request.args.get("at"))
+    except ValueError:
+        return error(400, "bad_time", "api.bad_time")
+    geometry = request.args.get("geometry", "true").lower() not in ("false", "0", "no")
+    now = utcnow()
+    if at is not None and at > now:
+        at = None
+    key = replay_key(at.timestamp()) if at is not None else live_key(now.timestamp())
+    db = get_db()
+    snap = snapshot(db, key, cache)  # one computation per refresh interval, whoever asks
+    with db.session() as s:
+        rows = status_rows(s, snap["roads"], since.timestamp() if since else None)
+    stamp = datetime.fromtimestamp(snap["t"], tz=timezone.utc).isoformat()
+    if geometry:
+        parts = [b'{"type":"Feature","id":' + orjson.dumps(r["id"]) + b',"geometry":' + r.pop("_geometry").encode()
+                 + b',"properties":' + orjson.dumps(r) + b"}" for r in rows]
+        body = (b'{"type":"FeatureCollection","generated_at":' + orjson.dumps(stamp)
+                + b',"features":[' + b",".join(parts) + b"]}")
+        resp = Response(body, mimetype="application/geo+json")
+    else:
+        for r in rows:
+            r.pop("_geometry")
+        resp = Response(orjson.dumps({"generated_at": stamp, "since": since.isoformat() if since else None,
+                                      "at": at.isoformat() if at else None, "segments": rows}),
+                        mimetype="application/json")
+    resp.headers["Cache-Control"] = "public, max-age=5"
+    return resp
+
+
+@bp.get("/api/snow/network")
+def snow_network():
+    from store.snow import network, segments_collection_bytes
+
+    db = get_db()
+    with db.session() as s:
+        net = network(s)
+        version = net.version if net else 0
+        key = f"snow:network:{db.url}:{version}"
+        body = cache.get(key)
+        if body is None:
+            body = segments_collection_bytes(s)
+            cache.set(key, body, timeout=3600)
+    resp = Response(body, mimetype="application/geo+json")
+    resp.headers["Cache-Control"] = ("public, max-age=86400, immutable" if request.args.get("v") == str(version)
+                                     else "public, max-age=10")
+    return resp
+
+
+def register_cli(server) -> None:
+    @server.cli.command("load-roads")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def load_roads(path: Path):
+        """Replace the snow-removal road network by FILE (GeoJSON, GeoPackage, …)."""
+        from layers.snowplow import load_network_file
+
+        settings = server.extensions["ishikawa.settings"]
+        count = load_network_file(server.extensions["ishikawa.db"], path, settings.data_path)
+        click.echo(f"{count} road segments loaded from {path.name}")
