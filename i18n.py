@@ -107,6 +107,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "unit.cm": {"ja": "cm", "en": "cm"},
     "status.layer_stale": {"ja": "「{layer}」の更新が止まっています（最終受信 {last}）。表示は古いデータです。",
                            "en": "\"{layer}\" has stopped updating (last received {last}); the map shows old data."},
+    "nav.more": {"ja": "ほかのページ", "en": "More pages"},
+    "nav.snow": {"ja": "除雪の状況（ライブ）", "en": "Snow removal (live)"},
+    "nav.sensors": {"ja": "センサーの観測履歴", "en": "Sensor history"},
+    "nav.subscribe": {"ja": "積雪のメール通知を受け取る", "en": "Get snow alerts by e-mail"},
+    "nav.catalog": {"ja": "データカタログ", "en": "Data catalogue"},
     "status.never": {"ja": "なし", "en": "never"},
     "api.bad_bbox": {
         "ja": "bbox は「最小経度,最小緯度,最大経度,最大緯度」の4つの数値で指定してください（例: 136.2,36.2,137.4,37.6）。",

@@ -18,6 +18,13 @@ from store.db import get_db
 
 dash.register_page(__name__, path="/", title=t("app.title"))
 
+# other public pages, listed at the foot of the layer panel
+PAGE_LINKS = [
+    ("snow", "nav.snow", "/snow"),
+    ("sensors", "nav.sensors", "/sensors"),
+    ("subscribe", "nav.subscribe", "/alerts/subscribe"),
+]
+
 
 def stale_badges_now(lang: str) -> dict[str, str]:
     from layers.feed_status import stale_badges
@@ -96,6 +103,11 @@ def layout(**query):
                 html.Section(className="legend", children=[
                     html.H2(t("panel.legend", lang)),
                     html.Div(id="home-legend", children=legend_children(layers, checked, lang, st.opacity)),
+                ]),
+                html.Nav(className="panel-links", **{"aria-label": t("nav.more", lang)}, children=[
+                    html.H2(t("nav.more", lang)),
+                    html.Ul([html.Li(html.A(t(key, lang), href=f"{path}?lang={lang}", id=f"home-link-{name}"))
+                             for name, key, path in PAGE_LINKS]),
                 ]),
             ]),
             html.Div(id="home-status", className="map-status", role="status",

@@ -122,3 +122,12 @@ def test_phone_width_panel_is_a_drawer(dash_duo, dash_app):
     assert dash_duo.find_element('input[value="aed"]').is_displayed()
     dash_duo.find_element("#home-panel-close").click()
     wait_until(lambda: panel.rect["x"] + panel.rect["width"] <= 0, what="panel closed")
+
+
+def test_panel_links_to_the_other_public_pages(dash_duo, dash_app):
+    open_map(dash_duo, dash_app, "/?lang=en")
+    for name, path in [("snow", "/snow"), ("sensors", "/sensors"), ("subscribe", "/alerts/subscribe")]:
+        link = dash_duo.find_element(f"#home-link-{name}")
+        assert link.get_attribute("href").endswith(f"{path}?lang=en") and link.text
+    dash_duo.find_element("#home-link-subscribe").click()
+    wait_until(lambda: "/alerts/subscribe" in dash_duo.driver.current_url, what="subscribe page")
