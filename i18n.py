@@ -599,6 +599,7 @@ STRINGS: dict[str, dict[str, str]] = {
                        "en": "limit must be a positive integer and offset a non-negative integer."},
     "ogc.no_feature": {"ja": "指定された地物は存在しません。", "en": "No such feature."},
     "catalog.title": {"ja": "データカタログ", "en": "Data catalog"},
+    "nav.catalog": {"ja": "データカタログ（オープンデータ）", "en": "Data catalog (open data)"},
     "staff.nav.sources": {"ja": "データソース", "en": "Data sources"},
     "staff_sources.title": {"ja": "データソース（FIWARE Orion 連携）", "en": "Data sources (FIWARE Orion)"},
     "staff_sources.intro": {

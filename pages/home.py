@@ -23,6 +23,7 @@ PAGE_LINKS = [
     ("snow", "nav.snow", "/snow"),
     ("sensors", "nav.sensors", "/sensors"),
     ("subscribe", "nav.subscribe", "/alerts/subscribe"),
+    ("catalog", "nav.catalog", "/catalog"),  # issue 6: every public dataset, GeoJSON/CSV/API/OGC API
 ]
 
 

@@ -78,7 +78,10 @@ def test_sensor_dashboard_pick_on_the_map_and_permalink(dash_duo, dash_app):
 
 def test_catalog_lists_every_public_dataset(dash_duo, dash_app, client, tmp_path_factory):
     dash_duo.driver.set_window_size(1280, 1000)
-    start(dash_duo, dash_app, "/catalog")
+    start(dash_duo, dash_app, "/")
+    link = dash_duo.wait_for_element("#home-link-catalog", timeout=15)  # from the public map's panel
+    assert link.text == "データカタログ（オープンデータ）"
+    dash_duo.driver.get(link.get_attribute("href"))
     dash_duo.wait_for_element("#catalog-list", timeout=15)
     public = client.get("/api/layers").get_json()["layers"]
     cards = dash_duo.find_elements(".catalog-card")
