@@ -31,6 +31,7 @@ from i18n import STRINGS, t
 from store import alerts as sa
 from store.db import Database, utcnow
 from store.models import Feature, Layer, Organisation, Reading, Sensor
+from store.sensors import NEW_READINGS
 
 log = logging.getLogger("ishikawa.alerts")
 
@@ -107,13 +108,15 @@ def _before_commit(session: Session) -> None:
             for _ in range(10):
                 _collect(session, list(session.new) + [o for o in session.dirty if isinstance(o, Layer)])
                 readings = session.info.pop("alerts.readings", None)
+                bulk = session.info.pop(NEW_READINGS, None)  # store.sensors.add_readings (broker polls)
                 layers = session.info.pop("alerts.layers", None)
-                if not readings and not layers:
+                if not readings and not bulk and not layers:
                     break
                 now = config.now()
-                if readings:
-                    process_readings(session, config, [(r.sensor_id, r.attribute, float(r.value), r.observed_at)
-                                                       for r in readings], now)
+                values = [(r.sensor_id, r.attribute, float(r.value), r.observed_at) for r in readings or []]
+                values += [(sid, attr, float(v), at) for sid, attr, v, at in bulk or []]
+                if values:
+                    process_readings(session, config, values, now)
                 if layers:
                     process_layers(session, config, layers, now)
                 if any(isinstance(o, sa.OutboxMail) for o in session.new):
@@ -123,12 +126,12 @@ def _before_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session, _previous) -> None:
-    for key in ("alerts.readings", "alerts.layers", "alerts.mail", "alerts.seen"):
+    for key in ("alerts.readings", "alerts.layers", "alerts.mail", "alerts.seen", NEW_READINGS):
         session.info.pop(key, None)
 
 
 def _after_commit(session: Session) -> None:
-    for key in ("alerts.readings", "alerts.layers", "alerts.seen"):
+    for key in ("alerts.readings", "alerts.layers", "alerts.seen", NEW_READINGS):
         session.info.pop(key, None)
     if session.info.pop("alerts.mail", False):
         WAKE.set()

@@ -139,6 +139,26 @@ def test_english_rule_and_layer_target(world):
                         "[Ishikawa Map][ALERT][Hakui snow] Hakui Elementary School: 25cm (Snow depth > 20cm)"]
 
 
+def test_bulk_readings_from_a_broker_poll_trigger_rules_too(world):
+    """store.sensors.add_readings (broker polls) writes with a Core insert, not Reading objects."""
+    from store.sensors import add_readings
+
+    world.rule()
+    with world.db.session() as s:
+        sensor = s.get(Sensor, SENSOR)
+        assert add_readings(s, [(sensor, 12.0, T0, "snowDepth"),
+                                (sensor, 26.0, T0 + timedelta(minutes=1), "snowDepth")]) == 2
+    assert [e.kind for e in world.events()] == ["fired"]
+    assert world.send()["sent"] == 1 and "26cm" in world.smtp.messages[0]["Subject"]
+    with pytest.raises(RuntimeError):  # a failed poll leaves nothing behind for the next commit
+        with world.db.session() as s:
+            add_readings(s, [(s.get(Sensor, SENSOR), 5.0, T0 + timedelta(minutes=2), "snowDepth")])
+            raise RuntimeError("poll fails")
+    with world.db.session() as s:
+        s.get(Sensor, SENSOR)
+    assert [e.kind for e in world.events()] == ["fired"]
+
+
 def test_event_and_mail_are_written_with_the_reading_or_not_at_all(world):
     world.rule()
     with pytest.raises(RuntimeError):
