@@ -44,38 +44,28 @@ def static_urls(client, html: str) -> list[str]:
     return urls
 
 
+def geojson_props(node):
+    """The props of every dash-leaflet GeoJSON component in a layout, depth first."""
+    if isinstance(node, dict):
+        if node.get("type") == "GeoJSON" and node.get("namespace") == "dash_leaflet":
+            yield node["props"]
+        for v in node.values():
+            yield from geojson_props(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from geojson_props(v)
+
+
 def feature_urls(layout: dict) -> list[str]:
-    urls = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("type") == "GeoJSON" and node.get("namespace") == "dash_leaflet":
-                urls.append(node["props"]["url"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(layout)
-    return urls
+    return [props["url"] for props in geojson_props(layout)]
 
 
 def inline(layout: dict, client) -> dict:
     """The baseline layout: every GeoJSON gets its data inline, no url."""
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("type") == "GeoJSON" and node.get("namespace") == "dash_leaflet":
-                # inline data cannot follow the zoom: it has to carry full detail
-                url = re.sub(r"&zoom=\d+", "", node["props"].pop("url"))
-                node["props"]["data"] = orjson.loads(client.get(url).get_data())
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(layout)
+    for props in list(geojson_props(layout)):
+        # inline data cannot follow the zoom: it has to carry full detail
+        url = re.sub(r"&zoom=\d+", "", props.pop("url"))
+        props["data"] = orjson.loads(client.get(url).get_data())
     return layout
 
 
