@@ -114,6 +114,7 @@ def utc(dt: datetime) -> datetime:
 FEED_NAME = "demo-snow"
 LAYER_ID = "snow-depth"
 BACKFILL_STEP = timedelta(minutes=10)
+KEEP_DEMO_READINGS = timedelta(days=35)
 
 
 def setup_sensors(s, data_path: Path) -> list[DemoSensor]:
@@ -137,8 +138,10 @@ def tick(db, data_path: Path, now: datetime, interval_s: float = 10.0) -> int:
     A sensor without history gets the last 24 hours at 10-minute steps first, so a fresh
     installation has a chart to show; afterwards one reading per minute.
     """
+    from sqlalchemy import delete
+
     from store.feeds import feed_ok
-    from store.models import Sensor
+    from store.models import Reading, Sensor
     from store.sensors import add_reading
 
     series = load_series(data_path)
@@ -154,5 +157,9 @@ def tick(db, data_path: Path, now: datetime, interval_s: float = 10.0) -> int:
                 times = report_times(sensor.last_observed_at, now)
             for t in times:
                 written += add_reading(s, sensor, value_at(series, d, t), t)
+        # simulated values are not worth keeping forever (real feeds keep everything):
+        # 35 days covers the longest range of /sensors
+        s.execute(delete(Reading).where(Reading.sensor_id.in_([d.id for d in demo]),
+                                        Reading.observed_at < now - KEEP_DEMO_READINGS))
         feed_ok(s, FEED_NAME, interval_s=max(interval_s, 60.0), at=now)
     return written

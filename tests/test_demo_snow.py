@@ -50,3 +50,17 @@ def test_tick_backfills_then_reports_each_minute(db):
         sensor = s.get(Sensor, "snow-kaga-05")
         assert sensor.last_observed_at == datetime(2026, 12, 1, 12, 3, tzinfo=timezone.utc)
         assert sensor.last_value is not None
+
+
+def test_demo_readings_older_than_35_days_are_dropped(db):
+    with db.session() as s:
+        ensure_builtin(s, DATA)
+    start = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+    demo_snow.tick(db, DATA, start)
+    with db.session() as s:
+        before = s.scalar(select(func.count()).select_from(Reading))
+    demo_snow.tick(db, DATA, start + timedelta(days=35, hours=12))
+    with db.session() as s:
+        oldest = s.scalar(select(func.min(Reading.observed_at)))
+        assert oldest >= start + timedelta(hours=12)  # the first backfill went, the rest stays
+        assert s.scalar(select(func.count()).select_from(Reading)) < before + 10 * 1500
