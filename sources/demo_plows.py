@@ -104,19 +104,14 @@ def _oriented(index, sidx: int, from_node: int) -> tuple[np.ndarray, np.ndarray,
     return x[::-1], y[::-1], a
 
 
-def _shortest(index, start: int, goal: int) -> list[int]:
-    """Segments of the shortest way between two nodes (any road)."""
-    if start == goal:
-        return []
+def _dijkstra(index, start: int, goal: int | None = None) -> tuple[dict[int, float], dict[int, tuple[int, int]]]:
+    """Road distances (m) from `start` and the (previous node, segment) of each node's best way;
+    stops early once `goal` is settled."""
     dist, prev, heap = {start: 0.0}, {}, [(0.0, start)]
     while heap:
         d, node = heapq.heappop(heap)
         if node == goal:
-            path = []
-            while node in prev:
-                node, s = prev[node]
-                path.append(s)
-            return path[::-1]
+            break
         if d > dist.get(node, math.inf):
             continue
         for s in index.node_segs.get(node, []):
@@ -126,24 +121,26 @@ def _shortest(index, start: int, goal: int) -> list[int]:
             if nd < dist.get(other, math.inf):
                 dist[other], prev[other] = nd, (node, s)
                 heapq.heappush(heap, (nd, other))
-    return []
+    return dist, prev
+
+
+def _shortest(index, start: int, goal: int) -> list[int]:
+    """Segments of the shortest way between two nodes (any road); [] when none."""
+    if start == goal:
+        return []
+    _dist, prev = _dijkstra(index, start, goal)
+    if goal not in prev:
+        return []
+    path, node = [], goal
+    while node in prev:
+        node, s = prev[node]
+        path.append(s)
+    return path[::-1]
 
 
 def distances_from(index, start: int) -> dict[int, float]:
     """Road distance (m) from a node to every node it connects to."""
-    dist, heap = {start: 0.0}, [(0.0, start)]
-    while heap:
-        d, node = heapq.heappop(heap)
-        if d > dist.get(node, math.inf):
-            continue
-        for s in index.node_segs.get(node, []):
-            a, b = (int(v) for v in index.seg_nodes[s])
-            other = b if a == node else a
-            nd = d + float(index.seg_len[s])
-            if nd < dist.get(other, math.inf):
-                dist[other] = nd
-                heapq.heappush(heap, (nd, other))
-    return dist
+    return _dijkstra(index, start)[0]
 
 
 def build_tour(index, plow: Plow, cycle: int, depot: int, home_dist: dict[int, float] | None = None) -> Tour:
