@@ -1,10 +1,8 @@
 """GPX: waypoints (points), routes (lines) and tracks (lines, one part per segment)."""
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
-from sources.kml import _local, _text, html_to_text
-from sources.upload import ReadResult, UploadError, check_geometry
+from sources.kml import _local, _text, html_to_text, parse_xml
+from sources.upload import ReadResult, check_geometry
 
 
 def _pt(el) -> list[float]:
@@ -12,13 +10,7 @@ def _pt(el) -> list[float]:
 
 
 def read_gpx(raw: bytes) -> ReadResult:
-    head = raw[:65536].lower()
-    if b"<!doctype" in head or b"<!entity" in head:
-        raise UploadError(422, "bad_gpx", "upload.xml_dtd")
-    try:
-        root = ET.fromstring(raw)
-    except ET.ParseError as exc:
-        raise UploadError(422, "bad_gpx", "upload.bad_xml", [{"line": exc.position[0]}], line=exc.position[0]) from None
+    root = parse_xml(raw, "bad_gpx")
     result = ReadResult(format="gpx", features=[], columns=[], total=0, encoding="utf-8", crs=4326, crs_from="file")
     columns: dict[str, None] = {}
     for el in root:

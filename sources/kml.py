@@ -51,6 +51,17 @@ def html_to_text(value: str) -> str:
     return re.sub(r"\s*\n\s*", "\n", text).strip()
 
 
+def parse_xml(raw: bytes, code: str) -> ET.Element:
+    """Parse an uploaded XML file (KML, GPX); DTDs and entities are refused (no entity bombs)."""
+    head = raw[:65536].lower()
+    if b"<!doctype" in head or b"<!entity" in head:
+        raise UploadError(422, code, "upload.xml_dtd")
+    try:
+        return ET.fromstring(raw)
+    except ET.ParseError as exc:
+        raise UploadError(422, code, "upload.bad_xml", [{"line": exc.position[0]}], line=exc.position[0]) from None
+
+
 def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
@@ -150,13 +161,7 @@ def read_kml(raw: bytes, fmt: str = "kml") -> ReadResult:
         # doc.kml is the main document by convention; else the first .kml
         name = next((n for n in entries if n.lower().endswith("doc.kml")), next(iter(entries)))
         raw = entries[name]
-    head = raw[:65536].lower()
-    if b"<!doctype" in head or b"<!entity" in head:
-        raise UploadError(422, "bad_kml", "upload.xml_dtd")
-    try:
-        root = ET.fromstring(raw)
-    except ET.ParseError as exc:
-        raise UploadError(422, "bad_kml", "upload.bad_xml", [{"line": exc.position[0]}], line=exc.position[0]) from None
+    root = parse_xml(raw, "bad_kml")
 
     result = ReadResult(format=fmt, features=[], columns=[], total=0, encoding="utf-8", crs=4326, crs_from="file")
     columns: dict[str, None] = {}
