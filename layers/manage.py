@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 import orjson
 from sqlalchemy import select
 
+import gcpause
 from sources.upload import ReadResult, UploadError, read_upload
+from store.grids import refresh_grids
 from store.models import Feature, Layer
 from store.uploads import (KIND, EditError, create_uploaded_layer, delete_layer, replace_layer_data,
                            rollback_layer, update_layer_settings)
@@ -49,7 +51,8 @@ def read_file(raw: bytes, filename: str, opts: UploadOptions, max_bytes: int) ->
     if len(raw) > max_bytes:
         raise Refused(413, "too_large", "upload.too_large", limit=max_bytes // (1024 * 1024))
     try:
-        return read_upload(raw, filename, crs=opts.crs, lat_column=opts.lat_column, lon_column=opts.lon_column)
+        with gcpause.paused():
+            return read_upload(raw, filename, crs=opts.crs, lat_column=opts.lat_column, lon_column=opts.lon_column)
     except UploadError as exc:
         raise Refused(exc.status, exc.code, exc.message_key, exc.details, **exc.fmt) from None
 
@@ -82,7 +85,7 @@ def publish(db, staff: Staff, raw: bytes, filename: str, opts: UploadOptions, se
 
 def publish_result(db, staff: Staff, result: ReadResult, filename: str, settings: dict, lang: str = "ja") -> Outcome:
     try:
-        with db.session() as s:
+        with gcpause.paused(), db.session() as s:
             layer = create_uploaded_layer(
                 s, staff, result.features, columns=result.columns, source=source_info(result, filename),
                 name_ja=settings.get("name_ja") or "", name_en=settings.get("name_en") or "",
@@ -115,7 +118,7 @@ def replace(db, staff: Staff, layer_id: str, raw: bytes, filename: str, opts: Up
 
 
 def replace_result(db, staff: Staff, layer_id: str, result: ReadResult, filename: str, lang: str = "ja") -> Outcome:
-    with db.session() as s:
+    with gcpause.paused(), db.session() as s:
         layer = layer_for_edit(s, staff, layer_id)
         count = replace_layer_data(s, staff, layer, result.features, result.columns, source_info(result, filename))
         layer.options = {**layer.options, "geometry_types": result.geometry_types}
@@ -139,7 +142,7 @@ def remove(db, staff: Staff, layer_id: str) -> None:
 
 def roll_back(db, staff: Staff, layer_id: str, version_id: int | None = None) -> int:
     try:
-        with db.session() as s:
+        with gcpause.paused(), db.session() as s:
             return rollback_layer(s, staff, layer_for_edit(s, staff, layer_id), version_id)
     except EditError as exc:
         raise Refused(409 if exc.message_key == "layers.no_version" else 400, "no_version", exc.message_key) from None
@@ -312,6 +315,8 @@ def save_items(db, staff: Staff, layer_id: str, shown: list[str], rows: list[dic
             for fid in set(stored) - kept:
                 delete_feature(s, layer, fid)
                 deleted += 1
+            if changed or deleted:
+                refresh_grids(s, layer)  # a big layer's clusters follow the edit at once
     except EditError as exc:
         raise _refuse_edit(exc) from None
     return {"changed": changed, "deleted": deleted}
@@ -330,6 +335,8 @@ def add_item(db, staff: Staff, layer_id: str, lon, lat, properties: dict | None 
     try:
         with db.session() as s:
             layer = layer_for_edit(s, staff, layer_id)
-            return add_point(s, layer, lon, lat, properties).fid
+            fid = add_point(s, layer, lon, lat, properties).fid
+            refresh_grids(s, layer)
+            return fid
     except EditError as exc:
         raise _refuse_edit(exc) from None

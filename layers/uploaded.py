@@ -16,7 +16,7 @@ from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attr
 from store.features import feature_collection_bytes
 from store.models import Feature
 
-from store.grids import BIG_LAYER, GRID_ZOOMS, cell_size, read_grid  # noqa: E402
+from store.grids import BIG_LAYER, GRID_ZOOMS, cell_size, points_in_bbox, read_grid  # noqa: E402
 
 CLIENT_CLUSTER = 40  # points; above this the browser clusters (supercluster)
 POINTS_FROM_ZOOM = 15  # big layers: points themselves from this zoom (with bbox)
@@ -81,11 +81,16 @@ class UploadedKind(LayerKind):
                 return grid_clusters(s, layer, None, min(zoom, NO_BBOX_ZOOM))
             if zoom < POINTS_FROM_ZOOM:
                 return grid_clusters(s, layer, bbox, zoom)
-            n = s.scalar(select(func.count()).select_from(Feature).where(
-                Feature.layer_id == layer.id, Feature.minx >= bbox[0], Feature.minx <= bbox[2],
-                Feature.miny >= bbox[1], Feature.miny <= bbox[3]))
-            if n > MAX_POINTS_PER_VIEW:
+            fids = points_in_bbox(s, layer.id, layer.version, bbox, MAX_POINTS_PER_VIEW)
+            if fids is None:  # no index for this data version: count with SQL
+                fids = s.scalar(select(func.count()).select_from(Feature).where(
+                    Feature.layer_id == layer.id, Feature.minx >= bbox[0], Feature.minx <= bbox[2],
+                    Feature.miny >= bbox[1], Feature.miny <= bbox[3]))
+                fids = fids if fids > MAX_POINTS_PER_VIEW else None
+            if isinstance(fids, int):
                 return grid_clusters(s, layer, bbox, min(zoom, max(GRID_ZOOMS)))
+            if fids is not None:
+                return feature_collection_bytes(s, layer.id, bbox, fids=fids)
         return feature_collection_bytes(s, layer.id, bbox)
 
     def map_spec(self, layer, lang, zoom=None):

@@ -19,8 +19,13 @@ import csv
 import io
 import json
 import logging
+import math
+import re
+from collections.abc import Sequence
+from operator import itemgetter
 from dataclasses import dataclass, field
 
+import numpy as np
 import orjson
 
 from sources.archive import ArchiveError, is_zip, list_entries
@@ -29,7 +34,6 @@ from sources.text import decode_text, nfkc
 
 log = logging.getLogger(__name__)
 
-_INF = float("inf")
 FORMATS = ("csv", "geojson", "kml", "kmz", "gpx", "shapefile", "gpkg")
 PREVIEW_ROWS = 20
 MAX_PROBLEMS_LISTED = 1000  # all are counted; this many are kept with their reasons
@@ -59,7 +63,7 @@ class Problem:
 @dataclass
 class ReadResult:
     format: str
-    features: list[dict]
+    features: list[dict]  # or PointRows (CSV): a sequence of the same dicts
     columns: list[str]  # property names in file order
     total: int  # rows/features in the file (placed + problems)
     problems: list[Problem] = field(default_factory=list)
@@ -160,7 +164,8 @@ def read_upload(raw: bytes, filename: str = "", crs: str | int | None = None, la
         raise UploadError(422, "bad_archive", exc.message_key, **exc.fmt) from None
     if not result.features and not result.problem_count:
         raise UploadError(422, "no_features", "upload.no_features")
-    result.geometry_types = sorted({f["geometry"]["type"] for f in result.features})
+    result.geometry_types = (["Point"] if isinstance(result.features, PointRows) else
+                             sorted({f["geometry"]["type"] for f in result.features}))
     log.info("upload %s read as %s: %d features, %d problems (crs %s from %s)", filename or "-", fmt,
              len(result.features), result.problem_count, result.crs, result.crs_from)
     return result
@@ -227,10 +232,13 @@ def read_csv(raw: bytes, user_crs: int | None = None, lat_column: str | None = N
     except ValueError:
         raise UploadError(422, "bad_encoding", "upload.bad_encoding") from None
     text = text.replace("\x00", "")
-    first = text.split("\n", 1)[0]
+    end = text.find("\n")
+    first = text if end < 0 else text[:end]
     reader = csv.reader(io.StringIO(text), delimiter=_delimiter(first))
     header = None
+    header_no = 0  # the header's row in the spreadsheet (blank rows above it count)
     for row in reader:
+        header_no += 1
         if any(c.strip() for c in row):
             header = _unique_header(row)
             break
@@ -246,82 +254,194 @@ def read_csv(raw: bytes, user_crs: int | None = None, lat_column: str | None = N
     result = ReadResult(format="csv", features=[], columns=[h for _, h in prop_idx], total=0, encoding=encoding,
                         lat_column=lat_col, lon_column=lon_col, coord_columns=header)
 
-    rows: list[tuple[int, float, float, dict]] = []
-    row_no = 1
+    # all rows at once, then a column at a time: per-row Python work is what a million rows cost
     width = len(header)
+    rows = list(reader)
+    row_nos = list(range(header_no + 1, header_no + 1 + len(rows)))
+    if not all(map(any, rows)) or min(map(len, rows), default=width) < width:
+        rows, row_nos = _tidy_rows(rows, row_nos, width)
+    raw_lats = list(map(itemgetter(ilat), rows))
+    raw_lons = list(map(itemgetter(ilon), rows))
     names = [h for _, h in prop_idx]
-    idx = [i for i, _ in prop_idx]
+    columns = [list(map(itemgetter(i), rows)) for i, _ in prop_idx]
+    del rows
     strip = str.strip
-    for row in reader:
-        row_no += 1
-        if not any(row) or not any(map(strip, row)):
-            continue
-        result.total += 1
-        if len(row) < width:
-            row = row + [""] * (width - len(row))
-        raw_lat, raw_lon = row[ilat], row[ilon]
-        try:  # the common case: plain decimal numbers
-            lat, lon = float(raw_lat), float(raw_lon)
-            if lat != lat or lon != lon or abs(lat) == _INF or abs(lon) == _INF:
-                raise ValueError
-        except ValueError:
-            if not raw_lat.strip() or not raw_lon.strip():
-                result.add_problem(row_no, "upload.row_no_coords")
-                continue
-            lat, lon = parse_coord(raw_lat), parse_coord(raw_lon)
-            if lat is None or lon is None:
-                result.add_problem(row_no, "upload.row_bad_coords", lat=raw_lat[:40], lon=raw_lon[:40])
-                continue
-        rows.append((row_no, lat, lon, dict(zip(names, map(strip, [row[i] for i in idx])))))
+    columns = [list(map(strip, col)) for col in columns]
+    result.total = len(row_nos)
+    norths, easts, placed = _coordinates(raw_lats, raw_lons, row_nos, result)
 
     epsg, crs_from = user_crs, "user"
     if epsg is None:
-        sample = rows[:1000]
+        sample_n, sample_e = norths[placed][:1000], easts[placed][:1000]
         # degrees when the numbers are degree-sized (a swapped pair is still degree-sized)
-        if all(abs(lat) <= 180 and abs(lon) <= 180 for _, lat, lon, _ in sample):
+        if bool(np.all((np.abs(sample_n) <= 180) & (np.abs(sample_e) <= 180))):
             epsg, crs_from = 4326, "default"
         else:
             epsg, crs_from = 6675, "guess"  # Ishikawa lies in plane-rectangular zone VII
             result.warnings.append(("upload.crs_guessed", {"crs": "EPSG:6675"}))
     result.crs, result.crs_from = epsg, crs_from
 
-    if rows:
-        # the "lat" column holds north-south values: latitude, or northing of a projected CRS
-        norths = [r[1] for r in rows]
-        easts = [r[2] for r in rows]
-        transform = to_wgs84(epsg)
-        if epsg in (4326, 6668, 4612, 4301) or is_geographic(epsg):
-            lons, lats = transform(easts, norths)
-        else:
-            # Japanese plane-rectangular convention: X = northing, Y = easting. Columns named x/y
-            # are read that way first; the other order wins only when it puts more points inside
-            # the zone (GIS tools write x = easting).
-            xy_named = _key(lat_col) in XY_NAMES["y"] and _key(lon_col) in XY_NAMES["x"]
-            first, second = ((easts, norths), (norths, easts)) if xy_named else ((norths, easts), (easts, norths))
-            # first = (northing values, easting values)
-            area = area_of_use(epsg)
+    keep = np.nonzero(placed)[0]
+    norths, easts = norths[keep], easts[keep]
+    transform = to_wgs84(epsg)
+    if epsg in (4326, 6668, 4612, 4301) or is_geographic(epsg):
+        lons, lats = transform(easts, norths)
+    else:
+        # Japanese plane-rectangular convention: X = northing, Y = easting. Columns named x/y
+        # are read that way first; the other order wins only when it puts more points inside
+        # the zone (GIS tools write x = easting).
+        xy_named = _key(lat_col) in XY_NAMES["y"] and _key(lon_col) in XY_NAMES["x"]
+        first, second = ((easts, norths), (norths, easts)) if xy_named else ((norths, easts), (easts, norths))
+        # first = (northing values, easting values)
+        area = area_of_use(epsg)
 
-            def score(lo, la):
-                return sum(area[0] <= x <= area[2] and area[1] <= y <= area[3] for x, y in zip(lo[:1000], la[:1000]))
+        def score(lo, la):
+            lo, la = np.asarray(lo)[:1000], np.asarray(la)[:1000]
+            return int(np.sum((area[0] <= lo) & (lo <= area[2]) & (area[1] <= la) & (la <= area[3])))
 
-            lons, lats = transform(first[1], first[0])
-            if lat_column is None or lon_column is None or score(lons, lats) < min(len(rows), 1000) / 2:
-                lons2, lats2 = transform(second[1], second[0])
-                if score(lons2, lats2) > score(lons, lats):
-                    lons, lats = lons2, lats2
-                    xy_named = not xy_named
-            if xy_named:
-                result.warnings.append(("upload.xy_swapped", {}))
-        append = result.features.append
-        w, s_, e, n = JAPAN
-        for (row_no, raw_n, raw_e, props), lon, lat in zip(rows, lons, lats):
-            if not (w <= lon <= e and s_ <= lat <= n):  # also false for NaN / inf
-                result.add_problem(row_no, "upload.row_outside", lat=_short(raw_n), lon=_short(raw_e))
-                continue
-            append({"type": "Feature", "id": str(row_no), "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                    "properties": props})
+        lons, lats = transform(first[1], first[0])
+        if lat_column is None or lon_column is None or score(lons, lats) < min(len(keep), 1000) / 2:
+            lons2, lats2 = transform(second[1], second[0])
+            if score(lons2, lats2) > score(lons, lats):
+                lons, lats = lons2, lats2
+                xy_named = not xy_named
+        if xy_named:
+            result.warnings.append(("upload.xy_swapped", {}))
+    lons, lats = np.asarray(lons, dtype=np.float64), np.asarray(lats, dtype=np.float64)
+    w, s_, e, n = JAPAN
+    inside = (w <= lons) & (lons <= e) & (s_ <= lats) & (lats <= n)  # also false for NaN / inf
+    for k in np.nonzero(~inside)[0].tolist():
+        result.add_problem(row_nos[keep[k]], "upload.row_outside", lat=_short(norths[k]), lon=_short(easts[k]))
+    good = keep[inside]
+    if len(good) == len(row_nos):  # the common case: every row placed
+        result.features = PointRows(list(map(str, row_nos)), lons, lats, names, columns)
+    else:
+        pick = good.tolist()
+        result.features = PointRows([str(row_nos[i]) for i in pick], lons[inside], lats[inside], names,
+                                    [[col[i] for i in pick] for col in columns])
     result.problems.sort(key=lambda p: p.row)
     return result
+
+
+def _tidy_rows(rows: list[list[str]], row_nos: list[int], width: int):
+    """Drop blank rows (they are not counted) and pad short ones."""
+    strip = str.strip
+    out, nos = [], []
+    for row, no in zip(rows, row_nos):
+        if not any(map(strip, row)):
+            continue
+        out.append(row + [""] * (width - len(row)) if len(row) < width else row)
+        nos.append(no)
+    return out, nos
+
+
+def _coordinates(raw_lats: list[str], raw_lons: list[str], row_nos: list[int], result: ReadResult):
+    """(north values, east values, placed mask) as numpy arrays; rows that cannot be read are
+    recorded as problems. Plain decimal numbers are converted in one go; the rest (DMS text,
+    blanks, words) one by one."""
+    try:
+        norths = np.array(raw_lats, dtype=np.float64)
+        easts = np.array(raw_lons, dtype=np.float64)
+        placed = np.isfinite(norths) & np.isfinite(easts)
+        if placed.all():
+            return norths, easts, placed
+        redo = np.nonzero(~placed)[0].tolist()
+    except ValueError:
+        norths = np.full(len(raw_lats), np.nan)
+        easts = np.full(len(raw_lats), np.nan)
+        placed = np.zeros(len(raw_lats), dtype=bool)
+        redo = range(len(raw_lats))
+    for i in redo:
+        raw_lat, raw_lon = raw_lats[i], raw_lons[i]
+        try:
+            lat, lon = float(raw_lat), float(raw_lon)
+            if not (math.isfinite(lat) and math.isfinite(lon)):
+                raise ValueError
+        except ValueError:
+            if not raw_lat.strip() or not raw_lon.strip():
+                result.add_problem(row_nos[i], "upload.row_no_coords")
+                continue
+            lat, lon = parse_coord(raw_lat), parse_coord(raw_lon)
+            if lat is None or lon is None:
+                result.add_problem(row_nos[i], "upload.row_bad_coords", lat=raw_lat[:40], lon=raw_lon[:40])
+                continue
+        norths[i], easts[i], placed[i] = lat, lon, True
+    return norths, easts, placed
+
+
+class PointRows(Sequence):
+    """The points of a CSV as columns, seen as a sequence of GeoJSON Feature dicts.
+
+    A million-row upload would otherwise build several Python objects per row only to take them
+    apart again in the store; `store.uploads.feature_rows` reads the columns directly
+    (`properties_json`)."""
+
+    def __init__(self, fids: list[str], lons, lats, names: list[str], columns: list[list[str]]):
+        self.fids, self.lons, self.lats, self.names, self.columns = fids, lons, lats, names, columns
+
+    def __len__(self) -> int:
+        return len(self.fids)
+
+    def _feature(self, i: int) -> dict:
+        return {"type": "Feature", "id": self.fids[i],
+                "geometry": {"type": "Point", "coordinates": [float(self.lons[i]), float(self.lats[i])]},
+                "properties": {name: col[i] for name, col in zip(self.names, self.columns)}}
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._feature(k) for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._feature(i)
+
+    def __iter__(self):
+        return (self._feature(i) for i in range(len(self)))
+
+    def properties_json(self) -> list[str]:
+        """Each row's properties as a JSON object text (what orjson.dumps of the dict gives).
+
+        orjson escapes a whole column in one call; in its output '","' only ever separates two
+        strings (a quote inside a value is written \\"), so splitting there gives each value."""
+        if not self.names:
+            return ["{}"] * len(self)
+        escaped = [col if not _NEEDS_ESCAPE.search("".join(col)) else
+                   orjson.dumps(col).decode()[2:-2].split('","') if col else [] for col in self.columns]
+        if any(len(e) != len(c) for e, c in zip(escaped, self.columns)):  # cannot happen; stay correct if it does
+            return [orjson.dumps(f["properties"]).decode() for f in self]
+        keys = [orjson.dumps(name).decode() for name in self.names]
+        pieces: list = []
+        for n, (key, values) in enumerate(zip(keys, escaped)):
+            pieces += [("{" if n == 0 else '",') + key + ':"', values]
+        return _interleave(pieces + ['"}'], len(self))
+
+    def geometry_json(self, decimals: int) -> tuple[list[str], list[float], list[float]]:
+        """Each point as GeoJSON text, rounded to decimals, with the rounded lons and lats."""
+        lons = np.round(np.asarray(self.lons, dtype=np.float64), decimals).tolist()
+        lats = np.round(np.asarray(self.lats, dtype=np.float64), decimals).tolist()
+        # orjson writes each float's shortest form, a million at a time
+        xs = orjson.dumps(lons).decode()[1:-1].split(",") if lons else []
+        ys = orjson.dumps(lats).decode()[1:-1].split(",") if lats else []
+        return _interleave(['{"type":"Point","coordinates":[', xs, ",", ys, "]}"], len(self)), lons, lats
+
+
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')  # what JSON strings must escape (orjson escapes no more)
+
+
+def _interleave(pieces: list, n: int) -> list[str]:
+    """n strings, the i-th made of each piece in turn: a str as it is, a list by its i-th item.
+
+    Everything happens in C (slice assignment, one join, one split) rather than one Python
+    expression per row. The pieces must not contain a raw newline (JSON text never does)."""
+    if n == 0:
+        return []
+    pieces = pieces[:-1] + [pieces[-1] + "\n"]
+    m = len(pieces)
+    flat: list = [None] * (n * m)
+    for j, piece in enumerate(pieces):
+        flat[j::m] = [piece] * n if isinstance(piece, str) else piece
+    return "".join(flat).split("\n")[:-1]
 
 
 def _short(v: float) -> str:

@@ -77,6 +77,8 @@ class Database:
         import store.models  # noqa: F401  (registers the tables of every feature)
 
         Base.metadata.create_all(self.engine)
+        with self.engine.begin() as conn:  # dropped from the schema (store/models.py Feature); old databases
+            conn.execute(text("DROP INDEX IF EXISTS ix_features_layer_bbox"))
 
     @contextmanager
     def session(self) -> Iterator[Session]:

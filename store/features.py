@@ -53,15 +53,25 @@ def replace_features(s: Session, layer: Layer, features: Iterable[dict]) -> int:
 
 
 def feature_collection_bytes(s: Session, layer_id: str,
-                             bbox: tuple[float, float, float, float] | None = None) -> bytes:
-    """A GeoJSON FeatureCollection as bytes, built from stored JSON without re-parsing geometry."""
-    q = select(Feature.fid, Feature.geometry, Feature.properties).where(Feature.layer_id == layer_id)
+                             bbox: tuple[float, float, float, float] | None = None,
+                             fids: list[str] | None = None) -> bytes:
+    """A GeoJSON FeatureCollection as bytes, built from stored JSON without re-parsing geometry.
+
+    fids: only these features (a big layer's grid index names the candidates of a bbox)."""
+    q = select(Feature.id, Feature.fid, Feature.geometry, Feature.properties).where(Feature.layer_id == layer_id)
     if bbox is not None:
         minx, miny, maxx, maxy = bbox
         q = q.where(Feature.maxx >= minx, Feature.minx <= maxx, Feature.maxy >= miny, Feature.miny <= maxy)
+    if fids is None:
+        rows = s.execute(q.order_by(Feature.id)).all()
+    else:
+        rows = []
+        for i in range(0, len(fids), 500):  # bound the statement's parameters
+            rows.extend(s.execute(q.where(Feature.fid.in_(fids[i:i + 500]))).all())
+        rows.sort(key=lambda r: r[0])
     parts = [
         b'{"type":"Feature","id":' + orjson.dumps(fid) + b',"geometry":' + geom.encode()
         + b',"properties":' + orjson.dumps(props) + b"}"
-        for fid, geom, props in s.execute(q.order_by(Feature.id))
+        for _id, fid, geom, props in rows
     ]
     return b'{"type":"FeatureCollection","features":[' + b",".join(parts) + b"]}"

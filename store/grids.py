@@ -3,8 +3,12 @@
 A one-million-point layer cannot go to the browser as points; at each zoom the map gets one
 feature per occupied grid cell (mean position + count). Computing that with GROUP BY on every
 request takes seconds, so `write_grids` does it once with numpy, in the same transaction as the
-data; `read_grid` returns the cells of a bbox. A grid belongs to one data version: item edits
-bump the version and the reader falls back to SQL until the next full write.
+data; `read_grid` returns the cells of a bbox. A grid belongs to one data version; item edits
+recompute it in their transaction (`refresh_grids`), and the reader falls back to SQL when none matches.
+
+The finest grid also serves as the layer's spatial index for close-up views: it keeps, per cell, the
+ids of the points in it (`points_in_bbox`), so the features table needs no bbox index — which made
+a one-million-row insert twice as slow (bench/upload.py).
 """
 from __future__ import annotations
 
@@ -34,7 +38,11 @@ def cell_size(zoom: int) -> float:
     return 360.0 / (2 ** zoom) / 256.0 * GRID_PX
 
 
-def write_grids(s: Session, layer_id: str, version: int, lons, lats) -> int:
+INDEX_ZOOM = -1  # the LayerGrid row that holds the fids per cell of the finest grid
+
+
+def write_grids(s: Session, layer_id: str, version: int, lons, lats, fids: list[str] | None = None) -> int:
+    """Grids of every zoom for a big point layer (and, given fids, the per-cell id index)."""
     import numpy as np
 
     s.execute(delete(LayerGrid).where(LayerGrid.layer_id == layer_id))
@@ -42,18 +50,78 @@ def write_grids(s: Session, layer_id: str, version: int, lons, lats) -> int:
     ys = np.asarray(lats, dtype=np.float64)
     if len(xs) <= BIG_LAYER:
         return 0
-    for zoom in GRID_ZOOMS:
-        size = cell_size(zoom)
-        gx = np.floor(xs / size).astype(np.int64)
-        gy = np.floor(ys / size).astype(np.int64)
-        keys = (gx << 32) + (gy + (1 << 31))
-        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        mean_x = np.bincount(inverse, weights=xs) / counts
-        mean_y = np.bincount(inverse, weights=ys) / counts
-        blob = zlib.compress(np.concatenate([mean_x, mean_y, counts.astype(np.float64)]).tobytes(), 1)
+    # one pass over the points at the finest zoom; each coarser zoom merges the cells of the one
+    # below (cell sizes halve per zoom, so floor(x / 2s) = floor(floor(x / s) / 2))
+    finest = max(GRID_ZOOMS)
+    size = cell_size(finest)
+    gx = np.floor(xs / size).astype(np.int64)
+    gy = np.floor(ys / size).astype(np.int64)
+    keys = (gx << 32) + (gy + (1 << 31))
+    uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    sum_x = np.bincount(inverse, weights=xs)
+    sum_y = np.bincount(inverse, weights=ys)
+    if fids is not None:
+        s.add(_index_row(layer_id, version, inverse, counts, xs, ys, fids))
+    cx, cy = uniq >> 32, (uniq & 0xFFFFFFFF) - (1 << 31)
+    for zoom in range(finest, min(GRID_ZOOMS) - 1, -1):
+        if zoom < finest:
+            cx, cy = cx >> 1, cy >> 1
+            uniq, inv = np.unique((cx << 32) + (cy + (1 << 31)), return_inverse=True)
+            counts = np.bincount(inv, weights=counts)
+            sum_x, sum_y = np.bincount(inv, weights=sum_x), np.bincount(inv, weights=sum_y)
+            cx, cy = uniq >> 32, (uniq & 0xFFFFFFFF) - (1 << 31)
+        counts = np.asarray(counts, dtype=np.float64)
+        blob = zlib.compress(np.concatenate([sum_x / counts, sum_y / counts, counts]).tobytes(), 1)
         s.add(LayerGrid(layer_id=layer_id, zoom=zoom, version=version, cells=len(counts), data=blob))
     s.flush()
     return len(GRID_ZOOMS)
+
+
+def _index_row(layer_id, version, inverse, counts, xs, ys, fids) -> LayerGrid:
+    """Cells' bounds + byte ranges into one text of fids ("\n"-separated, grouped by cell)."""
+    import numpy as np
+
+    order = np.argsort(inverse, kind="stable")
+    n = len(counts)
+    # each cell's own extent (points are not on the cell's mean), for the bbox test
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    sx, sy = xs[order], ys[order]
+    minx, maxx = np.minimum.reduceat(sx, first), np.maximum.reduceat(sx, first)
+    miny, maxy = np.minimum.reduceat(sy, first), np.maximum.reduceat(sy, first)
+    ordered = [fids[i] for i in order.tolist()]
+    text = ("\n".join(ordered) + "\n").encode()
+    if len(text) == sum(map(len, ordered)) + len(ordered):  # ASCII ids: characters are bytes
+        lengths = np.fromiter(map(len, ordered), dtype=np.int64, count=len(ordered)) + 1
+    else:
+        lengths = np.fromiter((len(f.encode()) + 1 for f in ordered), dtype=np.int64, count=len(ordered))
+    cell_end = np.cumsum(lengths)[np.cumsum(counts) - 1]  # byte offset just after each cell's last fid
+    head = np.concatenate([minx, miny, maxx, maxy, counts.astype(np.float64), cell_end.astype(np.float64)])
+    blob = zlib.compress(np.int64(n).tobytes() + head.tobytes() + text, 1)
+    return LayerGrid(layer_id=layer_id, zoom=INDEX_ZOOM, version=version, cells=n, data=blob)
+
+
+def points_in_bbox(s: Session, layer_id: str, version: int, bbox, limit: int) -> list[str] | int | None:
+    """fids of the points whose cell meets bbox (a superset: the caller filters exactly), or their
+    count when it exceeds limit, or None when the index is missing or of another data version."""
+    import numpy as np
+
+    row = s.scalar(select(LayerGrid).where(LayerGrid.layer_id == layer_id, LayerGrid.zoom == INDEX_ZOOM))
+    if row is None or row.version != version:
+        return None
+    data = zlib.decompress(row.data)
+    n = int(np.frombuffer(data[:8], dtype=np.int64)[0])
+    head = np.frombuffer(data[8:8 + 6 * 8 * n], dtype=np.float64).reshape(6, n)
+    minx, miny, maxx, maxy, counts, ends = head
+    hit = np.nonzero((maxx >= bbox[0]) & (minx <= bbox[2]) & (maxy >= bbox[1]) & (miny <= bbox[3]))[0]
+    total = int(counts[hit].sum())
+    if total > limit:
+        return total
+    text = data[8 + 6 * 8 * n:]
+    starts = np.concatenate([[0.0], ends[:-1]])
+    out: list[str] = []
+    for i in hit.tolist():
+        out.extend(text[int(starts[i]):int(ends[i]) - 1].decode().split("\n"))
+    return out
 
 
 def read_grid(s: Session, layer_id: str, version: int, zoom: int, bbox=None):
@@ -70,6 +138,18 @@ def read_grid(s: Session, layer_id: str, version: int, zoom: int, bbox=None):
         keep = (lons >= bbox[0]) & (lons <= bbox[2]) & (lats >= bbox[1]) & (lats <= bbox[3])
         lons, lats, counts = lons[keep], lats[keep], counts[keep]
     return lons, lats, counts
+
+
+def refresh_grids(s: Session, layer) -> None:
+    """After item edits: the grids of the layer's current data, read back from the features table."""
+    from store.models import Feature
+
+    rows = s.execute(select(Feature.fid, Feature.minx, Feature.miny, Feature.maxx, Feature.maxy)
+                     .where(Feature.layer_id == layer.id).order_by(Feature.id)).all()
+    if len(rows) > BIG_LAYER and all(r[1] == r[3] and r[2] == r[4] for r in rows):
+        write_grids(s, layer.id, layer.version, [r[1] for r in rows], [r[2] for r in rows], [r[0] for r in rows])
+    else:
+        drop_grids(s, layer.id)
 
 
 def drop_grids(s: Session, layer_id: str) -> None:

@@ -54,10 +54,9 @@ class Feature(Base):
     miny: Mapped[float] = mapped_column(Float)
     maxx: Mapped[float] = mapped_column(Float)
     maxy: Mapped[float] = mapped_column(Float)
-    __table_args__ = (
-        UniqueConstraint("layer_id", "fid"),
-        Index("ix_features_layer_bbox", "layer_id", "minx", "maxx", "miny", "maxy"),
-    )
+    # No bbox index: it doubled the cost of a big upload. Small layers are read whole through the
+    # (layer_id, fid) index and filtered; big point layers keep a grid index (store/grids.py).
+    __table_args__ = (UniqueConstraint("layer_id", "fid"),)
 
 
 class Sensor(Base):

@@ -99,6 +99,8 @@ POINT = '{"type":"Point","coordinates":[%.6f,%.6f]}'  # 6 decimals (~0.1 m), as 
 
 def feature_rows(layer_id: str, features) -> list[tuple]:
     """Rows for the features table as tuples in COLUMNS order, properties already JSON text."""
+    if hasattr(features, "lons"):  # sources.upload.PointRows: columns of a CSV
+        return _point_rows(layer_id, features)
     dumps = orjson.dumps
     rows = []
     append = rows.append
@@ -114,6 +116,12 @@ def feature_rows(layer_id: str, features) -> list[tuple]:
             text, (minx, miny, maxx, maxy) = normalize_geometry(geom)
             append((layer_id, fid, text, props, minx, miny, maxx, maxy))
     return rows
+
+
+def _point_rows(layer_id: str, points) -> list[tuple]:
+    geometry, lons, lats = points.geometry_json(DECIMALS)
+    return [(layer_id, fid[:120], geom, props, lon, lat, lon, lat)
+            for fid, geom, props, lon, lat in zip(points.fids, geometry, points.properties_json(), lons, lats)]
 
 
 def _insert(s: Session, rows: list[tuple], chunk: int = 50000) -> None:
@@ -150,16 +158,30 @@ def write_features(s: Session, layer: Layer, features) -> int:
     rows = feature_rows(layer.id, features)
     _insert(s, rows)
     touch_layer(s, layer, feature_count=len(rows))
-    _grids(s, layer, rows)
+    if hasattr(features, "lons"):  # PointRows: the columns are at hand
+        import numpy as np
+
+        _point_grids(s, layer, np.round(features.lons, DECIMALS), np.round(features.lats, DECIMALS), features.fids)
+    else:
+        _grids(s, layer, rows)
     return len(rows)
 
 
 def _grids(s: Session, layer: Layer, rows: list[tuple]) -> None:
     """Big point layers: clusters per zoom, computed now (store/grids.py) rather than per request."""
-    from store.grids import BIG_LAYER, drop_grids, write_grids
+    from store.grids import BIG_LAYER, drop_grids
 
     if len(rows) > BIG_LAYER and all(r[4] == r[6] and r[5] == r[7] for r in rows):
-        write_grids(s, layer.id, layer.version, [r[4] for r in rows], [r[5] for r in rows])
+        _point_grids(s, layer, [r[4] for r in rows], [r[5] for r in rows], [r[1] for r in rows])
+    else:
+        drop_grids(s, layer.id)
+
+
+def _point_grids(s: Session, layer: Layer, lons, lats, fids) -> None:
+    from store.grids import BIG_LAYER, drop_grids, write_grids
+
+    if len(fids) > BIG_LAYER:
+        write_grids(s, layer.id, layer.version, lons, lats, [f[:120] for f in fids])
     else:
         drop_grids(s, layer.id)
 

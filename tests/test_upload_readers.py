@@ -368,3 +368,19 @@ def test_zip_names_may_not_leave_the_archive():
     with pytest.raises(UploadError) as exc:
         read_upload(_zip({"../../evil.kml": b"<kml/>"}))
     assert exc.value.message_key == "upload.zip_bad_name"
+
+
+def test_csv_properties_json_matches_orjson_for_awkward_values():
+    import orjson
+
+    from sources.upload import PointRows
+
+    values = ['a","b', 'ends with \\', '"', '","', "", "改行\nあり", "タブ\tと%s", "\x01", "😀", 'x\\","y']
+    names = ["名称", 'we"ird', "%d"]
+    columns = [values, list(reversed(values)), [str(i) for i in range(len(values))]]
+    points = PointRows([str(i) for i in range(len(values))], [136.5] * len(values), [36.5] * len(values),
+                       names, columns)
+    expected = [orjson.dumps({n: col[i] for n, col in zip(names, columns)}).decode() for i in range(len(values))]
+    assert points.properties_json() == expected
+    assert [orjson.loads(t) for t in points.properties_json()] == [f["properties"] for f in points]
+    assert PointRows(["1"], [136.5], [36.5], [], []).properties_json() == ["{}"]

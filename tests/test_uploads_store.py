@@ -144,7 +144,8 @@ def test_big_layers_are_clustered_on_the_server(db, people, monkeypatch):
     monkeypatch.setattr(grids, "BIG_LAYER", 100)
     out = publish(db, people["kaga"], BOM_CSV.read_bytes(), "a.csv", UploadOptions(),
                   {"name_ja": "x", "group": "bousai", "visibility": "public"}, MAX)
-    assert _count(db, grids.LayerGrid, layer_id=out.layer_id) == len(grids.GRID_ZOOMS)  # computed at write time
+    # computed at write time: one grid per zoom + the per-cell id index of the finest one
+    assert _count(db, grids.LayerGrid, layer_id=out.layer_id) == len(grids.GRID_ZOOMS) + 1
     with db.session() as s:
         layer = s.get(Layer, out.layer_id)
         kind = kind_of(layer)
@@ -163,9 +164,25 @@ def test_big_layers_are_clustered_on_the_server(db, people, monkeypatch):
             assert sorted(map(key, from_grid)) == sorted(map(key, from_sql)) and from_grid
         close = orjson.loads(kind.features(s, layer, (136.9, 36.9, 137.1, 37.1), zoom=16))["features"]
         assert close and not any(f["properties"].get("cluster") for f in close)  # the points themselves
+        # the grid index finds exactly what a bbox query over all rows finds, in file order
+        for bbox in ((136.9, 36.9, 137.1, 37.1), (136.0, 36.0, 137.5, 37.6), (136.5, 36.5, 136.51, 36.51)):
+            indexed = orjson.loads(kind.features(s, layer, bbox, zoom=16))["features"]
+            scanned = orjson.loads(feature_collection_bytes(s, layer.id, bbox))["features"]
+            assert indexed == scanned
+        assert grids.points_in_bbox(s, layer.id, layer.version, (120.0, 20.0, 155.0, 50.0), 10) == 251  # too many
+        assert grids.points_in_bbox(s, layer.id, layer.version + 1, (120.0, 20.0, 155.0, 50.0), 10) is None
         # no bbox at a close zoom: still bounded (clusters at a coarser zoom)
         whole = orjson.loads(kind.features(s, layer, None, zoom=17))["features"]
         assert all(f["properties"]["cluster"] for f in whole)
+    # an item added by map click shows in the clusters at once (the grids follow the edit)
+    fid = add_item(db, people["kaga"], out.layer_id, 136.7001, 36.6001, {"名称": "追加"})
+    with db.session() as s:
+        layer = s.get(Layer, out.layer_id)
+        assert grids.read_grid(s, layer.id, layer.version, 8) is not None  # current, not stale
+        at8 = orjson.loads(kind.features(s, layer, None, zoom=8))["features"]
+        assert sum(f["properties"]["point_count"] for f in at8) == 252
+        near = orjson.loads(kind.features(s, layer, (136.69, 36.59, 136.71, 36.61), zoom=17))["features"]
+        assert fid in [f["id"] for f in near]
     from layers.manage import remove
 
     remove(db, people["kaga"], out.layer_id)
