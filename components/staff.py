@@ -6,7 +6,8 @@ from dash import dcc, html
 from i18n import t
 
 NAV = [("/staff/upload", "staff.nav.upload"), ("/staff/layers", "staff.nav.layers"),
-       ("/staff/sources", "staff.nav.sources"), ("/", "staff.nav.map")]
+       ("/staff/groups", "staff.nav.groups"), ("/staff/sources", "staff.nav.sources"),
+       ("/staff/account", "staff.nav.account"), ("/", "staff.nav.map")]
 
 
 def staff_header(lang: str, path: str, email: str, csrf: str, id_prefix: str) -> html.Header:

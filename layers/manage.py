@@ -259,6 +259,47 @@ def resolve_group(db, staff: Staff, group: str | None, new_ja: str | None, new_e
     return group or ""
 
 
+def groups_for(db, staff: Staff, lang: str) -> list[dict]:
+    """The menu groups staff created that this person may rename or delete (admins: all), with
+    the number of layers in each."""
+    from sqlalchemy import func
+
+    from store.models import Organisation
+    from store.uploads import menu_groups
+
+    with db.session() as s:
+        counts = dict(s.execute(select(Layer.group, func.count()).group_by(Layer.group)).all())
+        orgs = {o.id: o for o in s.scalars(select(Organisation))}
+        out = []
+        for g in menu_groups(s):
+            if not staff.may_manage(g.organisation_id):
+                continue
+            org = orgs.get(g.organisation_id)
+            out.append({"key": g.key, "label_ja": g.label_ja, "label_en": g.label_en, "layers": counts.get(g.key, 0),
+                        "organisation": ((org.name_en or org.name_ja) if lang == "en" else org.name_ja) if org else ""})
+        return out
+
+
+def rename_group(db, staff: Staff, key: str, label_ja: str, label_en: str) -> None:
+    from store.uploads import update_menu_group
+
+    try:
+        with db.session() as s:
+            update_menu_group(s, staff, key, label_ja, label_en)
+    except EditError as exc:
+        raise _refuse_edit(exc) from None
+
+
+def remove_group(db, staff: Staff, key: str) -> None:
+    from store.uploads import delete_menu_group
+
+    try:
+        with db.session() as s:
+            delete_menu_group(s, staff, key)
+    except EditError as exc:
+        raise _refuse_edit(exc) from None
+
+
 # --- items in a table (staff pages) ---
 
 ITEM_ID = "_fid"

@@ -487,5 +487,16 @@ def update_menu_group(s: Session, staff: Staff, key: str, label_ja: str, label_e
     return group
 
 
+def delete_menu_group(s: Session, staff: Staff, key: str) -> None:
+    """Only an empty group: a layer never loses its place in the panel by someone else's click."""
+    group = s.get(MenuGroup, key)
+    if group is None or not staff.may_manage(group.organisation_id):
+        raise EditError("layers.no_group")
+    used = s.scalar(select(Layer.id).where(Layer.group == key).limit(1))
+    if used is not None:
+        raise EditError("groups.in_use")
+    s.delete(group)
+
+
 def organisation_of(s: Session, layer: Layer) -> Organisation | None:
     return s.get(Organisation, layer.organisation_id) if layer.organisation_id else None

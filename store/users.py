@@ -246,3 +246,18 @@ def login_failed(s: Session, keys: list[str], now: datetime | None = None) -> in
 
 def login_succeeded(s: Session, keys: list[str]) -> None:
     s.execute(delete(LoginFailure).where(LoginFailure.key.in_(keys)))
+
+
+# --- account management (pages/staff_account.py through auth/accounts.py) ---
+
+def tokens_of(s: Session, user_id: int) -> list[ApiToken]:
+    return list(s.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)))
+
+
+def revoke_token(s: Session, user_id: int, token_id: int) -> bool:
+    """Only the owner's own token: another person's id removes nothing."""
+    return bool(s.execute(delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id)).rowcount)
+
+
+def all_users(s: Session) -> list[User]:
+    return list(s.scalars(select(User).order_by(User.organisation_id, User.email)))

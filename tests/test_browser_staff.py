@@ -243,3 +243,69 @@ def _alert(dash_duo):
         return dash_duo.driver.switch_to.alert
     except NoAlertPresentException:
         return None
+
+
+def test_admin_adds_a_user_who_renames_their_group_and_uses_a_token(dash_duo, dash_app, app_db, client, tmp_path):
+    """Accounts on the web: an admin adds a 羽咋市 editor; the editor logs in, renames their menu
+    group (the public panel shows the new name), and makes an API token that then uploads a file."""
+    from layers.manage import resolve_group
+    from store.users import ADMIN, get_user_by_email, staff_of
+    from tests.staff_helpers import GEOJSON, Person, upload
+
+    admin = make_person(app_db, "ishikawa", ADMIN)
+    colleague = make_person(app_db, "hakui")
+    with app_db.session() as s:
+        hakui_staff = staff_of(s, get_user_by_email(s, colleague.email))
+    group = resolve_group(app_db, hakui_staff, "__new__", "羽咋の防災（旧）", "")
+    layer_id = upload(client, colleague, GEOJSON, group=group).json["id"]
+    new_email = f"hakui-new-{layer_id[-6:]}@example.jp"
+
+    dash_duo.driver.set_window_size(1400, 1100)
+    dash_duo.start_server(dash_app, port=free_port())
+    login(dash_duo, admin.email)
+    dash_duo.driver.get(dash_duo.server_url + "/staff/account")
+    dash_duo.wait_for_element("#staff-account-users-table", timeout=15)
+    dash_duo.find_element("#staff-account-new-email").send_keys(new_email)
+    dash_duo.select_dcc_dropdown("#staff-account-new-org", value="羽咋市")
+    dash_duo.find_element("#staff-account-new-password").send_keys("first password")
+    dash_duo.find_element("#staff-account-add").click()
+    dash_duo.wait_for_contains_text("#staff-account-users-message", "を追加しました", timeout=10)
+    row = next(r for r in dash_duo.find_elements("#staff-account-users-table tr") if new_email in r.text)
+    assert "羽咋市" in row.text and "編集者" in row.text
+    assert dash_duo.find_element("#staff-account-new-email").get_attribute("value") == ""
+    logout(dash_duo)
+
+    # the new editor: the admin section is not there; their organisation's group is
+    dash_duo.driver.get(dash_duo.server_url + "/login")
+    dash_duo.wait_for_element("#login-email", timeout=10).send_keys(new_email)
+    dash_duo.find_element("#login-password").send_keys("first password")
+    dash_duo.find_element("#login-submit").click()
+    dash_duo.wait_for_element("#staff-layers-list, .staff-content", timeout=15)
+    dash_duo.driver.get(dash_duo.server_url + "/staff/account")
+    dash_duo.wait_for_element("#staff-account-token-create", timeout=15)
+    assert not dash_duo.find_elements("#staff-account-admin")
+    dash_duo.find_element("#staff-account-token-name").send_keys("連携テスト")
+    dash_duo.find_element("#staff-account-token-create").click()
+    token = dash_duo.wait_for_element("#staff-account-new-token", timeout=10).text.strip()
+    assert "連携テスト" in dash_duo.find_element("#staff-account-tokens-table").text
+    resp = upload(client, Person(new_email, token, "hakui", "editor"), GEOJSON, name="トークンで登録")
+    assert resp.status_code == 201, resp.json
+
+    dash_duo.driver.get(dash_duo.server_url + "/staff/groups")
+    dash_duo.wait_for_element("#staff-groups-table", timeout=15)
+    field = dash_duo.find_element('input[value="羽咋の防災（旧）"]')
+    dash_duo.clear_input(field)
+    field.send_keys("羽咋市の防災")
+    dash_duo.driver.save_screenshot(str(tmp_path / "staff_groups.png"))
+    row = field.find_element(By.XPATH, "ancestor::tr")
+    row.find_element(By.XPATH, ".//button[contains(., '保存')]").click()
+    dash_duo.wait_for_contains_text("#staff-groups-message", "保存しました", timeout=10)
+    row = next(r for r in dash_duo.find_elements("#staff-groups-table tbody tr")  # the table was redrawn
+               if r.find_element(By.TAG_NAME, "input").get_property("value") == "羽咋市の防災")
+    assert row.find_element(By.XPATH, ".//button[contains(., '削除')]").get_attribute("disabled")  # it holds a layer
+
+    dash_duo.driver.get(dash_duo.server_url + f"/?layers={layer_id}")
+    box = dash_duo.wait_for_element(f'input[value="{layer_id}"]', timeout=15)
+    legend = box.find_element(By.XPATH, "ancestor::fieldset").find_element(By.TAG_NAME, "legend").text
+    assert legend == "羽咋市の防災"
+    assert not app_errors(dash_duo)

@@ -1,0 +1,149 @@
+"""What staff do with accounts: their own password and API tokens; admins manage everyone.
+
+Plain functions (no Flask, no Dash) taking a Database and the acting `Staff`, used by
+`pages/staff_account.py` and tested directly. Failures raise `AccountError(message_key)`; nothing
+is written then. The rule: an editor changes only their own account (password, tokens); users
+are created, re-assigned and deactivated by admins, who cannot lock themselves out.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from store.models import Organisation
+from store.users import (ADMIN, MIN_PASSWORD, ROLES, Staff, User, all_users, check_password, create_token,
+                         create_user, get_user_by_email, organisation_by_code, revoke_token, set_password,
+                         staff_of, tokens_of)
+
+log = logging.getLogger("ishikawa.auth")
+
+
+class AccountError(Exception):
+    def __init__(self, message_key: str, **fmt):
+        super().__init__(message_key)
+        self.message_key, self.fmt = message_key, fmt
+
+
+def _user(s, staff: Staff) -> User:
+    user = s.get(User, staff.id)
+    if user is None or not user.active:
+        raise AccountError("account.gone")
+    return user
+
+
+def _require_admin(staff: Staff | None) -> None:
+    if staff is None or not staff.is_admin:
+        raise AccountError("account.admin_only")
+
+
+# --- one's own account ---
+
+def change_password(db, staff: Staff, current: str, new: str, confirm: str) -> Staff:
+    """Returns the new Staff snapshot (its session nonce changed: other sessions end)."""
+    if (new or "") != (confirm or ""):
+        raise AccountError("account.password_mismatch")
+    if len(new or "") < MIN_PASSWORD:
+        raise AccountError("account.password_short", n=MIN_PASSWORD)
+    with db.session() as s:
+        user = _user(s, staff)
+        if not check_password(user, current or ""):
+            log.warning("password change refused (wrong current password): %s", staff.email)
+            raise AccountError("account.password_wrong")
+        set_password(user, new)
+        s.flush()
+        fresh = staff_of(s, user)
+    log.info("password changed: %s", staff.email)
+    return fresh
+
+
+def my_tokens(db, staff: Staff) -> list[dict]:
+    with db.session() as s:
+        return [{"id": tok.id, "name": tok.name, "created_at": tok.created_at, "last_used_at": tok.last_used_at}
+                for tok in tokens_of(s, staff.id)]
+
+
+def new_token(db, staff: Staff, name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise AccountError("account.token_need_name")
+    with db.session() as s:
+        token = create_token(s, _user(s, staff), name[:100])
+    log.info("API token created by %s: %r", staff.email, name[:100])
+    return token
+
+
+def drop_token(db, staff: Staff, token_id) -> None:
+    try:
+        token_id = int(token_id)
+    except (TypeError, ValueError):
+        raise AccountError("account.no_token") from None
+    with db.session() as s:
+        if not revoke_token(s, staff.id, token_id):
+            raise AccountError("account.no_token")
+    log.info("API token %s revoked by %s", token_id, staff.email)
+
+
+# --- admins: everyone's accounts ---
+
+def organisation_options(db, lang: str) -> list[dict]:
+    with db.session() as s:
+        orgs = s.scalars(select(Organisation).order_by(Organisation.id)).all()
+        return [{"label": (o.name_en if lang == "en" and o.name_en else o.name_ja), "value": o.code} for o in orgs]
+
+
+def users(db, staff: Staff) -> list[dict]:
+    _require_admin(staff)
+    with db.session() as s:
+        orgs = {o.id: o for o in s.scalars(select(Organisation))}
+        return [{"id": u.id, "email": u.email, "organisation": orgs[u.organisation_id].code,
+                 "organisation_ja": orgs[u.organisation_id].name_ja,
+                 "organisation_en": orgs[u.organisation_id].name_en or orgs[u.organisation_id].name_ja,
+                 "role": u.role, "active": u.active, "last_login_at": u.last_login_at, "me": u.id == staff.id}
+                for u in all_users(s)]
+
+
+def add_user(db, staff: Staff, email: str, org_code: str, role: str, password: str) -> None:
+    _require_admin(staff)
+    if role not in ROLES:
+        raise AccountError("account.bad_role")
+    if len(password or "") < MIN_PASSWORD:
+        raise AccountError("account.password_short", n=MIN_PASSWORD)
+    with db.session() as s:
+        if "@" not in (email or "") or len(email) > 254:
+            raise AccountError("account.bad_email")
+        if organisation_by_code(s, org_code or "") is None:
+            raise AccountError("account.bad_org")
+        if get_user_by_email(s, email) is not None:
+            raise AccountError("account.exists")
+        create_user(s, email, password, org_code, role)
+    log.info("user %s (%s, %s) created by %s", email, org_code, role, staff.email)
+
+
+def change_user(db, staff: Staff, user_id, *, role: str | None = None, active: bool | None = None,
+                org_code: str | None = None, password: str | None = None) -> None:
+    _require_admin(staff)
+    with db.session() as s:
+        user = s.get(User, int(user_id)) if str(user_id).isdigit() else None
+        if user is None:
+            raise AccountError("account.no_user")
+        if user.id == staff.id and (active is False or (role is not None and role != ADMIN)):
+            raise AccountError("account.not_yourself")  # the last way back in must stay open
+        if role is not None:
+            if role not in ROLES:
+                raise AccountError("account.bad_role")
+            user.role = role
+        if org_code is not None:
+            org = organisation_by_code(s, org_code)
+            if org is None:
+                raise AccountError("account.bad_org")
+            user.organisation_id = org.id
+        if active is not None:
+            user.active = bool(active)
+        if password:
+            if len(password) < MIN_PASSWORD:
+                raise AccountError("account.password_short", n=MIN_PASSWORD)
+            set_password(user, password)
+        email = user.email
+    log.info("user %s changed by %s: role=%s active=%s org=%s password=%s", email, staff.email, role, active,
+             org_code, "reset" if password else "-")
