@@ -234,6 +234,22 @@ def _cell(value):
     return value if value is None or isinstance(value, (int, float, bool)) else str(value)[:300]
 
 
+def map_link(layer_id: str, bounds, lang: str) -> str:
+    """The public map showing a layer, framed on its data (bounds = lon/lat box, or None)."""
+    import math
+
+    url = f"/?layers={layer_id}&lang={lang}"
+    if not bounds:
+        return url
+    west, south, east, north = bounds
+    lat, lon = (south + north) / 2, (west + east) / 2
+    # the largest zoom at which the box fits a 900×600 px view (256-px tiles), within 8..16
+    span_x = max(east - west, 1e-6) / 360.0
+    span_y = max(north - south, 1e-6) / 360.0 / max(math.cos(math.radians(lat)), 0.1)
+    zoom = int(math.floor(min(math.log2(900 / 256 / span_x), math.log2(600 / 256 / span_y))))
+    return f"{url}&lat={lat:.5f}&lon={lon:.5f}&z={min(max(zoom, 8), 16)}"
+
+
 def group_options(s, lang: str) -> list[dict]:
     """Menu groups staff can put a layer in: the built-in ones, then those staff created."""
     from i18n import t

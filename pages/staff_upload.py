@@ -15,7 +15,7 @@ from flask import current_app
 from auth import csrf_token, current_staff, login_url
 from components.staff import file_picker, login_prompt, outline_layer, staff_header
 from i18n import normalize_lang, t
-from layers.manage import Refused, group_options, preview, publish_result, read_file, resolve_group, UploadOptions
+from layers.manage import Refused, UploadOptions, group_options, map_link, preview, publish_result, read_file, resolve_group
 from sources.coords import CRS_CHOICES
 from store import staging
 from store.db import get_db
@@ -257,7 +257,7 @@ def publish(n, token_data, crs, lat, lon, name, name_en, group, group_ja, group_
     staging.discard(current_app.extensions["ishikawa.settings"].instance_path, token_data.get("token"))
     return html.Div(id="staff-upload-done", children=[
         html.P(t("staff.upload.done", lang, count=outcome.feature_count)),
-        html.A(t("staff.upload.see_map", lang), href=f"/?layers={outcome.layer_id}&lang={lang}",
+        html.A(t("staff.upload.see_map", lang), href=map_link(outcome.layer_id, result.bounds(), lang),
                id="staff-upload-map-link", className="staff-button"),
         " ",
         html.A(t("staff.upload.manage", lang), href=f"/staff/layers?layer={outcome.layer_id}&lang={lang}",

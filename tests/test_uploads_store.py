@@ -215,3 +215,17 @@ def test_new_menu_group_shows_in_the_public_panel(db, people):
         assert key not in group_order(visible_layers(s, "ja", None, staff=None)[:0])
     with pytest.raises(Refused):
         resolve_group(db, people["kaga"], "__new__", "  ", "")
+
+
+def test_map_link_frames_the_data():
+    from urllib.parse import parse_qs, urlsplit
+
+    from layers.manage import map_link
+
+    q = parse_qs(urlsplit(map_link("u-1", (136.95, 37.03, 136.99, 37.06), "ja")).query)
+    assert q["layers"] == ["u-1"] and q["lang"] == ["ja"]
+    assert abs(float(q["lat"][0]) - 37.045) < 1e-4 and abs(float(q["lon"][0]) - 136.97) < 1e-4
+    assert q["z"] == ["14"]  # 0.04° wide fits 900 px at zoom 14, not 15
+    whole = parse_qs(urlsplit(map_link("u-1", (136.2, 36.0, 137.4, 37.6), "en")).query)
+    assert whole["z"] == ["8"]  # the prefecture: clamped to the widest useful view
+    assert map_link("u-1", None, "ja") == "/?layers=u-1&lang=ja"
