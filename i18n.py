@@ -202,7 +202,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "auth.api_unauthorized": {"ja": "有効な API トークンを Authorization: Bearer ヘッダーで指定してください。",
                               "en": "Send a valid API token in an Authorization: Bearer header."},
     "layers.private_suffix": {"ja": "（非公開）", "en": " (private)"},
-    "legend.uploaded": {"ja": "{count} 件", "en": "{count} items"},
+    "legend.uploaded": {"ja": "{count:,} 件", "en": "{count:,} items"},
     "upload.unplaceable": {"ja": "位置を特定できない行が {count} 件あります（details に行番号と理由）。ファイルを直すか、on_invalid=skip を付けてそれらを除いて公開してください。",
                            "en": "{count} rows cannot be placed (see details for row numbers and reasons). Fix the file, or send on_invalid=skip to publish without them."},
     "layers.forbidden": {"ja": "このレイヤを変更する権限がありません（他の団体のレイヤです）。", "en": "You may not change this layer (it belongs to another organisation)."},
@@ -740,6 +740,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "age.d": {"ja": "{n}日", "en": "{n} d"},
 
     # --- issue 4: menu groups and accounts ---
+    "staff.upload.publishing": {"ja": "保存しています…（大きなファイルでは数十秒かかります。このままお待ちください）",
+                                "en": "Saving… (a big file takes a few dozen seconds; please wait)"},
     "staff.nav.groups": {"ja": "メニューグループ", "en": "Menu groups"},
     "staff.nav.account": {"ja": "アカウント", "en": "Account"},
     "groups.title": {"ja": "メニューグループの管理", "en": "Menu groups"},

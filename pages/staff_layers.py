@@ -46,7 +46,7 @@ def layer_list(staff, lang: str, selected: str | None):
                        className="staff-layer-link", id={"type": "staff-layers-link", "layer": layer.id}),
                 html.Span(t(f"staff.visibility.{layer.visibility}", lang),
                           className=f"staff-badge {layer.visibility}"),
-                html.Span(t("legend.uploaded", lang, count=layer.feature_count), className="staff-meta"),
+                html.Span(t("legend.uploaded", lang, count=layer.feature_count or 0), className="staff-meta"),
                 html.Span((org.name_en if lang == "en" else org.name_ja) if org else "", className="staff-meta"),
             ]))
     if not rows:
@@ -156,6 +156,7 @@ def editor(staff, layer_id: str, lang: str):
             dcc.Checklist(id="staff-layers-skip", value=[], className="staff-check",
                           options=[{"label": t("staff.upload.skip_invalid", lang), "value": "skip"}]),
             html.Button(t("staff.layers.replace", lang), id="staff-layers-replace", className="staff-button"),
+            html.P(t("staff.upload.publishing", lang), id="staff-layers-replace-busy", className="staff-busy", hidden=True),
             html.Div(id="staff-layers-replace-result", className="staff-result", role="status"),
             html.H4(t("staff.layers.versions", lang)),
             html.Ul([html.Li(t("staff.layers.version_item", lang, at=at, source=src or "-", count=n, by=by))
@@ -287,6 +288,8 @@ def save_settings(n, layer_id, name, name_en, group, group_ja, group_en, visibil
     State("staff-layers-id", "data"), State("staff-layers-token", "data"), State("staff-layers-skip", "value"),
     State("staff-layers-lang", "data"),
     prevent_initial_call=True,
+    running=[(Output("staff-layers-replace-busy", "hidden"), False, True),
+             (Output("staff-layers-replace", "className"), "staff-button busy", "staff-button")],
 )
 def replace_data(n, layer_id, token_data, skip, lang):
     staff = current_staff()

@@ -116,6 +116,7 @@ def layout(lang: str | None = None, **_query):
                     {"label": t("staff.upload.skip_invalid", lang), "value": "skip"}]),
                 html.Button(t("staff.upload.publish", lang), id="staff-upload-publish", className="staff-button",
                             disabled=True),
+                html.P(t("staff.upload.publishing", lang), id="staff-upload-busy", className="staff-busy", hidden=True),
                 html.Div(id="staff-upload-result", className="staff-result", role="status"),
             ]),
         ]),
@@ -234,6 +235,9 @@ def toggle_new_group(group):
     State("staff-upload-skip", "value"),
     State("staff-upload-lang", "data"),
     prevent_initial_call=True,
+    # a million rows take a while to store: say so, and do not take a second click meanwhile
+    running=[(Output("staff-upload-busy", "hidden"), False, True),
+             (Output("staff-upload-publish", "className"), "staff-button busy", "staff-button")],
 )
 def publish(n, token_data, crs, lat, lon, name, name_en, group, group_ja, group_en, visibility, skip, lang):
     staff = current_staff()
