@@ -234,7 +234,9 @@ def read_csv(raw: bytes, user_crs: int | None = None, lat_column: str | None = N
     text = text.replace("\x00", "")
     end = text.find("\n")
     first = text if end < 0 else text[:end]
-    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(first))
+    buffer = io.StringIO(text)
+    del text  # the buffer holds its own copy (4 bytes a character): keep one, drop it after reading
+    reader = csv.reader(buffer, delimiter=_delimiter(first))
     header = None
     header_no = 0  # the header's row in the spreadsheet (blank rows above it count)
     for row in reader:
@@ -257,6 +259,7 @@ def read_csv(raw: bytes, user_crs: int | None = None, lat_column: str | None = N
     # all rows at once, then a column at a time: per-row Python work is what a million rows cost
     width = len(header)
     rows = list(reader)
+    buffer.close()
     row_nos = list(range(header_no + 1, header_no + 1 + len(rows)))
     if not all(map(any, rows)) or min(map(len, rows), default=width) < width:
         rows, row_nos = _tidy_rows(rows, row_nos, width)
@@ -398,6 +401,11 @@ class PointRows(Sequence):
 
     def __iter__(self):
         return (self._feature(i) for i in range(len(self)))
+
+    def part(self, start: int, stop: int) -> "PointRows":
+        """Rows start..stop as their own PointRows (the store writes a big file in parts)."""
+        return PointRows(self.fids[start:stop], self.lons[start:stop], self.lats[start:stop], self.names,
+                         [col[start:stop] for col in self.columns])
 
     def properties_json(self) -> list[str]:
         """Each row's properties as a JSON object text (what orjson.dumps of the dict gives).

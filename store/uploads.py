@@ -153,17 +153,24 @@ def _insert(s: Session, rows: list[tuple], chunk: int = 50000) -> None:
         cur.close()
 
 
+POINT_PART = 100_000  # rows of a CSV turned into SQL rows at a time: bounds the memory of a big upload
+
+
 def write_features(s: Session, layer: Layer, features) -> int:
     s.execute(delete(Feature).where(Feature.layer_id == layer.id))
+    if hasattr(features, "lons"):  # PointRows (CSV): columns at hand, written in parts
+        import numpy as np
+
+        count = len(features)
+        for start in range(0, count, POINT_PART):
+            _insert(s, _point_rows(layer.id, features.part(start, start + POINT_PART)))
+        touch_layer(s, layer, feature_count=count)
+        _point_grids(s, layer, np.round(features.lons, DECIMALS), np.round(features.lats, DECIMALS), features.fids)
+        return count
     rows = feature_rows(layer.id, features)
     _insert(s, rows)
     touch_layer(s, layer, feature_count=len(rows))
-    if hasattr(features, "lons"):  # PointRows: the columns are at hand
-        import numpy as np
-
-        _point_grids(s, layer, np.round(features.lons, DECIMALS), np.round(features.lats, DECIMALS), features.fids)
-    else:
-        _grids(s, layer, rows)
+    _grids(s, layer, rows)
     return len(rows)
 
 

@@ -229,3 +229,17 @@ def test_map_link_frames_the_data():
     whole = parse_qs(urlsplit(map_link("u-1", (136.2, 36.0, 137.4, 37.6), "en")).query)
     assert whole["z"] == ["8"]  # the prefecture: clamped to the widest useful view
     assert map_link("u-1", None, "ja") == "/?layers=u-1&lang=ja"
+
+
+def test_a_csv_written_in_parts_is_stored_whole_and_in_order(db, people, monkeypatch):
+    import store.uploads as uploads
+
+    monkeypatch.setattr(uploads, "POINT_PART", 40)  # 251 rows: 7 parts
+    out = publish(db, people["kaga"], BOM_CSV.read_bytes(), "a.csv", UploadOptions(),
+                  {"name_ja": "x", "group": "bousai", "visibility": "public"}, MAX)
+    with db.session() as s:
+        rows = s.execute(select(Feature.fid, Feature.properties).where(Feature.layer_id == out.layer_id)
+                         .order_by(Feature.id)).all()
+    assert [fid for fid, _ in rows] == [str(n) for n in range(2, 253)]  # spreadsheet rows, file order
+    assert rows[0][1]["名称"] == out.result.features[0]["properties"]["名称"]
+    assert rows[-1][1] == out.result.features[250]["properties"]
