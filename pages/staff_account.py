@@ -40,7 +40,7 @@ def tokens_table(staff, lang: str):
     if not rows:
         return html.P(t("account.tokens.none", lang), id="staff-account-no-tokens")
     head = html.Tr([html.Th(t(f"account.tokens.col.{k}", lang)) for k in ("name", "created", "used", "actions")])
-    body = [html.Tr([html.Td(r["name"]), html.Td(to_jst(r["created_at"])),
+    body = [html.Tr([html.Td(r["name"] or "—"), html.Td(to_jst(r["created_at"])),
                      html.Td(to_jst(r["last_used_at"]) or t("account.never", lang)),
                      html.Td(html.Button(t("account.tokens.revoke", lang),
                                          id={"type": "staff-account-revoke", "id": r["id"]}))]) for r in rows]
