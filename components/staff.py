@@ -30,6 +30,21 @@ def staff_header(lang: str, path: str, email: str, csrf: str, id_prefix: str) ->
     ])
 
 
+def staff_frame(lang: str, path: str, staff, id_prefix: str, children: list, main_class: str = "staff-main"):
+    """A staff page: the top bar, then the page's own content."""
+    from auth import csrf_token
+
+    return html.Div(className="staff-page", lang=lang, children=[
+        staff_header(lang, path, staff.email, csrf_token(), id_prefix),
+        html.Main(className=main_class, children=children),
+    ])
+
+
+def labelled(label_key: str, component, lang: str) -> html.Div:
+    """A form control with its label above it (the control needs an id)."""
+    return html.Div([html.Label(t(label_key, lang), htmlFor=component.id), component])
+
+
 def login_prompt(lang: str, login_href: str, id_prefix: str) -> html.Div:
     return html.Div(className="staff-page", lang=lang, children=[
         html.Header(className="topbar", children=[

@@ -8,7 +8,7 @@ from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
 from auth.accounts import (AccountError, add_user, change_password, change_user, drop_token, my_tokens, new_token,
                            organisation_options, users)
-from components.staff import login_prompt, staff_header
+from components.staff import labelled, login_prompt, staff_frame
 from i18n import normalize_lang, t
 from layers.snow_depth import to_jst
 from store.db import get_db
@@ -29,10 +29,6 @@ def _msg(text: str, ok: bool):
 
 def _refused(exc: AccountError, lang: str):
     return _msg(t(exc.message_key, lang, **exc.fmt), False)
-
-
-def _field(label_key: str, component, lang: str) -> html.Div:
-    return html.Div([html.Label(t(label_key, lang), htmlFor=component.id), component])
 
 
 def tokens_table(staff, lang: str):
@@ -82,14 +78,14 @@ def _admin_card(staff, lang: str):
         html.Div(id="staff-account-users", children=users_table(staff, lang)),
         html.H4(t("account.users.add", lang)),
         html.Div(className="staff-form", children=[
-            _field("auth.email", dcc.Input(id="staff-account-new-email", type="email", autoComplete="off"), lang),
-            _field("account.users.col.org", dcc.Dropdown(id="staff-account-new-org", clearable=False,
+            labelled("auth.email", dcc.Input(id="staff-account-new-email", type="email", autoComplete="off"), lang),
+            labelled("account.users.col.org", dcc.Dropdown(id="staff-account-new-org", clearable=False,
                                                          options=organisation_options(get_db(), lang),
                                                          value=staff.organisation_code), lang),
-            _field("account.users.col.role", dcc.Dropdown(id="staff-account-new-role", clearable=False, value=EDITOR,
+            labelled("account.users.col.role", dcc.Dropdown(id="staff-account-new-role", clearable=False, value=EDITOR,
                                                           options=[{"label": t(f"account.role.{r}", lang), "value": r}
                                                                    for r in (EDITOR, ADMIN)]), lang),
-            _field("account.users.initial_password", dcc.Input(id="staff-account-new-password", type="password",
+            labelled("account.users.initial_password", dcc.Input(id="staff-account-new-password", type="password",
                                                                autoComplete="new-password"), lang),
         ]),
         html.Button(t("account.users.add_button", lang), id="staff-account-add", className="staff-button"),
@@ -104,52 +100,47 @@ def layout(lang: str | None = None, **_query):
         from auth import login_url
 
         return login_prompt(lang, login_url("/staff/account", lang), "staff-account")
-    from auth import csrf_token
-
     with get_db().session() as s:
         from store.models import Organisation
 
         org = s.get(Organisation, staff.organisation_id)
         org_name = (org.name_en or org.name_ja) if (org and lang == "en") else (org.name_ja if org else "")
-    return html.Div(className="staff-page", lang=lang, children=[
-        staff_header(lang, "/staff/account", staff.email, csrf_token(), "staff-account"),
-        html.Main(className="staff-main", children=[
-            html.H2(t("account.title", lang)),
-            dcc.Store(id="staff-account-lang", data=lang),
-            html.Div(className="staff-card", children=[
-                html.H3(t("account.me", lang)),
-                html.Dl(className="staff-dl", children=[
-                    html.Dt(t("auth.email", lang)), html.Dd(staff.email, id="staff-account-email"),
-                    html.Dt(t("account.users.col.org", lang)), html.Dd(org_name),
-                    html.Dt(t("account.users.col.role", lang)), html.Dd(t(f"account.role.{staff.role}", lang)),
-                ]),
+    return staff_frame(lang, "/staff/account", staff, "staff-account", [
+        html.H2(t("account.title", lang)),
+        dcc.Store(id="staff-account-lang", data=lang),
+        html.Div(className="staff-card", children=[
+            html.H3(t("account.me", lang)),
+            html.Dl(className="staff-dl", children=[
+                html.Dt(t("auth.email", lang)), html.Dd(staff.email, id="staff-account-email"),
+                html.Dt(t("account.users.col.org", lang)), html.Dd(org_name),
+                html.Dt(t("account.users.col.role", lang)), html.Dd(t(f"account.role.{staff.role}", lang)),
             ]),
-            html.Div(className="staff-card", children=[
-                html.H3(t("account.password.title", lang)),
-                html.Div(className="staff-form", children=[
-                    _field("account.password.current", dcc.Input(id="staff-account-current", type="password",
-                                                                 autoComplete="current-password"), lang),
-                    _field("account.password.new", dcc.Input(id="staff-account-new", type="password",
-                                                             autoComplete="new-password"), lang),
-                    _field("account.password.confirm", dcc.Input(id="staff-account-confirm", type="password",
-                                                                 autoComplete="new-password"), lang),
-                ]),
-                html.Button(t("account.password.save", lang), id="staff-account-password-save", className="staff-button"),
-                html.Div(id="staff-account-password-message", role="status"),
-            ]),
-            html.Div(className="staff-card", children=[
-                html.H3(t("account.tokens.title", lang)),
-                html.P(t("account.tokens.intro", lang)),
-                html.Div(id="staff-account-tokens", children=tokens_table(staff, lang)),
-                html.Div(className="staff-form", children=[
-                    _field("account.tokens.name", dcc.Input(id="staff-account-token-name", type="text", maxLength=100,
-                                                            placeholder=t("account.tokens.name_hint", lang)), lang),
-                ]),
-                html.Button(t("account.tokens.create", lang), id="staff-account-token-create", className="staff-button"),
-                html.Div(id="staff-account-token-message", role="status"),
-            ]),
-            *([_admin_card(staff, lang)] if staff.is_admin else []),
         ]),
+        html.Div(className="staff-card", children=[
+            html.H3(t("account.password.title", lang)),
+            html.Div(className="staff-form", children=[
+                labelled("account.password.current", dcc.Input(id="staff-account-current", type="password",
+                                                             autoComplete="current-password"), lang),
+                labelled("account.password.new", dcc.Input(id="staff-account-new", type="password",
+                                                         autoComplete="new-password"), lang),
+                labelled("account.password.confirm", dcc.Input(id="staff-account-confirm", type="password",
+                                                             autoComplete="new-password"), lang),
+            ]),
+            html.Button(t("account.password.save", lang), id="staff-account-password-save", className="staff-button"),
+            html.Div(id="staff-account-password-message", role="status"),
+        ]),
+        html.Div(className="staff-card", children=[
+            html.H3(t("account.tokens.title", lang)),
+            html.P(t("account.tokens.intro", lang)),
+            html.Div(id="staff-account-tokens", children=tokens_table(staff, lang)),
+            html.Div(className="staff-form", children=[
+                labelled("account.tokens.name", dcc.Input(id="staff-account-token-name", type="text", maxLength=100,
+                                                        placeholder=t("account.tokens.name_hint", lang)), lang),
+            ]),
+            html.Button(t("account.tokens.create", lang), id="staff-account-token-create", className="staff-button"),
+            html.Div(id="staff-account-token-message", role="status"),
+        ]),
+        *([_admin_card(staff, lang)] if staff.is_admin else []),
     ])
 
 

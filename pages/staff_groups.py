@@ -7,7 +7,7 @@ from __future__ import annotations
 import dash
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
-from components.staff import login_prompt, staff_header
+from components.staff import login_prompt, staff_frame
 from i18n import normalize_lang, t
 from layers.manage import Refused, groups_for, remove_group, rename_group
 from store.db import get_db
@@ -48,17 +48,12 @@ def layout(lang: str | None = None, **_query):
         from auth import login_url
 
         return login_prompt(lang, login_url("/staff/groups", lang), "staff-groups")
-    from auth import csrf_token
-
-    return html.Div(className="staff-page", lang=lang, children=[
-        staff_header(lang, "/staff/groups", staff.email, csrf_token(), "staff-groups"),
-        html.Main(className="staff-main", children=[
-            html.H2(t("groups.title", lang)),
-            html.P(t("groups.intro", lang)),
-            dcc.Store(id="staff-groups-lang", data=lang),
-            html.Div(id="staff-groups-message", role="status"),
-            html.Div(id="staff-groups-list", className="staff-card", children=groups_table(staff, lang)),
-        ]),
+    return staff_frame(lang, "/staff/groups", staff, "staff-groups", [
+        html.H2(t("groups.title", lang)),
+        html.P(t("groups.intro", lang)),
+        dcc.Store(id="staff-groups-lang", data=lang),
+        html.Div(id="staff-groups-message", role="status"),
+        html.Div(id="staff-groups-list", className="staff-card", children=groups_table(staff, lang)),
     ])
 
 

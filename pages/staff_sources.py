@@ -7,7 +7,7 @@ import dash
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from flask import current_app
 
-from components.staff import login_prompt, staff_header
+from components.staff import labelled, login_prompt, staff_header
 from i18n import normalize_lang, t
 from layers.feed_status import age_text
 from sources.source_config import clean_source, source_json
@@ -61,10 +61,6 @@ def sources_table(rows: list[dict], lang: str) -> html.Table | html.P:
     return html.Table(className="staff-table", children=[html.Thead(head), html.Tbody(body)])
 
 
-def _field(label_key: str, component, lang: str) -> html.Div:
-    return html.Div([html.Label(t(label_key, lang), htmlFor=component.id), component])
-
-
 def layout(lang: str | None = None, **query):
     lang = normalize_lang(lang)
     staff = staff_for_sources()
@@ -85,25 +81,25 @@ def layout(lang: str | None = None, **query):
             html.Div(className="staff-card", children=[
             html.H3(t("staff_sources.add", lang)),
             html.Div(className="staff-form", children=[
-                _field("staff_sources.f.name", dcc.Input(id="staff-sources-name", type="text"), lang),
-                _field("staff_sources.f.kind", dcc.Dropdown(
+                labelled("staff_sources.f.name", dcc.Input(id="staff-sources-name", type="text"), lang),
+                labelled("staff_sources.f.kind", dcc.Dropdown(
                     id="staff-sources-kind", value="orion", clearable=False,
                     options=[{"label": t(f"staff_sources.kind.{k}", lang), "value": k} for k in ("orion", "ckan")]), lang),
-                _field("staff_sources.f.base_url", dcc.Input(id="staff-sources-url", type="url",
+                labelled("staff_sources.f.base_url", dcc.Input(id="staff-sources-url", type="url",
                                                              placeholder="http://orion.example.jp:1026"), lang),
-                _field("staff_sources.f.service", dcc.Input(id="staff-sources-service", type="text"), lang),
-                _field("staff_sources.f.servicepath", dcc.Input(id="staff-sources-servicepath", type="text", value="/"), lang),
-                _field("staff_sources.f.entity_type", dcc.Input(id="staff-sources-type", type="text",
+                labelled("staff_sources.f.service", dcc.Input(id="staff-sources-service", type="text"), lang),
+                labelled("staff_sources.f.servicepath", dcc.Input(id="staff-sources-servicepath", type="text", value="/"), lang),
+                labelled("staff_sources.f.entity_type", dcc.Input(id="staff-sources-type", type="text",
                                                                 placeholder="WeatherObserved"), lang),
-                _field("staff_sources.f.q", dcc.Input(id="staff-sources-q", type="text"), lang),
-                _field("staff_sources.f.ckan_dataset", dcc.Input(id="staff-sources-ckan", type="text"), lang),
-                _field("staff_sources.f.attrs", dcc.Input(id="staff-sources-attrs", type="text"), lang),
-                _field("staff_sources.f.token", dcc.Input(id="staff-sources-token", type="password"), lang),
-                _field("staff_sources.f.interval", dcc.Input(id="staff-sources-interval", type="number", value=60, min=10), lang),
-                _field("staff_sources.f.target", dcc.Dropdown(
+                labelled("staff_sources.f.q", dcc.Input(id="staff-sources-q", type="text"), lang),
+                labelled("staff_sources.f.ckan_dataset", dcc.Input(id="staff-sources-ckan", type="text"), lang),
+                labelled("staff_sources.f.attrs", dcc.Input(id="staff-sources-attrs", type="text"), lang),
+                labelled("staff_sources.f.token", dcc.Input(id="staff-sources-token", type="password"), lang),
+                labelled("staff_sources.f.interval", dcc.Input(id="staff-sources-interval", type="number", value=60, min=10), lang),
+                labelled("staff_sources.f.target", dcc.Dropdown(
                     id="staff-sources-target", value="auto", clearable=False,
                     options=[{"label": t(f"staff_sources.target.{k}", lang), "value": k} for k in TARGETS]), lang),
-                _field("staff_sources.f.visibility", dcc.Dropdown(
+                labelled("staff_sources.f.visibility", dcc.Dropdown(
                     id="staff-sources-visibility", value="public", clearable=False,
                     options=[{"label": t(f"staff_sources.vis.{k}", lang), "value": k} for k in ("public", "private")]), lang),
             ]),
