@@ -559,17 +559,20 @@ def confirm_subscription(s: Session, token: str, now: datetime) -> sa.Subscripti
     return sub
 
 
-def unsubscribe(s: Session, config: AlertConfig, now: datetime, token: str = "", signed: str = "") -> bool:
-    """One click: a resident's token, or a staff recipient's signed (rule, address)."""
+def unsubscribe(s: Session, config: AlertConfig, now: datetime, token: str = "", signed: str = "",
+                apply: bool = True) -> bool:
+    """One click: a resident's token, or a staff recipient's signed (rule, address).
+    apply=False only tells whether the link is good (the page that asks before acting)."""
     if token:
         sub = s.scalar(select(sa.Subscription).where(sa.Subscription.token == token))
         if sub is None:
             return False
-        if sub.unsubscribed_at is None:
+        if apply and sub.unsubscribed_at is None:
             sub.unsubscribed_at = now
         return True
     found = read_unsubscribe(config, signed) if signed else None
     if found is None or s.get(sa.AlertRule, found[0]) is None:
         return False
-    sa.suppress(s, found[0], found[1])
+    if apply:
+        sa.suppress(s, found[0], found[1])
     return True

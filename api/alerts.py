@@ -206,13 +206,13 @@ def post_readings():
 
 # --- links in mails (no log-in) -------------------------------------------------------------------
 
-def _page(title: str, message: str, lang: str, status: int = 200) -> Response:
+def _page(title: str, message: str, lang: str, status: int = 200, extra: str = "") -> Response:
     body = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<title>{html.escape(title)}</title><link rel="stylesheet" href="/assets/style.css"></head>'
             f'<body><div class="page"><header class="topbar"><h1 class="app-title">{html.escape(t("app.title", lang))}'
             f'</h1></header><main class="page-body"><h2>{html.escape(title)}</h2><p id="alerts-result">'
-            f'{html.escape(message)}</p><p><a href="/?lang={lang}">{html.escape(t("sensors.back", lang))}</a></p>'
+            f'{html.escape(message)}</p>{extra}<p><a href="/?lang={lang}">{html.escape(t("sensors.back", lang))}</a></p>'
             f'</main></div></body></html>')
     return Response(body, status=status, mimetype="text/html")
 
@@ -231,16 +231,25 @@ def confirm():
 
 @bp.route("/alerts/unsubscribe", methods=["GET", "POST"])
 def unsubscribe_link():
-    """One click: GET from the link in the mail, POST from a mail client (RFC 8058)."""
+    """GET (the link in the mail) asks first: mail scanners open links, and must not unsubscribe
+    anybody. The page's button POSTs back with confirm=1; a mail client's RFC 8058 one-click POST
+    acts at once and gets a plain answer."""
     lang = request_lang()
     token, signed = request.args.get("token", ""), request.args.get("s", "")
+    act = request.method == "POST"
     with get_db().session() as s:
-        ok = unsubscribe(s, _config(), utcnow(), token=token, signed=signed)
-    if request.method == "POST":
+        ok = unsubscribe(s, _config(), utcnow(), token=token, signed=signed, apply=act)
+    if act and not request.form.get("confirm"):
         return Response("ok\n" if ok else "unknown\n", status=200 if ok else 404, mimetype="text/plain")
-    if ok:
+    if not ok:
+        return _page(t("alerts.sub.bad_link_title", lang), t("alerts.sub.bad_link", lang), lang, 404)
+    if act:
         return _page(t("alerts.sub.unsubscribed_title", lang), t("alerts.sub.unsubscribed", lang), lang)
-    return _page(t("alerts.sub.bad_link_title", lang), t("alerts.sub.bad_link", lang), lang, 404)
+    query = html.escape(request.query_string.decode("utf-8", "replace"), quote=True)
+    form = (f'<form method="post" action="/alerts/unsubscribe?{query}"><input type="hidden" name="confirm" value="1">'
+            f'<button type="submit" id="alerts-unsubscribe-confirm" class="staff-button">'
+            f'{html.escape(t("alerts.sub.unsubscribe_button", lang))}</button></form>')
+    return _page(t("alerts.sub.unsubscribe_title", lang), t("alerts.sub.unsubscribe_ask", lang), lang, extra=form)
 
 
 @bp.get("/staff/alerts/history.csv")

@@ -1,6 +1,8 @@
 """Alert rules, sensors and readings through the API with staff tokens; mail links; CSV export."""
 from __future__ import annotations
 
+import re
+
 import csv
 import io
 import uuid
@@ -156,11 +158,18 @@ def test_confirm_and_unsubscribe_links(client, app_db, dash_app):
     with app_db.session() as s:
         assert s.get(sa.Subscription, sub.id).unsubscribed_at is not None
     staff_link = unsubscribe_url(cfg, rid, "Duty@Kaga.example.jp").split("/alerts/", 1)[1]
+    # opening the link (as a mail scanner would) only asks
     page = client.get("/alerts/" + staff_link + "&lang=en")
-    assert page.status_code == 200 and "Unsubscribed" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "Stop the mails" in page.get_data(as_text=True)
+    with app_db.session() as s:
+        assert s.get(sa.Suppression, (rid, "duty@kaga.example.jp")) is None
+    action = re.search(r'action="([^"]+)"', page.get_data(as_text=True)).group(1).replace("&amp;", "&")
+    done = client.post(action, data={"confirm": "1"})
+    assert done.status_code == 200 and "Unsubscribed" in done.get_data(as_text=True)
     with app_db.session() as s:
         assert s.get(sa.Suppression, (rid, "duty@kaga.example.jp")) is not None
     assert client.get("/alerts/unsubscribe?s=forged").status_code == 404
+    assert client.post("/alerts/unsubscribe?s=forged", data={"confirm": "1"}).status_code == 404
 
 
 def test_history_csv_export(client, app_db, kaga, hakui):
