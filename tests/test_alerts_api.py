@@ -1,10 +1,9 @@
 """Alert rules, sensors and readings through the API with staff tokens; mail links; CSV export."""
 from __future__ import annotations
 
-import re
-
 import csv
 import io
+import re
 import uuid
 from datetime import timedelta
 
