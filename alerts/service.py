@@ -550,11 +550,12 @@ def request_subscription(s: Session, config: AlertConfig, rule_id: int, email: s
     return sub
 
 
-def confirm_subscription(s: Session, token: str, now: datetime) -> sa.Subscription | None:
+def confirm_subscription(s: Session, token: str, now: datetime, apply: bool = True) -> sa.Subscription | None:
+    """The subscription of a confirmation link (None: unknown or ended); apply=False only looks."""
     sub = s.scalar(select(sa.Subscription).where(sa.Subscription.token == token)) if token else None
     if sub is None or sub.unsubscribed_at is not None:
         return None
-    if sub.confirmed_at is None:
+    if apply and sub.confirmed_at is None:
         sub.confirmed_at = now
     return sub
 

@@ -217,16 +217,30 @@ def _page(title: str, message: str, lang: str, status: int = 200, extra: str = "
     return Response(body, status=status, mimetype="text/html")
 
 
-@bp.get("/alerts/confirm")
+@bp.route("/alerts/confirm", methods=["GET", "POST"])
 def confirm():
+    """GET (the link in the mail) asks; the button POSTs. A mail scanner that opens the link must
+    not complete a subscription someone else asked for in this address's name."""
     lang = request_lang()
+    act = request.method == "POST"
     with get_db().session() as s:
-        sub = confirm_subscription(s, request.args.get("token", ""), utcnow())
-        if sub is not None:
-            rule = s.get(sa.AlertRule, sub.rule_id)
-            lang = sub.language or lang
+        sub = confirm_subscription(s, request.args.get("token", ""), utcnow(), apply=act)
+        if sub is None:
+            return _page(t("alerts.sub.bad_link_title", lang), t("alerts.sub.bad_link", lang), lang, 404)
+        rule = s.get(sa.AlertRule, sub.rule_id)
+        lang = sub.language or lang
+        if act or sub.confirmed_at is not None:
             return _page(t("alerts.sub.confirmed_title", lang), t("alerts.sub.confirmed", lang, rule=rule.name), lang)
-    return _page(t("alerts.sub.bad_link_title", lang), t("alerts.sub.bad_link", lang), lang, 404)
+        rule_name = rule.name
+    return _page(t("alerts.sub.confirm_title", lang), t("alerts.sub.confirm_ask", lang, rule=rule_name), lang,
+                 extra=_button_form("/alerts/confirm", "alerts-confirm-button", t("alerts.sub.confirm_button", lang)))
+
+
+def _button_form(path: str, button_id: str, label: str) -> str:
+    """A form that POSTs back to path with this request's query (the link's token) and confirm=1."""
+    query = html.escape(request.query_string.decode("utf-8", "replace"), quote=True)
+    return (f'<form method="post" action="{path}?{query}"><input type="hidden" name="confirm" value="1">'
+            f'<button type="submit" id="{button_id}" class="staff-button">{html.escape(label)}</button></form>')
 
 
 @bp.route("/alerts/unsubscribe", methods=["GET", "POST"])
@@ -245,11 +259,9 @@ def unsubscribe_link():
         return _page(t("alerts.sub.bad_link_title", lang), t("alerts.sub.bad_link", lang), lang, 404)
     if act:
         return _page(t("alerts.sub.unsubscribed_title", lang), t("alerts.sub.unsubscribed", lang), lang)
-    query = html.escape(request.query_string.decode("utf-8", "replace"), quote=True)
-    form = (f'<form method="post" action="/alerts/unsubscribe?{query}"><input type="hidden" name="confirm" value="1">'
-            f'<button type="submit" id="alerts-unsubscribe-confirm" class="staff-button">'
-            f'{html.escape(t("alerts.sub.unsubscribe_button", lang))}</button></form>')
-    return _page(t("alerts.sub.unsubscribe_title", lang), t("alerts.sub.unsubscribe_ask", lang), lang, extra=form)
+    return _page(t("alerts.sub.unsubscribe_title", lang), t("alerts.sub.unsubscribe_ask", lang), lang,
+                 extra=_button_form("/alerts/unsubscribe", "alerts-unsubscribe-confirm",
+                                    t("alerts.sub.unsubscribe_button", lang)))
 
 
 @bp.get("/staff/alerts/history.csv")

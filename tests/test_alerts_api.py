@@ -147,11 +147,17 @@ def test_confirm_and_unsubscribe_links(client, app_db, dash_app):
         rule = sa.create_rule(s, None, "t", name="公開 積雪", sensor_id="snow-kaga-02", threshold=50, public=True)
         sub = request_subscription(s, cfg, rule.id, "someone@home.example", "ja", client="192.0.2.1")
         token, rid = sub.token, rule.id
-    page = client.get(f"/alerts/confirm?token={token}")
-    assert page.status_code == 200 and "登録が完了しました" in page.get_data(as_text=True)
+    page = client.get(f"/alerts/confirm?token={token}")  # opening the link (a mail scanner may) only asks
+    assert page.status_code == 200 and "登録を完了する" in page.get_data(as_text=True)
+    with app_db.session() as s:
+        assert s.get(sa.Subscription, sub.id).confirmed_at is None
+    done = client.post(f"/alerts/confirm?token={token}", data={"confirm": "1"})
+    assert done.status_code == 200 and "登録が完了しました" in done.get_data(as_text=True)
     assert client.get("/alerts/confirm?token=nope").status_code == 404
+    assert client.post("/alerts/confirm?token=nope", data={"confirm": "1"}).status_code == 404
     with app_db.session() as s:
         assert s.get(sa.Subscription, sub.id).confirmed_at is not None
+    assert "登録が完了しました" in client.get(f"/alerts/confirm?token={token}").get_data(as_text=True)
     # RFC 8058 one-click POST from a mail client
     assert client.post(f"/alerts/unsubscribe?token={token}", data={"List-Unsubscribe": "One-Click"}).status_code == 200
     with app_db.session() as s:
