@@ -47,6 +47,9 @@ class Settings:
     admin_password: str = ""
     upload_max_mb: int = 100
     cookie_secure: bool = False  # Secure cookies: on when PUBLIC_BASE_URL is https (or COOKIE_SECURE=1)
+    # Reverse proxies in front of the app (nginx, a load balancer): their X-Forwarded-For/-Proto/-Host
+    # are believed, so log-in throttling sees the real client address. 0: headers ignored.
+    trusted_proxies: int = 0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -81,6 +84,7 @@ class Settings:
             upload_max_mb=int(env.get("UPLOAD_MAX_MB", "100")),
             cookie_secure=_flag(env.get("COOKIE_SECURE"),
                                 default=values["public_base_url"].lower().startswith("https://")),
+            trusted_proxies=int(env.get("TRUSTED_PROXIES", "0") or 0),
         )
         values.update(overrides)
         return cls(**values)

@@ -53,6 +53,7 @@ def init_auth(server, settings) -> None:
     )
     login_manager.init_app(server)
     login_manager.session_protection = "basic"
+    trust_proxies(server, settings.trusted_proxies)
 
     from auth.cli import register_cli
     from auth.views import bp
@@ -64,6 +65,15 @@ def init_auth(server, settings) -> None:
         user = ensure_first_admin(s, settings.admin_email, settings.admin_password)
         if user is not None:
             log.info("first admin created from ADMIN_EMAIL: %s", user.email)
+
+
+def trust_proxies(server, count: int) -> None:
+    """Believe X-Forwarded-* from `count` reverse proxies (TRUSTED_PROXIES); never by default, since a
+    client could otherwise pick its own address and escape the log-in throttling."""
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def _bearer() -> str | None:

@@ -65,7 +65,7 @@ def subscribe(_n, rule_id, email, lang):
     if not rule_id:
         raise PreventUpdate
     db = get_db()
-    client = request.remote_addr or ""  # behind a proxy: werkzeug ProxyFix sets it from the proxy's header
+    client = request.remote_addr or ""  # behind a proxy: set TRUSTED_PROXIES (auth.core.trust_proxies)
     try:
         with db.session() as s:
             request_subscription(s, config_of(db), int(rule_id), email or "", lang, client)

@@ -286,3 +286,23 @@ def test_cookies_are_secure_behind_https(tmp_path, db):
     plain = Settings.from_env({"DATABASE_URL": db.url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
                                "PUBLIC_BASE_URL": "http://127.0.0.1:8050", "COOKIE_SECURE": "1"})
     assert plain.cookie_secure is True
+
+
+def test_forwarded_headers_only_from_trusted_proxies():
+    from flask import Flask, request
+
+    from auth.core import trust_proxies
+
+    def make(count):
+        app = Flask(__name__)
+        app.add_url_rule("/who", "who", lambda: f"{request.remote_addr} {request.scheme}")
+        trust_proxies(app, count)
+        return app.test_client()
+
+    headers = {"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}
+    # by default a client cannot choose its address (and so escape the log-in throttling)
+    assert make(0).get("/who", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"}).text == "10.0.0.2 http"
+    assert make(1).get("/who", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"}).text == "198.51.100.7 https"
+    # two clients behind one proxy: two addresses
+    spoofed = {"X-Forwarded-For": "203.0.113.9, 198.51.100.8", "X-Forwarded-Proto": "https"}
+    assert make(1).get("/who", headers=spoofed, environ_base={"REMOTE_ADDR": "10.0.0.2"}).text.startswith("198.51.100.8")
