@@ -50,6 +50,9 @@ class Settings:
     # Reverse proxies in front of the app (nginx, a load balancer): their X-Forwarded-For/-Proto/-Host
     # are believed, so log-in throttling sees the real client address. 0: headers ignored.
     trusted_proxies: int = 0
+    # Hosts staff-registered sources may be fetched from (sources/url_guard.py); empty: any but
+    # link-local/metadata, multicast and reserved addresses.
+    source_hosts: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -85,6 +88,7 @@ class Settings:
             cookie_secure=_flag(env.get("COOKIE_SECURE"),
                                 default=values["public_base_url"].lower().startswith("https://")),
             trusted_proxies=int(env.get("TRUSTED_PROXIES", "0") or 0),
+            source_hosts=env.get("SOURCE_HOSTS", "").strip(),
         )
         values.update(overrides)
         return cls(**values)

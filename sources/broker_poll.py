@@ -28,7 +28,7 @@ JOB_TICK_S = 5.0
 
 def client_for(source: Source, **kw) -> NgsiClient:
     return NgsiClient(source.base_url, service=source.service, servicepath=source.servicepath,
-                      token=source.token, token_header=source.token_header, **kw)
+                      token=source.token, token_header=source.token_header, guarded=not source.from_env, **kw)
 
 
 def backoff_s(source: Source) -> float:

@@ -28,7 +28,11 @@ LAT_NAMES = ("緯度", "lat", "latitude", "y", "緯度(世界測地系)")
 class CkanClient:
     def __init__(self, site: str, timeout=DEFAULT_TIMEOUT, client: httpx.Client | None = None, token: str = ""):
         self.site = site.rstrip("/")
-        self.http = client or httpx.Client(timeout=timeout, follow_redirects=True)
+        from sources.url_guard import guard_hook
+
+        # the site and every resource URL it names are staff-given: held to sources.url_guard
+        self.http = client or httpx.Client(timeout=timeout, follow_redirects=True,
+                                           event_hooks={"request": [guard_hook]})
         self.token = token
 
     def close(self) -> None:

@@ -34,6 +34,12 @@ SERVICEPATH_LEVEL_RE = re.compile(r"^[A-Za-z0-9_]{1,50}$")
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
+def _guard_hook():
+    from sources.url_guard import guard_hook
+
+    return guard_hook
+
+
 class NgsiError(Exception):
     """A failed exchange with the broker. `retryable` tells the caller whether asking later may help."""
 
@@ -242,7 +248,7 @@ class NgsiClient:
     def __init__(self, base_url: str, service: str = "", servicepath: str = "/", token: str = "",
                  token_header: str = "X-Auth-Token", timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
                  retries: int = 3, backoff_s: float = 0.5, client: httpx.Client | None = None,
-                 sleep: Callable[[float], None] = time.sleep, page_size: int = MAX_PAGE):
+                 sleep: Callable[[float], None] = time.sleep, page_size: int = MAX_PAGE, guarded: bool = False):
         self.base_url = base_url.rstrip("/")
         self.service = validate_service(service)
         self.servicepath = validate_servicepath(servicepath)
@@ -253,7 +259,10 @@ class NgsiClient:
         self.sleep = sleep
         self.page_size = max(1, min(page_size, MAX_PAGE))
         self._own_client = client is None
-        self.http = client or httpx.Client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=4))
+        # guarded: a staff-registered broker, held to sources.url_guard (the operator's ORION_URL is not)
+        hooks = {"request": [_guard_hook()]} if guarded else {}
+        self.http = client or httpx.Client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=4),
+                                           event_hooks=hooks)
         self.requests_made = 0
 
     def close(self) -> None:

@@ -64,6 +64,12 @@ def clean_source(data: dict, partial: bool = False) -> tuple[dict, list[dict]]:
         u = urlparse(out["base_url"])
         if u.scheme not in ("http", "https") or not u.netloc:
             errors.append({"field": "base_url", "message": "must be an http(s) URL"})
+        else:
+            from sources.url_guard import refusal
+
+            reason = refusal(out["base_url"])
+            if reason:
+                errors.append({"field": "base_url", "message": f"not allowed: {reason}"})
         out["base_url"] = out["base_url"].rstrip("/")
     for key, fn in (("service", validate_service), ("servicepath", validate_servicepath)):
         if key in out:
