@@ -95,7 +95,7 @@ def read_resource(data: bytes, fmt: str, name: str = "") -> list[dict]:
     if read_upload is not None:
         filename = name or ("data.geojson" if fmt.upper() in ("GEOJSON", "JSON") else "data.csv")
         try:
-            return read_upload(data, filename).features
+            return list(read_upload(data, filename).features)  # plain dicts (a CSV reads as PointRows)
         except UploadError as exc:
             raise ValueError(str(exc)) from None
     fmt = fmt.upper()
