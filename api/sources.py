@@ -10,6 +10,8 @@ POST   /api/sources/<id>/subscription     create an Orion subscription that push
 """
 from __future__ import annotations
 
+import logging
+
 import orjson
 from flask import Blueprint, current_app, jsonify, request
 
@@ -20,6 +22,7 @@ from store.db import get_db
 from store.feeds import feed_states
 from store.layers import organisations
 
+log = logging.getLogger(__name__)
 bp = Blueprint("sources_api", __name__)
 
 
@@ -126,8 +129,21 @@ def delete_source(source_id: int):
 
 
 def forget_source(s, src: Source) -> None:
-    """Remove a source; its layers keep their last data, without a feed that would look stale forever."""
+    """Remove a source; its layers keep their last data, without a feed that would look stale forever.
+    Its Orion subscription is cancelled on the broker (best effort: a broker that is down keeps it,
+    and its notifications then meet a 404 here)."""
     from store.models import Feed, Layer
+
+    if src.subscription_id and src.kind == "orion":
+        from sources.broker_poll import client_for
+        from sources.ngsi import NgsiError
+
+        try:
+            with client_for(src, retries=0, timeout=5.0) as client:
+                client.delete_subscription(src.subscription_id)
+        except NgsiError as exc:
+            log.warning("source %s removed, but its subscription %s stays on %s: %s", src.id,
+                        src.subscription_id, src.base_url, exc)
 
     feed = s.get(Feed, src.feed_name)
     if feed is not None:

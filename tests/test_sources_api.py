@@ -126,3 +126,12 @@ def test_poll_now_and_subscription_against_a_broker(client, kaga, orion, app_db,
         layer = s.get(Layer, f"src{sid}-snow")
         assert "feed" not in layer.options and s.query(Sensor).filter(Sensor.layer_id == layer.id).count() == 1
         s.delete(layer)
+
+
+def test_deleting_a_source_cancels_its_subscription(client, kaga, orion, app_db, cleanup):
+    r = post(client, kaga, {"name": "api-test sub", "base_url": orion.url, "entity_type": "WeatherObserved"})
+    sid = r.get_json()["id"]
+    sub_id = client.post(f"/api/sources/{sid}/subscription", headers=kaga).get_json()["subscription_id"]
+    assert client.delete(f"/api/sources/{sid}", headers=kaga).status_code == 204
+    last = orion.requests[-1]
+    assert last["method"] == "DELETE" and last["path"] == f"/v2/subscriptions/{sub_id}"
