@@ -749,6 +749,11 @@ STRINGS: dict[str, dict[str, str]] = {
     # --- issue 4: menu groups and accounts ---
     "staff.upload.publishing": {"ja": "保存しています…（大きなファイルでは数十秒かかります。このままお待ちください）",
                                 "en": "Saving… (a big file takes a few dozen seconds; please wait)"},
+    "staff.layers.search": {"ja": "検索", "en": "Search"},
+    "staff.layers.search_hint": {"ja": "ID または値の一部で検索", "en": "Search by id or part of a value"},
+    "staff.layers.items_count": {"ja": "全 {total:,} 件のうち先頭 {shown:,} 件を表示しています。ほかの項目は検索で探せます。",
+                                 "en": "Showing the first {shown:,} of {total:,} items; search to find the others."},
+    "staff.layers.items_found": {"ja": "{shown:,} 件見つかりました（最大 1,000 件まで表示）。", "en": "{shown:,} found (at most 1,000 shown)."},
     "staff.nav.groups": {"ja": "メニューグループ", "en": "Menu groups"},
     "staff.nav.account": {"ja": "アカウント", "en": "Account"},
     "groups.title": {"ja": "メニューグループの管理", "en": "Menu groups"},

@@ -323,12 +323,33 @@ LON, LAT = "経度 / lon", "緯度 / lat"
 TABLE_LIMIT = 1000
 
 
-def items_table(s, layer: Layer, limit: int = TABLE_LIMIT) -> tuple[list[str], list[dict]]:
-    """(columns, rows) for the item table; points carry editable lon/lat columns."""
+def _item_rows(s, layer: Layer, text: str = "", fids: list[str] | None = None, limit: int | None = None):
+    """The layer's items in file order: all, those whose id or any value contains text, or these fids."""
+    from sqlalchemy import Text, cast, or_
+
+    q = select(Feature.fid, Feature.geometry, Feature.properties).where(Feature.layer_id == layer.id)
+    text = (text or "").strip()
+    if text:
+        # properties are stored as JSON text without \u escapes (orjson), so a LIKE finds Japanese too;
+        # a quote or backslash in the search would be escaped in that text: look for it escaped
+        needle = orjson.dumps(text).decode()[1:-1]
+        q = q.where(or_(Feature.fid == text, cast(Feature.properties, Text).contains(needle, autoescape=True)))
+    if fids is not None:
+        rows = []
+        for i in range(0, len(fids), 500):
+            rows.extend(s.execute(q.where(Feature.fid.in_(fids[i:i + 500])).order_by(Feature.id)).all())
+        return rows
+    # LIMIT in SQL: a session's result is read whole before fetchmany ever sees it
+    return s.execute(q.order_by(Feature.id).limit(limit)).all()
+
+
+def items_table(s, layer: Layer, limit: int = TABLE_LIMIT, text: str = "") -> tuple[list[str], list[dict]]:
+    """(columns, rows) for the item table, the first `limit` items (matching text, when given);
+    points carry editable lon/lat columns."""
     columns = list((layer.options or {}).get("columns") or [])
     rows = []
     has_point = False
-    for fid, geom, props in download_rows(s, layer).fetchmany(limit):
+    for fid, geom, props in _item_rows(s, layer, text, limit=limit):
         row = {ITEM_ID: fid, **{k: _cell(v) for k, v in props.items()}}
         for k in props:
             if k not in columns:
@@ -349,8 +370,8 @@ def save_items(db, staff: Staff, layer_id: str, shown: list[str], rows: list[dic
     try:
         with db.session() as s:
             layer = layer_for_edit(s, staff, layer_id)
-            stored = {fid: (geom, props) for fid, geom, props in download_rows(s, layer)
-                      if fid in set(shown)}
+            # only the rows that were shown (a big layer has a million others)
+            stored = {fid: (geom, props) for fid, geom, props in _item_rows(s, layer, fids=list(set(shown)))}
             kept = set()
             for row in rows or []:
                 fid = str(row.get(ITEM_ID, ""))

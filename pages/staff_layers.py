@@ -16,6 +16,7 @@ from auth import csrf_token, current_staff, login_url
 from components.staff import file_picker, login_prompt, outline_layer, staff_header
 from i18n import normalize_lang, t
 from layers.base import layer_name
+from layers.uploaded import is_big
 from layers.manage import (ITEM_ID, LAT, LON, Refused, UploadOptions, add_item, change_settings, group_options,
                            items_table, layer_for_edit, read_file, remove, replace_result, resolve_group, roll_back,
                            save_items)
@@ -54,6 +55,10 @@ def layer_list(staff, lang: str, selected: str | None):
     return html.Ul(rows, className="staff-layer-list", id="staff-layers-list")
 
 
+def _count_text(shown: int, total: int, lang: str) -> str:
+    return t("staff.layers.items_count", lang, shown=shown, total=total) if shown < total else ""
+
+
 def editor(staff, layer_id: str, lang: str):
     db = get_db()
     try:
@@ -66,7 +71,8 @@ def editor(staff, layer_id: str, lang: str):
             info = dict(id=layer.id, name_ja=layer.name_ja, name_en=layer.name_en, group=layer.group,
                         visibility=layer.visibility, description_ja=layer.description_ja,
                         description_en=layer.description_en, license=layer.license,
-                        attribution_ja=layer.attribution_ja, version=layer.version, count=layer.feature_count,
+                        attribution_ja=layer.attribution_ja, version=layer.version, count=layer.feature_count or 0,
+                        big=is_big(layer),
                         updated=_fmt_time(layer.updated_at))
             version_rows = [(v.id, _fmt_time(v.created_at), v.source, v.feature_count, v.created_by) for v in versions]
     except Refused as exc:
@@ -174,8 +180,12 @@ def editor(staff, layer_id: str, lang: str):
                 dl.TileLayer(url="https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png",
                              attribution=t("attribution.gsi", lang), maxNativeZoom=18),
                 outline_layer("staff-layers-outline"),
-                dl.GeoJSON(id="staff-layers-geojson", url=f"/api/layers/{layer_id}/features?v={info['version']}",
-                           zoomToBounds=True, pointToLayer={"variable": "ishikawaMap.uploadedPoint"},
+                # a big layer comes as server-side clusters (never a million points to the browser)
+                dl.GeoJSON(id="staff-layers-geojson", url=f"/api/layers/{layer_id}/features?v={info['version']}"
+                           + ("&zoom=8" if info["big"] else ""),  # the whole prefecture fits at zoom 8
+                           zoomToBounds=True, pointToLayer={"variable": "ishikawaMap.uploadedOrCluster" if info["big"]
+                                                            else "ishikawaMap.uploadedPoint"},
+                           clusterToLayer={"variable": "ishikawaMap.cluster"},
                            style={"variable": "ishikawaMap.uploadedStyle"},
                            onEachFeature={"variable": "ishikawaMap.popup"},
                            hideout={"color": color, "shape": opts.get("shape", "circle"), "label": popup.get("title"),
@@ -189,6 +199,13 @@ def editor(staff, layer_id: str, lang: str):
             ]),
             dcc.Store(id="staff-layers-click-pos"),
             html.Div(id="staff-layers-add-result", className="staff-result", role="status"),
+            html.Div(className="staff-row", children=[
+                dcc.Input(id="staff-layers-item-search", type="search", debounce=True,
+                          placeholder=t("staff.layers.search_hint", lang), className="staff-search"),
+                html.Button(t("staff.layers.search", lang), id="staff-layers-item-search-go", className="staff-button secondary"),
+                html.Span(id="staff-layers-item-count", className="staff-hint",
+                          children=_count_text(len(items), info["count"], lang)),
+            ]),
             dash_table.DataTable(
                 id="staff-layers-items", data=items, editable=True, row_deletable=True, page_size=25,
                 columns=[{"name": "id" if c == ITEM_ID else c, "id": c, "editable": c != ITEM_ID,
@@ -374,6 +391,32 @@ def add_point(n, layer_id, pos, lang):
     except Refused as exc:
         return _refused(exc, lang), no_update, no_update
     return _msg(t("staff.layers.added", lang, fid=fid)), items, [r[ITEM_ID] for r in items]
+
+
+@callback(
+    Output("staff-layers-items", "data", allow_duplicate=True),
+    Output("staff-layers-shown", "data", allow_duplicate=True),
+    Output("staff-layers-item-count", "children"),
+    Input("staff-layers-item-search-go", "n_clicks"),
+    Input("staff-layers-item-search", "value"),
+    State("staff-layers-id", "data"), State("staff-layers-lang", "data"),
+    prevent_initial_call=True,
+)
+def search_items(_n, text, layer_id, lang):
+    """Find items by id or any value: a big layer shows only its first rows otherwise."""
+    staff = current_staff()
+    if staff is None:
+        raise PreventUpdate
+    try:
+        with get_db().session() as s:
+            layer = layer_for_edit(s, staff, layer_id)
+            _cols, items = items_table(s, layer, text=text or "")
+            total = layer.feature_count or 0
+    except Refused:
+        raise PreventUpdate from None
+    count = (t("staff.layers.items_found", lang, shown=len(items)) if (text or "").strip()
+             else _count_text(len(items), total, lang))
+    return items, [r[ITEM_ID] for r in items], count
 
 
 @callback(

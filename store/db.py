@@ -77,8 +77,9 @@ class Database:
         import store.models  # noqa: F401  (registers the tables of every feature)
 
         Base.metadata.create_all(self.engine)
-        with self.engine.begin() as conn:  # dropped from the schema (store/models.py Feature); old databases
+        with self.engine.begin() as conn:  # schema changes of features (store/models.py) for older databases
             conn.execute(text("DROP INDEX IF EXISTS ix_features_layer_bbox"))
+            conn.execute(text("CREATE INDEX IF NOT EXISTS ix_features_layer_order ON features (layer_id, id)"))
 
     @contextmanager
     def session(self) -> Iterator[Session]:

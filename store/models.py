@@ -56,7 +56,9 @@ class Feature(Base):
     maxy: Mapped[float] = mapped_column(Float)
     # No bbox index: it doubled the cost of a big upload. Small layers are read whole through the
     # (layer_id, fid) index and filtered; big point layers keep a grid index (store/grids.py).
-    __table_args__ = (UniqueConstraint("layer_id", "fid"),)
+    # (layer_id, id): a layer's rows in file order without sorting them (first page of the item
+    # table, downloads); it costs little on insert since ids only grow.
+    __table_args__ = (UniqueConstraint("layer_id", "fid"), Index("ix_features_layer_order", "layer_id", "id"))
 
 
 class Sensor(Base):

@@ -243,3 +243,29 @@ def test_a_csv_written_in_parts_is_stored_whole_and_in_order(db, people, monkeyp
     assert [fid for fid, _ in rows] == [str(n) for n in range(2, 253)]  # spreadsheet rows, file order
     assert rows[0][1]["名称"] == out.result.features[0]["properties"]["名称"]
     assert rows[-1][1] == out.result.features[250]["properties"]
+
+
+def test_items_beyond_the_first_page_are_found_and_edited(db, people):
+    kaga = people["kaga"]
+    out = publish(db, kaga, BOM_CSV.read_bytes(), "a.csv", UploadOptions(),
+                  {"name_ja": "x", "group": "bousai", "visibility": "public"}, MAX)
+    last = out.result.features[250]
+    name = last["properties"]["名称"]
+    with db.session() as s:
+        layer = s.get(Layer, out.layer_id)
+        _cols, first = items_table(s, layer, limit=20)
+        assert last["id"] not in [r["_fid"] for r in first]  # beyond the first page…
+        _cols, found = items_table(s, layer, limit=20, text=name[2:8])  # …found by part of a value
+        assert last["id"] in [r["_fid"] for r in found] and len(found) < 20
+        _cols, by_id = items_table(s, layer, text=last["id"])
+        assert [r["_fid"] for r in by_id][:1] == [last["id"]]
+        assert items_table(s, layer, text='存在しない"値')[1] == []
+        assert items_table(s, layer, text="%")[1] == []  # LIKE wildcards are plain characters
+    row = dict(next(r for r in found if r["_fid"] == last["id"]), 名称="検索して直した")
+    assert save_items(db, kaga, out.layer_id, [row["_fid"]], [row]) == {"changed": 1, "deleted": 0}
+    with db.session() as s:
+        feat = s.scalar(select(Feature).where(Feature.layer_id == out.layer_id, Feature.fid == last["id"]))
+        assert feat.properties["名称"] == "検索して直した"
+        _cols, again = items_table(s, s.get(Layer, out.layer_id), text="検索して直した")  # edited rows are found too
+        assert [r["_fid"] for r in again] == [last["id"]]
+    assert _count(db, Feature, layer_id=out.layer_id) == 251  # nothing else touched
