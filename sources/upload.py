@@ -317,11 +317,13 @@ def read_csv(raw: bytes, user_crs: int | None = None, lat_column: str | None = N
         result.add_problem(row_nos[keep[k]], "upload.row_outside", lat=_short(norths[k]), lon=_short(easts[k]))
     good = keep[inside]
     if len(good) == len(row_nos):  # the common case: every row placed
-        result.features = PointRows(list(map(str, row_nos)), lons, lats, names, columns)
+        result.features = PointRows(list(map(str, row_nos)), lons, lats, names, columns,
+                                    numbers=np.asarray(row_nos, dtype=np.int64))
     else:
         pick = good.tolist()
         result.features = PointRows([str(row_nos[i]) for i in pick], lons[inside], lats[inside], names,
-                                    [[col[i] for i in pick] for col in columns])
+                                    [[col[i] for i in pick] for col in columns],
+                                    numbers=np.asarray(row_nos, dtype=np.int64)[good])
     result.problems.sort(key=lambda p: p.row)
     return result
 
@@ -379,8 +381,9 @@ class PointRows(Sequence):
     apart again in the store; `store.uploads.feature_rows` reads the columns directly
     (`properties_json`)."""
 
-    def __init__(self, fids: list[str], lons, lats, names: list[str], columns: list[list[str]]):
+    def __init__(self, fids: list[str], lons, lats, names: list[str], columns: list[list[str]], numbers=None):
         self.fids, self.lons, self.lats, self.names, self.columns = fids, lons, lats, names, columns
+        self.numbers = numbers  # the fids as an int array (spreadsheet row numbers), when given
 
     def __len__(self) -> int:
         return len(self.fids)
@@ -405,7 +408,8 @@ class PointRows(Sequence):
     def part(self, start: int, stop: int) -> "PointRows":
         """Rows start..stop as their own PointRows (the store writes a big file in parts)."""
         return PointRows(self.fids[start:stop], self.lons[start:stop], self.lats[start:stop], self.names,
-                         [col[start:stop] for col in self.columns])
+                         [col[start:stop] for col in self.columns],
+                         None if self.numbers is None else self.numbers[start:stop])
 
     def properties_json(self) -> list[str]:
         """Each row's properties as a JSON object text (what orjson.dumps of the dict gives).

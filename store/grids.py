@@ -41,8 +41,9 @@ def cell_size(zoom: int) -> float:
 INDEX_ZOOM = -1  # the LayerGrid row that holds the fids per cell of the finest grid
 
 
-def write_grids(s: Session, layer_id: str, version: int, lons, lats, fids: list[str] | None = None) -> int:
-    """Grids of every zoom for a big point layer (and, given fids, the per-cell id index)."""
+def write_grids(s: Session, layer_id: str, version: int, lons, lats, fids=None) -> int:
+    """Grids of every zoom for a big point layer (and, given fids, the per-cell id index; fids: a
+    list of str, or an int array when the ids are plain numbers)."""
     import numpy as np
 
     s.execute(delete(LayerGrid).where(LayerGrid.layer_id == layer_id))
@@ -78,7 +79,9 @@ def write_grids(s: Session, layer_id: str, version: int, lons, lats, fids: list[
 
 
 def _index_row(layer_id, version, inverse, counts, xs, ys, fids) -> LayerGrid:
-    """Cells' bounds + byte ranges into one text of fids ("\n"-separated, grouped by cell)."""
+    """Cells' bounds + where each cell's fids are. fids: a list of str (kept as one "\n"-separated
+    text), or an int array when every fid is a plain number (a CSV's row numbers: kept as int64,
+    several times cheaper for a million rows; marked by a negative cell count)."""
     import numpy as np
 
     order = np.argsort(inverse, kind="stable")
@@ -88,15 +91,21 @@ def _index_row(layer_id, version, inverse, counts, xs, ys, fids) -> LayerGrid:
     sx, sy = xs[order], ys[order]
     minx, maxx = np.minimum.reduceat(sx, first), np.maximum.reduceat(sx, first)
     miny, maxy = np.minimum.reduceat(sy, first), np.maximum.reduceat(sy, first)
-    ordered = [fids[i] for i in order.tolist()]
-    text = ("\n".join(ordered) + "\n").encode()
-    if len(text) == sum(map(len, ordered)) + len(ordered):  # ASCII ids: characters are bytes
-        lengths = np.fromiter(map(len, ordered), dtype=np.int64, count=len(ordered)) + 1
+    if isinstance(fids, np.ndarray):
+        payload = np.asarray(fids, dtype=np.int64)[order].tobytes()
+        cell_end = np.cumsum(counts)  # in ids
+        marker = -n
     else:
-        lengths = np.fromiter((len(f.encode()) + 1 for f in ordered), dtype=np.int64, count=len(ordered))
-    cell_end = np.cumsum(lengths)[np.cumsum(counts) - 1]  # byte offset just after each cell's last fid
+        ordered = [fids[i] for i in order.tolist()]
+        payload = ("\n".join(ordered) + "\n").encode()
+        if len(payload) == sum(map(len, ordered)) + len(ordered):  # ASCII ids: characters are bytes
+            lengths = np.fromiter(map(len, ordered), dtype=np.int64, count=len(ordered)) + 1
+        else:
+            lengths = np.fromiter((len(f.encode()) + 1 for f in ordered), dtype=np.int64, count=len(ordered))
+        cell_end = np.cumsum(lengths)[np.cumsum(counts) - 1]  # byte offset just after each cell's last fid
+        marker = n
     head = np.concatenate([minx, miny, maxx, maxy, counts.astype(np.float64), cell_end.astype(np.float64)])
-    blob = zlib.compress(np.int64(n).tobytes() + head.tobytes() + text, 1)
+    blob = zlib.compress(np.int64(marker).tobytes() + head.tobytes() + payload, 1)
     return LayerGrid(layer_id=layer_id, zoom=INDEX_ZOOM, version=version, cells=n, data=blob)
 
 
@@ -109,18 +118,24 @@ def points_in_bbox(s: Session, layer_id: str, version: int, bbox, limit: int) ->
     if row is None or row.version != version:
         return None
     data = zlib.decompress(row.data)
-    n = int(np.frombuffer(data[:8], dtype=np.int64)[0])
+    marker = int(np.frombuffer(data[:8], dtype=np.int64)[0])
+    n = abs(marker)
     head = np.frombuffer(data[8:8 + 6 * 8 * n], dtype=np.float64).reshape(6, n)
     minx, miny, maxx, maxy, counts, ends = head
     hit = np.nonzero((maxx >= bbox[0]) & (minx <= bbox[2]) & (maxy >= bbox[1]) & (miny <= bbox[3]))[0]
     total = int(counts[hit].sum())
     if total > limit:
         return total
-    text = data[8 + 6 * 8 * n:]
+    payload = data[8 + 6 * 8 * n:]
     starts = np.concatenate([[0.0], ends[:-1]])
     out: list[str] = []
+    if marker < 0:
+        ids = np.frombuffer(payload, dtype=np.int64)
+        for i in hit.tolist():
+            out.extend(map(str, ids[int(starts[i]):int(ends[i])].tolist()))
+        return out
     for i in hit.tolist():
-        out.extend(text[int(starts[i]):int(ends[i]) - 1].decode().split("\n"))
+        out.extend(payload[int(starts[i]):int(ends[i]) - 1].decode().split("\n"))
     return out
 
 

@@ -118,16 +118,20 @@ def feature_rows(layer_id: str, features) -> list[tuple]:
     return rows
 
 
-def _point_rows(layer_id: str, points) -> list[tuple]:
+def _point_rows(layer_id: str, points):
+    """The rows of a PointRows part, as an iterator of tuples (nothing built per row beyond them).
+    Its fids are spreadsheet row numbers: short, no need to cut them."""
+    from itertools import repeat
+
     geometry, lons, lats = points.geometry_json(DECIMALS)
-    return [(layer_id, fid[:120], geom, props, lon, lat, lon, lat)
-            for fid, geom, props, lon, lat in zip(points.fids, geometry, points.properties_json(), lons, lats)]
+    return zip(repeat(layer_id), points.fids, geometry, points.properties_json(), lons, lats, lons, lats)
 
 
-def _insert(s: Session, rows: list[tuple], chunk: int = 50000) -> None:
+def _insert(s: Session, rows, chunk: int = 50000) -> None:
     """Bulk insert inside the session's transaction: COPY on PostgreSQL, executemany on SQLite
-    (several times faster than going through the ORM). rows: tuples from feature_rows."""
-    if not rows:
+    (several times faster than going through the ORM). rows: tuples in COLUMNS order (a list from
+    feature_rows, or an iterator from _point_rows)."""
+    if isinstance(rows, list) and not rows:
         return
     conn = s.connection()
     raw = conn.connection.dbapi_connection
@@ -138,6 +142,7 @@ def _insert(s: Session, rows: list[tuple], chunk: int = 50000) -> None:
                     copy.write_row(r)
         return
     if conn.dialect.name != "sqlite":
+        rows = list(rows)
         table = Feature.__table__
         for i in range(0, len(rows), chunk):
             s.execute(table.insert(), [dict(zip(COLUMNS, r), properties=orjson.loads(r[3]))
@@ -147,8 +152,11 @@ def _insert(s: Session, rows: list[tuple], chunk: int = 50000) -> None:
     cur = raw.cursor()
     try:
         cur.execute("PRAGMA cache_size=-262144")  # 256 MB of page cache: the (layer, fid) index grows fast
-        for i in range(0, len(rows), chunk):
-            cur.executemany(sql, rows[i:i + chunk])
+        if isinstance(rows, list):
+            for i in range(0, len(rows), chunk):
+                cur.executemany(sql, rows[i:i + chunk])
+        else:
+            cur.executemany(sql, rows)
     finally:
         cur.close()
 
@@ -165,7 +173,8 @@ def write_features(s: Session, layer: Layer, features) -> int:
         for start in range(0, count, POINT_PART):
             _insert(s, _point_rows(layer.id, features.part(start, start + POINT_PART)))
         touch_layer(s, layer, feature_count=count)
-        _point_grids(s, layer, np.round(features.lons, DECIMALS), np.round(features.lats, DECIMALS), features.fids)
+        _point_grids(s, layer, np.round(features.lons, DECIMALS), np.round(features.lats, DECIMALS),
+                     features.fids if features.numbers is None else features.numbers)
         return count
     rows = feature_rows(layer.id, features)
     _insert(s, rows)
@@ -188,7 +197,8 @@ def _point_grids(s: Session, layer: Layer, lons, lats, fids) -> None:
     from store.grids import BIG_LAYER, drop_grids, write_grids
 
     if len(fids) > BIG_LAYER:
-        write_grids(s, layer.id, layer.version, lons, lats, [f[:120] for f in fids])
+        write_grids(s, layer.id, layer.version, lons, lats, fids if not isinstance(fids, list) else
+                    [f[:120] for f in fids])
     else:
         drop_grids(s, layer.id)
 

@@ -269,3 +269,28 @@ def test_items_beyond_the_first_page_are_found_and_edited(db, people):
         _cols, again = items_table(s, s.get(Layer, out.layer_id), text="検索して直した")  # edited rows are found too
         assert [r["_fid"] for r in again] == [last["id"]]
     assert _count(db, Feature, layer_id=out.layer_id) == 251  # nothing else touched
+
+
+def test_grid_index_with_numeric_and_text_ids_agree(db, people):
+    import numpy as np
+
+    import store.grids as grids
+
+    rng = np.random.default_rng(7)
+    n = grids.BIG_LAYER + 500
+    lons, lats = rng.uniform(136.3, 137.3, n).round(6), rng.uniform(36.1, 37.5, n).round(6)
+    with db.session() as s:
+        for lid in ("g-num", "g-text"):
+            s.add(Layer(id=lid, kind="uploaded", name_ja=lid, group="bousai", visibility="public", version=1))
+        s.flush()
+        grids.write_grids(s, "g-num", 1, lons, lats, np.arange(2, n + 2))
+        grids.write_grids(s, "g-text", 1, lons, lats, [str(i) for i in range(2, n + 2)])
+    with db.session() as s:
+        for bbox in ((136.5, 36.5, 136.52, 36.52), (136.9, 37.0, 136.95, 37.02), (130.0, 30.0, 131.0, 31.0)):
+            a = grids.points_in_bbox(s, "g-num", 1, bbox, 8000)
+            b = grids.points_in_bbox(s, "g-text", 1, bbox, 8000)
+            assert a == b
+            inside = {str(i + 2) for i in np.nonzero((lons >= bbox[0]) & (lons <= bbox[2]) & (lats >= bbox[1])
+                                                      & (lats <= bbox[3]))[0]}
+            assert inside <= set(a)  # a superset of what lies inside (cells overlap the box edge)
+        assert grids.points_in_bbox(s, "g-num", 1, (130.0, 30.0, 140.0, 40.0), 100) == n  # too many: the count
