@@ -155,16 +155,22 @@ def read_grid(s: Session, layer_id: str, version: int, zoom: int, bbox=None):
     return lons, lats, counts
 
 
+def grids_for_rows(s: Session, layer_id: str, version: int, fids, minx, miny, maxx, maxy) -> None:
+    """Grids for a layer's rows (columns of fid and bounds): written when it is a big point layer,
+    dropped otherwise."""
+    if len(fids) > BIG_LAYER and all(a == c and b == d for a, b, c, d in zip(minx, miny, maxx, maxy)):
+        write_grids(s, layer_id, version, minx, miny, list(fids))
+    else:
+        drop_grids(s, layer_id)
+
+
 def refresh_grids(s: Session, layer) -> None:
     """After item edits: the grids of the layer's current data, read back from the features table."""
     from store.models import Feature
 
     rows = s.execute(select(Feature.fid, Feature.minx, Feature.miny, Feature.maxx, Feature.maxy)
                      .where(Feature.layer_id == layer.id).order_by(Feature.id)).all()
-    if len(rows) > BIG_LAYER and all(r[1] == r[3] and r[2] == r[4] for r in rows):
-        write_grids(s, layer.id, layer.version, [r[1] for r in rows], [r[2] for r in rows], [r[0] for r in rows])
-    else:
-        drop_grids(s, layer.id)
+    grids_for_rows(s, layer.id, layer.version, *(zip(*rows) if rows else ([], [], [], [], [])))
 
 
 def drop_grids(s: Session, layer_id: str) -> None:

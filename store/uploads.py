@@ -185,20 +185,18 @@ def write_features(s: Session, layer: Layer, features) -> int:
 
 def _grids(s: Session, layer: Layer, rows: list[tuple]) -> None:
     """Big point layers: clusters per zoom, computed now (store/grids.py) rather than per request."""
-    from store.grids import BIG_LAYER, drop_grids
+    from store.grids import grids_for_rows
 
-    if len(rows) > BIG_LAYER and all(r[4] == r[6] and r[5] == r[7] for r in rows):
-        _point_grids(s, layer, [r[4] for r in rows], [r[5] for r in rows], [r[1] for r in rows])
-    else:
-        drop_grids(s, layer.id)
+    grids_for_rows(s, layer.id, layer.version, [r[1] for r in rows], [r[4] for r in rows], [r[5] for r in rows],
+                   [r[6] for r in rows], [r[7] for r in rows])
 
 
 def _point_grids(s: Session, layer: Layer, lons, lats, fids) -> None:
+    """A CSV's points (all points, short fids or their numbers)."""
     from store.grids import BIG_LAYER, drop_grids, write_grids
 
     if len(fids) > BIG_LAYER:
-        write_grids(s, layer.id, layer.version, lons, lats, fids if not isinstance(fids, list) else
-                    [f[:120] for f in fids])
+        write_grids(s, layer.id, layer.version, lons, lats, fids)
     else:
         drop_grids(s, layer.id)
 
