@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 import orjson
-from flask import Blueprint, Response, render_template_string, request
+from flask import Blueprint, Response, abort, make_response, render_template_string, request
 
 from api.cache import cache
 from api.errors import error, request_lang
@@ -183,6 +183,14 @@ def public_vector_layer(layer_id: str) -> Layer | None:
         return layer if layer is not None and kind_of(layer).has_features else None
 
 
+def public_vector_layer_or_404(layer_id: str) -> Layer:
+    """The public layer with features, or the API's 404 (a private layer is simply not there)."""
+    layer = public_vector_layer(layer_id)
+    if layer is None:
+        abort(make_response(*error(404, "not_found", "api.not_found")))
+    return layer
+
+
 # ------------------------------------------------------------------ HTML
 
 PAGE = """<!doctype html>
@@ -328,9 +336,7 @@ def collections():
 @bp.get("/collections/<layer_id>")
 def collection(layer_id: str):
     lang = request_lang()
-    layer = public_vector_layer(layer_id)
-    if layer is None:
-        return error(404, "not_found", "api.not_found")
+    layer = public_vector_layer_or_404(layer_id)
     doc = collection_doc(layer, lang)
     if wants_html():
         ext = doc["extent"].get("spatial", {}).get("bbox", [[]])[0]
@@ -345,9 +351,7 @@ def collection(layer_id: str):
 @bp.get("/collections/<layer_id>/items")
 def items(layer_id: str):
     lang = request_lang()
-    layer = public_vector_layer(layer_id)
-    if layer is None:
-        return error(404, "not_found", "api.not_found")
+    layer = public_vector_layer_or_404(layer_id)
     try:
         bbox = parse_bbox(request.args.get("bbox"))
     except ValueError as exc:
@@ -424,9 +428,7 @@ def _in_bbox(feats: list[dict], bbox) -> list[dict]:
 @bp.get("/collections/<layer_id>/items/<path:fid>")
 def item(layer_id: str, fid: str):
     lang = request_lang()
-    layer = public_vector_layer(layer_id)
-    if layer is None:
-        return error(404, "not_found", "api.not_found")
+    layer = public_vector_layer_or_404(layer_id)
     feat = next((f for f in collection_features(layer) if str(f.get("id")) == fid), None)
     if feat is None:
         return error(404, "not_found", "ogc.no_feature")
