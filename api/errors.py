@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from i18n import lang_from_accept, normalize_lang, t
+from refusal import Refused
 
 
 def request_lang() -> str:
@@ -15,3 +16,8 @@ def request_lang() -> str:
 def error(status: int, code: str, message_key: str, details: list | None = None, **fmt):
     body = {"error": code, "message": t(message_key, request_lang(), **fmt), "details": details or []}
     return jsonify(body), status
+
+
+def refused(exc: Refused):
+    """A service's `Refused` as our JSON error."""
+    return error(exc.status, exc.code, exc.message_key, exc.details, **exc.fmt)

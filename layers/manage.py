@@ -17,18 +17,13 @@ import orjson
 from sqlalchemy import select
 
 import gcpause
+from refusal import Refused
 from sources.upload import ReadResult, UploadError, read_upload
 from store.grids import refresh_grids
 from store.models import Feature, Layer
 from store.uploads import (KIND, EditError, create_uploaded_layer, delete_layer, replace_layer_data,
                            rollback_layer, update_layer_settings)
 from store.users import Staff, may_edit_layer, may_see_layer
-
-
-class Refused(Exception):
-    def __init__(self, status: int, code: str, message_key: str, details: list | None = None, **fmt):
-        super().__init__(message_key)
-        self.status, self.code, self.message_key, self.details, self.fmt = status, code, message_key, details or [], fmt
 
 
 @dataclass

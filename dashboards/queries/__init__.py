@@ -1,0 +1,1 @@
+"""Panel query kinds: one module each, registered in dashboards.queries.registry."""
