@@ -93,6 +93,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     server.register_blueprint(sources_api_bp)
 
+    from api.dashboards import bp as dashboards_api
+
+    server.register_blueprint(dashboards_api)
+
 
     app = dash.Dash(
         __name__, server=server, use_pages=True, pages_folder=str(ROOT / "pages"),

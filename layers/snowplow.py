@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time as _time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from i18n import t
+from keylock import key_lock
 from layers.base import LayerKind, LegendItem, MapSpec, layer_attribution
 from store.db import utcnow
 
@@ -288,19 +288,6 @@ def vehicle_delta(old: dict[str, dict], new: dict[str, dict]) -> dict[str, list]
 # --- snapshots: one computation per refresh interval, shared by every viewer --------------------
 
 COMPUTE_COUNT = {"live": 0, "replay": 0}
-_LOCKS: dict[str, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def _key_lock(key: str) -> threading.Lock:
-    """One lock per snapshot key: viewers of one moment wait for each other, not for other moments."""
-    with _LOCKS_GUARD:
-        if len(_LOCKS) > 256:
-            for k in [k for k, lock in _LOCKS.items() if not lock.locked()]:
-                del _LOCKS[k]
-        return _LOCKS.setdefault(key, threading.Lock())
-
-
 def live_key(now: float) -> str:
     return f"L{int(now // REFRESH_S) * REFRESH_S}"
 
@@ -353,7 +340,7 @@ def snapshot(db, key: str, cache=None, ttl: int = 600) -> dict:
     value = cache.get(ckey)
     if value is not None:
         return value
-    with _key_lock(ckey):
+    with key_lock(ckey):
         value = cache.get(ckey)
         if value is not None:
             return value

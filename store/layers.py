@@ -1,7 +1,7 @@
 """Organisations and layers."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from store.db import utcnow
@@ -40,14 +40,20 @@ def get_visible_layer(s: Session, layer_id: str, staff=None) -> Layer | None:
     return layer if may_see_layer(staff, layer) else None
 
 
-def visible_layer_rows(s: Session, staff=None) -> list[Layer]:
-    """Public layers, plus the private layers this staff member may see (issue 4)."""
-    q = select(Layer)
+def visible_clause(staff=None):
+    """The SQL form of `store.users.may_see_layer`: public layers, plus the private layers of the
+    staff member's organisation (admins: all). Every query that selects layers or their sensors in
+    bulk (lists, areas, "all") filters with it."""
     if staff is None:
-        q = q.where(Layer.visibility == PUBLIC)
-    elif not staff.is_admin:
-        q = q.where((Layer.visibility == PUBLIC) | (Layer.organisation_id == staff.organisation_id))
-    return list(s.scalars(q.order_by(Layer.sort_order, Layer.id)))
+        return Layer.visibility == PUBLIC
+    if staff.is_admin:
+        return true()
+    return (Layer.visibility == PUBLIC) | (Layer.organisation_id == staff.organisation_id)
+
+
+def visible_layer_rows(s: Session, staff=None) -> list[Layer]:
+    """Public layers, plus the private layers this staff member may see."""
+    return list(s.scalars(select(Layer).where(visible_clause(staff)).order_by(Layer.sort_order, Layer.id)))
 
 
 def public_layers(s: Session) -> list[Layer]:

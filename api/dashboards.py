@@ -1,0 +1,95 @@
+"""Dashboards over the API: a thin adapter over dashboards/service.py.
+
+GET /api/dashboards, GET/PUT/DELETE /api/dashboards/<slug>, POST /api/dashboards (staff Bearer
+token for writes), GET /api/dashboards/<slug>/panels/<panel id>/data[.csv]?from=&to=&var-<name>=.
+Reads are open to anyone for public dashboards; a token adds its organisation's private ones.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, jsonify, request
+
+from api.cache import cache
+from api.errors import error, request_lang
+from auth import current_staff, require_token
+from dashboards import service
+from i18n import t
+from refusal import Refused
+from store.db import get_db
+
+log = logging.getLogger(__name__)
+bp = Blueprint("dashboards_api", __name__)
+
+
+@bp.errorhandler(Refused)
+def _on_refused(exc: Refused):
+    lang = request_lang()
+    details = [{k: v for k, v in {**d, "message": t(d["message_key"], lang)}.items() if k != "message_key"}
+               if isinstance(d, dict) and "message_key" in d else d for d in exc.details]
+    log.info("dashboards API %s %s refused: %s %s", request.method, request.path, exc.code,
+             [d.get("field") for d in details if isinstance(d, dict)])
+    return error(exc.status, exc.code, exc.message_key, details, **exc.fmt)
+
+
+def _body():
+    data = request.get_json(silent=True)
+    if data is None:
+        raise Refused(400, "bad_request", "api.bad_json_body")
+    return data
+
+
+def params() -> service.ViewParams:
+    """Time range and variables from the query string (`from`, `to`, `var-<name>`)."""
+    variables = {k[4:]: v[:200] for k, v in request.args.items() if k.startswith("var-") and len(k) <= 40}
+    return service.ViewParams(time_from=request.args.get("from", "")[:40], time_to=request.args.get("to", "")[:40],
+                              variables=variables, lang=request_lang())
+
+
+@bp.get("/api/dashboards")
+def list_dashboards():
+    return jsonify([d.as_json() for d in service.list_dashboards(get_db(), current_staff())])
+
+
+@bp.get("/api/dashboards/<slug>")
+def get_dashboard(slug: str):
+    return jsonify(service.get_document(get_db(), current_staff(), slug))
+
+
+@bp.post("/api/dashboards")
+def create_dashboard():
+    staff = require_token()
+    doc = service.create(get_db(), staff, _body())
+    return jsonify(doc), 201
+
+
+@bp.put("/api/dashboards/<slug>")
+def replace_dashboard(slug: str):
+    staff = require_token()
+    return jsonify(service.replace(get_db(), staff, slug, _body()))
+
+
+@bp.delete("/api/dashboards/<slug>")
+def delete_dashboard(slug: str):
+    staff = require_token()
+    service.delete(get_db(), staff, slug)
+    return Response(status=204)
+
+
+def _answer(slug: str, panel_id: str) -> dict:
+    return service.panel_data(get_db(), current_staff(), slug, panel_id, params(), cache=cache)
+
+
+@bp.get("/api/dashboards/<slug>/panels/<panel_id>/data")
+def panel_data(slug: str, panel_id: str):
+    resp = jsonify(_answer(slug, panel_id))
+    resp.headers["Cache-Control"] = "no-store" if current_staff() else "public, max-age=15"
+    return resp
+
+
+@bp.get("/api/dashboards/<slug>/panels/<panel_id>/data.csv")
+def panel_data_csv(slug: str, panel_id: str):
+    body = service.panel_csv(_answer(slug, panel_id))
+    name = f"{slug}-{panel_id}.csv"
+    return Response(body, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,68 @@
+"""Time series of up to ten sensors: raw readings, or buckets (10 min / hour / JST day) with
+avg, min, max, sum, count or last — aggregated in SQL by `store.series`. Threshold lines come
+from the alert rules that watch these sensors (public rules, and the viewer's own organisation's)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from sqlalchemy import select
+
+from dashboards.queries.base import Context, QueryKind, QuerySchema, Refs, iso, sensor_name, visible_sensors
+from store import series
+from store.alerts import AlertRule
+from store.models import Sensor
+
+MAX_SENSORS = 10
+
+
+class SeriesQuery(QuerySchema):
+    sensors: list[str] = Field(min_length=1, max_length=MAX_SENSORS)
+    attribute: str = Field("", max_length=60)
+    agg: Literal["raw", "10min", "hour", "day"] = "hour"
+    fn: Literal["avg", "min", "max", "sum", "count", "last"] = "avg"
+
+
+def rule_thresholds(ctx: Context, sensors: list[Sensor], attribute: str) -> list[dict]:
+    """Lines of the alert rules watching these sensors (or their layers) that the viewer may see."""
+    ids = [x.id for x in sensors]
+    layers = {x.layer_id for x in sensors}
+    q = select(AlertRule).where(AlertRule.attribute == attribute, AlertRule.paused.is_(False),
+                                ((AlertRule.target == "sensor") & AlertRule.sensor_id.in_(ids))
+                                | ((AlertRule.target == "layer") & AlertRule.layer_id.in_(layers)))
+    scope = ctx.scope
+    if scope is None:
+        q = q.where(AlertRule.public.is_(True))
+    elif not scope.is_admin:
+        q = q.where(AlertRule.public.is_(True) | (AlertRule.organisation_id == scope.organisation_id))
+    seen, out = set(), []
+    for rule in ctx.session.scalars(q.order_by(AlertRule.id)):
+        key = (float(rule.threshold), rule.name)
+        if key not in seen:
+            seen.add(key)
+            out.append({"value": float(rule.threshold), "label": f"{rule.name} {rule.op} {rule.threshold:g}"})
+    return out
+
+
+class SensorSeriesKind(QueryKind):
+    name = "sensor_series"
+    panel_types = ("timeseries", "table")
+    schema = SeriesQuery
+
+    def refs(self, query: dict) -> Refs:
+        return Refs(sensors={x for x in query.get("sensors", []) if not x.startswith("$")})
+
+    def run(self, ctx: Context, query: dict) -> dict:
+        sensors = visible_sensors(ctx, list(dict.fromkeys(query["sensors"])))
+        attribute = query.get("attribute") or (sensors[0].attribute if sensors else "")
+        ids = [x.id for x in sensors]
+        if query["agg"] == "raw":
+            data = series.raw(ctx.session, ids, attribute, ctx.since, ctx.until)
+        else:
+            data = series.bucketed(ctx.session, ids, attribute, ctx.since, ctx.until, query["agg"], query["fn"])
+        return {
+            "attribute": attribute, "agg": query["agg"], "fn": query["fn"],
+            "series": [{"key": x.id, "name": sensor_name(x, ctx.lang), "unit": x.unit or "",
+                        "points": [[iso(t), v] for t, v in data.get(x.id, [])]} for x in sensors],
+            "thresholds": rule_thresholds(ctx, sensors, attribute),
+        }
