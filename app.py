@@ -33,6 +33,10 @@ def init_store(settings: Settings) -> Database:
 
             with db.session() as s:
                 setup_sensors(s, settings.data_path)
+        from dashboards.examples import ensure_examples
+
+        with db.session() as s:
+            ensure_examples(s)
     return db
 
 
@@ -94,8 +98,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     server.register_blueprint(sources_api_bp)
 
     from api.dashboards import bp as dashboards_api
+    from api.frames import install as install_frames
 
     server.register_blueprint(dashboards_api)
+    install_frames(server, settings.embed_origins)
 
 
     app = dash.Dash(

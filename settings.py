@@ -53,6 +53,8 @@ class Settings:
     # Hosts staff-registered sources may be fetched from (sources/url_guard.py); empty: any but
     # link-local/metadata, multicast and reserved addresses.
     source_hosts: str = ""
+    # Origins (scheme://host[:port]) whose pages may show /embed/... pages in an iframe.
+    embed_origins: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -89,12 +91,26 @@ class Settings:
                                 default=values["public_base_url"].lower().startswith("https://")),
             trusted_proxies=int(env.get("TRUSTED_PROXIES", "0") or 0),
             source_hosts=env.get("SOURCE_HOSTS", "").strip(),
+            embed_origins=parse_origins(env.get("EMBED_ORIGINS", "")),
         )
         values.update(overrides)
         return cls(**values)
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+
+def parse_origins(text: str) -> tuple[str, ...]:
+    """'https://www.city.kaga.ishikawa.jp, https://cms.example' -> origins; anything that is not a
+    plain http(s) origin (paths, wildcards, quotes, 'none') is dropped, so it cannot widen the policy."""
+    import re
+
+    out = []
+    for part in re.split(r"[\s,]+", text or ""):
+        part = part.strip().rstrip("/")
+        if re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", part) and part not in out:
+            out.append(part)
+    return tuple(out)
 
 
 def _instance_secret(instance: Path) -> str:

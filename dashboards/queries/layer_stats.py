@@ -162,5 +162,5 @@ class LayerItemsKind(QueryKind):
                 for k in props or {}:
                     if k not in columns and len(columns) < 8:
                         columns.append(k)
-        rows = [{"id": fid, **{c: (props or {}).get(c) for c in columns}} for fid, props in items]
-        return {"layer": layer_name(layer, ctx.lang), "columns": ["id", *columns], "rows": rows}
+        rows = [{**{c: (props or {}).get(c) for c in columns}, "id": fid} for fid, props in items]
+        return {"layer": layer_name(layer, ctx.lang), "columns": [*columns, "id"], "rows": rows}
