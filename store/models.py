@@ -117,3 +117,6 @@ import store.alerts  # noqa: E402,F401
 # --- issue 6: broker sources ---
 import store.brokers  # noqa: E402,F401
 
+
+# --- dashboards: hourly rollups of readings (time series) ---
+import store.series  # noqa: E402,F401
