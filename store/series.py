@@ -175,9 +175,20 @@ def _aggregate(s: Session, sensor_ids: list[str], attribute: str, since: datetim
     out: Series = {sid: [] for sid in ids}
     if not ids or since > until:
         return out
-    dialect = _dialect(s)
+    sql, params = aggregate_query(_dialect(s), ids, attribute, since, until, step, fn, use_rollups)
+    for row in s.execute(sql, params):
+        if row[2] is not None:
+            out[row[0]].append((_from_epoch(row[1]), _finish(fn, row[2], row[3] if fn == "avg" else None)))
+    return out
+
+
+def aggregate_query(dialect: str, ids: list[str], attribute: str, since: datetime, until: datetime,
+                    step: int, fn: str, use_rollups: bool = True):
+    """(text SQL, params) of one bucketed aggregation: rows (sensor_id, bucket epoch, value[, count])
+    ordered by sensor and bucket. Public for EXPLAIN in the benchmark."""
+    since, until = _utc(since), _utc(until)
     first_full, end_full = ceil_hour(since), floor_hour(until)
-    params: dict = {"ids": ids, "attr": attribute, "since": since, "until": until}
+    params: dict = {"ids": list(ids), "attr": attribute, "since": since, "until": until}
     if use_rollups and step % HOUR == 0 and first_full < end_full:
         # whole hours [first_full, end_full) from the rollups; [since, first_full) and
         # [end_full, until] from the readings — three index ranges, one GROUP BY
@@ -210,10 +221,7 @@ def _aggregate(s: Session, sensor_ids: list[str], attribute: str, since: datetim
                                                   if k in ("since", "until", "a", "b")]
     sql = text(f"SELECT sensor_id, {_bucket('t', step, dialect)} AS bucket, {expr} FROM ({inner}) u"
                " GROUP BY 1, 2 ORDER BY 1, 2").bindparams(*binds)
-    for row in s.execute(sql, params):
-        if row[2] is not None:
-            out[row[0]].append((_from_epoch(row[1]), _finish(fn, row[2], row[3] if fn == "avg" else None)))
-    return out
+    return sql, params
 
 
 # --- keeping the rollups ---------------------------------------------------------------------------
