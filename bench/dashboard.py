@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import statistics
 import sys
 import tempfile
@@ -312,10 +313,12 @@ def main() -> None:
               "(goal ≤ 1.5×)")
     finally:
         db.dispose()
-        if drop and not args.keep:
-            drop()
         if args.keep:
             print(f"kept: {url}")
+        elif drop:
+            drop()
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

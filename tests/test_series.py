@@ -5,7 +5,7 @@ import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from store import series
 from store.layers import ensure_organisation, upsert_layer
@@ -285,3 +285,21 @@ def test_deleting_a_sensor_deletes_its_rollups(db):
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(ReadingRollup).where(ReadingRollup.sensor_id == "b")) == 0
         assert s.scalar(select(func.count()).select_from(Reading).where(Reading.sensor_id == "b")) == 0
+
+
+def test_sqlite_plans_read_index_ranges(db):
+    """Each part of an aggregation is an index range (no scan of a table); PostgreSQL's plans are
+    printed by bench/dashboard.py (on a table this small it rightly prefers scans)."""
+    if db.backend != "sqlite":
+        pytest.skip("SQLite's plan")
+    load(db, bulk=True)
+    with db.session() as s:
+        for use_rollups in (True, False):
+            sql, params = series.aggregate_query("sqlite", ["a", "b"], "snowDepth", SINCE, UNTIL, 3600, "avg",
+                                                 use_rollups)
+            plan = [r[-1] for r in s.execute(text("EXPLAIN QUERY PLAN " + sql.text).bindparams(
+                *sql._bindparams.values()), params)]
+            searches = [p for p in plan if p.startswith("SEARCH")]
+            assert searches and all("USING INDEX" in p or "USING PRIMARY KEY" in p for p in searches), plan
+            assert not [p for p in plan if p.startswith("SCAN readings") or p.startswith("SCAN reading_rollups")]
+            assert any("reading_rollups" in p for p in searches) == use_rollups
