@@ -138,11 +138,10 @@ def tick(db, data_path: Path, now: datetime, interval_s: float = 10.0) -> int:
     A sensor without history gets the last 24 hours at 10-minute steps first, so a fresh
     installation has a chart to show; afterwards one reading per minute.
     """
-    from sqlalchemy import delete
-
     from store.feeds import feed_ok
-    from store.models import Reading, Sensor
+    from store.models import Sensor
     from store.sensors import add_reading
+    from store.series import prune_readings
 
     series = load_series(data_path)
     written = 0
@@ -159,7 +158,6 @@ def tick(db, data_path: Path, now: datetime, interval_s: float = 10.0) -> int:
                 written += add_reading(s, sensor, value_at(series, d, t), t)
         # simulated values are not worth keeping forever (real feeds keep everything):
         # 35 days covers the longest range of /sensors
-        s.execute(delete(Reading).where(Reading.sensor_id.in_([d.id for d in demo]),
-                                        Reading.observed_at < now - KEEP_DEMO_READINGS))
+        prune_readings(s, now - KEEP_DEMO_READINGS, [d.id for d in demo])
         feed_ok(s, FEED_NAME, interval_s=max(interval_s, 60.0), at=now)
     return written

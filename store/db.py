@@ -80,6 +80,10 @@ class Database:
         with self.engine.begin() as conn:  # schema changes of features (store/models.py) for older databases
             conn.execute(text("DROP INDEX IF EXISTS ix_features_layer_bbox"))
             conn.execute(text("CREATE INDEX IF NOT EXISTS ix_features_layer_order ON features (layer_id, id)"))
+        from store.series import ensure_rollups
+
+        with self.session() as s:  # hourly rollups of a database that had readings before them
+            ensure_rollups(s)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

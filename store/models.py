@@ -118,5 +118,6 @@ import store.alerts  # noqa: E402,F401
 import store.brokers  # noqa: E402,F401
 
 
-# dashboards and their versions
+# dashboards and their versions; hourly rollups of readings (time series)
 import store.dashboards  # noqa: E402,F401
+import store.series  # noqa: E402,F401

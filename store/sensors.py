@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from store.layers import touch_layer
 from store.models import Layer, Reading, Sensor
+from store.series import add_to_rollups
 
 
 def upsert_sensor(s: Session, sensor_id: str, **fields) -> Sensor:
@@ -36,6 +37,7 @@ def add_reading(s: Session, sensor: Sensor, value: float, observed_at: datetime,
     if exists is not None:
         return False
     s.add(Reading(sensor_id=sensor.id, attribute=attribute, value=float(value), observed_at=observed_at))
+    add_to_rollups(s, [(sensor.id, attribute, value, observed_at)])
     if sensor.last_observed_at is None or observed_at >= sensor.last_observed_at:
         sensor.last_value = float(value)
         sensor.last_observed_at = observed_at
@@ -88,6 +90,7 @@ def add_readings(s: Session, batch: list[tuple[Sensor, float, datetime, str]]) -
     if rows:
         s.flush()  # new sensors first (foreign keys)
         s.execute(Reading.__table__.insert(), rows)
+        add_to_rollups(s, [(r["sensor_id"], r["attribute"], r["value"], r["observed_at"]) for r in rows])
         # a Core insert makes no Reading objects: list the new readings where commit-time
         # listeners (the alert rules) find them, as they find the objects add_reading adds
         s.info.setdefault(NEW_READINGS, []).extend(
