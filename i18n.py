@@ -840,6 +840,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "account.no_user": {"ja": "そのユーザーはいません。", "en": "No such user."},
     "account.not_yourself": {"ja": "自分自身を無効にしたり、管理者権限を外したりはできません。",
                              "en": "You cannot deactivate yourself or drop your own administrator role."},
+    # --- hardening: alert rules and readings ---
+    "alerts.err.public_private": {"ja": "公開ルールは公開データだけを対象にできます。",
+                                  "en": "A public rule can only watch public data."},
 }
 
 

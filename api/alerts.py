@@ -24,6 +24,7 @@ from store.db import get_db, utcnow
 from store.layers import upsert_layer
 from store.models import PRIVATE, PUBLIC, Layer, Organisation, Sensor
 from store.sensors import add_reading, upsert_sensor
+from store.users import may_see_layer
 
 bp = Blueprint("alerts_api", __name__)
 MAX_READINGS = 10000
@@ -191,7 +192,11 @@ def post_readings():
                 created.append(sid)
             else:
                 layer = s.get(Layer, sensor.layer_id)
-                if layer is None or not staff.may_manage(layer.organisation_id):
+                if not may_see_layer(staff, layer):
+                    # a sensor the poster may not see answers exactly like an unknown one
+                    details.append({"index": i, "message": t("alerts.err.new_sensor", request_lang())})
+                    continue
+                if not staff.may_manage(layer.organisation_id):
                     details.append({"index": i, "message": t("alerts.err.sensor_forbidden", request_lang())})
                     continue
             if add_reading(s, sensor, float(value), at, str(item.get("attribute") or sensor.attribute)[:60]):
