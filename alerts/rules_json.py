@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from sqlalchemy.orm import Session
 
 from alerts.engine import normalize_op
+from refusal import Refused
 from store import alerts as sa
 from store.models import Layer, Organisation, Sensor
 
@@ -22,12 +23,11 @@ HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 TARGETS = ("sensor", "layer", "area", "property", "road")
 
 
-class RuleError(ValueError):
-    """details: [{"field": name, "message_key": i18n key}]"""
+class RuleError(Refused, ValueError):
+    """400 invalid_rule; details: [{"field": name, "message_key": i18n key}]"""
 
     def __init__(self, details: list[dict]):
-        super().__init__("invalid rule")
-        self.details = details
+        super().__init__(400, "invalid_rule", "alerts.err.invalid", details)
 
 
 def rule_to_json(rule: sa.AlertRule, org: Organisation | None = None) -> dict:
@@ -77,12 +77,13 @@ def _watch_error(s: Session, owner: SimpleNamespace, layer: Layer | None, field:
     return {"field": field, "message_key": unknown_key}
 
 
-def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = None) -> dict:
+def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = None, replace: bool = False) -> dict:
     """Validated fields for store.alerts.create_rule/update_rule. `current` given: a partial update
-    (PATCH) — missing keys keep their values. Raises RuleError."""
+    (PATCH) — missing keys keep their values —, or with `replace` the whole rule anew (the staff
+    page's form); either way the rule keeps its owner. Raises RuleError."""
     if not isinstance(data, dict):
         raise RuleError([{"field": "", "message_key": "alerts.err.object"}])
-    merged = dict(rule_to_json(current)) if current is not None else {}
+    merged = dict(rule_to_json(current)) if current is not None and not replace else {}
     if current is not None and any(k in data for k in ("sensor_id", "layer_id", "area", "property", "target")):
         for k in ("sensor_id", "layer_id", "area", "property", "target"):
             merged.pop(k, None)  # a new target replaces the old one as a whole

@@ -77,6 +77,11 @@ def config_of(db: Database) -> AlertConfig | None:
     return _CONFIGS.get(db.engine)
 
 
+def install_config_of(s: Session) -> AlertConfig | None:
+    """The config installed for this session's database (None: alerts not installed)."""
+    return _CONFIGS.get(s.get_bind())
+
+
 def _collect(session: Session, objects) -> None:
     info = session.info
     seen = info.setdefault("alerts.seen", set())
