@@ -927,6 +927,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "dash.col.subject": {"ja": "件名", "en": "Subject"},
     "dash.forbidden_org": {"ja": "自分の団体のダッシュボードだけを作成・変更できます。",
                            "en": "You can create and change dashboards of your own organisation only."},
+    # --- hardening: alert rules and readings ---
+    "alerts.err.public_private": {"ja": "公開ルールは公開データだけを対象にできます。",
+                                  "en": "A public rule can only watch public data."},
 }
 
 

@@ -9,24 +9,25 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 from sqlalchemy.orm import Session
 
 from alerts.engine import normalize_op
+from refusal import Refused
 from store import alerts as sa
-from store.models import PUBLIC, Layer, Organisation, Sensor
+from store.models import Layer, Organisation, Sensor
 
 EMAIL = re.compile(r"[^@\s<>\"',;]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 TARGETS = ("sensor", "layer", "area", "property", "road")
 
 
-class RuleError(ValueError):
-    """details: [{"field": name, "message_key": i18n key}]"""
+class RuleError(Refused, ValueError):
+    """400 invalid_rule; details: [{"field": name, "message_key": i18n key}]"""
 
     def __init__(self, details: list[dict]):
-        super().__init__("invalid rule")
-        self.details = details
+        super().__init__(400, "invalid_rule", "alerts.err.invalid", details)
 
 
 def rule_to_json(rule: sa.AlertRule, org: Organisation | None = None) -> dict:
@@ -65,19 +66,24 @@ def _num(data, key, errors, required=False, minimum=None):
     return value
 
 
-def may_watch_layer(staff, layer: Layer | None) -> bool:
-    """A rule may watch public data, or its own organisation's (admins: everything)."""
-    if layer is None:
-        return False
-    return layer.visibility == PUBLIC or staff.may_manage(layer.organisation_id)
+def _watch_error(s: Session, owner: SimpleNamespace, layer: Layer | None, field: str, unknown_key: str) -> dict | None:
+    """Why the rule's owner may not watch this layer (or a sensor on it), or None. A layer the
+    owner may not see answers exactly like an unknown one; a public rule over the owner's own
+    private data is told so."""
+    if sa.scope_sees(sa.rule_scope(s, owner), layer):
+        return None
+    if owner.public and sa.scope_sees(sa.rule_scope(s, SimpleNamespace(**{**vars(owner), "public": False})), layer):
+        return {"field": field, "message_key": "alerts.err.public_private"}
+    return {"field": field, "message_key": unknown_key}
 
 
-def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = None) -> dict:
+def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = None, replace: bool = False) -> dict:
     """Validated fields for store.alerts.create_rule/update_rule. `current` given: a partial update
-    (PATCH) — missing keys keep their values. Raises RuleError."""
+    (PATCH) — missing keys keep their values —, or with `replace` the whole rule anew (the staff
+    page's form); either way the rule keeps its owner. Raises RuleError."""
     if not isinstance(data, dict):
         raise RuleError([{"field": "", "message_key": "alerts.err.object"}])
-    merged = dict(rule_to_json(current)) if current is not None else {}
+    merged = dict(rule_to_json(current)) if current is not None and not replace else {}
     if current is not None and any(k in data for k in ("sensor_id", "layer_id", "area", "property", "target")):
         for k in ("sensor_id", "layer_id", "area", "property", "target"):
             merged.pop(k, None)  # a new target replaces the old one as a whole
@@ -95,15 +101,23 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
         errors.append({"field": "sensor_id", "message_key": "alerts.err.target"})
     out["target"] = target
     out["sensor_id"] = out["layer_id"] = out["property"] = out["area"] = None
+    # the rule sees what its owner may see (store.alerts.rule_scope): the owner of a rule being
+    # changed stays its owner, whoever changes it
+    owner = SimpleNamespace(public=bool(d.get("public", False)),
+                            organisation_id=current.organisation_id if current is not None else staff.organisation_id,
+                            owner=current.owner if current is not None else staff.email)
     if target == "sensor":
-        sensor = s.get(Sensor, str(d.get("sensor_id") or ""))
-        if sensor is None or not may_watch_layer(staff, s.get(Layer, sensor.layer_id)):
-            errors.append({"field": "sensor_id", "message_key": "alerts.err.sensor"})
+        sensor = s.get(Sensor, str(d.get("sensor_id") or "")[:120])
+        err = _watch_error(s, owner, s.get(Layer, sensor.layer_id) if sensor is not None else None,
+                           "sensor_id", "alerts.err.sensor")
+        if err:
+            errors.append(err)
         out["sensor_id"] = str(d.get("sensor_id") or "")
     elif target in ("layer", "property", "road") or (target == "area" and d.get("layer_id")):
-        layer = s.get(Layer, str(d.get("layer_id") or ""))
-        if not may_watch_layer(staff, layer):
-            errors.append({"field": "layer_id", "message_key": "alerts.err.layer"})
+        layer = s.get(Layer, str(d.get("layer_id") or "")[:80])
+        err = _watch_error(s, owner, layer, "layer_id", "alerts.err.layer")
+        if err:
+            errors.append(err)
         out["layer_id"] = str(d.get("layer_id") or "")
     if target == "property":
         prop = str(d.get("property") or "").strip()

@@ -77,6 +77,11 @@ def config_of(db: Database) -> AlertConfig | None:
     return _CONFIGS.get(db.engine)
 
 
+def install_config_of(s: Session) -> AlertConfig | None:
+    """The config installed for this session's database (None: alerts not installed)."""
+    return _CONFIGS.get(s.get_bind())
+
+
 def _collect(session: Session, objects) -> None:
     info = session.info
     seen = info.setdefault("alerts.seen", set())
@@ -155,8 +160,42 @@ def sensor_place(sensor: Sensor) -> dict:
             "lat": sensor.lat, "unit": sensor.unit, "layer_id": sensor.layer_id, "sensor_id": sensor.id}
 
 
-def rule_watches_sensor(rule: sa.AlertRule, sensor: Sensor, attribute: str | None = None) -> bool:
+class Sight:
+    """What rules may see, for one pass (caches the owners' scopes and the layers looked up).
+    Every way a rule selects its subjects asks here (store.alerts.rule_scope is the rule)."""
+
+    def __init__(self, s: Session):
+        self.s = s
+        self.scopes: dict = {}
+        self.layers: dict = {}
+
+    def scope(self, rule) -> tuple:
+        return sa.rule_scope(self.s, rule, self.scopes)
+
+    def sees_layer(self, rule, layer_id: str | None) -> bool:
+        if not layer_id:
+            return False
+        if layer_id not in self.layers:
+            self.layers[layer_id] = self.s.get(Layer, layer_id)
+        return sa.scope_sees(self.scope(rule), self.layers[layer_id])
+
+    def sees_place(self, rule, subject: str, place: dict | None) -> bool:
+        """A stored state's or event's place: sensor and property places carry their layer; road
+        segments (no layer, no sensor) are public data."""
+        place = place or {}
+        layer_id = place.get("layer_id")
+        if not layer_id and (place.get("sensor_id") or rule.target in ("sensor", "layer", "area")):
+            sensor = self.s.get(Sensor, place.get("sensor_id") or subject)
+            layer_id = sensor.layer_id if sensor is not None else None
+            if layer_id is None:
+                return not place  # an empty place from before the first value shows nothing
+        return self.sees_layer(rule, layer_id) if layer_id else True
+
+
+def rule_watches_sensor(sight: Sight, rule: sa.AlertRule, sensor: Sensor, attribute: str | None = None) -> bool:
     if attribute is not None and (rule.attribute or sensor.attribute) != attribute:
+        return False
+    if not sight.sees_layer(rule, sensor.layer_id):
         return False
     if rule.target == "sensor":
         return rule.sensor_id == sensor.id
@@ -200,7 +239,9 @@ def process_readings(s: Session, config: AlertConfig, readings: list[tuple], now
     rules = sa.active_rules_for_sensors(s, set(sensors), {x.layer_id for x in sensors.values()})
     if not rules:
         return []
-    pairs = [(rule, sensor) for rule in rules for sensor in sensors.values() if rule_watches_sensor(rule, sensor)]
+    sight = Sight(s)
+    pairs = [(rule, sensor) for rule in rules for sensor in sensors.values()
+             if rule_watches_sensor(sight, rule, sensor)]
     states = sa.states_of(s, {(r.id, x.id) for r, x in pairs}, now)
     events = []
     for sensor_id, attribute, value, observed_at in readings:
@@ -208,7 +249,7 @@ def process_readings(s: Session, config: AlertConfig, readings: list[tuple], now
         if sensor is None:
             continue
         for rule in rules:
-            if not rule_watches_sensor(rule, sensor, attribute):
+            if not rule_watches_sensor(sight, rule, sensor, attribute):
                 continue
             try:
                 events += _apply(s, config, rule, sensor.id, sensor_place(sensor), states, now,
@@ -224,7 +265,10 @@ def process_layers(s: Session, config: AlertConfig, layer_ids: set[str], now: da
                                                       sa.AlertRule.target == "property",
                                                       sa.AlertRule.layer_id.in_(layer_ids))))
     events = []
+    sight = Sight(s)
     for rule in rules:
+        if not sight.sees_layer(rule, rule.layer_id):
+            continue  # the layer went private to another organisation (or a public rule's went private)
         feats = [{"id": fid, "geometry": _json(geom), "properties": props}
                  for fid, geom, props in s.execute(select(Feature.fid, Feature.geometry, Feature.properties)
                                                    .where(Feature.layer_id == rule.layer_id))]
@@ -287,7 +331,7 @@ def evaluate_now(s: Session, config: AlertConfig, rule: sa.AlertRule, now: datet
     now = now or config.now()
     if rule.paused or rule.target not in ("sensor", "layer", "area"):
         return []
-    sensors = [x for x in _watched_sensors(s, rule, {}) if x.last_value is not None and x.last_observed_at]
+    sensors = [x for x in _watched_sensors(s, rule, {}, Sight(s)) if x.last_value is not None and x.last_observed_at]
     states = sa.states_of(s, {(rule.id, x.id) for x in sensors}, now)
     events = []
     for x in sensors:
@@ -318,14 +362,16 @@ def tick_session(s: Session, config: AlertConfig, now: datetime) -> list[sa.Aler
         q = q.with_for_update()  # same lock order as the ingest path (store.alerts.states_of)
     states = {(row.rule_id, row.subject): row for row in s.scalars(q)}
     sensors_by_layer: dict = {}
+    sight = Sight(s)
     for rule in timed:
         try:
             if rule.target == "road":
                 for provider in _ROAD_PROVIDERS:
                     events += evaluate_road(s, config, rule, provider(s, rule, now), now)
-            subjects: dict[str, dict] = {k[1]: row.place for k, row in states.items() if k[0] == rule.id}
+            subjects: dict[str, dict] = {k[1]: row.place for k, row in states.items()
+                                         if k[0] == rule.id and sight.sees_place(rule, k[1], row.place)}
             if rule.no_data_minutes and rule.target in ("sensor", "layer", "area"):
-                for sensor in _watched_sensors(s, rule, sensors_by_layer):
+                for sensor in _watched_sensors(s, rule, sensors_by_layer, sight):
                     subjects.setdefault(sensor.id, sensor_place(sensor))
             missing = {(rule.id, subj) for subj in subjects if (rule.id, subj) not in states}
             if missing:  # created with ON CONFLICT DO NOTHING: an ingest may be creating them right now
@@ -342,17 +388,20 @@ def tick_session(s: Session, config: AlertConfig, now: datetime) -> list[sa.Aler
     return events
 
 
-def _watched_sensors(s: Session, rule: sa.AlertRule, cache: dict) -> list[Sensor]:
+def _watched_sensors(s: Session, rule: sa.AlertRule, cache: dict, sight: Sight) -> list[Sensor]:
+    """The sensors a sensor/layer/area rule watches: only those its owner may see (a public rule:
+    public sensors only)."""
     if rule.target == "sensor":
         sensor = s.get(Sensor, rule.sensor_id) if rule.sensor_id else None
-        return [sensor] if sensor else []
-    key = rule.layer_id or "*"
+        return [sensor] if sensor is not None and rule_watches_sensor(sight, rule, sensor) else []
+    scope = sight.scope(rule)
+    key = (rule.layer_id or "*", scope)
     if key not in cache:
-        q = select(Sensor)
+        q = sa.watchable_sensors(s, rule, sight.scopes)
         if rule.layer_id:
             q = q.where(Sensor.layer_id == rule.layer_id)
         cache[key] = list(s.scalars(q))
-    return [x for x in cache[key] if rule_watches_sensor(rule, x)]
+    return [x for x in cache[key] if rule_watches_sensor(sight, rule, x)]
 
 
 # --- events and mail ----------------------------------------------------------------------------
@@ -448,13 +497,16 @@ def queue_event_mail(s: Session, config: AlertConfig, rule: sa.AlertRule, ev: sa
 
 def sample_place(s: Session, rule: sa.AlertRule) -> dict:
     """A place to show in previews and test mails: the rule's sensor or the first one it watches."""
+    sight = Sight(s)
     if rule.target in ("sensor", "layer", "area"):
-        sensors = _watched_sensors(s, rule, {})
+        sensors = _watched_sensors(s, rule, {}, sight)
         if sensors:
             return sensor_place(sensors[0])
-    row = s.scalar(select(sa.AlertState).where(sa.AlertState.rule_id == rule.id).limit(1))
-    if row is not None and row.place:
-        return row.place
+    if rule.id is not None:
+        for row in s.scalars(select(sa.AlertState).where(sa.AlertState.rule_id == rule.id)
+                             .order_by(sa.AlertState.subject).limit(50)):
+            if row.place and sight.sees_place(rule, row.subject, row.place):
+                return row.place
     return {"name_ja": rule.name, "name_en": rule.name, "lon": None, "lat": None, "unit": ""}
 
 

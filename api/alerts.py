@@ -12,18 +12,20 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
-from alerts import access
+from alerts import access, rules
 from alerts.history import rows as history_rows
 from alerts.history import to_csv
-from alerts.rules_json import RuleError, parse_rule, rule_to_json
-from alerts.service import confirm_subscription, config_of, evaluate_now, unsubscribe
+from alerts.rules_json import rule_to_json
+from alerts.service import confirm_subscription, config_of, unsubscribe
 from api.errors import error, request_lang
 from i18n import t
+from refusal import Refused
 from store import alerts as sa
 from store.db import get_db, utcnow
 from store.layers import upsert_layer
 from store.models import PRIVATE, PUBLIC, Layer, Organisation, Sensor
 from store.sensors import add_reading, upsert_sensor
+from store.users import may_see_layer
 
 bp = Blueprint("alerts_api", __name__)
 MAX_READINGS = 10000
@@ -33,11 +35,13 @@ def _config():
     return config_of(get_db())
 
 
-def _rule_error(exc: RuleError):
+def _refused(exc: Refused):
+    """A rules service refusal as our JSON error, the details' messages in the request's language."""
     lang = request_lang()
     details = [dict(field=d["field"], message=t(d["message_key"], lang),
-                    **({"values": d["values"]} if "values" in d else {})) for d in exc.details]
-    return error(400, "invalid_rule", "alerts.err.invalid", details)
+                    **({"values": d["values"]} if "values" in d else {}))
+               if isinstance(d, dict) and "message_key" in d else d for d in exc.details]
+    return error(exc.status, exc.code, exc.message_key, details, **exc.fmt)
 
 
 @bp.get("/api/alert-rules")
@@ -55,11 +59,10 @@ def create_rule():
     data = request.get_json(silent=True)
     with get_db().session() as s:
         try:
-            fields = parse_rule(s, data, staff)
-        except RuleError as exc:
-            return _rule_error(exc)
-        rule = sa.create_rule(s, staff.organisation_id, staff.email, created_at=utcnow(), **fields)
-        evaluate_now(s, _config(), rule)
+            rule = rules.create(s, staff, data, _config())
+        except Refused as exc:
+            s.rollback()
+            return _refused(exc)
         body = rule_to_json(rule, s.get(Organisation, rule.organisation_id))
     resp = jsonify(body)
     resp.status_code = 201
@@ -67,19 +70,14 @@ def create_rule():
     return resp
 
 
-def _managed_rule(s, rule_id: int, staff):
-    rule = s.get(sa.AlertRule, rule_id)
-    # another organisation's rule answers exactly like a missing one: no existence leak
-    return rule if access.may_manage(staff, rule) else None
-
-
 @bp.get("/api/alert-rules/<int:rule_id>")
 def get_rule(rule_id: int):
     staff = access.token_staff()
     with get_db().session() as s:
-        rule = _managed_rule(s, rule_id, staff)
-        if rule is None:
-            return error(404, "not_found", "alerts.err.not_found")
+        try:
+            rule = rules.find(s, staff, rule_id)
+        except Refused as exc:
+            return _refused(exc)
         return jsonify(rule_to_json(rule, s.get(Organisation, rule.organisation_id)))
 
 
@@ -88,16 +86,11 @@ def patch_rule(rule_id: int):
     staff = access.token_staff()
     data = request.get_json(silent=True)
     with get_db().session() as s:
-        rule = _managed_rule(s, rule_id, staff)
-        if rule is None:
-            return error(404, "not_found", "alerts.err.not_found")
         try:
-            fields = parse_rule(s, data, staff, current=rule)
-        except RuleError as exc:
-            return _rule_error(exc)
-        sa.update_rule(s, rule, **fields)
-        sa.reset_states(s, rule.id)
-        evaluate_now(s, _config(), rule)
+            rule = rules.update(s, staff, rule_id, data, _config())
+        except Refused as exc:
+            s.rollback()
+            return _refused(exc)
         return jsonify(rule_to_json(rule, s.get(Organisation, rule.organisation_id)))
 
 
@@ -105,10 +98,10 @@ def patch_rule(rule_id: int):
 def delete_rule(rule_id: int):
     staff = access.token_staff()
     with get_db().session() as s:
-        rule = _managed_rule(s, rule_id, staff)
-        if rule is None:
-            return error(404, "not_found", "alerts.err.not_found")
-        sa.delete_rule(s, rule)
+        try:
+            rules.delete(s, staff, rule_id)
+        except Refused as exc:
+            return _refused(exc)
     return Response(status=204)
 
 
@@ -191,7 +184,11 @@ def post_readings():
                 created.append(sid)
             else:
                 layer = s.get(Layer, sensor.layer_id)
-                if layer is None or not staff.may_manage(layer.organisation_id):
+                if not may_see_layer(staff, layer):
+                    # a sensor the poster may not see answers exactly like an unknown one
+                    details.append({"index": i, "message": t("alerts.err.new_sensor", request_lang())})
+                    continue
+                if not staff.may_manage(layer.organisation_id):
                     details.append({"index": i, "message": t("alerts.err.sensor_forbidden", request_lang())})
                     continue
             if add_reading(s, sensor, float(value), at, str(item.get("attribute") or sensor.attribute)[:60]):

@@ -540,7 +540,10 @@ def road_alert_segments(s, rule, now: datetime) -> list[dict]:
     cleared = last_cleared(s, now, window=timedelta(hours=KEEP_HOURS))
     have_data = newest_fix(s)[0] is not None
     mids = _midpoints(s, segs)
-    sensors = [x for x in s.query(Sensor).filter(Sensor.last_value.isnot(None))]
+    from store.alerts import watchable_sensors
+
+    # only sensors the rule's owner may see (a public rule: public ones)
+    sensors = list(s.scalars(watchable_sensors(s, rule).where(Sensor.last_value.isnot(None))))
     sx, sy = ISHIKAWA.fwd([x.lon for x in sensors], [x.lat for x in sensors]) if sensors else ([], [])
     out = []
     for g in segs:

@@ -7,15 +7,16 @@ import dash
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from alerts import access
+from alerts import access, rules
 from alerts.forms import (EMPTY_FORM, FORM_FIELDS, form_to_json, layer_options, op_options, rule_rows, rule_to_form,
                           sensor_options)
-from alerts.rules_json import EMAIL, RuleError, parse_rule
-from alerts.service import config_of, evaluate_now, preview, send_test_mail
+from alerts.rules_json import EMAIL
+from alerts.service import config_of, preview, send_test_mail
 from components.header import header
 from i18n import normalize_lang, t
+from refusal import Refused
 from store import alerts as sa
-from store.db import get_db, utcnow
+from store.db import get_db
 
 dash.register_page(__name__, path="/staff/alerts", title=t("alerts.page.title"))
 
@@ -169,10 +170,10 @@ FORM_STATES = [State(FIELD_IDS[k], "value") for k in FORM_FIELDS]
 FORM_OUTPUTS = [Output(FIELD_IDS[k], "value") for k in FORM_FIELDS]
 
 
-def _errors_text(exc: RuleError, lang: str) -> str:
-    return t("alerts.err.invalid", lang) + " " + " ".join(
-        f"[{t('alerts.form.' + d['field'], lang) if d['field'] else ''}] {t(d['message_key'], lang)}"
-        for d in exc.details)
+def _errors_text(exc: Refused, lang: str) -> str:
+    return t(exc.message_key, lang, **exc.fmt) + " " + " ".join(
+        f"[{t('alerts.form.' + d['field'], lang) if d.get('field') else ''}] {t(d['message_key'], lang)}"
+        for d in exc.details if isinstance(d, dict) and "message_key" in d)
 
 
 @callback(
@@ -205,38 +206,34 @@ def rule_actions(_save, _new, edit_clicks, pause_clicks, delete_clicks, editing,
         if trig == "staff-alerts-new":
             return no_update, None, "", new_title, *[EMPTY_FORM[k] for k in FORM_FIELDS]
         if trig == "staff-alerts-save":
-            values_d = dict(zip(FORM_FIELDS, values))
-            current = s.get(sa.AlertRule, editing) if editing else None
-            if editing and not access.may_manage(staff, current):
-                raise PreventUpdate
+            data = form_to_json(dict(zip(FORM_FIELDS, values)))
             try:
-                fields = parse_rule(s, form_to_json(values_d), staff, current=None)
-            except RuleError as exc:
+                rule = (rules.update(s, staff, editing, data, config_of(get_db()), replace=True) if editing
+                        else rules.create(s, staff, data, config_of(get_db())))
+            except Refused as exc:
+                s.rollback()
+                if exc.status == 404:
+                    raise PreventUpdate from None
                 return no_update, no_update, _errors_text(exc, lang), no_update, *keep
-            if current is None:
-                rule = sa.create_rule(s, staff.organisation_id, staff.email, created_at=utcnow(), **fields)
-            else:
-                fields["paused"] = current.paused
-                rule = sa.update_rule(s, current, **fields)
-                sa.reset_states(s, rule.id)
-            evaluate_now(s, config_of(get_db()), rule)
-            s.flush()
             msg = t("alerts.msg.saved", lang, name=rule.name)
             return (rule_table(rule_rows(s, staff, lang), lang), rule.id, msg,
                     t("alerts.form.editing", lang, name=rule.name), *keep)
-        rule = s.get(sa.AlertRule, trig["id"]) if isinstance(trig, dict) else None
-        if not access.may_manage(staff, rule):
+        if not isinstance(trig, dict):
             raise PreventUpdate
-        if trig["type"] == "staff-alerts-edit":
-            form = rule_to_form(rule)
-            return (no_update, rule.id, "", t("alerts.form.editing", lang, name=rule.name),
-                    *[form[k] for k in FORM_FIELDS])
-        if trig["type"] == "staff-alerts-pause":
-            sa.update_rule(s, rule, paused=not rule.paused)
-            msg = t("alerts.msg.paused" if rule.paused else "alerts.msg.resumed", lang, name=rule.name)
-            return rule_table(rule_rows(s, staff, lang), lang), no_update, msg, no_update, *keep
-        name = rule.name
-        sa.delete_rule(s, rule)
+        try:
+            if trig["type"] == "staff-alerts-edit":
+                rule = rules.find(s, staff, trig.get("id"))
+                form = rule_to_form(rule)
+                return (no_update, rule.id, "", t("alerts.form.editing", lang, name=rule.name),
+                        *[form[k] for k in FORM_FIELDS])
+            if trig["type"] == "staff-alerts-pause":
+                rule = rules.find(s, staff, trig.get("id"))
+                rules.set_paused(s, staff, rule.id, not rule.paused)
+                msg = t("alerts.msg.paused" if rule.paused else "alerts.msg.resumed", lang, name=rule.name)
+                return rule_table(rule_rows(s, staff, lang), lang), no_update, msg, no_update, *keep
+            name = rules.delete(s, staff, trig.get("id"))
+        except Refused:
+            raise PreventUpdate from None
         s.flush()
         out_editing = None if editing == trig["id"] else no_update
         return (rule_table(rule_rows(s, staff, lang), lang), out_editing, t("alerts.msg.deleted", lang, name=name),
@@ -263,16 +260,12 @@ def preview_or_test(_preview, _test, test_to, editing, lang, *values):
     config = config_of(get_db())
     with get_db().session() as s:
         try:
-            fields = parse_rule(s, form_to_json(dict(zip(FORM_FIELDS, values))), staff)
-        except RuleError as exc:
+            # the form as it stands (saved or not), never added to the session
+            rule = rules.draft(s, staff, form_to_json(dict(zip(FORM_FIELDS, values))), editing)
+        except Refused as exc:
+            if exc.status == 404:
+                raise PreventUpdate from None
             return no_update, no_update, _errors_text(exc, lang)
-        saved = s.get(sa.AlertRule, editing) if editing else None
-        if saved is not None and not access.may_manage(staff, saved):
-            raise PreventUpdate
-        # the form as it stands (saved or not), never added to the session
-        rule = sa.AlertRule(id=saved.id if saved else None,
-                            organisation_id=saved.organisation_id if saved else staff.organisation_id,
-                            owner=saved.owner if saved else staff.email, **fields)
         if ctx.triggered_id == "staff-alerts-test":
             to = (test_to or "").strip()
             if not EMAIL.fullmatch(to):

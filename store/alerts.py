@@ -10,10 +10,11 @@ import hashlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, func, or_, select, update)
+                        UniqueConstraint, func, or_, select, true, update)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from store.db import Base, UTCDateTime, utcnow
+from store.models import PUBLIC, Layer, Sensor
 
 # mail states in the outbox
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
@@ -237,6 +238,69 @@ def states_of(s: Session, keys: set[tuple[int, str]], now: datetime | None = Non
     return found
 
 
+# --- what a rule may watch ----------------------------------------------------------------------
+# A rule sees what its owner may see: public data and its own organisation's private data, all data
+# when the owner is a prefecture admin. A public rule (residents subscribe to it) only ever sees
+# public data, whoever made it. Every way a rule selects sensors (one sensor, a layer, an area, all,
+# road segments' nearby sensors) goes through these functions; a staff member viewing the history
+# uses the same rule with `staff_scope`.
+
+PUBLIC_ONLY: tuple = ("public",)
+EVERYTHING: tuple = ("all",)
+
+
+def rule_scope(s: Session, rule, cache: dict | None = None) -> tuple:
+    """PUBLIC_ONLY, EVERYTHING or ("org", organisation_id) for anything with a rule's attributes
+    (a stored AlertRule, an unsaved one, a namespace); missing attributes mean public only."""
+    if getattr(rule, "public", False):
+        return PUBLIC_ONLY
+    org = getattr(rule, "organisation_id", None)
+    if org is None:
+        return PUBLIC_ONLY
+    owner = str(getattr(rule, "owner", "") or "").strip().lower()
+    key = (org, owner)
+    if cache is not None and key in cache:
+        return cache[key]
+    from store.users import ADMIN, User
+
+    scope: tuple = ("org", org)
+    if owner and s.scalar(select(User.role).where(User.email == owner, User.organisation_id == org,
+                                                  User.active.is_(True))) == ADMIN:
+        scope = EVERYTHING
+    if cache is not None:
+        cache[key] = scope
+    return scope
+
+
+def staff_scope(staff) -> tuple:
+    if staff is None:
+        return PUBLIC_ONLY
+    return EVERYTHING if staff.is_admin else ("org", staff.organisation_id)
+
+
+def scope_sees(scope: tuple, layer: Layer | None) -> bool:
+    if layer is None:
+        return False
+    if layer.visibility == PUBLIC:
+        return True
+    return scope == EVERYTHING or (scope[0] == "org" and layer.organisation_id == scope[1])
+
+
+def scope_clause(scope: tuple):
+    """scope_sees as an SQL condition over Layer."""
+    if scope == EVERYTHING:
+        return true()
+    if scope[0] == "org":
+        return or_(Layer.visibility == PUBLIC, Layer.organisation_id == scope[1])
+    return Layer.visibility == PUBLIC
+
+
+def watchable_sensors(s: Session, rule, cache: dict | None = None):
+    """SELECT of the sensors this rule may watch at all (callers narrow it further)."""
+    return (select(Sensor).join(Layer, Layer.id == Sensor.layer_id)
+            .where(scope_clause(rule_scope(s, rule, cache))))
+
+
 # --- recipients --------------------------------------------------------------------------------
 
 def groups_of(s: Session, organisation_id: int | None, all_orgs: bool = False) -> list[RecipientGroup]:
@@ -366,7 +430,10 @@ def outbox_counts(s: Session) -> dict[str, int]:
 
 def history(s: Session, organisation_id: int | None, all_orgs: bool, since: datetime | None = None,
             rule_id: int | None = None, kinds: list[str] | None = None,
-            limit: int = 500) -> tuple[list[AlertEvent], list[OutboxMail]]:
+            limit: int = 500, scope: tuple | None = None) -> tuple[list[AlertEvent], list[OutboxMail]]:
+    """Events and mails of an organisation (all: admins), newest first. `scope` (staff_scope of the
+    viewer; default: the organisation's own) drops every event about a place on a layer the viewer
+    may not see, and the mails of those events."""
     qe = select(AlertEvent).order_by(AlertEvent.at.desc(), AlertEvent.id.desc()).limit(limit)
     qm = select(OutboxMail).order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc()).limit(limit)
     if not all_orgs:
@@ -380,4 +447,20 @@ def history(s: Session, organisation_id: int | None, all_orgs: bool, since: date
         qm = qm.where(OutboxMail.rule_id == rule_id)
     if kinds:
         qe = qe.where(AlertEvent.kind.in_(kinds))
-    return list(s.scalars(qe)), list(s.scalars(qm))
+    events, mails = list(s.scalars(qe)), list(s.scalars(qm))
+    if scope is None:
+        scope = EVERYTHING if all_orgs else ("org", organisation_id)
+    hidden = hidden_events(s, scope, events)
+    if any(m.event_id is not None and m.event_id not in {e.id for e in events} for m in mails):
+        hidden |= hidden_events(s, scope, list(s.scalars(select(AlertEvent).where(
+            AlertEvent.id.in_({m.event_id for m in mails if m.event_id is not None})))))
+    return [e for e in events if e.id not in hidden], [m for m in mails if m.event_id not in hidden]
+
+
+def hidden_events(s: Session, scope: tuple, events: list[AlertEvent]) -> set[int]:
+    """Ids of the events whose place lies on a layer this scope may not see (or that is gone)."""
+    layer_ids = {(e.place or {}).get("layer_id") for e in events} - {None, ""}
+    if not layer_ids or scope == EVERYTHING:
+        return set()
+    seen = set(s.scalars(select(Layer.id).where(Layer.id.in_(layer_ids), scope_clause(scope))))
+    return {e.id for e in events if (e.place or {}).get("layer_id") not in (None, "", *seen)}
