@@ -1,4 +1,4 @@
-"""Snow removal API: GPS fixes in, road status out (issue 3); and the `load-roads` command.
+"""Snow removal API: GPS fixes in, road status out; and the `load-roads` command.
 
 POST /api/vehicles/fixes            staff API token; JSON array of {vehicle_id, lon, lat, time,
                                     speed?, heading?, work?} -> accepted / rejected counts and the
@@ -18,7 +18,7 @@ import orjson
 from flask import Blueprint, Response, current_app, request
 
 from api.cache import cache
-from auth import require_token  # issue 4: staff API tokens (Authorization: Bearer)
+from auth import require_token  # staff API tokens (Authorization: Bearer)
 from api.errors import error
 from store.db import get_db, utcnow
 

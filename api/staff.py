@@ -1,4 +1,4 @@
-"""The staff API (issue 4): Bearer tokens only (`Authorization: Bearer <token>`).
+"""The staff API: Bearer tokens only (`Authorization: Bearer <token>`).
 
 POST   /api/layers                   multipart: file, name, visibility, group [, name_en, crs, lat_column,
                                      lon_column, on_invalid=skip, description, license, attribution]

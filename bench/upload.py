@@ -1,4 +1,4 @@
-"""Upload benchmark (issue 4): parse + store time and peak memory of a big CSV and a big GeoJSON,
+"""Upload benchmark: parse + store time and peak memory of a big CSV and a big GeoJSON,
 against a bare `pyogrio.read_dataframe` of the same file (ratio printed; goal: within 2×), and the
 bytes one map view receives from a one-million-point public layer at zoom 8, 12 and 16 (goal: < 1 MB).
 

@@ -1,4 +1,4 @@
-"""Frame of the staff pages (issue 4): top bar with navigation and log-out, the log-in prompt."""
+"""Frame of the staff pages: top bar with navigation and log-out, the log-in prompt."""
 from __future__ import annotations
 
 from dash import dcc, html

@@ -41,7 +41,7 @@ class MapSpec:
     refresh_s: int | None = None  # live layers: the map reloads them this often
     attribution: str = ""
     lod: bool = False  # the map asks for a new URL (another level of detail) when the zoom changes
-    bbox: bool = False  # the map adds &bbox= of its view to the URL (big uploaded layers, issue 4)
+    bbox: bool = False  # the map adds &bbox= of its view to the URL (big uploaded layers)
 
 
 def bbox_param(bounds, zoom: int | None) -> str | None:

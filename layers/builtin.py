@@ -56,15 +56,11 @@ BUILTIN = [
     dict(id="snow-depth", kind="snow_depth", group="yuki", sort_order=50, default_visible=True,
          name="layer.snow_depth", attribution="attribution.snow_demo", license="デモデータ",
          options={"demo": True, "feed": "demo-snow"}),
-    # --- issue 3 built-in layers ---
-    # road colours only (no vehicles); the network itself lives in the snow tables (layers/snowplow.py)
+    # snow removal: road colours only (no vehicles); the network itself lives in the snow tables (layers/snowplow.py)
     dict(id="snow-removal", kind="snowplow", group="yuki", sort_order=51,
          name="layer.snow_removal", attribution="attribution.snow_removal",
          license="国土数値情報（緊急輸送道路・半島循環道路）非商用 / 除雪車位置はデモデータ",
          options={"demo": True, "feed": "demo-plows"}),
-
-    # --- issue 6 built-in layers ---
-
 ]
 
 

@@ -1,4 +1,4 @@
-"""Snow removal: road status coloured by time since a plow cleared it (issue 3).
+"""Snow removal: road status coloured by time since a plow cleared it.
 
 The layer kind (public layer 除雪状況: road colours only, no vehicle details) and the plain
 functions the /snow page and the API use: road states, vehicle snapshots, deltas between two
@@ -511,7 +511,7 @@ def page_refresh(db, cache, client_key: str | None, now: float, minutes: float |
             "progress": progress(segs, snap["roads"], snap["t"], hours), "feed": live_snap}
 
 
-# --- alerts (issue 5): road rules ---------------------------------------------------------------
+# --- alerts: road rules ---------------------------------------------------------------
 
 _MIDS: dict[tuple, dict] = {}
 NEARBY_SENSOR_M = 15_000.0

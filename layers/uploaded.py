@@ -1,4 +1,4 @@
-"""Layers staff uploaded (issue 4): points, lines or polygons in the layer's colour, a popup of the
+"""Layers staff uploaded: points, lines or polygons in the layer's colour, a popup of the
 chosen properties with the chosen labels. Everything in them came from a file: the popup escapes
 it (assets/map.js `esc`).
 

@@ -1,5 +1,5 @@
-"""`/staff/account` — one's own password and API tokens; for admins also everyone's accounts
-(issue 4). The rules live in auth/accounts.py (editors change only themselves; admins cannot lock
+"""`/staff/account` — one's own password and API tokens; for admins also everyone's accounts.
+The rules live in auth/accounts.py (editors change only themselves; admins cannot lock
 themselves out); every callback asks who is logged in itself."""
 from __future__ import annotations
 

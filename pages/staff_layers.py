@@ -1,5 +1,5 @@
 """`/staff/layers` — the own organisation's uploaded layers (admins: all): settings, replace the
-data, roll back, edit items in a table, add a point by clicking the map, delete (issue 4).
+data, roll back, edit items in a table, add a point by clicking the map, delete.
 
 Every callback checks the logged-in user and the layer itself (layers.manage.layer_for_edit):
 a layer they may not see is "not found", whatever the browser sent.

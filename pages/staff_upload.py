@@ -1,4 +1,4 @@
-"""`/staff/upload` — pick a file, see the preview (map, first rows, problems), publish (issue 4).
+"""`/staff/upload` — pick a file, see the preview (map, first rows, problems), publish.
 
 The file goes to POST /staff/upload/file (assets/staff.js, with a progress bar); the callbacks here
 read it back by token — only for the staff member who sent it — and check the logged-in user

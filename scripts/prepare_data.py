@@ -29,7 +29,7 @@ def build_boundaries(shared: Path) -> None:
     print(out, out.stat().st_size, "bytes,", len(dissolved), "municipalities")
 
 
-# --- issue 3: the demo road network (羽咋市 and its neighbours) ---
+# --- the demo road network (羽咋市 and its neighbours) ---
 DEMO_AREAS = ["羽咋市", "羽咋郡志賀町", "羽咋郡宝達志水町", "鹿島郡中能登町"]
 # national roads the State manages itself (指定区間, 金沢河川国道事務所); other national and
 # prefectural roads: 石川県; municipal roads: the municipality. A rule, not an official register.

@@ -41,7 +41,7 @@ def get_visible_layer(s: Session, layer_id: str, staff=None) -> Layer | None:
 
 
 def visible_layer_rows(s: Session, staff=None) -> list[Layer]:
-    """Public layers, plus the private layers this staff member may see (issue 4)."""
+    """Public layers, plus the private layers this staff member may see."""
     q = select(Layer)
     if staff is None:
         q = q.where(Layer.visibility == PUBLIC)

@@ -103,17 +103,17 @@ class Feed(Base):
 
 
 # Each feature keeps its tables in a module of its own; importing it here registers them.
-# --- issue 3: snow removal ---
+# snow removal
 import store.snow  # noqa: E402,F401
 
-# --- issue 4: users, tokens, layer versions ---
+# staff: users, tokens, layer versions
 import store.users  # noqa: E402,F401
 import store.uploads  # noqa: E402,F401
 import store.grids  # noqa: E402,F401
 
-# --- issue 5: alert rules, events, outbox ---
+# alert rules, events, outbox
 import store.alerts  # noqa: E402,F401
 
-# --- issue 6: broker sources ---
+# broker and CKAN sources
 import store.brokers  # noqa: E402,F401
 

@@ -1,4 +1,4 @@
-"""Snow removal: road segments, vehicles, GPS fixes and road passes (issue 3).
+"""Snow removal: road segments, vehicles, GPS fixes and road passes.
 
 A pass is (segment, vehicle, time, work): a plow went along that segment at that time, plowing,
 spreading or just travelling. Passes are kept, so the road status of any past moment can be rebuilt.

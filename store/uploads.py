@@ -1,4 +1,4 @@
-"""Uploaded layers: per-organisation layers of kind "uploaded", menu groups, kept versions (issue 4).
+"""Uploaded layers: per-organisation layers of kind "uploaded", menu groups, kept versions.
 
 Every function runs inside the caller's session (`with db.session() as s:`), which commits once at
 the end or rolls everything back: a failed upload, replace or rollback leaves the store as it was.

@@ -1,4 +1,4 @@
-"""Accounts and menu groups staff manage on the web (issue 4): one's own password and API tokens,
+"""Accounts and menu groups staff manage on the web: one's own password and API tokens,
 admins' user management, renaming/deleting menu groups — and that an editor can change neither
 another organisation's group nor anybody else's account, directly or through the page."""
 from __future__ import annotations

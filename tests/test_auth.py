@@ -1,4 +1,4 @@
-"""Staff log-in, API tokens, roles and throttling (issue 4)."""
+"""Staff log-in, API tokens, roles and throttling."""
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,4 @@
-"""Staff flows in headless Chromium (issue 4): log in, upload, publish, see it on the public map,
+"""Staff flows in headless Chromium: log in, upload, publish, see it on the public map,
 make it private and watch it vanish for an anonymous visitor; a file full of script payloads runs
 nothing anywhere it is shown."""
 from __future__ import annotations

@@ -262,7 +262,7 @@ def plows_day(dash_app, app_db):
 
 @pytest.fixture
 def token(app_db):
-    """A staff API token of an editor of 羽咋市 (issue 4's token model)."""
+    """A staff API token of an editor of 羽咋市 (the staff token model)."""
     import uuid
 
     from store.users import create_token, create_user

@@ -1,4 +1,4 @@
-"""The staff API (issue 4): upload, replace, settings, delete, rollback, downloads, errors."""
+"""The staff API: upload, replace, settings, delete, rollback, downloads, errors."""
 from __future__ import annotations
 
 import csv

@@ -1,4 +1,4 @@
-"""Readers of uploaded files (issue 4): the real files in tests/fixtures/uploads, and shapes built
+"""Readers of uploaded files: the real files in tests/fixtures/uploads, and shapes built
 from their rows (plane-rectangular coordinates, DMS text, KMZ, GPX, Shapefile, GeoPackage, bombs)."""
 from __future__ import annotations
 
