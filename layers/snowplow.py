@@ -410,7 +410,7 @@ def snapshot_cached(cache, key: str | None) -> dict | None:
 
 
 def ingest_fixes(db, items: list, now: datetime, data_path: Path):
-    """The one ingest path (API, demo feed, later FIWARE Vehicle entities): see sources/fixes.py."""
+    """The one ingest path (API, demo feed, FIWARE Vehicle entities): see sources/fixes.py."""
     from sources.fixes import ingest
 
     return ingest(db, items, now, data_path / "boundaries/ishikawa_municipalities.geojson")

@@ -1,7 +1,7 @@
 """GPS fixes of snowplows -> validated fixes -> matched road segments -> road passes.
 
-One ingest path for every source: the demo feed, `POST /api/vehicles/fixes`, and later FIWARE
-`Vehicle` entities. Everything heavy is vectorised (numpy + shapely's STRtree), so a delivery of
+One ingest path for every source: the demo feed, `POST /api/vehicles/fixes`, and FIWARE
+`Vehicle` entities (polled or notified). Everything heavy is vectorised (numpy + shapely's STRtree), so a delivery of
 many fixes costs about as much as a bare nearest-neighbour query over the same points.
 
 Rules for bad fixes (dropped, counted per vehicle, never stored as passes):
