@@ -111,7 +111,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "nav.snow": {"ja": "除雪の状況（ライブ）", "en": "Snow removal (live)"},
     "nav.sensors": {"ja": "センサーの観測履歴", "en": "Sensor history"},
     "nav.subscribe": {"ja": "積雪のメール通知を受け取る", "en": "Get snow alerts by e-mail"},
-    "nav.catalog": {"ja": "データカタログ", "en": "Data catalogue"},
+    "nav.catalog": {"ja": "データカタログ（オープンデータ）", "en": "Data catalog (open data)"},
     "status.never": {"ja": "なし", "en": "never"},
     "api.bad_bbox": {
         "ja": "bbox は「最小経度,最小緯度,最大経度,最大緯度」の4つの数値で指定してください（例: 136.2,36.2,137.4,37.6）。",
@@ -606,7 +606,6 @@ STRINGS: dict[str, dict[str, str]] = {
                        "en": "limit must be a positive integer and offset a non-negative integer."},
     "ogc.no_feature": {"ja": "指定された地物は存在しません。", "en": "No such feature."},
     "catalog.title": {"ja": "データカタログ", "en": "Data catalog"},
-    "nav.catalog": {"ja": "データカタログ（オープンデータ）", "en": "Data catalog (open data)"},
     "staff.nav.sources": {"ja": "データソース", "en": "Data sources"},
     "staff_sources.title": {"ja": "データソース（FIWARE Orion 連携）", "en": "Data sources (FIWARE Orion)"},
     "staff_sources.intro": {
