@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from settings import Settings
 from store.db import Database, utcnow
@@ -102,7 +102,7 @@ class JobRunner:
             self._stop.wait(min([due[j.name] for j in self.jobs] + [now + 1.0]) - time.monotonic()
                             if self.jobs else 1.0)
 
-    def start(self) -> "JobRunner":
+    def start(self) -> JobRunner:
         self._thread = threading.Thread(target=self._loop, name="ishikawa-jobs", daemon=True)
         self._thread.start()
         return self

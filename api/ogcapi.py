@@ -12,7 +12,7 @@ Coordinates are CRS84 (lon, lat), as the layers store them.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import orjson
@@ -82,7 +82,7 @@ def feature_time(feat: dict) -> datetime | None:
                 dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
             except ValueError:
                 continue
-            return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+            return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     return None
 
 
@@ -95,7 +95,7 @@ def parse_datetime_param(text: str | None) -> tuple[datetime | None, datetime | 
         if part in ("", ".."):
             return None
         dt = datetime.fromisoformat(part.replace("Z", "+00:00"))
-        return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
     if "/" in text:
         a, b = text.split("/", 1)
@@ -264,8 +264,8 @@ def landing():
     doc = {"title": t("ogc.title", lang), "description": t("ogc.description", lang), "links": links}
     if wants_html():
         return render(lang, t("ogc.title", lang), crumbs_for(lang), intro=t("ogc.description", lang),
-                      links=[dict(l, href=l["href"] if l["type"] != "text/html" else with_query(l["href"], f="html", lang=lang))
-                             for l in links])
+                      links=[dict(ln, href=ln["href"] if ln["type"] != "text/html" else with_query(ln["href"], f="html", lang=lang))
+                             for ln in links])
     return json_response(doc)
 
 
@@ -343,8 +343,8 @@ def collection(layer_id: str):
         intro = f"{doc['description']} — {t('ogc.license', lang)}: {doc['license']} — bbox: {ext}"
         return render(lang, doc["title"], crumbs_for(lang, (with_query("/ogcapi/collections", f="html", lang=lang),
                                                             t("ogc.collections", lang))),
-                      intro=intro, links=[dict(l, href=with_query(l["href"], f="html", lang=lang))
-                                          if l["type"] == "text/html" else l for l in doc["links"]])
+                      intro=intro, links=[dict(ln, href=with_query(ln["href"], f="html", lang=lang))
+                                          if ln["type"] == "text/html" else ln for ln in doc["links"]])
     return json_response(doc)
 
 
@@ -399,8 +399,8 @@ def items(layer_id: str):
         rows = [{"id": f.get("id"), "geom": geom_summary(f["geometry"]), "props": f.get("properties") or {},
                  "href": with_query(f"/ogcapi/collections/{layer.id}/items/{f.get('id')}", f="html", lang=lang)}
                 for f in page]
-        pager = [(with_query(l["href"].replace(request.host_url.rstrip("/"), ""), f="html", lang=lang),
-                  l["title"]) for l in links if l["rel"] in ("prev", "next")]
+        pager = [(with_query(ln["href"].replace(request.host_url.rstrip("/"), ""), f="html", lang=lang),
+                  ln["title"]) for ln in links if ln["rel"] in ("prev", "next")]
         counts = t("ogc.counts", lang, returned=len(page), matched=matched)
         return render(lang, layer_name(layer, lang), crumbs_for(
             lang, (with_query("/ogcapi/collections", f="html", lang=lang), t("ogc.collections", lang)),

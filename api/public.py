@@ -8,10 +8,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from api.cache import cache
 from api.errors import error
+from auth import current_staff
 from layers.registry import kind_of
 from store.db import get_db, utcnow
 from store.feeds import feed_states
-from auth import current_staff
 from store.layers import get_visible_layer, organisations, visible_layer_rows
 from store.models import PUBLIC, Layer, Sensor
 from store.sensors import readings

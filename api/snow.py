@@ -10,7 +10,7 @@ GET  /api/snow/network?v=           the road network as GeoJSON (the /snow page 
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -18,8 +18,8 @@ import orjson
 from flask import Blueprint, Response, current_app, request
 
 from api.cache import cache
-from auth import require_token  # staff API tokens (Authorization: Bearer)
 from api.errors import error
+from auth import require_token  # staff API tokens (Authorization: Bearer)
 from store.db import get_db, utcnow
 
 bp = Blueprint("snow_api", __name__)
@@ -76,7 +76,7 @@ def snow_status():
     snap = snapshot(db, key, cache)  # one computation per refresh interval, whoever asks
     with db.session() as s:
         rows = status_rows(s, snap["roads"], since.timestamp() if since else None)
-    stamp = datetime.fromtimestamp(snap["t"], tz=timezone.utc).isoformat()
+    stamp = datetime.fromtimestamp(snap["t"], tz=UTC).isoformat()
     if geometry:
         parts = [b'{"type":"Feature","id":' + orjson.dumps(r["id"]) + b',"geometry":' + r.pop("_geometry").encode()
                  + b',"properties":' + orjson.dumps(r) + b"}" for r in rows]

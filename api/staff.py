@@ -20,8 +20,18 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.errors import error, request_lang
 from auth import current_staff, require_token
-from layers.manage import (Refused, UploadOptions, change_settings, layer_csv, layer_for_edit, layer_info, publish,
-                           remove, replace, roll_back)
+from layers.manage import (
+    Refused,
+    UploadOptions,
+    change_settings,
+    layer_csv,
+    layer_for_edit,
+    layer_info,
+    publish,
+    remove,
+    replace,
+    roll_back,
+)
 from store.db import get_db
 from store.features import feature_collection_bytes
 from store.layers import get_visible_layer

@@ -16,7 +16,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ def main() -> None:
                 s.add(src)
                 s.flush()
                 sid = src.id
-            now = datetime(2026, 1, 15, 3, 5, tzinfo=timezone.utc)
+            now = datetime(2026, 1, 15, 3, 5, tzinfo=UTC)
             t0 = time.perf_counter()
             first = broker_poll.poll_source(db, sid, now)
             t_first = time.perf_counter() - t0

@@ -20,7 +20,7 @@ import re
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -74,7 +74,7 @@ def main(plows: int = 300, refreshes: int = 6) -> None:
 
     def send(since: float, until: float, step: int) -> int:
         items = [f for p in fleet.plows for f in fleet.fixes(p, since, until, step)]
-        ingest(db, items, datetime.fromtimestamp(until, tz=timezone.utc), boundaries)
+        ingest(db, items, datetime.fromtimestamp(until, tz=UTC), boundaries)
         return len(items)
 
     start = clock[0] - 3 * 3600
@@ -86,9 +86,9 @@ def main(plows: int = 300, refreshes: int = 6) -> None:
     # the refresh callback reads the wall clock: run it on the plows' clock
     real_time = time.time
     sp_time = sp._time
-    import pages.snow as page
-
     import types
+
+    import pages.snow as page
 
     Clock = types.SimpleNamespace(time=lambda: clock[0], monotonic=time.monotonic, sleep=time.sleep)
 

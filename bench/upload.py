@@ -84,8 +84,8 @@ def _baseline(path: str, q) -> None:
 
 
 def _ours(path: str, db_url: str, q) -> None:
-    from layers.manage import publish_result, read_file, UploadOptions
     from layers.builtin import ensure_builtin
+    from layers.manage import UploadOptions, publish_result, read_file
     from store.db import Database
     from store.users import ADMIN, create_user, get_user_by_email, staff_of
 

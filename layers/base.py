@@ -11,13 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
-from i18n import t
 import orjson
 import shapely
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from i18n import t
 from store.features import feature_collection_bytes
 from store.models import Feature, Layer
 

@@ -8,7 +8,7 @@ import csv
 import io
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -84,7 +84,7 @@ def parse_jst(text: str) -> datetime | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=JST)
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 def time_window(sel: Selection, now: datetime) -> tuple[datetime, datetime]:
@@ -168,7 +168,7 @@ def bucket_start(t: datetime, step: timedelta) -> datetime:
     local = t.astimezone(JST)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     n = int((local - midnight) / step)
-    return (midnight + step * n).astimezone(timezone.utc)
+    return (midnight + step * n).astimezone(UTC)
 
 
 def aggregate(points: list[tuple[datetime, float]], step: timedelta) -> list[Bucket]:

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import threading
 import time as _time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from i18n import t
@@ -72,10 +72,9 @@ def ensure_network(s, data_path: Path) -> bool:
 
 def load_network_file(db, path: Path, data_path: Path) -> int:
     """Replace the network by a road manager's own file (GeoJSON, GeoPackage…); see README."""
+    from sources.fixes import rematch
     from sources.roads import municipality_areas, read_network_file
     from store.snow import replace_network
-
-    from sources.fixes import rematch
 
     feats = read_network_file(Path(path), municipality_areas(data_path / "boundaries/ishikawa_municipalities.geojson"))
     with db.session() as s:
@@ -321,8 +320,8 @@ def _compute(db, key: str, cache) -> dict:
             if prev is not None and prev.get("fix_id", 0) <= fix_id:
                 vehs = advance_vehicles(prev["vehicles"], fixes_after_id(s, prev["fix_id"], fix_id), stamp)
             else:
-                vehs = vehicles_at(s, datetime.fromtimestamp(stamp, tz=timezone.utc), live=True)
-            roads = road_states(s, datetime.fromtimestamp(stamp + 120, tz=timezone.utc))
+                vehs = vehicles_at(s, datetime.fromtimestamp(stamp, tz=UTC), live=True)
+            roads = road_states(s, datetime.fromtimestamp(stamp + 120, tz=UTC))
             newest, received = newest_fix(s)
             from store.snow import vehicles as vehicle_rows
 
@@ -330,7 +329,7 @@ def _compute(db, key: str, cache) -> dict:
                 vehs[vid] = {**vehs[vid], "rej": sum((veh.rejected or {}).values())}
         else:
             COMPUTE_COUNT["replay"] += 1
-            at = datetime.fromtimestamp(stamp, tz=timezone.utc)
+            at = datetime.fromtimestamp(stamp, tz=UTC)
             vehs = vehicles_at(s, at)
             roads = road_states(s, at)
             newest, received = None, None
@@ -429,7 +428,7 @@ def status_rows(s, states: dict, since: float | None) -> list[dict]:
             continue
         out.append({"id": seg.id, "name": seg.name, "route": seg.route, "area": seg.area,
                     "road_class": seg.road_class, "manager": seg.manager, "length_m": seg.length_m,
-                    "cleared_at": datetime.fromtimestamp(cleared, tz=timezone.utc).isoformat() if cleared else None,
+                    "cleared_at": datetime.fromtimestamp(cleared, tz=UTC).isoformat() if cleared else None,
                     "work": WORK_NAMES.get(st[1]) if st else None, "_geometry": seg.geometry})
     return out
 

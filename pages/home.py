@@ -3,17 +3,28 @@ from __future__ import annotations
 
 import dash
 import dash_leaflet as dl
-from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
+from dash import (
+    ALL,
+    MATCH,
+    ClientsideFunction,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    dcc,
+    html,
+    no_update,
+)
 
 from auth import current_staff
 from components.basemaps import basemap_options
-from layers.base import bbox_param
 from components.legend import legend_children
 from components.map import map_children
 from components.map_state import BASEMAPS, MapState, exclusive_selection, parse_state, to_query
 from i18n import t
-from layers.visible import group_label, group_order, stale_notices
-from layers.visible import visible_layers as _visible_layers
+from layers.base import bbox_param
+from layers.visible import group_label, group_order, stale_notices, visible_layers as _visible_layers
 from store.db import get_db
 
 dash.register_page(__name__, path="/", title=t("app.title"))

@@ -6,8 +6,17 @@ from __future__ import annotations
 import dash
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
-from auth.accounts import (AccountError, add_user, change_password, change_user, drop_token, my_tokens, new_token,
-                           organisation_options, users)
+from auth.accounts import (
+    AccountError,
+    add_user,
+    change_password,
+    change_user,
+    drop_token,
+    my_tokens,
+    new_token,
+    organisation_options,
+    users,
+)
 from components.staff import labelled, login_prompt, staff_frame
 from i18n import normalize_lang, t
 from layers.snow_depth import to_jst

@@ -16,10 +16,25 @@ from auth import csrf_token, current_staff, login_url
 from components.staff import file_picker, login_prompt, outline_layer, staff_header
 from i18n import normalize_lang, t
 from layers.base import layer_name
+from layers.manage import (
+    ITEM_ID,
+    LAT,
+    LON,
+    Refused,
+    UploadOptions,
+    add_item,
+    change_settings,
+    group_options,
+    items_table,
+    layer_for_edit,
+    read_file,
+    remove,
+    replace_result,
+    resolve_group,
+    roll_back,
+    save_items,
+)
 from layers.uploaded import is_big
-from layers.manage import (ITEM_ID, LAT, LON, Refused, UploadOptions, add_item, change_settings, group_options,
-                           items_table, layer_for_edit, read_file, remove, replace_result, resolve_group, roll_back,
-                           save_items)
 from store import staging
 from store.db import get_db
 from store.layers import organisations

@@ -15,7 +15,16 @@ from flask import current_app
 from auth import csrf_token, current_staff, login_url
 from components.staff import file_picker, login_prompt, outline_layer, staff_header
 from i18n import normalize_lang, t
-from layers.manage import Refused, UploadOptions, group_options, map_link, preview, publish_result, read_file, resolve_group
+from layers.manage import (
+    Refused,
+    UploadOptions,
+    group_options,
+    map_link,
+    preview,
+    publish_result,
+    read_file,
+    resolve_group,
+)
 from sources.coords import CRS_CHOICES
 from store import staging
 from store.db import get_db

@@ -50,7 +50,15 @@ def build_roads(shared: Path) -> None:
     from shapely.geometry import shape
 
     sys.path.insert(0, str(ROOT))
-    from sources.roads import ISHIKAWA, assign_areas, classify, municipality_areas, number_segments, split_lines, to_feature
+    from sources.roads import (
+        ISHIKAWA,
+        assign_areas,
+        classify,
+        municipality_areas,
+        number_segments,
+        split_lines,
+        to_feature,
+    )
 
     areas = [(n, g) for n, g in municipality_areas(ROOT / "data/boundaries/ishikawa_municipalities.geojson")
              if any(n == a.split("郡")[-1] for a in DEMO_AREAS)]

@@ -92,12 +92,12 @@ def read_resource(data: bytes, fmt: str, name: str = "") -> list[dict]:
 
 
 def poll_ckan_source(db, source, now: datetime, client: CkanClient | None = None) -> dict:
+    from i18n import t
     from sources.broker_ingest import role_layer
     from sources.broker_poll import _failed
     from store.brokers import Source
-    from store.feeds import feed_ok
     from store.features import replace_features
-    from i18n import t
+    from store.feeds import feed_ok
 
     own = client is None
     client = client or CkanClient(source.base_url, token=source.token)

@@ -19,7 +19,7 @@ import heapq
 import math
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -261,7 +261,7 @@ class NetworkIndex:
         self.mid_y = (ends[:, 0, 1] + ends[:, 1, 1]) / 2
 
     @classmethod
-    def from_features(cls, features: list[dict], **kw) -> "NetworkIndex":
+    def from_features(cls, features: list[dict], **kw) -> NetworkIndex:
         props = [f.get("properties") or {} for f in features]
         idx = cls([str(f["id"]) for f in features],
                   [np.asarray(f["geometry"]["coordinates"], dtype=float) for f in features],
@@ -449,7 +449,7 @@ def _epoch(dt: datetime | None) -> float:
 
 
 def _dt(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def ingest(db, items: list, now: datetime, boundaries_path: Path | None = None) -> IngestResult:

@@ -102,18 +102,12 @@ class Feed(Base):
     interval_s: Mapped[float] = mapped_column(Float, default=60.0)
 
 
-# Each feature keeps its tables in a module of its own; importing it here registers them.
-# snow removal
-import store.snow  # noqa: E402,F401
-
-# staff: users, tokens, layer versions
-import store.users  # noqa: E402,F401
-import store.uploads  # noqa: E402,F401
-import store.grids  # noqa: E402,F401
-
-# alert rules, events, outbox
+# Each feature keeps its tables in a module of its own (snow removal; staff users, tokens, layer
+# versions and grids; alert rules, events, outbox; broker and CKAN sources); importing it here
+# registers them.
 import store.alerts  # noqa: E402,F401
-
-# broker and CKAN sources
 import store.brokers  # noqa: E402,F401
-
+import store.grids  # noqa: E402,F401
+import store.snow  # noqa: E402,F401
+import store.uploads  # noqa: E402,F401
+import store.users  # noqa: E402,F401

@@ -21,6 +21,7 @@ import re
 import secrets
 import zlib
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import orjson
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, delete, select, text
@@ -28,7 +29,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.db import Base, UTCDateTime, utcnow
 from store.models import PRIVATE, PUBLIC, Feature, Layer, Organisation
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # store.models imports this module while store.users may be half-loaded
     from store.users import Staff
@@ -89,7 +89,7 @@ class EditError(ValueError):
 
 def _point_row(layer_id: str, fid: str, lon: float, lat: float, props: dict) -> dict:
     lon, lat = round(float(lon), DECIMALS), round(float(lat), DECIMALS)
-    return dict(layer_id=layer_id, fid=fid, geometry='{"type":"Point","coordinates":[%r,%r]}' % (lon, lat),
+    return dict(layer_id=layer_id, fid=fid, geometry=f'{{"type":"Point","coordinates":[{lon!r},{lat!r}]}}',
                 properties=props, minx=lon, miny=lat, maxx=lon, maxy=lat)
 
 

@@ -142,7 +142,7 @@ def payload_kml() -> str:
 
 def no_script_ran(dash_duo) -> bool:
     try:
-        dash_duo.driver.switch_to.alert
+        _ = dash_duo.driver.switch_to.alert  # raises while no alert is open
         return False
     except NoAlertPresentException:
         pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -17,7 +17,7 @@ from layers import sensor_history as sh
 from sources.quantumleap import QuantumLeapClient
 from tests.fake_orion import fixture
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_selection_round_trip_and_fallbacks():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ from store import snow as st
 from tests.test_snow_matching import BOUNDARIES, T0, chain, feature, fix, iso, ll
 
 ROOT = Path(__file__).resolve().parents[1]
-NOW = datetime.fromtimestamp(T0, tz=timezone.utc)
+NOW = datetime.fromtimestamp(T0, tz=UTC)
 
 
 @pytest.fixture
@@ -102,8 +102,8 @@ def test_progress_per_route_and_area_adds_up(net_db):
 
 
 def test_deltas_carry_only_what_changed(net_db):
-    from flask_caching import Cache
     from flask import Flask
+    from flask_caching import Cache
 
     app = Flask("t")
     cache = Cache(app, config={"CACHE_TYPE": "SimpleCache"})
@@ -126,8 +126,8 @@ def test_deltas_carry_only_what_changed(net_db):
 
 
 def test_one_computation_per_key_however_many_viewers(net_db):
-    from flask_caching import Cache
     from flask import Flask
+    from flask_caching import Cache
 
     app = Flask("t")
     cache = Cache(app, config={"CACHE_TYPE": "SimpleCache"})
@@ -227,7 +227,7 @@ def test_demo_tick_backfills_a_day_then_adds_fixes(db):
     with db.session() as s:
         assert ensure_network(s, ROOT / "data") is True
         assert ensure_network(s, ROOT / "data") is False
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     n1 = demo_plows.tick(db, ROOT / "data", now)
     n2 = demo_plows.tick(db, ROOT / "data", now + timedelta(seconds=30))
     assert n1 > 12 * 2000 and 12 * 4 <= n2 <= 14 * 13  # last backfill fix up to 30 s back, then every 5 s
@@ -252,8 +252,8 @@ def test_demo_tick_backfills_a_day_then_adds_fixes(db):
 @pytest.fixture
 def plows_day(dash_app, app_db):
     """The demo fleet's last day in the session's store (the browser tests share it)."""
-    from tests.test_snow_browser import _FED
     from store.db import utcnow
+    from tests.test_snow_browser import _FED
 
     if not _FED:
         demo_plows.tick(app_db, dash_app.server.extensions["ishikawa.settings"].data_path, utcnow())
@@ -290,7 +290,7 @@ def test_post_fixes_counts_accepted_and_rejected(client, token, app_db):
 
     coords = json.loads(seg.geometry)["coordinates"]
     mid = shape(json.loads(seg.geometry)).interpolate(0.5, normalized=True)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     body = [{"vehicle_id": "api-plow-1", "lon": mid.x, "lat": mid.y, "time": (now - timedelta(seconds=20)).isoformat(),
              "speed": 20, "work": "plowing"},
             {"vehicle_id": "api-plow-1", "lon": 0, "lat": 0, "time": now.isoformat()},

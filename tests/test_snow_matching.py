@@ -2,13 +2,23 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sources.fixes import (GAP_MAX_S, NetworkIndex, Prior, VehicleTrack, build_passes, course_from_positions,
-                           parse_fixes, prefecture_shape, validate)
+from sources.fixes import (
+    GAP_MAX_S,
+    NetworkIndex,
+    Prior,
+    VehicleTrack,
+    build_passes,
+    course_from_positions,
+    parse_fixes,
+    prefecture_shape,
+    validate,
+)
 from sources.geojson_file import read_features
 from sources.roads import ISHIKAWA
 
@@ -34,9 +44,9 @@ def fix(vid, t, x, y, **kw):
 
 
 def iso(epoch):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat()
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat()
 
 
 # --- validation ----------------------------------------------------------------------------------

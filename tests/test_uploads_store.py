@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from layers.builtin import ORGANISATIONS
-from layers.manage import Refused, UploadOptions, publish, replace, roll_back, save_items, add_item, items_table
+from layers.manage import Refused, UploadOptions, add_item, items_table, publish, replace, roll_back, save_items
 from layers.registry import kind_of
 from store.features import feature_collection_bytes
 from store.layers import ensure_organisation, get_visible_layer, visible_layer_rows
 from store.models import Feature, Layer
-from store.uploads import LayerVersion, KEEP_VERSIONS
+from store.uploads import KEEP_VERSIONS, LayerVersion
 from store.users import ADMIN, EDITOR, create_user, staff_of
 from tests.staff_helpers import BOM_CSV, GEOJSON, KML
 
