@@ -202,19 +202,32 @@ PAGE = """<!doctype html>
 <h1 class="app-title">{{ app }}</h1>
 <a class="lang-switch" href="{{ other_url }}">{{ other_label }}</a></header>
 <main class="page-body ogc">
-<nav class="crumbs">{% for href, label in crumbs %}<a href="{{ href }}">{{ label }}</a>{% if not loop.last %} › {% endif %}{% endfor %}</nav>
+<nav class="crumbs">
+{% for href, label in crumbs %}<a href="{{ href }}">{{ label }}</a>{% if not loop.last %} › {% endif %}{% endfor %}
+</nav>
 <h2>{{ title }}</h2>
 {% if intro %}<p>{{ intro }}</p>{% endif %}
-{% if links %}<ul class="ogc-links">{% for l in links %}<li><a href="{{ l.href }}">{{ l.title or l.href }}</a> <code>{{ l.type }}</code></li>{% endfor %}</ul>{% endif %}
-{% if collections %}<table class="ogc-table"><thead><tr><th>{{ tr.id }}</th><th>{{ tr.name }}</th><th>{{ tr.description }}</th><th>{{ tr.links }}</th></tr></thead><tbody>
-{% for c in collections %}<tr><td><code>{{ c.id }}</code></td><td><a href="{{ c.html }}">{{ c.title }}</a></td><td>{{ c.description }}</td>
-<td><a href="{{ c.items_html }}">{{ tr.items }}</a> · <a href="{{ c.items_json }}">GeoJSON</a></td></tr>{% endfor %}</tbody></table>{% endif %}
+{% if links %}<ul class="ogc-links">
+{% for l in links %}<li><a href="{{ l.href }}">{{ l.title or l.href }}</a> <code>{{ l.type }}</code></li>{% endfor %}
+</ul>{% endif %}
+{% if collections %}<table class="ogc-table">
+<thead><tr><th>{{ tr.id }}</th><th>{{ tr.name }}</th><th>{{ tr.description }}</th><th>{{ tr.links }}</th></tr></thead>
+<tbody>
+{% for c in collections %}<tr><td><code>{{ c.id }}</code></td><td><a href="{{ c.html }}">{{ c.title }}</a></td>
+<td>{{ c.description }}</td>
+<td><a href="{{ c.items_html }}">{{ tr.items }}</a> · <a href="{{ c.items_json }}">GeoJSON</a></td></tr>{% endfor %}
+</tbody></table>{% endif %}
 {% if conformance %}<ul>{% for c in conformance %}<li><code>{{ c }}</code></li>{% endfor %}</ul>{% endif %}
 {% if features is not none %}<p>{{ counts }}</p>
-<table class="ogc-table"><thead><tr><th>id</th><th>{{ tr.geometry }}</th>{% for k in keys %}<th>{{ k }}</th>{% endfor %}</tr></thead><tbody>
-{% for f in features %}<tr><td><a href="{{ f.href }}">{{ f.id }}</a></td><td>{{ f.geom }}</td>{% for k in keys %}<td>{{ f.props.get(k, "") }}</td>{% endfor %}</tr>{% endfor %}
+<table class="ogc-table">
+<thead><tr><th>id</th><th>{{ tr.geometry }}</th>{% for k in keys %}<th>{{ k }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for f in features %}<tr><td><a href="{{ f.href }}">{{ f.id }}</a></td><td>{{ f.geom }}</td>
+{% for k in keys %}<td>{{ f.props.get(k, "") }}</td>{% endfor %}</tr>{% endfor %}
 </tbody></table>{% endif %}
-{% if pager %}<p class="ogc-pager">{% for href, label in pager %}<a href="{{ href }}">{{ label }}</a> {% endfor %}</p>{% endif %}
+{% if pager %}<p class="ogc-pager">
+{% for href, label in pager %}<a href="{{ href }}">{{ label }}</a> {% endfor %}
+</p>{% endif %}
 </main></body></html>"""
 
 
@@ -264,8 +277,8 @@ def landing():
     doc = {"title": t("ogc.title", lang), "description": t("ogc.description", lang), "links": links}
     if wants_html():
         return render(lang, t("ogc.title", lang), crumbs_for(lang), intro=t("ogc.description", lang),
-                      links=[dict(ln, href=ln["href"] if ln["type"] != "text/html" else with_query(ln["href"], f="html", lang=lang))
-                             for ln in links])
+                      links=[dict(ln, href=ln["href"] if ln["type"] != "text/html"
+                                  else with_query(ln["href"], f="html", lang=lang)) for ln in links])
     return json_response(doc)
 
 
@@ -295,7 +308,8 @@ def openapi_doc(lang: str) -> dict:
                                q("f", "string", "json or html")]}},
             "/collections/{collectionId}/items/{featureId}": {"get": {
                 "summary": "one feature", "responses": geo,
-                "parameters": [p, {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}}]}},
+                "parameters": [p, {"name": "featureId", "in": "path", "required": True,
+                                   "schema": {"type": "string"}}]}},
         },
     }
 
@@ -328,7 +342,8 @@ def collections():
         return render(lang, t("ogc.collections", lang), crumbs_for(lang), collections=rows)
     return json_response({
         "links": [link(f"{base()}/collections", "self", "application/json", t("ogc.this_document", lang)),
-                  link(with_query(f"{base()}/collections", f="html"), "alternate", "text/html", t("ogc.as_html", lang))],
+                  link(with_query(f"{base()}/collections", f="html"), "alternate", "text/html",
+                       t("ogc.as_html", lang))],
         "collections": docs,
     })
 

@@ -228,12 +228,13 @@ def vehicles_at(s, at: datetime | None = None, live: bool = False) -> dict[str, 
     for f in fixes:
         v = out.setdefault(f.vehicle_id, {"trail": []})
         v["trail"].append([round(f.lon, POS_DECIMALS), round(f.lat, POS_DECIMALS), int(f.time.timestamp())])
-        v.update(lon=round(f.lon, POS_DECIMALS), lat=round(f.lat, POS_DECIMALS), heading=f.heading, speed=f.speed, work=f.work,
-                 t=int(f.time.timestamp()))
+        v.update(lon=round(f.lon, POS_DECIMALS), lat=round(f.lat, POS_DECIMALS), heading=f.heading, speed=f.speed,
+                 work=f.work, t=int(f.time.timestamp()))
     if live:
         for vid, veh in vehicles(s).items():
             if vid not in out and veh.last_time is not None and veh.last_time <= until:
-                out[vid] = {"trail": [], "lon": round(veh.last_lon, POS_DECIMALS), "lat": round(veh.last_lat, POS_DECIMALS),
+                out[vid] = {"trail": [],
+                            "lon": round(veh.last_lon, POS_DECIMALS), "lat": round(veh.last_lat, POS_DECIMALS),
                             "heading": veh.last_heading, "speed": veh.last_speed, "work": veh.last_work,
                             "t": int(veh.last_time.timestamp())}
     for v in out.values():
@@ -252,7 +253,8 @@ def advance_vehicles(prev: dict[str, dict], new_fixes: list, at: float) -> dict[
             continue
         if not v["trail"] or ts - v["trail"][-1][2] >= TRAIL_STEP_S:
             v["trail"].append([round(f.lon, POS_DECIMALS), round(f.lat, POS_DECIMALS), ts])
-        v.update(lon=round(f.lon, POS_DECIMALS), lat=round(f.lat, POS_DECIMALS), heading=f.heading, speed=f.speed, work=f.work, t=ts)
+        v.update(lon=round(f.lon, POS_DECIMALS), lat=round(f.lat, POS_DECIMALS), heading=f.heading, speed=f.speed,
+                 work=f.work, t=ts)
     for v in out.values():
         v["trail"] = [p for p in v["trail"] if p[2] > at - TRAIL_S]
         v["state"] = vehicle_state(v.get("t"), v.get("speed"), at)
@@ -372,7 +374,8 @@ def snapshot(db, key: str, cache=None, ttl: int = 600) -> dict:
         return value
 
 
-def refresh_payload(db, cache, client_key: str | None, now: float, replay_at: float | None = None) -> tuple[str, dict | None]:
+def refresh_payload(db, cache, client_key: str | None, now: float,
+                    replay_at: float | None = None) -> tuple[str, dict | None]:
     """(new key, delta for a browser that holds `client_key`); delta None: nothing to send.
 
     delta = {"t", "roads": {changed}, "gone": [ids], "vehicles": {changed}, "reset": bool,

@@ -122,7 +122,8 @@ def layout(lang: str | None = None, **query):
                 html.H2(t("snow.vehicles", lang)),
                 dash_table.DataTable(
                     id="snow-vehicles", data=[], sort_action="native", page_size=50,
-                    columns=[{"name": t("snow.col.id", lang), "id": "id"}, {"name": t("snow.col.work", lang), "id": "work"},
+                    columns=[{"name": t("snow.col.id", lang), "id": "id"},
+                             {"name": t("snow.col.work", lang), "id": "work"},
                              {"name": t("snow.col.speed", lang), "id": "speed"},
                              {"name": t("snow.col.last", lang), "id": "last"},
                              {"name": t("snow.col.state", lang), "id": "state"},

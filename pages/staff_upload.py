@@ -71,7 +71,8 @@ def layout(lang: str | None = None, **_query):
                     ]),
                 ]),
             ]),
-            dcc.Loading(type="circle", children=html.Section(className="staff-card", id="staff-upload-preview", children=[
+            dcc.Loading(type="circle", children=html.Section(className="staff-card", id="staff-upload-preview",
+                                                             children=[
                 html.H3(t("staff.upload.step2", lang)),
                 html.Div(id="staff-upload-summary", className="staff-summary",
                          children=t("staff.upload.nothing_yet", lang)),

@@ -36,7 +36,8 @@ class Plow:
     work: str  # plowing / spreading
 
 
-FLEET_PLAN = [("羽咋市", "hakui", 6), ("志賀町", "shika", 4), ("宝達志水町", "hodatsushimizu", 2), ("中能登町", "nakanoto", 2)]
+FLEET_PLAN = [("羽咋市", "hakui", 6), ("志賀町", "shika", 4), ("宝達志水町", "hodatsushimizu", 2),
+              ("中能登町", "nakanoto", 2)]
 
 
 def fleet(areas: set[str] | None = None, size: int | None = None) -> list[Plow]:
@@ -302,7 +303,8 @@ class DemoFleet:
             if glitch < 0.0015:  # now and then a unit without a fix reports (0, 0)
                 out.append({**item, "lon": 0.0, "lat": 0.0})
             elif glitch < 0.003:  # … or a multipath jump of a few kilometres
-                out.append({**item, "lon": item["lon"] + 0.05, "time": datetime.fromtimestamp(ts + 1, tz=UTC).isoformat()})
+                out.append({**item, "lon": item["lon"] + 0.05,
+                            "time": datetime.fromtimestamp(ts + 1, tz=UTC).isoformat()})
         return out
 
 

@@ -91,7 +91,8 @@ def parse_fixes(items: list) -> Batch:
             if not isinstance(item, dict):
                 raise ValueError("not an object")
             vid = item.get("vehicle_id")
-            if not isinstance(vid, (str, int)) or isinstance(vid, bool) or str(vid).strip() == "" or len(str(vid)) > 120:
+            if (not isinstance(vid, (str, int)) or isinstance(vid, bool) or str(vid).strip() == ""
+                    or len(str(vid)) > 120):
                 raise ValueError("vehicle_id")
             b.vehicle[i] = str(vid).strip()
             try:
@@ -165,7 +166,10 @@ def validate(b: Batch, prior: dict[str, Prior], now: float, prefecture=None,
         b.reason[idx[~inside]] = R["outside_prefecture"]
     b.reason[(b.reason == 0) & (b.t > now + MAX_FUTURE_S)] = R["future"]
 
-    codes, vindex = np.unique(np.array(b.vehicle, dtype=object), return_inverse=True) if len(b) else ([], np.zeros(0, int))
+    if len(b):
+        codes, vindex = np.unique(np.array(b.vehicle, dtype=object), return_inverse=True)
+    else:
+        codes, vindex = [], np.zeros(0, int)
     pt = np.array([prior.get(v, Prior()).t for v in codes], dtype=float)
     plon = np.array([prior.get(v, Prior()).lon for v in codes], dtype=float)
     plat = np.array([prior.get(v, Prior()).lat for v in codes], dtype=float)
@@ -491,7 +495,8 @@ def ingest(db, items: list, now: datetime, boundaries_path: Path | None = None) 
                               lat=round(float(batch.lat[i]), 6),
                               speed=None if np.isnan(batch.speed[i]) else round(float(batch.speed[i]), 1),
                               heading=None if np.isnan(batch.heading[i]) else round(float(batch.heading[i]) % 360, 1),
-                              work=works[k], segment_id=index.ids[seg[k]] if index is not None and seg[k] >= 0 else None,
+                              work=works[k],
+                              segment_id=index.ids[seg[k]] if index is not None and seg[k] >= 0 else None,
                               received_at=received)
                          for k, i in enumerate(ok)])
         st.add_passes(s, [dict(segment_id=index.ids[p[0]], vehicle_id=p[1], time=_dt(p[2]), work=p[3], filled=p[4])

@@ -257,7 +257,8 @@ def create_uploaded_layer(s: Session, staff: Staff, features: list[dict], *, nam
     layer = Layer(id=new_layer_id(s), kind=KIND, name_ja=name_ja[:200], name_en=(name_en or "").strip()[:200],
                   group=group, organisation_id=org_id, visibility=visibility,
                   description_ja=description_ja or "", description_en=description_en or "",
-                  license=(license or "")[:200], attribution_ja=attribution_ja or "", attribution_en=attribution_en or "",
+                  license=(license or "")[:200],
+                  attribution_ja=attribution_ja or "", attribution_en=attribution_en or "",
                   options={"color": DEFAULT_COLOR, "shape": "circle", "columns": columns,
                            "popup": default_popup(columns), "source": source or {}, "created_by": staff.email},
                   default_visible=False, sort_order=200, feature_count=0, version=0)
@@ -271,9 +272,9 @@ def _snapshot(s: Session, layer: Layer, staff: Staff) -> LayerVersion:
     rows = s.execute(select(Feature.fid, Feature.geometry, Feature.properties)
                      .where(Feature.layer_id == layer.id).order_by(Feature.id)).all()
     blob = zlib.compress(orjson.dumps([[fid, geom, props] for fid, geom, props in rows]), 6)
-    version = LayerVersion(layer_id=layer.id, created_by=staff.email, source=(layer.options or {}).get("source", {}).get(
-        "filename", "")[:300], feature_count=len(rows), data=blob,
-        columns=orjson.dumps((layer.options or {}).get("columns", [])).decode()[:4000])
+    filename = (layer.options or {}).get("source", {}).get("filename", "")
+    version = LayerVersion(layer_id=layer.id, created_by=staff.email, source=filename[:300], feature_count=len(rows),
+                           data=blob, columns=orjson.dumps((layer.options or {}).get("columns", [])).decode()[:4000])
     s.add(version)
     s.flush()
     old = s.scalars(select(LayerVersion.id).where(LayerVersion.layer_id == layer.id)

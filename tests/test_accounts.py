@@ -52,7 +52,8 @@ def test_change_own_password(db, people):
     kaga = people["kaga"]
     for current, new, confirm, key in ((PW, "new password 1", "new password 2", "account.password_mismatch"),
                                        (PW, "short", "short", "account.password_short"),
-                                       ("wrong password", "new password 1", "new password 1", "account.password_wrong")):
+                                       ("wrong password", "new password 1", "new password 1",
+                                        "account.password_wrong")):
         with pytest.raises(AccountError) as exc:
             change_password(db, kaga, current, new, confirm)
         assert exc.value.message_key == key

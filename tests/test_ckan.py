@@ -22,8 +22,10 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 FIX = Path(__file__).resolve().parent / "fixtures"
 T0 = datetime(2026, 1, 15, 3, tzinfo=UTC)
 GEOJSON = {"type": "FeatureCollection", "features": [
-    {"type": "Feature", "properties": {"name": "七尾港"}, "geometry": {"type": "Point", "coordinates": [136.96, 37.05]}},
-    {"type": "Feature", "properties": {"name": "輪島港"}, "geometry": {"type": "Point", "coordinates": [136.90, 37.40]}}]}
+    {"type": "Feature", "properties": {"name": "七尾港"},
+     "geometry": {"type": "Point", "coordinates": [136.96, 37.05]}},
+    {"type": "Feature", "properties": {"name": "輪島港"},
+     "geometry": {"type": "Point", "coordinates": [136.90, 37.40]}}]}
 
 
 class Ckan:
@@ -123,7 +125,8 @@ def test_ckan_source_into_a_layer_unchanged_not_rewritten(db, ckan):
         layer = s.get(Layer, "ckan-points")
         version = layer.version
         assert layer.options["origin"] == "ckan" and layer.license == "Creative Commons Attribution"
-        assert {f.properties["name"] for f in s.query(Feature).filter(Feature.layer_id == "ckan-points")} == {"七尾港", "輪島港"}
+        names = {f.properties["name"] for f in s.query(Feature).filter(Feature.layer_id == "ckan-points")}
+        assert names == {"七尾港", "輪島港"}
     assert poll_source(db, sid, T0)["unchanged"] is True
     with db.session() as s:
         assert s.get(Layer, "ckan-points").version == version

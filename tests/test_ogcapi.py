@@ -68,7 +68,8 @@ def test_collections_are_the_public_vector_layers(client, private_layer):
     snow, _ = get_json(client, "/ogcapi/collections/snow-depth")
     assert snow["extent"]["temporal"]["interval"][0][0]  # sensors have observation times
     for url in ["/ogcapi/collections/ogc-secret", "/ogcapi/collections/ogc-secret/items",
-                "/ogcapi/collections/ogc-secret/items/x", "/ogcapi/collections/nope", "/ogcapi/collections/hazard-flood"]:
+                "/ogcapi/collections/ogc-secret/items/x", "/ogcapi/collections/nope",
+                "/ogcapi/collections/hazard-flood"]:
         assert client.get(url).status_code == 404
 
 
@@ -118,7 +119,8 @@ def test_html_pages_are_translated_and_escaped(client, app_db):
     with app_db.session() as s:
         layer = upsert_layer(s, "ogc-xss", kind="aed", name_ja="<script>x</script>", name_en="x", group="iryou",
                              options={})
-        replace_features(s, layer, [{"type": "Feature", "id": "1", "properties": {"name": "<img src=x onerror=alert(1)>"},
+        replace_features(s, layer, [{"type": "Feature", "id": "1",
+                                     "properties": {"name": "<img src=x onerror=alert(1)>"},
                                      "geometry": {"type": "Point", "coordinates": [136.6, 36.5]}}])
     try:
         page = client.get("/ogcapi/collections/ogc-xss/items?f=html").get_data(as_text=True)

@@ -50,7 +50,8 @@ def test_publish_replace_rollback(db, people):
         body = feature_collection_bytes(s, out.layer_id)
         assert "能越道大泊IC除雪車回転場" in body.decode()
         layer = s.get(Layer, out.layer_id)
-        assert layer.options["geometry_types"] == ["Point"] and layer.options["columns"] == ["市町", "医療圏", "名称", "所在地"]
+        assert layer.options["geometry_types"] == ["Point"]
+        assert layer.options["columns"] == ["市町", "医療圏", "名称", "所在地"]
     replace(db, kaga, out.layer_id, KML.read_bytes(), "b.kml", UploadOptions(), MAX)
     replace(db, kaga, out.layer_id, GEOJSON.read_bytes(), "c.geojson", UploadOptions(), MAX)
     assert _count(db, Feature, layer_id=out.layer_id) == 22
