@@ -10,7 +10,7 @@ GET  /api/snow/network?v=           the road network as GeoJSON (the /snow page 
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -21,6 +21,7 @@ from api.cache import cache
 from api.errors import error
 from auth import require_token  # staff API tokens (Authorization: Bearer)
 from store.db import get_db, utcnow
+from timezones import JST
 
 bp = Blueprint("snow_api", __name__)
 MAX_FIXES = 10_000
@@ -55,7 +56,7 @@ def _parse_time(text: str | None) -> datetime | None:
     if not text:
         return None
     dt = datetime.fromisoformat(text.strip().replace(" ", "+").replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone(timedelta(hours=9)))
+    return dt if dt.tzinfo else dt.replace(tzinfo=JST)  # bare times are JST
 
 
 @bp.get("/api/snow/status")

@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from layers.snow_depth import JST
 from store.alerts import AlertRule
 from store.models import PUBLIC, Layer, Reading, Sensor
+from timezones import JST
 
 log = logging.getLogger(__name__)
 

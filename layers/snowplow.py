@@ -14,12 +14,13 @@ import hashlib
 import logging
 import threading
 import time as _time
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from i18n import t
 from layers.base import LayerKind, LegendItem, MapSpec, layer_attribution
 from store.db import utcnow
+from timezones import JST
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,6 @@ TRAIL_S = 1800
 TRAIL_STEP_S = 20  # trails keep a point every 20 s at most (~150 m at plowing speed)
 POS_DECIMALS = 5  # ~1 m: plenty for a marker, and fewer bytes per refresh
 FEED_STALE_S = 120
-JST = timezone(timedelta(hours=9))
 
 
 # --- the network ---------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from components.header import header
 from components.sensor_chart import sensor_figure
 from i18n import STRINGS, normalize_lang, t
 from layers import sensor_history as sh
-from layers.snow_depth import JST
 from store.db import get_db, utcnow
+from timezones import JST
 
 dash.register_page(__name__, path="/sensors", title=t("sensors.title"))
 

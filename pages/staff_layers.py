@@ -39,6 +39,7 @@ from store import staging
 from store.db import get_db
 from store.layers import organisations
 from store.uploads import layer_versions, staff_layers
+from timezones import JST
 
 dash.register_page(__name__, path="/staff/layers", title=t("staff.layers.title"))
 
@@ -46,8 +47,6 @@ PALETTE = ["#1d70b8", "#d4351c", "#00703c", "#f47738", "#4c2c92", "#b58840", "#2
 
 
 def _fmt_time(dt) -> str:
-    from layers.snow_depth import JST
-
     return dt.astimezone(JST).strftime("%Y-%m-%d %H:%M") if dt else ""
 
 

@@ -19,7 +19,7 @@ import heapq
 import math
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ import orjson
 import shapely
 
 from sources.roads import ISHIKAWA, LocalProjection
+from timezones import JST
 
 REASONS = ["ok", "invalid", "zero_position", "outside_prefecture", "future", "out_of_order", "duplicate", "too_fast"]
 R = {name: i for i, name in enumerate(REASONS)}
@@ -38,7 +39,6 @@ MATCH_RADIUS_M = 30.0
 HEADING_WEIGHT_M_PER_DEG = 0.5  # 30° off the road's direction costs as much as 15 m away
 GAP_MAX_S = 600.0  # fixes further apart than this are not joined by filling
 NEW_PASS_AFTER_S = 300.0  # on the same segment, a new pass after this long without a fix there
-JST = timezone(timedelta(hours=9))
 
 
 # --- parsing -------------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def test_table_rows_and_csv_are_safe():
 
 def test_threshold_lines_feed_the_chart():
     from components.sensor_chart import sensor_figure
-    from layers.snow_depth import JST
+    from timezones import JST
 
     lines = [{"value": 50, "label": "警報 50cm"}]
     now = datetime(2026, 1, 15, tzinfo=UTC)
