@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     init_cache(server, settings)
     server.register_blueprint(public_api)
-    # --- issue 3 blueprints ---
+    # snow removal: GPS fixes in, road status out, `load-roads`
     from api.snow import bp as snow_api, register_cli as snow_cli
     from layers.snowplow import ensure_network
 
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     server.register_blueprint(snow_api)
     snow_cli(server)
 
-    # --- issue 4 blueprints / extensions ---
+    # staff: log-in, API tokens, uploads
     from werkzeug.exceptions import RequestEntityTooLarge
 
     from api.staff import bp as staff_api, too_large_handler
@@ -77,14 +77,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     server.register_blueprint(staff_api)
     server.register_error_handler(RequestEntityTooLarge, too_large_handler)
 
-    # --- issue 5 blueprints ---
+    # alert rules and mail
     from alerts.service import AlertConfig, install as install_alerts
     from api.alerts import bp as alerts_api
 
     install_alerts(server.extensions["ishikawa.db"], AlertConfig.from_settings(settings))
     server.register_blueprint(alerts_api)
 
-    # --- issue 6 blueprints ---
+    # FIWARE notifications, OGC API - Features, open data, staff sources
     from api.ngsi_notify import bp as ngsi_notify_bp
 
     server.register_blueprint(ngsi_notify_bp)
@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
 def __getattr__(name: str):
     # `gunicorn app:server` asks for `server`: build the app from the environment once.
-    # `flask --app app <command>` finds the Flask server as `application` (issue 4 CLI).
+    # `flask --app app <command>` finds the Flask server as `application` (create-user, create-token, load-roads).
     if name in ("server", "app", "application"):
         global _app
         if "_app" not in globals():

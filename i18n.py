@@ -111,7 +111,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "nav.snow": {"ja": "除雪の状況（ライブ）", "en": "Snow removal (live)"},
     "nav.sensors": {"ja": "センサーの観測履歴", "en": "Sensor history"},
     "nav.subscribe": {"ja": "積雪のメール通知を受け取る", "en": "Get snow alerts by e-mail"},
-    "nav.catalog": {"ja": "データカタログ", "en": "Data catalogue"},
+    "nav.catalog": {"ja": "データカタログ（オープンデータ）", "en": "Data catalog (open data)"},
     "status.never": {"ja": "なし", "en": "never"},
     "api.bad_bbox": {
         "ja": "bbox は「最小経度,最小緯度,最大経度,最大緯度」の4つの数値で指定してください（例: 136.2,36.2,137.4,37.6）。",
@@ -126,7 +126,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "api.sensor_not_found": {"ja": "指定されたセンサーは存在しません。", "en": "No such sensor."},
     "api.bad_time": {"ja": "時刻は ISO 8601 形式で指定してください。", "en": "Times must be ISO 8601."},
 
-    # --- /snow: live snow removal (issue 3) ---
+    # --- /snow: live snow removal ---
     "layer.snow_removal": {"ja": "除雪状況", "en": "Snow removal"},
     "attribution.snow_removal": {
         "ja": "道路：国土数値情報（緊急輸送道路・半島循環道路）（国土交通省）を加工して作成（非商用）／除雪車の位置はデモデータ",
@@ -187,7 +187,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "snow.bad_json": {"ja": "本文は測位データの JSON 配列にしてください。", "en": "The body must be a JSON array of fixes."},
     "snow.too_many": {"ja": "一度に送れる測位データは {max} 件までです。", "en": "At most {max} fixes per request."},
 
-    # --- staff: log-in, upload, layer management (issue 4) ---
+    # --- staff: log-in, upload, layer management ---
     "auth.title": {"ja": "職員ログイン", "en": "Staff log-in"},
     "auth.email": {"ja": "メールアドレス", "en": "E-mail address"},
     "auth.password": {"ja": "パスワード", "en": "Password"},
@@ -350,7 +350,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "upload.first_layer_only": {"ja": "複数のレイヤがあるため、最初のレイヤ（{name}）だけを読みました。", "en": "Only the first layer ({name}) was read."},
     "upload.need_crs": {"ja": "座標系が書かれていません。座標系を選んでください（石川県の平面直角座標系は VII系 EPSG:6675）。", "en": "The file does not say its CRS: choose one (Ishikawa's plane-rectangular zone is VII, EPSG:6675)."},
 
-    # --- alerts and mail (issue 5) ---
+    # --- alerts and mail ---
     "alerts.attr.snowDepth": {"ja": "積雪深", "en": "Snow depth"},
     "alerts.attr.road_hours": {"ja": "未除雪の時間（h）", "en": "Hours not cleared"},
     "alerts.dur.days": {"ja": "{n}日", "en": "{n} d"},
@@ -579,7 +579,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "alerts.sub.confirm_ignore": {"ja": "心当たりがない場合はこのメールを破棄してください。登録されません。",
                                   "en": "If this was not you, ignore this mail; nothing will be sent."},
 
-    # --- FIWARE, sensor dashboards, catalog, OGC API (issue 6) ---
+    # --- FIWARE, sensor dashboards, catalog, OGC API ---
     "ngsi.bad_token": {"ja": "通知のトークンが正しくありません。", "en": "Missing or wrong notification token."},
     "ngsi.bad_notification": {"ja": "NGSI v2 の通知として読めません。", "en": "Not an NGSI v2 notification."},
     "ngsi.not_stored": {"ja": "通知を保存できませんでした。", "en": "The notification could not be stored."},
@@ -606,7 +606,6 @@ STRINGS: dict[str, dict[str, str]] = {
                        "en": "limit must be a positive integer and offset a non-negative integer."},
     "ogc.no_feature": {"ja": "指定された地物は存在しません。", "en": "No such feature."},
     "catalog.title": {"ja": "データカタログ", "en": "Data catalog"},
-    "nav.catalog": {"ja": "データカタログ（オープンデータ）", "en": "Data catalog (open data)"},
     "staff.nav.sources": {"ja": "データソース", "en": "Data sources"},
     "staff_sources.title": {"ja": "データソース（FIWARE Orion 連携）", "en": "Data sources (FIWARE Orion)"},
     "staff_sources.intro": {
@@ -746,7 +745,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "age.h": {"ja": "{n}時間", "en": "{n} h"},
     "age.d": {"ja": "{n}日", "en": "{n} d"},
 
-    # --- issue 4: menu groups and accounts ---
+    # --- staff: menu groups and accounts ---
     "staff.upload.publishing": {"ja": "保存しています…（大きなファイルでは数十秒かかります。このままお待ちください）",
                                 "en": "Saving… (a big file takes a few dozen seconds; please wait)"},
     "staff.layers.search": {"ja": "検索", "en": "Search"},

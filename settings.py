@@ -42,7 +42,7 @@ class Settings:
     # Start the periodic jobs inside the web process (embedded default); gunicorn web workers
     # leave them to the separate `worker` process.
     run_jobs: bool = False
-    # --- issue 4: staff log-in and uploads ---
+    # staff log-in and uploads
     admin_email: str = ""
     admin_password: str = ""
     upload_max_mb: int = 100
@@ -58,7 +58,7 @@ class Settings:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
+    def from_env(cls, env: dict | None = None, **overrides) -> Settings:
         env = dict(os.environ if env is None else env)
         instance = Path(env.get("INSTANCE_PATH") or ROOT / "instance")
         orion = env.get("ORION_URL", "").strip()
@@ -82,7 +82,7 @@ class Settings:
             public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/")
             or f"http://{env.get('HOST', '127.0.0.1')}:{env.get('PORT', '8050')}",
         )
-        # --- issue 4 settings ---
+        # staff log-in and uploads
         values.update(
             admin_email=env.get("ADMIN_EMAIL", "").strip(),
             admin_password=env.get("ADMIN_PASSWORD", ""),
@@ -96,7 +96,7 @@ class Settings:
         values.update(overrides)
         return cls(**values)
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
 

@@ -1,4 +1,4 @@
-"""The periodic jobs: demo feed today; broker pollers, alert checks and the mail outbox later.
+"""The periodic jobs: demo feeds (snow sensors, plows), broker and CKAN pollers, alert checks, mail outbox.
 
 `python worker.py` runs them alone (Procfile `worker`); `python app.py` starts the same jobs in
 a thread of the web process, so the embedded default needs one command.
@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from settings import Settings
 from store.db import Database, utcnow
@@ -31,7 +31,7 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
 
         jobs.append(Job(demo_snow.FEED_NAME, settings.demo_interval_s,
                         lambda: demo_snow.tick(db, settings.data_path, utcnow(), settings.demo_interval_s)))
-    # --- issue 3 jobs ---
+    # snow removal: road alert rules, the demo fleet of plows
     from alerts.service import register_road_provider
     from layers.snowplow import road_alert_segments
 
@@ -45,7 +45,7 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
         jobs.append(Job(demo_plows.FEED_NAME, demo_plows.FIX_EVERY_S,
                         lambda: demo_plows.tick(db, settings.data_path, utcnow(), demo_plows.FIX_EVERY_S)))
 
-    # --- issue 5 jobs ---
+    # alerts: rule checks and the mail outbox
     from alerts.sender import pump_and_wait as send_mail
     from alerts.service import AlertConfig, install as install_alerts, tick as alerts_tick
 
@@ -55,7 +55,7 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
     if settings.smtp_url:  # without SMTP_URL mails stay in the outbox (staff history page)
         jobs.append(Job("alerts-mail", 0.05, lambda: send_mail(db, settings.smtp_url, settings.mail_from)))
 
-    # --- issue 6 jobs ---
+    # FIWARE brokers and CKAN sites
     from sources import broker_poll
 
     broker_poll.ensure_env_sources(db, settings)  # ORION_URL: the one-broker deployment
@@ -102,7 +102,7 @@ class JobRunner:
             self._stop.wait(min([due[j.name] for j in self.jobs] + [now + 1.0]) - time.monotonic()
                             if self.jobs else 1.0)
 
-    def start(self) -> "JobRunner":
+    def start(self) -> JobRunner:
         self._thread = threading.Thread(target=self._loop, name="ishikawa-jobs", daemon=True)
         self._thread.start()
         return self

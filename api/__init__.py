@@ -1,1 +1,2 @@
-"""Flask blueprints: /api/... REST, /healthz (later /ogcapi and the NGSI receiver)."""
+"""Flask blueprints: the public /api/..., /healthz, snow removal, the staff API (layers, alert rules,
+sources), /ogcapi, open-data downloads and the NGSI notification receiver."""

@@ -12,7 +12,7 @@ Coordinates are CRS84 (lon, lat), as the layers store them.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import orjson
@@ -82,7 +82,7 @@ def feature_time(feat: dict) -> datetime | None:
                 dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
             except ValueError:
                 continue
-            return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+            return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     return None
 
 
@@ -95,7 +95,7 @@ def parse_datetime_param(text: str | None) -> tuple[datetime | None, datetime | 
         if part in ("", ".."):
             return None
         dt = datetime.fromisoformat(part.replace("Z", "+00:00"))
-        return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
     if "/" in text:
         a, b = text.split("/", 1)
@@ -202,19 +202,32 @@ PAGE = """<!doctype html>
 <h1 class="app-title">{{ app }}</h1>
 <a class="lang-switch" href="{{ other_url }}">{{ other_label }}</a></header>
 <main class="page-body ogc">
-<nav class="crumbs">{% for href, label in crumbs %}<a href="{{ href }}">{{ label }}</a>{% if not loop.last %} › {% endif %}{% endfor %}</nav>
+<nav class="crumbs">
+{% for href, label in crumbs %}<a href="{{ href }}">{{ label }}</a>{% if not loop.last %} › {% endif %}{% endfor %}
+</nav>
 <h2>{{ title }}</h2>
 {% if intro %}<p>{{ intro }}</p>{% endif %}
-{% if links %}<ul class="ogc-links">{% for l in links %}<li><a href="{{ l.href }}">{{ l.title or l.href }}</a> <code>{{ l.type }}</code></li>{% endfor %}</ul>{% endif %}
-{% if collections %}<table class="ogc-table"><thead><tr><th>{{ tr.id }}</th><th>{{ tr.name }}</th><th>{{ tr.description }}</th><th>{{ tr.links }}</th></tr></thead><tbody>
-{% for c in collections %}<tr><td><code>{{ c.id }}</code></td><td><a href="{{ c.html }}">{{ c.title }}</a></td><td>{{ c.description }}</td>
-<td><a href="{{ c.items_html }}">{{ tr.items }}</a> · <a href="{{ c.items_json }}">GeoJSON</a></td></tr>{% endfor %}</tbody></table>{% endif %}
+{% if links %}<ul class="ogc-links">
+{% for l in links %}<li><a href="{{ l.href }}">{{ l.title or l.href }}</a> <code>{{ l.type }}</code></li>{% endfor %}
+</ul>{% endif %}
+{% if collections %}<table class="ogc-table">
+<thead><tr><th>{{ tr.id }}</th><th>{{ tr.name }}</th><th>{{ tr.description }}</th><th>{{ tr.links }}</th></tr></thead>
+<tbody>
+{% for c in collections %}<tr><td><code>{{ c.id }}</code></td><td><a href="{{ c.html }}">{{ c.title }}</a></td>
+<td>{{ c.description }}</td>
+<td><a href="{{ c.items_html }}">{{ tr.items }}</a> · <a href="{{ c.items_json }}">GeoJSON</a></td></tr>{% endfor %}
+</tbody></table>{% endif %}
 {% if conformance %}<ul>{% for c in conformance %}<li><code>{{ c }}</code></li>{% endfor %}</ul>{% endif %}
 {% if features is not none %}<p>{{ counts }}</p>
-<table class="ogc-table"><thead><tr><th>id</th><th>{{ tr.geometry }}</th>{% for k in keys %}<th>{{ k }}</th>{% endfor %}</tr></thead><tbody>
-{% for f in features %}<tr><td><a href="{{ f.href }}">{{ f.id }}</a></td><td>{{ f.geom }}</td>{% for k in keys %}<td>{{ f.props.get(k, "") }}</td>{% endfor %}</tr>{% endfor %}
+<table class="ogc-table">
+<thead><tr><th>id</th><th>{{ tr.geometry }}</th>{% for k in keys %}<th>{{ k }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for f in features %}<tr><td><a href="{{ f.href }}">{{ f.id }}</a></td><td>{{ f.geom }}</td>
+{% for k in keys %}<td>{{ f.props.get(k, "") }}</td>{% endfor %}</tr>{% endfor %}
 </tbody></table>{% endif %}
-{% if pager %}<p class="ogc-pager">{% for href, label in pager %}<a href="{{ href }}">{{ label }}</a> {% endfor %}</p>{% endif %}
+{% if pager %}<p class="ogc-pager">
+{% for href, label in pager %}<a href="{{ href }}">{{ label }}</a> {% endfor %}
+</p>{% endif %}
 </main></body></html>"""
 
 
@@ -264,8 +277,8 @@ def landing():
     doc = {"title": t("ogc.title", lang), "description": t("ogc.description", lang), "links": links}
     if wants_html():
         return render(lang, t("ogc.title", lang), crumbs_for(lang), intro=t("ogc.description", lang),
-                      links=[dict(l, href=l["href"] if l["type"] != "text/html" else with_query(l["href"], f="html", lang=lang))
-                             for l in links])
+                      links=[dict(ln, href=ln["href"] if ln["type"] != "text/html"
+                                  else with_query(ln["href"], f="html", lang=lang)) for ln in links])
     return json_response(doc)
 
 
@@ -295,7 +308,8 @@ def openapi_doc(lang: str) -> dict:
                                q("f", "string", "json or html")]}},
             "/collections/{collectionId}/items/{featureId}": {"get": {
                 "summary": "one feature", "responses": geo,
-                "parameters": [p, {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}}]}},
+                "parameters": [p, {"name": "featureId", "in": "path", "required": True,
+                                   "schema": {"type": "string"}}]}},
         },
     }
 
@@ -328,7 +342,8 @@ def collections():
         return render(lang, t("ogc.collections", lang), crumbs_for(lang), collections=rows)
     return json_response({
         "links": [link(f"{base()}/collections", "self", "application/json", t("ogc.this_document", lang)),
-                  link(with_query(f"{base()}/collections", f="html"), "alternate", "text/html", t("ogc.as_html", lang))],
+                  link(with_query(f"{base()}/collections", f="html"), "alternate", "text/html",
+                       t("ogc.as_html", lang))],
         "collections": docs,
     })
 
@@ -343,8 +358,8 @@ def collection(layer_id: str):
         intro = f"{doc['description']} — {t('ogc.license', lang)}: {doc['license']} — bbox: {ext}"
         return render(lang, doc["title"], crumbs_for(lang, (with_query("/ogcapi/collections", f="html", lang=lang),
                                                             t("ogc.collections", lang))),
-                      intro=intro, links=[dict(l, href=with_query(l["href"], f="html", lang=lang))
-                                          if l["type"] == "text/html" else l for l in doc["links"]])
+                      intro=intro, links=[dict(ln, href=with_query(ln["href"], f="html", lang=lang))
+                                          if ln["type"] == "text/html" else ln for ln in doc["links"]])
     return json_response(doc)
 
 
@@ -399,8 +414,8 @@ def items(layer_id: str):
         rows = [{"id": f.get("id"), "geom": geom_summary(f["geometry"]), "props": f.get("properties") or {},
                  "href": with_query(f"/ogcapi/collections/{layer.id}/items/{f.get('id')}", f="html", lang=lang)}
                 for f in page]
-        pager = [(with_query(l["href"].replace(request.host_url.rstrip("/"), ""), f="html", lang=lang),
-                  l["title"]) for l in links if l["rel"] in ("prev", "next")]
+        pager = [(with_query(ln["href"].replace(request.host_url.rstrip("/"), ""), f="html", lang=lang),
+                  ln["title"]) for ln in links if ln["rel"] in ("prev", "next")]
         counts = t("ogc.counts", lang, returned=len(page), matched=matched)
         return render(lang, layer_name(layer, lang), crumbs_for(
             lang, (with_query("/ogcapi/collections", f="html", lang=lang), t("ogc.collections", lang)),

@@ -25,7 +25,8 @@ UPLOAD_FIELDS = {
     "lat_column": {"type": "string", "description": "CSV: the latitude (north-south) column, overriding detection"},
     "lon_column": {"type": "string", "description": "CSV: the longitude (east-west) column, overriding detection"},
     "on_invalid": {"type": "string", "enum": ["skip"],
-                   "description": "skip: publish the placeable rows; without it a file with unplaceable rows is refused (422)"},
+                   "description": "skip: publish the placeable rows; "
+                                  "without it a file with unplaceable rows is refused (422)"},
 }
 
 
@@ -35,7 +36,8 @@ def spec() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "ishikawa-map API", "version": "1.0",
-                 "description": "石川県 データ連携基盤 マップ. Messages in Japanese unless Accept-Language: en or ?lang=en."},
+                 "description": "石川県 データ連携基盤 マップ. "
+                                "Messages in Japanese unless Accept-Language: en or ?lang=en."},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "flask --app app create-token EMAIL"}},
@@ -44,7 +46,8 @@ def spec() -> dict:
                     "error": {"type": "string"}, "message": {"type": "string"},
                     "details": {"type": "array", "items": {}}}},
                 "Skipped": {"type": "object", "properties": {
-                    "row": {"type": "integer", "description": "CSV: spreadsheet row (header = 1); else feature position"},
+                    "row": {"type": "integer",
+                            "description": "CSV: spreadsheet row (header = 1); else feature position"},
                     "reason": {"type": "string"}, "message": {"type": "string"}}},
                 "Created": {"type": "object", "properties": {
                     "id": {"type": "string"}, "feature_count": {"type": "integer"},
@@ -110,6 +113,7 @@ def spec() -> dict:
                 "get": {"summary": "Download as CSV (UTF-8 with BOM; cells starting with = + - @ are neutralised)",
                         "parameters": [layer_id], "responses": {"200": {"description": "CSV file"},
                                                                 "404": ERRORS["404"]}}},
-            "/api/openapi.json": {"get": {"summary": "This description", "responses": {"200": {"description": "OpenAPI"}}}},
+            "/api/openapi.json": {"get": {"summary": "This description",
+                                          "responses": {"200": {"description": "OpenAPI"}}}},
         },
     }

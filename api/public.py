@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from api.cache import cache
 from api.errors import error
+from auth import current_staff
 from layers.registry import kind_of
 from store.db import get_db, utcnow
 from store.feeds import feed_states
-from auth import current_staff
 from store.layers import get_visible_layer, organisations, visible_layer_rows
 from store.models import PUBLIC, Layer, Sensor
 from store.sensors import readings
+from timezones import JST
 
 log = logging.getLogger(__name__)
 bp = Blueprint("public_api", __name__)
@@ -116,7 +117,7 @@ def parse_time(text: str | None, default: datetime) -> datetime:
     if not text:
         return default
     dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone(timedelta(hours=9)))  # bare times are JST
+    return dt if dt.tzinfo else dt.replace(tzinfo=JST)  # bare times are JST
 
 
 @bp.get("/api/sensors/<sensor_id>/readings")

@@ -1,4 +1,4 @@
-"""Snow removal API: GPS fixes in, road status out (issue 3); and the `load-roads` command.
+"""Snow removal API: GPS fixes in, road status out; and the `load-roads` command.
 
 POST /api/vehicles/fixes            staff API token; JSON array of {vehicle_id, lon, lat, time,
                                     speed?, heading?, work?} -> accepted / rejected counts and the
@@ -10,7 +10,7 @@ GET  /api/snow/network?v=           the road network as GeoJSON (the /snow page 
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -18,9 +18,10 @@ import orjson
 from flask import Blueprint, Response, current_app, request
 
 from api.cache import cache
-from auth import require_token  # issue 4: staff API tokens (Authorization: Bearer)
 from api.errors import error
+from auth import require_token  # staff API tokens (Authorization: Bearer)
 from store.db import get_db, utcnow
+from timezones import JST
 
 bp = Blueprint("snow_api", __name__)
 MAX_FIXES = 10_000
@@ -55,7 +56,7 @@ def _parse_time(text: str | None) -> datetime | None:
     if not text:
         return None
     dt = datetime.fromisoformat(text.strip().replace(" ", "+").replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone(timedelta(hours=9)))
+    return dt if dt.tzinfo else dt.replace(tzinfo=JST)  # bare times are JST
 
 
 @bp.get("/api/snow/status")
@@ -76,7 +77,7 @@ def snow_status():
     snap = snapshot(db, key, cache)  # one computation per refresh interval, whoever asks
     with db.session() as s:
         rows = status_rows(s, snap["roads"], since.timestamp() if since else None)
-    stamp = datetime.fromtimestamp(snap["t"], tz=timezone.utc).isoformat()
+    stamp = datetime.fromtimestamp(snap["t"], tz=UTC).isoformat()
     if geometry:
         parts = [b'{"type":"Feature","id":' + orjson.dumps(r["id"]) + b',"geometry":' + r.pop("_geometry").encode()
                  + b',"properties":' + orjson.dumps(r) + b"}" for r in rows]

@@ -1,4 +1,4 @@
-"""The staff API (issue 4): Bearer tokens only (`Authorization: Bearer <token>`).
+"""The staff API: Bearer tokens only (`Authorization: Bearer <token>`).
 
 POST   /api/layers                   multipart: file, name, visibility, group [, name_en, crs, lat_column,
                                      lon_column, on_invalid=skip, description, license, attribution]
@@ -20,8 +20,18 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.errors import error, request_lang
 from auth import current_staff, require_token
-from layers.manage import (Refused, UploadOptions, change_settings, layer_csv, layer_for_edit, layer_info, publish,
-                           remove, replace, roll_back)
+from layers.manage import (
+    Refused,
+    UploadOptions,
+    change_settings,
+    layer_csv,
+    layer_for_edit,
+    layer_info,
+    publish,
+    remove,
+    replace,
+    roll_back,
+)
 from store.db import get_db
 from store.features import feature_collection_bytes
 from store.layers import get_visible_layer

@@ -1,4 +1,4 @@
-"""Staff log-in (Flask-Login), API tokens and the helpers every staff route uses (issue 4).
+"""Staff log-in (Flask-Login), API tokens and the helpers every staff route uses.
 
 Usage, for API blueprints and Dash callbacks alike::
 

@@ -12,9 +12,23 @@ import logging
 from sqlalchemy import select
 
 from store.models import Organisation
-from store.users import (ADMIN, MIN_PASSWORD, ROLES, Staff, User, all_users, check_password, create_token,
-                         create_user, get_user_by_email, organisation_by_code, revoke_token, set_password,
-                         staff_of, tokens_of)
+from store.users import (
+    ADMIN,
+    MIN_PASSWORD,
+    ROLES,
+    Staff,
+    User,
+    all_users,
+    check_password,
+    create_token,
+    create_user,
+    get_user_by_email,
+    organisation_by_code,
+    revoke_token,
+    set_password,
+    staff_of,
+    tokens_of,
+)
 
 log = logging.getLogger("ishikawa.auth")
 

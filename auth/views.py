@@ -11,8 +11,15 @@ from markupsafe import escape
 from auth.core import StaffUser, csrf_ok, csrf_token, current_staff, safe_next
 from i18n import normalize_lang, t
 from store.db import get_db, utcnow
-from store.users import check_password, get_user_by_email, login_failed, login_succeeded, login_wait, \
-    normalize_email, staff_of
+from store.users import (
+    check_password,
+    get_user_by_email,
+    login_failed,
+    login_succeeded,
+    login_wait,
+    normalize_email,
+    staff_of,
+)
 
 log = logging.getLogger("ishikawa.auth")
 bp = Blueprint("auth", __name__)

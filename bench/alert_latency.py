@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/alert_latency.py [--readings 1000] [--rules 200] [--batch 1] [--database-url URL]
 
-A local aiosmtpd server on loopback (in a process of its own, like a real mail server); a temporary SQLite database (or --database-url); 200 sensors
+A local aiosmtpd server on loopback (in a process of its own, like a real mail server); a temporary
+SQLite database (or --database-url); 200 sensors
 with one rule each (> 20 cm, clear below 15 cm, one recipient). A burst of 1,000 readings, one
 transaction each by default (`--batch 50`: fifty per transaction, as POST /api/readings with an
 array or a feed run writes them), alternating 30 cm / 5 cm per sensor, so every

@@ -26,8 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sources.demo_plows import DemoFleet  # noqa: E402
-from sources.fixes import (NetworkIndex, Prior, VehicleTrack, build_passes, course_from_positions,  # noqa: E402
-                           parse_fixes, prefecture_shape, validate)
+from sources.fixes import (  # noqa: E402
+    NetworkIndex,
+    build_passes,
+    course_from_positions,
+    prefecture_shape,
+    validate,
+)
 from sources.geojson_file import read_features  # noqa: E402
 
 T0 = 1_790_000_000.0

@@ -16,7 +16,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ def main() -> None:
                 s.add(src)
                 s.flush()
                 sid = src.id
-            now = datetime(2026, 1, 15, 3, 5, tzinfo=timezone.utc)
+            now = datetime(2026, 1, 15, 3, 5, tzinfo=UTC)
             t0 = time.perf_counter()
             first = broker_poll.poll_source(db, sid, now)
             t_first = time.perf_counter() - t0
@@ -87,7 +87,8 @@ def main() -> None:
         orion.stop()
     print(f"entities: {n} (snow-depth WeatherObserved, normalized, local HTTP)")
     print(f"baseline fetch, pages of 100 : {n / base:10.0f} entities/s  ({base * 1000:.0f} ms)")
-    print(f"fetch, pages of 1000         : {n / fast:10.0f} entities/s  ({fast * 1000:.0f} ms)  ratio {base / fast:.2f}x")
+    print(f"fetch, pages of 1000         : {n / fast:10.0f} entities/s  ({fast * 1000:.0f} ms)  "
+          f"ratio {base / fast:.2f}x")
     print(f"first poll, fetch+map+store  : {n / t_first:10.0f} entities/s  ({t_first * 1000:.0f} ms)  "
           f"ratio {base / t_first:.2f}x of baseline fetch")
     print(f"repeat poll, nothing new     : {n / t_again:10.0f} entities/s  ({t_again * 1000:.0f} ms)  "

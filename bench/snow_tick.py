@@ -20,7 +20,7 @@ import re
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -74,7 +74,7 @@ def main(plows: int = 300, refreshes: int = 6) -> None:
 
     def send(since: float, until: float, step: int) -> int:
         items = [f for p in fleet.plows for f in fleet.fixes(p, since, until, step)]
-        ingest(db, items, datetime.fromtimestamp(until, tz=timezone.utc), boundaries)
+        ingest(db, items, datetime.fromtimestamp(until, tz=UTC), boundaries)
         return len(items)
 
     start = clock[0] - 3 * 3600
@@ -86,9 +86,9 @@ def main(plows: int = 300, refreshes: int = 6) -> None:
     # the refresh callback reads the wall clock: run it on the plows' clock
     real_time = time.time
     sp_time = sp._time
-    import pages.snow as page
-
     import types
+
+    import pages.snow as page
 
     Clock = types.SimpleNamespace(time=lambda: clock[0], monotonic=time.monotonic, sleep=time.sleep)
 
@@ -137,7 +137,8 @@ def main(plows: int = 300, refreshes: int = 6) -> None:
         r = client.post("/_dash-update-component", json=refresh_request(n, key), headers=GZ)
         assert r.status_code == 200, r.get_data()[:300]
         wire, raw = sizes(r)
-        body = orjson.loads(gzip.decompress(r.get_data()) if r.headers.get("Content-Encoding") == "gzip" else r.get_data())
+        gzipped = r.headers.get("Content-Encoding") == "gzip"
+        body = orjson.loads(gzip.decompress(r.get_data()) if gzipped else r.get_data())
         key = body["response"]["snow-key"]["data"]
         delta = body["response"]["snow-delta"]["data"]
         roads = body["response"]["snow-roads"]["hideout"]
@@ -156,7 +157,8 @@ def main(plows: int = 300, refreshes: int = 6) -> None:
     avg_w, avg_r = sum(wires) / len(wires), sum(raws) / len(raws)
     print(f"\nper refresh, ours:     {avg_w:>10,.0f} B on the wire ({avg_r:,.0f} unpacked)"
           f"   goal < 50 KB: {'yes' if avg_w < 50_000 else 'NO'}")
-    print(f"per refresh, baseline: {base_wire:>10,.0f} B on the wire ({base_raw:,.0f} unpacked) — network + states + fleet resent")
+    print(f"per refresh, baseline: {base_wire:>10,.0f} B on the wire ({base_raw:,.0f} unpacked)"
+          " — network + states + fleet resent")
     print(f"ratio ours / baseline: {avg_w / base_wire:.3f} on the wire, {avg_r / base_raw:.3f} unpacked")
     page.time = time
     sp._time = sp_time

@@ -1,4 +1,4 @@
-"""Upload benchmark (issue 4): parse + store time and peak memory of a big CSV and a big GeoJSON,
+"""Upload benchmark: parse + store time and peak memory of a big CSV and a big GeoJSON,
 against a bare `pyogrio.read_dataframe` of the same file (ratio printed; goal: within 2×), and the
 bytes one map view receives from a one-million-point public layer at zoom 8, 12 and 16 (goal: < 1 MB).
 
@@ -84,8 +84,8 @@ def _baseline(path: str, q) -> None:
 
 
 def _ours(path: str, db_url: str, q) -> None:
-    from layers.manage import publish_result, read_file, UploadOptions
     from layers.builtin import ensure_builtin
+    from layers.manage import UploadOptions, publish_result, read_file
     from store.db import Database
     from store.users import ADMIN, create_user, get_user_by_email, staff_of
 

@@ -15,7 +15,7 @@ from dash import dcc, html
 
 from components.basemaps import BASEMAPS, basemap_attribution
 from i18n import t
-from layers.snow_depth import JST
+from timezones import JST
 
 ROW_PX = 56  # one grid row; a panel of h rows is h * ROW_PX tall
 PALETTE = ["#1d70b8", "#d4351c", "#00703c", "#f47738", "#4c2c92", "#b58840", "#28a197", "#505a5f", "#912b88",

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import html as html_lib
-
 from typing import TYPE_CHECKING
 
 import dash_leaflet as dl

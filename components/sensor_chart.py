@@ -32,9 +32,11 @@ def sensor_figure(series: dict, names: dict, agg_step: timedelta | None, aggrega
         fig.add_trace(go.Scatter(x=xs, y=[b.max for b in buckets], mode="lines", line=dict(width=0, color=color),
                                  name=f"{name} {labels['max']}", showlegend=False, legendgroup=sid))
         fig.add_trace(go.Scatter(x=xs, y=[b.min for b in buckets], mode="lines", line=dict(width=0, color=color),
-                                 fill="tonexty", fillcolor=_alpha(color), name=f"{name} {labels['min']}–{labels['max']}",
+                                 fill="tonexty", fillcolor=_alpha(color),
+                                 name=f"{name} {labels['min']}–{labels['max']}",
                                  legendgroup=sid))
-        fig.add_trace(go.Scatter(x=xs, y=[b.mean for b in buckets], mode="lines+markers", name=f"{name} {labels['mean']}",
+        fig.add_trace(go.Scatter(x=xs, y=[b.mean for b in buckets], mode="lines+markers",
+                                 name=f"{name} {labels['mean']}",
                                  line=dict(color=color, width=2), legendgroup=sid))
     for line in thresholds:
         fig.add_hline(y=float(line["value"]), line=dict(color=line.get("color", "#b3261e"), dash="dash", width=1.5),

@@ -38,7 +38,8 @@ def progress_numbers(prog: dict, lang: str) -> html.Table:
         return f"{m / 1000:.1f}"
 
     rows = [html.Tr([html.Th(t("snow.total", lang)), html.Td(f"{prog['total']['share'] * 100:.1f}%"),
-                     html.Td(t("snow.km", lang, done=km(prog["total"]["cleared_m"]), total=km(prog["total"]["total_m"])))],
+                     html.Td(t("snow.km", lang, done=km(prog["total"]["cleared_m"]),
+                               total=km(prog["total"]["total_m"])))],
                     className="progress-total")]
     for r in prog["area"]:
         rows.append(html.Tr([html.Th(r["name"]), html.Td(f"{r['share'] * 100:.1f}%"),
@@ -48,7 +49,8 @@ def progress_numbers(prog: dict, lang: str) -> html.Table:
 
 def legend(items: list[LegendItem], lang: str) -> html.Div:
     return html.Div(className="snow-legend", children=[
-        html.Ul([html.Li([html.Span(className=f"swatch swatch-{i.shape}", style={"--swatch": i.color}), html.Span(i.label)]) for i in items],
+        html.Ul([html.Li([html.Span(className=f"swatch swatch-{i.shape}", style={"--swatch": i.color}),
+                          html.Span(i.label)]) for i in items],
                 className="legend-items"),
         html.Div([html.Span(className="swatch plow-swatch"), html.Span(t("snow.plow_marker", lang))],
                  className="legend-plow"),

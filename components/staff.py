@@ -1,4 +1,4 @@
-"""Frame of the staff pages (issue 4): top bar with navigation and log-out, the log-in prompt."""
+"""Frame of the staff pages: top bar with navigation and log-out, the log-in prompt."""
 from __future__ import annotations
 
 from dash import dcc, html
@@ -16,7 +16,8 @@ def staff_header(lang: str, path: str, email: str, csrf: str, id_prefix: str) ->
         html.A(t("app.short", lang), href=f"/?lang={lang}", className="lang-switch"),
         html.H1(t("staff.title", lang), className="app-title"),
         html.Nav(className="staff-nav", children=[
-            html.A(t(key, lang), href=f"{href}?lang={lang}", className="staff-nav-link" + (" active" if href == path else ""))
+            html.A(t(key, lang), href=f"{href}?lang={lang}",
+                   className="staff-nav-link" + (" active" if href == path else ""))
             for href, key in NAV
         ]),
         html.Span(email, className="staff-user", title=email),

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dashboards.queries.registry import QUERY_KINDS
 from refusal import Refused
-from layers.snow_depth import JST
+from timezones import JST
 
 PANEL_TYPES = ("timeseries", "stat", "gauge", "bar", "table", "map", "text")
 RELATIVE = {"now-1h": timedelta(hours=1), "now-6h": timedelta(hours=6), "now-24h": timedelta(hours=24),

@@ -410,7 +410,7 @@ def all_panels(db, viewer: Staff | None, slug: str, params: ViewParams, now: dat
 def _jst(text: str | None) -> str:
     if not text:
         return ""
-    from layers.snow_depth import JST
+    from timezones import JST
 
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(JST).strftime("%Y-%m-%d %H:%M:%S")
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
-from i18n import t
 import orjson
 import shapely
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from i18n import t
 from store.features import feature_collection_bytes
 from store.models import Feature, Layer
 
@@ -41,7 +40,7 @@ class MapSpec:
     refresh_s: int | None = None  # live layers: the map reloads them this often
     attribution: str = ""
     lod: bool = False  # the map asks for a new URL (another level of detail) when the zoom changes
-    bbox: bool = False  # the map adds &bbox= of its view to the URL (big uploaded layers, issue 4)
+    bbox: bool = False  # the map adds &bbox= of its view to the URL (big uploaded layers)
 
 
 def bbox_param(bounds, zoom: int | None) -> str | None:

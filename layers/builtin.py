@@ -30,21 +30,23 @@ GROUP_LABELS = {"kihon": "group.boundaries", "bousai": "group.bousai", "iryou": 
 
 GSI_ATTR = "出典：国土地理院"
 
+HAZARD_LICENSE = "ハザードマップポータルサイト利用規約（出典明示）"
+
 BUILTIN = [
     dict(id="boundaries", kind="outline", group="kihon", sort_order=10, default_visible=True,
          name="layer.boundaries", attribution="attribution.n03",
          license="国土数値情報利用約款（出典明示）", files=["boundaries/ishikawa_municipalities.geojson"]),
     dict(id="hazard-flood", kind="hazard_tiles", group="bousai", sort_order=20,
-         name="layer.hazard_flood", attribution="attribution.hazard", license="ハザードマップポータルサイト利用規約（出典明示）",
+         name="layer.hazard_flood", attribution="attribution.hazard", license=HAZARD_LICENSE,
          options={"tile_ids": ["01_flood_l2_shinsuishin_data"], "legend": "depth"}),
     dict(id="hazard-sediment", kind="hazard_tiles", group="bousai", sort_order=21,
-         name="layer.hazard_sediment", attribution="attribution.hazard", license="ハザードマップポータルサイト利用規約（出典明示）",
+         name="layer.hazard_sediment", attribution="attribution.hazard", license=HAZARD_LICENSE,
          options={"tile_ids": ["05_dosekiryukeikaikuiki", "05_kyukeishakeikaikuiki"], "legend": "sediment"}),
     dict(id="hazard-tsunami", kind="hazard_tiles", group="bousai", sort_order=22,
-         name="layer.hazard_tsunami", attribution="attribution.hazard", license="ハザードマップポータルサイト利用規約（出典明示）",
+         name="layer.hazard_tsunami", attribution="attribution.hazard", license=HAZARD_LICENSE,
          options={"tile_ids": ["04_tsunami_newlegend_data"], "legend": "depth"}),
     dict(id="hazard-storm-surge", kind="hazard_tiles", group="bousai", sort_order=23,
-         name="layer.hazard_storm_surge", attribution="attribution.hazard", license="ハザードマップポータルサイト利用規約（出典明示）",
+         name="layer.hazard_storm_surge", attribution="attribution.hazard", license=HAZARD_LICENSE,
          options={"tile_ids": ["03_hightide_l2_shinsuishin_data"], "legend": "depth"}),
     dict(id="shelters", kind="shelters", group="bousai", sort_order=30,
          name="layer.shelters", attribution="attribution.shelters", license="国土地理院コンテンツ利用規約",
@@ -56,15 +58,11 @@ BUILTIN = [
     dict(id="snow-depth", kind="snow_depth", group="yuki", sort_order=50, default_visible=True,
          name="layer.snow_depth", attribution="attribution.snow_demo", license="デモデータ",
          options={"demo": True, "feed": "demo-snow"}),
-    # --- issue 3 built-in layers ---
-    # road colours only (no vehicles); the network itself lives in the snow tables (layers/snowplow.py)
+    # snow removal: road colours only (no vehicles); the network itself lives in the snow tables (layers/snowplow.py)
     dict(id="snow-removal", kind="snowplow", group="yuki", sort_order=51,
          name="layer.snow_removal", attribution="attribution.snow_removal",
          license="国土数値情報（緊急輸送道路・半島循環道路）非商用 / 除雪車位置はデモデータ",
          options={"demo": True, "feed": "demo-plows"}),
-
-    # --- issue 6 built-in layers ---
-
 ]
 
 

@@ -21,8 +21,15 @@ from refusal import Refused
 from sources.upload import ReadResult, UploadError, read_upload
 from store.grids import refresh_grids
 from store.models import Feature, Layer
-from store.uploads import (KIND, EditError, create_uploaded_layer, delete_layer, replace_layer_data,
-                           rollback_layer, update_layer_settings)
+from store.uploads import (
+    KIND,
+    EditError,
+    create_uploaded_layer,
+    delete_layer,
+    replace_layer_data,
+    rollback_layer,
+    update_layer_settings,
+)
 from store.users import Staff, may_edit_layer, may_see_layer
 
 

@@ -1,4 +1,4 @@
-"""kind name -> kind object. New kinds (snowplow, uploaded, ngsi) register here."""
+"""kind name -> kind object: every layer kind registers here."""
 from __future__ import annotations
 
 from layers.aed import AedKind
@@ -8,8 +8,8 @@ from layers.ngsi import NgsiPointsKind, SensorPointsKind
 from layers.outline import OutlineKind
 from layers.shelters import ShelterKind
 from layers.snow_depth import SnowDepthKind
-from layers.snowplow import SnowplowKind  # issue 3
-from layers.uploaded import UploadedKind  # issue 4
+from layers.snowplow import SnowplowKind
+from layers.uploaded import UploadedKind
 from store.models import Layer
 
 KINDS: dict[str, LayerKind] = {k.kind: k for k in [
@@ -18,16 +18,10 @@ KINDS: dict[str, LayerKind] = {k.kind: k for k in [
     ShelterKind(),
     SnowDepthKind(),
     HazardTilesKind(),
-    # --- issue 3 kinds ---
     SnowplowKind(),
-
-    # --- issue 4 kinds ---
     UploadedKind(),
-
-    # --- issue 6 kinds ---
     SensorPointsKind(),
     NgsiPointsKind(),
-
 ]}
 
 

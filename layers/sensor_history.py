@@ -8,15 +8,15 @@ import csv
 import io
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from layers.snow_depth import JST
+from store.alerts import AlertRule
 from store.models import PUBLIC, Layer, Reading, Sensor
+from timezones import JST
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def parse_jst(text: str) -> datetime | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=JST)
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 def time_window(sel: Selection, now: datetime) -> tuple[datetime, datetime]:
@@ -168,7 +168,7 @@ def bucket_start(t: datetime, step: timedelta) -> datetime:
     local = t.astimezone(JST)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     n = int((local - midnight) / step)
-    return (midnight + step * n).astimezone(timezone.utc)
+    return (midnight + step * n).astimezone(UTC)
 
 
 def aggregate(points: list[tuple[datetime, float]], step: timedelta) -> list[Bucket]:
@@ -178,54 +178,33 @@ def aggregate(points: list[tuple[datetime, float]], step: timedelta) -> list[Buc
     return [Bucket(k, min(vs), max(vs), round(sum(vs) / len(vs), 3), len(vs)) for k, vs in sorted(groups.items())]
 
 
-# Threshold lines come from the alert rules that watch a sensor (issue 5). Until its module is
-# on main, a provider can be registered here: fn(session, sensor_ids, attribute) -> [{"value", "label", ...}].
-THRESHOLD_PROVIDERS: list[Callable[[Session, list[str], str], list[dict]]] = []
-
-
 def alert_rule_thresholds(s: Session, sensor_ids: list[str], attribute: str) -> list[dict]:
-    """Threshold lines of the alert rules (issue 5's `store.alerts.AlertRule`, once it is on main)
-    that watch these sensors or their layers: public rules, and the logged-in staff's own."""
-    try:
-        from store.alerts import AlertRule  # type: ignore[import-not-found]
-    except ImportError:
-        return []
+    """Threshold lines of the unpaused alert rules that watch these sensors or their layers:
+    public rules, and the logged-in staff's own organisation's (admins: all)."""
     staff = None
     try:
         from auth import current_staff
 
         staff = current_staff()
-    except Exception:
+    except Exception:  # outside a request (tests, scripts): a visitor
         staff = None
     layer_ids = set(s.scalars(select(Sensor.layer_id).where(Sensor.id.in_(sensor_ids)))) if sensor_ids else set()
     out = []
     for rule in s.scalars(select(AlertRule).where(AlertRule.attribute == attribute)):
-        if getattr(rule, "paused", False):
+        if rule.paused:
             continue
         watches = (rule.target == "sensor" and rule.sensor_id in sensor_ids) or \
                   (rule.target == "layer" and rule.layer_id in layer_ids)
-        visible = getattr(rule, "public", False) or (staff is not None and staff.may_manage(rule.organisation_id))
+        visible = rule.public or (staff is not None and staff.may_manage(rule.organisation_id))
         if watches and visible:
             out.append({"value": float(rule.threshold), "label": f"{rule.name} {rule.op} {rule.threshold:g}"})
     return out
 
 
 def thresholds(s: Session, sensor_ids: list[str], attribute: str) -> list[dict]:
-    lines: list[dict] = []
-    providers = [alert_rule_thresholds, *THRESHOLD_PROVIDERS]
-    try:  # the alerts module, when it offers the hook
-        from alerts import thresholds_for  # type: ignore[attr-defined]
-
-        providers.append(thresholds_for)
-    except ImportError:
-        pass
-    for fn in providers:
-        try:
-            lines.extend(fn(s, sensor_ids, attribute) or [])
-        except Exception:  # a broken provider must not take the dashboard down
-            log.exception("threshold provider failed")
+    """The chart's threshold lines: those of the alert rules, each (value, label) once."""
     seen, out = set(), []
-    for line in lines:
+    for line in alert_rule_thresholds(s, sensor_ids, attribute):
         key = (float(line["value"]), line.get("label", ""))
         if key not in seen:
             seen.add(key)

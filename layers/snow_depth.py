@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import orjson
 
 from i18n import t
 from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attribution, popup_spec
 from store.sensors import sensors_of_layer
+from timezones import JST
 
-JST = ZoneInfo("Asia/Tokyo")
 # upper bounds (cm, exclusive) of the depth classes 0..5; the last class is open-ended
 CLASS_BOUNDS = [0.5, 10, 30, 50, 100]
 CLASS_COLORS = ["#d9f0ff", "#9ecae1", "#4292c6", "#2171b5", "#6a51a3", "#3f007d"]

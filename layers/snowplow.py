@@ -1,4 +1,4 @@
-"""Snow removal: road status coloured by time since a plow cleared it (issue 3).
+"""Snow removal: road status coloured by time since a plow cleared it.
 
 The layer kind (public layer 除雪状況: road colours only, no vehicle details) and the plain
 functions the /snow page and the API use: road states, vehicle snapshots, deltas between two
@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import time as _time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from i18n import t
 from keylock import key_lock
 from layers.base import LayerKind, LegendItem, MapSpec, layer_attribution
 from store.db import utcnow
+from timezones import JST
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,6 @@ TRAIL_S = 1800
 TRAIL_STEP_S = 20  # trails keep a point every 20 s at most (~150 m at plowing speed)
 POS_DECIMALS = 5  # ~1 m: plenty for a marker, and fewer bytes per refresh
 FEED_STALE_S = 120
-JST = timezone(timedelta(hours=9))
 
 
 # --- the network ---------------------------------------------------------------------------------
@@ -72,10 +72,9 @@ def ensure_network(s, data_path: Path) -> bool:
 
 def load_network_file(db, path: Path, data_path: Path) -> int:
     """Replace the network by a road manager's own file (GeoJSON, GeoPackage…); see README."""
+    from sources.fixes import rematch
     from sources.roads import municipality_areas, read_network_file
     from store.snow import replace_network
-
-    from sources.fixes import rematch
 
     feats = read_network_file(Path(path), municipality_areas(data_path / "boundaries/ishikawa_municipalities.geojson"))
     with db.session() as s:
@@ -229,12 +228,13 @@ def vehicles_at(s, at: datetime | None = None, live: bool = False) -> dict[str, 
     for f in fixes:
         v = out.setdefault(f.vehicle_id, {"trail": []})
         v["trail"].append([round(f.lon, POS_DECIMALS), round(f.lat, POS_DECIMALS), int(f.time.timestamp())])
-        v.update(lon=round(f.lon, POS_DECIMALS), lat=round(f.lat, POS_DECIMALS), heading=f.heading, speed=f.speed, work=f.work,
-                 t=int(f.time.timestamp()))
+        v.update(lon=round(f.lon, POS_DECIMALS), lat=round(f.lat, POS_DECIMALS), heading=f.heading, speed=f.speed,
+                 work=f.work, t=int(f.time.timestamp()))
     if live:
         for vid, veh in vehicles(s).items():
             if vid not in out and veh.last_time is not None and veh.last_time <= until:
-                out[vid] = {"trail": [], "lon": round(veh.last_lon, POS_DECIMALS), "lat": round(veh.last_lat, POS_DECIMALS),
+                out[vid] = {"trail": [],
+                            "lon": round(veh.last_lon, POS_DECIMALS), "lat": round(veh.last_lat, POS_DECIMALS),
                             "heading": veh.last_heading, "speed": veh.last_speed, "work": veh.last_work,
                             "t": int(veh.last_time.timestamp())}
     for v in out.values():
@@ -253,7 +253,8 @@ def advance_vehicles(prev: dict[str, dict], new_fixes: list, at: float) -> dict[
             continue
         if not v["trail"] or ts - v["trail"][-1][2] >= TRAIL_STEP_S:
             v["trail"].append([round(f.lon, POS_DECIMALS), round(f.lat, POS_DECIMALS), ts])
-        v.update(lon=round(f.lon, POS_DECIMALS), lat=round(f.lat, POS_DECIMALS), heading=f.heading, speed=f.speed, work=f.work, t=ts)
+        v.update(lon=round(f.lon, POS_DECIMALS), lat=round(f.lat, POS_DECIMALS), heading=f.heading, speed=f.speed,
+                 work=f.work, t=ts)
     for v in out.values():
         v["trail"] = [p for p in v["trail"] if p[2] > at - TRAIL_S]
         v["state"] = vehicle_state(v.get("t"), v.get("speed"), at)
@@ -308,8 +309,8 @@ def _compute(db, key: str, cache) -> dict:
             if prev is not None and prev.get("fix_id", 0) <= fix_id:
                 vehs = advance_vehicles(prev["vehicles"], fixes_after_id(s, prev["fix_id"], fix_id), stamp)
             else:
-                vehs = vehicles_at(s, datetime.fromtimestamp(stamp, tz=timezone.utc), live=True)
-            roads = road_states(s, datetime.fromtimestamp(stamp + 120, tz=timezone.utc))
+                vehs = vehicles_at(s, datetime.fromtimestamp(stamp, tz=UTC), live=True)
+            roads = road_states(s, datetime.fromtimestamp(stamp + 120, tz=UTC))
             newest, received = newest_fix(s)
             from store.snow import vehicles as vehicle_rows
 
@@ -317,7 +318,7 @@ def _compute(db, key: str, cache) -> dict:
                 vehs[vid] = {**vehs[vid], "rej": sum((veh.rejected or {}).values())}
         else:
             COMPUTE_COUNT["replay"] += 1
-            at = datetime.fromtimestamp(stamp, tz=timezone.utc)
+            at = datetime.fromtimestamp(stamp, tz=UTC)
             vehs = vehicles_at(s, at)
             roads = road_states(s, at)
             newest, received = None, None
@@ -360,7 +361,8 @@ def snapshot(db, key: str, cache=None, ttl: int = 600) -> dict:
         return value
 
 
-def refresh_payload(db, cache, client_key: str | None, now: float, replay_at: float | None = None) -> tuple[str, dict | None]:
+def refresh_payload(db, cache, client_key: str | None, now: float,
+                    replay_at: float | None = None) -> tuple[str, dict | None]:
     """(new key, delta for a browser that holds `client_key`); delta None: nothing to send.
 
     delta = {"t", "roads": {changed}, "gone": [ids], "vehicles": {changed}, "reset": bool,
@@ -397,7 +399,7 @@ def snapshot_cached(cache, key: str | None) -> dict | None:
 
 
 def ingest_fixes(db, items: list, now: datetime, data_path: Path):
-    """The one ingest path (API, demo feed, later FIWARE Vehicle entities): see sources/fixes.py."""
+    """The one ingest path (API, demo feed, FIWARE Vehicle entities): see sources/fixes.py."""
     from sources.fixes import ingest
 
     return ingest(db, items, now, data_path / "boundaries/ishikawa_municipalities.geojson")
@@ -416,7 +418,7 @@ def status_rows(s, states: dict, since: float | None) -> list[dict]:
             continue
         out.append({"id": seg.id, "name": seg.name, "route": seg.route, "area": seg.area,
                     "road_class": seg.road_class, "manager": seg.manager, "length_m": seg.length_m,
-                    "cleared_at": datetime.fromtimestamp(cleared, tz=timezone.utc).isoformat() if cleared else None,
+                    "cleared_at": datetime.fromtimestamp(cleared, tz=UTC).isoformat() if cleared else None,
                     "work": WORK_NAMES.get(st[1]) if st else None, "_geometry": seg.geometry})
     return out
 
@@ -498,7 +500,7 @@ def page_refresh(db, cache, client_key: str | None, now: float, minutes: float |
             "progress": progress(segs, snap["roads"], snap["t"], hours), "feed": live_snap}
 
 
-# --- alerts (issue 5): road rules ---------------------------------------------------------------
+# --- alerts: road rules ---------------------------------------------------------------
 
 _MIDS: dict[tuple, dict] = {}
 NEARBY_SENSOR_M = 15_000.0

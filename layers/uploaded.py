@@ -1,4 +1,4 @@
-"""Layers staff uploaded (issue 4): points, lines or polygons in the layer's colour, a popup of the
+"""Layers staff uploaded: points, lines or polygons in the layer's colour, a popup of the
 chosen properties with the chosen labels. Everything in them came from a file: the popup escapes
 it (assets/map.js `esc`).
 
@@ -14,9 +14,8 @@ from sqlalchemy import func, select
 from i18n import t
 from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attribution
 from store.features import feature_collection_bytes
-from store.models import Feature
-
 from store.grids import BIG_LAYER, GRID_ZOOMS, cell_size, points_in_bbox, read_grid  # noqa: E402
+from store.models import Feature
 
 CLIENT_CLUSTER = 40  # points; above this the browser clusters (supercluster)
 POINTS_FROM_ZOOM = 15  # big layers: points themselves from this zoom (with bbox)

@@ -10,10 +10,10 @@ from i18n import t
 from layers.base import LegendItem, MapSpec, layer_name
 from layers.builtin import GROUP_LABELS, GROUPS
 from layers.registry import kind_of
-from layers.snow_depth import JST
 from store.feeds import feed_states
 from store.layers import visible_layer_rows
 from store.models import PRIVATE
+from timezones import JST
 
 
 @dataclass

@@ -20,7 +20,7 @@ from components.header import header
 from dashboards import service
 from dashboards.model import REFRESH, RELATIVE
 from i18n import normalize_lang, t
-from layers.snow_depth import JST
+from timezones import JST
 from refusal import Refused
 from store.db import get_db, utcnow
 

@@ -8,7 +8,7 @@ from auth import current_staff
 from components.header import header
 from dashboards import service
 from i18n import normalize_lang, t
-from layers.snow_depth import JST
+from timezones import JST
 from store.db import get_db
 
 dash.register_page(__name__, path="/dashboards", title=t("dash.list_title"))

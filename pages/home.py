@@ -3,17 +3,28 @@ from __future__ import annotations
 
 import dash
 import dash_leaflet as dl
-from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
+from dash import (
+    ALL,
+    MATCH,
+    ClientsideFunction,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    dcc,
+    html,
+    no_update,
+)
 
 from auth import current_staff
 from components.basemaps import basemap_options
-from layers.base import bbox_param
 from components.legend import legend_children
 from components.map import map_children
 from components.map_state import BASEMAPS, MapState, exclusive_selection, parse_state, to_query
 from i18n import t
-from layers.visible import group_label, group_order, stale_notices
-from layers.visible import visible_layers as _visible_layers
+from layers.base import bbox_param
+from layers.visible import group_label, group_order, stale_notices, visible_layers as _visible_layers
 from store.db import get_db
 
 dash.register_page(__name__, path="/", title=t("app.title"))
@@ -23,7 +34,7 @@ PAGE_LINKS = [
     ("snow", "nav.snow", "/snow"),
     ("sensors", "nav.sensors", "/sensors"),
     ("subscribe", "nav.subscribe", "/alerts/subscribe"),
-    ("catalog", "nav.catalog", "/catalog"),  # issue 6: every public dataset, GeoJSON/CSV/API/OGC API
+    ("catalog", "nav.catalog", "/catalog"),  # every public dataset, GeoJSON/CSV/API/OGC API
 ]
 
 
@@ -35,7 +46,7 @@ def stale_badges_now(lang: str) -> dict[str, str]:
 
 
 def visible_layers(lang: str, zoom: int | None = None):
-    # private layers only for logged-in staff allowed to see them (issue 4); every callback below
+    # private layers only for logged-in staff allowed to see them; every callback below
     # goes through here, so a crafted callback cannot reach a private layer either
     staff = current_staff()
     with get_db().session() as s:
@@ -54,7 +65,7 @@ def layout(**query):
     st: MapState = parse_state(query, known)
     lang = st.lang
     layers = visible_layers(lang, st.zoom)
-    badges = stale_badges_now(lang)  # a broker that stopped: its layers say since when (issue 6)
+    badges = stale_badges_now(lang)  # a broker that stopped: its layers say since when
     if st.layers is None:
         st.layers = [pl.id for pl in layers if pl.default_visible]
     checked = set(st.layers)
@@ -81,7 +92,7 @@ def layout(**query):
                         **{"aria-controls": "home-panel", "aria-expanded": "false"}),
             html.H1([html.Span(t("app.title", lang), className="title-long"),
                      html.Span(t("app.short", lang), className="title-short")], className="app-title"),
-            # issue 4: logged-in staff get back to their pages from the map
+            # logged-in staff get back to their pages from the map
             *([html.A(t("staff.nav.layers", lang), id="home-staff-link", className="lang-switch",
                       href=f"/staff/layers?lang={lang}")] if current_staff() is not None else []),
             html.A(t("lang.switch", lang), id="home-lang-link", className="lang-switch",

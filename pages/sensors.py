@@ -16,8 +16,8 @@ from components.header import header
 from components.sensor_chart import sensor_figure
 from i18n import STRINGS, normalize_lang, t
 from layers import sensor_history as sh
-from layers.snow_depth import JST
 from store.db import get_db, utcnow
+from timezones import JST
 
 dash.register_page(__name__, path="/sensors", title=t("sensors.title"))
 
@@ -82,7 +82,8 @@ def dashboard(sel: sh.Selection) -> dict:
 
 
 def table_columns(agg: str, lang: str) -> list[dict]:
-    cols = [{"name": t("sensors.col.sensor", lang), "id": "sensor"}, {"name": t("sensors.time_jst", lang), "id": "time"}]
+    cols = [{"name": t("sensors.col.sensor", lang), "id": "sensor"},
+            {"name": t("sensors.time_jst", lang), "id": "time"}]
     if agg == "raw":
         return cols + [{"name": t("sensors.col.value", lang), "id": "value"}]
     return cols + [{"name": t(f"sensors.{k}", lang), "id": k} for k in ("min", "max", "mean")] + \
@@ -140,11 +141,13 @@ def layout(lang: str | None = None, **query):
                                        options=[{"label": attr_label(a, lang), "value": a} for a in data["attrs"]])]),
                 html.Div([html.Label(t("sensors.aggregate", lang), className="ctl-label"),
                           dcc.RadioItems(id="sensors-agg", value=sel.agg, inline=True, className="basemap-radio",
-                                         options=[{"label": t(f"sensors.agg.{k}", lang), "value": k} for k in AGG_KEYS])]),
+                                         options=[{"label": t(f"sensors.agg.{k}", lang), "value": k}
+                                                  for k in AGG_KEYS])]),
                 html.Div(className="sensors-wide", children=[
                     html.Label(t("sensors.range", lang), className="ctl-label"),
                     dcc.RadioItems(id="sensors-range", value=sel.range, inline=True, className="basemap-radio",
-                                   options=[{"label": t(f"sensors.range.{k}", lang), "value": k} for k in sh.RANGE_KEYS]),
+                                   options=[{"label": t(f"sensors.range.{k}", lang), "value": k}
+                                            for k in sh.RANGE_KEYS]),
                 ]),
                 html.Div(id="sensors-custom", className="sensors-custom sensors-wide", style=custom_style, children=[
                     html.Label(t("sensors.from_jst", lang), htmlFor="sensors-start", className="ctl-label"),

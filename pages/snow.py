@@ -10,14 +10,34 @@ import time
 
 import dash
 import dash_leaflet as dl
-from dash import ClientsideFunction, Input, Output, Patch, State, callback, clientside_callback, dash_table, dcc, html, no_update
+from dash import (
+    ClientsideFunction,
+    Input,
+    Output,
+    Patch,
+    State,
+    callback,
+    clientside_callback,
+    dash_table,
+    dcc,
+    html,
+    no_update,
+)
 
 from api.cache import cache
-from components.basemaps import basemap_attribution, BASEMAPS
+from components.basemaps import BASEMAPS, basemap_attribution
 from components.snow import legend, progress_bars, progress_numbers
 from i18n import normalize_lang, t
-from layers.snowplow import (REFRESH_S, feed_message, fmt_jst, legend_items, network_view, page_refresh, snapshot,
-                             style_hideout)
+from layers.snowplow import (
+    REFRESH_S,
+    feed_message,
+    fmt_jst,
+    legend_items,
+    network_view,
+    page_refresh,
+    snapshot,
+    style_hideout,
+)
 from store.db import get_db
 
 dash.register_page(__name__, path="/snow", title=t("snow.title"))
@@ -102,7 +122,8 @@ def layout(lang: str | None = None, **query):
                 html.H2(t("snow.vehicles", lang)),
                 dash_table.DataTable(
                     id="snow-vehicles", data=[], sort_action="native", page_size=50,
-                    columns=[{"name": t("snow.col.id", lang), "id": "id"}, {"name": t("snow.col.work", lang), "id": "work"},
+                    columns=[{"name": t("snow.col.id", lang), "id": "id"},
+                             {"name": t("snow.col.work", lang), "id": "work"},
                              {"name": t("snow.col.speed", lang), "id": "speed"},
                              {"name": t("snow.col.last", lang), "id": "last"},
                              {"name": t("snow.col.state", lang), "id": "state"},

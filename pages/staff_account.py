@@ -1,13 +1,22 @@
-"""`/staff/account` — one's own password and API tokens; for admins also everyone's accounts
-(issue 4). The rules live in auth/accounts.py (editors change only themselves; admins cannot lock
+"""`/staff/account` — one's own password and API tokens; for admins also everyone's accounts.
+The rules live in auth/accounts.py (editors change only themselves; admins cannot lock
 themselves out); every callback asks who is logged in itself."""
 from __future__ import annotations
 
 import dash
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
-from auth.accounts import (AccountError, add_user, change_password, change_user, drop_token, my_tokens, new_token,
-                           organisation_options, users)
+from auth.accounts import (
+    AccountError,
+    add_user,
+    change_password,
+    change_user,
+    drop_token,
+    my_tokens,
+    new_token,
+    organisation_options,
+    users,
+)
 from components.staff import labelled, login_prompt, staff_frame
 from i18n import normalize_lang, t
 from layers.snow_depth import to_jst

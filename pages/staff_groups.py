@@ -1,5 +1,5 @@
-"""`/staff/groups` — rename or delete the menu groups of the public layer panel that staff created
-(issue 4). An editor sees and changes only their organisation's groups, an admin all; a group
+"""`/staff/groups` — rename or delete the menu groups of the public layer panel that staff created.
+An editor sees and changes only their organisation's groups, an admin all; a group
 that still holds a layer cannot be deleted. New groups are made where a layer is placed
 (upload or layer settings). The rules live in layers/manage.py; this page only shows them."""
 from __future__ import annotations

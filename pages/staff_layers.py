@@ -1,5 +1,5 @@
 """`/staff/layers` — the own organisation's uploaded layers (admins: all): settings, replace the
-data, roll back, edit items in a table, add a point by clicking the map, delete (issue 4).
+data, roll back, edit items in a table, add a point by clicking the map, delete.
 
 Every callback checks the logged-in user and the layer itself (layers.manage.layer_for_edit):
 a layer they may not see is "not found", whatever the browser sent.
@@ -16,14 +16,30 @@ from auth import csrf_token, current_staff, login_url
 from components.staff import file_picker, login_prompt, outline_layer, staff_header
 from i18n import normalize_lang, t
 from layers.base import layer_name
+from layers.manage import (
+    ITEM_ID,
+    LAT,
+    LON,
+    Refused,
+    UploadOptions,
+    add_item,
+    change_settings,
+    group_options,
+    items_table,
+    layer_for_edit,
+    read_file,
+    remove,
+    replace_result,
+    resolve_group,
+    roll_back,
+    save_items,
+)
 from layers.uploaded import is_big
-from layers.manage import (ITEM_ID, LAT, LON, Refused, UploadOptions, add_item, change_settings, group_options,
-                           items_table, layer_for_edit, read_file, remove, replace_result, resolve_group, roll_back,
-                           save_items)
 from store import staging
 from store.db import get_db
 from store.layers import organisations
 from store.uploads import layer_versions, staff_layers
+from timezones import JST
 
 dash.register_page(__name__, path="/staff/layers", title=t("staff.layers.title"))
 
@@ -31,8 +47,6 @@ PALETTE = ["#1d70b8", "#d4351c", "#00703c", "#f47738", "#4c2c92", "#b58840", "#2
 
 
 def _fmt_time(dt) -> str:
-    from layers.snow_depth import JST
-
     return dt.astimezone(JST).strftime("%Y-%m-%d %H:%M") if dt else ""
 
 
@@ -129,7 +143,8 @@ def editor(staff, layer_id: str, lang: str):
                     "staff-layers-color"),
                 field("staff.layer.shape", dcc.RadioItems(
                     id="staff-layers-shape", value=opts.get("shape", "circle"), inline=True, className="staff-radio",
-                    options=[{"label": t(f"staff.shape.{k}", lang), "value": k} for k in ("circle", "square", "marker")])),
+                    options=[{"label": t(f"staff.shape.{k}", lang), "value": k}
+                             for k in ("circle", "square", "marker")])),
             ]),
             html.Div(className="staff-row", children=[
                 field("staff.layer.description", dcc.Textarea(id="staff-layers-description",
@@ -150,7 +165,8 @@ def editor(staff, layer_id: str, lang: str):
                          {"name": t("staff.layers.popup_label_ja", lang), "id": "label_ja"},
                          {"name": t("staff.layers.popup_label_en", lang), "id": "label_en"}],
                 dropdown={"show": {"options": [{"label": "✓", "value": "✓"}, {"label": "—", "value": ""}]}},
-                style_cell={"textAlign": "left"}, css=[{"selector": ".Select-menu-outer", "rule": "display: block !important"}]),
+                style_cell={"textAlign": "left"},
+                css=[{"selector": ".Select-menu-outer", "rule": "display: block !important"}]),
             html.Button(t("staff.layers.save", lang), id="staff-layers-save", className="staff-button"),
             html.Div(id="staff-layers-save-result", className="staff-result", role="status"),
         ]),
@@ -162,14 +178,15 @@ def editor(staff, layer_id: str, lang: str):
             dcc.Checklist(id="staff-layers-skip", value=[], className="staff-check",
                           options=[{"label": t("staff.upload.skip_invalid", lang), "value": "skip"}]),
             html.Button(t("staff.layers.replace", lang), id="staff-layers-replace", className="staff-button"),
-            html.P(t("staff.upload.publishing", lang), id="staff-layers-replace-busy", className="staff-busy", hidden=True),
+            html.P(t("staff.upload.publishing", lang), id="staff-layers-replace-busy", className="staff-busy",
+                   hidden=True),
             html.Div(id="staff-layers-replace-result", className="staff-result", role="status"),
             html.H4(t("staff.layers.versions", lang)),
             html.Ul([html.Li(t("staff.layers.version_item", lang, at=at, source=src or "-", count=n, by=by))
                      for _id, at, src, n, by in version_rows] or [html.Li(t("staff.layers.no_versions", lang))],
                     id="staff-layers-versions"),
-            html.Button(t("staff.layers.rollback", lang), id="staff-layers-rollback", className="staff-button secondary",
-                        disabled=not version_rows),
+            html.Button(t("staff.layers.rollback", lang), id="staff-layers-rollback",
+                        className="staff-button secondary", disabled=not version_rows),
             html.Div(id="staff-layers-rollback-result", className="staff-result", role="status"),
         ]),
         # items
@@ -189,7 +206,8 @@ def editor(staff, layer_id: str, lang: str):
                            style={"variable": "ishikawaMap.uploadedStyle"},
                            onEachFeature={"variable": "ishikawaMap.popup"},
                            hideout={"color": color, "shape": opts.get("shape", "circle"), "label": popup.get("title"),
-                                    "popup": {"title": popup.get("title"), "fields": [[f[0], f[1]] for f in popup.get("fields", [])]}}),
+                                    "popup": {"title": popup.get("title"),
+                                              "fields": [[f[0], f[1]] for f in popup.get("fields", [])]}}),
                 dl.LayerGroup(id="staff-layers-click-marker"),
             ]),
             html.Div(className="staff-row", children=[
@@ -202,7 +220,8 @@ def editor(staff, layer_id: str, lang: str):
             html.Div(className="staff-row", children=[
                 dcc.Input(id="staff-layers-item-search", type="search", debounce=True,
                           placeholder=t("staff.layers.search_hint", lang), className="staff-search"),
-                html.Button(t("staff.layers.search", lang), id="staff-layers-item-search-go", className="staff-button secondary"),
+                html.Button(t("staff.layers.search", lang), id="staff-layers-item-search-go",
+                            className="staff-button secondary"),
                 html.Span(id="staff-layers-item-count", className="staff-hint",
                           children=_count_text(len(items), info["count"], lang)),
             ]),
@@ -218,7 +237,8 @@ def editor(staff, layer_id: str, lang: str):
         # delete
         html.Section(className="staff-card danger", children=[
             html.H3(t("staff.layers.delete", lang)),
-            html.Button(t("staff.layers.delete_button", lang), id="staff-layers-delete", className="staff-button danger"),
+            html.Button(t("staff.layers.delete_button", lang), id="staff-layers-delete",
+                        className="staff-button danger"),
             dcc.ConfirmDialog(id="staff-layers-confirm", message=t("staff.layers.delete_confirm", lang,
                                                                    name=info["name_ja"])),
             html.Div(id="staff-layers-delete-result", className="staff-result", role="status"),

@@ -1,4 +1,4 @@
-"""`/staff/upload` — pick a file, see the preview (map, first rows, problems), publish (issue 4).
+"""`/staff/upload` — pick a file, see the preview (map, first rows, problems), publish.
 
 The file goes to POST /staff/upload/file (assets/staff.js, with a progress bar); the callbacks here
 read it back by token — only for the staff member who sent it — and check the logged-in user
@@ -15,7 +15,16 @@ from flask import current_app
 from auth import csrf_token, current_staff, login_url
 from components.staff import file_picker, login_prompt, outline_layer, staff_header
 from i18n import normalize_lang, t
-from layers.manage import Refused, UploadOptions, group_options, map_link, preview, publish_result, read_file, resolve_group
+from layers.manage import (
+    Refused,
+    UploadOptions,
+    group_options,
+    map_link,
+    preview,
+    publish_result,
+    read_file,
+    resolve_group,
+)
 from sources.coords import CRS_CHOICES
 from store import staging
 from store.db import get_db
@@ -62,7 +71,8 @@ def layout(lang: str | None = None, **_query):
                     ]),
                 ]),
             ]),
-            dcc.Loading(type="circle", children=html.Section(className="staff-card", id="staff-upload-preview", children=[
+            dcc.Loading(type="circle", children=html.Section(className="staff-card", id="staff-upload-preview",
+                                                             children=[
                 html.H3(t("staff.upload.step2", lang)),
                 html.Div(id="staff-upload-summary", className="staff-summary",
                          children=t("staff.upload.nothing_yet", lang)),

@@ -29,7 +29,7 @@ def build_boundaries(shared: Path) -> None:
     print(out, out.stat().st_size, "bytes,", len(dissolved), "municipalities")
 
 
-# --- issue 3: the demo road network (羽咋市 and its neighbours) ---
+# --- the demo road network (羽咋市 and its neighbours) ---
 DEMO_AREAS = ["羽咋市", "羽咋郡志賀町", "羽咋郡宝達志水町", "鹿島郡中能登町"]
 # national roads the State manages itself (指定区間, 金沢河川国道事務所); other national and
 # prefectural roads: 石川県; municipal roads: the municipality. A rule, not an official register.
@@ -50,7 +50,15 @@ def build_roads(shared: Path) -> None:
     from shapely.geometry import shape
 
     sys.path.insert(0, str(ROOT))
-    from sources.roads import ISHIKAWA, assign_areas, classify, municipality_areas, number_segments, split_lines, to_feature
+    from sources.roads import (
+        ISHIKAWA,
+        assign_areas,
+        classify,
+        municipality_areas,
+        number_segments,
+        split_lines,
+        to_feature,
+    )
 
     areas = [(n, g) for n, g in municipality_areas(ROOT / "data/boundaries/ishikawa_municipalities.geojson")
              if any(n == a.split("郡")[-1] for a in DEMO_AREAS)]

@@ -28,7 +28,7 @@ def main():
         time.sleep(wait)
         driver.save_screenshot(out)
         for entry in driver.get_log("browser"):
-            if "tile" not in entry["message"] and "gsi.go.jp" not in entry["message"] and "openstreetmap" not in entry["message"]:
+            if not any(word in entry["message"] for word in ("tile", "gsi.go.jp", "openstreetmap")):
                 print(entry)
     finally:
         driver.quit()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -113,20 +114,11 @@ def _point_feature(item: PointItem) -> dict:
     return {"type": "Feature", "id": item.entity_id[:120], "geometry": item.geometry, "properties": item.properties}
 
 
-def _fix_feature(fix: FixItem) -> dict:
-    props = {"entity_id": fix.entity_id, "name": fix.name, "speed": fix.speed, "heading": fix.heading,
-             "observed_at": fix.observed_at.isoformat() if fix.observed_at else None, **fix.properties}
-    return {"type": "Feature", "id": fix.entity_id[:120],
-            "geometry": {"type": "Point", "coordinates": [fix.lon, fix.lat]}, "properties": props}
-
-
 def snow_fix_ingest():
-    """Issue 3's GPS-fix ingest (`sources.fixes.ingest(db, items, now, boundaries_path)`), or None
-    while it is not on main."""
-    try:
-        from sources.fixes import ingest  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+    """The snow-removal GPS-fix ingest, `sources.fixes.ingest(db, items, now, boundaries_path)`,
+    looked up at call time (tests put a recording ingest in its place)."""
+    from sources.fixes import ingest
+
     return ingest
 
 
@@ -138,35 +130,12 @@ def fix_rows(fixes: list[FixItem], now: datetime) -> list[dict]:
 
 def forward_fixes(db, fixes: list[FixItem], now: datetime) -> dict | None:
     """After our transaction: hand Vehicle fixes to the snow-removal ingest (validation, map
-    matching, road passes, the live /snow page). None when that ingest is not available."""
-    ingest = snow_fix_ingest()
-    if ingest is None or not fixes:
+    matching, road passes, the live /snow page). None when there are none."""
+    if not fixes:
         return None
-    from pathlib import Path
-
     boundaries = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "ishikawa_municipalities.geojson"
-    result = ingest(db, fix_rows(fixes, now), now, boundaries if boundaries.exists() else None)
+    result = snow_fix_ingest()(db, fix_rows(fixes, now), now, boundaries if boundaries.exists() else None)
     return result.as_json() if hasattr(result, "as_json") else dict(result or {})
-
-
-def record_fixes_adapter(s: Session, source: Source, fixes: list[FixItem], full: bool) -> int:
-    """ADAPTER while issue 3's GPS-fix ingest is not on main: keeps each vehicle's latest fix as a
-    point on the source's "vehicles" layer. Once `sources.fixes.ingest` exists, fixes go there
-    instead (`forward_fixes`, called by the poller and the notification receiver after commit)."""
-    if not fixes or snow_fix_ingest() is not None:
-        return 0
-    layer = role_layer(s, source, "vehicles")
-    latest: dict[str, FixItem] = {}
-    for f in fixes:
-        prev = latest.get(f.entity_id)
-        if prev is None or (f.observed_at and (prev.observed_at is None or f.observed_at >= prev.observed_at)):
-            latest[f.entity_id] = f
-    if full:
-        return replace_features(s, layer, [_fix_feature(f) for f in latest.values()])
-    for f in latest.values():
-        feat = _fix_feature(f)
-        upsert_feature(s, layer, feat["id"], feat["geometry"], feat["properties"])
-    return len(latest)
 
 
 def store_items(s: Session, source: Source, items: list, now: datetime, full: bool = True) -> dict:
@@ -183,6 +152,6 @@ def store_items(s: Session, source: Source, items: list, now: datetime, full: bo
             for p in points:
                 upsert_feature(s, layer, p.entity_id[:120], p.geometry, p.properties)
             out["points"] = len(points)
-    out["fixes"] = record_fixes_adapter(s, source, fixes, full) or len(fixes)
+    out["fixes"] = len(fixes)
     out["_fixes"] = fixes  # for forward_fixes once the transaction is committed
     return out

@@ -7,9 +7,7 @@ and written to the source's layer in one transaction. Unchanged data is not rewr
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import logging
 from datetime import datetime, timedelta
 
@@ -17,12 +15,10 @@ import httpx
 import orjson
 
 from sources.ngsi import DEFAULT_TIMEOUT, NgsiError
-from sources.text import decode_text, nfkc, parse_float
+from sources.upload import UploadError, read_upload
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 50 * 1024 * 1024
-LON_NAMES = ("経度", "lon", "lng", "long", "longitude", "x", "経度(世界測地系)")
-LAT_NAMES = ("緯度", "lat", "latitude", "y", "緯度(世界測地系)")
 
 
 class CkanClient:
@@ -86,52 +82,22 @@ def pick_resource(package: dict, resource_id: str = "") -> dict | None:
 def read_resource(data: bytes, fmt: str, name: str = "") -> list[dict]:
     """GeoJSON or CSV-with-coordinates bytes → GeoJSON Features. ValueError when unreadable.
 
-    The staff upload reader (issue 4, `sources.upload.read_upload`) is used when it is present,
-    so CKAN data is read exactly like an upload; until then the small reader below."""
+    Read by the staff upload reader (`sources.upload.read_upload`), so CKAN data is read exactly
+    like an upload."""
+    filename = name or ("data.geojson" if fmt.upper() in ("GEOJSON", "JSON") else "data.csv")
     try:
-        from sources.upload import UploadError, read_upload  # issue 4
-    except ImportError:
-        read_upload = None
-    if read_upload is not None:
-        filename = name or ("data.geojson" if fmt.upper() in ("GEOJSON", "JSON") else "data.csv")
-        try:
-            return list(read_upload(data, filename).features)  # plain dicts (a CSV reads as PointRows)
-        except UploadError as exc:
-            raise ValueError(str(exc)) from None
-    fmt = fmt.upper()
-    if fmt in ("GEOJSON", "JSON"):
-        doc = orjson.loads(data)
-        feats = [doc] if doc.get("type") == "Feature" else doc.get("features", [])
-        return [f for f in feats if f.get("geometry")]
-    text, _enc = decode_text(data)
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        raise ValueError("empty CSV")
-    header = [nfkc(h).lower() for h in rows[0]]
-    lon_i = next((i for i, h in enumerate(header) if h in LON_NAMES), None)
-    lat_i = next((i for i, h in enumerate(header) if h in LAT_NAMES), None)
-    if lon_i is None or lat_i is None:
-        raise ValueError("the CSV has no longitude/latitude columns")
-    feats = []
-    for n, row in enumerate(rows[1:], start=1):
-        if len(row) <= max(lon_i, lat_i):
-            continue
-        lon, lat = parse_float(row[lon_i]), parse_float(row[lat_i])
-        if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            continue
-        props = {rows[0][i]: v for i, v in enumerate(row) if i not in (lon_i, lat_i) and i < len(rows[0])}
-        feats.append({"type": "Feature", "id": str(n), "properties": props,
-                      "geometry": {"type": "Point", "coordinates": [lon, lat]}})
-    return feats
+        return list(read_upload(data, filename).features)  # plain dicts (a CSV reads as PointRows)
+    except UploadError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def poll_ckan_source(db, source, now: datetime, client: CkanClient | None = None) -> dict:
+    from i18n import t
     from sources.broker_ingest import role_layer
     from sources.broker_poll import _failed
     from store.brokers import Source
-    from store.feeds import feed_ok
     from store.features import replace_features
-    from i18n import t
+    from store.feeds import feed_ok
 
     own = client is None
     client = client or CkanClient(source.base_url, token=source.token)

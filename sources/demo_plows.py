@@ -14,7 +14,7 @@ import hashlib
 import heapq
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,7 +36,8 @@ class Plow:
     work: str  # plowing / spreading
 
 
-FLEET_PLAN = [("羽咋市", "hakui", 6), ("志賀町", "shika", 4), ("宝達志水町", "hodatsushimizu", 2), ("中能登町", "nakanoto", 2)]
+FLEET_PLAN = [("羽咋市", "hakui", 6), ("志賀町", "shika", 4), ("宝達志水町", "hodatsushimizu", 2),
+              ("中能登町", "nakanoto", 2)]
 
 
 def fleet(areas: set[str] | None = None, size: int | None = None) -> list[Plow]:
@@ -193,7 +194,7 @@ def build_tour(index, plow: Plow, cycle: int, depot: int, home_dist: dict[int, f
             sc += 0.0 if index.areas[s] == plow.area else 15.0
             if plow.work == "spreading" and index.classes[s] == "municipal":
                 sc += 4.0
-            return sc + 3.0 * _h(plow.id, cycle, step, s)
+            return sc + 3.0 * _h(plow.id, cycle, step, s)  # noqa: B023 - used at once by min() below
 
         s = min(options, key=score)
         w = plow.work if (s not in done and index.areas[s] == plow.area) else "travel"
@@ -292,7 +293,7 @@ class DemoFleet:
             nx = (_h(plow.id, ts, "nx") - 0.5) * 10.0  # ±5 m
             ny = (_h(plow.id, ts, "ny") - 0.5) * 10.0
             moving = speed[k] > 0
-            item = {"vehicle_id": plow.id, "time": datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(),
+            item = {"vehicle_id": plow.id, "time": datetime.fromtimestamp(ts, tz=UTC).isoformat(),
                     "lon": round(float(lon[k] + nx / kx), 6), "lat": round(float(lat[k] + ny / ky), 6),
                     "speed": round(float(speed[k] * (0.9 + 0.2 * _h(plow.id, ts, "sp"))), 1) if moving else 0.0,
                     "heading": round(float(heading[k] + (_h(plow.id, ts, "hd") - 0.5) * 8) % 360, 1),
@@ -302,7 +303,8 @@ class DemoFleet:
             if glitch < 0.0015:  # now and then a unit without a fix reports (0, 0)
                 out.append({**item, "lon": 0.0, "lat": 0.0})
             elif glitch < 0.003:  # … or a multipath jump of a few kilometres
-                out.append({**item, "lon": item["lon"] + 0.05, "time": datetime.fromtimestamp(ts + 1, tz=timezone.utc).isoformat()})
+                out.append({**item, "lon": item["lon"] + 0.05,
+                            "time": datetime.fromtimestamp(ts + 1, tz=UTC).isoformat()})
         return out
 
 

@@ -12,7 +12,7 @@ import csv
 import hashlib
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sources.geojson_file import read_features
@@ -108,7 +108,7 @@ def report_times(since: datetime | None, until: datetime) -> list[datetime]:
 
 
 def utc(dt: datetime) -> datetime:
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 FEED_NAME = "demo-snow"

@@ -1,7 +1,7 @@
 """GPS fixes of snowplows -> validated fixes -> matched road segments -> road passes.
 
-One ingest path for every source: the demo feed, `POST /api/vehicles/fixes`, and later FIWARE
-`Vehicle` entities. Everything heavy is vectorised (numpy + shapely's STRtree), so a delivery of
+One ingest path for every source: the demo feed, `POST /api/vehicles/fixes`, and FIWARE
+`Vehicle` entities (polled or notified). Everything heavy is vectorised (numpy + shapely's STRtree), so a delivery of
 many fixes costs about as much as a bare nearest-neighbour query over the same points.
 
 Rules for bad fixes (dropped, counted per vehicle, never stored as passes):
@@ -19,7 +19,7 @@ import heapq
 import math
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ import orjson
 import shapely
 
 from sources.roads import ISHIKAWA, LocalProjection
+from timezones import JST
 
 REASONS = ["ok", "invalid", "zero_position", "outside_prefecture", "future", "out_of_order", "duplicate", "too_fast"]
 R = {name: i for i, name in enumerate(REASONS)}
@@ -38,7 +39,6 @@ MATCH_RADIUS_M = 30.0
 HEADING_WEIGHT_M_PER_DEG = 0.5  # 30° off the road's direction costs as much as 15 m away
 GAP_MAX_S = 600.0  # fixes further apart than this are not joined by filling
 NEW_PASS_AFTER_S = 300.0  # on the same segment, a new pass after this long without a fix there
-JST = timezone(timedelta(hours=9))
 
 
 # --- parsing -------------------------------------------------------------------------------------
@@ -91,7 +91,8 @@ def parse_fixes(items: list) -> Batch:
             if not isinstance(item, dict):
                 raise ValueError("not an object")
             vid = item.get("vehicle_id")
-            if not isinstance(vid, (str, int)) or isinstance(vid, bool) or str(vid).strip() == "" or len(str(vid)) > 120:
+            if (not isinstance(vid, (str, int)) or isinstance(vid, bool) or str(vid).strip() == ""
+                    or len(str(vid)) > 120):
                 raise ValueError("vehicle_id")
             b.vehicle[i] = str(vid).strip()
             try:
@@ -165,7 +166,10 @@ def validate(b: Batch, prior: dict[str, Prior], now: float, prefecture=None,
         b.reason[idx[~inside]] = R["outside_prefecture"]
     b.reason[(b.reason == 0) & (b.t > now + MAX_FUTURE_S)] = R["future"]
 
-    codes, vindex = np.unique(np.array(b.vehicle, dtype=object), return_inverse=True) if len(b) else ([], np.zeros(0, int))
+    if len(b):
+        codes, vindex = np.unique(np.array(b.vehicle, dtype=object), return_inverse=True)
+    else:
+        codes, vindex = [], np.zeros(0, int)
     pt = np.array([prior.get(v, Prior()).t for v in codes], dtype=float)
     plon = np.array([prior.get(v, Prior()).lon for v in codes], dtype=float)
     plat = np.array([prior.get(v, Prior()).lat for v in codes], dtype=float)
@@ -261,7 +265,7 @@ class NetworkIndex:
         self.mid_y = (ends[:, 0, 1] + ends[:, 1, 1]) / 2
 
     @classmethod
-    def from_features(cls, features: list[dict], **kw) -> "NetworkIndex":
+    def from_features(cls, features: list[dict], **kw) -> NetworkIndex:
         props = [f.get("properties") or {} for f in features]
         idx = cls([str(f["id"]) for f in features],
                   [np.asarray(f["geometry"]["coordinates"], dtype=float) for f in features],
@@ -449,7 +453,7 @@ def _epoch(dt: datetime | None) -> float:
 
 
 def _dt(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def ingest(db, items: list, now: datetime, boundaries_path: Path | None = None) -> IngestResult:
@@ -491,7 +495,8 @@ def ingest(db, items: list, now: datetime, boundaries_path: Path | None = None) 
                               lat=round(float(batch.lat[i]), 6),
                               speed=None if np.isnan(batch.speed[i]) else round(float(batch.speed[i]), 1),
                               heading=None if np.isnan(batch.heading[i]) else round(float(batch.heading[i]) % 360, 1),
-                              work=works[k], segment_id=index.ids[seg[k]] if index is not None and seg[k] >= 0 else None,
+                              work=works[k],
+                              segment_id=index.ids[seg[k]] if index is not None and seg[k] >= 0 else None,
                               received_at=received)
                          for k, i in enumerate(ok)])
         st.add_passes(s, [dict(segment_id=index.ids[p[0]], vehicle_id=p[1], time=_dt(p[2]), work=p[3], filled=p[4])

@@ -51,7 +51,8 @@ class LocalProjection:
     ky = 110_574.0
 
     def fwd(self, lon, lat):
-        return (np.asarray(lon, dtype=float) - self.lon0) * self.kx, (np.asarray(lat, dtype=float) - self.lat0) * self.ky
+        x = (np.asarray(lon, dtype=float) - self.lon0) * self.kx
+        return x, (np.asarray(lat, dtype=float) - self.lat0) * self.ky
 
     def inv(self, x, y):
         return np.asarray(x, dtype=float) / self.kx + self.lon0, np.asarray(y, dtype=float) / self.ky + self.lat0

@@ -208,7 +208,8 @@ def generic_readings(e: Entity, attrs: list[str] | None = None) -> list[ReadingI
         v = number(a.value) if not isinstance(a.value, str) else None
         if v is None:
             continue
-        unit = (a.metadata.get("unitCode") or {}).get("value", "") if isinstance(a.metadata.get("unitCode"), dict) else ""
+        unit_code = a.metadata.get("unitCode")
+        unit = unit_code.get("value", "") if isinstance(unit_code, dict) else ""
         r = _reading(e, "sensor", name[:60], name[:100], str(unit)[:20], v)
         if r:
             out.append(r)

@@ -22,8 +22,8 @@ import logging
 import math
 import re
 from collections.abc import Sequence
-from operator import itemgetter
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 import orjson
@@ -405,7 +405,7 @@ class PointRows(Sequence):
     def __iter__(self):
         return (self._feature(i) for i in range(len(self)))
 
-    def part(self, start: int, stop: int) -> "PointRows":
+    def part(self, start: int, stop: int) -> PointRows:
         """Rows start..stop as their own PointRows (the store writes a big file in parts)."""
         return PointRows(self.fids[start:stop], self.lons[start:stop], self.lats[start:stop], self.names,
                          [col[start:stop] for col in self.columns],

@@ -1,7 +1,7 @@
 """Features of vector layers: write a layer's data in one go, read it back by bbox."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import orjson
 from shapely.geometry import mapping, shape

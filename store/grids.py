@@ -1,4 +1,4 @@
-"""Point counts on a grid per zoom, computed when a big point layer's data is written (issue 4).
+"""Point counts on a grid per zoom, computed when a big point layer's data is written.
 
 A one-million-point layer cannot go to the browser as points; at each zoom the map gets one
 feature per occupied grid cell (mean position + count). Computing that with GROUP BY on every

@@ -102,22 +102,14 @@ class Feed(Base):
     interval_s: Mapped[float] = mapped_column(Float, default=60.0)
 
 
-# Each feature keeps its tables in a module of its own; importing it here registers them.
-# --- issue 3: snow removal ---
-import store.snow  # noqa: E402,F401
-
-# --- issue 4: users, tokens, layer versions ---
-import store.users  # noqa: E402,F401
-import store.uploads  # noqa: E402,F401
-import store.grids  # noqa: E402,F401
-
-# --- issue 5: alert rules, events, outbox ---
+# Each feature keeps its tables in a module of its own (snow removal; staff users, tokens, layer
+# versions and grids; alert rules, events, outbox; broker and CKAN sources); importing it here
+# registers them.
 import store.alerts  # noqa: E402,F401
-
-# --- issue 6: broker sources ---
 import store.brokers  # noqa: E402,F401
-
-
-# dashboards and their versions; hourly rollups of readings (time series)
-import store.dashboards  # noqa: E402,F401
-import store.series  # noqa: E402,F401
+import store.dashboards  # noqa: E402,F401  (dashboards and their versions)
+import store.grids  # noqa: E402,F401
+import store.series  # noqa: E402,F401  (hourly rollups of readings)
+import store.snow  # noqa: E402,F401
+import store.uploads  # noqa: E402,F401
+import store.users  # noqa: E402,F401

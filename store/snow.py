@@ -1,11 +1,11 @@
-"""Snow removal: road segments, vehicles, GPS fixes and road passes (issue 3).
+"""Snow removal: road segments, vehicles, GPS fixes and road passes.
 
 A pass is (segment, vehicle, time, work): a plow went along that segment at that time, plowing,
 spreading or just travelling. Passes are kept, so the road status of any past moment can be rebuilt.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, delete, func, select
@@ -189,9 +189,8 @@ def last_cleared(s: Session, at: datetime | None = None, window: timedelta = tim
         if t is None:
             continue
         if t.tzinfo is None:  # max() over a TypeDecorator column comes back raw on some backends
-            from datetime import timezone
 
-            t = t.replace(tzinfo=timezone.utc)
+            t = t.replace(tzinfo=UTC)
         if sid not in out or t > out[sid][0]:
             out[sid] = (t, work)
     return out
@@ -215,9 +214,8 @@ def max_ids(s: Session) -> tuple[int, int]:
 def newest_fix(s: Session) -> tuple[datetime | None, datetime | None]:
     """(newest fix time, newest receive time) over all vehicles."""
     t, r = s.execute(select(func.max(Vehicle.last_time), func.max(Vehicle.last_received_at))).one()
-    from datetime import timezone
 
-    fix = lambda d: d.replace(tzinfo=timezone.utc) if d is not None and d.tzinfo is None else d  # noqa: E731
+    fix = lambda d: d.replace(tzinfo=UTC) if d is not None and d.tzinfo is None else d  # noqa: E731
     return fix(t), fix(r)
 
 

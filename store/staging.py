@@ -1,4 +1,4 @@
-"""Files staff uploaded on the staff pages, kept briefly between preview and publish (issue 4).
+"""Files staff uploaded on the staff pages, kept briefly between preview and publish.
 
 Kept as files under INSTANCE_PATH/uploads (shared by the web workers of one machine), each with
 its owner; only that user can read it back. Tokens are random; names never come from users.

@@ -1,4 +1,4 @@
-"""Uploaded layers: per-organisation layers of kind "uploaded", menu groups, kept versions (issue 4).
+"""Uploaded layers: per-organisation layers of kind "uploaded", menu groups, kept versions.
 
 Every function runs inside the caller's session (`with db.session() as s:`), which commits once at
 the end or rolls everything back: a failed upload, replace or rollback leaves the store as it was.
@@ -21,6 +21,7 @@ import re
 import secrets
 import zlib
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import orjson
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, delete, select, text
@@ -28,7 +29,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.db import Base, UTCDateTime, utcnow
 from store.models import PRIVATE, PUBLIC, Feature, Layer, Organisation
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # store.models imports this module while store.users may be half-loaded
     from store.users import Staff
@@ -89,7 +89,7 @@ class EditError(ValueError):
 
 def _point_row(layer_id: str, fid: str, lon: float, lat: float, props: dict) -> dict:
     lon, lat = round(float(lon), DECIMALS), round(float(lat), DECIMALS)
-    return dict(layer_id=layer_id, fid=fid, geometry='{"type":"Point","coordinates":[%r,%r]}' % (lon, lat),
+    return dict(layer_id=layer_id, fid=fid, geometry=f'{{"type":"Point","coordinates":[{lon!r},{lat!r}]}}',
                 properties=props, minx=lon, miny=lat, maxx=lon, maxy=lat)
 
 
@@ -257,7 +257,8 @@ def create_uploaded_layer(s: Session, staff: Staff, features: list[dict], *, nam
     layer = Layer(id=new_layer_id(s), kind=KIND, name_ja=name_ja[:200], name_en=(name_en or "").strip()[:200],
                   group=group, organisation_id=org_id, visibility=visibility,
                   description_ja=description_ja or "", description_en=description_en or "",
-                  license=(license or "")[:200], attribution_ja=attribution_ja or "", attribution_en=attribution_en or "",
+                  license=(license or "")[:200],
+                  attribution_ja=attribution_ja or "", attribution_en=attribution_en or "",
                   options={"color": DEFAULT_COLOR, "shape": "circle", "columns": columns,
                            "popup": default_popup(columns), "source": source or {}, "created_by": staff.email},
                   default_visible=False, sort_order=200, feature_count=0, version=0)
@@ -271,9 +272,9 @@ def _snapshot(s: Session, layer: Layer, staff: Staff) -> LayerVersion:
     rows = s.execute(select(Feature.fid, Feature.geometry, Feature.properties)
                      .where(Feature.layer_id == layer.id).order_by(Feature.id)).all()
     blob = zlib.compress(orjson.dumps([[fid, geom, props] for fid, geom, props in rows]), 6)
-    version = LayerVersion(layer_id=layer.id, created_by=staff.email, source=(layer.options or {}).get("source", {}).get(
-        "filename", "")[:300], feature_count=len(rows), data=blob,
-        columns=orjson.dumps((layer.options or {}).get("columns", [])).decode()[:4000])
+    filename = (layer.options or {}).get("source", {}).get("filename", "")
+    version = LayerVersion(layer_id=layer.id, created_by=staff.email, source=filename[:300], feature_count=len(rows),
+                           data=blob, columns=orjson.dumps((layer.options or {}).get("columns", [])).decode()[:4000])
     s.add(version)
     s.flush()
     old = s.scalars(select(LayerVersion.id).where(LayerVersion.layer_id == layer.id)

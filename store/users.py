@@ -1,4 +1,4 @@
-"""Staff users, API tokens and log-in throttling (issue 4).
+"""Staff users, API tokens and log-in throttling.
 
 Interface (small on purpose; `auth/` builds on it):
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import re
 import threading
+from datetime import UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -72,7 +73,7 @@ class FakeOrion:
         with self._lock:
             self._faults.extend([{"status": status, "invalid_json": invalid_json}] * n)
 
-    def start(self, port: int = 0) -> "FakeOrion":
+    def start(self, port: int = 0) -> FakeOrion:
         handler = _handler(self)
         self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
@@ -202,11 +203,11 @@ def demo_entities(now=None) -> list[dict]:
     """Snow-depth WeatherObserved at the demo sites and two snowplow Vehicles, as Orion returns them
     (for trying ORION_URL by hand: `python -m tests.fake_orion --port 1026`)."""
     import math
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sources.demo_snow import load_sensors
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     stamp = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     root = Path(__file__).resolve().parents[1] / "data"
     weather = fixture("WeatherObserved.example-normalized.json")

@@ -1,4 +1,4 @@
-"""Users, tokens and uploads for the staff tests (issue 4)."""
+"""Users, tokens and uploads for the staff tests."""
 from __future__ import annotations
 
 import io

@@ -1,4 +1,4 @@
-"""Accounts and menu groups staff manage on the web (issue 4): one's own password and API tokens,
+"""Accounts and menu groups staff manage on the web: one's own password and API tokens,
 admins' user management, renaming/deleting menu groups — and that an editor can change neither
 another organisation's group nor anybody else's account, directly or through the page."""
 from __future__ import annotations
@@ -7,7 +7,6 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import select
 
 from auth.accounts import AccountError, add_user, change_password, change_user, drop_token, my_tokens, new_token, users
 from layers.builtin import ORGANISATIONS
@@ -15,8 +14,16 @@ from layers.manage import Refused, groups_for, remove_group, rename_group, resol
 from store.layers import ensure_organisation
 from store.models import Layer
 from store.uploads import MenuGroup
-from store.users import ADMIN, EDITOR, ApiToken, User, check_password, create_user, get_user_by_email, staff_of, \
-    user_for_token
+from store.users import (
+    ADMIN,
+    EDITOR,
+    User,
+    check_password,
+    create_user,
+    get_user_by_email,
+    staff_of,
+    user_for_token,
+)
 from tests.staff_helpers import PASSWORD, login, make_person
 
 PW = "long enough password"
@@ -45,7 +52,8 @@ def test_change_own_password(db, people):
     kaga = people["kaga"]
     for current, new, confirm, key in ((PW, "new password 1", "new password 2", "account.password_mismatch"),
                                        (PW, "short", "short", "account.password_short"),
-                                       ("wrong password", "new password 1", "new password 1", "account.password_wrong")):
+                                       ("wrong password", "new password 1", "new password 1",
+                                        "account.password_wrong")):
         with pytest.raises(AccountError) as exc:
             change_password(db, kaga, current, new, confirm)
         assert exc.value.message_key == key
@@ -76,7 +84,7 @@ def test_own_tokens_create_list_revoke(db, people):
 
 
 def test_only_admins_manage_users(db, people):
-    kaga, admin = people["kaga"], people["ishikawa"]
+    kaga = people["kaga"]
     hakui_id = people["hakui"].id
     for call in (lambda: users(db, kaga),
                  lambda: add_user(db, kaga, "x@example.jp", "kaga", ADMIN, PW),
@@ -179,7 +187,7 @@ def test_editor_cannot_add_or_change_users_through_the_page(client, app_db):
              {"id": "staff-account-lang", "property": "data", "value": "ja"}]
     for trigger in ("add", "active", "role", "reset"):
         one = lambda t: [{"id": {"type": f"staff-account-{t}", "id": victim_id}, "property": "n_clicks",  # noqa: E731
-                          "value": 1 if t == trigger else None}]
+                          "value": 1 if t == trigger else None}]  # noqa: B023 - called in this pass
         inputs = [{"id": "staff-account-add", "property": "n_clicks", "value": 1 if trigger == "add" else None},
                   one("active"), one("role"), one("reset")]
         changed = ["staff-account-add.n_clicks"] if trigger == "add" else [

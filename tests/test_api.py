@@ -1,8 +1,8 @@
 import orjson
 import pytest
 
-from store.layers import upsert_layer
 from store.features import replace_features
+from store.layers import upsert_layer
 from store.models import PRIVATE, Layer
 
 

@@ -1,4 +1,4 @@
-"""Staff log-in, API tokens, roles and throttling (issue 4)."""
+"""Staff log-in, API tokens, roles and throttling."""
 from __future__ import annotations
 
 import logging
@@ -13,9 +13,25 @@ from layers.builtin import ORGANISATIONS
 from store.db import utcnow
 from store.layers import ensure_organisation
 from store.models import PRIVATE, PUBLIC, Layer
-from store.users import (ADMIN, EDITOR, ApiToken, LoginFailure, Staff, User, create_token, create_user,
-                         ensure_first_admin, get_user_by_email, check_password, login_failed, login_succeeded,
-                         login_wait, may_edit_layer, may_see_layer, user_for_token)
+from store.users import (
+    ADMIN,
+    EDITOR,
+    ApiToken,
+    LoginFailure,
+    Staff,
+    User,
+    check_password,
+    create_token,
+    create_user,
+    ensure_first_admin,
+    get_user_by_email,
+    login_failed,
+    login_succeeded,
+    login_wait,
+    may_edit_layer,
+    may_see_layer,
+    user_for_token,
+)
 
 PASSWORD = "correct horse battery"
 
@@ -91,7 +107,7 @@ def test_repeated_failures_slow_down(db):
     keys = ["email:x@example.jp", "addr:10.0.0.1"]
     t0 = utcnow()
     with db.session() as s:
-        for i in range(3):
+        for _ in range(3):
             assert login_wait(s, keys, t0) == 0
             login_failed(s, keys, t0)
         assert login_wait(s, keys, t0) == pytest.approx(1.0)
@@ -305,4 +321,5 @@ def test_forwarded_headers_only_from_trusted_proxies():
     assert make(1).get("/who", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"}).text == "198.51.100.7 https"
     # two clients behind one proxy: two addresses
     spoofed = {"X-Forwarded-For": "203.0.113.9, 198.51.100.8", "X-Forwarded-Proto": "https"}
-    assert make(1).get("/who", headers=spoofed, environ_base={"REMOTE_ADDR": "10.0.0.2"}).text.startswith("198.51.100.8")
+    answer = make(1).get("/who", headers=spoofed, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert answer.text.startswith("198.51.100.8")

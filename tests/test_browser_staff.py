@@ -1,4 +1,4 @@
-"""Staff flows in headless Chromium (issue 4): log in, upload, publish, see it on the public map,
+"""Staff flows in headless Chromium: log in, upload, publish, see it on the public map,
 make it private and watch it vanish for an anonymous visitor; a file full of script payloads runs
 nothing anywhere it is shown."""
 from __future__ import annotations
@@ -68,7 +68,8 @@ def test_log_in_upload_publish_then_private_vanishes(dash_duo, dash_app, app_db,
     assert dash_duo.find_element("#staff-upload-progress").get_attribute("value") == "100"
     rows = dash_duo.find_element("#staff-upload-rows").text
     assert "能越道大泊IC除雪車回転場" in rows
-    wait_until(lambda: len(dash_duo.find_elements("#staff-upload-map path.uploaded-point")) > 100, what="preview points")
+    wait_until(lambda: len(dash_duo.find_elements("#staff-upload-map path.uploaded-point")) > 100,
+               what="preview points")
     shots = tmp_path_factory.mktemp("staff-screens")
     dash_duo.driver.save_screenshot(str(shots / "staff_upload.png"))
     name = dash_duo.find_element("#staff-upload-name")
@@ -101,7 +102,8 @@ def test_log_in_upload_publish_then_private_vanishes(dash_duo, dash_app, app_db,
     dash_duo.wait_for_contains_text("#staff-layers-save-result", "保存しました", timeout=15)
     # staff still see it on the public map, marked private
     dash_duo.driver.get(dash_duo.server_url + f"/?layers={layer_id}")
-    label = dash_duo.wait_for_element(f'input[value="{layer_id}"]', timeout=15).find_element(By.XPATH, "ancestor::label")
+    box = dash_duo.wait_for_element(f'input[value="{layer_id}"]', timeout=15)
+    label = box.find_element(By.XPATH, "ancestor::label")
     assert "（非公開）" in label.text
 
     # …and it vanishes for an anonymous visitor
@@ -129,10 +131,11 @@ PAYLOADS = [
 
 def payload_kml() -> str:
     marks = []
+    img = '<img src=x onerror="window.__xss=(window.__xss||0)+1">'
     for i, p in enumerate(PAYLOADS):
         esc = p.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         marks.append(f"""<Placemark><name>{esc}</name>
-<description><![CDATA[<b onclick="window.__xss=1">説明</b><img src=x onerror="window.__xss=(window.__xss||0)+1">{p}]]></description>
+<description><![CDATA[<b onclick="window.__xss=1">説明</b>{img}{p}]]></description>
 <ExtendedData><Data name="{'備考' if i % 2 else 'url'}"><value>{esc}</value></Data></ExtendedData>
 <Point><coordinates>{136.6 + i * 0.05},{36.55 + i * 0.02},0</coordinates></Point></Placemark>""")
     return ('<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
@@ -142,7 +145,7 @@ def payload_kml() -> str:
 
 def no_script_ran(dash_duo) -> bool:
     try:
-        dash_duo.driver.switch_to.alert
+        _ = dash_duo.driver.switch_to.alert  # raises while no alert is open
         return False
     except NoAlertPresentException:
         pass

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -20,16 +20,18 @@ from tests.fake_orion import fixture
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FIX = Path(__file__).resolve().parent / "fixtures"
-T0 = datetime(2026, 1, 15, 3, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 15, 3, tzinfo=UTC)
 GEOJSON = {"type": "FeatureCollection", "features": [
-    {"type": "Feature", "properties": {"name": "七尾港"}, "geometry": {"type": "Point", "coordinates": [136.96, 37.05]}},
-    {"type": "Feature", "properties": {"name": "輪島港"}, "geometry": {"type": "Point", "coordinates": [136.90, 37.40]}}]}
+    {"type": "Feature", "properties": {"name": "七尾港"},
+     "geometry": {"type": "Point", "coordinates": [136.96, 37.05]}},
+    {"type": "Feature", "properties": {"name": "輪島港"},
+     "geometry": {"type": "Point", "coordinates": [136.90, 37.40]}}]}
 
 
 class Ckan:
     def __init__(self):
         self.package = fixture("package_show.demo-ckan-org.json")
-        self.files: dict[str, bytes] = {"/download/20161231_rase.csv": "classe,maschi,femmine\n0-4,10,12\n".encode()}
+        self.files: dict[str, bytes] = {"/download/20161231_rase.csv": b"classe,maschi,femmine\n0-4,10,12\n"}
         self.requests: list[str] = []
         handler = self._handler()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -98,7 +100,7 @@ def test_csv_with_coordinates_is_read():
     lon, lat = feats[0]["geometry"]["coordinates"]
     assert 139.5 < lon < 139.7 and 35.6 < lat < 35.7  # 狛江市
     with pytest.raises(ValueError):
-        read_resource("a,b\n1,2\n".encode(), "CSV", "x.csv")
+        read_resource(b"a,b\n1,2\n", "CSV", "x.csv")
 
 
 def _source(db, ckan, dataset="2016-regione-asia-est-oceania-classi-di-eta"):
@@ -123,7 +125,8 @@ def test_ckan_source_into_a_layer_unchanged_not_rewritten(db, ckan):
         layer = s.get(Layer, "ckan-points")
         version = layer.version
         assert layer.options["origin"] == "ckan" and layer.license == "Creative Commons Attribution"
-        assert {f.properties["name"] for f in s.query(Feature).filter(Feature.layer_id == "ckan-points")} == {"七尾港", "輪島港"}
+        names = {f.properties["name"] for f in s.query(Feature).filter(Feature.layer_id == "ckan-points")}
+        assert names == {"七尾港", "輪島港"}
     assert poll_source(db, sid, T0)["unchanged"] is True
     with db.session() as s:
         assert s.get(Layer, "ckan-points").version == version

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shapely.geometry import Point, shape
@@ -30,7 +30,7 @@ def test_series_is_the_real_tsunan_record():
 def test_values_are_deterministic_and_plausible():
     series = demo_snow.load_series(DATA)
     sensor = demo_snow.load_sensors(DATA)[-1]  # the mountain site
-    t0 = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 12, 1, tzinfo=UTC)
     values = [demo_snow.value_at(series, sensor, t0 + timedelta(minutes=10 * k)) for k in range(6 * 31)]
     assert values == [demo_snow.value_at(series, sensor, t0 + timedelta(minutes=10 * k)) for k in range(6 * 31)]
     assert all(0 <= v <= 65 * sensor.factor + 1 for v in values)
@@ -40,7 +40,7 @@ def test_values_are_deterministic_and_plausible():
 def test_tick_backfills_then_reports_each_minute(db):
     with db.session() as s:
         ensure_builtin(s, DATA)
-    now = datetime(2026, 12, 1, 12, 0, 30, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 1, 12, 0, 30, tzinfo=UTC)
     written = demo_snow.tick(db, DATA, now)
     assert written == 10 * 145  # 24 h at 10 minutes + now
     assert demo_snow.tick(db, DATA, now) == 0  # idempotent
@@ -48,14 +48,14 @@ def test_tick_backfills_then_reports_each_minute(db):
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Reading)) == 10 * 148
         sensor = s.get(Sensor, "snow-kaga-05")
-        assert sensor.last_observed_at == datetime(2026, 12, 1, 12, 3, tzinfo=timezone.utc)
+        assert sensor.last_observed_at == datetime(2026, 12, 1, 12, 3, tzinfo=UTC)
         assert sensor.last_value is not None
 
 
 def test_demo_readings_older_than_35_days_are_dropped(db):
     with db.session() as s:
         ensure_builtin(s, DATA)
-    start = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     demo_snow.tick(db, DATA, start)
     with db.session() as s:
         before = s.scalar(select(func.count()).select_from(Reading))

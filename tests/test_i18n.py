@@ -31,3 +31,15 @@ def test_fallbacks():
     assert normalize_lang("EN-us") == "en"
     assert lang_from_accept("fr-FR,en;q=0.8") == "en"
     assert lang_from_accept(None) == "ja"
+
+
+def test_no_key_is_defined_twice():
+    """A repeated key silently keeps only its last text (a dict literal does not complain)."""
+    import ast
+
+    tree = ast.parse((ROOT / "i18n.py").read_text(encoding="utf-8"))
+    table = next(node.value for node in tree.body
+                 if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "STRINGS")
+    keys = [k.value for k in table.keys]
+    assert len(keys) > 100
+    assert sorted({k for k in keys if keys.count(k) > 1}) == []

@@ -1,3 +1,5 @@
+from datetime import UTC
+
 import pytest
 
 from i18n import STRINGS
@@ -14,9 +16,9 @@ def test_depth_classes(value, cls):
 
 
 def test_jst():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    assert to_jst(datetime(2026, 1, 1, 15, 30, tzinfo=timezone.utc)) == "2026-01-02 00:30"
+    assert to_jst(datetime(2026, 1, 1, 15, 30, tzinfo=UTC)) == "2026-01-02 00:30"
 
 
 @pytest.mark.parametrize("spec", BUILTIN, ids=[b["id"] for b in BUILTIN])

@@ -1,13 +1,23 @@
 """The NGSI v2 client over real HTTP against a local server answering with Orion's own payloads."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
-from sources.ngsi import (Attr, NgsiClient, NgsiError, entity_location, geometry_of, observed_at,
-                          parse_datetime, parse_entity, validate_service, validate_servicepath)
+from sources.ngsi import (
+    Attr,
+    NgsiClient,
+    NgsiError,
+    entity_location,
+    geometry_of,
+    observed_at,
+    parse_datetime,
+    parse_entity,
+    validate_service,
+    validate_servicepath,
+)
 from tests.fake_orion import FakeOrion, as_orion_returns, fixture
 
 
@@ -69,7 +79,7 @@ def test_keyvalues_datetime_listing(orion):
     assert {e.id for e in ents} == {"E22", "E23", "E24"}
     e24 = next(e for e in ents if e.id == "E24")
     assert e24.attrs["birthdate"].type == "DateTime"
-    assert parse_datetime(e24.value("birthdate")) == datetime(2016, 2, 24, 10, tzinfo=timezone.utc)
+    assert parse_datetime(e24.value("birthdate")) == datetime(2016, 2, 24, 10, tzinfo=UTC)
 
 
 def test_offset_values_are_sent_url_encoded(orion):
@@ -193,12 +203,12 @@ def test_subscription_create_reads_location(orion):
 def test_times_from_metadata_and_attributes():
     vehicle = parse_entity(as_orion_returns(fixture("Vehicle.example-normalized.json")))
     # speed carries its own timestamp metadata (naive in the example: UTC, as Orion reads it)
-    assert observed_at(vehicle, "speed") == datetime(2018, 9, 27, 12, tzinfo=timezone.utc)
+    assert observed_at(vehicle, "speed") == datetime(2018, 9, 27, 12, tzinfo=UTC)
     # the entity's observationDateTime (+05:30 in the example) for attributes without metadata
-    assert observed_at(vehicle, "bearing") == datetime(2021, 3, 11, 10, 21, 2, tzinfo=timezone.utc)
+    assert observed_at(vehicle, "bearing") == datetime(2021, 3, 11, 10, 21, 2, tzinfo=UTC)
     weather = parse_entity(as_orion_returns(fixture("WeatherObserved.example-normalized.json")))
-    assert observed_at(weather, "snowHeight") == datetime(2016, 11, 30, 7, tzinfo=timezone.utc)
+    assert observed_at(weather, "snowHeight") == datetime(2016, 11, 30, 7, tzinfo=UTC)
     ti = parse_entity({"id": "d", "type": "Device", "v": {"type": "Number", "value": 1, "metadata": {
         "TimeInstant": {"type": "DateTime", "value": "2026-01-10T09:00:00+09:00"}}}})
-    assert observed_at(ti, "v") == datetime(2026, 1, 10, 0, tzinfo=timezone.utc)
+    assert observed_at(ti, "v") == datetime(2026, 1, 10, 0, tzinfo=UTC)
     assert observed_at(parse_entity({"id": "n", "type": "T", "x": {"value": 1}}), "x") is None

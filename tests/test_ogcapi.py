@@ -45,10 +45,10 @@ def get_json(client, url, **kw):
 def test_landing_and_conformance(client):
     doc, r = get_json(client, "/ogcapi")
     assert r.mimetype == "application/json"
-    rels = {(l["rel"], l["type"]) for l in doc["links"]}
+    rels = {(ln["rel"], ln["type"]) for ln in doc["links"]}
     assert {("self", "application/json"), ("conformance", "application/json"), ("data", "application/json"),
             ("alternate", "text/html")} <= rels
-    api_href = next(l["href"] for l in doc["links"] if l["rel"] == "service-desc")
+    api_href = next(ln["href"] for ln in doc["links"] if ln["rel"] == "service-desc")
     api = orjson.loads(client.get(api_href.replace("http://localhost", "")).data)
     assert api["openapi"].startswith("3.0") and "/collections/{collectionId}/items" in api["paths"]
     conf, _ = get_json(client, "/ogcapi/conformance")
@@ -64,11 +64,12 @@ def test_collections_are_the_public_vector_layers(client, private_layer):
     aed = next(c for c in doc["collections"] if c["id"] == "aed")
     minx, miny, maxx, maxy = aed["extent"]["spatial"]["bbox"][0]
     assert 136.3 < minx < maxx < 137.0 and 36.0 < miny < maxy < 36.7
-    assert any(l["rel"] == "items" and l["type"] == "application/geo+json" for l in aed["links"])
+    assert any(ln["rel"] == "items" and ln["type"] == "application/geo+json" for ln in aed["links"])
     snow, _ = get_json(client, "/ogcapi/collections/snow-depth")
     assert snow["extent"]["temporal"]["interval"][0][0]  # sensors have observation times
     for url in ["/ogcapi/collections/ogc-secret", "/ogcapi/collections/ogc-secret/items",
-                "/ogcapi/collections/ogc-secret/items/x", "/ogcapi/collections/nope", "/ogcapi/collections/hazard-flood"]:
+                "/ogcapi/collections/ogc-secret/items/x", "/ogcapi/collections/nope",
+                "/ogcapi/collections/hazard-flood"]:
         assert client.get(url).status_code == 404
 
 
@@ -77,14 +78,14 @@ def test_items_paging_bbox_and_single_item(client):
     first, r = get_json(client, "/ogcapi/collections/aed/items?limit=100")
     assert r.mimetype == "application/geo+json"
     assert first["numberMatched"] == len(full) == 211 and first["numberReturned"] == 100
-    nxt = next(l["href"] for l in first["links"] if l["rel"] == "next")
+    nxt = next(ln["href"] for ln in first["links"] if ln["rel"] == "next")
     assert "offset=100" in nxt and "limit=100" in nxt
     ids = [f["id"] for f in first["features"]]
     offset = 100
     while nxt:
         page, _ = get_json(client, nxt.replace("http://localhost", ""))
         ids += [f["id"] for f in page["features"]]
-        nxt = next((l["href"] for l in page["links"] if l["rel"] == "next"), None)
+        nxt = next((ln["href"] for ln in page["links"] if ln["rel"] == "next"), None)
         offset += 100
     assert ids == [f["id"] for f in full]
     box, _ = get_json(client, "/ogcapi/collections/aed/items?bbox=136.55,36.50,136.60,36.54&limit=1000")
@@ -118,7 +119,8 @@ def test_html_pages_are_translated_and_escaped(client, app_db):
     with app_db.session() as s:
         layer = upsert_layer(s, "ogc-xss", kind="aed", name_ja="<script>x</script>", name_en="x", group="iryou",
                              options={})
-        replace_features(s, layer, [{"type": "Feature", "id": "1", "properties": {"name": "<img src=x onerror=alert(1)>"},
+        replace_features(s, layer, [{"type": "Feature", "id": "1",
+                                     "properties": {"name": "<img src=x onerror=alert(1)>"},
                                      "geometry": {"type": "Point", "coordinates": [136.6, 36.5]}}])
     try:
         page = client.get("/ogcapi/collections/ogc-xss/items?f=html").get_data(as_text=True)

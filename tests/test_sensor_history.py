@@ -5,18 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import orjson
 import pytest
+from sqlalchemy import select
 
 from layers import sensor_history as sh
 from sources.quantumleap import QuantumLeapClient
 from tests.fake_orion import fixture
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_selection_round_trip_and_fallbacks():
@@ -65,21 +66,10 @@ def test_table_rows_and_csv_are_safe():
     assert agg.splitlines()[0] == "sensor_id,sensor,time_jst,min,max,mean,count"
 
 
-def test_threshold_hook_feeds_the_chart(app_db):
+def test_threshold_lines_feed_the_chart():
     from components.sensor_chart import sensor_figure
-    from layers.snow_depth import JST
+    from timezones import JST
 
-    def provider(s, ids, attribute):
-        return [{"value": 50, "label": "警報 50cm"}] if attribute == "snowDepth" else []
-
-    sh.THRESHOLD_PROVIDERS.append(provider)
-    try:
-        with app_db.session() as s:
-            lines = sh.thresholds(s, ["snow-hakui-01"], "snowDepth")
-            assert {"value": 50, "label": "警報 50cm"} in lines  # (alert rules of other tests may add theirs)
-            assert {"value": 50, "label": "警報 50cm"} not in sh.thresholds(s, ["snow-hakui-01"], "other")
-    finally:
-        sh.THRESHOLD_PROVIDERS.remove(provider)
     lines = [{"value": 50, "label": "警報 50cm"}]
     now = datetime(2026, 1, 15, tzinfo=UTC)
     fig = sensor_figure({"a": [(now, 1.0)]}, {"a": "A"}, None, sh.aggregate, lines, "t", "y",
@@ -190,24 +180,42 @@ def test_csv_export_route(client):
 
 
 def test_alert_rules_draw_threshold_lines(app_db, dash_app):
-    """Once issue 5's rules are on main: public rules watching a sensor (or its layer) give lines;
-    a private rule is not shown to a visitor."""
-    alerts = pytest.importorskip("store.alerts")
-    AlertRule = alerts.AlertRule
+    """Public rules watching a sensor (or its layer) give lines, each once; a private rule only to its
+    organisation's staff (not to a visitor, nor to another city's staff); never a paused rule or one
+    on another attribute."""
+    from store.alerts import AlertRule
+    from store.models import Organisation
+    from tests.staff_helpers import make_person
+
+    hakui_staff, kaga_staff = make_person(app_db, "hakui"), make_person(app_db, "kaga")
     with app_db.session() as s:
+        hakui_id = s.scalar(select(Organisation.id).where(Organisation.code == "hakui"))
         rules = [AlertRule(name="大雪注意", target="sensor", sensor_id="snow-hakui-02", attribute="snowDepth",
                            op=">", threshold=31, public=True),
+                 AlertRule(name="大雪注意", target="sensor", sensor_id="snow-hakui-02", attribute="snowDepth",
+                           op=">", threshold=31, public=True),
+                 AlertRule(name="停止中", target="sensor", sensor_id="snow-hakui-02", attribute="snowDepth",
+                           op=">", threshold=41, public=True, paused=True),
+                 AlertRule(name="気温", target="sensor", sensor_id="snow-hakui-02", attribute="temperature",
+                           op=">", threshold=51, public=True),
                  AlertRule(name="層", target="layer", layer_id="snow-depth", attribute="snowDepth",
                            op=">=", threshold=77, public=True),
                  AlertRule(name="内部", target="sensor", sensor_id="snow-hakui-02", attribute="snowDepth",
-                           op=">", threshold=61, public=False)]
+                           op=">", threshold=61, public=False, organisation_id=hakui_id)]
         s.add_all(rules)
         s.flush()
         ids = [r.id for r in rules]
     try:
-        with dash_app.server.test_request_context("/sensors"), app_db.session() as s:
-            values = {line["value"] for line in sh.thresholds(s, ["snow-hakui-02"], "snowDepth")}
-        assert {31.0, 77.0} <= values and 61.0 not in values
+        def values(person=None) -> list[float]:
+            headers = person.auth if person else {}
+            with dash_app.server.test_request_context("/sensors", headers=headers), app_db.session() as s:
+                return [line["value"] for line in sh.thresholds(s, ["snow-hakui-02"], "snowDepth")]
+
+        visitor = values()
+        assert visitor.count(31.0) == 1 and 77.0 in visitor
+        assert not {41.0, 51.0, 61.0} & set(visitor)
+        assert 61.0 not in values(kaga_staff)
+        assert 61.0 in values(hakui_staff) and 41.0 not in values(hakui_staff)
     finally:
         with app_db.session() as s:
             for rid in ids:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ from store import snow as st
 from tests.test_snow_matching import BOUNDARIES, T0, chain, feature, fix, iso, ll
 
 ROOT = Path(__file__).resolve().parents[1]
-NOW = datetime.fromtimestamp(T0, tz=timezone.utc)
+NOW = datetime.fromtimestamp(T0, tz=UTC)
 
 
 @pytest.fixture
@@ -61,7 +61,8 @@ def test_ingest_stores_fixes_passes_and_counts_rejections(net_db):
 
 def test_a_second_delivery_continues_and_an_old_fix_is_refused(net_db):
     deliver(net_db, [fix("p", iso(T0 - 60), 50, 0, work="plowing"), fix("p", iso(T0 - 50), 120, 0)])
-    res = deliver(net_db, [fix("p", iso(T0 - 55), 90, 0), fix("p", iso(T0 - 40), 200, 0), fix("p", iso(T0 - 30), 400, 0)])
+    res = deliver(net_db, [fix("p", iso(T0 - 55), 90, 0), fix("p", iso(T0 - 40), 200, 0),
+                           fix("p", iso(T0 - 30), 400, 0)])
     assert [r["reason"] for r in res.rejected] == ["out_of_order"]
     with net_db.session() as s:
         assert sorted(p.segment_id for p in s.query(st.Pass)) == ["c0", "c1"]
@@ -102,8 +103,8 @@ def test_progress_per_route_and_area_adds_up(net_db):
 
 
 def test_deltas_carry_only_what_changed(net_db):
-    from flask_caching import Cache
     from flask import Flask
+    from flask_caching import Cache
 
     app = Flask("t")
     cache = Cache(app, config={"CACHE_TYPE": "SimpleCache"})
@@ -115,7 +116,8 @@ def test_deltas_carry_only_what_changed(net_db):
         assert row[4] == 0 and row[5] == int(T0 - 50) and [p[2] for p in row[7]] == [int(T0 - 60)] and row[8] == 0
         k_same, nothing = sp.refresh_payload(net_db, cache, k1, T0 + 1, None)
         assert k_same == k1 and nothing is None
-        deliver(net_db, [fix("p", iso(T0 - 10), 350, 0), {"vehicle_id": "p", "time": iso(T0 - 5), "lon": 0, "lat": 0}], NOW)
+        deliver(net_db, [fix("p", iso(T0 - 10), 350, 0),
+                         {"vehicle_id": "p", "time": iso(T0 - 5), "lon": 0, "lat": 0}], NOW)
         k2, d = sp.refresh_payload(net_db, cache, k1, T0 + sp.REFRESH_S, None)
         assert d["reset"] is False and d["roads"] == {"c1": [int((T0 - 10) // 60), 1]} and d["gone"] == []
         assert list(d["vehicles"]) == ["p"] and [p[2] for p in d["vehicles"]["p"][7]] == [int(T0 - 10)]
@@ -126,8 +128,8 @@ def test_deltas_carry_only_what_changed(net_db):
 
 
 def test_one_computation_per_key_however_many_viewers(net_db):
-    from flask_caching import Cache
     from flask import Flask
+    from flask_caching import Cache
 
     app = Flask("t")
     cache = Cache(app, config={"CACHE_TYPE": "SimpleCache"})
@@ -227,7 +229,7 @@ def test_demo_tick_backfills_a_day_then_adds_fixes(db):
     with db.session() as s:
         assert ensure_network(s, ROOT / "data") is True
         assert ensure_network(s, ROOT / "data") is False
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     n1 = demo_plows.tick(db, ROOT / "data", now)
     n2 = demo_plows.tick(db, ROOT / "data", now + timedelta(seconds=30))
     assert n1 > 12 * 2000 and 12 * 4 <= n2 <= 14 * 13  # last backfill fix up to 30 s back, then every 5 s
@@ -252,8 +254,8 @@ def test_demo_tick_backfills_a_day_then_adds_fixes(db):
 @pytest.fixture
 def plows_day(dash_app, app_db):
     """The demo fleet's last day in the session's store (the browser tests share it)."""
-    from tests.test_snow_browser import _FED
     from store.db import utcnow
+    from tests.test_snow_browser import _FED
 
     if not _FED:
         demo_plows.tick(app_db, dash_app.server.extensions["ishikawa.settings"].data_path, utcnow())
@@ -262,7 +264,7 @@ def plows_day(dash_app, app_db):
 
 @pytest.fixture
 def token(app_db):
-    """A staff API token of an editor of 羽咋市 (issue 4's token model)."""
+    """A staff API token of an editor of 羽咋市 (the staff token model)."""
     import uuid
 
     from store.users import create_token, create_user
@@ -290,11 +292,12 @@ def test_post_fixes_counts_accepted_and_rejected(client, token, app_db):
 
     coords = json.loads(seg.geometry)["coordinates"]
     mid = shape(json.loads(seg.geometry)).interpolate(0.5, normalized=True)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     body = [{"vehicle_id": "api-plow-1", "lon": mid.x, "lat": mid.y, "time": (now - timedelta(seconds=20)).isoformat(),
              "speed": 20, "work": "plowing"},
             {"vehicle_id": "api-plow-1", "lon": 0, "lat": 0, "time": now.isoformat()},
-            {"vehicle_id": "api-plow-1", "lon": coords[-1][0], "lat": coords[-1][1], "time": (now + timedelta(minutes=5)).isoformat()},
+            {"vehicle_id": "api-plow-1", "lon": coords[-1][0], "lat": coords[-1][1],
+             "time": (now + timedelta(minutes=5)).isoformat()},
             {"vehicle_id": "api-plow-1", "lon": coords[-1][0], "lat": coords[-1][1], "time": "late"}]
     r = client.post("/api/vehicles/fixes", json=body, headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200
@@ -304,7 +307,8 @@ def test_post_fixes_counts_accepted_and_rejected(client, token, app_db):
     assert out["rejections"][2]["field"] == "time"
     with client.application.app_context():  # the session app's cache (not the last one built)
         cache.clear()
-    r = client.get("/api/snow/status?geometry=false&since=" + (now - timedelta(minutes=2)).isoformat().replace("+", "%2B"))
+    since = (now - timedelta(minutes=2)).isoformat().replace("+", "%2B")
+    r = client.get("/api/snow/status?geometry=false&since=" + since)
     assert r.status_code == 200
     rows = {row["id"]: row for row in r.get_json()["segments"]}
     assert seg.id in rows and rows[seg.id]["work"] == "plowing"
@@ -358,7 +362,8 @@ def test_status_api_many_clients_one_computation(dash_app, app_db):
     for th in threads:
         th.join()
     end = time.time()
-    buckets = {sp.live_key(x) for x in np.arange(start, end + sp.REFRESH_S, sp.REFRESH_S) if x <= end} | {sp.live_key(end)}
+    buckets = {sp.live_key(x) for x in np.arange(start, end + sp.REFRESH_S, sp.REFRESH_S) if x <= end}
+    buckets |= {sp.live_key(end)}
     assert codes == [200] * 30
     assert 1 <= sp.COMPUTE_COUNT["live"] - before <= len(buckets)
 

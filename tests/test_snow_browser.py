@@ -32,7 +32,8 @@ def count(dash_duo, css: str) -> int:
 
 
 def road_paths(dash_duo, color=None) -> int:
-    return count(dash_duo, "#snow-map path.leaflet-interactive" if color is None else f'#snow-map path[stroke="{color}"]')
+    css = "#snow-map path.leaflet-interactive" if color is None else f'#snow-map path[stroke="{color}"]'
+    return count(dash_duo, css)
 
 
 def marker_positions(dash_duo) -> dict:
@@ -42,7 +43,8 @@ def marker_positions(dash_duo) -> dict:
 
 
 def text(dash_duo, css: str) -> str:
-    return dash_duo.driver.execute_script("var e = document.querySelector(arguments[0]); return e ? e.innerText : '';", css)
+    return dash_duo.driver.execute_script(
+        "var e = document.querySelector(arguments[0]); return e ? e.innerText : '';", css)
 
 
 def test_snow_page_shows_roads_plows_and_they_move(dash_duo, dash_app, plows, tmp_path_factory):

@@ -2,13 +2,23 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sources.fixes import (GAP_MAX_S, NetworkIndex, Prior, VehicleTrack, build_passes, course_from_positions,
-                           parse_fixes, prefecture_shape, validate)
+from sources.fixes import (
+    GAP_MAX_S,
+    NetworkIndex,
+    Prior,
+    VehicleTrack,
+    build_passes,
+    course_from_positions,
+    parse_fixes,
+    prefecture_shape,
+    validate,
+)
 from sources.geojson_file import read_features
 from sources.roads import ISHIKAWA
 
@@ -34,9 +44,9 @@ def fix(vid, t, x, y, **kw):
 
 
 def iso(epoch):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat()
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat()
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -114,13 +124,15 @@ def match_xy(index, pts, headings=None):
 
 
 def test_parallel_roads_20_m_apart():
-    index = NetworkIndex.from_features([feature("south", [(0, 0), (500, 0)]), feature("north", [(0, 20), (500, 20)], "B")])
+    index = NetworkIndex.from_features([feature("south", [(0, 0), (500, 0)]),
+                                        feature("north", [(0, 20), (500, 20)], "B")])
     assert match_xy(index, [(100, 4), (200, 8), (300, 13), (400, 17), (250, -6)], [90] * 5) == \
         ["south", "south", "north", "north", "south"]
 
 
 def test_crossing_is_decided_by_heading():
-    index = NetworkIndex.from_features([feature("ew", [(-300, 0), (300, 0)]), feature("ns", [(0, -300), (0, 300)], "B")])
+    index = NetworkIndex.from_features([feature("ew", [(-300, 0), (300, 0)]),
+                                        feature("ns", [(0, -300), (0, 300)], "B")])
     # 4 m east and 3 m north of the crossing: nearer the east-west road, but driving north
     assert match_xy(index, [(4, 3)], [0]) == ["ns"]
     assert match_xy(index, [(4, 3)], [90]) == ["ew"]
@@ -129,7 +141,8 @@ def test_crossing_is_decided_by_heading():
 
 
 def test_gps_noise_stays_on_the_road_and_far_points_match_nothing():
-    index = NetworkIndex.from_features([feature("r", [(0, 0), (1000, 0)]), feature("far", [(0, 200), (1000, 200)], "B")])
+    index = NetworkIndex.from_features([feature("r", [(0, 0), (1000, 0)]),
+                                        feature("far", [(0, 200), (1000, 200)], "B")])
     rng = np.random.default_rng(7)
     pts = [(x, float(rng.normal(0, 6))) for x in np.linspace(10, 990, 200)]
     assert set(match_xy(index, pts, [90] * len(pts))) == {"r"}
@@ -154,7 +167,8 @@ def chain(n, length=300.0, route="A", y=0.0, prefix="c"):
 def passes_for(index, pts, times, works=None, vid="v", tracks=None):
     seg = np.array([index.pos[s] if s else -1 for s in match_xy(index, pts, None)])
     works = works or ["plowing"] * len(pts)
-    out = build_passes(index, [vid] * len(pts), np.array(times, dtype=float), seg, works, tracks if tracks is not None else {})
+    out = build_passes(index, [vid] * len(pts), np.array(times, dtype=float), seg, works,
+                       tracks if tracks is not None else {})
     return [(index.ids[p[0]], p[2], p[3], p[4]) for p in out]
 
 
@@ -179,7 +193,8 @@ def test_gap_between_fixes_is_filled_along_the_route():
 
 def test_no_filling_across_routes_over_long_gaps_or_from_travel():
     index = NetworkIndex.from_features(chain(3, route="A") + chain(3, route="B", prefix="d", y=0.0)[0:0] +
-                                       [feature("d0", [(900, 0), (1200, 0)], "B"), feature("d1", [(1200, 0), (1500, 0)], "B")])
+                                       [feature("d0", [(900, 0), (1200, 0)], "B"),
+                                        feature("d1", [(1200, 0), (1500, 0)], "B")])
     # A c0 -> B d1: another route, nothing filled
     assert [p[0] for p in passes_for(index, [(100, 0), (1400, 0)], [T0, T0 + 100])] == ["c0", "d1"]
     # same route but the fixes are too far apart in time

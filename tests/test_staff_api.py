@@ -1,4 +1,4 @@
-"""The staff API (issue 4): upload, replace, settings, delete, rollback, downloads, errors."""
+"""The staff API: upload, replace, settings, delete, rollback, downloads, errors."""
 from __future__ import annotations
 
 import csv
@@ -85,7 +85,8 @@ def test_column_and_crs_overrides(client, people):
     resp = upload(client, people["kaga"], data=data, crs="EPSG:6675", lat_column="北", lon_column="東")
     assert resp.status_code == 201 and resp.json["crs"] == "EPSG:6675"
     fc = client.get(f"/api/layers/{resp.json['id']}/features").json
-    assert fc["features"][0]["geometry"]["coordinates"] == pytest.approx([float(rows[0][5]), float(rows[0][4])], abs=2e-6)
+    expected = [float(rows[0][5]), float(rows[0][4])]
+    assert fc["features"][0]["geometry"]["coordinates"] == pytest.approx(expected, abs=2e-6)
     bad = upload(client, people["kaga"], data=data, crs="EPSG:0000001", lat_column="北", lon_column="東")
     assert bad.status_code == 400 and bad.json["error"] == "bad_crs"
 

@@ -1,5 +1,6 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from sqlalchemy import func, select
 
@@ -9,8 +10,6 @@ from store.feeds import feed_error, feed_ok, feed_states
 from store.layers import ensure_organisation, get_public_layer, public_layers, upsert_layer
 from store.models import PRIVATE, Feature, Reading
 from store.sensors import add_reading, readings, upsert_sensor
-
-import orjson
 
 
 def pt(i, lon, lat, **props):
@@ -55,7 +54,7 @@ def test_failed_replace_leaves_old_data(db):
     with db.session() as s:
         replace_features(s, make_layer(s), [pt(1, 136.3, 36.3)])
     bad = [pt(2, 136.4, 36.4), {"type": "Feature", "geometry": {"type": "Point", "coordinates": []}}]
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError):
         with db.session() as s:
             layer = get_public_layer(s, "l1")
             replace_features(s, layer, bad)
@@ -75,7 +74,7 @@ def test_private_layers_are_not_public(db):
 
 
 def test_readings_dedupe_and_latest(db):
-    t0 = datetime(2026, 1, 10, 0, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 10, 0, 0, tzinfo=UTC)
     with db.session() as s:
         make_layer(s, "snow")
         sensor = upsert_sensor(s, "s1", layer_id="snow", name_ja="羽咋", lon=136.77, lat=36.89)
@@ -120,9 +119,10 @@ def test_two_processes_start_on_one_new_database(db_url, tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    code = ("import sys; sys.path.insert(0, %r); from settings import Settings; from app import init_store; "
-            "init_store(Settings.from_env({'DATABASE_URL': %r, 'INSTANCE_PATH': %r, 'SECRET_KEY': 'x'}))"
-            % (str(root), db_url, str(tmp_path)))
+    code = (f"import sys; sys.path.insert(0, {str(root)!r}); from settings import Settings; "
+            "from app import init_store; "
+            f"init_store(Settings.from_env({{'DATABASE_URL': {db_url!r}, 'INSTANCE_PATH': {str(tmp_path)!r}, "
+            "'SECRET_KEY': 'x'}))")
     procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE) for _ in range(3)]
     errors = [p.communicate(timeout=120)[1].decode() for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errors

@@ -1,4 +1,4 @@
-"""Readers of uploaded files (issue 4): the real files in tests/fixtures/uploads, and shapes built
+"""Readers of uploaded files: the real files in tests/fixtures/uploads, and shapes built
 from their rows (plane-rectangular coordinates, DMS text, KMZ, GPX, Shapefile, GeoPackage, bombs)."""
 from __future__ import annotations
 
@@ -239,7 +239,8 @@ def test_geojson_with_crs_member_in_zone_vii():
 
     r = read_upload(orjson.dumps(doc))
     assert r.crs == 6675 and r.crs_from == "file"
-    assert r.features[0]["geometry"]["coordinates"] == pytest.approx([float(rows[0]["経度"]), float(rows[0]["緯度"])], abs=1e-6)
+    expected = [float(rows[0]["経度"]), float(rows[0]["緯度"])]
+    assert r.features[0]["geometry"]["coordinates"] == pytest.approx(expected, abs=1e-6)
 
 
 # --- KMZ (Google My Maps shape), GPX, Shapefile, GeoPackage ---
@@ -271,7 +272,8 @@ def test_kmz_my_maps_shape():
 
 
 def test_kml_with_dtd_is_refused():
-    bomb = b'<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><kml><Document><name>&b;</name></Document></kml>'
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+            b'<kml><Document><name>&b;</name></Document></kml>')
     with pytest.raises(UploadError) as exc:
         read_upload(bomb)
     assert exc.value.message_key == "upload.xml_dtd"
@@ -316,7 +318,8 @@ def test_zipped_shapefile_in_zone_vii(tmp_path, encoding):
     r = read_upload(buf.getvalue(), "points.zip")
     assert r.format == "shapefile" and r.crs == 6675 and r.crs_from == "file" and len(r.features) == 10
     assert r.features[0]["properties"]["名称"] == rows[0]["名称"]
-    assert r.features[0]["geometry"]["coordinates"] == pytest.approx([float(rows[0]["経度"]), float(rows[0]["緯度"])], abs=1e-6)
+    expected = [float(rows[0]["経度"]), float(rows[0]["緯度"])]
+    assert r.features[0]["geometry"]["coordinates"] == pytest.approx(expected, abs=1e-6)
 
 
 def test_geopackage(tmp_path):

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from layers.builtin import ORGANISATIONS
-from layers.manage import Refused, UploadOptions, publish, replace, roll_back, save_items, add_item, items_table
+from layers.manage import Refused, UploadOptions, add_item, items_table, publish, replace, roll_back, save_items
 from layers.registry import kind_of
 from store.features import feature_collection_bytes
 from store.layers import ensure_organisation, get_visible_layer, visible_layer_rows
 from store.models import Feature, Layer
-from store.uploads import LayerVersion, KEEP_VERSIONS
+from store.uploads import KEEP_VERSIONS, LayerVersion
 from store.users import ADMIN, EDITOR, create_user, staff_of
 from tests.staff_helpers import BOM_CSV, GEOJSON, KML
 
@@ -50,7 +50,8 @@ def test_publish_replace_rollback(db, people):
         body = feature_collection_bytes(s, out.layer_id)
         assert "能越道大泊IC除雪車回転場" in body.decode()
         layer = s.get(Layer, out.layer_id)
-        assert layer.options["geometry_types"] == ["Point"] and layer.options["columns"] == ["市町", "医療圏", "名称", "所在地"]
+        assert layer.options["geometry_types"] == ["Point"]
+        assert layer.options["columns"] == ["市町", "医療圏", "名称", "所在地"]
     replace(db, kaga, out.layer_id, KML.read_bytes(), "b.kml", UploadOptions(), MAX)
     replace(db, kaga, out.layer_id, GEOJSON.read_bytes(), "c.geojson", UploadOptions(), MAX)
     assert _count(db, Feature, layer_id=out.layer_id) == 22
