@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from api.frames import install as install_frames
 
     server.register_blueprint(dashboards_api)
-    install_frames(server, settings.embed_origins)
+    install_frames(server)
 
 
     app = dash.Dash(

@@ -2,20 +2,19 @@
 EMBED_ORIGINS (a city's CMS) may frame. Clickjacking protection for every other page."""
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 
 
 def frame_ancestors(origins: tuple[str, ...]) -> str:
     return "frame-ancestors " + " ".join(["'self'", *origins])
 
 
-def install(server, embed_origins: tuple[str, ...]) -> None:
-    embed_policy = frame_ancestors(embed_origins)
-
+def install(server) -> None:
     @server.after_request
     def _frames(resp):
         if request.path.startswith("/embed/"):
-            resp.headers["Content-Security-Policy"] = embed_policy
+            origins = current_app.extensions["ishikawa.settings"].embed_origins
+            resp.headers["Content-Security-Policy"] = frame_ancestors(origins)
             resp.headers.pop("X-Frame-Options", None)
         elif resp.mimetype == "text/html":
             resp.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")

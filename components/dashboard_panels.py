@@ -221,8 +221,8 @@ def map_panel(panel: dict, data: dict, lang: str, height: int, filename: str):
                 children.append(dl.TileLayer(url=url, opacity=layer.get("opacity") or 0.7, zIndex=300 + j,
                                              attribution=html_lib.escape(layer.get("attribution", "")), **props))
         else:
-            children.append(dl.GeoJSON(id=lid, url=layer["url"], attribution=html_lib.escape(layer.get("attribution", "")),
-                                       **props))
+            attribution = html_lib.escape(layer.get("attribution", ""))
+            children.append(dl.GeoJSON(id=lid, url=layer["url"], attribution=attribution, **props))
     frame = _frame(data.get("bounds"))
     return dl.Map(id={"type": "dash-panel-map", "panel": panel["id"]}, children=children, **frame,
                   style={"height": f"{height}px", "width": "100%"}, className="dash-panel-map")

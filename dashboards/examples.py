@@ -17,10 +17,13 @@ def _panel(pid, ptype, title_ja, title_en, query, grid, **options):
 
 SNOW = {
     "slug": "hakui-snow", "title_ja": "羽咋の積雪と除雪", "title_en": "Snow and snow removal in Hakui",
-    "description_ja": "積雪センサーの現在値と推移、除雪の進み具合、発報中のアラート（積雪値はデモ用の模擬データです）。",
-    "description_en": "Snow depth now and over time, snow-removal progress and alerts (snow depths are simulated demo data).",
+    "description_ja": "積雪センサーの現在値と推移、除雪の進み具合、発報中のアラート"
+                      "（積雪値はデモ用の模擬データです）。",
+    "description_en": "Snow depth now and over time, snow-removal progress and alerts "
+                      "(snow depths are simulated demo data).",
     "visibility": "public", "time": {"from": "now-24h", "to": "now"}, "refresh": "1m",
-    "variables": [{"name": "area", "type": "area", "label_ja": "市町", "label_en": "Municipality", "default": "羽咋市"}],
+    "variables": [{"name": "area", "type": "area", "label_ja": "市町", "label_en": "Municipality",
+                   "default": "羽咋市"}],
     "panels": [
         _panel("now", "stat", "羽咋小学校の積雪深", "Snow depth at Hakui Elementary School",
                {"kind": "sensor_latest", "sensors": ["snow-hakui-01"]}, (0, 0, 3, 4),
@@ -33,7 +36,8 @@ SNOW = {
                {"kind": "sensor_latest", "sensors": ["snow-hakui-05"]}, (0, 4, 3, 4), min=0, max=100,
                steps=[{"value": 0, "color": "#e6f2e8"}, {"value": 30, "color": "#fde4d3"},
                       {"value": 60, "color": "#f6d3cf"}]),
-        _panel("progress", "bar", "除雪済みの割合（直近3時間・市町別）", "Roads cleared in the last 3 h (by municipality)",
+        _panel("progress", "bar", "除雪済みの割合（直近3時間・市町別）",
+               "Roads cleared in the last 3 h (by municipality)",
                {"kind": "snow_progress", "by": "area", "hours": 3}, (3, 6, 5, 5), unit="%"),
         _panel("by-sensor", "bar", "市町内のセンサーの積雪深", "Snow depth of the sensors in the municipality",
                {"kind": "sensor_latest", "area": "$area"}, (8, 6, 4, 5), unit="cm"),
@@ -53,7 +57,8 @@ SHELTERS = {
     "visibility": "public", "time": {"from": "now-24h", "to": "now"}, "refresh": "off", "variables": [],
     "panels": [
         _panel("shelters-count", "stat", "指定避難所の数", "Designated shelters",
-               {"kind": "layer_stats", "layer": "shelters", "group_by": "@area"}, (0, 0, 3, 3), unit="か所", unit_en="sites"),
+               {"kind": "layer_stats", "layer": "shelters", "group_by": "@area"}, (0, 0, 3, 3),
+               unit="か所", unit_en="sites"),
         _panel("aed-count", "stat", "AEDの数（白山市）", "AEDs (Hakusan)",
                {"kind": "layer_stats", "layer": "aed", "group_by": "@area"}, (3, 0, 3, 3), unit="台", unit_en="units"),
         _panel("about", "text", "このダッシュボードについて", "About this dashboard", {"kind": "none"}, (6, 0, 6, 3),
@@ -66,8 +71,8 @@ SHELTERS = {
         _panel("map", "map", "避難所とAEDの地図", "Map of shelters and AEDs",
                {"kind": "map_layers", "layers": ["shelters", "aed"]}, (5, 3, 7, 8)),
         _panel("list", "table", "指定避難所の一覧", "List of shelters",
-               {"kind": "layer_items", "layer": "shelters", "columns": ["施設・場所名", "住所", "都道府県名及び市町村名"],
-                "limit": 200}, (0, 8, 5, 6)),
+               {"kind": "layer_items", "layer": "shelters",
+                "columns": ["施設・場所名", "住所", "都道府県名及び市町村名"], "limit": 200}, (0, 8, 5, 6)),
     ],
 }
 

@@ -7,7 +7,7 @@ with one detail per field (`{"field": "panels.0.query.sensors", "message_key": â
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -110,7 +110,7 @@ def parse_time(text: str) -> datetime | None:
         dt = dt.replace(tzinfo=JST)
     if not 2000 <= dt.year <= 2100:
         return None
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 def _field(loc: tuple) -> str:

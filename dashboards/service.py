@@ -196,12 +196,16 @@ def _private_ids(s) -> set[str]:
     return layers | sensors
 
 
+def _slug_taken() -> Refused:
+    return Refused(409, "slug_taken", "dash.err.slug_taken", [{"field": "slug", "message_key": "dash.err.slug_taken"}])
+
+
 def create(db, staff: Staff, data) -> dict:
     doc = parse_dashboard(data)
     with db.session() as s:
         org = _organisation(s, staff, doc.get("organisation", ""))
         if sd.by_slug(s, doc["slug"]) is not None:
-            raise Refused(409, "slug_taken", "dash.err.slug_taken", [{"field": "slug", "message_key": "dash.err.slug_taken"}])
+            raise _slug_taken()
         check_refs(s, staff, doc)
         doc["organisation"] = org.code
         dash = sd.save(s, None, doc, org.id, staff.email)
@@ -215,7 +219,7 @@ def replace(db, staff: Staff, slug: str, data) -> dict:
         dash = _editable(s, staff, slug)
         org = _organisation(s, staff, doc.get("organisation", ""))
         if doc["slug"] != dash.slug and sd.by_slug(s, doc["slug"]) is not None:
-            raise Refused(409, "slug_taken", "dash.err.slug_taken", [{"field": "slug", "message_key": "dash.err.slug_taken"}])
+            raise _slug_taken()
         check_refs(s, staff, doc)
         doc["organisation"] = org.code
         sd.save(s, dash, doc, org.id, staff.email)

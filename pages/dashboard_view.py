@@ -20,9 +20,9 @@ from components.header import header
 from dashboards import service
 from dashboards.model import REFRESH, RELATIVE
 from i18n import normalize_lang, t
-from timezones import JST
 from refusal import Refused
 from store.db import get_db, utcnow
+from timezones import JST
 
 
 def _title(slug: str | None = None, **_):
@@ -65,7 +65,7 @@ def view(slug: str | None, lang: str | None, query: dict, embed: bool):
     params.variables = values
     answers = service.all_panels(get_db(), staff, slug, params, cache=cache)
     q = view_query(time_from, time_to, values)
-    description = (doc.get("description_en") if lang == "en" and doc.get("description_en") else doc.get("description_ja"))
+    description = doc.get("description_en") if lang == "en" and doc.get("description_en") else doc.get("description_ja")
     top = [html.H2(doc_title(doc, lang), className="dash-title", id="dashv-title")]
     if description:
         top.append(html.P(description, className="dash-description"))
@@ -87,7 +87,8 @@ def view(slug: str | None, lang: str | None, query: dict, embed: bool):
     ])
     if embed:
         return html.Div(className="page dash-embed", lang=lang, children=[body])
-    return html.Div(className="page", lang=lang, children=[header(lang, path, {**q, "refresh": refresh}, "dashv"), body])
+    top_bar = header(lang, path, {**q, "refresh": refresh}, "dashv")
+    return html.Div(className="page", lang=lang, children=[top_bar, body])
 
 
 def layout(slug: str | None = None, lang: str | None = None, **query):

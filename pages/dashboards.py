@@ -8,8 +8,8 @@ from auth import current_staff
 from components.header import header
 from dashboards import service
 from i18n import normalize_lang, t
-from timezones import JST
 from store.db import get_db
+from timezones import JST
 
 dash.register_page(__name__, path="/dashboards", title=t("dash.list_title"))
 

@@ -67,8 +67,8 @@ def test_schema_fills_defaults_and_names_each_bad_field():
     fields = {d["field"] for d in exc.value.details}
     assert {"slug", "title_ja", "refresh", "time.from", "panels.0.grid"} <= fields
     with pytest.raises(Refused) as exc:
-        parse_dashboard({**bad, "slug": "ok-slug", "title_ja": "a", "refresh": "off", "time": {"from": "now-1h", "to": "now"},
-                         "panels": bad["panels"][1:]})
+        parse_dashboard({**bad, "slug": "ok-slug", "title_ja": "a", "refresh": "off",
+                         "time": {"from": "now-1h", "to": "now"}, "panels": bad["panels"][1:]})
     assert {d["field"]: d["message_key"] for d in exc.value.details} == {
         "panels.0.query.kind": "dash.err.kind_for_panel", "panels.1.query.sensors": "dash.err.unknown_variable"}
     with pytest.raises(Refused) as exc:
@@ -159,7 +159,7 @@ def test_public_dashboard_refuses_private_data_and_unknown_equals_forbidden(clie
     assert r1.status_code == r2.status_code == 400
     assert r1.json["details"][0]["message"] == r2.json["details"][0]["message"]
     # layers too
-    lay = {"id": "m", "type": "map", "query": {"kind": "map_layers", "layers": [f"sensors-hakui"]}}
+    lay = {"id": "m", "type": "map", "query": {"kind": "map_layers", "layers": ["sensors-hakui"]}}
     r = client.post("/api/dashboards", json=doc(visibility="private", panels=[lay]), headers=auth(kaga))
     assert r.status_code == 400
 
@@ -295,3 +295,17 @@ def test_duplicate_versions_and_restore(client, app_db, people):
     with pytest.raises(Refused) as exc:
         service.versions(app_db, staff(hakui), body["slug"])
     assert exc.value.status == 403
+
+
+def test_only_embed_pages_may_be_framed_and_only_by_embed_origins(client):
+    settings = client.application.extensions["ishikawa.settings"]
+    r = client.get("/dashboards/hakui-snow")
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"] and r.headers["X-Frame-Options"] == "DENY"
+    r = client.get("/embed/dashboards/hakui-snow")
+    assert r.headers["Content-Security-Policy"] == "frame-ancestors 'self'" and "X-Frame-Options" not in r.headers
+    client.application.extensions["ishikawa.settings"] = settings.with_(embed_origins=("https://www.city.kaga.example",))
+    try:
+        r = client.get("/embed/dashboards/hakui-snow")
+        assert r.headers["Content-Security-Policy"] == "frame-ancestors 'self' https://www.city.kaga.example"
+    finally:
+        client.application.extensions["ishikawa.settings"] = settings

@@ -9,8 +9,17 @@ from pydantic import Field
 from sqlalchemy import select
 
 from dashboards import areas
-from dashboards.queries.base import (Context, Denied, QueryKind, QuerySchema, Refs, iso, sensor_name,
-                                     visible_layer, visible_sensors)
+from dashboards.queries.base import (
+    Context,
+    Denied,
+    QueryKind,
+    QuerySchema,
+    Refs,
+    iso,
+    sensor_name,
+    visible_layer,
+    visible_sensors,
+)
 from store import series
 from store.brokers import SensorOrigin
 from store.layers import visible_clause
