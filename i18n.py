@@ -908,7 +908,6 @@ STRINGS: dict[str, dict[str, str]] = {
                           "en": "This panel could not be shown. Please try again later."},
     "dash.too_many": {"ja": "件数が多すぎるため市町別の集計はできません。", "en": "Too many items to count per municipality."},
     "dash.download_csv": {"ja": "このパネルのデータをCSVでダウンロード", "en": "Download this panel's data as CSV"},
-    "dash.axis_time": {"ja": "日時（日本時間）", "en": "Time (JST)"},
     "dash.col.id": {"ja": "ID", "en": "ID"},
     "dash.col.name": {"ja": "名称", "en": "Name"},
     "dash.col.value": {"ja": "値", "en": "Value"},

@@ -51,7 +51,7 @@ def _fmt(value, unit: str = "") -> str:
 def _layout(height: int, **extra) -> dict:
     base = dict(margin=dict(l=48, r=12, t=8, b=36), height=height, paper_bgcolor="rgba(0,0,0,0)",
                 plot_bgcolor="#fff", font=dict(family="Noto Sans CJK JP, sans-serif", size=12),
-                legend=dict(orientation="h", y=-0.25, x=0), hovermode="x unified")
+                legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0), hovermode="x unified")
     base.update(extra)
     return base
 
@@ -83,8 +83,9 @@ def timeseries(panel: dict, data: dict, lang: str, height: int, filename: str):
                       annotation_text=html_lib.escape(line.get("label", "")), annotation_position="top left",
                       annotation_font=dict(size=11, color="#d4351c"))
     unit = series[0]["unit"] if series else ""
-    fig.update_layout(**_layout(height, yaxis_title=unit, showlegend=len(series) > 1))
-    fig.update_xaxes(title_text=t("dash.axis_time", lang))
+    many = len(series) > 1
+    fig.update_layout(**_layout(height, yaxis_title=unit, showlegend=many,
+                                margin=dict(l=48, r=12, t=28 if many else 8, b=36)))
     return _graph(fig, panel, lang, filename)
 
 
@@ -147,7 +148,7 @@ def gauge(panel: dict, data: dict, lang: str, height: int, filename: str):
     fig = go.Figure(go.Indicator(
         mode="gauge+number", value=row["value"], number={"suffix": " " + (_unit(opts, lang) or row.get("unit", ""))},
         gauge={"axis": {"range": [lo, hi]}, "bar": {"color": "#1d70b8"}, "steps": bands}))
-    fig.update_layout(**_layout(height, margin=dict(l=24, r=24, t=24, b=8)))
+    fig.update_layout(**_layout(height, margin=dict(l=36, r=36, t=24, b=8)))
     return _graph(fig, panel, lang, filename)
 
 
