@@ -1,6 +1,8 @@
 """OpenAPI 3.1 description of the API (GET /api/openapi.json)."""
 from __future__ import annotations
 
+from dashboards.model import SLUG, json_schemas
+
 
 def _err(desc: str) -> dict:
     return {"description": desc, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -30,9 +32,52 @@ UPLOAD_FIELDS = {
 }
 
 
+def dashboard_paths(bearer: list) -> dict:
+    slug = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string", "pattern": SLUG}}
+    panel = {"name": "panel", "in": "path", "required": True, "schema": {"type": "string"}}
+    doc = {"application/json": {"schema": {"$ref": "#/components/schemas/Dashboard"}}}
+    view = [slug, panel,
+            {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "now-24h … or JST date-time"},
+            {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "now or JST date-time"},
+            {"name": "var-{name}", "in": "query", "schema": {"type": "string"},
+             "description": "the value of a dashboard variable (one parameter per variable)"}]
+    not_found = {"404": _err("No such dashboard — or a private one you may not see")}
+    return {
+        "/api/dashboards": {
+            "get": {"summary": "Public dashboards (plus the token's organisation's)",
+                    "responses": {"200": {"description": "list"}}},
+            "post": {"summary": "Create a dashboard", "security": bearer,
+                     "requestBody": {"required": True, "content": doc},
+                     "responses": {"201": {"description": "created", "content": doc},
+                                   "409": _err("The slug is taken"), **ERRORS}}},
+        "/api/dashboards/{slug}": {
+            "get": {"summary": "A dashboard as JSON (what export writes and import reads)", "parameters": [slug],
+                    "responses": {"200": {"description": "the dashboard", "content": doc}, **not_found}},
+            "put": {"summary": "Replace a dashboard (the old version is kept)", "security": bearer,
+                    "parameters": [slug], "requestBody": {"required": True, "content": doc},
+                    "responses": {"200": {"description": "saved", "content": doc}, **ERRORS}},
+            "delete": {"summary": "Delete a dashboard", "security": bearer, "parameters": [slug],
+                       "responses": {"204": {"description": "deleted"}, **ERRORS}}},
+        "/api/dashboards/{slug}/panels/{panel}/data": {
+            "get": {"summary": "A panel's data as JSON", "parameters": view,
+                    "responses": {"200": {"description": "{panel, type, from, to, variables, data} or denied"},
+                                  **not_found}}},
+        "/api/dashboards/{slug}/panels/{panel}/data.csv": {
+            "get": {"summary": "A panel's data as CSV (UTF-8 with BOM, JST)", "parameters": view,
+                    "responses": {"200": {"description": "CSV file"}, **not_found}}},
+    }
+
+
 def spec() -> dict:
     layer_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
     bearer = [{"bearer": []}]
+    doc = _spec(layer_id, bearer)
+    doc["components"]["schemas"].update(json_schemas())
+    doc["paths"].update(dashboard_paths(bearer))
+    return doc
+
+
+def _spec(layer_id: dict, bearer: list) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "ishikawa-map API", "version": "1.0",

@@ -219,3 +219,23 @@ def time_window(time_from: str, time_to: str, now: datetime) -> tuple[datetime, 
     if start >= end:
         start = end - RELATIVE["now-24h"]
     return max(start, end - MAX_SPAN), end
+
+
+def json_schemas(ref: str = "#/components/schemas/{model}") -> dict[str, dict]:
+    """JSON Schemas of the document, for the OpenAPI description: "Dashboard", its parts, and one
+    "Query_<kind>" per query kind, which a panel's `query` is one of."""
+    out: dict[str, dict] = {}
+    main = DashboardDoc.model_json_schema(by_alias=True, ref_template=ref)
+    out.update(main.pop("$defs", {}))
+    out["Dashboard"] = main
+    names = []
+    for name, kind in QUERY_KINDS.items():
+        schema = kind.schema.model_json_schema(by_alias=True, ref_template=ref)
+        out.update(schema.pop("$defs", {}))
+        schema.setdefault("properties", {})["kind"] = {"const": name}
+        schema["required"] = ["kind", *schema.get("required", [])]
+        schema["description"] = f"panel types: {', '.join(kind.panel_types)}"
+        out[f"Query_{name}"] = schema
+        names.append(name)
+    out["Panel"]["properties"]["query"] = {"oneOf": [{"$ref": ref.format(model=f"Query_{n}")} for n in names]}
+    return out

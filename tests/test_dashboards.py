@@ -309,3 +309,14 @@ def test_only_embed_pages_may_be_framed_and_only_by_embed_origins(client):
         assert r.headers["Content-Security-Policy"] == "frame-ancestors 'self' https://www.city.kaga.example"
     finally:
         client.application.extensions["ishikawa.settings"] = settings
+
+
+def test_openapi_describes_the_dashboard_routes_and_schema(client):
+    doc = client.get("/api/openapi.json").json
+    for path in ("/api/dashboards", "/api/dashboards/{slug}", "/api/dashboards/{slug}/panels/{panel}/data",
+                 "/api/dashboards/{slug}/panels/{panel}/data.csv"):
+        assert path in doc["paths"]
+    schemas = doc["components"]["schemas"]
+    assert set(schemas["Dashboard"]["required"]) == {"slug", "title_ja"}
+    kinds = {ref["$ref"].rsplit("_", 1)[-1] for ref in schemas["Panel"]["properties"]["query"]["oneOf"]}
+    assert {"series", "latest", "stats", "items", "progress", "events", "layers", "none"} <= kinds
