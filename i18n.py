@@ -872,6 +872,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "dash.err.slug_taken": {"ja": "このURL名（スラッグ）は既に使われています。", "en": "This URL name (slug) is already taken."},
     "dash.err.no_version": {"ja": "その版はありません。", "en": "No such version."},
     "dash.forbidden": {"ja": "他の団体のダッシュボードは変更できません。", "en": "You cannot change another organisation's dashboard."},
+    "catalog.dashboards": {"ja": "公開ダッシュボード", "en": "Public dashboards"},
     "dash.list_title": {"ja": "ダッシュボード", "en": "Dashboards"},
     "dash.list_intro": {"ja": "県と市町が公開しているダッシュボードです。グラフや表は自動で更新されます。",
                         "en": "Dashboards published by the prefecture and its cities. Charts and tables update by themselves."},

@@ -5,6 +5,7 @@ import dash
 from dash import html
 
 from components.header import header
+from dashboards.service import list_dashboards
 from i18n import normalize_lang, t
 from layers.catalog import Dataset, datasets
 from layers.snow_depth import to_jst
@@ -51,6 +52,17 @@ def dataset_card(ds: Dataset, lang: str) -> html.Article:
     ])
 
 
+def dashboards_section(lang: str) -> list:
+    """The public dashboards, with their JSON (the same as export)."""
+    items = list_dashboards(get_db(), None)
+    if not items:
+        return []
+    return [html.H2(t("catalog.dashboards", lang), id="catalog-dashboards"),
+            html.Ul(className="catalog-dashboards", children=[html.Li([
+                html.A(d.title(lang), href=f"/dashboards/{d.slug}?lang={lang}"), " · ",
+                html.A("JSON", href=f"/api/dashboards/{d.slug}", className="catalog-link")]) for d in items])]
+
+
 def layout(lang: str | None = None, **query):
     lang = normalize_lang(lang)
     entries = catalog_entries(lang)
@@ -68,5 +80,6 @@ def layout(lang: str | None = None, **query):
             html.P(t("catalog.count_total", lang, n=len(entries)), id="catalog-count"),
             html.Div(id="catalog-list", className="catalog-list",
                      children=[dataset_card(ds, lang) for ds in entries]),
+            *dashboards_section(lang),
         ]),
     ])

@@ -320,3 +320,13 @@ def test_openapi_describes_the_dashboard_routes_and_schema(client):
     assert set(schemas["Dashboard"]["required"]) == {"slug", "title_ja"}
     kinds = {ref["$ref"].rsplit("_", 1)[-1] for ref in schemas["Panel"]["properties"]["query"]["oneOf"]}
     assert {"series", "latest", "stats", "items", "progress", "events", "layers", "none"} <= kinds
+
+
+def test_catalog_lists_public_dashboards_only(client, people):
+    private = doc(visibility="private", title_ja="秘密のダッシュボード")
+    client.post("/api/dashboards", json=private, headers=auth(people["kaga"]))
+    from pages.catalog import dashboards_section
+
+    with client.application.test_request_context("/catalog"):
+        text = str(dashboards_section("ja"))
+    assert "/dashboards/hakui-snow" in text and private["slug"] not in text and "秘密" not in text
