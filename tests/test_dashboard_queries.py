@@ -149,3 +149,12 @@ def test_series_thresholds_only_from_rules_the_viewer_may_see(world):
     assert sorted(line["value"] for line in own["thresholds"]) == [5.0, 20.0]
     with pytest.raises(Denied):
         run(db, people["hakui"], {"kind": "sensor_series", "sensors": ["pub-1", "priv-1"]})
+
+
+def test_long_ranges_step_up_to_coarser_buckets():
+    from dashboards.queries.sensor_series import effective_agg
+
+    assert effective_agg("10min", 24 * 3600) == "10min"
+    assert effective_agg("10min", 365 * 86400) == "day"  # 52,560 ten-minute buckets are too many; 8,760 hours too
+    assert effective_agg("hour", 90 * 86400) == "hour"
+    assert effective_agg("raw", 365 * 86400) == "raw"

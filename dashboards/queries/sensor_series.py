@@ -14,6 +14,8 @@ from store.alerts import AlertRule
 from store.models import Sensor
 
 MAX_SENSORS = 10
+MAX_POINTS = 5000  # per sensor: more than a chart can show; longer ranges step up to coarser buckets
+STEP_S = {"10min": 600, "hour": 3600, "day": 86400}
 
 
 class SeriesQuery(QuerySchema):
@@ -44,6 +46,18 @@ def rule_thresholds(ctx: Context, sensors: list[Sensor], attribute: str) -> list
     return out
 
 
+def effective_agg(agg: str, span_s: float) -> str:
+    """The asked bucket size, or a coarser one when the range would give more than MAX_POINTS
+    buckets (raw readings are capped to the newest MAX_POINTS instead)."""
+    if agg == "raw":
+        return agg
+    order = list(STEP_S)
+    i = order.index(agg)
+    while i + 1 < len(order) and span_s / STEP_S[order[i]] > MAX_POINTS:
+        i += 1
+    return order[i]
+
+
 class SensorSeriesKind(QueryKind):
     name = "sensor_series"
     panel_types = ("timeseries", "table")
@@ -56,12 +70,13 @@ class SensorSeriesKind(QueryKind):
         sensors = visible_sensors(ctx, list(dict.fromkeys(query["sensors"])))
         attribute = query.get("attribute") or (sensors[0].attribute if sensors else "")
         ids = [x.id for x in sensors]
-        if query["agg"] == "raw":
-            data = series.raw(ctx.session, ids, attribute, ctx.since, ctx.until)
+        agg = effective_agg(query["agg"], (ctx.until - ctx.since).total_seconds())
+        if agg == "raw":
+            data = series.raw(ctx.session, ids, attribute, ctx.since, ctx.until, limit_per_sensor=MAX_POINTS)
         else:
-            data = series.bucketed(ctx.session, ids, attribute, ctx.since, ctx.until, query["agg"], query["fn"])
+            data = series.bucketed(ctx.session, ids, attribute, ctx.since, ctx.until, agg, query["fn"])
         return {
-            "attribute": attribute, "agg": query["agg"], "fn": query["fn"],
+            "attribute": attribute, "agg": agg, "fn": query["fn"],
             "series": [{"key": x.id, "name": sensor_name(x, ctx.lang), "unit": x.unit or "",
                         "points": [[iso(t), v] for t, v in data.get(x.id, [])]} for x in sensors],
             "thresholds": rule_thresholds(ctx, sensors, attribute),
