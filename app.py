@@ -93,6 +93,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     server.register_blueprint(sources_api_bp)
 
+    # --- hardening: valid JSON everywhere, JSON errors under /api/ and /ogcapi/ ---
+    from api.hardening import init_hardening
+
+    init_hardening(server)
 
     app = dash.Dash(
         __name__, server=server, use_pages=True, pages_folder=str(ROOT / "pages"),

@@ -843,6 +843,12 @@ STRINGS: dict[str, dict[str, str]] = {
     # --- hardening: alert rules and readings ---
     "alerts.err.public_private": {"ja": "公開ルールは公開データだけを対象にできます。",
                                   "en": "A public rule can only watch public data."},
+    "alerts.err.reading_not_finite": {"ja": "value は有限の数値にしてください（Infinity や NaN は使えません）。",
+                                      "en": "The value must be a finite number (not Infinity or NaN)."},
+    "alerts.err.reading_too_old": {"ja": "time が古すぎます（2000年1月1日より前）。",
+                                   "en": "The time is too far in the past (before 1 January 2000)."},
+    "alerts.err.reading_future": {"ja": "time が未来です（サーバーの時刻より5分以上先）。",
+                                  "en": "The time is in the future (more than 5 minutes ahead of the server)."},
 }
 
 

@@ -15,6 +15,7 @@ from typing import Callable
 from settings import Settings
 from sources.broker_ingest import forward_fixes, store_items
 from sources.ngsi import NgsiClient, NgsiError
+from sources.observed import sift
 from sources.smart_models import UNDERSTOOD_TYPES, map_entity
 from store.brokers import Source, due_sources, sources
 from store.db import Database, utcnow
@@ -56,6 +57,10 @@ def poll_source(db: Database, source_id: int, now: datetime | None = None,
     except (NgsiError, ValueError) as exc:
         return _failed(db, source_id, now, str(exc))
     items = [item for e in entities for item in map_entity(e, source.target, source.attrs or None)]
+    items, rejected = sift(items, now)  # implausible times and non-finite values stay out
+    if rejected:
+        log.warning("source %s: %d items refused (%s)", source_id, len(rejected),
+                    ", ".join(sorted({r["reason"] for r in rejected})))
     try:
         with db.session() as s:
             src = s.get(Source, source_id)
@@ -75,6 +80,8 @@ def poll_source(db: Database, source_id: int, now: datetime | None = None,
     if forwarded is not None:
         counts["snow_fixes"] = forwarded
     counts["entities"] = len(entities)
+    if rejected:
+        counts["rejected"] = rejected[:100]
     return counts
 
 
