@@ -7,12 +7,12 @@ POST /api/readings; /alerts/confirm and /alerts/unsubscribe (links in mails);
 from __future__ import annotations
 
 import html
-from datetime import timedelta
 
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
 from alerts import access, rules
+from alerts.history import filters as history_filters
 from alerts.history import rows as history_rows
 from alerts.history import to_csv
 from alerts.rules_json import rule_to_json
@@ -266,9 +266,10 @@ def history_csv():
     if staff is None:
         return error(401, "unauthorized", "alerts.err.login")
     org_id, all_orgs = access.scope(staff)
-    days = request.args.get("days", "7")
-    since = utcnow() - timedelta(days=int(days)) if days.isdigit() else None
-    rule_id = int(request.args["rule"]) if request.args.get("rule", "").isdigit() else None
+    try:
+        since, rule_id = history_filters(request.args.get("days", "7"), request.args.get("rule"), utcnow())
+    except Refused as exc:
+        return _refused(exc)
     kind = request.args.get("kind") or None
     with get_db().session() as s:
         events, mails = sa.history(s, org_id, all_orgs, since=since, rule_id=rule_id, limit=100000,

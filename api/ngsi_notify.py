@@ -14,6 +14,7 @@ import orjson
 from flask import Blueprint, jsonify, request
 
 from api.errors import error
+from api.hardening import valid_id
 from sources.broker_ingest import forward_fixes, store_items
 from sources.ngsi import NgsiError, parse_entity
 from sources.observed import sift
@@ -35,7 +36,7 @@ def notify(source_id: int):
     given = request.args.get("token") or request.headers.get("X-Notify-Token") or ""
     db = get_db()
     with db.session() as s:
-        source = s.get(Source, source_id)
+        source = s.get(Source, source_id) if valid_id(source_id) else None
         secret = source.notify_secret if source is not None and source.enabled else None
     # same answer for an unknown source and a wrong token: no way to probe which ids exist
     if secret is None or not given or not hmac.compare_digest(given.encode(), secret.encode()):

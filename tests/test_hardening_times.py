@@ -77,7 +77,7 @@ def test_every_json_answer_is_valid_json_even_with_a_non_finite_value_stored(cli
         x = s.get(Sensor, sid)
         x.last_value, x.last_observed_at = float("inf"), utcnow()
     try:
-        for path in ("/api/sensors", f"/api/layers/snow-depth/features"):
+        for path in ("/api/sensors", "/api/layers/snow-depth/features"):
             r = client.get(path, headers=kaga.auth)
             assert r.status_code == 200
             strict_json(r.get_data(as_text=True))
