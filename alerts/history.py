@@ -6,6 +6,7 @@ import io
 from datetime import datetime, timedelta
 
 from alerts.mail import fmt_jst
+from csvcell import cell
 from i18n import t
 from store import alerts as sa
 
@@ -77,14 +78,5 @@ def to_csv(table: list[dict], lang: str) -> str:
 
 
 def _cell(value: str) -> str:
-    """No formula injection when the CSV is opened in a spreadsheet."""
-    value = str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@") and not _is_number(value) else value
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-        return True
-    except ValueError:
-        return False
+    """No formula injection when the CSV is opened in a spreadsheet (csvcell: one rule for all)."""
+    return cell(value)
