@@ -99,9 +99,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     from api.dashboards import bp as dashboards_api
     from api.frames import install as install_frames
+    from api.hardening import init_hardening
 
     server.register_blueprint(dashboards_api)
     install_frames(server)
+    init_hardening(server)  # valid JSON everywhere, JSON errors under /api/ and /ogcapi/
 
 
     app = dash.Dash(

@@ -929,6 +929,21 @@ STRINGS: dict[str, dict[str, str]] = {
     # --- hardening: alert rules and readings ---
     "alerts.err.public_private": {"ja": "公開ルールは公開データだけを対象にできます。",
                                   "en": "A public rule can only watch public data."},
+    "alerts.err.options": {"ja": "options の値が正しくありません（文字列、200文字まで）。",
+                           "en": "An option is not valid (text of up to 200 characters)."},
+    "alerts.hist.bad_days": {"ja": "期間は 1〜{max} の日数か all で指定してください。",
+                             "en": "The period must be a number of days from 1 to {max}, or all."},
+    "alerts.hist.bad_rule": {"ja": "ルールの指定が正しくありません。", "en": "That is not a rule id."},
+    "http.400": {"ja": "リクエストの形式が正しくありません。", "en": "The request is not well formed."},
+    "http.404": {"ja": "指定されたものは存在しません。", "en": "Not found."},
+    "http.405": {"ja": "この操作はここではできません。", "en": "This method is not allowed here."},
+    "http.other": {"ja": "リクエストを処理できませんでした（{http_status}）。", "en": "The request could not be handled ({http_status})."},
+    "alerts.err.reading_not_finite": {"ja": "value は有限の数値にしてください（Infinity や NaN は使えません）。",
+                                      "en": "The value must be a finite number (not Infinity or NaN)."},
+    "alerts.err.reading_too_old": {"ja": "time が古すぎます（2000年1月1日より前）。",
+                                   "en": "The time is too far in the past (before 1 January 2000)."},
+    "alerts.err.reading_future": {"ja": "time が未来です（サーバーの時刻より5分以上先）。",
+                                  "en": "The time is in the future (more than 5 minutes ahead of the server)."},
 }
 
 

@@ -113,7 +113,10 @@ def in_quiet_hours(cond: Condition, at: datetime) -> bool:
     start, end = _hhmm(cond.quiet_start), _hhmm(cond.quiet_end)
     if start is None or end is None or start == end:
         return False
-    local = at.astimezone(JST).time()
+    try:
+        local = at.astimezone(JST).time()
+    except OverflowError:  # the last hours of 9999-12-31 (UTC) have no JST
+        return False
     if start < end:
         return start <= local < end
     return local >= start or local < end  # wraps midnight, e.g. 22:00–06:00

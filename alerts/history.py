@@ -3,12 +3,34 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime, timedelta
 
 from alerts.mail import fmt_jst
+from csvcell import cell
 from i18n import t
 from store import alerts as sa
 
 COLUMNS = ("time", "type", "rule", "status", "place", "value", "threshold", "recipient", "attempts", "detail")
+MAX_DAYS = 3660  # ten years: the longest "last N days" asked for
+MAX_ID = 2 ** 63 - 1
+
+
+def filters(days, rule, now: datetime) -> tuple[datetime | None, int | None]:
+    """(since, rule id) from the history's query (days: a whole number or "all"; rule: an id).
+    Raises Refused 400 for anything else (a 40-digit number included)."""
+    from refusal import Refused
+
+    days = "7" if days in (None, "") else str(days)
+    if days == "all":
+        since = None
+    elif days.isdigit() and len(days) <= 6 and int(days) <= MAX_DAYS:
+        since = now - timedelta(days=int(days))
+    else:
+        raise Refused(400, "bad_parameter", "alerts.hist.bad_days", max=MAX_DAYS)
+    rule = "" if rule is None else str(rule)
+    if rule and not (rule.isdigit() and len(rule) <= 19 and 0 < int(rule) <= MAX_ID):
+        raise Refused(400, "bad_parameter", "alerts.hist.bad_rule")
+    return since, int(rule) if rule else None
 
 
 def rows(events: list[sa.AlertEvent], mails: list[sa.OutboxMail], lang: str) -> list[dict]:
@@ -56,14 +78,5 @@ def to_csv(table: list[dict], lang: str) -> str:
 
 
 def _cell(value: str) -> str:
-    """No formula injection when the CSV is opened in a spreadsheet."""
-    value = str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@") and not _is_number(value) else value
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-        return True
-    except ValueError:
-        return False
+    """No formula injection when the CSV is opened in a spreadsheet (csvcell: one rule for all)."""
+    return cell(value)

@@ -52,7 +52,14 @@ def fmt_num(v: float | None) -> str:
 
 
 def fmt_jst(dt: datetime | None) -> str:
-    return dt.astimezone(JST).strftime("%Y-%m-%d %H:%M") + " JST" if dt else "—"
+    """JST text; a time at the very edge of what a datetime holds (9999-12-31 in UTC is already
+    year 10000 in JST) is shown in UTC rather than failing."""
+    if not dt:
+        return "—"
+    try:
+        return dt.astimezone(JST).strftime("%Y-%m-%d %H:%M") + " JST"
+    except (OverflowError, ValueError):
+        return dt.strftime("%Y-%m-%d %H:%M") + (" UTC" if dt.utcoffset() == timedelta(0) else "")
 
 
 def fmt_duration(d: timedelta | None, lang: str) -> str:

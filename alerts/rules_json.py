@@ -21,6 +21,8 @@ from store.models import Layer, Organisation, Sensor
 EMAIL = re.compile(r"[^@\s<>\"',;]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 TARGETS = ("sensor", "layer", "area", "property", "road")
+MAX_MINUTES = 366 * 24 * 60  # for / repeat / no data: at most a year
+TEXT_OPTIONS = ("route", "area", "unit")  # road: route / area of the network; property: unit
 
 
 class RuleError(Refused, ValueError):
@@ -46,7 +48,7 @@ def rule_to_json(rule: sa.AlertRule, org: Organisation | None = None) -> dict:
     }
 
 
-def _num(data, key, errors, required=False, minimum=None):
+def _num(data, key, errors, required=False, minimum=None, maximum=None):
     if key not in data or data[key] in (None, ""):
         if required:
             errors.append({"field": key, "message_key": "alerts.err.required"})
@@ -57,10 +59,11 @@ def _num(data, key, errors, required=False, minimum=None):
         return None
     try:
         value = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         errors.append({"field": key, "message_key": "alerts.err.number"})
         return None
-    if value != value or value in (float("inf"), float("-inf")) or (minimum is not None and value < minimum):
+    if value != value or value in (float("inf"), float("-inf")) or (minimum is not None and value < minimum) \
+            or (maximum is not None and value > maximum):
         errors.append({"field": key, "message_key": "alerts.err.number"})
         return None
     return value
@@ -146,7 +149,7 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
         if (hi and out["clear_threshold"] > out["threshold"]) or (not hi and out["clear_threshold"] < out["threshold"]):
             errors.append({"field": "clear_threshold", "message_key": "alerts.err.clear_side"})
     for key in ("for_minutes", "repeat_minutes", "no_data_minutes"):
-        out[key] = _num(d, key, errors, minimum=0) or 0
+        out[key] = _num(d, key, errors, minimum=0, maximum=MAX_MINUTES) or 0
     quiet = d.get("quiet_hours") or {}
     start, end = (str(quiet.get("start") or ""), str(quiet.get("end") or "")) if isinstance(quiet, dict) else ("", "")
     if (start or end) and not (HHMM.fullmatch(start) and HHMM.fullmatch(end)):
@@ -155,7 +158,11 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
     recipients = d.get("recipients") or []
     if isinstance(recipients, str):
         recipients = [r for r in re.split(r"[\s,;]+", recipients) if r]
-    bad = [r for r in recipients if not isinstance(r, str) or not EMAIL.fullmatch(r.strip())]
+    if not isinstance(recipients, list):
+        errors.append({"field": "recipients", "message_key": "alerts.err.recipients"})
+        recipients = []
+    bad = [r if isinstance(r, str) else str(r)[:100] for r in recipients
+           if not isinstance(r, str) or len(r) > 254 or not EMAIL.fullmatch(r.strip())]
     if bad or len(recipients) > 100:
         errors.append({"field": "recipients", "message_key": "alerts.err.recipients", "values": bad[:5]})
     out["recipients"] = [r.strip() for r in recipients if isinstance(r, str)]
@@ -176,7 +183,17 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
     out["public"] = bool(d.get("public", False))
     out["paused"] = bool(d.get("paused", False))
     options = d.get("options") or {}
-    out["options"] = options if isinstance(options, dict) else {}
+    options = dict(options) if isinstance(options, dict) else {}
+    if "depth_over" in options:  # road rules: the snow depth (cm) from which uncleared hours count
+        problems: list[dict] = []
+        depth = _num(options, "depth_over", problems, minimum=0)
+        if problems:
+            errors.append({"field": "options.depth_over", "message_key": "alerts.err.number"})
+        options["depth_over"] = depth or 0
+    for key in TEXT_OPTIONS:
+        if key in options and not (isinstance(options[key], str) and len(options[key]) <= 200):
+            errors.append({"field": f"options.{key}", "message_key": "alerts.err.options"})
+    out["options"] = options
     if errors:
         raise RuleError(errors)
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import html as _html
 import logging
+import math
 import re
 import secrets
 import threading
@@ -313,7 +314,11 @@ def register_road_provider(fn: Callable) -> None:
 
 def evaluate_road(s: Session, config: AlertConfig, rule: sa.AlertRule, segments: list[dict],
                   now: datetime) -> list[sa.AlertEvent]:
-    depth_over = float((rule.options or {}).get("depth_over", 0))
+    depth_over = engine.numeric((rule.options or {}).get("depth_over", 0))
+    if depth_over is None or not math.isfinite(depth_over):  # stored before rules were checked
+        log.warning("road rule %s: depth_over %r is not a number; not evaluated", rule.id,
+                    (rule.options or {}).get("depth_over"))
+        return []
     states = sa.states_of(s, {(rule.id, seg["subject"]) for seg in segments}, now)
     events = []
     for seg in segments:

@@ -7,12 +7,12 @@ POST /api/readings; /alerts/confirm and /alerts/unsubscribe (links in mails);
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
 from alerts import access, rules
+from alerts.history import filters as history_filters
 from alerts.history import rows as history_rows
 from alerts.history import to_csv
 from alerts.rules_json import rule_to_json
@@ -24,6 +24,7 @@ from store import alerts as sa
 from store.db import get_db, utcnow
 from store.layers import upsert_layer
 from store.models import PRIVATE, PUBLIC, Layer, Organisation, Sensor
+from sources.observed import finite, parse_time, time_problem
 from store.sensors import add_reading, upsert_sensor
 from store.users import may_see_layer
 
@@ -128,16 +129,6 @@ def list_sensors():
         } for x, layer in _visible_sensors(s, staff)])
 
 
-def _parse_time(value) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
-
-
 def _org_sensor_layer(s, staff) -> Layer:
     org = s.get(Organisation, staff.organisation_id)
     layer_id = f"sensors-{org.code}"
@@ -158,15 +149,22 @@ def post_readings():
     if not isinstance(items, list) or not items or len(items) > MAX_READINGS:
         return error(400, "invalid_readings", "alerts.err.readings_array", max=MAX_READINGS)
     details, written, duplicates, created = [], 0, 0, []
+    now = utcnow()
     with get_db().session() as s:
         for i, item in enumerate(items):
             if not isinstance(item, dict):
                 details.append({"index": i, "message": t("alerts.err.object", request_lang())})
                 continue
             sid = str(item.get("sensor_id") or "").strip()[:120]
-            value, at = item.get("value"), _parse_time(item.get("time"))
-            if not sid or isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or at is None:
+            value, at = item.get("value"), parse_time(item.get("time"))
+            if not sid or isinstance(value, bool) or not isinstance(value, (int, float)) or at is None:
                 details.append({"index": i, "message": t("alerts.err.reading", request_lang())})
+                continue
+            # refused at the door: a value that is no finite number, a time no observation can have
+            reason = "not_finite" if not finite(value) else time_problem(at, now)
+            if reason:
+                details.append({"index": i, "reason": reason,
+                                "message": t(f"alerts.err.reading_{reason}", request_lang())})
                 continue
             sensor = s.get(Sensor, sid)
             if sensor is None:
@@ -268,9 +266,10 @@ def history_csv():
     if staff is None:
         return error(401, "unauthorized", "alerts.err.login")
     org_id, all_orgs = access.scope(staff)
-    days = request.args.get("days", "7")
-    since = utcnow() - timedelta(days=int(days)) if days.isdigit() else None
-    rule_id = int(request.args["rule"]) if request.args.get("rule", "").isdigit() else None
+    try:
+        since, rule_id = history_filters(request.args.get("days", "7"), request.args.get("rule"), utcnow())
+    except Refused as exc:
+        return _refused(exc)
     kind = request.args.get("kind") or None
     with get_db().session() as s:
         events, mails = sa.history(s, org_id, all_orgs, since=since, rule_id=rule_id, limit=100000,

@@ -14,8 +14,10 @@ import orjson
 from flask import Blueprint, jsonify, request
 
 from api.errors import error
+from api.hardening import valid_id
 from sources.broker_ingest import forward_fixes, store_items
 from sources.ngsi import NgsiError, parse_entity
+from sources.observed import sift
 from sources.smart_models import map_entity
 from store.brokers import Source
 from store.db import get_db, utcnow
@@ -34,7 +36,7 @@ def notify(source_id: int):
     given = request.args.get("token") or request.headers.get("X-Notify-Token") or ""
     db = get_db()
     with db.session() as s:
-        source = s.get(Source, source_id)
+        source = s.get(Source, source_id) if valid_id(source_id) else None
         secret = source.notify_secret if source is not None and source.enabled else None
     # same answer for an unknown source and a wrong token: no way to probe which ids exist
     if secret is None or not given or not hmac.compare_digest(given.encode(), secret.encode()):
@@ -57,6 +59,8 @@ def notify(source_id: int):
         with db.session() as s:
             src = s.get(Source, source_id)
             items = [it for e in entities for it in map_entity(e, src.target, src.attrs or None)]
+            # implausible times and non-finite values are refused one by one (reported below)
+            items, rejected = sift(items, now)
             counts = store_items(s, src, items, now, full=False)
             feed_ok(s, src.feed_name, interval_s=src.interval_s, at=now)
     except Exception:
@@ -70,4 +74,8 @@ def notify(source_id: int):
         forwarded = {"error": "fix ingest failed"}
     if forwarded is not None:
         counts["snow_fixes"] = forwarded
-    return jsonify({"stored": counts, "entities": len(entities)}), 200
+    answer = {"stored": counts, "entities": len(entities)}
+    if rejected:
+        log.warning("notification for source %s: %d items refused", source_id, len(rejected))
+        answer["rejected"] = rejected[:100]
+    return jsonify(answer), 200

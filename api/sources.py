@@ -16,6 +16,7 @@ import orjson
 from flask import Blueprint, current_app, jsonify, request
 
 from api.errors import error
+from api.hardening import valid_id
 from sources.source_config import clean_source, source_json
 from store.brokers import Source, sources
 from store.db import get_db
@@ -45,6 +46,8 @@ def _body() -> dict | None:
 
 
 def _own(s, staff, source_id: int) -> Source | None:
+    if not valid_id(source_id):
+        return None  # an id no database holds: unknown
     src = s.get(Source, source_id)
     return src if src is not None and staff.may_manage(src.organisation_id) else None
 

@@ -28,11 +28,14 @@ class MapState:
 
 
 def _num(value, default, lo, hi, cast=float):
+    """A number from the URL within [lo, hi], else the default (inf, 1e309, nan, text: default)."""
     try:
-        v = cast(float(value))
-    except (TypeError, ValueError):
+        v = float(str(value)[:40])
+        if not lo <= v <= hi:  # also false for nan; inf never reaches int()
+            return default
+        return cast(v)
+    except (TypeError, ValueError, OverflowError):
         return default
-    return v if lo <= v <= hi and v == v else default
 
 
 def parse_state(query: dict, known_layers: set[str]) -> MapState:

@@ -12,6 +12,7 @@ from datetime import datetime
 import orjson
 from sqlalchemy.orm import Session
 
+from csvcell import row as csv_row
 from i18n import STRINGS, t
 from layers.base import layer_attribution, layer_name
 from layers.registry import kind_of
@@ -100,29 +101,12 @@ def features_csv(features: list[dict]) -> str:
                 keys.append(k)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(["id", "lon", "lat", "wkt", *keys])
+    # every cell through csvcell (header cells and ids too): no formula runs in a spreadsheet
+    w.writerow(csv_row(["id", "lon", "lat", "wkt", *keys]))
     for f in features:
         g = shape(f["geometry"])
         p = g if g.geom_type == "Point" else g.representative_point()
         props = f.get("properties") or {}
-        w.writerow([f.get("id", ""), round(p.x, 6), round(p.y, 6), "" if g.geom_type == "Point" else g.wkt,
-                    *[_cell(props.get(k)) for k in keys]])
+        w.writerow(csv_row([f.get("id", ""), round(p.x, 6), round(p.y, 6), "" if g.geom_type == "Point" else g.wkt,
+                            *[props.get(k) for k in keys]]))
     return buf.getvalue()
-
-
-def _cell(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, (dict, list)):
-        return orjson.dumps(v).decode()
-    text = str(v)
-    # a cell starting with = + - @ is a formula to spreadsheet programs: neutralise it
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False

@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import select
 
 import gcpause
+from csvcell import cell
 from refusal import Refused
 from sources.upload import ReadResult, UploadError, read_upload
 from store.grids import refresh_grids
@@ -164,13 +165,9 @@ def layer_info(layer: Layer) -> dict:
 
 # --- downloads ---
 
-DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def neutralise(value) -> str:
-    """A CSV cell that spreadsheet software will not run as a formula (OWASP CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(DANGEROUS_START) else text
+    """A CSV cell that spreadsheet software will not run as a formula (csvcell: one rule for all)."""
+    return cell(value)
 
 
 def download_rows(s, layer: Layer):

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from csvcell import row as csv_row
 from store.alerts import AlertRule
 from store.models import PUBLIC, Layer, Reading, Sensor
 from timezones import JST
@@ -234,6 +235,5 @@ def rows_csv(rows: list[dict], agg: str) -> str:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow([c if c != "time" else "time_jst" for c in cols])
     for r in rows:
-        w.writerow([("'" + str(r[c]) if c in ("sensor", "sensor_id") and str(r[c])[:1] in "=+-@" else r[c])
-                    for c in cols])
+        w.writerow(csv_row(r[c] for c in cols))  # csvcell: no formula runs in a spreadsheet
     return buf.getvalue()

@@ -144,8 +144,8 @@ def layout(**query):
 
 def _zoom(zoom) -> int | None:
     try:
-        return int(round(float(zoom)))
-    except (TypeError, ValueError):
+        return min(max(int(round(float(zoom))), 0), 24)
+    except (TypeError, ValueError, OverflowError):  # inf, 1e309, nan from a crafted callback
         return None
 
 

@@ -2,7 +2,6 @@
 filterable, exportable as CSV. Without SMTP_URL the queued mails are readable here."""
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import urlencode
 
 import dash
@@ -12,9 +11,11 @@ from flask import current_app
 
 from alerts import access
 from alerts.history import COLUMNS
+from alerts.history import filters as history_filters
 from alerts.history import rows as history_rows
 from components.header import header
 from i18n import normalize_lang, t
+from refusal import Refused
 from store import alerts as sa
 from store.db import get_db, utcnow
 
@@ -26,7 +27,10 @@ KINDS = ("fired", "cleared", "repeat", "delayed", "nodata", "data_back", "test",
 
 def history_view(staff, days: str, rule_id, kind, lang: str):
     org_id, all_orgs = access.scope(staff)
-    since = utcnow() - timedelta(days=int(days)) if days and days.isdigit() else None
+    try:
+        since, rule_id = history_filters(days, rule_id, utcnow())
+    except Refused as exc:  # a crafted callback (the dropdowns offer good values only)
+        return html.P(t(exc.message_key, lang, **exc.fmt), className="form-message"), "", []
     with get_db().session() as s:
         events, mails = sa.history(s, org_id, all_orgs, since=since, rule_id=rule_id or None,
                                    kinds=[kind] if kind and kind != "mail" else None, limit=500)

@@ -15,6 +15,7 @@ from typing import Callable
 from settings import Settings
 from sources.broker_ingest import forward_fixes, store_items
 from sources.ngsi import NgsiClient, NgsiError
+from sources.observed import sift
 from sources.smart_models import UNDERSTOOD_TYPES, map_entity
 from store.brokers import Source, due_sources, sources
 from store.db import Database, utcnow
@@ -31,8 +32,21 @@ def client_for(source: Source, **kw) -> NgsiClient:
                       token=source.token, token_header=source.token_header, guarded=not source.from_env, **kw)
 
 
+def interval_s(source: Source) -> float:
+    """The source's interval within the bounds staff may set (a row stored before they were checked
+    may hold inf or 1e308, which no schedule can add to a time)."""
+    from sources.source_config import MAX_INTERVAL_S, MIN_INTERVAL_S
+
+    try:
+        v = float(source.interval_s)
+    except (TypeError, ValueError, OverflowError):
+        return 60.0
+    return min(max(v, MIN_INTERVAL_S), MAX_INTERVAL_S) if v == v else 60.0
+
+
 def backoff_s(source: Source) -> float:
-    return min(source.interval_s * (2 ** max(source.failures - 1, 0)), max(MAX_BACKOFF_S, source.interval_s))
+    every = interval_s(source)
+    return min(every * (2 ** min(max((source.failures or 0) - 1, 0), 30)), max(MAX_BACKOFF_S, every))
 
 
 def poll_source(db: Database, source_id: int, now: datetime | None = None,
@@ -56,13 +70,17 @@ def poll_source(db: Database, source_id: int, now: datetime | None = None,
     except (NgsiError, ValueError) as exc:
         return _failed(db, source_id, now, str(exc))
     items = [item for e in entities for item in map_entity(e, source.target, source.attrs or None)]
+    items, rejected = sift(items, now)  # implausible times and non-finite values stay out
+    if rejected:
+        log.warning("source %s: %d items refused (%s)", source_id, len(rejected),
+                    ", ".join(sorted({r["reason"] for r in rejected})))
     try:
         with db.session() as s:
             src = s.get(Source, source_id)
             counts = store_items(s, src, items, now, full=True)
             src.failures = 0
-            src.next_poll_at = now + timedelta(seconds=src.interval_s)
-            feed_ok(s, src.feed_name, interval_s=src.interval_s, at=now)
+            src.next_poll_at = now + timedelta(seconds=interval_s(src))
+            feed_ok(s, src.feed_name, interval_s=interval_s(src), at=now)
     except Exception as exc:  # bad data from the broker: nothing written, reported like an outage
         log.exception("source %s: could not store the poll", source_id)
         return _failed(db, source_id, now, f"{type(exc).__name__}: {exc}")
@@ -75,6 +93,8 @@ def poll_source(db: Database, source_id: int, now: datetime | None = None,
     if forwarded is not None:
         counts["snow_fixes"] = forwarded
     counts["entities"] = len(entities)
+    if rejected:
+        counts["rejected"] = rejected[:100]
     return counts
 
 
@@ -84,15 +104,27 @@ def _failed(db: Database, source_id: int, now: datetime, message: str) -> dict:
         src = s.get(Source, source_id)
         src.failures = (src.failures or 0) + 1
         src.next_poll_at = now + timedelta(seconds=backoff_s(src))
-        feed_error(s, src.feed_name, message, interval_s=src.interval_s)
+        feed_error(s, src.feed_name, message, interval_s=interval_s(src))
     return {"error": message}
 
 
 def poll_due(db: Database, now: datetime | None = None, make_client=client_for) -> dict[int, dict]:
+    """Poll every due source; one that fails in any way never stops the others."""
     now = now or utcnow()
     with db.session() as s:
         ids = [src.id for src in due_sources(s, now)]
-    return {sid: poll_source(db, sid, now, make_client) for sid in ids}
+    out = {}
+    for sid in ids:
+        try:
+            out[sid] = poll_source(db, sid, now, make_client)
+        except Exception as exc:
+            log.exception("source %s: poll failed", sid)
+            try:
+                out[sid] = _failed(db, sid, now, f"{type(exc).__name__}: {exc}")
+            except Exception:
+                log.exception("source %s: could not record the failure", sid)
+                out[sid] = {"error": f"{type(exc).__name__}"}
+    return out
 
 
 class BackgroundPoller:

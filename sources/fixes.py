@@ -9,6 +9,7 @@ Rules for bad fixes (dropped, counted per vehicle, never stored as passes):
   zero_position      (0, 0): a GPS unit without a fix
   outside_prefecture not in 石川県 (municipal outlines, 1 km margin for the coast)
   future             more than 2 minutes ahead of the server clock
+  too_old            before 2000-01-01 (a broken clock; sources.observed)
   out_of_order       older than the vehicle's previous accepted fix
   duplicate          same time as the previous accepted fix
   too_fast           a jump faster than 150 km/h from the previous accepted fix
@@ -26,15 +27,18 @@ import numpy as np
 import orjson
 import shapely
 
+from sources.observed import EARLIEST
 from sources.roads import ISHIKAWA, LocalProjection
 from timezones import JST
 
-REASONS = ["ok", "invalid", "zero_position", "outside_prefecture", "future", "out_of_order", "duplicate", "too_fast"]
+REASONS = ["ok", "invalid", "zero_position", "outside_prefecture", "future", "out_of_order", "duplicate", "too_fast",
+           "too_old"]
 R = {name: i for i, name in enumerate(REASONS)}
 WORKS = ("plowing", "spreading", "travel")
 WORKING = ("plowing", "spreading")
 MAX_SPEED_MS = 150 / 3.6
 MAX_FUTURE_S = 120.0
+EARLIEST_TS = EARLIEST.timestamp()
 MATCH_RADIUS_M = 30.0
 HEADING_WEIGHT_M_PER_DEG = 0.5  # 30° off the road's direction costs as much as 15 m away
 GAP_MAX_S = 600.0  # fixes further apart than this are not joined by filling
@@ -165,6 +169,7 @@ def validate(b: Batch, prior: dict[str, Prior], now: float, prefecture=None,
         inside = shapely.contains_xy(prefecture, b.lon[idx], b.lat[idx])
         b.reason[idx[~inside]] = R["outside_prefecture"]
     b.reason[(b.reason == 0) & (b.t > now + MAX_FUTURE_S)] = R["future"]
+    b.reason[(b.reason == 0) & (b.t < EARLIEST_TS)] = R["too_old"]
 
     if len(b):
         codes, vindex = np.unique(np.array(b.vehicle, dtype=object), return_inverse=True)

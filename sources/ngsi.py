@@ -17,6 +17,7 @@ Entities are parsed into `Entity` objects whatever the form (normalized or keyVa
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -148,7 +149,10 @@ def parse_datetime(value) -> datetime | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00: beyond what a datetime holds, clamped
+        return (datetime.min if dt.utcoffset().total_seconds() > 0 else datetime.max).replace(tzinfo=UTC)
 
 
 def _point(lon, lat) -> dict | None:
@@ -218,17 +222,14 @@ def observed_at(entity: Entity, attr: str | None = None) -> datetime | None:
 
 
 def number(value) -> float | None:
+    """A finite number, or None ("1e999", "Infinity", NaN and huge integers are not numbers here)."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, (int, float)):
-        return float(value) if value == value else None
-    if isinstance(value, str):
-        try:
-            v = float(value.strip())
-        except ValueError:
-            return None
-        return v if v == v else None
-    return None
+    try:
+        v = float(value.strip()) if isinstance(value, str) else float(value) if isinstance(value, (int, float)) else None
+    except (ValueError, OverflowError):
+        return None
+    return v if v is not None and math.isfinite(v) else None
 
 
 # ------------------------------------------------------------------ client

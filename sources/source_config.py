@@ -15,6 +15,7 @@ FIELDS = {
     "visibility": (str, 10), "enabled": (bool, 0), "ckan_dataset": (str, 200), "ckan_resource": (str, 200),
 }
 MIN_INTERVAL_S = 10.0
+MAX_INTERVAL_S = 7 * 24 * 3600.0  # a week: "inf" or 1e308 would stop the schedule
 
 
 def clean_source(data: dict, partial: bool = False) -> tuple[dict, list[dict]]:
@@ -52,12 +53,14 @@ def clean_source(data: dict, partial: bool = False) -> tuple[dict, list[dict]]:
                 continue
         elif typ is float:
             try:
-                v = float(v)
-            except (TypeError, ValueError):
+                v = float(v) if not isinstance(v, bool) else None
+            except (TypeError, ValueError, OverflowError):
+                v = None
+            if v is None:
                 errors.append({"field": key, "message": "must be a number of seconds"})
                 continue
-            if not v >= MIN_INTERVAL_S:
-                errors.append({"field": key, "message": f"at least {MIN_INTERVAL_S:g} seconds"})
+            if not MIN_INTERVAL_S <= v <= MAX_INTERVAL_S:  # also refuses inf and NaN
+                errors.append({"field": key, "message": f"from {MIN_INTERVAL_S:g} to {MAX_INTERVAL_S:g} seconds"})
                 continue
         out[key] = v
     if "base_url" in out:
