@@ -11,11 +11,15 @@ mode="${1:-app}"
 venv="${VENV:-.venv}"
 want="${PYTHON_VERSION:-}"
 SUPPORTED="3.11, 3.12 or 3.13"
+case "$want" in
+  ""|3.11|3.12|3.13) ;;
+  *) echo "PYTHON_VERSION=$want: ishikawa-map supports Python $SUPPORTED" >&2; exit 1 ;;
+esac
 
 # Is "$1" a working interpreter of a supported version (and of $want, when given)?
 usable() {
   "$1" - "$want" >/dev/null 2>&1 <<'PY'
-import sys
+import ensurepip, sys, venv  # Debian splits venv's pip bootstrap off into python3-venv
 version = "%d.%d" % sys.version_info[:2]
 wanted = sys.argv[1]
 sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 14) and (not wanted or version == wanted)))
@@ -40,8 +44,9 @@ pick_python() {
   for c in "${candidates[@]}"; do
     if command -v "$c" >/dev/null 2>&1 && usable "$c"; then echo "$c"; return 0; fi
   done
-  echo "No usable Python found: ishikawa-map needs Python ${want:-$SUPPORTED} with venv" >&2
-  echo "(Debian/Ubuntu: apt-get install python3 python3-venv; or set PYTHON=/path/to/python3.x)." >&2
+  echo "No usable Python found: ishikawa-map needs Python ${want:-$SUPPORTED} with its venv module." >&2
+  echo "Install one (Debian 12 or 13, Ubuntu 24.04: apt-get install python3 python3-venv), or point" >&2
+  echo "PYTHON=/path/to/python3.x at one you have." >&2
   return 1
 }
 

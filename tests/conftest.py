@@ -83,3 +83,35 @@ def app_db(dash_app) -> Database:
     return dash_app.server.extensions["ishikawa.db"]
 
 
+
+
+@pytest.fixture
+def people(db) -> dict:
+    """Staff in a fresh store (`db`), keyed by organisation code: editors of 加賀市 ("kaga") and
+    羽咋市 ("hakui"), and a prefecture admin ("ishikawa"), as `store.users.Staff`; each logs in as
+    `<code>@example.jp` with `tests.staff_helpers.PEOPLE_PASSWORD`. (Tests of the shared app make theirs with
+    `tests.staff_helpers.make_people`, which also gives API tokens.)"""
+    from layers.builtin import ORGANISATIONS
+    from store.layers import ensure_organisation
+    from store.users import ADMIN, EDITOR, create_user, staff_of
+    from tests.staff_helpers import PEOPLE_PASSWORD
+
+    with db.session() as s:
+        for code, ja, en in ORGANISATIONS:
+            ensure_organisation(s, code, ja, en)
+        out = {}
+        for org, role in (("kaga", EDITOR), ("hakui", EDITOR), ("ishikawa", ADMIN)):
+            user = create_user(s, f"{org}@example.jp", PEOPLE_PASSWORD, org, role)
+            out[org] = staff_of(s, user)
+    return out
+
+
+@pytest.fixture
+def orion():
+    """A fake FIWARE Orion broker (NGSI v2, `tests.fake_orion`) on a loopback port; set its
+    `entities`, read its `requests`; stopped after the test."""
+    from tests.fake_orion import FakeOrion
+
+    server = FakeOrion().start()
+    yield server
+    server.stop()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from store.users import ADMIN, EDITOR, create_token, create_user
 
-PASSWORD = "correct horse battery"
+PASSWORD = "correct horse battery"  # make_person
+PEOPLE_PASSWORD = "long enough password"  # the `people` fixture of conftest.py
 FIX = Path(__file__).parent / "fixtures" / "uploads"
 CP932_CSV = FIX / "ishikawa_noto_doctorheli_rendezvous_cp932.csv"
 BOM_CSV = FIX / "ishikawa_noto_doctorheli_rendezvous_utf8bom.csv"

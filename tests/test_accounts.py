@@ -9,9 +9,7 @@ import uuid
 import pytest
 
 from auth.accounts import AccountError, add_user, change_password, change_user, drop_token, my_tokens, new_token, users
-from layers.builtin import ORGANISATIONS
 from layers.manage import Refused, groups_for, remove_group, rename_group, resolve_group
-from store.layers import ensure_organisation
 from store.models import Layer
 from store.uploads import MenuGroup
 from store.users import (
@@ -19,26 +17,13 @@ from store.users import (
     EDITOR,
     User,
     check_password,
-    create_user,
     get_user_by_email,
     staff_of,
     user_for_token,
 )
-from tests.staff_helpers import PASSWORD, login, make_person
+from tests.staff_helpers import PASSWORD, PEOPLE_PASSWORD, login, make_person
 
-PW = "long enough password"
-
-
-@pytest.fixture
-def people(db):
-    with db.session() as s:
-        for code, ja, en in ORGANISATIONS:
-            ensure_organisation(s, code, ja, en)
-        out = {}
-        for org, role in (("kaga", EDITOR), ("hakui", EDITOR), ("ishikawa", ADMIN)):
-            user = create_user(s, f"{org}@example.jp", PW, org, role)
-            out[org] = staff_of(s, user)
-    return out
+PW = PEOPLE_PASSWORD
 
 
 def _user(db, email):

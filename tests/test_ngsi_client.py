@@ -18,14 +18,7 @@ from sources.ngsi import (
     validate_service,
     validate_servicepath,
 )
-from tests.fake_orion import FakeOrion, as_orion_returns, fixture
-
-
-@pytest.fixture
-def orion():
-    server = FakeOrion().start()
-    yield server
-    server.stop()
+from tests.fake_orion import as_orion_returns, fixture
 
 
 def client_for(orion, **kw) -> NgsiClient:
