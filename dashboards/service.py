@@ -24,12 +24,12 @@ from datetime import datetime
 import orjson
 from sqlalchemy import select
 
+from csvcell import cell
 from dashboards import areas
 from dashboards.model import REFRESH, parse_dashboard, time_window
 from dashboards.queries.base import Context, Denied, sensor_name
 from dashboards.queries.registry import QUERY_KINDS
 from keylock import key_lock
-from layers.manage import neutralise
 from refusal import Refused
 from store import dashboards as sd
 from store.db import utcnow
@@ -445,9 +445,9 @@ def panel_csv(answer: dict) -> bytes:
     header, rows = panel_rows(answer)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([neutralise(c) for c in header])
+    w.writerow([cell(c) for c in header])
     for row in rows:
-        w.writerow([neutralise(c) for c in row])
+        w.writerow([cell(c) for c in row])
     return "\ufeff".encode() + buf.getvalue().encode("utf-8")
 
 
