@@ -178,7 +178,7 @@ class Sight:
             return False
         if layer_id not in self.layers:
             self.layers[layer_id] = self.s.get(Layer, layer_id)
-        return sa.scope_sees(self.scope(rule), self.layers[layer_id])
+        return sa.rule_sees(self.s, rule, self.layers[layer_id], self.scopes)
 
     def sees_place(self, rule, subject: str, place: dict | None) -> bool:
         """A stored state's or event's place: sensor and property places carry their layer; road

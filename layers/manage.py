@@ -132,7 +132,7 @@ def change_settings(db, staff: Staff, layer_id: str, changes: dict) -> dict:
     try:
         with db.session() as s:
             layer = layer_for_edit(s, staff, layer_id)
-            update_layer_settings(s, layer, changes)
+            update_layer_settings(s, layer, changes, staff)
             return layer_info(layer)
     except EditError as exc:
         raise _refuse_edit(exc) from None
@@ -249,15 +249,16 @@ def map_link(layer_id: str, bounds, lang: str) -> str:
     return f"{url}&lat={lat:.5f}&lon={lon:.5f}&z={min(max(zoom, 8), 16)}"
 
 
-def group_options(s, lang: str) -> list[dict]:
-    """Menu groups staff can put a layer in: the built-in ones, then those staff created."""
+def group_options(s, lang: str, staff: Staff) -> list[dict]:
+    """Menu groups this staff member can put a layer in: the built-in ones, then those their
+    organisation created (admins: every organisation's)."""
     from i18n import t
     from layers.builtin import GROUP_LABELS, GROUPS
     from store.uploads import menu_groups
 
     out = [{"label": t(GROUP_LABELS[g], lang), "value": g} for g in GROUPS]
     out += [{"label": (g.label_en if lang == "en" and g.label_en else g.label_ja), "value": g.key}
-            for g in menu_groups(s)]
+            for g in menu_groups(s, staff)]
     return out
 
 

@@ -78,7 +78,7 @@ def editor(staff, layer_id: str, lang: str):
     try:
         with db.session() as s:
             layer = layer_for_edit(s, staff, layer_id)
-            groups = group_options(s, lang)
+            groups = group_options(s, lang, staff)
             columns, items = items_table(s, layer)
             versions = layer_versions(s, layer.id)
             opts = dict(layer.options or {})

@@ -45,7 +45,7 @@ def layout(lang: str | None = None, **_query):
     if staff is None:
         return login_prompt(lang, login_url("/staff/upload", lang), "staff-upload")
     with get_db().session() as s:
-        groups = group_options(s, lang)
+        groups = group_options(s, lang, staff)
     groups.append({"label": t("staff.group.new", lang), "value": "__new__"})
     return html.Div(className="staff-page", lang=lang, children=[
         dcc.Store(id="staff-upload-lang", data=lang),

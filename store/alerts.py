@@ -286,6 +286,20 @@ def scope_sees(scope: tuple, layer: Layer | None) -> bool:
     return scope == EVERYTHING or (scope[0] == "org" and layer.organisation_id == scope[1])
 
 
+def rule_sees(s: Session, rule, layer: Layer | None, cache: dict | None = None) -> bool:
+    """scope_sees(rule_scope(rule), layer), asking who the owner is only when it matters (another
+    organisation's private layer): the ingest path evaluates many rules per reading."""
+    if layer is None:
+        return False
+    if layer.visibility == PUBLIC:
+        return True
+    if getattr(rule, "public", False) or getattr(rule, "organisation_id", None) is None:
+        return False
+    if layer.organisation_id == rule.organisation_id:
+        return True
+    return rule_scope(s, rule, cache) == EVERYTHING
+
+
 def scope_clause(scope: tuple):
     """scope_sees as an SQL condition over Layer."""
     if scope == EVERYTHING:

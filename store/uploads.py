@@ -227,17 +227,27 @@ def new_layer_id(s: Session) -> str:
             return layer_id
 
 
-def _check_group(s: Session, group: str) -> str:
-    """A menu group key: one a layer already uses (the built-in groups), or a staff-made group."""
+def _check_group(s: Session, group: str, organisation_id: int | None, any_org: bool = False) -> str:
+    """A menu group key for a layer of this organisation: a built-in group (one a layer uses that no
+    organisation made), or a group the organisation made (`any_org`: admins, any organisation's).
+    Another organisation's group answers like an unknown one."""
     group = (group or "").strip()
     if not group:
         raise EditError("layers.bad_group", group=group)
-    if s.get(MenuGroup, group) is not None or s.scalar(select(Layer.id).where(Layer.group == group).limit(1)):
+    made = s.get(MenuGroup, group)
+    if made is not None:
+        if any_org or made.organisation_id in (None, organisation_id):
+            return group
+        raise EditError("layers.bad_group", group=group)
+    if s.scalar(select(Layer.id).where(Layer.group == group).limit(1)):
         return group
-    # a label of an existing group is fine too
-    match = s.scalar(select(MenuGroup).where((MenuGroup.label_ja == group) | (MenuGroup.label_en == group)))
-    if match is not None:
-        return match.key
+    # a label of a group the organisation may use is fine too (its own first)
+    q = select(MenuGroup).where((MenuGroup.label_ja == group) | (MenuGroup.label_en == group))
+    if not any_org:
+        q = q.where(MenuGroup.organisation_id == organisation_id)
+    matches = sorted(s.scalars(q), key=lambda g: (g.organisation_id != organisation_id, g.key))
+    if matches:
+        return matches[0].key
     raise EditError("layers.bad_group", group=group)
 
 
@@ -252,7 +262,7 @@ def create_uploaded_layer(s: Session, staff: Staff, features: list[dict], *, nam
     if visibility not in VISIBILITIES:
         raise EditError("layers.bad_visibility")
     org_id = organisation_id if (organisation_id and staff.is_admin) else staff.organisation_id
-    group = _check_group(s, group)
+    group = _check_group(s, group, org_id, any_org=staff.is_admin)
     columns = list(columns or [])
     layer = Layer(id=new_layer_id(s), kind=KIND, name_ja=name_ja[:200], name_en=(name_en or "").strip()[:200],
                   group=group, organisation_id=org_id, visibility=visibility,
@@ -344,7 +354,7 @@ SETTINGS_FIELDS = ("name_ja", "name_en", "group", "visibility", "description_ja"
                    "attribution_ja", "attribution_en", "color", "shape", "popup")
 
 
-def update_layer_settings(s: Session, layer: Layer, changes: dict) -> Layer:
+def update_layer_settings(s: Session, layer: Layer, changes: dict, staff: Staff | None = None) -> Layer:
     unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
         raise EditError("layers.unknown_field", field=", ".join(sorted(unknown)))
@@ -360,7 +370,9 @@ def update_layer_settings(s: Session, layer: Layer, changes: dict) -> Layer:
                 raise EditError("layers.bad_visibility")
             layer.visibility = value
         elif key == "group":
-            layer.group = _check_group(s, str(value or ""))
+            if str(value or "").strip() != layer.group:
+                layer.group = _check_group(s, str(value or ""), layer.organisation_id,
+                                           any_org=bool(staff is not None and staff.is_admin))
         elif key == "color":
             if not isinstance(value, str) or not COLOR_RE.match(value):
                 raise EditError("layers.bad_color")
@@ -482,8 +494,13 @@ def add_point(s: Session, layer: Layer, lon, lat, properties: dict | None = None
 
 # --- menu groups ---
 
-def menu_groups(s: Session) -> list[MenuGroup]:
-    return list(s.scalars(select(MenuGroup).order_by(MenuGroup.sort_order, MenuGroup.key)))
+def menu_groups(s: Session, staff: Staff | None = None) -> list[MenuGroup]:
+    """Staff-made menu groups: every one (the public panel's labels), or those `staff` may use —
+    their organisation's (admins: all)."""
+    q = select(MenuGroup).order_by(MenuGroup.sort_order, MenuGroup.key)
+    if staff is not None and not staff.is_admin:
+        q = q.where(MenuGroup.organisation_id == staff.organisation_id)
+    return list(s.scalars(q))
 
 
 def group_labels(s: Session) -> dict[str, tuple[str, str]]:
@@ -494,7 +511,9 @@ def create_menu_group(s: Session, staff: Staff, label_ja: str, label_en: str = "
     label_ja = (label_ja or "").strip()[:200]
     if not label_ja:
         raise EditError("layers.need_group_name")
-    existing = s.scalar(select(MenuGroup).where(MenuGroup.label_ja == label_ja))
+    # the same name in another organisation is another group
+    existing = s.scalar(select(MenuGroup).where(MenuGroup.label_ja == label_ja,
+                                                MenuGroup.organisation_id == staff.organisation_id).limit(1))
     if existing is not None:
         return existing
     group = MenuGroup(key="g-" + secrets.token_hex(4), label_ja=label_ja, label_en=(label_en or "").strip()[:200],

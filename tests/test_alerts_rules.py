@@ -159,3 +159,27 @@ def test_the_service_imports_neither_flask_nor_dash():
                           "print(sorted(m for m in ('flask', 'dash') if m in sys.modules))"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_lazy_visibility_check_is_the_scope_rule(world):
+    """store.alerts.rule_sees (the ingest path's shortcut) answers exactly as rule_scope + scope_sees."""
+    from types import SimpleNamespace
+
+    from store.models import Layer
+
+    db, _cfg, staff = world
+    with db.session() as s:
+        layers = [s.get(Layer, "snow-depth"), s.get(Layer, "sensors-hakui"), None]
+        owners = [(staff[w].organisation_id, staff[w].email) for w in ("kaga", "hakui", "admin")] + [(None, "")]
+        seen = set()
+        for org, owner in owners:
+            for public in (False, True):
+                rule = SimpleNamespace(public=public, organisation_id=org, owner=owner)
+                for layer in layers:
+                    lazy = sa.rule_sees(s, rule, layer, {})
+                    assert lazy == sa.scope_sees(sa.rule_scope(s, rule), layer), (org, owner, public, layer)
+                    seen.add((owner, public, getattr(layer, "id", None), lazy))
+    assert ("h@hakui.example.jp", False, "sensors-hakui", True) in seen
+    assert ("a@pref.example.jp", False, "sensors-hakui", True) in seen
+    assert ("a@pref.example.jp", True, "sensors-hakui", False) in seen
+    assert ("k@kaga.example.jp", False, "sensors-hakui", False) in seen
