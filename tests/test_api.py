@@ -106,14 +106,13 @@ def test_responses_are_compressed(client):
     assert r.headers.get("Content-Encoding") == "gzip"
 
 
-def test_healthz(client):
-    # a fresh demo reading first: the feed counts as stale 3 intervals (30 s) after its last one,
-    # and the session's app may have been built minutes ago on a busy machine
+def test_healthz(client, dash_app):
+    # the demo feed ran just now (the session's app was built minutes ago: its first run may be stale)
     from sources import demo_snow
     from store.db import utcnow
 
-    app = client.application
-    demo_snow.tick(app.extensions["ishikawa.db"], app.extensions["ishikawa.settings"].data_path, utcnow())
+    server = dash_app.server
+    demo_snow.tick(server.extensions["ishikawa.db"], server.extensions["ishikawa.settings"].data_path, utcnow())
     r = client.get("/healthz")
     assert r.status_code == 200
     body = r.get_json()

@@ -224,7 +224,11 @@ def test_add_a_point_by_clicking_the_map_and_delete_with_confirmation(dash_duo, 
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", the_map)
     from selenium.webdriver.common.action_chains import ActionChains
 
-    ActionChains(dash_duo.driver).move_to_element_with_offset(the_map, 200, 120).click().perform()
+    # 200 px right of and 120 px below the map's top-left corner, counted from its centre (where
+    # move_to_element puts the pointer in every Selenium version)
+    size = the_map.size
+    ActionChains(dash_duo.driver).move_to_element(the_map).move_by_offset(
+        200 - size["width"] // 2, 120 - size["height"] // 2).click().perform()
     dash_duo.wait_for_contains_text("#staff-layers-click", "Chosen point", timeout=10)
     dash_duo.find_element("#staff-layers-add").click()
     dash_duo.wait_for_contains_text("#staff-layers-add-result", "Point added", timeout=10)
