@@ -47,6 +47,8 @@ class ReadingRollup(Base):
     max_value: Mapped[float] = mapped_column(Float)
     last_value: Mapped[float] = mapped_column(Float)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # SQLite: the primary key is the table (one sensor's hours lie together, read without lookups)
+    __table_args__ = {"sqlite_with_rowid": False}
 
 
 ROLLUPS = ReadingRollup.__table__
@@ -117,13 +119,20 @@ def raw(s: Session, sensor_ids: list[str], attribute: str, since: datetime, unti
     """The readings of each sensor in [since, until]: the newest `limit_per_sensor` of each (so one
     busy sensor hides no other), oldest first. Every asked sensor is a key (maybe with no points)."""
     since, until = _utc(since), _utc(until)
-    out: Series = {sid: [] for sid in sensor_ids}
-    for sid in out:
-        q = (select(Reading.observed_at, Reading.value)
-             .where(Reading.sensor_id == sid, Reading.attribute == attribute,
-                    Reading.observed_at >= since, Reading.observed_at <= until)
-             .order_by(Reading.observed_at.desc()).limit(limit_per_sensor))
-        out[sid] = [(t, float(v)) for t, v in s.execute(q)][::-1]
+    ids = list(dict.fromkeys(sensor_ids))
+    out: Series = {sid: [] for sid in ids}
+    if not ids or since > until:
+        return out
+    sql = text(
+        "SELECT sensor_id, observed_at, value FROM (SELECT sensor_id, observed_at, value,"
+        " row_number() OVER (PARTITION BY sensor_id ORDER BY observed_at DESC) AS k FROM readings"
+        " WHERE sensor_id IN :ids AND attribute = :attr AND observed_at >= :since AND observed_at <= :until) w"
+        " WHERE k <= :lim ORDER BY sensor_id, observed_at"
+    ).bindparams(bindparam("ids", expanding=True), bindparam("since", type_=UTCDateTime()),
+                 bindparam("until", type_=UTCDateTime())).columns(observed_at=UTCDateTime())
+    for sid, t, v in s.execute(sql, {"ids": ids, "attr": attribute, "since": since, "until": until,
+                                     "lim": int(limit_per_sensor)}):
+        out[sid].append((t, float(v)))
     return out
 
 
@@ -157,13 +166,11 @@ def latest(s: Session, sensor_ids: list[str], attribute: str | None = None) -> d
         q = select(Sensor.id, Sensor.last_observed_at, Sensor.last_value).where(
             Sensor.id.in_(ids), Sensor.last_observed_at.is_not(None), Sensor.last_value.is_not(None))
         return {sid: (t, float(v)) for sid, t, v in s.execute(q)}
-    # the newest time per sensor is one index probe each (sensor_id, attribute, observed_at DESC)
+    # the newest reading per sensor is one probe each of the (sensor_id, attribute, observed_at) index
     sql = text(
-        "SELECT r.sensor_id, r.observed_at, r.value FROM readings r JOIN ("
-        " SELECT x.id AS sid, (SELECT max(m.observed_at) FROM readings m"
-        "  WHERE m.sensor_id = x.id AND m.attribute = :attr) AS newest"
-        " FROM sensors x WHERE x.id IN :ids) g"
-        " ON r.sensor_id = g.sid AND r.attribute = :attr AND r.observed_at = g.newest"
+        "SELECT r.sensor_id, r.observed_at, r.value FROM readings r WHERE r.id IN ("
+        " SELECT (SELECT m.id FROM readings m WHERE m.sensor_id = x.id AND m.attribute = :attr"
+        "  ORDER BY m.observed_at DESC LIMIT 1) FROM sensors x WHERE x.id IN :ids)"
     ).bindparams(bindparam("ids", expanding=True)).columns(observed_at=UTCDateTime())
     return {sid: (t, float(v)) for sid, t, v in s.execute(sql, {"ids": ids, "attr": attribute})}
 
