@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Float, ForeignKey, Integer, String, bindparam, case, delete, select, text
+from sqlalchemy import Float, ForeignKey, Integer, String, bindparam, case, delete, event, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.db import Base, UTCDateTime
@@ -182,6 +182,7 @@ def _aggregate(s: Session, sensor_ids: list[str], attribute: str, since: datetim
     out: Series = {sid: [] for sid in ids}
     if not ids or since > until:
         return out
+    s.flush()  # readings added in this session count too
     sql, params = aggregate_query(_dialect(s), ids, attribute, since, until, step, fn, use_rollups)
     for row in s.execute(sql, params):
         if row[2] is not None:
@@ -251,10 +252,36 @@ def _upsert_statement(dialect: str):
               "last_at": case((newer, new["last_at"]), else_=t.last_at)})
 
 
+PENDING = "store.series.pending"  # session.info: readings added as ORM objects, not yet flushed
+
+
+def add_to_rollups_on_flush(s: Session, rows) -> None:
+    """`add_to_rollups` for readings added to the session as objects (`add_reading`): done when the
+    session flushes them, in the same statement round, so the write happens where the reading's own
+    INSERT does (on SQLite the write lock is then taken at the same moment as before)."""
+    s.info.setdefault(PENDING, []).extend((sid, a, float(v), _utc(t)) for sid, a, v, t in rows)
+
+
+@event.listens_for(Session, "after_flush")
+def _flush_pending(s: Session, _ctx) -> None:
+    rows = s.info.pop(PENDING, None)
+    if rows:
+        _upsert(s.connection(), rows)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(s: Session, _previous) -> None:
+    s.info.pop(PENDING, None)
+
+
 def add_to_rollups(s: Session, rows) -> int:
     """Fold newly stored readings — (sensor_id, attribute, value, observed_at), none of them stored
     before — into the hourly rollups: one upsert statement for the whole batch. Returns the number
     of (sensor, attribute, hour) rows touched."""
+    return _upsert(s.connection(), rows)
+
+
+def _upsert(conn, rows) -> int:
     acc: dict[tuple[str, str, datetime], list] = {}
     for sid, attribute, value, at in rows:
         value, at = float(value), _utc(at)
@@ -274,7 +301,7 @@ def add_to_rollups(s: Session, rows) -> int:
     params = [{"sensor_id": sid, "attribute": attr, "hour_start": h, "count": a[0], "total": a[1],
                "min_value": a[2], "max_value": a[3], "last_value": a[4], "last_at": a[5]}
               for (sid, attr, h), a in acc.items()]
-    s.execute(_upsert_statement(_dialect(s)), params)
+    conn.execute(_upsert_statement(conn.dialect.name), params)
     return len(params)
 
 

@@ -306,3 +306,24 @@ def test_sqlite_plans_read_index_ranges(db):
             assert all("USING PRIMARY KEY" in p for p in searches if p.startswith("SEARCH reading_rollups")), plan
             assert not [p for p in plan if p.startswith("SCAN readings") or p.startswith("SCAN reading_rollups")]
             assert any("reading_rollups" in p for p in searches) == use_rollups
+
+
+def test_single_readings_reach_the_rollups_with_their_flush(db):
+    with db.session() as s:
+        sensors = setup(s, ("a",))
+        add_reading(s, sensors["a"], 10.0, jst(2026, 1, 10, 9, 0))
+        add_reading(s, sensors["a"], 30.0, jst(2026, 1, 10, 9, 30))
+        # read in the same transaction: the pending readings are flushed, rollups included
+        assert series.bucketed(s, ["a"], "snowDepth", SINCE, UNTIL, "day", "avg") == {"a": [(jst(2026, 1, 10), 20.0)]}
+    try:
+        with db.session() as s:
+            add_reading(s, s.get(series.Sensor, "a"), 50.0, jst(2026, 1, 10, 9, 45))
+            s.flush()
+            raise RuntimeError("the ingest fails after the flush")
+    except RuntimeError:
+        pass
+    with db.session() as s:  # the failed transaction left neither the reading nor its rollup
+        add_reading(s, s.get(series.Sensor, "a"), 20.0, jst(2026, 1, 10, 9, 50))
+    with db.session() as s:
+        row = s.get(ReadingRollup, ("a", "snowDepth", jst(2026, 1, 10, 9)))
+        assert (row.count, row.total, row.last_value) == (3, 60.0, 20.0)
