@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from store.layers import touch_layer
 from store.models import Layer, Reading, Sensor
-from store.series import add_to_rollups
+from store.series import add_to_rollups, add_to_rollups_on_flush
 
 
 def upsert_sensor(s: Session, sensor_id: str, **fields) -> Sensor:
@@ -37,7 +37,7 @@ def add_reading(s: Session, sensor: Sensor, value: float, observed_at: datetime,
     if exists is not None:
         return False
     s.add(Reading(sensor_id=sensor.id, attribute=attribute, value=float(value), observed_at=observed_at))
-    add_to_rollups(s, [(sensor.id, attribute, value, observed_at)])
+    add_to_rollups_on_flush(s, [(sensor.id, attribute, value, observed_at)])
     if sensor.last_observed_at is None or observed_at >= sensor.last_observed_at:
         sensor.last_value = float(value)
         sensor.last_observed_at = observed_at

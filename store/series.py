@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Float, ForeignKey, Integer, String, bindparam, case, delete, select, text
+from sqlalchemy import Float, ForeignKey, Integer, String, bindparam, case, delete, event, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.db import Base, UTCDateTime
@@ -47,6 +47,8 @@ class ReadingRollup(Base):
     max_value: Mapped[float] = mapped_column(Float)
     last_value: Mapped[float] = mapped_column(Float)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # SQLite: the primary key is the table (one sensor's hours lie together, read without lookups)
+    __table_args__ = {"sqlite_with_rowid": False}
 
 
 ROLLUPS = ReadingRollup.__table__
@@ -117,13 +119,20 @@ def raw(s: Session, sensor_ids: list[str], attribute: str, since: datetime, unti
     """The readings of each sensor in [since, until]: the newest `limit_per_sensor` of each (so one
     busy sensor hides no other), oldest first. Every asked sensor is a key (maybe with no points)."""
     since, until = _utc(since), _utc(until)
-    out: Series = {sid: [] for sid in sensor_ids}
-    for sid in out:
-        q = (select(Reading.observed_at, Reading.value)
-             .where(Reading.sensor_id == sid, Reading.attribute == attribute,
-                    Reading.observed_at >= since, Reading.observed_at <= until)
-             .order_by(Reading.observed_at.desc()).limit(limit_per_sensor))
-        out[sid] = [(t, float(v)) for t, v in s.execute(q)][::-1]
+    ids = list(dict.fromkeys(sensor_ids))
+    out: Series = {sid: [] for sid in ids}
+    if not ids or since > until:
+        return out
+    sql = text(
+        "SELECT sensor_id, observed_at, value FROM (SELECT sensor_id, observed_at, value,"
+        " row_number() OVER (PARTITION BY sensor_id ORDER BY observed_at DESC) AS k FROM readings"
+        " WHERE sensor_id IN :ids AND attribute = :attr AND observed_at >= :since AND observed_at <= :until) w"
+        " WHERE k <= :lim ORDER BY sensor_id, observed_at"
+    ).bindparams(bindparam("ids", expanding=True), bindparam("since", type_=UTCDateTime()),
+                 bindparam("until", type_=UTCDateTime())).columns(observed_at=UTCDateTime())
+    for sid, t, v in s.execute(sql, {"ids": ids, "attr": attribute, "since": since, "until": until,
+                                     "lim": int(limit_per_sensor)}):
+        out[sid].append((t, float(v)))
     return out
 
 
@@ -157,13 +166,11 @@ def latest(s: Session, sensor_ids: list[str], attribute: str | None = None) -> d
         q = select(Sensor.id, Sensor.last_observed_at, Sensor.last_value).where(
             Sensor.id.in_(ids), Sensor.last_observed_at.is_not(None), Sensor.last_value.is_not(None))
         return {sid: (t, float(v)) for sid, t, v in s.execute(q)}
-    # the newest time per sensor is one index probe each (sensor_id, attribute, observed_at DESC)
+    # the newest reading per sensor is one probe each of the (sensor_id, attribute, observed_at) index
     sql = text(
-        "SELECT r.sensor_id, r.observed_at, r.value FROM readings r JOIN ("
-        " SELECT x.id AS sid, (SELECT max(m.observed_at) FROM readings m"
-        "  WHERE m.sensor_id = x.id AND m.attribute = :attr) AS newest"
-        " FROM sensors x WHERE x.id IN :ids) g"
-        " ON r.sensor_id = g.sid AND r.attribute = :attr AND r.observed_at = g.newest"
+        "SELECT r.sensor_id, r.observed_at, r.value FROM readings r WHERE r.id IN ("
+        " SELECT (SELECT m.id FROM readings m WHERE m.sensor_id = x.id AND m.attribute = :attr"
+        "  ORDER BY m.observed_at DESC LIMIT 1) FROM sensors x WHERE x.id IN :ids)"
     ).bindparams(bindparam("ids", expanding=True)).columns(observed_at=UTCDateTime())
     return {sid: (t, float(v)) for sid, t, v in s.execute(sql, {"ids": ids, "attr": attribute})}
 
@@ -175,6 +182,7 @@ def _aggregate(s: Session, sensor_ids: list[str], attribute: str, since: datetim
     out: Series = {sid: [] for sid in ids}
     if not ids or since > until:
         return out
+    s.flush()  # readings added in this session count too
     sql, params = aggregate_query(_dialect(s), ids, attribute, since, until, step, fn, use_rollups)
     for row in s.execute(sql, params):
         if row[2] is not None:
@@ -244,10 +252,36 @@ def _upsert_statement(dialect: str):
               "last_at": case((newer, new["last_at"]), else_=t.last_at)})
 
 
+PENDING = "store.series.pending"  # session.info: readings added as ORM objects, not yet flushed
+
+
+def add_to_rollups_on_flush(s: Session, rows) -> None:
+    """`add_to_rollups` for readings added to the session as objects (`add_reading`): done when the
+    session flushes them, in the same statement round, so the write happens where the reading's own
+    INSERT does (on SQLite the write lock is then taken at the same moment as before)."""
+    s.info.setdefault(PENDING, []).extend((sid, a, float(v), _utc(t)) for sid, a, v, t in rows)
+
+
+@event.listens_for(Session, "after_flush")
+def _flush_pending(s: Session, _ctx) -> None:
+    rows = s.info.pop(PENDING, None)
+    if rows:
+        _upsert(s.connection(), rows)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(s: Session, _previous) -> None:
+    s.info.pop(PENDING, None)
+
+
 def add_to_rollups(s: Session, rows) -> int:
     """Fold newly stored readings — (sensor_id, attribute, value, observed_at), none of them stored
     before — into the hourly rollups: one upsert statement for the whole batch. Returns the number
     of (sensor, attribute, hour) rows touched."""
+    return _upsert(s.connection(), rows)
+
+
+def _upsert(conn, rows) -> int:
     acc: dict[tuple[str, str, datetime], list] = {}
     for sid, attribute, value, at in rows:
         value, at = float(value), _utc(at)
@@ -267,7 +301,7 @@ def add_to_rollups(s: Session, rows) -> int:
     params = [{"sensor_id": sid, "attribute": attr, "hour_start": h, "count": a[0], "total": a[1],
                "min_value": a[2], "max_value": a[3], "last_value": a[4], "last_at": a[5]}
               for (sid, attr, h), a in acc.items()]
-    s.execute(_upsert_statement(_dialect(s)), params)
+    conn.execute(_upsert_statement(conn.dialect.name), params)
     return len(params)
 
 

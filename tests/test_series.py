@@ -288,7 +288,8 @@ def test_deleting_a_sensor_deletes_its_rollups(db):
 
 
 def test_sqlite_plans_read_index_ranges(db):
-    """Each part of an aggregation is an index range (no scan of a table); PostgreSQL's plans are
+    """Each part of an aggregation is a range of the covering index or of the rollups' primary key (no
+    table scan, no table lookups); PostgreSQL's plans are
     printed by bench/dashboard.py (on a table this small it rightly prefers scans)."""
     if db.backend != "sqlite":
         pytest.skip("SQLite's plan")
@@ -300,6 +301,29 @@ def test_sqlite_plans_read_index_ranges(db):
             plan = [r[-1] for r in s.execute(text("EXPLAIN QUERY PLAN " + sql.text).bindparams(
                 *sql._bindparams.values()), params)]
             searches = [p for p in plan if p.startswith("SEARCH")]
-            assert searches and all("USING INDEX" in p or "USING PRIMARY KEY" in p for p in searches), plan
+            assert searches and all("USING COVERING INDEX ix_readings_series" in p for p in searches
+                                    if p.startswith("SEARCH readings")), plan
+            assert all("USING PRIMARY KEY" in p for p in searches if p.startswith("SEARCH reading_rollups")), plan
             assert not [p for p in plan if p.startswith("SCAN readings") or p.startswith("SCAN reading_rollups")]
             assert any("reading_rollups" in p for p in searches) == use_rollups
+
+
+def test_single_readings_reach_the_rollups_with_their_flush(db):
+    with db.session() as s:
+        sensors = setup(s, ("a",))
+        add_reading(s, sensors["a"], 10.0, jst(2026, 1, 10, 9, 0))
+        add_reading(s, sensors["a"], 30.0, jst(2026, 1, 10, 9, 30))
+        # read in the same transaction: the pending readings are flushed, rollups included
+        assert series.bucketed(s, ["a"], "snowDepth", SINCE, UNTIL, "day", "avg") == {"a": [(jst(2026, 1, 10), 20.0)]}
+    try:
+        with db.session() as s:
+            add_reading(s, s.get(series.Sensor, "a"), 50.0, jst(2026, 1, 10, 9, 45))
+            s.flush()
+            raise RuntimeError("the ingest fails after the flush")
+    except RuntimeError:
+        pass
+    with db.session() as s:  # the failed transaction left neither the reading nor its rollup
+        add_reading(s, s.get(series.Sensor, "a"), 20.0, jst(2026, 1, 10, 9, 50))
+    with db.session() as s:
+        row = s.get(ReadingRollup, ("a", "snowDepth", jst(2026, 1, 10, 9)))
+        assert (row.count, row.total, row.last_value) == (3, 60.0, 20.0)
