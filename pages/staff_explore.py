@@ -54,7 +54,7 @@ def _href(path: str, lang: str, **params) -> str:
 def type_label(row: dict, lang: str) -> str:
     if row["what"] == "kind":
         return kind_label(row["type"], lang)
-    return row["type"] or t("explore.no_type_name", lang)
+    return row.get("label") or row["type"] or t("explore.no_type_name", lang)
 
 
 def count_text(row: dict, lang: str) -> str:

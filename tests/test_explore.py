@@ -167,6 +167,31 @@ def test_entities_carry_latest_values_and_search_in_sql(db, world):
         assert _ids(db, p["admin"], bad) == []
 
 
+def test_ckan_rows_without_a_type_are_listed_under_their_dataset(db, world):
+    p = world["people"]
+    with db.session() as s:
+        hakui_id = p["hakui"].organisation_id
+        src = Source(name="羽咋 CKAN", kind="ckan", organisation_id=hakui_id, base_url="http://ckan.hakui.example",
+                     ckan_dataset="hakui-shelters", layer_prefix="hkc")
+        s.add(src)
+        s.flush()
+        layer = upsert_layer(s, "hkc-points", kind="ngsi_points", name_ja="CKAN 避難所", group="bousai",
+                             organisation_id=hakui_id, options={"source_id": src.id, "role": "points"})
+        replace_features(s, layer, [_point(136.78, 36.9, "r1", 名称="羽咋小学校"),
+                                    _point(136.79, 36.91, "r2", 名称="邑知中学校")])
+        sid = src.id
+    types = _types(db, p["hakui"])
+    row = types[f"s:{sid}:feature:"]
+    assert (row["label"], row["count"], row["what"]) == ("hakui-shelters", 2, "feature")
+    assert _ids(db, p["hakui"], f"s:{sid}:feature:") == ["r1", "r2"]
+    with db.session() as s:
+        rows = explore.entities(s, p["hakui"], f"s:{sid}:feature:", search="邑知")
+    assert [(r["id"], r["name_ja"], r["area"]) for r in rows] == [("r2", "邑知中学校", "羽咋市")]
+    # kaga's staff do not browse hakui's CKAN site, even with its key
+    assert f"s:{sid}:feature:" not in _types(db, p["kaga"])
+    assert _ids(db, p["kaga"], f"s:{sid}:feature:") == []
+
+
 def test_uploaded_layers_counted_and_private_ones_walled(db, world):
     p = world["people"]
     kinds = {who: _types(db, p[who])["k:uploaded"] for who in p}
