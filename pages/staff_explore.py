@@ -148,8 +148,8 @@ def grid_columns(lang: str, sensors: bool, features: bool, by_kind: bool) -> lis
                   sortable=False, filter=False)
     cols = [col("name", 140, pinned="left", flex=2, tooltipField="name")]
     if sensors:  # what people come for first: the value, its time, and what to do with it
-        cols += [col("value", 100, type="numericColumn", filter="agNumberColumnFilter"), col("unit", 70),
-                 col("time", 150)]
+        cols += [col("value", 100, type="numericColumn", filter="agNumberColumnFilter"), col("unit", 84),
+                 col("time", 165)]
     cols += [actions, col("area", 110), col("layer", 130, flex=1, tooltipField="layer"),
              col("id", 130, flex=1, tooltipField="id")]
     if sensors:
