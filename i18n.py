@@ -971,6 +971,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "explore.col.unit": {"ja": "単位", "en": "Unit"},
     "explore.col.time": {"ja": "日時（日本時間）", "en": "Time (JST)"},
     "explore.col.entity_type": {"ja": "エンティティ型", "en": "Entity type"},
+    "explore.col.entity_id": {"ja": "エンティティID", "en": "Entity ID"},
     "explore.col.detail": {"ja": "属性値", "en": "Properties"},
     "explore.col.actions": {"ja": "操作", "en": "Actions"},
     "explore.col.kind": {"ja": "種類", "en": "Kind"},

@@ -191,7 +191,8 @@ def entities(s: Session, staff, type_key: str, search: str = "", limit: int = 50
     {row (unique in the list), id, kind ("sensor" / "feature"), name_ja, name_en, layer_id,
     layer_ja, layer_en, area, attribute, value, unit, time (UTC datetime), entity_id, entity_type,
     lon, lat, visibility, properties (items only)}. `search` (case-insensitive, in SQL) matches
-    the name, id, entity id, address and layer of sensors, and the id and property values of items."""
+    the name, id, entity id, address and layer of sensors, and the id and the properties (names and
+    values, as stored JSON text) of items."""
     key = parse_key(type_key)
     limit = max(1, min(int(limit or 500), MAX_LIMIT))
     search = (search or "").strip()[:200]

@@ -133,13 +133,14 @@ def grid_rows(rows: list[dict], lang: str) -> list[dict]:
         out.append({"row": r["row"], "kind": r["kind"], "name": r["name_en"] if en else r["name_ja"], "id": r["id"],
                     "layer": r["layer_en"] if en else r["layer_ja"], "area": r["area"], "attribute": r["attribute"],
                     "value": r["value"], "unit": r["unit"], "time": _jst(r["time"]),
-                    "entity_type": r["entity_type"], "detail": detail, "actions": actions})
+                    "entity_type": r["entity_type"], "entity_id": r["entity_id"], "detail": detail, "actions": actions})
     return out
 
 
-def grid_columns(lang: str, sensors: bool, features: bool, by_kind: bool) -> list[dict]:
+def grid_columns(lang: str, sensors: bool, features: bool, by_kind: bool, entity_ids: bool = False) -> list[dict]:
     """Columns for what the type holds: latest values for sensors, property values for items; the
-    entity type only where it varies (a layer kind mixes them; a source's type is one)."""
+    broker's entity id for a source's types; the entity type only where it varies (a layer kind
+    mixes them; a source's type is one)."""
     def col(field, width, **kw):
         size = {"minWidth": width} if "flex" in kw else {"minWidth": width, "width": width}
         return {"field": field, "headerName": t(f"explore.col.{field}", lang), **size, **kw}
@@ -152,6 +153,8 @@ def grid_columns(lang: str, sensors: bool, features: bool, by_kind: bool) -> lis
                  col("time", 165)]
     cols += [actions, col("area", 110), col("layer", 130, flex=1, tooltipField="layer"),
              col("id", 130, flex=1, tooltipField="id")]
+    if entity_ids:
+        cols.append(col("entity_id", 160, flex=1, tooltipField="entity_id"))
     if sensors:
         cols.append(col("attribute", 120))
     if by_kind:
@@ -209,7 +212,8 @@ def entities_card(groups, staff, type_key: str, lang: str) -> html.Section:
         ]),
         html.P(count_line(len(rows), lang), id="explore-count", role="status", className="staff-meta"),
         dag.AgGrid(id="explore-grid", rowData=grid_rows(rows, lang),
-                   columnDefs=grid_columns(lang, sensors, features, by_kind), getRowId="params.data.row",
+                   columnDefs=grid_columns(lang, sensors, features, by_kind,
+                                            entity_ids=chosen["what"] != "kind" and any(r["entity_id"] for r in rows)), getRowId="params.data.row",
                    defaultColDef={"resizable": True, "sortable": True, "filter": True},
                    dashGridOptions={"rowHeight": 34, "headerHeight": 36, "tooltipShowDelay": 300,
                                     "localeText": grid_locale(lang)},

@@ -280,6 +280,9 @@ def test_page_callbacks_keep_the_walls(dash_app, app_db, kaga_secret):
         layout = _text(page.layout(lang="ja", type="k:snow_depth"))
         assert sid not in layout and "加賀の非公開センサー" not in layout
         assert "加賀市 センサー" not in layout
+        # kaga's private layer named in the address: "not found", like an unknown one
+        layout = _text(page.layout(lang="ja", layer="sensors-kaga"))
+        assert "このレイヤは見つかりません。" in layout and "加賀市 センサー" not in layout
     with _as(dash_app, None):
         rows, line = page.search(sid, None, "k:snow_depth", "en")
         assert rows == [] and line == "Your session has ended. Please log in again."
@@ -293,6 +296,7 @@ def test_page_callbacks_keep_the_walls(dash_app, app_db, kaga_secret):
         assert f"/sensors?sensors={sid}&lang=ja" in rows[0]["actions"]
         assert f"/staff/dashboards?add_sensor={sid}&lang=ja" in rows[0]["actions"]
         assert sid in _text(page.layout(lang="ja", type="k:snow_depth"))
+        assert "加賀市 センサー" in _text(page.layout(lang="ja", layer="sensors-kaga"))
 
 
 def test_page_through_dash_update_component(dash_app, app_db, kaga_secret):
