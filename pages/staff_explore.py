@@ -301,7 +301,7 @@ def _cell(value):
 
 # --- the page ------------------------------------------------------------------------------------
 
-def layout(lang: str | None = None, type: str | None = None, layer: str | None = None, **_query):  # noqa: A002
+def layout(lang: str | None = None, type: str | None = None, layer: str | None = None, **_query):
     lang = normalize_lang(lang)
     staff = _staff()
     if staff is None:

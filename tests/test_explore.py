@@ -13,7 +13,7 @@ from store.brokers import SensorOrigin, Source
 from store.db import utcnow
 from store.features import replace_features
 from store.layers import ensure_organisation, upsert_layer
-from store.models import PRIVATE, PUBLIC
+from store.models import PRIVATE
 from store.sensors import add_reading, upsert_sensor
 from store.users import ADMIN, EDITOR, Staff, create_token, create_user
 
@@ -82,7 +82,7 @@ def world(db):
                                                                            "a.b": "x"}) for i in range(1, 26)])
         priv = upsert_layer(s, "up-kaga-private", kind="uploaded", name_ja="加賀 非公開の備蓄", group="bousai",
                             organisation_id=kaga.id, visibility=PRIVATE, options={"columns": ["名称", "備蓄数"]})
-        replace_features(s, priv, [_point(136.3, 36.3, "1", **{"名称": "加賀の秘密倉庫", "備蓄数": 5})])
+        replace_features(s, priv, [_point(136.3, 36.3, "1", 名称="加賀の秘密倉庫", 備蓄数=5)])
         people = {"kaga": _staff(kaga, uid=1), "hakui": _staff(hakui, uid=2), "admin": _staff(pref, ADMIN, uid=3),
                   "anonymous": None}
         ids = {"kaga": src_kaga.id, "hakui": src_hakui.id, "env": src_env.id}
