@@ -149,9 +149,9 @@ def grid_columns(lang: str, sensors: bool, features: bool, by_kind: bool, entity
                   sortable=False, filter=False)
     cols = [col("name", 140, pinned="left", flex=2, tooltipField="name")]
     if sensors:  # what people come for first: the value, its time, and what to do with it
-        cols += [col("value", 100, type="numericColumn", filter="agNumberColumnFilter"), col("unit", 84),
+        cols += [col("value", 115, type="numericColumn", filter="agNumberColumnFilter"), col("unit", 84),
                  col("time", 165)]
-    cols += [actions, col("area", 110), col("layer", 130, flex=1, tooltipField="layer"),
+    cols += [actions, col("area", 125), col("layer", 130, flex=1, tooltipField="layer"),
              col("id", 130, flex=1, tooltipField="id")]
     if entity_ids:
         cols.append(col("entity_id", 160, flex=1, tooltipField="entity_id"))
