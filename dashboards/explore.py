@@ -81,8 +81,9 @@ def _entity_type_of_feature():
 
 def entity_types(s: Session, staff) -> list[SourceGroup]:
     """One group per visible source (the operator's broker as one), then the platform's layers by
-    kind; each with its types: {key, type, what ("sensor" / "feature" / "kind"), count, entities
-    (distinct broker entities; sensors and items for kinds), layers (kinds only)}."""
+    kind; each with its types: {key, type, label (the type; for items without one the CKAN dataset
+    or the entity type the source asks for), what ("sensor" / "feature" / "kind"), count, entities
+    (distinct broker entities; sensors and items for kinds), layers, sensors, features (kinds)}."""
     srcs = visible_sources(s, staff)
     groups: list[SourceGroup] = []
     by_source: dict[int, SourceGroup] = {}
@@ -103,6 +104,7 @@ def entity_types(s: Session, staff) -> list[SourceGroup]:
         groups.append(g)
         by_source[src.id] = g
     ids = list(by_source)
+    by_id = {src.id: src for src in srcs}
     counted: dict[tuple[str, str, str], dict] = {}
     if ids:
         # sensors made from broker entities, per source and entity type
@@ -114,7 +116,7 @@ def entity_types(s: Session, staff) -> list[SourceGroup]:
         for sid, etype, n, entities in s.execute(q):
             g = by_source[sid]
             row = counted.setdefault((g.key, "sensor", etype or ""), {
-                "key": f"s:{g.key}:sensor:{etype or ''}", "type": etype or "", "what": "sensor",
+                "key": f"s:{g.key}:sensor:{etype or ''}", "type": etype or "", "label": etype or "", "what": "sensor",
                 "count": 0, "entities": 0})
             row["count"] += n
             row["entities"] += entities
@@ -130,9 +132,11 @@ def entity_types(s: Session, staff) -> list[SourceGroup]:
             g = by_source.get(sid)
             if g is None:
                 continue
+            src = by_id[sid]
             row = counted.setdefault((g.key, "feature", etype or ""), {
                 "key": f"s:{g.key}:feature:{etype or ''}", "type": etype or "", "what": "feature",
-                "count": 0, "entities": 0})
+                # items without a type: a CKAN dataset's rows, or what the source asked the broker for
+                "label": etype or src.ckan_dataset or src.entity_type or "", "count": 0, "entities": 0})
             row["count"] += n
             row["entities"] += n
     for (gkey, _what, _etype), row in sorted(counted.items(), key=lambda kv: (kv[0][2].lower(), kv[0][1])):
@@ -141,14 +145,20 @@ def entity_types(s: Session, staff) -> list[SourceGroup]:
     return groups
 
 
+def _has_items():
+    """The layer holds items of its own (sensor and road layers count other things). Their number
+    is the layer's `feature_count`, kept with every write — what /api/layers and the catalog show;
+    counting a million-item layer's rows on each visit would cost more than the whole page."""
+    return select(Feature.id).where(Feature.layer_id == Layer.id).exists()
+
+
 def _kind_counts(s: Session, staff) -> list[dict]:
     layers = dict(s.execute(select(Layer.kind, func.count()).where(visible_clause(staff)).group_by(Layer.kind)).all())
     sensors = dict(s.execute(select(Layer.kind, func.count()).select_from(Sensor)
                              .join(Layer, Layer.id == Sensor.layer_id).where(visible_clause(staff))
                              .group_by(Layer.kind)).all())
-    features = dict(s.execute(select(Layer.kind, func.count()).select_from(Feature)
-                              .join(Layer, Layer.id == Feature.layer_id).where(visible_clause(staff))
-                              .group_by(Layer.kind)).all())
+    features = dict(s.execute(select(Layer.kind, func.coalesce(func.sum(Layer.feature_count), 0))
+                              .where(visible_clause(staff), _has_items()).group_by(Layer.kind)).all())
     return [{"key": f"k:{kind}", "type": kind, "what": "kind", "layers": n,
              "sensors": sensors.get(kind, 0), "features": features.get(kind, 0),
              "count": sensors.get(kind, 0) + features.get(kind, 0), "entities": sensors.get(kind, 0) + features.get(kind, 0)}
@@ -181,7 +191,8 @@ def entities(s: Session, staff, type_key: str, search: str = "", limit: int = 50
     {row (unique in the list), id, kind ("sensor" / "feature"), name_ja, name_en, layer_id,
     layer_ja, layer_en, area, attribute, value, unit, time (UTC datetime), entity_id, entity_type,
     lon, lat, visibility, properties (items only)}. `search` (case-insensitive, in SQL) matches
-    the name, id, entity id, address and layer of sensors, and the id and property values of items."""
+    the name, id, entity id, address and layer of sensors, and the id and the properties (names and
+    values, as stored JSON text) of items."""
     key = parse_key(type_key)
     limit = max(1, min(int(limit or 500), MAX_LIMIT))
     search = (search or "").strip()[:200]
@@ -266,14 +277,11 @@ def _feature_rows(s: Session, staff, where: list, search: str, limit: int) -> li
 
 def vector_layers(s: Session, staff) -> list[dict]:
     """Visible layers that hold items of their own (uploaded, shipped and broker points), with
-    their item counts counted in SQL: {id, kind, name_ja, name_en, visibility, organisation, count,
+    their item counts: {id, kind, name_ja, name_en, visibility, organisation, count,
     updated_at}."""
-    counts = (select(Feature.layer_id.label("layer_id"), func.count().label("n"))
-              .group_by(Feature.layer_id).subquery())
-    q = (select(Layer, counts.c.n, Organisation)
-         .outerjoin(counts, counts.c.layer_id == Layer.id)
+    q = (select(Layer, Layer.feature_count, Organisation)
          .outerjoin(Organisation, Organisation.id == Layer.organisation_id)
-         .where(visible_clause(staff), (counts.c.n > 0) | (Layer.kind == "uploaded"))
+         .where(visible_clause(staff), _has_items() | (Layer.kind == "uploaded"))
          .order_by(Layer.sort_order, Layer.id))
     return [{"id": layer.id, "kind": layer.kind, "name_ja": layer.name_ja, "name_en": layer.name_en or layer.name_ja,
              "visibility": layer.visibility, "organisation": org, "count": n or 0, "updated_at": layer.updated_at}
@@ -289,7 +297,7 @@ def layer_properties(s: Session, staff, layer_id: str, sample: int = SAMPLE_ITEM
     if row is None:
         return None
     layer, org = row
-    count = s.scalar(select(func.count()).select_from(Feature).where(Feature.layer_id == layer.id)) or 0
+    count = layer.feature_count or 0
     scanned = s.execute(select(Feature.fid, Feature.properties, Feature.minx, Feature.miny, Feature.maxx, Feature.maxy)
                         .where(Feature.layer_id == layer.id).order_by(Feature.id).limit(PROPERTY_SCAN)).all()
     names = [str(c) for c in (layer.options or {}).get("columns") or []]

@@ -54,7 +54,7 @@ def _href(path: str, lang: str, **params) -> str:
 def type_label(row: dict, lang: str) -> str:
     if row["what"] == "kind":
         return kind_label(row["type"], lang)
-    return row["type"] or t("explore.no_type_name", lang)
+    return row.get("label") or row["type"] or t("explore.no_type_name", lang)
 
 
 def count_text(row: dict, lang: str) -> str:
@@ -133,23 +133,47 @@ def grid_rows(rows: list[dict], lang: str) -> list[dict]:
         out.append({"row": r["row"], "kind": r["kind"], "name": r["name_en"] if en else r["name_ja"], "id": r["id"],
                     "layer": r["layer_en"] if en else r["layer_ja"], "area": r["area"], "attribute": r["attribute"],
                     "value": r["value"], "unit": r["unit"], "time": _jst(r["time"]),
-                    "entity_type": r["entity_type"], "detail": detail, "actions": actions})
+                    "entity_type": r["entity_type"], "entity_id": r["entity_id"], "detail": detail, "actions": actions})
     return out
 
 
-def grid_columns(lang: str, sensors: bool, features: bool) -> list[dict]:
-    def col(field, **kw):
-        return {"field": field, "headerName": t(f"explore.col.{field}", lang), **kw}
+def grid_columns(lang: str, sensors: bool, features: bool, by_kind: bool, entity_ids: bool = False) -> list[dict]:
+    """Columns for what the type holds: latest values for sensors, property values for items; the
+    broker's entity id for a source's types; the entity type only where it varies (a layer kind
+    mixes them; a source's type is one)."""
+    def col(field, width, **kw):
+        size = {"minWidth": width} if "flex" in kw else {"minWidth": width, "width": width}
+        return {"field": field, "headerName": t(f"explore.col.{field}", lang), **size, **kw}
 
-    cols = [col("name", pinned="left", minWidth=160), col("id", minWidth=140), col("layer", minWidth=140),
-            col("area", minWidth=100)]
+    actions = col("actions", (240 if lang == "en" else 210) if sensors else 90, cellRenderer="markdown",
+                  sortable=False, filter=False)
+    cols = [col("name", 140, pinned="left", flex=2, tooltipField="name")]
+    if sensors:  # what people come for first: the value, its time, and what to do with it
+        cols += [col("value", 115, type="numericColumn", filter="agNumberColumnFilter"), col("unit", 84),
+                 col("time", 165)]
+    cols += [actions, col("area", 125), col("layer", 130, flex=1, tooltipField="layer"),
+             col("id", 130, flex=1, tooltipField="id")]
+    if entity_ids:
+        cols.append(col("entity_id", 160, flex=1, tooltipField="entity_id"))
     if sensors:
-        cols += [col("attribute", minWidth=110), col("value", type="numericColumn", filter="agNumberColumnFilter",
-                                                     minWidth=100),
-                 col("unit", minWidth=70), col("time", minWidth=150)]
-    cols += [col("entity_type", minWidth=130), col("detail", minWidth=200, tooltipField="detail"),
-             col("actions", cellRenderer="markdown", sortable=False, filter=False, minWidth=230)]
+        cols.append(col("attribute", 120))
+    if by_kind:
+        cols.append(col("entity_type", 130))
+    if features:
+        cols.append(col("detail", 200, flex=2, tooltipField="detail"))
     return cols
+
+
+GRID_TEXT = ("noRowsToShow", "filterOoo", "contains", "notContains", "equals", "notEqual", "startsWith", "endsWith",
+             "blank", "notBlank", "lessThan", "greaterThan", "lessThanOrEqual", "greaterThanOrEqual", "inRange",
+             "andCondition", "orCondition", "inRangeStart", "inRangeEnd", "pinColumn", "autosizeThisColumn",
+             "autosizeAllColumns", "resetColumns", "sortAscending", "sortDescending", "sortUnSort", "columnFilter",
+             "columnChooser", "noPin", "pinLeft", "pinRight")
+
+
+def grid_locale(lang: str) -> dict:
+    """AG Grid's own words (filter menus, "no rows") from the string table."""
+    return {key: t(f"explore.grid.{key}", lang) for key in GRID_TEXT}
 
 
 def count_line(n: int, lang: str) -> str:
@@ -167,7 +191,9 @@ def entities_card(groups, staff, type_key: str, lang: str) -> html.Section:
         return html.Section(body, className="staff-card", id="explore-entities")
     with get_db().session() as s:
         rows = explore.entities(s, staff, type_key, limit=LIMIT)
+    by_kind = chosen["what"] == "kind" and any(r["entity_type"] for r in rows)
     sensors = chosen["what"] == "sensor" or bool(chosen.get("sensors"))
+    features = chosen["what"] == "feature" or bool(chosen.get("features"))
     body += [
         html.Div(className="staff-row explore-tools", children=[
             html.Div(className="staff-field", children=[
@@ -186,13 +212,13 @@ def entities_card(groups, staff, type_key: str, lang: str) -> html.Section:
         ]),
         html.P(count_line(len(rows), lang), id="explore-count", role="status", className="staff-meta"),
         dag.AgGrid(id="explore-grid", rowData=grid_rows(rows, lang),
-                   columnDefs=grid_columns(lang, sensors, not sensors or chosen["what"] == "kind"),
-                   getRowId="params.data.row",
-                   defaultColDef={"resizable": True, "sortable": True, "filter": True, "floatingFilter": False},
+                   columnDefs=grid_columns(lang, sensors, features, by_kind,
+                                            entity_ids=chosen["what"] != "kind" and any(r["entity_id"] for r in rows)), getRowId="params.data.row",
+                   defaultColDef={"resizable": True, "sortable": True, "filter": True},
                    dashGridOptions={"rowHeight": 34, "headerHeight": 36, "tooltipShowDelay": 300,
-                                    "pagination": True, "paginationPageSize": 100,
-                                    "paginationPageSizeSelector": [25, 100, 500]},
-                   className="ag-theme-alpine explore-grid", style={"height": "520px", "width": "100%"},
+                                    "localeText": grid_locale(lang)},
+                   className="ag-theme-alpine explore-grid",
+                   style={"height": f"{max(160, min(560, 40 + 34 * len(rows) + 16))}px", "width": "100%"},
                    csvExportParams={"fileName": "explore.csv"}),
     ]
     return html.Section(body, className="staff-card", id="explore-entities")
@@ -237,7 +263,8 @@ def layer_detail(detail: dict | None, lang: str) -> html.Div:
     if layer["kind"] == "uploaded":
         children.append(html.A(t("explore.layer.open", lang), href=_href("/staff/layers", lang, layer=layer["id"])))
     props = detail["properties"]
-    children.append(html.H4(t("explore.layer.properties", lang, n=detail["scanned"])))
+    children.append(html.H4(t("explore.layer.properties_all" if detail["scanned"] >= layer["count"]
+                              else "explore.layer.properties", lang, n=detail["scanned"])))
     if not props:
         children.append(html.P(t("explore.layer.no_properties", lang), className="staff-hint"))
     else:
@@ -260,7 +287,8 @@ def layer_detail(detail: dict | None, lang: str) -> html.Div:
         children += [html.H4(t("explore.layer.sample", lang, n=len(items))),
                      dag.AgGrid(id="explore-sample", rowData=rows, columnDefs=cols,
                                 defaultColDef={"resizable": True, "sortable": True, "filter": True},
-                                dashGridOptions={"rowHeight": 32, "headerHeight": 34, "domLayout": "autoHeight"},
+                                dashGridOptions={"rowHeight": 32, "headerHeight": 34, "domLayout": "autoHeight",
+                                                 "localeText": grid_locale(lang)},
                                 className="ag-theme-alpine explore-grid", style={"width": "100%"})]
     return html.Div(children, id="explore-layer-detail", className="explore-layer-detail")
 
@@ -273,7 +301,7 @@ def _cell(value):
 
 # --- the page ------------------------------------------------------------------------------------
 
-def layout(lang: str | None = None, type: str | None = None, layer: str | None = None, **_query):  # noqa: A002
+def layout(lang: str | None = None, type: str | None = None, layer: str | None = None, **_query):
     lang = normalize_lang(lang)
     staff = _staff()
     if staff is None:

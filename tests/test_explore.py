@@ -13,7 +13,7 @@ from store.brokers import SensorOrigin, Source
 from store.db import utcnow
 from store.features import replace_features
 from store.layers import ensure_organisation, upsert_layer
-from store.models import PRIVATE, PUBLIC
+from store.models import PRIVATE
 from store.sensors import add_reading, upsert_sensor
 from store.users import ADMIN, EDITOR, Staff, create_token, create_user
 
@@ -82,7 +82,7 @@ def world(db):
                                                                            "a.b": "x"}) for i in range(1, 26)])
         priv = upsert_layer(s, "up-kaga-private", kind="uploaded", name_ja="加賀 非公開の備蓄", group="bousai",
                             organisation_id=kaga.id, visibility=PRIVATE, options={"columns": ["名称", "備蓄数"]})
-        replace_features(s, priv, [_point(136.3, 36.3, "1", **{"名称": "加賀の秘密倉庫", "備蓄数": 5})])
+        replace_features(s, priv, [_point(136.3, 36.3, "1", 名称="加賀の秘密倉庫", 備蓄数=5)])
         people = {"kaga": _staff(kaga, uid=1), "hakui": _staff(hakui, uid=2), "admin": _staff(pref, ADMIN, uid=3),
                   "anonymous": None}
         ids = {"kaga": src_kaga.id, "hakui": src_hakui.id, "env": src_env.id}
@@ -165,6 +165,31 @@ def test_entities_carry_latest_values_and_search_in_sql(db, world):
         assert explore.entities(s, p["hakui"], "k:uploaded", limit=0)  # at least one
     for bad in ("", "x", "k:", "s:1:other:x", "s::sensor:x", "s:999:sensor:WaterObserved", "k:no_such_kind"):
         assert _ids(db, p["admin"], bad) == []
+
+
+def test_ckan_rows_without_a_type_are_listed_under_their_dataset(db, world):
+    p = world["people"]
+    with db.session() as s:
+        hakui_id = p["hakui"].organisation_id
+        src = Source(name="羽咋 CKAN", kind="ckan", organisation_id=hakui_id, base_url="http://ckan.hakui.example",
+                     ckan_dataset="hakui-shelters", layer_prefix="hkc")
+        s.add(src)
+        s.flush()
+        layer = upsert_layer(s, "hkc-points", kind="ngsi_points", name_ja="CKAN 避難所", group="bousai",
+                             organisation_id=hakui_id, options={"source_id": src.id, "role": "points"})
+        replace_features(s, layer, [_point(136.78, 36.9, "r1", 名称="羽咋小学校"),
+                                    _point(136.79, 36.91, "r2", 名称="邑知中学校")])
+        sid = src.id
+    types = _types(db, p["hakui"])
+    row = types[f"s:{sid}:feature:"]
+    assert (row["label"], row["count"], row["what"]) == ("hakui-shelters", 2, "feature")
+    assert _ids(db, p["hakui"], f"s:{sid}:feature:") == ["r1", "r2"]
+    with db.session() as s:
+        rows = explore.entities(s, p["hakui"], f"s:{sid}:feature:", search="邑知")
+    assert [(r["id"], r["name_ja"], r["area"]) for r in rows] == [("r2", "邑知中学校", "羽咋市")]
+    # kaga's staff do not browse hakui's CKAN site, even with its key
+    assert f"s:{sid}:feature:" not in _types(db, p["kaga"])
+    assert _ids(db, p["kaga"], f"s:{sid}:feature:") == []
 
 
 def test_uploaded_layers_counted_and_private_ones_walled(db, world):
@@ -255,6 +280,9 @@ def test_page_callbacks_keep_the_walls(dash_app, app_db, kaga_secret):
         layout = _text(page.layout(lang="ja", type="k:snow_depth"))
         assert sid not in layout and "加賀の非公開センサー" not in layout
         assert "加賀市 センサー" not in layout
+        # kaga's private layer named in the address: "not found", like an unknown one
+        layout = _text(page.layout(lang="ja", layer="sensors-kaga"))
+        assert "このレイヤは見つかりません。" in layout and "加賀市 センサー" not in layout
     with _as(dash_app, None):
         rows, line = page.search(sid, None, "k:snow_depth", "en")
         assert rows == [] and line == "Your session has ended. Please log in again."
@@ -268,6 +296,7 @@ def test_page_callbacks_keep_the_walls(dash_app, app_db, kaga_secret):
         assert f"/sensors?sensors={sid}&lang=ja" in rows[0]["actions"]
         assert f"/staff/dashboards?add_sensor={sid}&lang=ja" in rows[0]["actions"]
         assert sid in _text(page.layout(lang="ja", type="k:snow_depth"))
+        assert "加賀市 センサー" in _text(page.layout(lang="ja", layer="sensors-kaga"))
 
 
 def test_page_through_dash_update_component(dash_app, app_db, kaga_secret):
