@@ -24,6 +24,7 @@ PAGE_LINKS = [
     ("sensors", "nav.sensors", "/sensors"),
     ("subscribe", "nav.subscribe", "/alerts/subscribe"),
     ("catalog", "nav.catalog", "/catalog"),  # issue 6: every public dataset, GeoJSON/CSV/API/OGC API
+    ("dashboards", "nav.dashboards", "/dashboards"),
 ]
 
 
