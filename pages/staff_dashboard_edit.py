@@ -17,6 +17,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from auth import current_staff, login_url
+from components.dashboard_forms import ok_box, refusal_box
 from components.dashboard_panels import panel_frame
 from components.dashboard_view import RANGES, REFRESHES
 from components.staff import login_prompt, request_lang, staff_frame
@@ -25,7 +26,6 @@ from dashboards.model import GRID_COLUMNS, PANEL_TYPES, RELATIVE, VARIABLE_TYPES
 from dashboards.queries.alert_events import KINDS as EVENT_KINDS
 from dashboards.queries.registry import QUERY_KINDS
 from i18n import normalize_lang, t
-from pages.staff_dashboards import field_name, ok_box, refusal_box
 from refusal import Refused
 from store.db import get_db
 from store.layers import organisations
@@ -353,7 +353,7 @@ def panel_form(lang: str, f: dict, opts: dict, open_: bool):
     kind = f.get("kind") or "none"
     used = set(GROUPS.get(kind, []))
     ptype = f.get("type") or "timeseries"
-    dd = lambda id_, options, value, **kw: dcc.Dropdown(id=id_, options=options, value=value, **kw)  # noqa: E731
+    dd = lambda id_, options, value, **kw: dcc.Dropdown(id=id_, options=options, value=value, **kw)
     filters = html.Div(id="dbe-g-filters", hidden="filters" not in used, className="staff-field wide", children=[
         html.Label(t("dash.edit.filters", lang)),
         *[html.Div(className="dbe-filter-row", children=[
@@ -577,7 +577,7 @@ def _settings_card(doc: dict, staff, lang: str, is_new: bool):
     own = doc.get("organisation") or next((o.code for o in orgs.values() if o.id == staff.organisation_id), "")
     org_opts = [{"label": (o.name_en if lang == "en" else o.name_ja), "value": o.code}
                 for o in sorted(orgs.values(), key=lambda o: o.id) if staff.is_admin or o.code == own]
-    inp = lambda id_, value, **kw: dcc.Input(id=id_, value=value, className="staff-input", **kw)  # noqa: E731
+    inp = lambda id_, value, **kw: dcc.Input(id=id_, value=value, className="staff-input", **kw)
     return html.Section(className="staff-card", children=[
         html.H3(t("dash.edit.settings", lang)),
         html.Div(className="staff-row", children=[
@@ -1012,8 +1012,9 @@ def apply_panel(n, editing, store, *rest):
         return no_update, _need_login(lang), no_update, no_update, no_update, no_update
     if not n:
         raise PreventUpdate
-    from dashboards.model import Panel, parse_query, problems_of
     from pydantic import ValidationError
+
+    from dashboards.model import Panel, parse_query, problems_of
 
     panel = _form_panel(editing, store, form_values)
     try:

@@ -18,6 +18,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from auth import current_staff, login_url
+from components.dashboard_forms import ok_box, refusal_box
 from components.staff import login_prompt, request_lang, staff_frame
 from dashboards import service
 from i18n import normalize_lang, t
@@ -43,62 +44,6 @@ def suggest_slug(title_en: str | None, title_ja: str | None) -> str:
         if len(slug) >= 2:
             return slug
     return ""
-
-
-def field_name(field: str, lang: str, doc: dict | None = None) -> str:
-    """A problem's field path ("panels.2.query.sensors") in words of the page's language."""
-    if not field:
-        return t("dash.field.document", lang)
-    parts = field.split(".")
-    words = []
-    i = 0
-    while i < len(parts):
-        part = parts[i]
-        if part in ("panels", "variables") and i + 1 < len(parts) and parts[i + 1].isdigit():
-            n = int(parts[i + 1])
-            label = t(f"dash.field.{part}_n", lang, n=n + 1)
-            items = (doc or {}).get(part) if isinstance(doc, dict) else None
-            if isinstance(items, list) and n < len(items) and isinstance(items[n], dict):
-                name = items[n].get("title_en" if lang == "en" else "title_ja") or items[n].get("title_ja") \
-                    or items[n].get("name") or ""
-                if name:
-                    label += f"「{name}」" if lang == "ja" else f" “{name}”"
-            words.append(label)
-            i += 2
-            continue
-        if part == "query":
-            i += 1
-            continue
-        key = f"dash.field.{part}"
-        text = t(key, lang)
-        words.append(part if text == key else text)
-        i += 1
-    return " › ".join(words)
-
-
-def problem_lines(exc: Refused, lang: str, doc: dict | None = None) -> list[str]:
-    """One line "field: message" per problem the service named."""
-    lines = []
-    for d in exc.details or []:
-        if not isinstance(d, dict):
-            continue
-        line = f"{field_name(str(d.get('field', '')), lang, doc)}: {t(str(d.get('message_key', '')), lang)}"
-        if d.get("value") not in (None, ""):
-            line += f" ({d['value']})"
-        lines.append(line)
-    return lines
-
-
-def refusal_box(exc: Refused, lang: str, doc: dict | None = None, id_: str | None = None):
-    lines = problem_lines(exc, lang, doc)
-    kids = [html.P(t(exc.message_key, lang, **exc.fmt))]
-    if lines:
-        kids.append(html.Ul([html.Li(x) for x in lines]))
-    return html.Div(kids, className="staff-error", role="alert", **({"id": id_} if id_ else {}))
-
-
-def ok_box(text: str, *extra):
-    return html.Div([html.P(text), *extra], className="staff-ok", role="status")
 
 
 def read_upload(contents: str | None) -> object:
@@ -195,7 +140,7 @@ def layout(lang: str | None = None, add_sensor: str | None = None, **_query):
     if staff is None:
         nxt = PATH + (f"?{urlencode({'add_sensor': add_sensor})}" if add_sensor else "")
         return login_prompt(lang, login_url(nxt, lang), "sdash")
-    field = lambda key, comp: html.Div(className="staff-field", children=[  # noqa: E731
+    field = lambda key, comp: html.Div(className="staff-field", children=[
         html.Label(t(key, lang), htmlFor=comp.id), comp])
     intro = [html.H2(t("dash.staff.title", lang)), html.P(t("dash.staff.intro", lang), className="staff-hint")]
     if add_sensor:
