@@ -54,7 +54,8 @@ def problem_lines(exc: Refused, lang: str, doc: dict | None = None) -> list[str]
 
 def refusal_box(exc: Refused, lang: str, doc: dict | None = None, id_: str | None = None):
     lines = problem_lines(exc, lang, doc)
-    kids = [html.P(t(exc.message_key, lang, **exc.fmt))]
+    key = "dash.not_found" if exc.message_key == "api.not_found" else exc.message_key  # "No such layer" otherwise
+    kids = [html.P(t(key, lang, **exc.fmt))]
     if lines:
         kids.append(html.Ul([html.Li(x) for x in lines]))
     return html.Div(kids, className="staff-error", role="alert", **({"id": id_} if id_ else {}))
