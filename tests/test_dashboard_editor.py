@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -45,7 +46,7 @@ def snapshot(db, slug):
 # --- calling a page's callback as the browser would ------------------------------------------------
 
 def _spec(dash_app, output_part: str):
-    keys = [k for k in dash_app.callback_map if k.startswith(output_part) or k.startswith(".." + output_part)]
+    keys = [k for k in dash_app.callback_map if k.startswith((output_part, ".." + output_part))]
     assert len(keys) == 1, (output_part, keys)
     return keys[0], dash_app.callback_map[keys[0]]
 
@@ -276,7 +277,7 @@ def test_another_organisation_cannot_change_a_private_dashboard_through_the_page
     assert snapshot(app_db, slug) == before
     # the control: kaga's own editor may save through the same callback
     kaga = login(dash_app.server.test_client(), people["kaga"].email)
-    status, body = call(kaga, dash_app, "dbe-save-result.children", {**save_values, "dbe-visibility.value": "private",
+    _status, body = call(kaga, dash_app, "dbe-save-result.children", {**save_values, "dbe-visibility.value": "private",
                                                                      "dbe-title.value": "新しい題"}, "dbe-save.n_clicks")
     assert "Saved" in body
     assert snapshot(app_db, slug)[2] == "新しい題"
@@ -410,3 +411,101 @@ def test_tab_titles_follow_the_language(client):
     assert title("/staff/dashboards/edit", "?slug=x").startswith("ダッシュボードの編集")
     page = client.get("/staff/dashboards?lang=en").get_data(as_text=True)
     assert 'og:title" content="Manage dashboards' in page
+
+
+# --- in the browser ------------------------------------------------------------------------------------
+
+def _pick(dash_duo, dropdown_id: str, text: str, search: str | None = None) -> None:
+    from tests.browser_helpers import wait_until
+
+    box = dash_duo.find_element(f"#{dropdown_id}")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+    box.click()
+    if search:
+        dash_duo.driver.switch_to.active_element.send_keys(search)
+    option = wait_until(lambda: next((o for o in dash_duo.find_elements("[role='option']") if text in o.text), None),
+                        what=f"option {text}")
+    option.click()
+    if dash_duo.find_elements("[role='option']"):  # a multi-select stays open
+        dash_duo.driver.switch_to.active_element.send_keys("\ue00c")  # Escape
+
+
+def _click(dash_duo, selector: str) -> None:
+    el = dash_duo.find_element(selector)
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
+    el.click()
+
+
+@pytest.mark.browser
+def test_build_a_dashboard_in_the_browser_and_see_it_public(dash_duo, dash_app, app_db):
+    from tests.browser_helpers import app_errors, free_port, wait_until
+    from tests.staff_helpers import PASSWORD
+
+    person = make_person(app_db, "kaga")
+    slug = new_slug()
+    dash_duo.driver.set_window_size(1280, 1100)
+    dash_duo.start_server(dash_app, port=free_port())
+    dash_duo.driver.get(f"{dash_duo.server_url}/login?next=/staff/dashboards")
+    dash_duo.wait_for_element("#login-email", timeout=10).send_keys(person.email)
+    dash_duo.find_element("#login-password").send_keys(PASSWORD)
+    dash_duo.find_element("#login-submit").click()
+    dash_duo.wait_for_element("#sdash-create", timeout=15)
+
+    # create: title, slug → the editor opens
+    dash_duo.find_element("#sdash-new-title").send_keys("加賀の積雪と避難所")
+    dash_duo.find_element("#sdash-new-title-en").send_keys("Snow and shelters in Kaga")
+    assert dash_duo.find_element("#sdash-new-slug").get_attribute("placeholder") == "snow-and-shelters-in-kaga"
+    dash_duo.find_element("#sdash-new-slug").send_keys(slug)
+    dash_duo.find_element("#sdash-create").click()
+    dash_duo.wait_for_element("#dbe-heading", timeout=15)
+    assert f"slug={slug}" in dash_duo.driver.current_url
+
+    # a stat panel over one snow sensor, previewed
+    _click(dash_duo, "#dbe-add")
+    wait_until(lambda: dash_duo.find_element("#dbe-form").is_displayed(), what="panel form")
+    _pick(dash_duo, "dbe-p-type", "数値")
+    _pick(dash_duo, "dbe-p-sensors", "積雪", search="snow-kaga-01")
+    dash_duo.find_element("#dbe-p-title").send_keys("錦城小の積雪深")
+    _click(dash_duo, "#dbe-preview")
+    value = dash_duo.wait_for_element("#dbe-preview-box .dash-stat-value", timeout=15)
+    assert "cm" in value.text
+    _click(dash_duo, "#dbe-apply")
+    dash_duo.wait_for_contains_text("#dbe-panel-list", "錦城小の積雪深", timeout=10)
+
+    # a bar panel: shelters counted per municipality
+    _click(dash_duo, "#dbe-add")
+    wait_until(lambda: dash_duo.find_element("#dbe-form").is_displayed(), what="panel form")
+    _pick(dash_duo, "dbe-p-type", "棒グラフ")
+    _pick(dash_duo, "dbe-p-kind", "レイヤの集計")
+    wait_until(lambda: dash_duo.find_element("#dbe-g-layer").is_displayed(), what="layer field")
+    _pick(dash_duo, "dbe-p-layer", "避難")
+    _pick(dash_duo, "dbe-p-propgroup", "市町ごと")
+    dash_duo.find_element("#dbe-p-title").send_keys("市町別の避難所")
+    _click(dash_duo, "#dbe-preview")
+    dash_duo.wait_for_element("#dbe-preview-box .js-plotly-plot", timeout=15)
+    _click(dash_duo, "#dbe-apply")
+    dash_duo.wait_for_contains_text("#dbe-panel-list", "市町別の避難所", timeout=10)
+    rows = dash_duo.find_elements(".dbe-panel-row")
+    assert len(rows) == 2 and len(dash_duo.find_elements("#dbe-sketch .dbe-sketch-box")) == 2
+
+    # public, saved
+    _click(dash_duo, "#dbe-visibility input[value=public]")
+    _click(dash_duo, "#dbe-save")
+    dash_duo.wait_for_contains_text("#dbe-save-result", "保存しました", timeout=15)
+    with app_db.session() as s:
+        saved = sd.by_slug(s, slug)
+        assert saved.visibility == "public" and [p["type"] for p in saved.doc["panels"]] == ["stat", "bar"]
+    shots = Path(__file__).resolve().parents[1] / "screenshots"
+    if shots.is_dir():
+        dash_duo.driver.save_screenshot(str(shots / "dashboard_editor.png"))
+
+    # logged out: the public page shows both panels
+    _click(dash_duo, "button.staff-logout-btn")
+    dash_duo.wait_for_element("#login-email", timeout=10)
+    dash_duo.driver.get(f"{dash_duo.server_url}/dashboards/{slug}")
+    dash_duo.wait_for_element(".dash-panel-stat .dash-stat-value", timeout=15)
+    dash_duo.wait_for_element(".dash-panel-bar .js-plotly-plot", timeout=15)
+    titles = [e.text for e in dash_duo.find_elements(".dash-panel-title")]
+    assert titles == ["錦城小の積雪深", "市町別の避難所"]
+    assert not dash_duo.find_elements("#dashv-edit-link")
+    assert not app_errors(dash_duo)
