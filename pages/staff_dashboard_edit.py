@@ -12,7 +12,18 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import dash
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import (
+    ALL,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    dcc,
+    html,
+    no_update,
+)
 from dash.exceptions import PreventUpdate
 
 from auth import current_staff, login_url
@@ -50,6 +61,7 @@ from i18n import normalize_lang, t
 from refusal import Refused
 from store.db import get_db
 from store.layers import organisations
+from store.models import Sensor
 
 PATH = "/staff/dashboards/edit"
 VAR_FIELDS = ["name", "type", "label_ja", "label_en", "options", "default"]
@@ -427,17 +439,16 @@ def layout(slug: str | None = None, lang: str | None = None, add_sensor: str | N
     if add_sensor:
         with get_db().session() as s:
             visible = choices.visible_sensor_ids(s, staff, [add_sensor])
-            names = {o["value"]: o["label"] for o in choices.sensors(s, staff, lang)} if visible else {}
+            sensor = s.get(Sensor, add_sensor) if visible else None
+            names = (sensor.name_ja or sensor.id, sensor.name_en or "") if sensor else ("", "")
         if visible:
             form = blank_form("timeseries", "sensor_series")
-            form.update(sensors=visible, title_ja=names.get(add_sensor, "").split(" — ")[0], w=6, h=5)
-            if lang == "en":
-                form["title_en"] = form["title_ja"]
+            form.update(sensors=visible, title_ja=names[0], title_en=names[1], w=6, h=5)
             open_ = True
     opts = form_choices(staff, lang, form["kind"], variables, form.get("layer"), form.get("sensors"))
     view_href = f"/dashboards/{doc.get('slug')}?lang={lang}"
     return staff_frame(lang, "/staff/dashboards", staff, "dbe", [
-        dcc.Store(id="dbe-lang", data=lang),
+        dcc.Store(id="dbe-lang", data=lang), dcc.Store(id="dbe-scroll"),
         dcc.Store(id="dbe-orig", data=doc.get("slug") if not is_new else ""),
         dcc.Store(id="dbe-base", data={k: v for k, v in doc.items() if k not in ("panels", "variables")}),
         dcc.Store(id="dbe-doc", data={"panels": panels}),
@@ -633,6 +644,21 @@ def open_form(_add, _edits, _cancel, store, *rest):
         form, editing = form_from_panel(panel), {"index": clicked["i"], "id": panel.get("id")}
     opts = form_choices(staff, lang, form["kind"], _variables(values), form.get("layer"), form.get("sensors"))
     return (False, editing, "", "", *[form[name] for name in FORM_NAMES], *_choice_values(opts))
+
+
+# the form opens below the list: bring it into view (and the list back when it closes)
+clientside_callback(
+    """function (editing) {
+        var el = document.getElementById(editing ? "dbe-form" : "dbe-panels");
+        if (el && (editing || window.__dbeFormWasOpen)) {
+            setTimeout(function () { el.scrollIntoView({behavior: "smooth", block: "start"}); }, 50);
+        }
+        window.__dbeFormWasOpen = !!editing;
+        return window.dash_clientside.no_update;
+    }""",
+    Output("dbe-scroll", "data"),
+    Input("dbe-editing", "data"),
+)
 
 
 @callback(

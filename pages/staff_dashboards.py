@@ -102,7 +102,7 @@ def dashboard_table(staff, lang: str, add_sensor: str = ""):
                      html.Div(f"/dashboards/{d.slug}", className="staff-meta")]),
             html.Td(org),
             html.Td(html.Span(t(f"staff.visibility.{d.visibility}", lang), className=f"staff-badge {d.visibility}")),
-            html.Td(str(d.panels), className="num"),
+            html.Td(t("dash.panel_count", lang, n=d.panels), className="num"),
             html.Td([_time(d.updated_at), html.Div(t("dash.staff.version", lang, n=d.version), className="staff-meta")]),
             html.Td(className="sdash-actions", children=[
                 edit,

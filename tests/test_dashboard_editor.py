@@ -264,7 +264,7 @@ def test_another_organisation_cannot_change_a_private_dashboard_through_the_page
                              ("sdash-delete", "sdash-pending.data")):
             cid = {"type": kind, "slug": slug}
             trig = json.dumps(cid, sort_keys=True, separators=(",", ":")) + ".n_clicks"
-            status, body = call(who, dash_app, output, {f"{kind}.n_clicks": [(cid, 1)], "sdash-lang.data": "ja"}, trig)
+            _, body = call(who, dash_app, output, {f"{kind}.n_clicks": [(cid, 1)], "sdash-lang.data": "ja"}, trig)
             assert "KAGA-INTERNAL-NOTE" not in body and "加賀の非公開" not in body, (kind, body[:300])
     # the editor page itself: not found, no title
     page = hakui.post("/_dash-update-component", json={
