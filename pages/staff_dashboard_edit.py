@@ -661,6 +661,34 @@ clientside_callback(
 )
 
 
+# a preview appears below the form's buttons: show it; a renamed dashboard keeps its address
+clientside_callback(
+    """function (preview) {
+        var el = document.getElementById("dbe-preview-box");
+        if (preview && el) { setTimeout(function () { el.scrollIntoView({behavior: "smooth", block: "nearest"}); }, 50); }
+        return window.dash_clientside.no_update;
+    }""",
+    Output("dbe-scroll", "data", allow_duplicate=True),
+    Input("dbe-preview-box", "children"),
+    prevent_initial_call=True,
+)
+clientside_callback(
+    """function (slug) {
+        if (slug) {
+            var q = new URLSearchParams(window.location.search);
+            if (q.get("slug") !== slug) {
+                q.set("slug", slug); q.delete("add_sensor");
+                window.history.replaceState(null, "", window.location.pathname + "?" + q.toString());
+            }
+        }
+        return window.dash_clientside.no_update;
+    }""",
+    Output("dbe-scroll", "data", allow_duplicate=True),
+    Input("dbe-orig", "data"),
+    prevent_initial_call=True,
+)
+
+
 @callback(
     Output("dbe-p-kind", "options"),
     Output("dbe-p-kind", "value"),

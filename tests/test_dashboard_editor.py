@@ -395,6 +395,25 @@ def test_list_page_create_duplicate_restore_delete_for_the_owner(dash_app, app_d
     assert not _exists(app_db, slug)
 
 
+def test_the_editor_without_a_slug_creates_on_save(dash_app, app_db, people):
+    kaga = login(dash_app.server.test_client(), people["kaga"].email)
+    slug = new_slug()
+    panel = {"id": "p1", "type": "bar", "title_ja": "避難所", "grid": {"x": 0, "y": 0, "w": 6, "h": 4},
+             "query": {"kind": "layer_stats", "layer": "shelters", "group_by": "@area"}, "options": {}}
+    values = {"dbe-save.n_clicks": 1, "dbe-orig.data": "", "dbe-doc.data": {"panels": [panel]}, "dbe-base.data": {},
+              "dbe-slug.value": slug, "dbe-title.value": "新規", "dbe-visibility.value": "public",
+              "dbe-range.value": "now-7d", "dbe-refresh.value": "5m", "dbe-org.value": "kaga", "dbe-lang.data": "ja"}
+    _, body = call(kaga, dash_app, "dbe-save-result.children", values, "dbe-save.n_clicks")
+    assert "保存しました" in body and f"/dashboards/{slug}" in body
+    doc = service.get_document(app_db, None, slug)
+    assert doc["organisation"] == "kaga" and doc["time"] == {"from": "now-7d", "to": "now"} and doc["refresh"] == "5m"
+    assert doc["panels"][0]["query"]["group_by"] == "@area"
+    # saving again under the same slug from a fresh editor is refused (taken), nothing changes
+    _, body = call(kaga, dash_app, "dbe-save-result.children", {**values, "dbe-title.value": "別物"}, "dbe-save.n_clicks")
+    assert "URL名: このURL名（スラッグ）は既に使われています。" in body
+    assert service.get_document(app_db, None, slug)["title_ja"] == "新規"
+
+
 def test_tab_titles_follow_the_language(client):
     def title(path, search):
         body = client.post("/_dash-update-component", json={
