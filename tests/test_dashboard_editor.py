@@ -252,13 +252,17 @@ def test_another_organisation_cannot_change_a_private_dashboard_through_the_page
     assert "Dashboard not found." in body and body.replace(slug, "X") == missing.replace("no-such-dash", "X")
     # delete (the confirm dialog's submit), duplicate, restore, export, history
     for who in (hakui, anonymous):
-        call(who, dash_app, "sdash-list.children", {"sdash-confirm.submit_n_clicks": 1, "sdash-pending.data": slug,
-                                                      "sdash-lang.data": "ja"}, "sdash-confirm.submit_n_clicks")
+        refused = "ダッシュボードが見つかりません。" if who is hakui else "ログインが必要です"
+        _, body = call(who, dash_app, "sdash-list.children", {"sdash-confirm.submit_n_clicks": 1,
+                                                               "sdash-pending.data": slug, "sdash-lang.data": "ja"},
+                       "sdash-confirm.submit_n_clicks")
+        assert refused in body
         for kind, extra in (("sdash-dup", {}), ("sdash-restore", {"v": 1})):
             cid = {"type": kind, "slug": slug, **extra}
             trig = json.dumps(cid, sort_keys=True, separators=(",", ":")) + ".n_clicks"
-            status, body = call(who, dash_app, "sdash-list.children", {f"{kind}.n_clicks": [(cid, 1)],
-                                                                        "sdash-lang.data": "ja"}, trig)
+            _, body = call(who, dash_app, "sdash-list.children", {f"{kind}.n_clicks": [(cid, 1)],
+                                                                   "sdash-lang.data": "ja"}, trig)
+            assert refused in body, (kind, body[:300])
             assert "KAGA-INTERNAL-NOTE" not in body and "加賀の非公開" not in body
         for kind, output in (("sdash-export", "sdash-download.data"), ("sdash-history", "sdash-history.children"),
                              ("sdash-delete", "sdash-pending.data")):
