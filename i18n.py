@@ -1182,6 +1182,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "dash.edit.cancel": {"ja": "閉じる", "en": "Close"},
     "dash.edit.applied": {"ja": "パネルを一覧に反映しました。「保存」を押すまで公開中の内容は変わりません。",
                           "en": "The panel is in the list. Nothing changes for viewers until you press “Save”."},
+    "dash.edit.panel_errors": {"ja": "パネルの設定に誤りがあります。", "en": "The panel has errors."},
     "dash.edit.save": {"ja": "保存", "en": "Save"},
     "dash.edit.unsaved_hint": {"ja": "変更は「保存」を押すまで保存されません。", "en": "Changes are kept only when you press “Save”."},
     "dash.edit.saved": {"ja": "保存しました。", "en": "Saved."},

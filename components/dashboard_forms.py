@@ -52,9 +52,11 @@ def problem_lines(exc: Refused, lang: str, doc: dict | None = None) -> list[str]
     return lines
 
 
-def refusal_box(exc: Refused, lang: str, doc: dict | None = None, id_: str | None = None):
+def refusal_box(exc: Refused, lang: str, doc: dict | None = None, id_: str | None = None, panel: bool = False):
     lines = problem_lines(exc, lang, doc)
     key = "dash.not_found" if exc.message_key == "api.not_found" else exc.message_key  # "No such layer" otherwise
+    if panel and key == "dash.err.invalid_doc":
+        key = "dash.edit.panel_errors"
     kids = [html.P(t(key, lang, **exc.fmt))]
     if lines:
         kids.append(html.Ul([html.Li(x) for x in lines]))

@@ -614,6 +614,7 @@ def _choice_values(opts: dict) -> list:
     Output("dbe-editing", "data"),
     Output("dbe-form-result", "children"),
     Output("dbe-preview-box", "children"),
+    Output("dbe-list-result", "children", allow_duplicate=True),
     *FORM_OUTPUTS,
     *[Output(o.component_id, o.component_property, allow_duplicate=True) for o in CHOICE_OUTPUTS],
     Input("dbe-add", "n_clicks"),
@@ -630,7 +631,7 @@ def open_form(_add, _edits, _cancel, store, *rest):
         raise PreventUpdate
     keep = [no_update] * (len(FORM_NAMES) + len(CHOICE_OUTPUTS))
     if ctx.triggered_id == "dbe-cancel":
-        return (True, None, "", "", *keep)
+        return (True, None, "", "", no_update, *keep)
     panels = (store or {}).get("panels") or []
     if ctx.triggered_id == "dbe-add":
         if not _add:
@@ -643,7 +644,7 @@ def open_form(_add, _edits, _cancel, store, *rest):
         panel = panels[clicked["i"]]
         form, editing = form_from_panel(panel), {"index": clicked["i"], "id": panel.get("id")}
     opts = form_choices(staff, lang, form["kind"], _variables(values), form.get("layer"), form.get("sensors"))
-    return (False, editing, "", "", *[form[name] for name in FORM_NAMES], *_choice_values(opts))
+    return (False, editing, "", "", "", *[form[name] for name in FORM_NAMES], *_choice_values(opts))
 
 
 # the form opens below the list: bring it into view (and the list back when it closes)
@@ -663,13 +664,17 @@ clientside_callback(
 
 # a preview appears below the form's buttons: show it; a renamed dashboard keeps its address
 clientside_callback(
-    """function (preview) {
-        var el = document.getElementById("dbe-preview-box");
-        if (preview && el) { setTimeout(function () { el.scrollIntoView({behavior: "smooth", block: "nearest"}); }, 50); }
+    """function (preview, problems) {
+        var id = window.dash_clientside.callback_context.triggered_id;
+        var el = document.getElementById(id);
+        if (el && (id === "dbe-preview-box" ? preview : problems)) {
+            setTimeout(function () { el.scrollIntoView({behavior: "smooth", block: "center"}); }, 50);
+        }
         return window.dash_clientside.no_update;
     }""",
     Output("dbe-scroll", "data", allow_duplicate=True),
     Input("dbe-preview-box", "children"),
+    Input("dbe-form-result", "children"),
     prevent_initial_call=True,
 )
 clientside_callback(
@@ -817,7 +822,7 @@ def preview(n, editing, store, base, *rest):
     try:
         answer = service.preview_panel(get_db(), staff, doc, panel, service.ViewParams(lang=lang))
     except Refused as exc:
-        return refusal_box(exc, lang, None, "dbe-preview-error")
+        return refusal_box(exc, lang, None, "dbe-preview-error", panel=True)
     return html.Div(className="dash-grid dbe-preview-grid", id="dbe-preview-grid",
                     children=[panel_frame("", panel, answer, lang, {}, csv_links=False)])
 
@@ -855,7 +860,8 @@ def apply_panel(n, editing, store, *rest):
         names = {v["name"] for v in _variables(var_values) if v["name"]}
         panel["query"] = parse_query(panel["type"], panel["query"], names)
     except Refused as exc:
-        return no_update, refusal_box(exc, lang, None, "dbe-form-error"), no_update, no_update, no_update, no_update
+        return (no_update, refusal_box(exc, lang, None, "dbe-form-error", panel=True), no_update, no_update, no_update,
+                no_update)
     panels = list((store or {}).get("panels") or [])
     index = (editing or {}).get("index")
     if isinstance(index, int) and 0 <= index < len(panels):

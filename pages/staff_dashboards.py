@@ -14,7 +14,18 @@ import re
 from urllib.parse import urlencode
 
 import dash
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import (
+    ALL,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    dcc,
+    html,
+    no_update,
+)
 from dash.exceptions import PreventUpdate
 
 from auth import current_staff, login_url
@@ -149,7 +160,7 @@ def layout(lang: str | None = None, add_sensor: str | None = None, **_query):
     return staff_frame(lang, PATH, staff, "sdash", [
         dcc.Store(id="sdash-lang", data=lang),
         dcc.Store(id="sdash-add-sensor", data=add_sensor),
-        dcc.Store(id="sdash-pending"),
+        dcc.Store(id="sdash-pending"), dcc.Store(id="sdash-scroll"),
         dcc.Location(id="sdash-go", refresh=True),
         dcc.Download(id="sdash-download"),
         dcc.ConfirmDialog(id="sdash-confirm"),
@@ -191,6 +202,18 @@ def layout(lang: str | None = None, add_sensor: str | None = None, **_query):
 
 
 # --- callbacks -------------------------------------------------------------------------------------
+
+# the history appears below the list: bring it into view (on a phone it is far down)
+clientside_callback(
+    """function (history) {
+        var el = document.getElementById("sdash-history-card");
+        if (history && el) { setTimeout(function () { el.scrollIntoView({behavior: "smooth", block: "nearest"}); }, 50); }
+        return window.dash_clientside.no_update;
+    }""",
+    Output("sdash-scroll", "data"),
+    Input("sdash-history", "children"),
+    prevent_initial_call=True,
+)
 
 def _need_login(lang: str):
     return html.P(t("staff.need_login", lang), className="staff-error", role="alert")
