@@ -7,6 +7,7 @@ from i18n import t
 
 NAV = [("/staff/upload", "staff.nav.upload"), ("/staff/layers", "staff.nav.layers"),
        ("/staff/groups", "staff.nav.groups"), ("/staff/sources", "staff.nav.sources"),
+       ("/staff/dashboards", "staff.nav.dashboards"),
        ("/staff/explore", "staff.nav.explore"),
        ("/staff/account", "staff.nav.account"), ("/", "staff.nav.map")]
 
@@ -30,6 +31,26 @@ def staff_header(lang: str, path: str, email: str, csrf: str, id_prefix: str) ->
         html.A(t("lang.switch", lang), id=f"{id_prefix}-lang-link", className="lang-switch",
                href=f"{path}?lang={other}", title=t("lang.switch.title", lang)),
     ])
+
+
+def request_lang() -> str:
+    """The language of the page being built: `?lang=` of the page request, or of the search the
+    Dash pages callback carries (a page's `title` function has no other way to know it)."""
+    from urllib.parse import parse_qs
+
+    from flask import has_request_context, request
+
+    from i18n import normalize_lang
+
+    if not has_request_context():
+        return normalize_lang(None)
+    lang = request.args.get("lang")
+    if not lang and request.path.endswith("_dash-update-component"):
+        body = request.get_json(silent=True) or {}
+        for item in body.get("inputs", []) if isinstance(body, dict) else []:
+            if isinstance(item, dict) and item.get("id") == "_pages_location" and item.get("property") == "search":
+                lang = (parse_qs(str(item.get("value") or "").lstrip("?")).get("lang") or [None])[0]
+    return normalize_lang(lang)
 
 
 def staff_frame(lang: str, path: str, staff, id_prefix: str, children: list, main_class: str = "staff-main"):

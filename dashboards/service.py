@@ -456,3 +456,49 @@ def refresh_seconds(doc: dict) -> int:
 
 
 
+
+
+# --- preview (the editor) -------------------------------------------------------------------------
+
+def preview_panel(db, staff: Staff | None, doc: dict, panel, params: ViewParams,
+                  now: datetime | None = None) -> dict:
+    """The answer of a panel that is not saved yet, for the editor's preview: validated like a saved
+    one (`parse_query`), its sensors, layers and rules checked with the same rule as saving
+    (`check_refs`: what the staff member may not see is refused as unknown; private data in a public
+    dashboard is refused), then computed with the staff member's own eyes and never cached.
+    Problems name the panel's own fields ("query.sensors", "type", …)."""
+    from pydantic import ValidationError
+
+    from dashboards.model import Panel, Variable, parse_query, problems_of
+
+    if staff is None:
+        raise Refused(401, "unauthorized", "dash.err.login")
+    doc = doc if isinstance(doc, dict) else {}
+    if not isinstance(panel, dict):
+        raise Refused(400, "invalid_dashboard", "dash.err.invalid_doc", [{"field": "", "message_key": "dash.err.object"}])
+    try:
+        checked = Panel.model_validate(panel).model_dump()
+    except ValidationError as exc:
+        raise Refused(400, "invalid_dashboard", "dash.err.invalid_doc", problems_of(exc)) from None
+    variables = []
+    for var in doc.get("variables") or []:
+        try:
+            variables.append(Variable.model_validate(var).model_dump())
+        except ValidationError:
+            continue  # a variable still being typed: panels cannot use it yet
+    checked["query"] = parse_query(checked["type"], checked["query"], {v["name"] for v in variables})
+    visibility = PUBLIC if doc.get("visibility") == PUBLIC else "private"
+    with db.session() as s:
+        try:
+            check_refs(s, staff, {"visibility": visibility, "panels": [checked], "variables": variables})
+        except Refused as exc:
+            exc.details = [{**d, "field": d["field"].removeprefix("panels.0.")} for d in exc.details]
+            raise
+        values = resolve_variables({"variables": variables},
+                                   {v["name"]: _options(s, staff, v, params.lang) for v in variables},
+                                   params.variables or {})
+    now = now or utcnow()
+    time = doc.get("time") if isinstance(doc.get("time"), dict) else {}
+    since, until = time_window(str(params.time_from or time.get("from") or "now-24h"),
+                               str(params.time_to or time.get("to") or "now"), now)
+    return _compute(db, staff, checked, values, since, until, now, params.lang)

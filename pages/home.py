@@ -35,6 +35,7 @@ PAGE_LINKS = [
     ("sensors", "nav.sensors", "/sensors"),
     ("subscribe", "nav.subscribe", "/alerts/subscribe"),
     ("catalog", "nav.catalog", "/catalog"),  # every public dataset, GeoJSON/CSV/API/OGC API
+    ("dashboards", "nav.dashboards", "/dashboards"),
 ]
 
 
