@@ -80,6 +80,9 @@ class Database:
         with self.engine.begin() as conn:  # schema changes of features (store/models.py) for older databases
             conn.execute(text("DROP INDEX IF EXISTS ix_features_layer_bbox"))
             conn.execute(text("CREATE INDEX IF NOT EXISTS ix_features_layer_order ON features (layer_id, id)"))
+            from store.users import upgrade_schema as upgrade_users
+
+            upgrade_users(conn)
         from store.series import ensure_rollups
 
         with self.session() as s:  # hourly rollups of a database that had readings before them
