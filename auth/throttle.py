@@ -30,6 +30,7 @@ log = logging.getLogger("ishikawa.auth")
 DEFAULT_ACCOUNT_LIMIT = "5 per 15 minutes"
 DEFAULT_ADDRESS_LIMIT = "30 per 15 minutes"
 NAMESPACE = "ishikawa-login"
+RETRY_S = 30.0
 
 
 @dataclass
@@ -51,7 +52,7 @@ class LoginThrottle:
                                storage_options=options, strategy="fixed-window", key_prefix=NAMESPACE)
         self.limiter.init_app(server)
         self._fallback = FixedWindowRateLimiter(MemoryStorage())
-        self._fallback_logged = 0.0
+        self._down_until = 0.0  # while the storage is unreachable, ask it again only every RETRY_S
 
     @property
     def backend(self) -> str:
@@ -60,16 +61,22 @@ class LoginThrottle:
     def _strategy(self):
         return self.limiter.limiter
 
+    def _run(self, fn):
+        """`fn(strategy)` through the configured storage; while it is unreachable (Redis down), this
+        process's own counters keep the limits instead of letting every try through or refusing
+        everyone, and the storage is asked again every RETRY_S (not at every try, each waiting
+        for a time-out)."""
+        if time.monotonic() >= self._down_until:
+            try:
+                return fn(self._strategy())
+            except Exception as exc:  # the storage's connection errors (redis.ConnectionError, …)
+                self._down_until = time.monotonic() + RETRY_S
+                log.error("log-in throttling storage unreachable, counting in this process for %.0f s: %s",
+                          RETRY_S, exc)
+        return fn(self._fallback)
+
     def _call(self, name: str, *args, **kwargs):
-        """Through the configured storage; if it is unreachable (Redis down), this process's own
-        counters keep the limits instead of letting every try through or refusing everyone."""
-        try:
-            return getattr(self._strategy(), name)(*args, **kwargs)
-        except Exception as exc:  # the storage's connection errors (redis.ConnectionError, …)
-            if time.monotonic() - self._fallback_logged > 60:
-                self._fallback_logged = time.monotonic()
-                log.error("log-in throttling storage unreachable, counting in this process: %s", exc)
-            return getattr(self._fallback, name)(*args, **kwargs)
+        return self._run(lambda strategy: getattr(strategy, name)(*args, **kwargs))
 
     def _refund(self, item: RateLimitItem, *ids: str) -> None:
         def give_back(strategy):
@@ -77,10 +84,7 @@ class LoginThrottle:
             if strategy.storage.get(key) > 0:
                 strategy.storage.incr(key, item.get_expiry(), amount=-1)
 
-        try:
-            give_back(self._strategy())
-        except Exception:
-            give_back(self._fallback)
+        self._run(give_back)
 
     @staticmethod
     def _ids(email: str, addr: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
