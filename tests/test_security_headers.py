@@ -102,8 +102,9 @@ def test_pages_run_under_the_policy_with_zero_violations(dash_duo, dash_app, app
     dash_duo.find_element("#login-email").send_keys(person.email)
     dash_duo.find_element("#login-password").send_keys(PASSWORD)
     dash_duo.find_element("#login-submit").click()
-    for path, selector in [("/staff/layers", "#staff-layers-list, .staff-content"),
-                           ("/staff/account", "#staff-account-tokens, .staff-content")]:
+    for path, selector in [("/staff/layers", "#staff-layers-list, .staff-hint"),
+                           ("/staff/account", "#staff-account-tokens"),
+                           ("/staff/alerts", "#staff-alerts-form")]:  # (its mail preview is an iframe srcdoc)
         if path != "/staff/layers":
             dash_duo.driver.get(dash_duo.server_url + path)
         logs = _settle(dash_duo, selector)
