@@ -98,13 +98,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     server.register_blueprint(sources_api_bp)
 
     from api.dashboards import bp as dashboards_api
-    from api.frames import install as install_frames
     from api.hardening import init_hardening
 
     server.register_blueprint(dashboards_api)
-    install_frames(server)
     init_hardening(server)  # valid JSON everywhere, JSON errors under /api/ and /ogcapi/
-
 
     app = dash.Dash(
         __name__, server=server, use_pages=True, pages_folder=str(ROOT / "pages"),
@@ -113,6 +110,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.index_string = app.index_string.replace("<html>", '<html lang="ja">')
+    from api.security_headers import install as install_security_headers
+
+    install_security_headers(server, app)  # CSP (with the hashes of Dash's inline scripts), framing, nosniff
     from components.shell import shell
 
     app.layout = shell

@@ -50,6 +50,10 @@ class Settings:
     # Reverse proxies in front of the app (nginx, a load balancer): their X-Forwarded-For/-Proto/-Host
     # are believed, so log-in throttling sees the real client address. 0: headers ignored.
     trusted_proxies: int = 0
+    # Log-in throttling (auth/throttle.py), in the notation of the `limits` library: tries per
+    # (account, client address) and per client address; counted in Redis when CACHE_REDIS_URL is set.
+    login_limit: str = "5 per 15 minutes"
+    login_limit_address: str = "30 per 15 minutes"
     # Hosts staff-registered sources may be fetched from (sources/url_guard.py); empty: any but
     # link-local/metadata, multicast and reserved addresses.
     source_hosts: str = ""
@@ -90,6 +94,8 @@ class Settings:
             cookie_secure=_flag(env.get("COOKIE_SECURE"),
                                 default=values["public_base_url"].lower().startswith("https://")),
             trusted_proxies=int(env.get("TRUSTED_PROXIES", "0") or 0),
+            login_limit=env.get("LOGIN_LIMIT", "").strip() or "5 per 15 minutes",
+            login_limit_address=env.get("LOGIN_LIMIT_ADDRESS", "").strip() or "30 per 15 minutes",
             source_hosts=env.get("SOURCE_HOSTS", "").strip(),
             embed_origins=parse_origins(env.get("EMBED_ORIGINS", "")),
         )

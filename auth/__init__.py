@@ -25,7 +25,8 @@ Usage, for API blueprints and Dash callbacks alike::
 - `csrf_token()` / `csrf_ok(value)`: a per-session token for plain HTML forms (log-in, log-out).
 - `may_see_layer` / `may_edit_layer` come from `store.users` (re-exported here).
 
-Routes: `/login` (GET form, POST check), `/logout` (POST; GET shows a confirm button).
+Routes: `/login` (GET form, POST check; throttled per account+address and per address by
+`auth/throttle.py`), `/logout` (POST; GET shows a confirm button; ends every session of that person).
 CLI: `flask --app app create-user EMAIL --org ORG --role admin|editor [--password P]` and
 `flask --app app create-token EMAIL` (prints the token as its last line).
 The first admin comes from ADMIN_EMAIL / ADMIN_PASSWORD when no user exists yet.

@@ -22,9 +22,11 @@ from store.users import (
     check_password,
     create_token,
     create_user,
+    end_sessions,
     get_user_by_email,
     organisation_by_code,
     revoke_token,
+    revoke_tokens,
     set_password,
     staff_of,
     tokens_of,
@@ -54,7 +56,7 @@ def _require_admin(staff: Staff | None) -> None:
 # --- one's own account ---
 
 def change_password(db, staff: Staff, current: str, new: str, confirm: str) -> Staff:
-    """Returns the new Staff snapshot (its session nonce changed: other sessions end)."""
+    """Returns the new Staff snapshot (its session nonce changed: every other session ends)."""
     if (new or "") != (confirm or ""):
         raise AccountError("account.password_mismatch")
     if len(new or "") < MIN_PASSWORD:
@@ -65,7 +67,9 @@ def change_password(db, staff: Staff, current: str, new: str, confirm: str) -> S
             log.warning("password change refused (wrong current password): %s", staff.email)
             raise AccountError("account.password_wrong")
         set_password(user, new)
+        end_sessions(s, user.id)
         s.flush()
+        s.refresh(user)
         fresh = staff_of(s, user)
     log.info("password changed: %s", staff.email)
     return fresh
@@ -152,12 +156,21 @@ def change_user(db, staff: Staff, user_id, *, role: str | None = None, active: b
             if org is None:
                 raise AccountError("account.bad_org")
             user.organisation_id = org.id
+        ended = False
+        revoked = 0
         if active is not None:
+            if not active and user.active:
+                ended = True  # sessions end now, and re-activating brings neither them nor old tokens back
+                revoked = revoke_tokens(s, user)
             user.active = bool(active)
         if password:
             if len(password) < MIN_PASSWORD:
                 raise AccountError("account.password_short", n=MIN_PASSWORD)
             set_password(user, password)
+            ended = True  # a reset means the account may be in wrong hands: its sessions and tokens end
+            revoked += revoke_tokens(s, user)
+        if ended:
+            end_sessions(s, user.id)
         email = user.email
-    log.info("user %s changed by %s: role=%s active=%s org=%s password=%s", email, staff.email, role, active,
-             org_code, "reset" if password else "-")
+    log.info("user %s changed by %s: role=%s active=%s org=%s password=%s sessions=%s tokens revoked=%d", email,
+             staff.email, role, active, org_code, "reset" if password else "-", "ended" if ended else "-", revoked)

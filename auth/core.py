@@ -18,8 +18,9 @@ login_manager = LoginManager()
 
 
 class StaffUser(UserMixin):
-    """What Flask-Login keeps: the Staff snapshot. The id carries a password-hash fragment, so a
-    changed password ends older sessions."""
+    """What Flask-Login keeps: the Staff snapshot. The id carries the user's session generation and
+    a password-hash fragment, checked against the database on every request: log-out, a password
+    change or reset and deactivation end every older session, copies of the cookie included."""
 
     def __init__(self, staff: Staff):
         self.staff = staff
@@ -54,6 +55,9 @@ def init_auth(server, settings) -> None:
     login_manager.init_app(server)
     login_manager.session_protection = "basic"
     trust_proxies(server, settings.trusted_proxies)
+    from auth.throttle import init_throttle
+
+    init_throttle(server, settings)
 
     from auth.cli import register_cli
     from auth.views import bp

@@ -4,22 +4,14 @@ from __future__ import annotations
 import logging
 import math
 
-from flask import Blueprint, make_response, redirect, request
+from flask import Blueprint, current_app, make_response, redirect, request, session
 from flask_login import login_user, logout_user
 from markupsafe import escape
 
 from auth.core import StaffUser, csrf_ok, csrf_token, current_staff, safe_next
 from i18n import normalize_lang, t
 from store.db import get_db, utcnow
-from store.users import (
-    check_password,
-    get_user_by_email,
-    login_failed,
-    login_succeeded,
-    login_wait,
-    normalize_email,
-    staff_of,
-)
+from store.users import check_password, end_sessions, get_user_by_email, normalize_email, staff_of
 
 log = logging.getLogger("ishikawa.auth")
 bp = Blueprint("auth", __name__)
@@ -97,20 +89,20 @@ def login_post():
     password = request.form.get("password", "")
     if not csrf_ok(request.form.get("csrf")):
         return _login_form(lang, email, t("auth.csrf", lang), 400)
-    keys = [f"email:{email}", f"addr:{_client_addr()}"]
+    addr = _client_addr()
+    throttle = current_app.extensions["ishikawa.login_throttle"]
+    verdict = throttle.begin(email, addr)  # one try reserved atomically before the password is checked
+    if not verdict.allowed:
+        log.warning("log-in refused while throttled: %r from %s (wait %.0f s)", email, addr, verdict.wait_s)
+        return _login_form(lang, email, t("auth.throttled", lang, seconds=math.ceil(verdict.wait_s)), 429)
     with get_db().session() as s:
-        wait = login_wait(s, keys)
-        if wait > 0:
-            log.warning("log-in refused while throttled: %r from %s (wait %.0f s)", email, _client_addr(), wait)
-            return _login_form(lang, email, t("auth.throttled", lang, seconds=math.ceil(wait)), 429)
         user = get_user_by_email(s, email)
         if not check_password(user, password):
-            count = login_failed(s, keys)
-            log.warning("log-in failed: %r from %s (%d in a row)", email, _client_addr(), count)
+            log.warning("log-in failed: %r from %s (%d in a row from this address)", email, addr, verdict.failures)
             return _login_form(lang, email, t("auth.failed", lang), 401)
-        login_succeeded(s, keys)
         user.last_login_at = utcnow()
         staff = staff_of(s, user)
+    throttle.succeeded(email, addr)
     login_user(StaffUser(staff))
     log.info("log-in: %s (%s, %s) from %s", staff.email, staff.organisation_code, staff.role, _client_addr())
     return redirect(safe_next(request.form.get("next"), f"/staff/layers?lang={lang}"))
@@ -132,7 +124,10 @@ def logout_post():
     if not csrf_ok(request.form.get("csrf")):
         return redirect(f"/logout?lang={lang}")
     staff = current_staff()
-    logout_user()
     if staff is not None:
+        with get_db().session() as s:
+            end_sessions(s, staff.id)  # every session of this person ends, copies of this cookie too
         log.info("log-out: %s", staff.email)
+    logout_user()
+    session.clear()
     return redirect(f"/login?lang={lang}&bye=1")

@@ -82,6 +82,9 @@ class Database:
             conn.execute(text("CREATE INDEX IF NOT EXISTS ix_features_layer_order ON features (layer_id, id)"))
             conn.execute(text("CREATE INDEX IF NOT EXISTS ix_readings_series"
                               " ON readings (sensor_id, attribute, observed_at, value)"))
+            from store.users import upgrade_schema as upgrade_users
+
+            upgrade_users(conn)
         from store.series import ensure_rollups
 
         with self.session() as s:  # hourly rollups of a database that had readings before them

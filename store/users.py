@@ -13,8 +13,10 @@ Interface (small on purpose; `auth/` builds on it):
 - `may_see_layer(staff, layer)` / `may_edit_layer(staff, layer)`: the one rule for private
   layers: public layers are for everyone; private ones for admins and the owning organisation's
   editors. Callers answer 404 (never 403) when `may_see_layer` is False.
-- Throttling: `login_wait(s, keys, now)` seconds still to wait before another try for any of the
-  keys (e-mail, client address), `login_failed(s, keys, now)`, `login_succeeded(s, keys)`.
+- Sessions: a session names the user's `session_generation` (and a fragment of the password
+  hash); `end_sessions(s, user_id)` moves the generation on, so every session made before it —
+  copies of the cookie included — stops working. Log-out, password changes and resets, and
+  deactivation call it. (Log-in throttling lives in auth/throttle.py.)
 
 Roles: "admin" (prefecture-wide: every organisation) and "editor" (own organisation only).
 """
@@ -25,7 +27,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, delete, func, select
+from sqlalchemy import Boolean, ForeignKey, Integer, String, delete, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -38,13 +40,6 @@ ROLES = (ADMIN, EDITOR)
 MIN_PASSWORD = 8
 TOKEN_PREFIX = "imt_"
 
-# Throttling: after FREE_TRIES failures on one key, each further try waits 2^(n-FREE_TRIES) s,
-# up to MAX_WAIT_S; a success (or a quiet FORGET_S) clears the count. A client address gets more
-# free tries than an e-mail: a whole city office may share one address behind its proxy.
-FREE_TRIES = 3
-FREE_TRIES_ADDR = 20
-MAX_WAIT_S = 300.0
-FORGET_S = 3600.0
 
 
 class User(Base):
@@ -57,6 +52,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # moved on by end_sessions(): every session cookie made before no longer logs anybody in
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ApiToken(Base):
@@ -69,13 +66,6 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class LoginFailure(Base):
-    __tablename__ = "login_failures"
-    key: Mapped[str] = mapped_column(String(300), primary_key=True)  # "email:..." / "addr:..."
-    count: Mapped[int] = mapped_column(Integer, default=0)
-    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
 @dataclass(frozen=True)
 class Staff:
     id: int
@@ -83,7 +73,8 @@ class Staff:
     organisation_id: int
     organisation_code: str
     role: str
-    # a fragment of the password hash: a password change ends the sessions made before it
+    # the user's session generation and a fragment of the password hash: end_sessions() and a
+    # password change end the sessions made before them
     session_nonce: str = ""
 
     @property
@@ -99,7 +90,24 @@ def normalize_email(email: str) -> str:
 
 
 def _nonce(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:12]
+    fragment = hashlib.sha256(user.password_hash.encode()).hexdigest()[:12]
+    return f"{user.session_generation or 0}.{fragment}"
+
+
+def end_sessions(s: Session, user_id: int) -> None:
+    """Every session of this user ends (atomic in SQL: two log-outs at once both count)."""
+    s.execute(update(User).where(User.id == user_id)
+              .values(session_generation=func.coalesce(User.session_generation, 0) + 1))
+
+
+def upgrade_schema(conn) -> None:
+    """Columns added since the first release, for databases made before them."""
+    from sqlalchemy import inspect, text
+
+    columns = {c["name"] for c in inspect(conn).get_columns("users")}
+    if "session_generation" not in columns:
+        conn.execute(text("ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0"))
+    conn.execute(text("DROP TABLE IF EXISTS login_failures"))  # throttling moved to auth/throttle.py
 
 
 def staff_of(s: Session, user: User) -> Staff:
@@ -203,49 +211,6 @@ def may_see_layer(staff: Staff | None, layer) -> bool:
 
 def may_edit_layer(staff: Staff | None, layer) -> bool:
     return layer is not None and staff is not None and staff.may_manage(layer.organisation_id)
-
-
-# --- throttling of repeated log-in failures ---
-
-def _wait_for(key: str, count: int) -> float:
-    free = FREE_TRIES_ADDR if key.startswith("addr:") else FREE_TRIES
-    if count < free:
-        return 0.0
-    return min(2.0 ** (count - free), MAX_WAIT_S)
-
-
-def login_wait(s: Session, keys: list[str], now: datetime | None = None) -> float:
-    """Seconds to wait before the next try is even checked (0 = go ahead)."""
-    now = now or utcnow()
-    wait = 0.0
-    for row in s.scalars(select(LoginFailure).where(LoginFailure.key.in_(keys))):
-        since = (now - row.last_at).total_seconds()
-        if since > FORGET_S:
-            continue
-        wait = max(wait, _wait_for(row.key, row.count) - since)
-    return max(wait, 0.0)
-
-
-def login_failed(s: Session, keys: list[str], now: datetime | None = None) -> int:
-    """Count a failure on each key; returns the highest count."""
-    now = now or utcnow()
-    top = 0
-    for key in keys:
-        row = s.get(LoginFailure, key)
-        if row is None:
-            row = LoginFailure(key=key, count=0, last_at=now)
-            s.add(row)
-        elif (now - row.last_at).total_seconds() > FORGET_S:
-            row.count = 0
-        row.count += 1
-        row.last_at = now
-        top = max(top, row.count)
-    s.flush()
-    return top
-
-
-def login_succeeded(s: Session, keys: list[str]) -> None:
-    s.execute(delete(LoginFailure).where(LoginFailure.key.in_(keys)))
 
 
 # --- account management (pages/staff_account.py through auth/accounts.py) ---

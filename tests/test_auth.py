@@ -4,20 +4,17 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from datetime import timedelta
 
 import pytest
 from flask import Flask, jsonify
 
 from layers.builtin import ORGANISATIONS
-from store.db import utcnow
 from store.layers import ensure_organisation
 from store.models import PRIVATE, PUBLIC, Layer
 from store.users import (
     ADMIN,
     EDITOR,
     ApiToken,
-    LoginFailure,
     Staff,
     User,
     check_password,
@@ -25,9 +22,6 @@ from store.users import (
     create_user,
     ensure_first_admin,
     get_user_by_email,
-    login_failed,
-    login_succeeded,
-    login_wait,
     may_edit_layer,
     may_see_layer,
     user_for_token,
@@ -103,34 +97,6 @@ def test_private_layers_only_for_admins_and_own_organisation():
     assert not may_edit_layer(other, layer) and not may_edit_layer(None, layer)
 
 
-def test_repeated_failures_slow_down(db):
-    keys = ["email:x@example.jp", "addr:10.0.0.1"]
-    t0 = utcnow()
-    with db.session() as s:
-        for _ in range(3):
-            assert login_wait(s, keys, t0) == 0
-            login_failed(s, keys, t0)
-        assert login_wait(s, keys, t0) == pytest.approx(1.0)
-        login_failed(s, keys, t0)
-        assert login_wait(s, keys, t0) == pytest.approx(2.0)
-        assert login_wait(s, keys, t0 + timedelta(seconds=1)) == pytest.approx(1.0)
-        assert login_wait(s, keys, t0 + timedelta(seconds=3)) == 0
-        for _ in range(20):
-            login_failed(s, keys, t0)
-        assert login_wait(s, keys, t0) == pytest.approx(300.0)  # capped
-        assert login_wait(s, keys, t0 + timedelta(hours=2)) == 0  # forgotten after a quiet hour
-        # another e-mail from another address is not slowed down by these failures
-        assert login_wait(s, ["email:y@example.jp", "addr:10.0.0.2"], t0) == 0
-        # …nor another e-mail from the same address (a shared office proxy) until many failures
-        assert login_wait(s, ["email:z@example.jp", "addr:10.0.0.1"], t0) == pytest.approx(2.0 ** (24 - 20))
-        for _ in range(10):
-            login_failed(s, ["email:a@example.jp", "addr:10.9.9.9"], t0)
-            login_failed(s, ["email:b@example.jp", "addr:10.9.9.9"], t0)
-        assert login_wait(s, ["email:c@example.jp", "addr:10.9.9.9"], t0) == pytest.approx(1.0)  # 20th failure
-        login_succeeded(s, keys)
-        assert s.query(LoginFailure).filter(LoginFailure.key.in_(keys)).count() == 0
-
-
 # --- web: /login, /logout ---
 
 @pytest.fixture
@@ -190,8 +156,9 @@ def test_login_refuses_wrong_password_and_missing_csrf(dash_app, staff_user, cap
 
 def test_login_throttles_after_repeated_failures(dash_app, staff_user, caplog):
     client = dash_app.server.test_client()
-    codes = [_post_login(client, staff_user, "nope-nope", addr="10.2.2.2").status_code for _ in range(3)]
-    assert codes == [401, 401, 401]
+    # LOGIN_LIMIT: 5 tries per 15 minutes at one account from one address
+    codes = [_post_login(client, staff_user, "nope-nope", addr="10.2.2.2").status_code for _ in range(5)]
+    assert codes == [401] * 5
     # now even the right password waits: the try is not checked at all
     with caplog.at_level(logging.WARNING, logger="ishikawa.auth"):
         resp = _post_login(client, staff_user, PASSWORD, addr="10.2.2.2")
