@@ -342,7 +342,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "upload.row_bad_geometry": {"ja": "位置（ジオメトリ）が壊れています", "en": "Broken geometry"},
     "upload.row_outside_geom": {"ja": "位置が日本の範囲外です（座標系をご確認ください）", "en": "Lies outside Japan (check the CRS)"},
     "upload.bad_kml": {"ja": "KML として読めません。", "en": "The KML cannot be read."},
-    "upload.xml_dtd": {"ja": "DTD やエンティティ宣言を含む XML は安全のため受け付けません。", "en": "XML with a DTD or entity declarations is refused for safety."},
+    "upload.xml_dtd": {"ja": "DTD やエンティティ宣言を含む XML は安全のため受け付けません（{line} 行目）。", "en": "XML with a DTD or entity declarations is refused for safety (line {line})."},
     "upload.bad_xml": {"ja": "XML の形式が壊れています（{line} 行目付近）。", "en": "The XML is malformed (near line {line})."},
     "upload.bad_shapefile": {"ja": "シェープファイルを読めません（.shp・.shx・.dbf を同じ名前で ZIP に入れてください）。", "en": "The Shapefile cannot be read (zip the .shp, .shx and .dbf with the same name)."},
     "upload.bad_gpkg": {"ja": "GeoPackage を読めません。", "en": "The GeoPackage cannot be read."},

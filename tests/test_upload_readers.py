@@ -12,7 +12,8 @@ from pyproj import Transformer
 
 from sources.archive import ArchiveError, Limits, read_entries
 from sources.coords import parse_coord, resolve_crs
-from sources.kml import html_to_text
+from sources.gpx import read_gpx
+from sources.kml import html_to_text, read_kml
 from sources.upload import UploadError, read_upload, sniff
 
 FIX = Path(__file__).parent / "fixtures" / "uploads"
@@ -277,6 +278,64 @@ def test_kml_with_dtd_is_refused():
     with pytest.raises(UploadError) as exc:
         read_upload(bomb)
     assert exc.value.message_key == "upload.xml_dtd"
+
+
+def _kmz(doc: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("doc.kml", doc)
+    return buf.getvalue()
+
+
+ENTITY_DOC = ('<?xml version="1.0" encoding="{enc}"?>\n{pad}<!DOCTYPE kml [<!ENTITY a "aaaaaaaaaa">'
+              '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>\n'
+              '<kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>&b;</name>'
+              '<Point><coordinates>136.6,36.5</coordinates></Point></Placemark></Document></kml>')
+
+
+def test_dtd_after_a_long_comment_is_refused_by_the_parser():
+    """A scan of the first bytes missed a DTD behind 64 KB of comment; the parser meets it anywhere."""
+    doc = ENTITY_DOC.format(enc="UTF-8", pad="<!--" + "x" * 70000 + "-->\n").encode()
+    for raw, name in ((_kmz(doc), "long.kmz"), (doc, "long.kml")):
+        with pytest.raises(UploadError) as exc:
+            read_kml(raw, name[-3:])
+        assert (exc.value.status, exc.value.code, exc.value.message_key) == (422, "bad_kml", "upload.xml_dtd")
+        assert exc.value.fmt["line"] == 3 and exc.value.details == [{"line": 3}]
+    with pytest.raises(UploadError) as exc:
+        read_upload(_kmz(doc), "long.kmz")
+    assert exc.value.message_key == "upload.xml_dtd"
+
+
+def test_utf16_kml_inside_a_kmz_with_a_dtd_is_refused():
+    doc = ("\ufeff" + ENTITY_DOC.format(enc="UTF-16", pad="")).encode("utf-16-le")
+    with pytest.raises(UploadError) as exc:
+        read_upload(_kmz(doc), "utf16.kmz")
+    assert exc.value.message_key == "upload.xml_dtd" and exc.value.fmt["line"] == 2
+
+
+def test_utf16_kml_inside_a_kmz_without_a_dtd_is_read():
+    rows = real_rows()[:3]
+    doc = my_maps_kml(rows).replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    r = read_upload(_kmz(doc), "utf16.kmz")
+    assert len(r.features) == 3 and r.features[0]["properties"]["name"] == rows[0]["名称"]
+
+
+@pytest.mark.parametrize("doc", [
+    # external entity: a local file would be read into the layer
+    b'<?xml version="1.0"?><!DOCTYPE gpx SYSTEM "file:///etc/passwd"><gpx><wpt lat="36.5" lon="136.6"/></gpx>',
+    b'<?xml version="1.0"?><!--' + b"x" * 66000 + b'-->\n<!DOCTYPE gpx [<!ENTITY e SYSTEM "file:///etc/hostname">]>'
+    b'<gpx><wpt lat="36.5" lon="136.6"><name>&e;</name></wpt></gpx>',
+])
+def test_gpx_with_a_dtd_is_refused(doc):
+    with pytest.raises(UploadError) as exc:
+        read_gpx(doc)
+    assert (exc.value.code, exc.value.message_key) == ("bad_gpx", "upload.xml_dtd")
+
+
+def test_broken_xml_names_the_line():
+    with pytest.raises(UploadError) as exc:
+        read_upload(b'<?xml version="1.0"?>\n<kml>\n<Document>\n<Placemark></Document>\n</kml>', "broken.kml")
+    assert exc.value.message_key == "upload.bad_xml" and exc.value.fmt["line"] == 4
 
 
 def test_html_to_text():
