@@ -186,6 +186,48 @@ def test_parse_coord():
     assert parse_coord("abc") is None and parse_coord("36度61分") is None and parse_coord("") is None
 
 
+NOTO = 36 + 53 / 60 + 37.0 / 3600  # 36°53′37.0″
+
+
+@pytest.mark.parametrize("text", [
+    "36°53′37.0″",  # typographic primes, as spreadsheets and city pages print them (NFKC: ″ -> ′′)
+    "36°53'37.0\"",  # ASCII apostrophe and quote
+    "36°53'37.0''",  # two apostrophes for seconds
+    "36°53′37.0′′",  # two primes written by hand
+    "36°53’37.0”",  # curly quotes from a word processor's autocorrect
+    "36度53分37.0秒",
+    "36 度 53 分 37.0 秒",
+    "36° 53′ 37.0″",
+    "36 ° 53 ′ 37.0 ″",
+    "３６°５３′３７．０″",  # full-width digits
+    "３６度５３分３７．０秒",
+    "３６°５３＇３７．０＂",  # full-width apostrophe and quote
+    "36º53′37.0″",  # ordinal indicator for the degree sign (NFKC: "o")
+    "36˚53′37.0″",  # ring above (NFKC: a space and a combining ring)
+    "N36°53′37.0″",
+    "36°53′37.0″N",
+    "北緯36°53′37.0″",
+    "北緯３６度５３分３７．０秒",
+])
+def test_dms_with_every_common_mark(text):
+    assert parse_coord(text) == pytest.approx(NOTO, abs=1e-9)
+
+
+def test_dms_with_typographic_marks_in_a_csv():
+    rows = real_rows()[:3]
+
+    def typo(v: float) -> str:
+        return _dms(v, "symbols").replace("'", "′").replace('"', "″")
+
+    data = [[x["名称"], typo(float(x["緯度"])), typo(float(x["経度"]))] for x in rows]
+    for encoding in ("utf-8", "utf-8-sig", "cp932"):  # Shift_JIS has ′ and ″ too
+        r = read_upload(csv_bytes(["名称", "緯度", "経度"], data, encoding))
+        assert r.encoding == encoding and r.problem_count == 0 and len(r.features) == 3
+        for f, x in zip(r.features, rows):
+            assert f["geometry"]["coordinates"] == pytest.approx([float(x["経度"]), float(x["緯度"])], abs=1e-6)
+    assert parse_coord("136°45′0″W") == pytest.approx(-136.75) and parse_coord("36°61′0″") is None
+
+
 def _to(epsg: int, rows):
     tr = Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
     return [tr.transform(float(x["経度"]), float(x["緯度"])) for x in rows]
