@@ -928,6 +928,13 @@ STRINGS: dict[str, dict[str, str]] = {
     # --- hardening: alert rules and readings ---
     "alerts.err.public_private": {"ja": "公開ルールは公開データだけを対象にできます。",
                                   "en": "A public rule can only watch public data."},
+    # --- uploads: virus scanning ---
+    "upload.virus_found": {"ja": "ウイルスが検出されたため、このファイルは受け付けません（検出名: {signature}）。何も保存していません。",
+                           "en": "A virus was found in this file ({signature}): it is refused and nothing was stored."},
+    "upload.virus_scan_unavailable": {"ja": "ウイルス検査（ClamAV）ができないため、今はファイルを受け付けられません。しばらくしてからもう一度お試しください。",
+                                      "en": "The virus scanner (ClamAV) cannot be reached, so files cannot be accepted now. Please try again later."},
+    "upload.virus_scan_too_large": {"ja": "ウイルス検査（ClamAV）がこの大きさのファイルを受け付けないため、ファイルを受け付けられません。管理者に連絡してください。",
+                                    "en": "The virus scanner (ClamAV) does not take files this large, so the file cannot be accepted. Please contact the administrator."},
 }
 
 

@@ -341,7 +341,8 @@ def replace_data(n, layer_id, token_data, skip, lang):
     try:
         with db.session() as s:
             layer_for_edit(s, staff, layer_id)
-        result = read_file(raw, filename, UploadOptions(), settings.upload_max_mb * 1024 * 1024)
+        result = read_file(raw, filename, UploadOptions(), settings.upload_max_mb * 1024 * 1024, settings.clamd_url,
+                           who=staff.email)
         if result.problem_count and "skip" not in (skip or []):
             lines = [f"{p.row}: {p.text(lang)}" for p in result.problems[:20]]
             return html.Div([_msg(t("staff.upload.fix_or_skip", lang, count=result.problem_count), ok=False),

@@ -148,6 +148,13 @@ def _max_bytes() -> int:
     return current_app.extensions["ishikawa.settings"].upload_max_mb * 1024 * 1024
 
 
+def _read(raw, filename, crs, lat, lon, staff):
+    """The staged file read with the chosen options; scanned for viruses again (signatures may have
+    changed since it was staged)."""
+    clamd_url = current_app.extensions["ishikawa.settings"].clamd_url
+    return read_file(raw, filename, _options(crs, lat, lon), _max_bytes(), clamd_url, who=staff.email)
+
+
 def _table(columns, rows):
     return dash_table.DataTable(columns=[{"name": c, "id": c} for c in columns], data=rows, page_size=20,
                                 style_table={"overflowX": "auto"}, style_cell={"textAlign": "left", "maxWidth": 260,
@@ -183,7 +190,7 @@ def show_preview(token_data, crs, lat, lon, name, lang):
         raise PreventUpdate
     filename, raw = staged
     try:
-        result = read_file(raw, filename, _options(crs, lat, lon), _max_bytes())
+        result = _read(raw, filename, crs, lat, lon, staff)
     except Refused as exc:
         message = html.P(t(exc.message_key, lang, **exc.fmt), className="staff-error", role="alert")
         cols = [{"label": c, "value": c} for d in exc.details if isinstance(d, dict) for c in d.get("columns", [])]
@@ -259,7 +266,7 @@ def publish(n, token_data, crs, lat, lon, name, name_en, group, group_ja, group_
     filename, raw = staged
     db = get_db()
     try:
-        result = read_file(raw, filename, _options(crs, lat, lon), _max_bytes())
+        result = _read(raw, filename, crs, lat, lon, staff)
         if result.problem_count and "skip" not in (skip or []):
             return html.P(t("staff.upload.fix_or_skip", lang, count=result.problem_count), className="staff-error",
                           role="alert")
