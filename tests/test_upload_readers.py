@@ -362,6 +362,25 @@ def test_utf16_kml_inside_a_kmz_without_a_dtd_is_read():
     assert len(r.features) == 3 and r.features[0]["properties"]["name"] == rows[0]["名称"]
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_kml_and_gpx_files_are_read_and_their_dtds_refused(codec):
+    """Windows tools save "Unicode" text as UTF-16 with a BOM."""
+    rows = real_rows()[:3]
+    kml = "\ufeff" + my_maps_kml(rows).replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    r = read_upload(kml.encode(codec), "unicode.kml")
+    assert r.format == "kml" and len(r.features) == 3
+    gpx = ('\ufeff<?xml version="1.0" encoding="UTF-16"?><gpx version="1.1"><wpt lat="36.5" lon="136.6">'
+           '<name>能登</name></wpt></gpx>')
+    r = read_upload(gpx.encode(codec), "unicode.gpx")
+    assert r.format == "gpx" and r.features[0]["properties"]["name"] == "能登"
+    with pytest.raises(UploadError) as exc:
+        read_upload(("\ufeff" + ENTITY_DOC.format(enc="UTF-16", pad="")).encode(codec), "unicode.kml")
+    assert exc.value.message_key == "upload.xml_dtd"
+    with pytest.raises(UploadError) as exc:  # other UTF-16 text is still not taken
+        read_upload("\ufeff名称,緯度,経度\na,36.5,136.6\n".encode(codec), "unicode.csv")
+    assert exc.value.status == 415
+
+
 @pytest.mark.parametrize("doc", [
     # external entity: a local file would be read into the layer
     b'<?xml version="1.0"?><!DOCTYPE gpx SYSTEM "file:///etc/passwd"><gpx><wpt lat="36.5" lon="136.6"/></gpx>',

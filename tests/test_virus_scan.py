@@ -296,3 +296,10 @@ def test_staff_pages_scan_the_staged_file_again(dash_app, people, app_db, clamd,
     assert "A virus was found" in body and FOUND_AS in body, json.loads(body)
     assert _counts(app_db) == before
 
+
+
+def test_openapi_documents_the_scan_answers(client):
+    paths = client.get("/api/openapi.json").json["paths"]
+    for path, method in (("/api/layers", "post"), ("/api/layers/{id}/data", "put")):
+        responses = paths[path][method]["responses"]
+        assert "virus_found" in responses["422"]["description"] and "503" in responses
