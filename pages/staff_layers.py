@@ -351,6 +351,8 @@ def replace_data(n, layer_id, token_data, skip, lang):
             return _msg(t("upload.no_features", lang), ok=False)
         outcome = replace_result(db, staff, layer_id, result, filename, lang)
     except Refused as exc:
+        if exc.code == "virus_found":  # a staged file found infected is not kept any longer
+            staging.discard(settings.instance_path, token_data.get("token"))
         return _refused(exc, lang)
     staging.discard(settings.instance_path, token_data.get("token"))
     return html.Div([_msg(t("staff.layers.replaced", lang, count=outcome.feature_count)),

@@ -148,6 +148,12 @@ def _max_bytes() -> int:
     return current_app.extensions["ishikawa.settings"].upload_max_mb * 1024 * 1024
 
 
+def _drop_if_infected(exc: Refused, token_data) -> None:
+    """A staged file the scanner now finds a virus in is not kept any longer."""
+    if exc.code == "virus_found":
+        staging.discard(current_app.extensions["ishikawa.settings"].instance_path, (token_data or {}).get("token"))
+
+
 def _read(raw, filename, crs, lat, lon, staff):
     """The staged file read with the chosen options; scanned for viruses again (signatures may have
     changed since it was staged)."""
@@ -192,6 +198,7 @@ def show_preview(token_data, crs, lat, lon, name, lang):
     try:
         result = _read(raw, filename, crs, lat, lon, staff)
     except Refused as exc:
+        _drop_if_infected(exc, token_data)
         message = html.P(t(exc.message_key, lang, **exc.fmt), className="staff-error", role="alert")
         cols = [{"label": c, "value": c} for d in exc.details if isinstance(d, dict) for c in d.get("columns", [])]
         return (message, None, None, no_update, None, None, cols or no_update, cols or no_update, True, no_update)
@@ -274,6 +281,7 @@ def publish(n, token_data, crs, lat, lon, name, name_en, group, group_ja, group_
         outcome = publish_result(db, staff, result, filename, {
             "name_ja": name, "name_en": name_en, "group": group_key, "visibility": visibility}, lang)
     except Refused as exc:
+        _drop_if_infected(exc, token_data)
         return html.P(t(exc.message_key, lang, **exc.fmt), className="staff-error", role="alert")
     staging.discard(current_app.extensions["ishikawa.settings"].instance_path, token_data.get("token"))
     return html.Div(id="staff-upload-done", children=[

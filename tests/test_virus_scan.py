@@ -271,30 +271,39 @@ def test_staff_pages_scan_the_staged_file_again(dash_app, people, app_db, clamd,
     import json
 
     client, csrf = _logged_in(dash_app, people["hakui"])
-    configured("")
-    token = _stage(client, csrf, EICAR, "eicar.csv").json["token"]
-    configured(clamd.tcp)
+
+    def stage_unscanned() -> str:
+        configured("")
+        token = _stage(client, csrf, EICAR, "eicar.csv").json["token"]
+        configured(clamd.tcp)
+        return token
+
     before = _counts(app_db)
+    staged = _staged_files(dash_app)
+    token = stage_unscanned()
     body = _callback(client, dash_app, "staff-upload-summary.children",
                      {"staff-upload-token.data": {"token": token}, "staff-upload-crs.value": "auto",
                       "staff-upload-lang.data": "en"})
     assert "A virus was found" in body and FOUND_AS in body
+    assert _staged_files(dash_app) == staged  # the infected file is not kept
+    token = stage_unscanned()
     body = _callback(client, dash_app, "staff-upload-result.children",
                      {"staff-upload-publish.n_clicks": 1, "staff-upload-token.data": {"token": token},
                       "staff-upload-name.value": "x", "staff-upload-group.value": "bousai",
                       "staff-upload-visibility.value": "public", "staff-upload-lang.data": "ja"})
     assert "ウイルス" in body and FOUND_AS in body
-    assert _counts(app_db) == before
+    assert _counts(app_db) == before and _staged_files(dash_app) == staged
     # /staff/layers: replace a layer's data with the staged file
     configured("")
     layer_id = upload(client, people["hakui"], BOM_CSV).json["id"]
+    token = stage_unscanned()
     configured(clamd.unix)
     before = _counts(app_db)
     body = _callback(client, dash_app, "staff-layers-replace-result.children",
                      {"staff-layers-replace.n_clicks": 1, "staff-layers-id.data": layer_id,
                       "staff-layers-token.data": {"token": token}, "staff-layers-lang.data": "en"})
     assert "A virus was found" in body and FOUND_AS in body, json.loads(body)
-    assert _counts(app_db) == before
+    assert _counts(app_db) == before and _staged_files(dash_app) == staged
 
 
 
