@@ -97,3 +97,17 @@ def scan(raw: bytes, settings, name: str = "", who: str = "") -> None:
     if result.status != "OK":
         log.error("virus scan impossible: clamd at %s answered %s for %s", url, result.reason, what)
         raise ScannerUnavailable()
+
+
+def ping(settings, timeout: float = 2.0) -> bool | None:
+    """Whether the configured clamd answers PING (for /healthz); None when no scanner is configured."""
+    url = clamd_url_of(settings)
+    if not url:
+        return None
+    try:
+        client = client_for(url)
+        client.timeout = timeout
+        return client.ping().strip() == "PONG"
+    except Exception as exc:  # unreachable, a bad URL, an odd answer: all mean "not scanning"
+        log.warning("virus scanner at %s does not answer: %s", url, getattr(exc, "msg", "") or type(exc).__name__)
+        return False

@@ -312,3 +312,12 @@ def test_openapi_documents_the_scan_answers(client):
     for path, method in (("/api/layers", "post"), ("/api/layers/{id}/data", "put")):
         responses = paths[path][method]["responses"]
         assert "virus_found" in responses["422"]["description"] and "503" in responses
+
+
+def test_healthz_tells_whether_the_scanner_answers(client, clamd, configured):
+    assert "virus_scan" not in client.get("/healthz").json  # not configured
+    configured(clamd.unix)
+    assert client.get("/healthz").json["virus_scan"] == {"ok": True}
+    configured(f"tcp://127.0.0.1:{_free_port()}")
+    body = client.get("/healthz").json
+    assert body["virus_scan"] == {"ok": False} and "127.0.0.1" not in str(body)  # no detail for the public
