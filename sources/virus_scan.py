@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 3310
 TIMEOUT_S = 60.0  # connect, send and wait for the verdict (a 100 MB file takes seconds)
-CHUNK = 256 * 1024  # INSTREAM chunk; clamd counts them against StreamMaxLength (100 MB by default)
+CHUNK = 256 * 1024  # INSTREAM chunk; clamd counts the bytes against its StreamMaxLength
 
 
 class VirusFound(UploadError):
