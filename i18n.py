@@ -342,7 +342,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "upload.row_bad_geometry": {"ja": "位置（ジオメトリ）が壊れています", "en": "Broken geometry"},
     "upload.row_outside_geom": {"ja": "位置が日本の範囲外です（座標系をご確認ください）", "en": "Lies outside Japan (check the CRS)"},
     "upload.bad_kml": {"ja": "KML として読めません。", "en": "The KML cannot be read."},
-    "upload.xml_dtd": {"ja": "DTD やエンティティ宣言を含む XML は安全のため受け付けません。", "en": "XML with a DTD or entity declarations is refused for safety."},
+    "upload.xml_dtd": {"ja": "DTD やエンティティ宣言を含む XML は安全のため受け付けません（{line} 行目）。", "en": "XML with a DTD or entity declarations is refused for safety (line {line})."},
     "upload.bad_xml": {"ja": "XML の形式が壊れています（{line} 行目付近）。", "en": "The XML is malformed (near line {line})."},
     "upload.bad_shapefile": {"ja": "シェープファイルを読めません（.shp・.shx・.dbf を同じ名前で ZIP に入れてください）。", "en": "The Shapefile cannot be read (zip the .shp, .shx and .dbf with the same name)."},
     "upload.bad_gpkg": {"ja": "GeoPackage を読めません。", "en": "The GeoPackage cannot be read."},
@@ -1312,6 +1312,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "dash.edit.save": {"ja": "保存", "en": "Save"},
     "dash.edit.unsaved_hint": {"ja": "変更は「保存」を押すまで保存されません。", "en": "Changes are kept only when you press “Save”."},
     "dash.edit.saved": {"ja": "保存しました。", "en": "Saved."},
+    # --- uploads: virus scanning ---
+    "upload.virus_found": {"ja": "ウイルスが検出されたため、このファイルは受け付けません（検出名: {signature}）。何も保存していません。",
+                           "en": "A virus was found in this file ({signature}): it is refused and nothing was stored."},
+    "upload.virus_scan_unavailable": {"ja": "ウイルス検査（ClamAV）ができないため、今はファイルを受け付けられません。しばらくしてからもう一度お試しください。",
+                                      "en": "The virus scanner (ClamAV) cannot be reached, so files cannot be accepted now. Please try again later."},
+    "upload.virus_scan_too_large": {"ja": "ウイルス検査（ClamAV）がこの大きさのファイルを受け付けないため、ファイルを受け付けられません。管理者に連絡してください。",
+                                    "en": "The virus scanner (ClamAV) does not take files this large, so the file cannot be accepted. Please contact the administrator."},
 }
 
 

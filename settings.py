@@ -46,6 +46,9 @@ class Settings:
     admin_email: str = ""
     admin_password: str = ""
     upload_max_mb: int = 100
+    # ClamAV's daemon scanning every uploaded or downloaded file (unix:///run/clamav/clamd.ctl,
+    # tcp://127.0.0.1:3310); empty: no scan. Set but unreachable: uploads are refused (503).
+    clamd_url: str = ""
     cookie_secure: bool = False  # Secure cookies: on when PUBLIC_BASE_URL is https (or COOKIE_SECURE=1)
     # Reverse proxies in front of the app (nginx, a load balancer): their X-Forwarded-For/-Proto/-Host
     # are believed, so log-in throttling sees the real client address. 0: headers ignored.
@@ -91,6 +94,7 @@ class Settings:
             admin_email=env.get("ADMIN_EMAIL", "").strip(),
             admin_password=env.get("ADMIN_PASSWORD", ""),
             upload_max_mb=int(env.get("UPLOAD_MAX_MB", "100")),
+            clamd_url=env.get("CLAMD_URL", "").strip(),
             cookie_secure=_flag(env.get("COOKIE_SECURE"),
                                 default=values["public_base_url"].lower().startswith("https://")),
             trusted_proxies=int(env.get("TRUSTED_PROXIES", "0") or 0),

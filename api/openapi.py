@@ -18,6 +18,14 @@ ERRORS = {
     "422": _err("File understood but not usable; for unplaceable rows `details` lists {row, reason, message}"),
 }
 
+# uploads also pass the virus scan when the operator set CLAMD_URL
+UPLOAD_ERRORS = {
+    **ERRORS,
+    "422": _err("File understood but not usable; for unplaceable rows `details` lists {row, reason, message}; "
+                "a virus found by ClamAV is `virus_found` with `details` [{signature}] (nothing stored)"),
+    "503": _err("`virus_scan_unavailable`: CLAMD_URL is set but ClamAV cannot scan the file now (nothing stored)"),
+}
+
 UPLOAD_FIELDS = {
     "file": {"type": "string", "format": "binary",
              "description": "CSV (UTF-8, UTF-8 BOM, CP932), GeoJSON, KML, KMZ, GPX, zipped Shapefile, GeoPackage"},
@@ -124,7 +132,7 @@ def _spec(layer_id: dict, bearer: list) -> dict:
                                             "group": {"type": "string", "description": "menu group key or label"},
                                             "organisation": {"type": "string", "description": "admins only"}}}}}},
                          "responses": {"201": {"description": "created", "content": {"application/json": {
-                             "schema": {"$ref": "#/components/schemas/Created"}}}}, **ERRORS}},
+                             "schema": {"$ref": "#/components/schemas/Created"}}}}, **UPLOAD_ERRORS}},
             },
             "/api/layers/{id}": {
                 "patch": {"summary": "Change a layer's settings", "security": bearer, "parameters": [layer_id],
@@ -139,7 +147,7 @@ def _spec(layer_id: dict, bearer: list) -> dict:
                         "security": bearer, "parameters": [layer_id],
                         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                             "type": "object", "required": ["file"], "properties": UPLOAD_FIELDS}}}},
-                        "responses": {"200": {"description": "replaced"}, **ERRORS}},
+                        "responses": {"200": {"description": "replaced"}, **UPLOAD_ERRORS}},
             },
             "/api/layers/{id}/rollback": {
                 "post": {"summary": "Back to the previous data", "security": bearer, "parameters": [layer_id],

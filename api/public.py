@@ -159,6 +159,11 @@ def healthz():
             log.warning("healthz could not read feeds: %s", exc)
             body["database"] = {"ok": False, "backend": db.backend, "error": type(exc).__name__}
             body["status"] = "error"
+    from sources.virus_scan import ping as scanner_ping
+
+    scanner = scanner_ping(current_app.extensions.get("ishikawa.settings"))
+    if scanner is not None:  # CLAMD_URL set: uploads wait for it (503 while it is down)
+        body["virus_scan"] = {"ok": scanner}
     if current_app.config.get("ISHIKAWA_DEMO_FEED") and "demo-snow" not in body["feeds"]:
         body["feeds"]["demo-snow"] = {"status": "starting", "last_ok_at": None, "age_seconds": None}
     return jsonify(body), (200 if body["status"] == "ok" else 503)

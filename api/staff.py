@@ -24,6 +24,7 @@ from layers.manage import (
     Refused,
     UploadOptions,
     change_settings,
+    check_file,
     layer_csv,
     layer_for_edit,
     layer_info,
@@ -102,7 +103,8 @@ def create_layer():
     outcome = publish(get_db(), staff, raw, filename, _options(), {
         "name_ja": form.get("name"), "name_en": form.get("name_en"), "group": form.get("group"),
         "visibility": visibility, "organisation_id": org_id, "description_ja": form.get("description"),
-        "license": form.get("license"), "attribution_ja": form.get("attribution")}, _max_bytes(), request_lang())
+        "license": form.get("license"), "attribution_ja": form.get("attribution")}, _max_bytes(), request_lang(),
+        clamd_url=_settings().clamd_url)
     log.info("layer %s created by %s from %s (%d features, %d skipped)", outcome.layer_id, staff.email, filename,
              outcome.feature_count, len(outcome.skipped))
     return jsonify({"id": outcome.layer_id, "feature_count": outcome.feature_count, "skipped": outcome.skipped,
@@ -116,7 +118,8 @@ def replace_data(layer_id: str):
     with get_db().session() as s:
         layer_for_edit(s, staff, layer_id)
     filename, raw = _file()
-    outcome = replace(get_db(), staff, layer_id, raw, filename, _options(), _max_bytes(), request_lang())
+    outcome = replace(get_db(), staff, layer_id, raw, filename, _options(), _max_bytes(), request_lang(),
+                      clamd_url=_settings().clamd_url)
     log.info("layer %s data replaced by %s from %s", layer_id, staff.email, filename)
     return jsonify({"id": layer_id, "feature_count": outcome.feature_count, "skipped": outcome.skipped,
                     "skipped_count": outcome.result.problem_count})
@@ -205,10 +208,9 @@ def stage_file():
     if not csrf_ok(request.headers.get("X-CSRF-Token")):
         raise Refused(400, "bad_request", "auth.csrf")
     filename, raw = _file()
-    if len(raw) > _max_bytes():
-        raise Refused(413, "too_large", "upload.too_large", limit=_settings().upload_max_mb)
     if not raw:
         raise Refused(422, "empty_file", "upload.empty")
+    check_file(raw, filename, _max_bytes(), _settings().clamd_url, who=staff.email)  # size, virus scan
     token = staging.save(_settings().instance_path, staff.id, filename, raw)
     return jsonify({"token": token, "filename": filename, "size": len(raw)})
 

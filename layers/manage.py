@@ -19,6 +19,7 @@ from sqlalchemy import select
 import gcpause
 from csvcell import cell
 from refusal import Refused
+from sources import virus_scan
 from sources.upload import ReadResult, UploadError, read_upload
 from store.grids import refresh_grids
 from store.models import Feature, Layer
@@ -50,9 +51,22 @@ class Outcome:
     skipped: list = field(default_factory=list)
 
 
-def read_file(raw: bytes, filename: str, opts: UploadOptions, max_bytes: int) -> ReadResult:
+def check_file(raw: bytes, filename: str, max_bytes: int, clamd_url: str = "", who: str = "") -> None:
+    """What every uploaded file passes before it is read or kept: its size, then a virus scan by clamd
+    when `clamd_url` (the CLAMD_URL setting) is given (422 naming the signature, 503 when clamd
+    cannot answer)."""
     if len(raw) > max_bytes:
         raise Refused(413, "too_large", "upload.too_large", limit=max_bytes // (1024 * 1024))
+    try:
+        virus_scan.scan(raw, clamd_url, name=filename, who=who)
+    except UploadError as exc:
+        raise Refused(exc.status, exc.code, exc.message_key, exc.details, **exc.fmt) from None
+
+
+def read_file(raw: bytes, filename: str, opts: UploadOptions, max_bytes: int, clamd_url: str = "",
+              who: str = "") -> ReadResult:
+    """Check (`check_file`) and read an uploaded file with the reader of its format."""
+    check_file(raw, filename, max_bytes, clamd_url, who)
     try:
         with gcpause.paused():
             return read_upload(raw, filename, crs=opts.crs, lat_column=opts.lat_column, lon_column=opts.lon_column)
@@ -79,9 +93,9 @@ def _refuse_edit(exc: EditError):
 
 
 def publish(db, staff: Staff, raw: bytes, filename: str, opts: UploadOptions, settings: dict,
-            max_bytes: int, lang: str = "ja") -> Outcome:
+            max_bytes: int, lang: str = "ja", clamd_url: str = "") -> Outcome:
     """Read a file and create a new layer from it (settings: name_ja, name_en, group, visibility, …)."""
-    result = read_file(raw, filename, opts, max_bytes)
+    result = read_file(raw, filename, opts, max_bytes, clamd_url, who=staff.email)
     _check_problems(result, opts, lang)
     return publish_result(db, staff, result, filename, settings, lang)
 
@@ -112,10 +126,10 @@ def layer_for_edit(s, staff: Staff, layer_id: str) -> Layer:
 
 
 def replace(db, staff: Staff, layer_id: str, raw: bytes, filename: str, opts: UploadOptions, max_bytes: int,
-            lang: str = "ja") -> Outcome:
+            lang: str = "ja", clamd_url: str = "") -> Outcome:
     with db.session() as s:  # permission first: a refused person learns nothing about the file
         layer_for_edit(s, staff, layer_id)
-    result = read_file(raw, filename, opts, max_bytes)
+    result = read_file(raw, filename, opts, max_bytes, clamd_url, who=staff.email)
     _check_problems(result, opts, lang)
     return replace_result(db, staff, layer_id, result, filename, lang)
 

@@ -341,7 +341,8 @@ def replace_data(n, layer_id, token_data, skip, lang):
     try:
         with db.session() as s:
             layer_for_edit(s, staff, layer_id)
-        result = read_file(raw, filename, UploadOptions(), settings.upload_max_mb * 1024 * 1024)
+        result = read_file(raw, filename, UploadOptions(), settings.upload_max_mb * 1024 * 1024, settings.clamd_url,
+                           who=staff.email)
         if result.problem_count and "skip" not in (skip or []):
             lines = [f"{p.row}: {p.text(lang)}" for p in result.problems[:20]]
             return html.Div([_msg(t("staff.upload.fix_or_skip", lang, count=result.problem_count), ok=False),
@@ -350,6 +351,8 @@ def replace_data(n, layer_id, token_data, skip, lang):
             return _msg(t("upload.no_features", lang), ok=False)
         outcome = replace_result(db, staff, layer_id, result, filename, lang)
     except Refused as exc:
+        if exc.code == "virus_found":  # a staged file found infected is not kept any longer
+            staging.discard(settings.instance_path, token_data.get("token"))
         return _refused(exc, lang)
     staging.discard(settings.instance_path, token_data.get("token"))
     return html.Div([_msg(t("staff.layers.replaced", lang, count=outcome.feature_count)),

@@ -148,6 +148,19 @@ def _max_bytes() -> int:
     return current_app.extensions["ishikawa.settings"].upload_max_mb * 1024 * 1024
 
 
+def _drop_if_infected(exc: Refused, token_data) -> None:
+    """A staged file the scanner now finds a virus in is not kept any longer."""
+    if exc.code == "virus_found":
+        staging.discard(current_app.extensions["ishikawa.settings"].instance_path, (token_data or {}).get("token"))
+
+
+def _read(raw, filename, crs, lat, lon, staff):
+    """The staged file read with the chosen options; scanned for viruses again (signatures may have
+    changed since it was staged)."""
+    clamd_url = current_app.extensions["ishikawa.settings"].clamd_url
+    return read_file(raw, filename, _options(crs, lat, lon), _max_bytes(), clamd_url, who=staff.email)
+
+
 def _table(columns, rows):
     return dash_table.DataTable(columns=[{"name": c, "id": c} for c in columns], data=rows, page_size=20,
                                 style_table={"overflowX": "auto"}, style_cell={"textAlign": "left", "maxWidth": 260,
@@ -183,8 +196,9 @@ def show_preview(token_data, crs, lat, lon, name, lang):
         raise PreventUpdate
     filename, raw = staged
     try:
-        result = read_file(raw, filename, _options(crs, lat, lon), _max_bytes())
+        result = _read(raw, filename, crs, lat, lon, staff)
     except Refused as exc:
+        _drop_if_infected(exc, token_data)
         message = html.P(t(exc.message_key, lang, **exc.fmt), className="staff-error", role="alert")
         cols = [{"label": c, "value": c} for d in exc.details if isinstance(d, dict) for c in d.get("columns", [])]
         return (message, None, None, no_update, None, None, cols or no_update, cols or no_update, True, no_update)
@@ -259,7 +273,7 @@ def publish(n, token_data, crs, lat, lon, name, name_en, group, group_ja, group_
     filename, raw = staged
     db = get_db()
     try:
-        result = read_file(raw, filename, _options(crs, lat, lon), _max_bytes())
+        result = _read(raw, filename, crs, lat, lon, staff)
         if result.problem_count and "skip" not in (skip or []):
             return html.P(t("staff.upload.fix_or_skip", lang, count=result.problem_count), className="staff-error",
                           role="alert")
@@ -267,6 +281,7 @@ def publish(n, token_data, crs, lat, lon, name, name_en, group, group_ja, group_
         outcome = publish_result(db, staff, result, filename, {
             "name_ja": name, "name_en": name_en, "group": group_key, "visibility": visibility}, lang)
     except Refused as exc:
+        _drop_if_infected(exc, token_data)
         return html.P(t(exc.message_key, lang, **exc.fmt), className="staff-error", role="alert")
     staging.discard(current_app.extensions["ishikawa.settings"].instance_path, token_data.get("token"))
     return html.Div(id="staff-upload-done", children=[

@@ -1,7 +1,9 @@
 """Coordinates as Japanese office files write them, and the CRSs they use.
 
-- `parse_coord(text)`: decimal degrees or degrees-minutes-seconds text (`36°34'12.3"`, `36度34分12.3秒`,
-  `N36 34 12.3`, `北緯36度34分`, `36:34:12`), full-width digits accepted; None when not a number.
+- `parse_coord(text)`: decimal degrees or degrees-minutes-seconds text (`36°34'12.3"`, `36°34′12.3″` with
+  the typographic primes spreadsheets and city pages print, `36°34’12.3”` with curly quotes,
+  `36度34分12.3秒`, `N36 34 12.3`, `北緯36度34分`, `36:34:12`), with or without spaces, full-width digits
+  and marks accepted; None when not a number.
 - `CRS_CHOICES`: the CRSs offered to staff (WGS84, JGD2011, JGD2000, Tokyo Datum and the 19
   plane-rectangular zones of each datum); `resolve_crs(text)` accepts "EPSG:6675", "6675",
   URNs and OGC CRS84, and raises ValueError for anything pyproj does not know.
@@ -117,6 +119,21 @@ _DMS = re.compile(
     r"(?P<h2>[NSEW北南東西])?\s*$", re.I)
 
 
+# The marks people write for degrees, minutes and seconds, to the ASCII ones the pattern reads. Done
+# before NFKC, which would turn ″ into two primes, º into "o" and ˚ or ´ into a space and a combining
+# mark; ″ may still arrive as two primes (or two apostrophes) written by hand, handled after it.
+_MARKS = str.maketrans({
+    "º": "°", "˚": "°", "∘": "°", "゜": "°",  # ordinal indicator, ring above, ring operator, handakuten
+    "′": "'", "’": "'", "‘": "'", "´": "'", "`": "'", "＇": "'", "ʹ": "'", "‵": "'",
+    "″": '"', "”": '"', "“": '"', "＂": '"', "ʺ": '"', "〃": '"', "‶": '"',
+})
+
+
+def _dms_text(value: str) -> str:
+    text = nfkc(value.translate(_MARKS)).translate(_MARKS)
+    return text.replace("''", '"').replace(",", "").replace("−", "-").replace("ー", "-")
+
+
 def parse_coord(value: str | float | int | None) -> float | None:
     """A coordinate in decimal degrees (or the plain number for projected values)."""
     if value is None:
@@ -124,7 +141,7 @@ def parse_coord(value: str | float | int | None) -> float | None:
     if isinstance(value, (int, float)):
         v = float(value)
         return v if v == v and abs(v) != float("inf") else None
-    text = nfkc(value).replace(",", "").replace("−", "-").replace("ー", "-")
+    text = _dms_text(value)
     if not text:
         return None
     try:

@@ -117,6 +117,12 @@ def sniff(raw: bytes) -> str:
         return "gpkg"
     if raw.startswith(b"\xd0\xcf\x11\xe0"):  # old Excel .xls
         raise UploadError(415, "unsupported_type", "upload.excel")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its BOM ("Unicode" in Windows tools)
+        low = head.decode("utf-16", errors="ignore").lstrip("\ufeff \t\r\n").lower()
+        if low.startswith("<") and "<kml" in low:
+            return "kml"
+        if low.startswith("<") and "<gpx" in low:
+            return "gpx"  # XML readers take UTF-16 as it is; other UTF-16 text is not read
     if raw.startswith((b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b")) or b"\x00" in head:
         raise UploadError(415, "unsupported_type", "upload.unsupported")
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")

@@ -12,7 +12,8 @@ from pyproj import Transformer
 
 from sources.archive import ArchiveError, Limits, read_entries
 from sources.coords import parse_coord, resolve_crs
-from sources.kml import html_to_text
+from sources.gpx import read_gpx
+from sources.kml import html_to_text, read_kml
 from sources.upload import UploadError, read_upload, sniff
 
 FIX = Path(__file__).parent / "fixtures" / "uploads"
@@ -185,6 +186,48 @@ def test_parse_coord():
     assert parse_coord("abc") is None and parse_coord("36度61分") is None and parse_coord("") is None
 
 
+NOTO = 36 + 53 / 60 + 37.0 / 3600  # 36°53′37.0″
+
+
+@pytest.mark.parametrize("text", [
+    "36°53′37.0″",  # typographic primes, as spreadsheets and city pages print them (NFKC: ″ -> ′′)
+    "36°53'37.0\"",  # ASCII apostrophe and quote
+    "36°53'37.0''",  # two apostrophes for seconds
+    "36°53′37.0′′",  # two primes written by hand
+    "36°53’37.0”",  # curly quotes from a word processor's autocorrect
+    "36度53分37.0秒",
+    "36 度 53 分 37.0 秒",
+    "36° 53′ 37.0″",
+    "36 ° 53 ′ 37.0 ″",
+    "３６°５３′３７．０″",  # full-width digits
+    "３６度５３分３７．０秒",
+    "３６°５３＇３７．０＂",  # full-width apostrophe and quote
+    "36º53′37.0″",  # ordinal indicator for the degree sign (NFKC: "o")
+    "36˚53′37.0″",  # ring above (NFKC: a space and a combining ring)
+    "N36°53′37.0″",
+    "36°53′37.0″N",
+    "北緯36°53′37.0″",
+    "北緯３６度５３分３７．０秒",
+])
+def test_dms_with_every_common_mark(text):
+    assert parse_coord(text) == pytest.approx(NOTO, abs=1e-9)
+
+
+def test_dms_with_typographic_marks_in_a_csv():
+    rows = real_rows()[:3]
+
+    def typo(v: float) -> str:
+        return _dms(v, "symbols").replace("'", "′").replace('"', "″")
+
+    data = [[x["名称"], typo(float(x["緯度"])), typo(float(x["経度"]))] for x in rows]
+    for encoding in ("utf-8", "utf-8-sig", "cp932"):  # Shift_JIS has ′ and ″ too
+        r = read_upload(csv_bytes(["名称", "緯度", "経度"], data, encoding))
+        assert r.encoding == encoding and r.problem_count == 0 and len(r.features) == 3
+        for f, x in zip(r.features, rows):
+            assert f["geometry"]["coordinates"] == pytest.approx([float(x["経度"]), float(x["緯度"])], abs=1e-6)
+    assert parse_coord("136°45′0″W") == pytest.approx(-136.75) and parse_coord("36°61′0″") is None
+
+
 def _to(epsg: int, rows):
     tr = Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
     return [tr.transform(float(x["経度"]), float(x["緯度"])) for x in rows]
@@ -277,6 +320,83 @@ def test_kml_with_dtd_is_refused():
     with pytest.raises(UploadError) as exc:
         read_upload(bomb)
     assert exc.value.message_key == "upload.xml_dtd"
+
+
+def _kmz(doc: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("doc.kml", doc)
+    return buf.getvalue()
+
+
+ENTITY_DOC = ('<?xml version="1.0" encoding="{enc}"?>\n{pad}<!DOCTYPE kml [<!ENTITY a "aaaaaaaaaa">'
+              '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>\n'
+              '<kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>&b;</name>'
+              '<Point><coordinates>136.6,36.5</coordinates></Point></Placemark></Document></kml>')
+
+
+def test_dtd_after_a_long_comment_is_refused_by_the_parser():
+    """A scan of the first bytes missed a DTD behind 64 KB of comment; the parser meets it anywhere."""
+    doc = ENTITY_DOC.format(enc="UTF-8", pad="<!--" + "x" * 70000 + "-->\n").encode()
+    for raw, name in ((_kmz(doc), "long.kmz"), (doc, "long.kml")):
+        with pytest.raises(UploadError) as exc:
+            read_kml(raw, name[-3:])
+        assert (exc.value.status, exc.value.code, exc.value.message_key) == (422, "bad_kml", "upload.xml_dtd")
+        assert exc.value.fmt["line"] == 3 and exc.value.details == [{"line": 3}]
+    with pytest.raises(UploadError) as exc:
+        read_upload(_kmz(doc), "long.kmz")
+    assert exc.value.message_key == "upload.xml_dtd"
+
+
+def test_utf16_kml_inside_a_kmz_with_a_dtd_is_refused():
+    doc = ("\ufeff" + ENTITY_DOC.format(enc="UTF-16", pad="")).encode("utf-16-le")
+    with pytest.raises(UploadError) as exc:
+        read_upload(_kmz(doc), "utf16.kmz")
+    assert exc.value.message_key == "upload.xml_dtd" and exc.value.fmt["line"] == 2
+
+
+def test_utf16_kml_inside_a_kmz_without_a_dtd_is_read():
+    rows = real_rows()[:3]
+    doc = my_maps_kml(rows).replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    r = read_upload(_kmz(doc), "utf16.kmz")
+    assert len(r.features) == 3 and r.features[0]["properties"]["name"] == rows[0]["名称"]
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_kml_and_gpx_files_are_read_and_their_dtds_refused(codec):
+    """Windows tools save "Unicode" text as UTF-16 with a BOM."""
+    rows = real_rows()[:3]
+    kml = "\ufeff" + my_maps_kml(rows).replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    r = read_upload(kml.encode(codec), "unicode.kml")
+    assert r.format == "kml" and len(r.features) == 3
+    gpx = ('\ufeff<?xml version="1.0" encoding="UTF-16"?><gpx version="1.1"><wpt lat="36.5" lon="136.6">'
+           '<name>能登</name></wpt></gpx>')
+    r = read_upload(gpx.encode(codec), "unicode.gpx")
+    assert r.format == "gpx" and r.features[0]["properties"]["name"] == "能登"
+    with pytest.raises(UploadError) as exc:
+        read_upload(("\ufeff" + ENTITY_DOC.format(enc="UTF-16", pad="")).encode(codec), "unicode.kml")
+    assert exc.value.message_key == "upload.xml_dtd"
+    with pytest.raises(UploadError) as exc:  # other UTF-16 text is still not taken
+        read_upload("\ufeff名称,緯度,経度\na,36.5,136.6\n".encode(codec), "unicode.csv")
+    assert exc.value.status == 415
+
+
+@pytest.mark.parametrize("doc", [
+    # external entity: a local file would be read into the layer
+    b'<?xml version="1.0"?><!DOCTYPE gpx SYSTEM "file:///etc/passwd"><gpx><wpt lat="36.5" lon="136.6"/></gpx>',
+    b'<?xml version="1.0"?><!--' + b"x" * 66000 + b'-->\n<!DOCTYPE gpx [<!ENTITY e SYSTEM "file:///etc/hostname">]>'
+    b'<gpx><wpt lat="36.5" lon="136.6"><name>&e;</name></wpt></gpx>',
+])
+def test_gpx_with_a_dtd_is_refused(doc):
+    with pytest.raises(UploadError) as exc:
+        read_gpx(doc)
+    assert (exc.value.code, exc.value.message_key) == ("bad_gpx", "upload.xml_dtd")
+
+
+def test_broken_xml_names_the_line():
+    with pytest.raises(UploadError) as exc:
+        read_upload(b'<?xml version="1.0"?>\n<kml>\n<Document>\n<Placemark></Document>\n</kml>', "broken.kml")
+    assert exc.value.message_key == "upload.bad_xml" and exc.value.fmt["line"] == 4
 
 
 def test_html_to_text():
