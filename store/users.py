@@ -41,7 +41,6 @@ MIN_PASSWORD = 8
 TOKEN_PREFIX = "imt_"
 
 
-
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
