@@ -98,9 +98,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     server.register_blueprint(sources_api_bp)
 
     from api.dashboards import bp as dashboards_api
+    from api.errors import install as install_errors
     from api.hardening import init_hardening
 
     server.register_blueprint(dashboards_api)
+    install_errors(server)
     init_hardening(server)  # valid JSON everywhere, JSON errors under /api/ and /ogcapi/
 
     app = dash.Dash(

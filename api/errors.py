@@ -19,5 +19,13 @@ def error(status: int, code: str, message_key: str, details: list | None = None,
 
 
 def refused(exc: Refused):
-    """A service's `Refused` as our JSON error."""
-    return error(exc.status, exc.code, exc.message_key, exc.details, **exc.fmt)
+    """A service's `Refused` as our JSON error (a 401 names the Bearer scheme it wants)."""
+    body, status = error(exc.status, exc.code, exc.message_key, exc.details, **exc.fmt)
+    if status == 401:
+        body.headers["WWW-Authenticate"] = 'Bearer realm="ishikawa-map"'
+    return body, status
+
+
+def install(server) -> None:
+    """Any `Refused` that reaches Flask (an API route, `auth.require_token`) answers as our JSON error."""
+    server.register_error_handler(Refused, refused)

@@ -7,9 +7,10 @@ import secrets
 from datetime import timedelta
 from urllib.parse import quote
 
-from flask import abort, current_app, g, has_request_context, make_response, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_login import LoginManager, UserMixin, current_user
 
+from refusal import Refused
 from store.db import get_db
 from store.users import Staff, ensure_first_admin, staff_of, user_for_token
 
@@ -108,15 +109,11 @@ def current_staff() -> Staff | None:
 
 
 def require_token() -> Staff:
-    """The staff member of a Bearer token, or abort with a 401 JSON error."""
-    from api.errors import error
-
+    """The staff member of a Bearer token; otherwise `Refused(401)`, which the API answers as its
+    JSON error with `WWW-Authenticate: Bearer` (api.errors)."""
     staff = current_staff() if _bearer() else None
     if staff is None:
-        body, status = error(401, "unauthorized", "auth.api_unauthorized")
-        resp = make_response(body, status)
-        resp.headers["WWW-Authenticate"] = 'Bearer realm="ishikawa-map"'
-        abort(resp)
+        raise Refused(401, "unauthorized", "auth.api_unauthorized")
     return staff
 
 

@@ -187,7 +187,8 @@ def test_login_page_escapes_what_was_typed(client):
 
 @pytest.fixture
 def token_app(db, tmp_path):
-    """A bare Flask app with init_auth and one route using require_token()."""
+    """A bare Flask app with init_auth, the API's error handling and one route using require_token()."""
+    from api.errors import install as install_errors
     from auth import current_staff, init_auth, require_token
     from tests.conftest import make_settings
 
@@ -197,6 +198,7 @@ def token_app(db, tmp_path):
     with db.session() as s:
         _orgs(s)
     init_auth(server, settings)
+    install_errors(server)
 
     @server.post("/api/test-write")
     def write():
