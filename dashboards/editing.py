@@ -52,14 +52,36 @@ def in_grid_order(panels: list[dict]) -> list[dict]:
     return sorted(panels, key=lambda p: ((p.get("grid") or {}).get("y", 0), (p.get("grid") or {}).get("x", 0)))
 
 
+def _text(value) -> str:
+    """A text field's value (anything else the browser might send counts as empty)."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _int(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+
+
+def clean_panels(panels) -> list[dict]:
+    """The panels of the editor's store as the page may use them: dicts with a grid of numbers."""
+    out = []
+    for p in panels if isinstance(panels, list) else []:
+        if isinstance(p, dict):
+            g = p.get("grid") if isinstance(p.get("grid"), dict) else {}
+            out.append({**p, "grid": {k: _int(g.get(k), d) for k, d in (("x", 0), ("y", 0), ("w", 6), ("h", 4))}})
+    return out
+
+
 def reflow(panels: list[dict]) -> list[dict]:
     """Place the panels in list order left to right, top to bottom: a panel that does not fit in
     the rest of the row starts a new row below the tallest panel of the row. No overlaps."""
     out, x, y, bottom = [], 0, 0, 0
     for p in panels:
-        g = dict(p.get("grid") or {})
-        w = max(1, min(GRID_COLUMNS, int(g.get("w") or 6)))
-        h = max(2, min(16, int(g.get("h") or 4)))
+        g = p.get("grid") if isinstance(p.get("grid"), dict) else {}
+        w = max(1, min(GRID_COLUMNS, _int(g.get("w"), 6) or 6))
+        h = max(2, min(16, _int(g.get("h"), 4) or 4))
         if x + w > GRID_COLUMNS:
             x, y = 0, bottom
         out.append({**p, "grid": {"x": x, "y": y, "w": w, "h": h}})
@@ -155,7 +177,7 @@ def options_from_form(f: dict) -> dict:
     ptype = f.get("type")
     opts = {}
     if ptype in OPTION_GROUPS["unit"]:
-        opts.update(_clean({"unit": (f.get("unit") or "").strip(), "unit_en": (f.get("unit_en") or "").strip()}))
+        opts.update(_clean({"unit": _text(f.get("unit")), "unit_en": _text(f.get("unit_en"))}))
     if ptype in OPTION_GROUPS["minmax"]:
         opts.update(_clean({"min": _num(f.get("min")), "max": _num(f.get("max"))}))
     if ptype in OPTION_GROUPS["steps"]:
@@ -173,8 +195,8 @@ def panel_from_form(f: dict, panel_id: str, grid: dict | None = None) -> dict:
     for k in ("w", "h"):
         if _num(f.get(k)) is not None:
             g[k] = _num(f.get(k))
-    return {"id": panel_id, "type": f.get("type") or "", "title_ja": (f.get("title_ja") or "").strip(),
-            "title_en": (f.get("title_en") or "").strip(), "query": query_from_form(f),
+    return {"id": panel_id, "type": f.get("type") or "", "title_ja": _text(f.get("title_ja")),
+            "title_en": _text(f.get("title_en")), "query": query_from_form(f),
             "options": options_from_form(f), "grid": g}
 
 
@@ -228,26 +250,27 @@ def variables_from_form(rows: list[list]) -> list[dict]:
     out = []
     for name, vtype, label_ja, label_en, options, default in rows:
         opts = [x.strip() for x in re.split(r"[,、\n]", str(options or "")) if x.strip()]
-        out.append({"name": (name or "").strip(), "type": vtype or "custom", "label_ja": (label_ja or "").strip(),
-                    "label_en": (label_en or "").strip(), "options": opts if vtype == "custom" else [],
-                    "default": (default or "").strip()})
+        vtype = vtype if isinstance(vtype, str) else "custom"
+        out.append({"name": _text(name), "type": vtype or "custom", "label_ja": _text(label_ja),
+                    "label_en": _text(label_en), "options": opts if vtype == "custom" else [],
+                    "default": _text(default)})
     return out
 
 
 def build_doc(base: dict, settings: dict, variables: list[dict], panels: list[dict]) -> dict:
     """The whole document from the stored one, the settings fields, variables and panels."""
-    doc = {k: v for k, v in (base or {}).items() if k not in ("panels", "variables")}
-    rng, custom_from, custom_to = settings.get("range"), settings.get("from"), settings.get("to")
+    doc = {k: v for k, v in (base if isinstance(base, dict) else {}).items() if k not in ("panels", "variables")}
+    rng, custom_from, custom_to = (_text(settings.get(k)) for k in ("range", "from", "to"))
     if rng == "custom":
         time = {"from": str(custom_from or "")[:16], "to": str(custom_to or "")[:16] or "now"}
     else:
         time = {"from": rng if rng in RELATIVE else "now-24h", "to": "now"}
-    doc.update(slug=(settings.get("slug") or "").strip(), title_ja=(settings.get("title_ja") or "").strip(),
-               title_en=(settings.get("title_en") or "").strip(),
-               description_ja=(settings.get("description_ja") or "").strip(),
-               description_en=(settings.get("description_en") or "").strip(),
-               visibility=settings.get("visibility") or "private", refresh=settings.get("refresh") or "off",
+    doc.update(slug=_text(settings.get("slug")), title_ja=_text(settings.get("title_ja")),
+               title_en=_text(settings.get("title_en")),
+               description_ja=_text(settings.get("description_ja")),
+               description_en=_text(settings.get("description_en")),
+               visibility=_text(settings.get("visibility")) or "private", refresh=_text(settings.get("refresh")) or "off",
                time=time, variables=variables, panels=panels)
-    if settings.get("organisation"):
-        doc["organisation"] = settings["organisation"]
+    if _text(settings.get("organisation")):
+        doc["organisation"] = _text(settings["organisation"])
     return doc

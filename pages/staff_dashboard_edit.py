@@ -45,6 +45,7 @@ from dashboards.editing import (
     STEP_COLORS,
     blank_form,
     build_doc,
+    clean_panels,
     form_from_panel,
     in_grid_order,
     kinds_for,
@@ -410,7 +411,7 @@ def _settings_card(doc: dict, staff, lang: str, is_new: bool):
 
 
 def layout(slug: str | None = None, lang: str | None = None, add_sensor: str | None = None, **_query):
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     staff = current_staff()
     slug = str(slug or "")[:60]
     add_sensor = str(add_sensor or "")[:120]
@@ -487,6 +488,14 @@ def layout(slug: str | None = None, lang: str | None = None, add_sensor: str | N
 
 # --- callbacks --------------------------------------------------------------------------------------
 
+def _lang(value) -> str:
+    return normalize_lang(value if isinstance(value, str) else None)
+
+
+def _panels(store) -> list[dict]:
+    return clean_panels(store.get("panels") if isinstance(store, dict) else None)
+
+
 def _need_login(lang: str):
     return html.P(t("staff.need_login", lang), className="staff-error", role="alert")
 
@@ -503,7 +512,9 @@ def _var_states():
 
 
 def _variables(values: list[list]) -> list[dict]:
-    return variables_from_form(list(zip(*values)) if values and values[0] else [])
+    if not values or not all(isinstance(v, list) for v in values) or len({len(v) for v in values}) != 1:
+        return []
+    return variables_from_form(list(zip(*values)))
 
 
 @callback(
@@ -516,7 +527,7 @@ def _variables(values: list[list]) -> list[dict]:
 )
 def change_variables(_add, _removes, *rest):
     *values, lang = rest
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     if current_staff() is None:
         return _need_login(lang)
     variables = _variables(values)
@@ -554,13 +565,13 @@ def toggle_custom(rng):
     prevent_initial_call=True,
 )
 def change_panels(_ups, _downs, _dels, widths, heights, store, lang):
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     if current_staff() is None:
         return no_update, _need_login(lang)
     trig = ctx.triggered_id
     if not isinstance(trig, dict) or not ctx.triggered:
         raise PreventUpdate
-    panels = list((store or {}).get("panels") or [])
+    panels = _panels(store)
     i = trig.get("i")
     if not isinstance(i, int) or not 0 <= i < len(panels):
         raise PreventUpdate
@@ -591,10 +602,10 @@ def change_panels(_ups, _downs, _dels, widths, heights, store, lang):
     prevent_initial_call=True,
 )
 def draw_panels(store, lang):
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     if current_staff() is None:
         raise PreventUpdate
-    panels = (store or {}).get("panels") or []
+    panels = _panels(store)
     return panel_list(panels, lang), layout_sketch(panels, lang)
 
 
@@ -625,21 +636,21 @@ def _choice_values(opts: dict) -> list:
 )
 def open_form(_add, _edits, _cancel, store, *rest):
     *values, lang = rest
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     staff = current_staff()
     if staff is None:
         raise PreventUpdate
     keep = [no_update] * (len(FORM_NAMES) + len(CHOICE_OUTPUTS))
     if ctx.triggered_id == "dbe-cancel":
         return (True, None, "", "", no_update, *keep)
-    panels = (store or {}).get("panels") or []
+    panels = _panels(store)
     if ctx.triggered_id == "dbe-add":
         if not _add:
             raise PreventUpdate
         form, editing = blank_form(), {"index": None, "id": new_panel_id(panels)}
     else:
         clicked = _clicked()
-        if clicked is None or not 0 <= clicked["i"] < len(panels):
+        if clicked is None or not isinstance(clicked.get("i"), int) or not 0 <= clicked["i"] < len(panels):
             raise PreventUpdate
         panel = panels[clicked["i"]]
         form, editing = form_from_panel(panel), {"index": clicked["i"], "id": panel.get("id")}
@@ -704,7 +715,7 @@ clientside_callback(
     State("dbe-p-kind", "value"), State("dbe-lang", "data"),
 )
 def type_changed(ptype, kind, lang):
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     allowed = kinds_for(ptype or "")
     if not allowed:
         raise PreventUpdate
@@ -726,9 +737,9 @@ def type_changed(ptype, kind, lang):
 )
 def kind_changed(kind, fn, by, *rest):
     *values, lang = rest
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     staff = current_staff()
-    if staff is None or kind not in GROUPS:
+    if staff is None or not isinstance(kind, str) or kind not in GROUPS:
         raise PreventUpdate
     used = set(GROUPS[kind])
     fns, bys = FNS.get(kind, ["avg"]), BYS.get(kind, ["area"])
@@ -752,7 +763,7 @@ def kind_changed(kind, fn, by, *rest):
     State("dbe-lang", "data"),
 )
 def layer_changed(layer, lang):
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     staff = current_staff()
     if staff is None:
         raise PreventUpdate
@@ -770,7 +781,7 @@ def sensors_changed(sensors):
     staff = current_staff()
     if staff is None:
         raise PreventUpdate
-    ids = [x for x in sensors or [] if isinstance(x, str) and not x.startswith("$")]
+    ids = [x for x in sensors if isinstance(x, str) and not x.startswith("$")] if isinstance(sensors, list) else []
     with get_db().session() as s:
         return [{"label": a, "value": a} for a in choices.attributes(s, staff, ids)]
 
@@ -792,8 +803,8 @@ SETTINGS_STATES = [State("dbe-slug", "value"), State("dbe-title", "value"), Stat
 
 
 def _form_panel(editing, store, values) -> dict:
-    panels = (store or {}).get("panels") or []
-    editing = editing or {}
+    panels = _panels(store)
+    editing = editing if isinstance(editing, dict) else {}
     index = editing.get("index")
     grid = panels[index].get("grid") if isinstance(index, int) and 0 <= index < len(panels) else None
     return panel_from_form(_form_values(values), str(editing.get("id") or new_panel_id(panels)), grid)
@@ -807,7 +818,7 @@ def _form_panel(editing, store, values) -> dict:
     prevent_initial_call=True,
 )
 def preview(n, editing, store, base, *rest):
-    lang = normalize_lang(rest[-1])
+    lang = _lang(rest[-1])
     settings = settings_of(rest[:len(SETTINGS_STATES)])
     form_values = rest[len(SETTINGS_STATES):len(SETTINGS_STATES) + len(FORM_NAMES)]
     var_values = list(rest[len(SETTINGS_STATES) + len(FORM_NAMES):-1])
@@ -839,7 +850,7 @@ def preview(n, editing, store, base, *rest):
     prevent_initial_call=True,
 )
 def apply_panel(n, editing, store, *rest):
-    lang = normalize_lang(rest[-1])
+    lang = _lang(rest[-1])
     form_values = rest[:len(FORM_NAMES)]
     var_values = list(rest[len(FORM_NAMES):-1])
     staff = current_staff()
@@ -862,8 +873,8 @@ def apply_panel(n, editing, store, *rest):
     except Refused as exc:
         return (no_update, refusal_box(exc, lang, None, "dbe-form-error", panel=True), no_update, no_update, no_update,
                 no_update)
-    panels = list((store or {}).get("panels") or [])
-    index = (editing or {}).get("index")
+    panels = _panels(store)
+    index = editing.get("index") if isinstance(editing, dict) else None
     if isinstance(index, int) and 0 <= index < len(panels):
         old = panels[index].get("grid") or {}
         panels[index] = panel
@@ -885,7 +896,7 @@ def apply_panel(n, editing, store, *rest):
     prevent_initial_call=True,
 )
 def save(n, orig, store, base, *rest):
-    lang = normalize_lang(rest[-1])
+    lang = _lang(rest[-1])
     settings = settings_of(rest[:len(SETTINGS_STATES)])
     var_values = list(rest[len(SETTINGS_STATES):-1])
     staff = current_staff()
@@ -893,7 +904,7 @@ def save(n, orig, store, base, *rest):
         return _need_login(lang), no_update, no_update, no_update
     if not n:
         raise PreventUpdate
-    doc = build_doc(base or {}, settings, _variables(var_values), list((store or {}).get("panels") or []))
+    doc = build_doc(base or {}, settings, _variables(var_values), _panels(store))
     try:
         saved = service.replace(get_db(), staff, str(orig), doc) if orig else service.create(get_db(), staff, doc)
     except Refused as exc:

@@ -83,10 +83,10 @@ def import_document(db, staff, data) -> dict:
     return service.create(db, staff, data)
 
 
-def new_document(title_ja: str | None, title_en: str | None, slug: str | None, organisation: str | None) -> dict:
-    slug = (slug or "").strip() or suggest_slug(title_en, title_ja)
-    return {"slug": slug, "title_ja": (title_ja or "").strip(), "title_en": (title_en or "").strip(),
-            "organisation": organisation or "", "visibility": "private", "panels": []}
+def new_document(title_ja, title_en, slug, organisation) -> dict:
+    text = lambda v: v.strip() if isinstance(v, str) else ""  # noqa: E731 - anything else counts as empty
+    return {"slug": text(slug) or suggest_slug(text(title_en), text(title_ja)), "title_ja": text(title_ja),
+            "title_en": text(title_en), "organisation": text(organisation), "visibility": "private", "panels": []}
 
 
 # --- layout ----------------------------------------------------------------------------------------
@@ -145,7 +145,7 @@ def _org_field(staff, lang: str):
 
 
 def layout(lang: str | None = None, add_sensor: str | None = None, **_query):
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     staff = current_staff()
     add_sensor = str(add_sensor or "")[:120]
     if staff is None:
@@ -215,6 +215,10 @@ clientside_callback(
     prevent_initial_call=True,
 )
 
+def _lang(value) -> str:
+    return normalize_lang(value if isinstance(value, str) else None)
+
+
 def _need_login(lang: str):
     return html.P(t("staff.need_login", lang), className="staff-error", role="alert")
 
@@ -243,7 +247,7 @@ def slug_suggestion(title_ja, title_en):
     prevent_initial_call=True,
 )
 def create(n, title_ja, title_en, slug, org, lang, add_sensor):
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     staff = current_staff()
     if staff is None:
         return _need_login(lang), no_update
@@ -269,7 +273,7 @@ def create(n, title_ja, title_en, slug, org, lang, add_sensor):
     prevent_initial_call=True,
 )
 def act(_dups, confirmed, _restores, pending, lang, add_sensor):
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     staff = current_staff()
     if staff is None:
         return no_update, _need_login(lang), no_update
@@ -310,7 +314,7 @@ def act(_dups, confirmed, _restores, pending, lang, add_sensor):
     prevent_initial_call=True,
 )
 def import_json(contents, filename, lang, add_sensor):
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     staff = current_staff()
     if staff is None:
         return _need_login(lang), no_update
@@ -336,7 +340,7 @@ def import_json(contents, filename, lang, add_sensor):
     prevent_initial_call=True,
 )
 def ask_delete(_n, lang):
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     clicked = _clicked()
     staff = current_staff()
     if clicked is None or staff is None:
@@ -358,7 +362,7 @@ def ask_delete(_n, lang):
     prevent_initial_call=True,
 )
 def export_json(_n, lang):
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     clicked = _clicked()
     staff = current_staff()
     if clicked is None:
@@ -403,7 +407,7 @@ def history_list(staff, slug: str, lang: str):
     prevent_initial_call=True,
 )
 def show_history(_n, lang):
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     clicked = _clicked()
     staff = current_staff()
     if clicked is None:
