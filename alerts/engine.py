@@ -49,7 +49,7 @@ class Condition:
     quiet_end: str = ""
 
     @classmethod
-    def of(cls, rule) -> "Condition":
+    def of(cls, rule) -> Condition:
         """From anything with the rule's attributes (store.alerts.AlertRule, a namespace…)."""
         return cls(op=normalize_op(rule.op), threshold=float(rule.threshold),
                    clear_threshold=None if rule.clear_threshold is None else float(rule.clear_threshold),

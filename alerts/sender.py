@@ -19,9 +19,9 @@ import socket
 import ssl
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 

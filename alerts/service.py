@@ -16,14 +16,13 @@ import math
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
-
-from sqlalchemy import event, func, inspect, select
-from sqlalchemy.orm import Session
 
 import orjson
+from sqlalchemy import event, func, inspect, select
+from sqlalchemy.orm import Session
 
 from alerts import engine
 from alerts.engine import Condition, State, Transition
@@ -49,7 +48,7 @@ class AlertConfig:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings, **over) -> "AlertConfig":
+    def from_settings(cls, settings, **over) -> AlertConfig:
         return cls(base_url=settings.public_base_url, mail_from=settings.mail_from,
                    secret_key=settings.secret_key, **over)
 

@@ -12,19 +12,17 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
 from alerts import access, rules
-from alerts.history import filters as history_filters
-from alerts.history import rows as history_rows
-from alerts.history import to_csv
+from alerts.history import filters as history_filters, rows as history_rows, to_csv
 from alerts.rules_json import rule_to_json
-from alerts.service import confirm_subscription, config_of, unsubscribe
+from alerts.service import config_of, confirm_subscription, unsubscribe
 from api.errors import error, request_lang
 from i18n import t
 from refusal import Refused
+from sources.observed import finite, parse_time, time_problem
 from store import alerts as sa
 from store.db import get_db, utcnow
 from store.layers import upsert_layer
 from store.models import PRIVATE, PUBLIC, Layer, Organisation, Sensor
-from sources.observed import finite, parse_time, time_problem
 from store.sensors import add_reading, upsert_sensor
 from store.users import may_see_layer
 

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ from store.db import Database, UTCDateTime, normalize_url  # noqa: E402
 
 ATTR = "snowDepth"
 LAYER = "bench-sensors"
-UTC = timezone.utc
+UTC = UTC
 
 
 def sensor_ids(n: int) -> list[str]:

@@ -8,8 +8,16 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from alerts import access, rules
-from alerts.forms import (EMPTY_FORM, FORM_FIELDS, form_to_json, layer_options, op_options, rule_rows, rule_to_form,
-                          sensor_options)
+from alerts.forms import (
+    EMPTY_FORM,
+    FORM_FIELDS,
+    form_to_json,
+    layer_options,
+    op_options,
+    rule_rows,
+    rule_to_form,
+    sensor_options,
+)
 from alerts.rules_json import EMAIL
 from alerts.service import config_of, preview, send_test_mail
 from components.header import header

@@ -10,9 +10,7 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from alerts import access
-from alerts.history import COLUMNS
-from alerts.history import filters as history_filters
-from alerts.history import rows as history_rows
+from alerts.history import COLUMNS, filters as history_filters, rows as history_rows
 from components.header import header
 from i18n import normalize_lang, t
 from refusal import Refused

@@ -9,8 +9,22 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, func, or_, select, true, update)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from store.db import Base, UTCDateTime, utcnow

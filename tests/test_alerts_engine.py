@@ -1,14 +1,14 @@
 """The rule engine as plain functions with a controllable clock (no database, no sleeps)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from alerts import engine
 from alerts.engine import Condition, State
 
-T0 = datetime(2026, 1, 20, 3, 0, tzinfo=timezone.utc)  # 12:00 JST
+T0 = datetime(2026, 1, 20, 3, 0, tzinfo=UTC)  # 12:00 JST
 M = timedelta(minutes=1)
 
 
@@ -75,7 +75,7 @@ def test_for_at_least_n_minutes_by_readings_and_by_clock():
 
 def test_quiet_hours_hold_the_alert_mail_until_they_end():
     cond = Condition(">", 20, quiet_start="22:00", quiet_end="06:00")
-    night = datetime(2026, 1, 20, 14, 0, tzinfo=timezone.utc)  # 23:00 JST
+    night = datetime(2026, 1, 20, 14, 0, tzinfo=UTC)  # 23:00 JST
     st = State()
     (fired,) = engine.on_value(cond, st, 30, night, night)
     assert fired.kind == "fired" and not fired.mail and fired.note == "quiet_hours"
@@ -87,7 +87,7 @@ def test_quiet_hours_hold_the_alert_mail_until_they_end():
 
 def test_alert_cleared_during_quiet_hours_mails_nobody():
     cond = Condition(">", 20, quiet_start="22:00", quiet_end="06:00")
-    night = datetime(2026, 1, 20, 14, 0, tzinfo=timezone.utc)
+    night = datetime(2026, 1, 20, 14, 0, tzinfo=UTC)
     st = State()
     engine.on_value(cond, st, 30, night, night)
     (cleared,) = engine.on_value(cond, st, 10, night + M, night + M)

@@ -2,14 +2,23 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from alerts import sender
-from alerts.service import (AlertConfig, RateLimited, confirm_subscription, install, preview, request_subscription,
-                            send_test_mail, tick, unsubscribe)
+from alerts.service import (
+    AlertConfig,
+    RateLimited,
+    confirm_subscription,
+    install,
+    preview,
+    request_subscription,
+    send_test_mail,
+    tick,
+    unsubscribe,
+)
 from store import alerts as sa
 from store.features import replace_features
 from store.layers import ensure_organisation, upsert_layer
@@ -17,7 +26,7 @@ from store.models import Layer, Sensor
 from store.sensors import add_reading, upsert_sensor
 from tests.smtp_helpers import SmtpSink
 
-T0 = datetime(2026, 1, 20, 3, 0, tzinfo=timezone.utc)  # 12:00 JST
+T0 = datetime(2026, 1, 20, 3, 0, tzinfo=UTC)  # 12:00 JST
 SENSOR = "snow-hakui-01"
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from store.models import PRIVATE, Sensor
 from store.sensors import add_reading, upsert_sensor
 from store.users import ADMIN, create_user, staff_of
 
-T0 = datetime(2026, 1, 20, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 20, 3, 0, tzinfo=UTC)
 
 
 class Clock:

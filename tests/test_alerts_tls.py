@@ -13,7 +13,7 @@ from aiosmtpd.smtp import AuthResult
 from alerts import sender
 from alerts.mail import build_message, message_bytes
 from tests.browser_helpers import free_port
-from tests.smtp_helpers import _Handler, SmtpSink
+from tests.smtp_helpers import SmtpSink, _Handler
 
 x509 = pytest.importorskip("cryptography.x509")
 
@@ -25,7 +25,7 @@ def make_cert(tmp_path):
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=1))
@@ -65,7 +65,7 @@ def test_tls_and_login(tmp_path, scheme):
         good = sender.parse_smtp_url(f"{scheme}://alerts%40kaga.example.jp:p%40ss%3Aword@127.0.0.1:{port}")
         with sender.connect(good, timeout=10, context=client_ctx) as conn:
             msg = build_message("alerts@kaga.example.jp", "duty@kaga.example.jp", "[テスト] TLS", "本文", "<p>本文</p>",
-                                "<tls@kaga.example.jp>", dt.datetime.now(dt.timezone.utc))
+                                "<tls@kaga.example.jp>", dt.datetime.now(dt.UTC))
             conn.sendmail("alerts@kaga.example.jp", ["duty@kaga.example.jp"], message_bytes(msg))
         assert [m["Subject"] for m in sink.messages] == ["[テスト] TLS"]
         bad = sender.parse_smtp_url(f"{scheme}://alerts%40kaga.example.jp:wrong@127.0.0.1:{port}")

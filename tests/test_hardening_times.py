@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -156,7 +156,7 @@ def test_ngsi_numbers_and_times_never_overflow():
     assert number("12.5") == 12.5 and number(3) == 3.0
     from sources.observed import time_problem
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert time_problem(parse_datetime("0001-01-01T00:00:00+14:00"), now) == "too_old"
     assert time_problem(parse_datetime("9999-12-31T23:59:59-14:00"), now) == "future"
 
@@ -165,9 +165,9 @@ def test_formatting_a_time_never_overflows():
     from alerts.engine import Condition, in_quiet_hours
     from alerts.mail import fmt_jst
 
-    edge = datetime(9999, 12, 31, 23, 0, tzinfo=timezone.utc)
+    edge = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
     assert fmt_jst(edge).startswith("9999-12-31 23:00")
-    assert "JST" in fmt_jst(datetime(1, 1, 1, tzinfo=timezone.utc))
+    assert "JST" in fmt_jst(datetime(1, 1, 1, tzinfo=UTC))
     assert in_quiet_hours(Condition(op=">", threshold=1, quiet_start="22:00", quiet_end="06:00"), edge) is False
 
 
@@ -177,7 +177,7 @@ def test_a_stored_reading_dated_9999_does_not_break_rule_saves(client, app_db, k
     with app_db.session() as s:
         upsert_sensor(s, sid, layer_id="snow-depth", name_ja="9999年", lon=137.95, lat=37.95)
         x = s.get(Sensor, sid)
-        x.last_value, x.last_observed_at = 50.0, datetime(9999, 12, 31, 23, 0, tzinfo=timezone.utc)
+        x.last_value, x.last_observed_at = 50.0, datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
     try:
         body = {"name": "9999", "area": [137.94, 37.94, 137.96, 37.96], "op": ">", "threshold": 1,
                 "recipients": ["duty@kaga.example.jp"]}

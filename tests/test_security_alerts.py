@@ -197,8 +197,8 @@ def test_staff_page_preview_and_test_mail_never_show_a_private_sensor(dash_app, 
     body = hakui.post("/_dash-update-component", json=_preview_payload(dash_app, named)).get_data(as_text=True)
     assert not _leaks(body, w) and "存在しないか" in body
     # saving through the page: the rule never sees it either
-    from pages.staff_alerts import FIELD_IDS
     from alerts.forms import EMPTY_FORM, FORM_FIELDS
+    from pages.staff_alerts import FIELD_IDS
 
     values = dict(EMPTY_FORM, **{**form, "name": "範囲保存"})
     save_key = _callback_key(dash_app, "staff-alerts-list.children")

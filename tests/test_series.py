@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import delete, func, select, text
@@ -13,7 +13,7 @@ from store.models import Reading
 from store.sensors import add_reading, add_readings, upsert_sensor
 from store.series import ReadingRollup
 
-UTC = timezone.utc
+UTC = UTC
 JST = timezone(timedelta(hours=9))
 
 
