@@ -171,13 +171,15 @@ def latest(s: Session, sensor_ids: list[str], attribute: str | None = None) -> d
         q = select(Sensor.id, Sensor.last_observed_at, Sensor.last_value).where(
             Sensor.id.in_(ids), Sensor.last_observed_at.is_not(None), Sensor.last_value.is_not(None))
         return {sid: (t, float(v)) for sid, t, v in s.execute(q)}
-    # the newest reading per sensor is one probe each of the (sensor_id, attribute, observed_at) index
+    # the newest reading per sensor: one probe each of the covering index, no table row visited
+    newest = ("(SELECT m.{col} FROM readings m WHERE m.sensor_id = x.id AND m.attribute = :attr"
+              " ORDER BY m.observed_at DESC LIMIT 1)")
     sql = text(
-        "SELECT r.sensor_id, r.observed_at, r.value FROM readings r WHERE r.id IN ("
-        " SELECT (SELECT m.id FROM readings m WHERE m.sensor_id = x.id AND m.attribute = :attr"
-        "  ORDER BY m.observed_at DESC LIMIT 1) FROM sensors x WHERE x.id IN :ids)"
+        f"SELECT x.id, {newest.format(col='observed_at')} AS observed_at, {newest.format(col='value')} AS value"
+        " FROM sensors x WHERE x.id IN :ids"
     ).bindparams(bindparam("ids", expanding=True)).columns(observed_at=UTCDateTime())
-    return {sid: (t, float(v)) for sid, t, v in s.execute(sql, {"ids": ids, "attr": attribute})}
+    return {sid: (t, float(v)) for sid, t, v in s.execute(sql, {"ids": ids, "attr": attribute})
+            if t is not None and v is not None}
 
 
 def _aggregate(s: Session, sensor_ids: list[str], attribute: str, since: datetime, until: datetime,
