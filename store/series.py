@@ -18,8 +18,19 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import (Float, ForeignKey, Integer, PrimaryKeyConstraint, String, bindparam, case, delete, event,
-                        select, text)
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    bindparam,
+    case,
+    delete,
+    event,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.db import Base, UTCDateTime
