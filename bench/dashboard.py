@@ -323,7 +323,7 @@ def main() -> None:
             print(f"kept: {url}")
         elif drop:
             drop()
-        else:
+        if not (args.keep and not drop):
             shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -18,7 +18,19 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Float, ForeignKey, Integer, String, bindparam, case, delete, event, select, text
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    bindparam,
+    case,
+    delete,
+    event,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.db import Base, UTCDateTime
@@ -38,17 +50,21 @@ class ReadingRollup(Base):
     """Aggregates of one sensor's readings of one attribute within one UTC hour."""
 
     __tablename__ = "reading_rollups"
-    sensor_id: Mapped[str] = mapped_column(ForeignKey("sensors.id", ondelete="CASCADE"), primary_key=True)
-    attribute: Mapped[str] = mapped_column(String(60), primary_key=True)
-    hour_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    sensor_id: Mapped[str] = mapped_column(ForeignKey("sensors.id", ondelete="CASCADE"))
+    attribute: Mapped[str] = mapped_column(String(60))
+    hour_start: Mapped[datetime] = mapped_column(UTCDateTime)
     count: Mapped[int] = mapped_column(Integer)
     total: Mapped[float] = mapped_column(Float)
     min_value: Mapped[float] = mapped_column(Float)
     max_value: Mapped[float] = mapped_column(Float)
     last_value: Mapped[float] = mapped_column(Float)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # SQLite: the primary key is the table (one sensor's hours lie together, read without lookups)
-    __table_args__ = {"sqlite_with_rowid": False}
+    # One sensor's hours lie together and are read without visiting scattered table rows: on SQLite
+    # the primary key is the table, on PostgreSQL the key index carries the values (index-only scans)
+    __table_args__ = (
+        PrimaryKeyConstraint("sensor_id", "attribute", "hour_start", postgresql_include=[
+            "count", "total", "min_value", "max_value", "last_value", "last_at"]),
+        {"sqlite_with_rowid": False})
 
 
 ROLLUPS = ReadingRollup.__table__
@@ -166,13 +182,15 @@ def latest(s: Session, sensor_ids: list[str], attribute: str | None = None) -> d
         q = select(Sensor.id, Sensor.last_observed_at, Sensor.last_value).where(
             Sensor.id.in_(ids), Sensor.last_observed_at.is_not(None), Sensor.last_value.is_not(None))
         return {sid: (t, float(v)) for sid, t, v in s.execute(q)}
-    # the newest reading per sensor is one probe each of the (sensor_id, attribute, observed_at) index
+    # the newest reading per sensor: one probe each of the covering index, no table row visited
+    newest = ("(SELECT m.{col} FROM readings m WHERE m.sensor_id = x.id AND m.attribute = :attr"
+              " ORDER BY m.observed_at DESC LIMIT 1)")
     sql = text(
-        "SELECT r.sensor_id, r.observed_at, r.value FROM readings r WHERE r.id IN ("
-        " SELECT (SELECT m.id FROM readings m WHERE m.sensor_id = x.id AND m.attribute = :attr"
-        "  ORDER BY m.observed_at DESC LIMIT 1) FROM sensors x WHERE x.id IN :ids)"
+        f"SELECT x.id, {newest.format(col='observed_at')} AS observed_at, {newest.format(col='value')} AS value"
+        " FROM sensors x WHERE x.id IN :ids"
     ).bindparams(bindparam("ids", expanding=True)).columns(observed_at=UTCDateTime())
-    return {sid: (t, float(v)) for sid, t, v in s.execute(sql, {"ids": ids, "attr": attribute})}
+    return {sid: (t, float(v)) for sid, t, v in s.execute(sql, {"ids": ids, "attr": attribute})
+            if t is not None and v is not None}
 
 
 def _aggregate(s: Session, sensor_ids: list[str], attribute: str, since: datetime, until: datetime,
@@ -184,9 +202,13 @@ def _aggregate(s: Session, sensor_ids: list[str], attribute: str, since: datetim
         return out
     s.flush()  # readings added in this session count too
     sql, params = aggregate_query(_dialect(s), ids, attribute, since, until, step, fn, use_rollups)
+    starts: dict[int, datetime] = {}  # the sensors share their bucket starts
     for row in s.execute(sql, params):
         if row[2] is not None:
-            out[row[0]].append((_from_epoch(row[1]), _finish(fn, row[2], row[3] if fn == "avg" else None)))
+            start = starts.get(row[1])
+            if start is None:
+                start = starts[row[1]] = _from_epoch(row[1])
+            out[row[0]].append((start, _finish(fn, row[2], row[3] if fn == "avg" else None)))
     return out
 
 
