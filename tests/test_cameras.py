@@ -1,5 +1,5 @@
-"""Cameras: fetching snapshots from a local HTTP server (good image, not an image, too big, server
-down, redirect to a forbidden address), re-encoding that drops metadata, retention, the jobs, and
+"""Cameras: fetching snapshots from a local HTTP server (good image, not an image, too big, slow,
+server down, redirect to a forbidden address), re-encoding that drops metadata, retention, the jobs, and
 private cameras through every route as another organisation and as anonymous."""
 from __future__ import annotations
 
@@ -54,6 +54,17 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 for _ in range(200):  # 12.5 MB
                     self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        elif self.path == "/slow":  # a byte now and then: each read is quick, the whole is not
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.end_headers()
+            try:
+                for _ in range(40):
+                    self.wfile.write(b"\xff")
+                    self.wfile.flush()
+                    time.sleep(0.1)
             except (BrokenPipeError, ConnectionResetError):
                 pass
         elif self.path == "/redirect":
@@ -115,6 +126,10 @@ def test_not_an_image_too_big_server_down_and_forbidden_redirect(server):
         cf.fetch_bytes(f"{server}/big")
     with pytest.raises(cf.CameraError):
         cf.fetch_bytes(f"http://127.0.0.1:{free_port()}/snap.jpg")
+    started = time.monotonic()
+    with pytest.raises(cf.CameraError, match="too long"):
+        cf.fetch_bytes(f"{server}/slow", total_s=1.0)
+    assert time.monotonic() - started < 2.5
     with pytest.raises(cf.CameraError, match="address refused"):
         cf.fetch_bytes(f"{server}/redirect")
     with pytest.raises(cf.CameraError, match="address refused"):
