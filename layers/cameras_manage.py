@@ -203,3 +203,17 @@ def remove(db: Database, staff, camera_id: str, instance_path: Path) -> None:
         cam = _editable(s, staff, camera_id)
         delete_camera(s, cameras_folder(instance_path), cam)
         _touch_layer(s)
+
+
+def manageable(db: Database, staff) -> list[dict]:
+    """The cameras this person may change: their organisation's (admins: all)."""
+    from sqlalchemy import select
+
+    if staff is None:
+        return []
+    with db.session() as s:
+        q = select(Camera).order_by(Camera.organisation_id, Camera.id)
+        if not staff.is_admin:
+            q = q.where(Camera.organisation_id == staff.organisation_id)
+        now = utcnow()
+        return [camera_json(s, cam, now) for cam in s.scalars(q)]

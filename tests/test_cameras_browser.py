@@ -71,3 +71,72 @@ def test_camera_names_are_escaped_in_the_popup(dash_duo, dash_app):
             cam = s.get(Camera, "xss-test")
             if cam is not None:
                 delete_camera(s, cameras_folder(server.extensions["ishikawa.settings"].instance_path), cam)
+
+
+def test_staff_register_a_camera_then_delete_it_with_confirmation(dash_duo, dash_app, app_db):
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from store.cameras import Camera, CameraImage
+    from tests.staff_helpers import PASSWORD, make_person
+    from tests.test_cameras import Handler
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    person = make_person(app_db, "hakui")
+    try:
+        dash_duo.driver.set_window_size(1400, 1100)
+        dash_duo.start_server(dash_app, port=free_port())
+        dash_duo.driver.get(dash_duo.server_url + "/login?next=/staff/cameras")
+        dash_duo.wait_for_element("#login-email", timeout=10).send_keys(person.email)
+        dash_duo.find_element("#login-password").send_keys(PASSWORD)
+        dash_duo.find_element("#login-submit").click()
+        dash_duo.wait_for_element("#staff-cameras-submit", timeout=15)
+        dash_duo.find_element("#staff-cameras-name").send_keys("職員登録テストカメラ")
+        dash_duo.find_element("#staff-cameras-lon").send_keys("136.79")
+        dash_duo.find_element("#staff-cameras-lat").send_keys("36.9")
+        dash_duo.find_element("#staff-cameras-url").send_keys(f"http://127.0.0.1:{httpd.server_address[1]}/good.jpg")
+        interval = dash_duo.find_element("#staff-cameras-interval")
+        interval.clear()
+        interval.send_keys("10")  # too short: refused with the field named
+        dash_duo.find_element("#staff-cameras-submit").click()
+        dash_duo.wait_for_contains_text("#staff-cameras-message", "interval_s", timeout=10)
+        interval.clear()
+        interval.send_keys("60")
+        dash_duo.find_element("#staff-cameras-submit").click()
+        dash_duo.wait_for_contains_text("#staff-cameras-list", "職員登録テストカメラ", timeout=10)
+        with app_db.session() as s:
+            cam = s.query(Camera).filter_by(name_ja="職員登録テストカメラ").one()
+            cid = cam.id
+        wait_until(lambda: _has_image(app_db, cid), what="the first snapshot")
+        row = dash_duo.find_element(f'tr[id*="{cid}"]')
+        button = row.find_element(By.CSS_SELECTOR, "button")
+        button.click()
+        wait_until(lambda: _alert(dash_duo), what="the confirmation").dismiss()
+        with app_db.session() as s:
+            assert s.get(Camera, cid) is not None  # cancelled: kept
+        button.click()
+        wait_until(lambda: _alert(dash_duo), what="the confirmation").accept()
+        dash_duo.wait_for_contains_text("#staff-cameras-message", "削除しました", timeout=10)
+        with app_db.session() as s:
+            assert s.get(Camera, cid) is None and s.query(CameraImage).filter_by(camera_id=cid).count() == 0
+        assert not app_errors(dash_duo)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _has_image(app_db, cid):
+    from store.cameras import CameraImage
+
+    with app_db.session() as s:
+        return s.query(CameraImage).filter_by(camera_id=cid).count() > 0
+
+
+def _alert(dash_duo):
+    from selenium.common.exceptions import NoAlertPresentException
+
+    try:
+        return dash_duo.driver.switch_to.alert
+    except NoAlertPresentException:
+        return None
