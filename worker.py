@@ -66,8 +66,8 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
 
     camera_hosts = camera_feed.parse_hosts(settings.source_hosts)
     jobs.append(Job(camera_feed.JOB_NAME, camera_feed.JOB_TICK_S,
-                    lambda: camera_feed.tick(db, settings.instance_path, settings.camera_retention_hours,
-                                             camera_hosts)))
+                    camera_feed.BackgroundFetcher(db, settings.instance_path, settings.camera_retention_hours,
+                                                  camera_hosts)))
     if settings.demo_feed:
         jobs.append(Job(camera_feed.DEMO_JOB_NAME, 30.0, lambda: camera_feed.demo_tick(db, settings.instance_path)))
 

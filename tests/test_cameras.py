@@ -305,3 +305,18 @@ def test_stale_camera_is_marked_on_the_map(client, app_db, who):
     finally:
         with app_db.session() as s:
             s.delete(s.get(Camera, "stale-test"))
+
+
+def test_the_job_runs_in_the_background_from_the_worker(db, people, server, tmp_path):
+    from settings import Settings
+    from worker import build_jobs
+
+    _camera(db, people["kaga"].organisation_id, "bg", f"{server}/good.jpg")
+    settings = Settings.from_env({"DATABASE_URL": db.url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x",
+                                  "DEMO_FEED": "0", "CAMERA_RETENTION_HOURS": "12"})
+    assert settings.camera_retention_hours == 12
+    job = next(j for j in build_jobs(settings, db) if j.name == cf.JOB_NAME)
+    assert job.run() is True
+    job.run.join(15)
+    with db.session() as s:
+        assert s.query(CameraImage).filter_by(camera_id="bg").count() == 1
