@@ -53,7 +53,7 @@ def list_cameras():
     db = get_db()
     with db.session() as s:
         now = utcnow()
-        body = [cameras_manage.camera_json(s, cam, now) for cam in visible_cameras(s, staff)]
+        body = [cameras_manage.camera_json(s, cam, now, staff) for cam in visible_cameras(s, staff)]
     resp = jsonify({"cameras": body})
     resp.headers["Cache-Control"] = "private, no-cache"
     resp.headers["Vary"] = "Cookie, Authorization"

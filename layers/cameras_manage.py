@@ -111,10 +111,12 @@ def clean(body, lang: str, partial: bool = False, allowed_hosts: list[str] | Non
     return values
 
 
-def camera_json(s, cam: Camera, now=None) -> dict:
+def camera_json(s, cam: Camera, now=None, staff=None) -> dict:
+    """What anyone who may see the camera is told; its snapshot URL (which may carry a key) and
+    its last error only to those who may change it."""
     img = latest_image(s, cam.id)
     org = s.get(Organisation, cam.organisation_id)
-    return {
+    out = {
         "id": cam.id, "name": cam.name_ja, "name_en": cam.name_en, "lon": cam.lon, "lat": cam.lat,
         "interval_s": cam.interval_s, "visibility": cam.visibility, "demo": cam.demo,
         "organisation": org.code if org else None,
@@ -125,6 +127,11 @@ def camera_json(s, cam: Camera, now=None) -> dict:
                     "url": f"/api/cameras/{cam.id}/latest.jpg", "thumb_url": f"/api/cameras/{cam.id}/thumb.jpg"}
                    if img else None),
     }
+    if staff is None or not staff.may_manage(cam.organisation_id):
+        out.pop("last_error")
+    else:
+        out["url"] = cam.url
+    return out
 
 
 def _touch_layer(s) -> None:
@@ -155,7 +162,7 @@ def get_camera(db: Database, staff, camera_id: str) -> dict:
         cam = get_visible(s, camera_id, staff)
         if cam is None:
             raise Refused(404, "not_found", "camera.not_found")
-        return camera_json(s, cam)
+        return camera_json(s, cam, staff=staff)
 
 
 def register(db: Database, staff, body, lang: str = "ja", allowed_hosts: list[str] | None = None) -> dict:
@@ -168,7 +175,7 @@ def register(db: Database, staff, body, lang: str = "ja", allowed_hosts: list[st
         s.add(cam)
         _touch_layer(s)
         s.flush()
-        return camera_json(s, cam)
+        return camera_json(s, cam, staff=staff)
 
 
 def _editable(s, staff, camera_id: str) -> Camera:
@@ -195,7 +202,7 @@ def update(db: Database, staff, camera_id: str, body, lang: str = "ja",
             cam.last_attempt_at = None
         _touch_layer(s)
         s.flush()
-        return camera_json(s, cam), url_changed and not cam.demo
+        return camera_json(s, cam, staff=staff), url_changed and not cam.demo
 
 
 def remove(db: Database, staff, camera_id: str, instance_path: Path) -> None:
@@ -216,4 +223,4 @@ def manageable(db: Database, staff) -> list[dict]:
         if not staff.is_admin:
             q = q.where(Camera.organisation_id == staff.organisation_id)
         now = utcnow()
-        return [camera_json(s, cam, now) for cam in s.scalars(q)]
+        return [camera_json(s, cam, now, staff) for cam in s.scalars(q)]

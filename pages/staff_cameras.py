@@ -49,7 +49,7 @@ def cameras_table(staff, lang: str):
         html.Td(str(c["interval_s"])),
         html.Td(_jst(c["latest"]["taken_at"] if c["latest"] else None, lang)
                 + (f" ({t('camera.popup.stale', lang)})" if c["stale"] else "")),
-        html.Td(c["last_error"] or ""),
+        html.Td(c.get("last_error") or ""),
         html.Td(html.Button(t("camera.staff.delete", lang), id={"type": "staff-cameras-delete", "id": c["id"]})),
     ]) for c in rows]
     return html.Table(className="staff-table", id="staff-cameras-table", children=[html.Thead(head), html.Tbody(body)])

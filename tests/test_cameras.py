@@ -228,7 +228,12 @@ def test_public_camera_first_snapshot_list_and_features(client, app_db, who, ser
     assert r.status_code == 201, r.get_json()
     cam = r.get_json()
     assert cam["interval_s"] == 300 and cam["visibility"] == "public" and cam["organisation"] == "hakui"
+    assert cam["url"] == f"{server}/good.jpg"  # its owner sees the snapshot URL
     img = wait_for_image(app_db, cam["id"])  # fetched at registration, not at the next tick
+    for headers in ({}, who["kaga"].auth):  # others see the camera, not its URL or its errors
+        seen = client.get(f"/api/cameras/{cam['id']}", headers=headers).get_json()
+        assert seen["name"] == "羽咋川テスト" and "url" not in seen and "last_error" not in seen
+        assert server not in client.get("/api/cameras", headers=headers).get_data(as_text=True)
     assert cam["id"] in [c["id"] for c in client.get("/api/cameras").get_json()["cameras"]]
     latest = client.get(f"/api/cameras/{cam['id']}/latest.jpg")
     assert latest.status_code == 200 and latest.mimetype == "image/jpeg" and SCRIPT not in latest.data
