@@ -253,8 +253,11 @@ def demo_image(place: str, sky, ground, at: datetime, size=(640, 360)) -> bytes:
     draw.rectangle([0, int(h * 0.6), w, h], fill=ground)
     minute = at.astimezone(JST).minute
     snow = (minute // 10) % 3  # a little simulated snow that comes and goes
-    for i in range(snow * 40):
-        x, y = (i * 97 + minute * 13) % w, (i * 53 + minute * 7) % h
+    import random
+
+    flakes = random.Random(minute)
+    for _ in range(snow * 60):
+        x, y = flakes.randrange(w), flakes.randrange(h)
         draw.ellipse([x, y, x + 3, y + 3], fill=(255, 255, 255))
     font = _font(28)
     small = _font(20)
