@@ -96,6 +96,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from api.sources import bp as sources_api_bp
 
     server.register_blueprint(sources_api_bp)
+    from api.cameras import bp as cameras_api  # cameras and their snapshots
+
+    server.register_blueprint(cameras_api)
 
     from api.dashboards import bp as dashboards_api
     from api.errors import install as install_errors

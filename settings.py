@@ -62,6 +62,8 @@ class Settings:
     source_hosts: str = ""
     # Origins (scheme://host[:port]) whose pages may show /embed/... pages in an iframe.
     embed_origins: tuple[str, ...] = ()
+    # cameras: snapshots (re-encoded JPEGs under instance/cameras/) are kept this many hours
+    camera_retention_hours: float = 48.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -102,6 +104,10 @@ class Settings:
             login_limit_address=env.get("LOGIN_LIMIT_ADDRESS", "").strip() or "30 per 15 minutes",
             source_hosts=env.get("SOURCE_HOSTS", "").strip(),
             embed_origins=parse_origins(env.get("EMBED_ORIGINS", "")),
+        )
+        # cameras
+        values.update(
+            camera_retention_hours=float(env.get("CAMERA_RETENTION_HOURS", "").strip() or 48),
         )
         values.update(overrides)
         return cls(**values)

@@ -61,6 +61,16 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
     broker_poll.ensure_env_sources(db, settings)  # ORION_URL: the one-broker deployment
     jobs.append(Job(broker_poll.FEED_JOB, broker_poll.JOB_TICK_S, broker_poll.BackgroundPoller(db)))
 
+    # cameras: snapshots of registered cameras (fetched), and of the demo cameras (generated)
+    from sources import cameras as camera_feed
+
+    camera_hosts = camera_feed.parse_hosts(settings.source_hosts)
+    jobs.append(Job(camera_feed.JOB_NAME, camera_feed.JOB_TICK_S,
+                    camera_feed.BackgroundFetcher(db, settings.instance_path, settings.camera_retention_hours,
+                                                  camera_hosts)))
+    if settings.demo_feed:
+        jobs.append(Job(camera_feed.DEMO_JOB_NAME, 30.0, lambda: camera_feed.demo_tick(db, settings.instance_path)))
+
     return jobs
 
 

@@ -96,12 +96,21 @@ def layer_features(layer_id: str):
         if not kind.has_features:
             return error(404, "not_found", "api.not_found",
                          details=[{"tiles": getattr(kind, "tile_urls", lambda _l: [])(layer)}])
-        key = f"features:{layer.id}:{layer.version}:{bbox}:{zoom}"
-        body = cache.get(key)
-        if body is None:
-            body = kind.features(s, layer, bbox, zoom=zoom)
-            cache.set(key, body)
+        per_viewer = getattr(kind, "per_viewer", False)  # features differ by viewer (cameras): never shared
+        if per_viewer:
+            body = kind.features(s, layer, bbox, zoom=zoom, viewer=staff)
+        else:
+            key = f"features:{layer.id}:{layer.version}:{bbox}:{zoom}"
+            body = cache.get(key)
+            if body is None:
+                body = kind.features(s, layer, bbox, zoom=zoom)
+                cache.set(key, body)
         version = layer.version
+    if per_viewer:
+        resp = Response(body, mimetype="application/geo+json")
+        resp.headers["Cache-Control"] = "private, no-cache"
+        resp.headers["Vary"] = "Cookie, Authorization"
+        return resp
     resp = Response(body, mimetype="application/geo+json")
     resp.headers["ETag"] = f'"{layer_id}-{version}"'
     # a versioned URL (?v=) never changes content; the bare URL may be reused briefly

@@ -52,9 +52,47 @@ window.ishikawaMap = (function () {
     });
   }
 
+  function cameraPopupHtml(p, h) {
+    // the latest thumbnail by URL (our own path only), its time in JST, a badge when stopped
+    var labels = h.camera || {};
+    var name = (h.lang === "en" ? p.name_en : p.name) || p.name || "";
+    var html = '<div class="popup camera-popup"><div class="popup-title">' + esc(name) + "</div>";
+    var src = safeHref(p.thumb_url), full = safeHref(p.image_url);
+    if (src && src.charAt(0) === "/") {
+      html += '<a href="' + esc(full || src) + '" target="_blank" rel="noopener">' +
+        '<img class="camera-thumb" width="320" src="' + esc(src) + '" alt="' +
+        esc(String(labels.alt || "").replace("{name}", name)) + '"></a>';
+      html += '<div class="camera-time">' + esc(String(labels.taken || "").replace("{time}", p.taken_jst || "")) +
+        "</div>";
+    } else {
+      html += '<div class="popup-empty">' + esc(labels.none) + "</div>";
+    }
+    if (p.stale) {
+      html += '<div class="popup-badge camera-stale">' + esc(labels.stale) + "</div>";
+    }
+    if (p.demo) {
+      html += '<div class="popup-badge camera-demo">' + esc(labels.demo) + "</div>";
+    }
+    return html + "</div>";
+  }
+
   return {
     esc: esc,
     popupHtml: popupHtml,
+    cameraPopupHtml: cameraPopupHtml,
+    cameraPopup: function (feature, layer, context) {
+      if (!feature.properties) {
+        return;
+      }
+      layer.bindPopup(cameraPopupHtml(feature.properties, hideoutOf(context)), {maxWidth: 340});
+    },
+    cameraPoint: function (feature, latlng, context) {
+      var h = hideoutOf(context), p = feature.properties || {};
+      var color = p.stale ? (h.staleColor || "#8a8a8a") : (h.color || "#0b6e99");
+      return L.marker(latlng, {title: (h.lang === "en" ? p.name_en : p.name) || "", icon: L.divIcon({
+        className: "camera-marker", html: '<span style="background:' + esc(color) + '">&#128247;</span>',
+        iconSize: [26, 26], iconAnchor: [13, 13], popupAnchor: [0, -12]})});
+    },
     popup: function (feature, layer, context) {
       if (!feature.properties || feature.properties.cluster) {
         return;

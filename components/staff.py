@@ -7,6 +7,7 @@ from i18n import t
 
 NAV = [("/staff/upload", "staff.nav.upload"), ("/staff/layers", "staff.nav.layers"),
        ("/staff/groups", "staff.nav.groups"), ("/staff/sources", "staff.nav.sources"),
+       ("/staff/cameras", "staff.nav.cameras"),
        ("/staff/dashboards", "staff.nav.dashboards"),
        ("/staff/explore", "staff.nav.explore"),
        ("/staff/account", "staff.nav.account"), ("/", "staff.nav.map")]

@@ -52,6 +52,8 @@ BUILTIN = [
          name="layer.shelters", attribution="attribution.shelters", license="国土地理院コンテンツ利用規約",
          files=["shelters/gsi_evacuation_172065_kaga.geojson", "shelters/gsi_evacuation_172073_hakui.geojson",
                 "shelters/gsi_evacuation_172111_nomi.geojson"]),
+    dict(id="cameras", kind="cameras", group="bousai", sort_order=35,
+         name="camera.layer", attribution="camera.attribution", license="各カメラの設置者 / デモカメラはデモ画像"),
     dict(id="aed", kind="aed", group="iryou", sort_order=40, default_visible=True,
          name="layer.aed", attribution="attribution.aed", license="白山市オープンデータ（ライセンス未表記・サンプル）",
          files=["aed/hakusan_aed_cp932.csv"]),

@@ -22,6 +22,7 @@ KINDS: dict[str, LayerKind] = {k.kind: k for k in [
     UploadedKind(),
     SensorPointsKind(),
     NgsiPointsKind(),
+    __import__("layers.cameras", fromlist=["CamerasKind"]).CamerasKind(),
 ]}
 
 

@@ -110,6 +110,7 @@ class Feed(Base):
 # registers them.
 import store.alerts  # noqa: E402,F401
 import store.brokers  # noqa: E402,F401
+import store.cameras  # noqa: E402,F401  (cameras and their snapshots)
 import store.dashboards  # noqa: E402,F401  (dashboards and their versions)
 import store.grids  # noqa: E402,F401
 import store.series  # noqa: E402,F401  (hourly rollups of readings)

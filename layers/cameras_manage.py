@@ -1,0 +1,226 @@
+"""What staff do with cameras — register, change, delete — shared by the API (api/cameras.py) and
+the staff page. No Flask, no Dash; failures raise `refusal.Refused`.
+
+Permission rule (one place): a camera is seen by everyone when public, and by its organisation's
+staff and admins when private; anyone else gets "not found" (404, its existence not leaked). Only
+its organisation's editors and admins change it; another organisation's public camera is 403.
+"""
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from pathlib import Path
+
+from i18n import t
+from refusal import Refused
+from store.cameras import (
+    DEFAULT_INTERVAL_S,
+    MIN_INTERVAL_S,
+    PRIVATE,
+    PUBLIC,
+    Camera,
+    cameras_folder,
+    delete_camera,
+    get_visible,
+    is_stale,
+    latest_image,
+)
+from store.db import Database, utcnow
+from store.models import Layer, Organisation
+
+LAYER_ID = "cameras"  # the built-in layer that shows them
+MAX_INTERVAL_S = 86400
+FIELDS = {"name", "name_en", "lon", "lat", "url", "interval_s", "visibility", "organisation"}
+
+
+def _num(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def clean(body, lang: str, partial: bool = False, allowed_hosts: list[str] | None = None) -> dict:
+    """The camera fields of a request body, or Refused(400) naming every bad field."""
+    if not isinstance(body, dict):
+        raise Refused(400, "invalid_camera", "camera.bad_json")
+    errors: list[dict] = []
+    values: dict = {}
+
+    def bad(field: str, key: str, **fmt):
+        errors.append({"field": field, "message": t(key, lang, **fmt)})
+
+    for key in body:
+        if key not in FIELDS:
+            bad(str(key)[:60], "camera.field.unknown")
+    if "name" in body or not partial:
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
+            bad("name", "camera.field.name")
+        else:
+            values["name_ja"] = name.strip()
+    if "name_en" in body:
+        name_en = body.get("name_en")
+        if name_en is None:
+            values["name_en"] = ""
+        elif not isinstance(name_en, str) or len(name_en.strip()) > 200:
+            bad("name_en", "camera.field.name_en")
+        else:
+            values["name_en"] = name_en.strip()
+    for field, lo, hi in (("lon", -180, 180), ("lat", -90, 90)):
+        if field in body or not partial:
+            v = _num(body.get(field))
+            if v is None or not lo <= v <= hi:
+                bad(field, f"camera.field.{field}")
+            else:
+                values[field] = round(v, 7)
+    if "url" in body or not partial:
+        url = body.get("url")
+        if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url.strip()) or len(url) > 2000:
+            bad("url", "camera.field.url")
+        else:
+            from sources.url_guard import UrlRefused, check_url
+
+            try:
+                check_url(url.strip(), allowed_hosts)
+            except UrlRefused as exc:
+                bad("url", "camera.field.url_refused", reason=str(exc))
+            else:
+                values["url"] = url.strip()
+    if "interval_s" in body or not partial:
+        iv = body.get("interval_s", DEFAULT_INTERVAL_S if not partial else None)
+        if isinstance(iv, bool) or not isinstance(iv, int) or not MIN_INTERVAL_S <= iv <= MAX_INTERVAL_S:
+            bad("interval_s", "camera.field.interval")
+        else:
+            values["interval_s"] = iv
+    if "visibility" in body or not partial:
+        vis = body.get("visibility", PUBLIC if not partial else None)
+        if vis not in (PUBLIC, PRIVATE):
+            bad("visibility", "camera.field.visibility")
+        else:
+            values["visibility"] = vis
+    if "organisation" in body:
+        org = body.get("organisation")
+        if not isinstance(org, str) or len(org) > 40:
+            bad("organisation", "camera.field.organisation")
+        else:
+            values["organisation"] = org
+    if errors:
+        raise Refused(400, "invalid_camera", "camera.invalid", errors)
+    return values
+
+
+def camera_json(s, cam: Camera, now=None, staff=None) -> dict:
+    """What anyone who may see the camera is told; its snapshot URL (which may carry a key) and
+    its last error only to those who may change it."""
+    img = latest_image(s, cam.id)
+    org = s.get(Organisation, cam.organisation_id)
+    out = {
+        "id": cam.id, "name": cam.name_ja, "name_en": cam.name_en, "lon": cam.lon, "lat": cam.lat,
+        "interval_s": cam.interval_s, "visibility": cam.visibility, "demo": cam.demo,
+        "organisation": org.code if org else None,
+        "last_ok_at": cam.last_ok_at.isoformat() if cam.last_ok_at else None,
+        "last_error": cam.last_error or None,
+        "stale": is_stale(cam, now),
+        "latest": ({"taken_at": img.taken_at.isoformat(), "width": img.width, "height": img.height,
+                    "url": f"/api/cameras/{cam.id}/latest.jpg", "thumb_url": f"/api/cameras/{cam.id}/thumb.jpg"}
+                   if img else None),
+    }
+    if staff is None or not staff.may_manage(cam.organisation_id):
+        out.pop("last_error")
+    else:
+        out["url"] = cam.url
+    return out
+
+
+def _touch_layer(s) -> None:
+    """The camera layer's version follows its cameras (cached answers of the OGC API, catalogue)."""
+    layer = s.get(Layer, LAYER_ID)
+    if layer is not None:
+        layer.version = (layer.version or 0) + 1
+        layer.updated_at = utcnow()
+
+
+def _slug(name_en: str) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", (name_en or "").lower()).strip("-")[:40]
+    return f"{base or 'cam'}-{secrets.token_hex(3)}"
+
+
+def _organisation_for(s, staff, code: str | None) -> int:
+    if not code:
+        return staff.organisation_id
+    org = s.query(Organisation).filter_by(code=code).one_or_none()
+    if org is None or not staff.may_manage(org.id):
+        raise Refused(400, "invalid_camera", "camera.invalid",
+                      [{"field": "organisation", "message": t("camera.field.organisation")}])
+    return org.id
+
+
+def get_camera(db: Database, staff, camera_id: str) -> dict:
+    with db.session() as s:
+        cam = get_visible(s, camera_id, staff)
+        if cam is None:
+            raise Refused(404, "not_found", "camera.not_found")
+        return camera_json(s, cam, staff=staff)
+
+
+def register(db: Database, staff, body, lang: str = "ja", allowed_hosts: list[str] | None = None) -> dict:
+    if staff is None:
+        raise Refused(401, "unauthorized", "auth.api_unauthorized")
+    values = clean(body, lang, allowed_hosts=allowed_hosts)
+    with db.session() as s:
+        org_id = _organisation_for(s, staff, values.pop("organisation", None))
+        cam = Camera(id=_slug(values.get("name_en", "")), organisation_id=org_id, **values)
+        s.add(cam)
+        _touch_layer(s)
+        s.flush()
+        return camera_json(s, cam, staff=staff)
+
+
+def _editable(s, staff, camera_id: str) -> Camera:
+    cam = get_visible(s, camera_id, staff)
+    if cam is None:
+        raise Refused(404, "not_found", "camera.not_found")
+    if staff is None or not staff.may_manage(cam.organisation_id):
+        raise Refused(403, "forbidden", "camera.forbidden")
+    return cam
+
+
+def update(db: Database, staff, camera_id: str, body, lang: str = "ja",
+           allowed_hosts: list[str] | None = None) -> tuple[dict, bool]:
+    """(the camera, whether its URL changed: then fetch it again now)."""
+    with db.session() as s:
+        cam = _editable(s, staff, camera_id)
+        values = clean(body, lang, partial=True, allowed_hosts=allowed_hosts)
+        if "organisation" in values:
+            cam.organisation_id = _organisation_for(s, staff, values.pop("organisation"))
+        url_changed = "url" in values and values["url"] != cam.url
+        for key, value in values.items():
+            setattr(cam, key, value)
+        if url_changed:
+            cam.last_attempt_at = None
+        _touch_layer(s)
+        s.flush()
+        return camera_json(s, cam, staff=staff), url_changed and not cam.demo
+
+
+def remove(db: Database, staff, camera_id: str, instance_path: Path) -> None:
+    with db.session() as s:
+        cam = _editable(s, staff, camera_id)
+        delete_camera(s, cameras_folder(instance_path), cam)
+        _touch_layer(s)
+
+
+def manageable(db: Database, staff) -> list[dict]:
+    """The cameras this person may change: their organisation's (admins: all)."""
+    from sqlalchemy import select
+
+    if staff is None:
+        return []
+    with db.session() as s:
+        q = select(Camera).order_by(Camera.organisation_id, Camera.id)
+        if not staff.is_admin:
+            q = q.where(Camera.organisation_id == staff.organisation_id)
+        now = utcnow()
+        return [camera_json(s, cam, now, staff) for cam in s.scalars(q)]
