@@ -1023,6 +1023,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "explore.kind.uploaded": {"ja": "アップロードしたデータ", "en": "Uploaded data"},
     "explore.kind.sensor_points": {"ja": "センサー（ブローカー）", "en": "Sensors (broker)"},
     "explore.kind.ngsi_points": {"ja": "地点（ブローカー）", "en": "Places (broker)"},
+    # data sources: connections, notifications, plausibility
+    "source.could_not_connect": {"ja": "接続できませんでした", "en": "could not connect"},
 }
 
 
