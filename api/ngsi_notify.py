@@ -1,7 +1,10 @@
 """`POST /ngsi/notify/<source id>`: Orion subscriptions push entities here.
 
-The source's secret must come with it (`?token=` in the URL Orion was given, or an
-`X-Notify-Token` header); without it the request is refused (401) and nothing is read.
+The source's secret must come with it: in the `X-Notify-Token` header (subscriptions we create
+send it through Orion's `httpCustom.headers`), or as `?token=` in the URL (subscriptions made
+before keep working); without it the request is refused (401) and nothing is read. `token=`
+values never reach a log line: `install_log_redaction` blanks them in every log record (the
+werkzeug access log, httpx's request lines, ours).
 Orion counts any answer as delivered and does not resend, so we answer 2xx only after the data
 is committed; a failure to store answers 503 (logged) rather than pretending.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 
 import orjson
 from flask import Blueprint, jsonify, request
@@ -19,6 +23,7 @@ from sources.broker_ingest import forward_fixes, store_items
 from sources.ngsi import NgsiError, parse_entity
 from sources.observed import sift
 from sources.smart_models import map_entity
+from sources.source_config import NOTIFY_HEADER, notify_path  # noqa: F401  (notify_path: where it lives)
 from store.brokers import Source
 from store.db import get_db, utcnow
 from store.feeds import feed_ok
@@ -27,13 +32,49 @@ log = logging.getLogger(__name__)
 bp = Blueprint("ngsi_notify", __name__)
 
 
-def notify_path(source_id: int, secret: str) -> str:
-    return f"/ngsi/notify/{source_id}?token={secret}"
+_TOKEN_IN_URL = re.compile(r"([?&;](?:[a-z_]*token)=)[^&;\s\"'#]+", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """`…?token=s3cret&x=1` → `…?token=[redacted]&x=1`."""
+    return _TOKEN_IN_URL.sub(r"\1[redacted]", text)
+
+
+def _redact_record(record: logging.LogRecord) -> None:
+    if isinstance(record.msg, str) and "token=" in record.msg.lower():
+        record.msg = redact(record.msg)
+    if isinstance(record.args, tuple) and record.args:
+        # strings, and objects that print as URLs (httpx.URL): numbers stay numbers for %d
+        record.args = tuple(a if isinstance(a, (int, float)) or "token=" not in str(a).lower() else redact(str(a))
+                            for a in record.args)
+
+
+def install_log_redaction() -> None:
+    """Every log record made from now on has `token=` values in URLs blanked (idempotent)."""
+    old = logging.getLogRecordFactory()
+    if getattr(old, "redacts_tokens", False):
+        return
+
+    def factory(*args, **kwargs):
+        record = old(*args, **kwargs)
+        try:
+            _redact_record(record)
+        except Exception:  # a log line must never fail because of this
+            pass
+        return record
+
+    factory.redacts_tokens = True
+    logging.setLogRecordFactory(factory)
+
+
+@bp.record_once
+def _on_register(_state) -> None:
+    install_log_redaction()
 
 
 @bp.post("/ngsi/notify/<int:source_id>")
 def notify(source_id: int):
-    given = request.args.get("token") or request.headers.get("X-Notify-Token") or ""
+    given = request.headers.get(NOTIFY_HEADER) or request.args.get("token") or ""
     db = get_db()
     with db.session() as s:
         source = s.get(Source, source_id) if valid_id(source_id) else None

@@ -185,3 +185,54 @@ def test_an_open_port_and_a_closed_one_read_the_same(client, editor, cleanup, lo
         raw.close()
     assert errors[0] == errors[1] and GENERIC in errors[0]
 
+
+
+@pytest.fixture
+def push_source(app_db):
+    with app_db.session() as s:
+        src = Source(name="sec-src push", base_url="http://127.0.0.1:1", layer_prefix="secpush", target="auto")
+        s.add(src)
+        s.flush()
+        sid, secret = src.id, src.notify_secret
+    yield sid, secret
+    with app_db.session() as s:
+        for layer in s.query(Layer).filter(Layer.id.like("secpush-%")):
+            s.delete(layer)
+        s.flush()
+        s.delete(s.get(Source, sid))
+
+
+def test_the_notify_secret_comes_in_a_header_and_the_old_query_still_works(client, push_source):
+    sid, secret = push_source
+    body = orjson.dumps({"data": []})
+    assert client.post(f"/ngsi/notify/{sid}", data=body, content_type="application/json",
+                       headers={"X-Notify-Token": secret}).status_code == 200
+    assert client.post(f"/ngsi/notify/{sid}?token={secret}", data=body, content_type="application/json").status_code == 200
+    for headers in ({"X-Notify-Token": "wrong"}, {}):
+        assert client.post(f"/ngsi/notify/{sid}", data=body, content_type="application/json",
+                           headers=headers).status_code == 401
+
+
+def test_token_values_never_reach_the_logs(dash_app, push_source, caplog):
+    """A real server (werkzeug's access log) and a real HTTP client (httpx's request log line)."""
+    import httpx
+    from werkzeug.serving import make_server
+
+    sid, secret = push_source
+    caplog.set_level(logging.INFO)
+    server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/ngsi/notify/{sid}?token={secret}"
+        r = httpx.post(url, content=b'{"data": []}', headers={"Content-Type": "application/json"})
+        assert r.status_code == 200
+        httpx.post(f"http://127.0.0.1:{server.server_port}/ngsi/notify/{sid}?lang=en&token=guess-123",
+                   content=b'{"data": []}', headers={"Content-Type": "application/json"})
+        logging.getLogger("api.ngsi_notify").warning("notify URL was %s", url)
+    finally:
+        server.shutdown()
+    lines = [rec.getMessage() for rec in caplog.records]
+    access = [m for m in lines if "/ngsi/notify/" in m and "HTTP/1.1" in m]
+    assert len(access) >= 2 and all("token=[redacted]" in m for m in access), lines
+    assert any(m.startswith("HTTP Request: POST") for m in lines)
+    assert secret not in caplog.text and "guess-123" not in caplog.text

@@ -67,7 +67,8 @@ def test_create_list_patch_delete_within_the_organisation(client, kaga, hakui, c
     src = r.get_json()
     assert src["base_url"] == "http://127.0.0.1:1026" and src["has_token"] and "token" not in src
     assert "pep-secret" not in r.get_data(as_text=True)
-    assert src["notify_url"].endswith(f"/ngsi/notify/{src['id']}?token=" + src["notify_url"].split("token=")[1])
+    assert src["notify_url"].endswith(f"/ngsi/notify/{src['id']}") and "token" not in src["notify_url"]
+    assert len(src["notify_headers"]["X-Notify-Token"]) >= 32  # the secret, for a subscription made by hand
     sid = src["id"]
     assert sid in [x["id"] for x in client.get("/api/sources", headers=kaga).get_json()["sources"]]
     # another city's staff neither see nor change it
@@ -113,7 +114,11 @@ def test_poll_now_and_subscription_against_a_broker(client, kaga, orion, app_db,
     r = client.post(f"/api/sources/{sid}/subscription", headers=kaga)
     assert r.status_code == 201 and len(r.get_json()["subscription_id"]) == 24
     sub = orion.subscriptions[-1]
-    assert sub["notification"]["http"]["url"] == r.get_json()["notify_url"]
+    assert sub["notification"]["httpCustom"]["url"] == r.get_json()["notify_url"]
+    assert "token" not in r.get_json()["notify_url"]
+    with app_db.session() as s:
+        secret = s.get(Source, sid).notify_secret
+    assert sub["notification"]["httpCustom"]["headers"] == {"X-Notify-Token": secret}
     assert sub["notification"]["attrsFormat"] == "keyValues"
     # broker down: 502 with the reason, no crash
     orion.down()
