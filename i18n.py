@@ -1025,6 +1025,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "explore.kind.ngsi_points": {"ja": "地点（ブローカー）", "en": "Places (broker)"},
     # data sources: connections, notifications, plausibility
     "source.could_not_connect": {"ja": "接続できませんでした", "en": "could not connect"},
+    "source.skipped": {"ja": "{n} 件のエンティティを読み飛ばしました（{reasons}）",
+                       "en": "{n} entities skipped ({reasons})"},
 }
 
 

@@ -6,7 +6,11 @@ before keep working); without it the request is refused (401) and nothing is rea
 values never reach a log line: `install_log_redaction` blanks them in every log record (the
 werkzeug access log, httpx's request lines, ours).
 Orion counts any answer as delivered and does not resend, so we answer 2xx only after the data
-is committed; a failure to store answers 503 (logged) rather than pretending.
+is committed; a failure to store answers 503 (logged) rather than pretending. Entities are taken
+one by one: a broken one (no id, metadata that is no object, a location that is no geometry or
+lies outside the service area, an implausible time or value) is skipped and reported — in the
+answer (`rejected`, `rejected_count`) and in the source's status — while the others are stored;
+a notification with nothing usable is a 400 that stores nothing.
 """
 from __future__ import annotations
 
@@ -19,10 +23,8 @@ from flask import Blueprint, jsonify, request
 
 from api.errors import error
 from api.hardening import valid_id
-from sources.broker_ingest import forward_fixes, store_items
-from sources.ngsi import NgsiError, parse_entity
+from sources.broker_ingest import forward_fixes, map_entities, note_rejected, read_entities, store_items
 from sources.observed import sift
-from sources.smart_models import map_entity
 from sources.source_config import NOTIFY_HEADER, notify_path  # noqa: F401  (notify_path: where it lives)
 from store.brokers import Source
 from store.db import get_db, utcnow
@@ -91,19 +93,22 @@ def notify(source_id: int):
         return error(400, "bad_notification", "ngsi.bad_notification", details=[str(exc)])
     fmt = (request.headers.get("Ngsiv2-AttrsFormat") or "").lower()
     key_values = True if fmt == "keyvalues" else False if fmt == "normalized" else None
-    try:
-        entities = [parse_entity(raw, key_values=key_values) for raw in data]
-    except NgsiError as exc:
-        return error(400, "bad_notification", "ngsi.bad_notification", details=[str(exc)])
+    entities, rejected = read_entities(data, key_values)
+    if data and not entities:
+        log.warning("notification for source %s: no usable entity (%s)", source_id,
+                    ", ".join(sorted({r["reason"] for r in rejected})))
+        return error(400, "bad_notification", "ngsi.bad_notification", details=rejected[:100])
     now = utcnow()
     try:
         with db.session() as s:
             src = s.get(Source, source_id)
-            items = [it for e in entities for it in map_entity(e, src.target, src.attrs or None)]
+            items, unreadable = map_entities(entities, src.target, src.attrs or None)
             # implausible times and non-finite values are refused one by one (reported below)
-            items, rejected = sift(items, now)
+            items, refused = sift(items, now)
+            rejected += unreadable + refused
             counts = store_items(s, src, items, now, full=False)
             feed_ok(s, src.feed_name, interval_s=src.interval_s, at=now)
+            note_rejected(s, src, rejected)
     except Exception:
         log.exception("notification for source %s could not be stored", source_id)
         return error(503, "not_stored", "ngsi.not_stored")
@@ -115,8 +120,10 @@ def notify(source_id: int):
         forwarded = {"error": "fix ingest failed"}
     if forwarded is not None:
         counts["snow_fixes"] = forwarded
-    answer = {"stored": counts, "entities": len(entities)}
+    answer = {"stored": counts, "entities": len(data)}
     if rejected:
-        log.warning("notification for source %s: %d items refused", source_id, len(rejected))
+        log.warning("notification for source %s: %d items refused (%s)", source_id, len(rejected),
+                    ", ".join(sorted({r["reason"] for r in rejected})))
         answer["rejected"] = rejected[:100]
+        answer["rejected_count"] = len(rejected)
     return jsonify(answer), 200

@@ -99,8 +99,8 @@ def looks_normalized(raw: dict) -> bool:
 
 def parse_entity(raw: dict, key_values: bool | None = None) -> Entity:
     """An entity in normalized or keyValues form (None: guess from its shape)."""
-    if not isinstance(raw, dict) or "id" not in raw:
-        raise NgsiError("entity without id", retryable=False)
+    if not isinstance(raw, dict) or "id" not in raw or not isinstance(raw["id"], (str, int)) or raw["id"] == "":
+        raise NgsiError("entity without id", error="no_id", retryable=False)
     if key_values is None:
         key_values = not looks_normalized(raw)
     attrs: dict[str, Attr] = {}
@@ -110,7 +110,11 @@ def parse_entity(raw: dict, key_values: bool | None = None) -> Entity:
         if key_values:
             attrs[name] = Attr(value=v, type=_guess_type(name, v))
         elif isinstance(v, dict):
-            attrs[name] = Attr(value=v.get("value"), type=v.get("type", ""), metadata=v.get("metadata") or {})
+            md = v.get("metadata") or {}
+            if not isinstance(md, dict) or not all(isinstance(m, dict) for m in md.values()):
+                raise NgsiError(f"{name}: metadata is not an object of objects", error="bad_metadata",
+                                retryable=False)
+            attrs[name] = Attr(value=v.get("value"), type=str(v.get("type") or ""), metadata=md)
         else:
             attrs[name] = Attr(value=v)
     return Entity(id=str(raw["id"]), type=str(raw.get("type") or "Thing"), attrs=attrs)
@@ -266,6 +270,7 @@ class NgsiClient:
             client = guarded_client(timeout=timeout, limits=limits)
         self.http = client or httpx.Client(timeout=timeout, limits=limits)
         self.requests_made = 0
+        self.rejected: list[dict] = []  # entities of the last listing that could not be read
 
     def close(self) -> None:
         if self._own_client:
@@ -357,10 +362,15 @@ class NgsiClient:
         if attrs:
             params["attrs"] = ",".join(attrs)
         offset, seen = 0, 0
+        self.rejected = []
         while True:
             page = self.page(params, offset, self.page_size)
             for raw in page.entities:
-                yield parse_entity(raw, key_values=key_values)
+                try:
+                    yield parse_entity(raw, key_values=key_values)
+                except NgsiError as exc:  # one broken entity never costs the others
+                    self.rejected.append({"entity_id": str(raw.get("id") or "" if isinstance(raw, dict) else "")[:200],
+                                          "reason": exc.error or "bad_entity"})
             seen += len(page.entities)
             offset += len(page.entities)
             if not page.entities or len(page.entities) < self.page_size:
