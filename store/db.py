@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, create_engine, event, text
+from sqlalchemy import DateTime, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -80,6 +80,12 @@ class Database:
         with self.engine.begin() as conn:  # schema changes of features (store/models.py) for older databases
             conn.execute(text("DROP INDEX IF EXISTS ix_features_layer_bbox"))
             conn.execute(text("CREATE INDEX IF NOT EXISTS ix_features_layer_order ON features (layer_id, id)"))
+            # readings.implausible (store/plausibility.py): a constant default, so adding it rewrites
+            # nothing on PostgreSQL and only the schema on SQLite
+            columns = {c["name"] for c in inspect(conn).get_columns("readings")}
+            if "implausible" not in columns:
+                exists = " IF NOT EXISTS" if self.backend == "postgresql" else ""  # two workers starting at once
+                conn.execute(text(f"ALTER TABLE readings ADD COLUMN{exists} implausible BOOLEAN NOT NULL DEFAULT FALSE"))
         from store.series import ensure_rollups
 
         with self.session() as s:  # hourly rollups of a database that had readings before them
