@@ -85,7 +85,8 @@ class Database:
             columns = {c["name"] for c in inspect(conn).get_columns("readings")}
             if "implausible" not in columns:
                 exists = " IF NOT EXISTS" if self.backend == "postgresql" else ""  # two workers starting at once
-                conn.execute(text(f"ALTER TABLE readings ADD COLUMN{exists} implausible BOOLEAN NOT NULL DEFAULT FALSE"))
+                conn.execute(text(f"ALTER TABLE readings ADD COLUMN{exists} implausible"
+                                  " BOOLEAN NOT NULL DEFAULT FALSE"))
         from store.series import ensure_rollups
 
         with self.session() as s:  # hourly rollups of a database that had readings before them

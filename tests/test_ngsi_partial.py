@@ -4,7 +4,7 @@ skipped and reported (count and reasons in the answer and in the source's status
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -15,7 +15,7 @@ from store.feeds import feed_states
 from store.models import Feature, Layer, Reading, Sensor
 from tests.fake_orion import as_orion_returns, fixture
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def weather(eid: str, value: float = 30, lon: float = 136.7, lat: float = 36.9) -> dict:

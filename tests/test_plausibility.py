@@ -3,7 +3,7 @@ left out of the sensor's latest value, alerts, series, rollups and the readings 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from store.sensors import add_reading, add_readings, readings, upsert_sensor
 from store.series import ReadingRollup
 from tests.test_alerts_mail import SENSOR, World, smtp  # noqa: F401  (the smtp fixture)
 
-T0 = datetime(2026, 1, 15, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 15, 0, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("attribute,value,bad", [
@@ -85,7 +85,7 @@ def test_readings_api_keeps_them_out(client, app_db):
 
     person = make_person(app_db, "kaga")
     sid = f"plaus-{uuid.uuid4().hex[:6]}"
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     body = [{"sensor_id": sid, "attribute": "snowDepth", "value": v, "time": (now - timedelta(minutes=m)).isoformat(),
              "lon": 136.3, "lat": 36.3} for v, m in ((15, 3), (-5, 2), (1e308, 1))]
     r = client.post("/api/readings", json=body, headers=person.auth)
