@@ -1379,6 +1379,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "camera.staff.col.error": {"ja": "エラー", "en": "Error"},
     "camera.staff.col.actions": {"ja": "操作", "en": "Actions"},
     "camera.staff.never": {"ja": "まだありません", "en": "none yet"},
+    # data sources: connections, notifications, plausibility
+    "source.could_not_connect": {"ja": "接続できませんでした", "en": "could not connect"},
+    "source.skipped": {"ja": "{n} 件のエンティティを読み飛ばしました（{reasons}）",
+                       "en": "{n} entities skipped ({reasons})"},
 }
 
 

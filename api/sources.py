@@ -173,9 +173,8 @@ def poll_now(source_id: int):
 
 @bp.post("/api/sources/<int:source_id>/subscription")
 def subscribe(source_id: int):
-    from api.ngsi_notify import notify_path
-    from sources.broker_poll import client_for
     from sources.ngsi import NgsiError
+    from sources.source_config import subscribe_source
 
     staff = staff_for_sources()
     with get_db().session() as s:
@@ -184,16 +183,8 @@ def subscribe(source_id: int):
             return error(404, "not_found", "sources.not_found")
         if src.kind != "orion":
             return error(400, "invalid", "sources.invalid", details=[{"field": "kind", "message": "orion only"}])
-        s.expunge(src)
-    url = _settings().public_base_url.rstrip("/") + notify_path(src.id, src.notify_secret)
     try:
-        with client_for(src, retries=1) as client:
-            sub_id = client.create_subscription(
-                url, entity_type=src.entity_type or None, attrs=src.attrs or None,
-                attrs_format="keyValues" if src.key_values else "normalized",
-                description=f"ishikawa-map source {src.id}")
+        body = subscribe_source(get_db(), source_id, _settings().public_base_url)
     except NgsiError as exc:
         return error(502, "broker_error", "sources.broker_error", details=[str(exc)])
-    with get_db().session() as s:
-        s.get(Source, source_id).subscription_id = sub_id
-    return jsonify({"subscription_id": sub_id, "notify_url": url}), 201
+    return jsonify(body), 201

@@ -50,7 +50,9 @@ def sources_table(rows: list[dict], lang: str) -> html.Table | html.P:
             html.Td(r["entity_type"] or "*"),
             html.Td(t(f"staff_sources.target.{r['target']}", lang)),
             html.Td(status, className=f"status-{st['status']}", title=st.get("last_error") or ""),
-            html.Td(html.Code(r["notify_url"], style={"fontSize": "11px"})),
+            html.Td([html.Code(r["notify_url"], style={"fontSize": "11px"}), html.Br(),
+                     *[html.Small([f"{name}: ", html.Code(value, style={"fontSize": "11px"})])
+                       for name, value in r["notify_headers"].items()]]),
             html.Td([html.Button(t("staff_sources.poll", lang), id={"type": "staff-sources-poll", "id": r["id"]}),
                      " ",
                      *([html.Button(t("staff_sources.subscribe", lang), id={"type": "staff-sources-sub", "id": r["id"]}),
@@ -179,24 +181,14 @@ def act(_save, polls, deletes, subs, name, kind, ckan_dataset, url, service, ser
 
 def subscribe(source_id: int, lang: str) -> str:
     """Create an Orion subscription that pushes this source's entities to our notify URL."""
-    from api.ngsi_notify import notify_path
-    from sources.broker_poll import client_for
     from sources.ngsi import NgsiError
+    from sources.source_config import subscribe_source
 
-    with get_db().session() as s:
-        src = s.get(Source, source_id)
-        s.expunge(src)
-    url = current_app.extensions["ishikawa.settings"].public_base_url.rstrip("/") + notify_path(src.id, src.notify_secret)
     try:
-        with client_for(src, retries=1) as client:
-            sub_id = client.create_subscription(url, entity_type=src.entity_type or None, attrs=src.attrs or None,
-                                                attrs_format="keyValues" if src.key_values else "normalized",
-                                                description=f"ishikawa-map source {src.id}")
+        body = subscribe_source(get_db(), source_id, current_app.extensions["ishikawa.settings"].public_base_url)
     except NgsiError as exc:
         return t("staff_sources.poll_failed", lang, error=str(exc))
-    with get_db().session() as s:
-        s.get(Source, source_id).subscription_id = sub_id
-    return t("staff_sources.subscribed", lang, id=sub_id)
+    return t("staff_sources.subscribed", lang, id=body["subscription_id"])
 
 
 def _label(field: str) -> str:

@@ -6,19 +6,24 @@ leaves the previous data as it was (nothing half-written).
 """
 from __future__ import annotations
 
+import logging
 import re
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from i18n import t
-from sources.smart_models import FixItem, PointItem, ReadingItem
+from sources.ngsi import Entity, NgsiError, geometry_of, parse_entity
+from sources.smart_models import FixItem, PointItem, ReadingItem, map_entity, plausible_point
 from store.brokers import SensorOrigin, Source, upsert_feature
 from store.features import replace_features
 from store.layers import upsert_layer
 from store.models import Layer
 from store.sensors import add_readings
+
+log = logging.getLogger(__name__)
 
 # role -> (layer kind, menu group, name key)
 ROLES = {
@@ -155,3 +160,96 @@ def store_items(s: Session, source: Source, items: list, now: datetime, full: bo
     out["fixes"] = len(fixes)
     out["_fixes"] = fixes  # for forward_fixes once the transaction is committed
     return out
+
+
+# ------------------------------------------------------------------ entities one by one
+# A notification or a poll is a batch: an entity that is broken in any way (no id, metadata that
+# is not an object, a location that is no geometry or lies outside the service area) is skipped
+# with a reason; the others are stored.
+
+
+def location_problem(e: Entity) -> str | None:
+    """None when every location the entity gives is a usable geometry inside the service area,
+    else `bad_location` or `outside_area` (refused like uploads refuse them)."""
+    from sources.upload import check_geometry
+
+    for name, attr in e.attrs.items():
+        if name != "location" and attr.type not in ("geo:json", "geo:point"):
+            continue
+        if attr.value is None:
+            continue
+        geom = geometry_of(attr)
+        if geom is None:
+            return "bad_location"
+        if geom["type"] == "Point":
+            lon, lat = geom["coordinates"][:2]
+            if plausible_point(lon, lat) is None:
+                return "outside_area"
+            continue
+        reason = check_geometry(geom)
+        if reason == "upload.row_outside_geom":
+            return "outside_area"
+        if reason is not None:
+            return "bad_location"
+    return None
+
+
+def read_entities(raws: list, key_values: bool | None) -> tuple[list[Entity], list[dict]]:
+    """(entities that can be used, [{"index", "entity_id", "reason"}] for the others)."""
+    entities, rejected = [], []
+    for i, raw in enumerate(raws):
+        eid = str(raw.get("id") or "" if isinstance(raw, dict) else "")[:200]
+        try:
+            e = parse_entity(raw, key_values=key_values)
+        except NgsiError as exc:
+            rejected.append({"index": i, "entity_id": eid, "reason": exc.error or "bad_entity"})
+            continue
+        reason = location_problem(e)
+        if reason:
+            rejected.append({"index": i, "entity_id": eid, "reason": reason})
+            continue
+        entities.append(e)
+    return entities, rejected
+
+
+def usable(entities: list[Entity]) -> tuple[list[Entity], list[dict]]:
+    """Entities already parsed (a poll), with broken locations left out."""
+    kept, rejected = [], []
+    for e in entities:
+        reason = location_problem(e)
+        if reason:
+            rejected.append({"entity_id": e.id[:200], "reason": reason})
+        else:
+            kept.append(e)
+    return kept, rejected
+
+
+def map_entities(entities: list[Entity], target: str, attrs: list[str] | None) -> tuple[list, list[dict]]:
+    """Items of every entity; one whose reading fails in an unforeseen way is skipped (logged)."""
+    items, rejected = [], []
+    for e in entities:
+        try:
+            items.extend(map_entity(e, target, attrs))
+        except Exception as exc:
+            log.warning("entity %s could not be read: %s: %s", e.id[:200], type(exc).__name__, exc)
+            rejected.append({"entity_id": e.id[:200], "reason": "unreadable"})
+    return items, rejected
+
+
+def rejection_summary(rejected: list[dict]) -> str:
+    """`2 skipped (bad_location ×1, outside_area ×1)` for the source's status ('' when none)."""
+    if not rejected:
+        return ""
+    counts = Counter(r["reason"] for r in rejected)
+    reasons = ", ".join(f"{reason} ×{n}" for reason, n in sorted(counts.items()))
+    return t("source.skipped", "ja", n=len(rejected), reasons=reasons) + " / " + \
+        t("source.skipped", "en", n=len(rejected), reasons=reasons)
+
+
+def note_rejected(s: Session, source: Source, rejected: list[dict]) -> None:
+    """After feed_ok: the feed's status keeps how many entities were skipped and why."""
+    from store.models import Feed
+
+    feed = s.get(Feed, source.feed_name)
+    if feed is not None and rejected:
+        feed.last_error = rejection_summary(rejected)[:2000]

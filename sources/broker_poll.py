@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from settings import Settings
-from sources.broker_ingest import forward_fixes, store_items
+from sources.broker_ingest import forward_fixes, map_entities, note_rejected, store_items, usable
 from sources.ngsi import NgsiClient, NgsiError
 from sources.observed import sift
-from sources.smart_models import UNDERSTOOD_TYPES, map_entity
+from sources.smart_models import UNDERSTOOD_TYPES
 from store.brokers import Source, due_sources, sources
 from store.db import Database, utcnow
 from store.feeds import feed_error, feed_ok
@@ -67,10 +67,15 @@ def poll_source(db: Database, source_id: int, now: datetime | None = None,
             entities = client.list_entities(source.entity_type or None, q=source.q, georel=source.georel,
                                             geometry=source.geometry, coords=source.coords,
                                             attrs=source.attrs or None, key_values=source.key_values)
+            unread = list(getattr(client, "rejected", []) or [])
     except (NgsiError, ValueError) as exc:
         return _failed(db, source_id, now, str(exc))
-    items = [item for e in entities for item in map_entity(e, source.target, source.attrs or None)]
+    # broken entities are skipped one by one, never the whole poll
+    total = len(entities) + len(unread)
+    entities, bad_location = usable(entities)
+    items, unreadable = map_entities(entities, source.target, source.attrs or None)
     items, rejected = sift(items, now)  # implausible times and non-finite values stay out
+    rejected = unread + bad_location + unreadable + rejected
     if rejected:
         log.warning("source %s: %d items refused (%s)", source_id, len(rejected),
                     ", ".join(sorted({r["reason"] for r in rejected})))
@@ -81,6 +86,7 @@ def poll_source(db: Database, source_id: int, now: datetime | None = None,
             src.failures = 0
             src.next_poll_at = now + timedelta(seconds=interval_s(src))
             feed_ok(s, src.feed_name, interval_s=interval_s(src), at=now)
+            note_rejected(s, src, rejected)
     except Exception as exc:  # bad data from the broker: nothing written, reported like an outage
         log.exception("source %s: could not store the poll", source_id)
         return _failed(db, source_id, now, f"{type(exc).__name__}: {exc}")
@@ -92,9 +98,10 @@ def poll_source(db: Database, source_id: int, now: datetime | None = None,
         forwarded = {"error": f"{type(exc).__name__}: {exc}"}
     if forwarded is not None:
         counts["snow_fixes"] = forwarded
-    counts["entities"] = len(entities)
+    counts["entities"] = total
     if rejected:
         counts["rejected"] = rejected[:100]
+        counts["rejected_count"] = len(rejected)
     return counts
 
 

@@ -24,11 +24,10 @@ MAX_BYTES = 50 * 1024 * 1024
 class CkanClient:
     def __init__(self, site: str, timeout=DEFAULT_TIMEOUT, client: httpx.Client | None = None, token: str = ""):
         self.site = site.rstrip("/")
-        from sources.url_guard import guard_hook
+        from sources.url_guard import guarded_client
 
         # the site and every resource URL it names are staff-given: held to sources.url_guard
-        self.http = client or httpx.Client(timeout=timeout, follow_redirects=True,
-                                           event_hooks={"request": [guard_hook]})
+        self.http = client or guarded_client(timeout=timeout, follow_redirects=True)
         self.token = token
 
     def close(self) -> None:
@@ -40,21 +39,29 @@ class CkanClient:
     def __exit__(self, *exc):
         self.close()
 
-    def _get(self, url: str, params: dict | None = None) -> httpx.Response:
-        headers = {"Authorization": self.token} if self.token else {}
+    def headers_for(self, url: str) -> dict:
+        """The API key goes only to the CKAN site's own origin (scheme, host and port): a resource
+        a dataset names on another host never sees it (httpx drops it on redirects elsewhere)."""
+        return {"Authorization": self.token} if self.token and same_origin(url, self.site) else {}
+
+    def _get(self, url: str, params: dict | None = None, limit: int | None = None) -> tuple[httpx.Response, bytes]:
+        from sources.url_guard import could_not_connect, read_limited
+
+        limit = MAX_BYTES if limit is None else limit
         try:
-            resp = self.http.get(url, params=params, headers=headers)
+            with self.http.stream("GET", url, params=params, headers=self.headers_for(url)) as resp:
+                if resp.status_code >= 400:
+                    raise NgsiError(f"CKAN: HTTP {resp.status_code}", status=resp.status_code,
+                                    retryable=resp.status_code >= 500 or resp.status_code == 429)
+                return resp, read_limited(resp, limit)
         except httpx.HTTPError as exc:
-            raise NgsiError(f"CKAN: {type(exc).__name__}: {exc}") from None
-        if resp.status_code >= 400:
-            raise NgsiError(f"CKAN: HTTP {resp.status_code}", status=resp.status_code,
-                            retryable=resp.status_code >= 500 or resp.status_code == 429)
-        return resp
+            log.warning("CKAN %s: %s: %s", url.split("?")[0], type(exc).__name__, exc)
+            raise NgsiError(f"CKAN: {could_not_connect()}") from None
 
     def package_show(self, dataset_id: str) -> dict:
-        resp = self._get(f"{self.site}/api/3/action/package_show", {"id": dataset_id})
+        _resp, content = self._get(f"{self.site}/api/3/action/package_show", {"id": dataset_id})
         try:
-            body = orjson.loads(resp.content)
+            body = orjson.loads(content)
         except orjson.JSONDecodeError:
             raise NgsiError("CKAN: invalid JSON") from None
         if not isinstance(body, dict) or not body.get("success") or not isinstance(body.get("result"), dict):
@@ -62,10 +69,21 @@ class CkanClient:
         return body["result"]
 
     def download(self, url: str) -> bytes:
-        data = self._get(url).content
-        if len(data) > MAX_BYTES:
-            raise NgsiError("CKAN: resource too large", retryable=False)
-        return data
+        """The resource, streamed: an answer over MAX_BYTES stops being read at the limit."""
+        return self._get(url)[1]
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    u = httpx.URL(url)
+    port = u.port or {"http": 80, "https": 443}.get(u.scheme)
+    return u.scheme, u.host.lower(), port
+
+
+def same_origin(url: str, site: str) -> bool:
+    try:
+        return _origin(url) == _origin(site)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return False
 
 
 def pick_resource(package: dict, resource_id: str = "") -> dict | None:

@@ -36,10 +36,7 @@ SERVICEPATH_LEVEL_RE = re.compile(r"^[A-Za-z0-9_]{1,50}$")
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
-def _guard_hook():
-    from sources.url_guard import guard_hook
-
-    return guard_hook
+MAX_ANSWER_BYTES = 100 * 1024 * 1024  # one page of 1000 entities is far below this
 
 
 class NgsiError(Exception):
@@ -102,8 +99,8 @@ def looks_normalized(raw: dict) -> bool:
 
 def parse_entity(raw: dict, key_values: bool | None = None) -> Entity:
     """An entity in normalized or keyValues form (None: guess from its shape)."""
-    if not isinstance(raw, dict) or "id" not in raw:
-        raise NgsiError("entity without id", retryable=False)
+    if not isinstance(raw, dict) or "id" not in raw or not isinstance(raw["id"], (str, int)) or raw["id"] == "":
+        raise NgsiError("entity without id", error="no_id", retryable=False)
     if key_values is None:
         key_values = not looks_normalized(raw)
     attrs: dict[str, Attr] = {}
@@ -113,7 +110,11 @@ def parse_entity(raw: dict, key_values: bool | None = None) -> Entity:
         if key_values:
             attrs[name] = Attr(value=v, type=_guess_type(name, v))
         elif isinstance(v, dict):
-            attrs[name] = Attr(value=v.get("value"), type=v.get("type", ""), metadata=v.get("metadata") or {})
+            md = v.get("metadata") or {}
+            if not isinstance(md, dict) or not all(isinstance(m, dict) for m in md.values()):
+                raise NgsiError(f"{name}: metadata is not an object of objects", error="bad_metadata",
+                                retryable=False)
+            attrs[name] = Attr(value=v.get("value"), type=str(v.get("type") or ""), metadata=md)
         else:
             attrs[name] = Attr(value=v)
     return Entity(id=str(raw["id"]), type=str(raw.get("type") or "Thing"), attrs=attrs)
@@ -262,10 +263,14 @@ class NgsiClient:
         self.page_size = max(1, min(page_size, MAX_PAGE))
         self._own_client = client is None
         # guarded: a staff-registered broker, held to sources.url_guard (the operator's ORION_URL is not)
-        hooks = {"request": [_guard_hook()]} if guarded else {}
-        self.http = client or httpx.Client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=4),
-                                           event_hooks=hooks)
+        limits = httpx.Limits(max_keepalive_connections=4)
+        if client is None and guarded:
+            from sources.url_guard import guarded_client
+
+            client = guarded_client(timeout=timeout, limits=limits)
+        self.http = client or httpx.Client(timeout=timeout, limits=limits)
         self.requests_made = 0
+        self.rejected: list[dict] = []  # entities of the last listing that could not be read
 
     def close(self) -> None:
         if self._own_client:
@@ -288,6 +293,10 @@ class NgsiClient:
         return h
 
     def _request(self, method: str, path: str, params: dict | None = None, body: Any = None) -> httpx.Response:
+        """The answer, read with a size limit. Connection failures of any kind read the same to
+        staff ("could not connect"); the log keeps the detail."""
+        from sources.url_guard import could_not_connect, read_limited
+
         url = self.base_url + path
         content = orjson.dumps(body) if body is not None else None
         attempt = 0
@@ -295,12 +304,16 @@ class NgsiClient:
             attempt += 1
             try:
                 self.requests_made += 1
-                resp = self.http.request(method, url, params=params, content=content,
-                                         headers=self.headers(json_body=body is not None))
-            except httpx.TimeoutException as exc:
-                err = NgsiError(f"timeout: {type(exc).__name__}", retryable=True)
-            except httpx.TransportError as exc:
-                err = NgsiError(f"connection failed: {type(exc).__name__}: {exc}", retryable=True)
+                req = self.http.build_request(method, url, params=params, content=content,
+                                              headers=self.headers(json_body=body is not None))
+                resp = self.http.send(req, stream=True)
+                try:
+                    resp._content = read_limited(resp, MAX_ANSWER_BYTES)  # what resp.read() would set
+                finally:
+                    resp.close()
+            except httpx.TransportError as exc:  # timeouts included
+                log.warning("broker %s: %s: %s", self.base_url, type(exc).__name__, exc)
+                err = NgsiError(could_not_connect(), retryable=True)
             else:
                 if resp.status_code < 400:
                     return resp
@@ -349,10 +362,15 @@ class NgsiClient:
         if attrs:
             params["attrs"] = ",".join(attrs)
         offset, seen = 0, 0
+        self.rejected = []
         while True:
             page = self.page(params, offset, self.page_size)
             for raw in page.entities:
-                yield parse_entity(raw, key_values=key_values)
+                try:
+                    yield parse_entity(raw, key_values=key_values)
+                except NgsiError as exc:  # one broken entity never costs the others
+                    self.rejected.append({"entity_id": str(raw.get("id") or "" if isinstance(raw, dict) else "")[:200],
+                                          "reason": exc.error or "bad_entity"})
             seen += len(page.entities)
             offset += len(page.entities)
             if not page.entities or len(page.entities) < self.page_size:

@@ -14,6 +14,7 @@ FIELDS = {
     "token_header": (str, 80), "token": (str, 2000), "interval_s": (float, 0), "target": (str, 20),
     "visibility": (str, 10), "enabled": (bool, 0), "ckan_dataset": (str, 200), "ckan_resource": (str, 200),
 }
+NOTIFY_HEADER = "X-Notify-Token"  # the notification secret travels here, not in the URL
 MIN_INTERVAL_S = 10.0
 MAX_INTERVAL_S = 7 * 24 * 3600.0  # a week: "inf" or 1e308 would stop the schedule
 
@@ -97,10 +98,34 @@ def clean_source(data: dict, partial: bool = False) -> tuple[dict, list[dict]]:
     return out, errors
 
 
-def source_json(src: Source, states: dict, public_base_url: str) -> dict:
-    """A source as staff see it: never the PEP token itself."""
-    from api.ngsi_notify import notify_path
+def notify_path(source_id: int) -> str:
+    """Where Orion pushes a source's notifications. The secret goes in the NOTIFY_HEADER header
+    (`httpCustom.headers`), so it never sits in a URL (access logs, proxies, Orion's own logs)."""
+    return f"/ngsi/notify/{source_id}"
 
+
+def subscribe_source(db, source_id: int, public_base_url: str) -> dict:
+    """Create an Orion subscription that pushes the source's entities to our notify URL with the
+    secret in a header (API and /staff/sources share it). Raises NgsiError."""
+    from sources.broker_poll import client_for
+
+    with db.session() as s:
+        src = s.get(Source, source_id)
+        s.expunge(src)
+    url = public_base_url.rstrip("/") + notify_path(src.id)
+    with client_for(src, retries=1) as client:
+        sub_id = client.create_subscription(
+            url, entity_type=src.entity_type or None, attrs=src.attrs or None,
+            attrs_format="keyValues" if src.key_values else "normalized",
+            description=f"ishikawa-map source {src.id}", headers={NOTIFY_HEADER: src.notify_secret})
+    with db.session() as s:
+        s.get(Source, source_id).subscription_id = sub_id
+    return {"subscription_id": sub_id, "notify_url": url}
+
+
+def source_json(src: Source, states: dict, public_base_url: str) -> dict:
+    """A source as staff see it: never the PEP token itself. The notification secret is shown to
+    the staff who manage the source (they give it to a subscription made by hand) as a header."""
     return {
         "id": src.id, "name": src.name, "kind": src.kind, "organisation_id": src.organisation_id,
         "base_url": src.base_url, "service": src.service, "servicepath": src.servicepath,
@@ -110,6 +135,7 @@ def source_json(src: Source, states: dict, public_base_url: str) -> dict:
         "target": src.target, "visibility": src.visibility, "enabled": src.enabled, "from_env": src.from_env,
         "ckan_dataset": src.ckan_dataset, "ckan_resource": src.ckan_resource,
         "subscription_id": src.subscription_id or None,
-        "notify_url": public_base_url.rstrip("/") + notify_path(src.id, src.notify_secret),
+        "notify_url": public_base_url.rstrip("/") + notify_path(src.id),
+        "notify_headers": {NOTIFY_HEADER: src.notify_secret},
         "status": states.get(src.feed_name, {"status": "starting"}),
     }

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, create_engine, event, text
+from sqlalchemy import DateTime, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -85,6 +85,13 @@ class Database:
             from store.users import upgrade_schema as upgrade_users
 
             upgrade_users(conn)
+            # readings.implausible (store/plausibility.py): a constant default, so adding it rewrites
+            # nothing on PostgreSQL and only the schema on SQLite
+            columns = {c["name"] for c in inspect(conn).get_columns("readings")}
+            if "implausible" not in columns:
+                exists = " IF NOT EXISTS" if self.backend == "postgresql" else ""  # two workers starting at once
+                conn.execute(text(f"ALTER TABLE readings ADD COLUMN{exists} implausible"
+                                  " BOOLEAN NOT NULL DEFAULT FALSE"))
         from store.series import ensure_rollups
 
         with self.session() as s:  # hourly rollups of a database that had readings before them

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.db import Base, UTCDateTime, utcnow
@@ -84,6 +84,8 @@ class Reading(Base):
     attribute: Mapped[str] = mapped_column(String(60))
     value: Mapped[float] = mapped_column(Float)
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # outside the attribute's plausible range (store/plausibility.py): kept, but out of everything
+    implausible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     __table_args__ = (
         UniqueConstraint("sensor_id", "attribute", "observed_at"),
         Index("ix_readings_sensor_time", "sensor_id", "observed_at"),

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from store.layers import touch_layer
 from store.models import Layer, Reading, Sensor
+from store.plausibility import implausible
 from store.series import add_to_rollups, add_to_rollups_on_flush
 
 
@@ -36,6 +37,13 @@ def add_reading(s: Session, sensor: Sensor, value: float, observed_at: datetime,
                                                Reading.observed_at == observed_at))
     if exists is not None:
         return False
+    if implausible(attribute, value):
+        # kept with its flag, through Core: no Reading object, so no alert rule sees it; no rollup,
+        # not the sensor's latest value
+        s.flush()
+        s.execute(Reading.__table__.insert(), [dict(sensor_id=sensor.id, attribute=attribute, value=float(value),
+                                                    observed_at=observed_at, implausible=True)])
+        return True
     s.add(Reading(sensor_id=sensor.id, attribute=attribute, value=float(value), observed_at=observed_at))
     add_to_rollups_on_flush(s, [(sensor.id, attribute, value, observed_at)])
     if sensor.last_observed_at is None or observed_at >= sensor.last_observed_at:
@@ -49,7 +57,9 @@ def add_reading(s: Session, sensor: Sensor, value: float, observed_at: datetime,
 
 def readings(s: Session, sensor_id: str, since: datetime, until: datetime | None = None,
              attribute: str | None = None, limit: int = 20000) -> list[Reading]:
-    q = select(Reading).where(Reading.sensor_id == sensor_id, Reading.observed_at >= since)
+    """The plausible readings (store/plausibility.py) of a sensor in a time range, oldest first."""
+    q = select(Reading).where(Reading.sensor_id == sensor_id, Reading.observed_at >= since,
+                              Reading.implausible.is_(False))
     if until is not None:
         q = q.where(Reading.observed_at <= until)
     if attribute:
@@ -64,7 +74,8 @@ NEW_READINGS = "store.new_readings"
 def add_readings(s: Session, batch: list[tuple[Sensor, float, datetime, str]]) -> int:
     """The batch form of `add_reading` (a broker poll brings thousands at once): same rules —
     an already stored (sensor, attribute, time) is skipped, the newest value goes on the sensor,
-    the layer's version moves once — with one query per 500 sensors instead of one per reading."""
+    the layer's version moves once, an implausible value is kept with its flag and nothing else —
+    with one query per 500 sensors instead of one per reading."""
     if not batch:
         return 0
     ids = sorted({sensor.id for sensor, _v, _t, _a in batch})
@@ -82,7 +93,11 @@ def add_readings(s: Session, batch: list[tuple[Sensor, float, datetime, str]]) -
         if key in existing:
             continue
         existing.add(key)
-        rows.append(dict(sensor_id=sensor.id, attribute=attribute, value=float(value), observed_at=observed_at))
+        flagged = implausible(attribute, value)
+        rows.append(dict(sensor_id=sensor.id, attribute=attribute, value=float(value), observed_at=observed_at,
+                         implausible=flagged))
+        if flagged:
+            continue
         if sensor.last_observed_at is None or observed_at >= sensor.last_observed_at:
             sensor.last_value = float(value)
             sensor.last_observed_at = observed_at
@@ -90,11 +105,11 @@ def add_readings(s: Session, batch: list[tuple[Sensor, float, datetime, str]]) -
     if rows:
         s.flush()  # new sensors first (foreign keys)
         s.execute(Reading.__table__.insert(), rows)
-        add_to_rollups(s, [(r["sensor_id"], r["attribute"], r["value"], r["observed_at"]) for r in rows])
+        good = [(r["sensor_id"], r["attribute"], r["value"], r["observed_at"]) for r in rows if not r["implausible"]]
+        add_to_rollups(s, good)
         # a Core insert makes no Reading objects: list the new readings where commit-time
         # listeners (the alert rules) find them, as they find the objects add_reading adds
-        s.info.setdefault(NEW_READINGS, []).extend(
-            (r["sensor_id"], r["attribute"], r["value"], r["observed_at"]) for r in rows)
+        s.info.setdefault(NEW_READINGS, []).extend(good)
     for layer_id in touched:
         layer = s.get(Layer, layer_id)
         if layer is not None:

@@ -4,6 +4,7 @@ Buckets are aligned in JST: a day bucket starts at 00:00 JST (15:00 UTC of the d
 and hour buckets are the same in UTC and JST. Every time handed in or out is an aware UTC datetime.
 
 `reading_rollups` keeps count, sum, min, max and the last value of every (sensor, attribute, UTC hour).
+Readings flagged `implausible` (store/plausibility.py) are in no series, bucket or rollup.
 `store.sensors.add_reading` / `add_readings` keep it up to date in the transaction that stores the
 readings (`add_to_rollups`), `prune_readings` deletes readings and their rollups together, and
 `rebuild_rollups` recomputes it from the readings in one INSERT … SELECT … GROUP BY (start-up of a
@@ -142,7 +143,8 @@ def raw(s: Session, sensor_ids: list[str], attribute: str, since: datetime, unti
     sql = text(
         "SELECT sensor_id, observed_at, value FROM (SELECT sensor_id, observed_at, value,"
         " row_number() OVER (PARTITION BY sensor_id ORDER BY observed_at DESC) AS k FROM readings"
-        " WHERE sensor_id IN :ids AND attribute = :attr AND observed_at >= :since AND observed_at <= :until) w"
+        " WHERE sensor_id IN :ids AND attribute = :attr AND observed_at >= :since AND observed_at <= :until"
+        " AND NOT implausible) w"
         " WHERE k <= :lim ORDER BY sensor_id, observed_at"
     ).bindparams(bindparam("ids", expanding=True), bindparam("since", type_=UTCDateTime()),
                  bindparam("until", type_=UTCDateTime())).columns(observed_at=UTCDateTime())
@@ -228,15 +230,18 @@ def aggregate_query(dialect: str, ids: list[str], attribute: str, since: datetim
             " WHERE sensor_id IN :ids AND attribute = :attr AND hour_start >= :a AND hour_start < :b"
             " UNION ALL SELECT sensor_id, observed_at, 1, value, value, value, value, observed_at FROM readings"
             " WHERE sensor_id IN :ids AND attribute = :attr AND observed_at >= :since AND observed_at < :a"
+            " AND NOT implausible"
             " UNION ALL SELECT sensor_id, observed_at, 1, value, value, value, value, observed_at FROM readings"
-            " WHERE sensor_id IN :ids AND attribute = :attr AND observed_at >= :b AND observed_at <= :until")
+            " WHERE sensor_id IN :ids AND attribute = :attr AND observed_at >= :b AND observed_at <= :until"
+            " AND NOT implausible")
         params.update(a=first_full, b=end_full)
         agg = {"avg": "sum(tot), sum(n)", "sum": "sum(tot)", "count": "sum(n)", "min": "min(lo)",
                "max": "max(hi)"}
         last_v, last_t = "lv", "la"
     else:
         inner = ("SELECT sensor_id, observed_at AS t, value FROM readings"
-                 " WHERE sensor_id IN :ids AND attribute = :attr AND observed_at >= :since AND observed_at <= :until")
+                 " WHERE sensor_id IN :ids AND attribute = :attr AND observed_at >= :since AND observed_at <= :until"
+                 " AND NOT implausible")
         agg = {"avg": "sum(value), count(*)", "sum": "sum(value)", "count": "count(*)", "min": "min(value)",
                "max": "max(value)"}
         last_v, last_t = "value", "t"
@@ -332,7 +337,7 @@ def rebuild_rollups(s: Session, since: datetime | None = None, until: datetime |
     """Recompute the rollups of the hours from `since` (its hour included; None: all) up to `until`
     (exclusive, whole hours; None: no end) from the readings, in SQL. Returns the rows written."""
     dialect = _dialect(s)
-    where, params = [], {}
+    where, params = ["NOT implausible"], {}
     q = delete(ReadingRollup)
     if since is not None:
         params["lo"] = floor_hour(since)

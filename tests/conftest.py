@@ -83,6 +83,21 @@ def app_db(dash_app) -> Database:
     return dash_app.server.extensions["ishikawa.db"]
 
 
+@pytest.fixture
+def loopback_sources(request, monkeypatch):
+    """Staff-registered sources may be fetched from 127.0.0.1 (the fake brokers and CKAN sites of
+    the tests), as an operator allows an internal broker: `SOURCE_HOSTS=127.0.0.1`, in the
+    environment and, when the test uses the shared app, in its settings. By default the server
+    refuses loopback and private addresses (sources/url_guard.py)."""
+    import dataclasses
+
+    monkeypatch.setenv("SOURCE_HOSTS", "127.0.0.1")
+    if "dash_app" in request.fixturenames:
+        ext = request.getfixturevalue("dash_app").server.extensions
+        monkeypatch.setitem(ext, "ishikawa.settings",
+                            dataclasses.replace(ext["ishikawa.settings"], source_hosts="127.0.0.1"))
+
+
 
 
 @pytest.fixture

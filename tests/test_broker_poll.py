@@ -186,13 +186,13 @@ def test_outage_keeps_data_marks_stale_and_recovers(env_db, orion):
     orion.down()
     t1 = T0 + timedelta(minutes=5)
     results = broker_poll.poll_due(env_db, t1, no_wait_client)
-    assert all("connection failed" in r["error"] for r in results.values())
+    assert all(r["error"] == "接続できませんでした / could not connect" for r in results.values())
     with env_db.session() as s:
         assert [x.last_value for x in s.query(Sensor).filter(Sensor.layer_id == "snow-depth")] == [10, 20, 30]
         src = s.query(Source).filter(Source.entity_type == "WeatherObserved").one()
         assert src.failures == 1 and src.next_poll_at == t1 + timedelta(seconds=60)
         st = feed_states(s, t1)[src.feed_name]
-        assert st["status"] == "error" and st["age_seconds"] == 300 and "connection failed" in st["last_error"]
+        assert st["status"] == "error" and st["age_seconds"] == 300 and "接続できませんでした" in st["last_error"]
         assert stale_badges(s, "ja", now=t1)[src.feed_name] == " ⚠ 更新停止中（最終取得 5分前）"
         assert s.get(Layer, "snow-depth").options["feed"] in stale_badges(s, "ja", now=t1)
     # backoff doubles while it stays down

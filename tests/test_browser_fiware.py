@@ -9,7 +9,7 @@ from selenium.webdriver.common.keys import Keys
 
 from tests.browser_helpers import app_errors, free_port, query, wait_until
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("loopback_sources")]
 
 
 def start(dash_duo, dash_app, path):
@@ -156,7 +156,8 @@ def test_staff_registers_a_broker_source(dash_duo, dash_app, app_db, tmp_path_fa
         row.find_element(By.XPATH, ".//button[contains(., '通知を登録')]").click()
         dash_duo.wait_for_contains_text("#staff-sources-message", "サブスクリプション", timeout=20)
         sub = orion.subscriptions[-1]
-        assert sub["notification"]["http"]["url"].endswith(f"/ngsi/notify/{sid}?token={secret}")
+        assert sub["notification"]["httpCustom"]["url"].endswith(f"/ngsi/notify/{sid}")
+        assert sub["notification"]["httpCustom"]["headers"] == {"X-Notify-Token": secret}
         assert orion.requests[-1]["headers"]["fiware-service"] == "kaga_city"
     finally:
         orion.stop()

@@ -27,6 +27,8 @@ GEOJSON = {"type": "FeatureCollection", "features": [
     {"type": "Feature", "properties": {"name": "輪島港"},
      "geometry": {"type": "Point", "coordinates": [136.90, 37.40]}}]}
 
+pytestmark = pytest.mark.usefixtures("loopback_sources")  # the fake servers listen on 127.0.0.1
+
 
 class Ckan:
     def __init__(self):

@@ -257,7 +257,7 @@ def test_road_rules_use_only_the_sensors_their_owner_may_see(app_db, client, wor
     seg = segs[len(segs) // 2]
     sid = f"{w.secret}-road"
     r = client.post("/api/readings", headers=w.people["kaga"].auth, json=[{
-        "sensor_id": sid, "attribute": "snowDepth", "value": 4321.5, "time": (now - timedelta(seconds=5)).isoformat(),
+        "sensor_id": sid, "attribute": "snowDepth", "value": 987.5, "time": (now - timedelta(seconds=5)).isoformat(),
         "lon": seg["lon"], "lat": seg["lat"], "name": f"{w.secret} 道路"}])
     assert r.status_code == 200, r.json
 
@@ -266,7 +266,7 @@ def test_road_rules_use_only_the_sensors_their_owner_may_see(app_db, client, wor
         with app_db.session() as s:
             return {x["subject"]: x["nearby_depth"] for x in sp.road_alert_segments(s, rule, now)}[seg["subject"]]
 
-    assert depth("kaga") == 4321.5  # control: its own organisation's rule uses it
-    assert depth("admin") == 4321.5
-    assert depth("hakui") != 4321.5
-    assert depth("kaga", public=True) != 4321.5
+    assert depth("kaga") == 987.5  # control: its own organisation's rule uses it
+    assert depth("admin") == 987.5
+    assert depth("hakui") != 987.5
+    assert depth("kaga", public=True) != 987.5

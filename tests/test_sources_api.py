@@ -11,6 +11,8 @@ from store.models import Layer
 from store.users import EDITOR, create_token, create_user
 from tests.fake_orion import FakeOrion, as_orion_returns, fixture
 
+pytestmark = pytest.mark.usefixtures("loopback_sources")  # the fake servers listen on 127.0.0.1
+
 
 def _token(app_db, org: str) -> str:
     with app_db.session() as s:
@@ -58,14 +60,15 @@ def test_no_token_no_access(client):
 
 
 def test_create_list_patch_delete_within_the_organisation(client, kaga, hakui, cleanup):
-    r = post(client, kaga, {"name": "api-test kaga snow", "base_url": "http://orion.kaga.example:1026/",
+    r = post(client, kaga, {"name": "api-test kaga snow", "base_url": "http://127.0.0.1:1026/",
                             "service": "kaga_city", "servicepath": "/snow", "entity_type": "WeatherObserved",
                             "token": "pep-secret", "interval_s": 120, "target": "readings"})
     assert r.status_code == 201, r.get_json()
     src = r.get_json()
-    assert src["base_url"] == "http://orion.kaga.example:1026" and src["has_token"] and "token" not in src
+    assert src["base_url"] == "http://127.0.0.1:1026" and src["has_token"] and "token" not in src
     assert "pep-secret" not in r.get_data(as_text=True)
-    assert src["notify_url"].endswith(f"/ngsi/notify/{src['id']}?token=" + src["notify_url"].split("token=")[1])
+    assert src["notify_url"].endswith(f"/ngsi/notify/{src['id']}") and "token" not in src["notify_url"]
+    assert len(src["notify_headers"]["X-Notify-Token"]) >= 32  # the secret, for a subscription made by hand
     sid = src["id"]
     assert sid in [x["id"] for x in client.get("/api/sources", headers=kaga).get_json()["sources"]]
     # another city's staff neither see nor change it
@@ -111,12 +114,16 @@ def test_poll_now_and_subscription_against_a_broker(client, kaga, orion, app_db,
     r = client.post(f"/api/sources/{sid}/subscription", headers=kaga)
     assert r.status_code == 201 and len(r.get_json()["subscription_id"]) == 24
     sub = orion.subscriptions[-1]
-    assert sub["notification"]["http"]["url"] == r.get_json()["notify_url"]
+    assert sub["notification"]["httpCustom"]["url"] == r.get_json()["notify_url"]
+    assert "token" not in r.get_json()["notify_url"]
+    with app_db.session() as s:
+        secret = s.get(Source, sid).notify_secret
+    assert sub["notification"]["httpCustom"]["headers"] == {"X-Notify-Token": secret}
     assert sub["notification"]["attrsFormat"] == "keyValues"
     # broker down: 502 with the reason, no crash
     orion.down()
     r = client.post(f"/api/sources/{sid}/poll", headers=kaga)
-    assert r.status_code == 502 and "connection failed" in r.get_json()["result"]["error"]
+    assert r.status_code == 502 and "接続できませんでした" in r.get_json()["result"]["error"]
     # deleted: the layer keeps its data, and no feed is left to look stale forever
     assert client.delete(f"/api/sources/{sid}", headers=kaga).status_code == 204
     from store.models import Feed, Sensor
