@@ -46,13 +46,11 @@ def parse_hosts(value: str) -> list[str]:
 
 
 def _client(allowed: list[str] | None, timeout=FETCH_TIMEOUT) -> httpx.Client:
-    from sources.url_guard import check_url
+    # every request, redirects included, is checked and connects to the address that was checked
+    from sources.url_guard import guarded_client
 
-    def hook(request):  # every request, redirects included, after DNS is asked again
-        check_url(str(request.url), allowed)
-
-    return httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=5,
-                        event_hooks={"request": [hook]}, headers={"Accept": "image/jpeg, image/png, image/*"})
+    return guarded_client(allowed, timeout=timeout, follow_redirects=True, max_redirects=5,
+                          headers={"Accept": "image/jpeg, image/png, image/*"})
 
 
 def fetch_bytes(url: str, allowed: list[str] | None = None, max_bytes: int = MAX_BYTES,

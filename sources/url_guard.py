@@ -135,11 +135,16 @@ def check_url(url: str, allowed: list[str] | None = None):
 
 class GuardedTransport(httpx.HTTPTransport):
     """Checks every request (redirects too) and connects to the checked address, keeping the
-    name in the Host header and for TLS (SNI and certificate check)."""
+    name in the Host header and for TLS (SNI and certificate check). `allowed`: SOURCE_HOSTS as a
+    list (None: read from the settings at each request)."""
+
+    def __init__(self, allowed: list[str] | None = None, **kw):
+        super().__init__(**kw)
+        self.allowed = allowed
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         try:
-            addr = check_url(str(request.url))
+            addr = check_url(str(request.url), self.allowed)
         except UrlRefused as exc:
             log.warning("source fetch refused: %s", exc.detail)
             raise
@@ -150,10 +155,10 @@ class GuardedTransport(httpx.HTTPTransport):
         return super().handle_request(request)
 
 
-def guarded_client(**kw) -> httpx.Client:
+def guarded_client(allowed: list[str] | None = None, **kw) -> httpx.Client:
     """An httpx client for staff-given URLs (no environment proxies: the check is the connection)."""
     limits = kw.pop("limits", None)
-    transport = GuardedTransport(limits=limits) if limits is not None else GuardedTransport()
+    transport = GuardedTransport(allowed, limits=limits) if limits is not None else GuardedTransport(allowed)
     return httpx.Client(transport=transport, trust_env=False, **kw)
 
 

@@ -80,8 +80,6 @@ class Database:
         with self.engine.begin() as conn:  # schema changes of features (store/models.py) for older databases
             conn.execute(text("DROP INDEX IF EXISTS ix_features_layer_bbox"))
             conn.execute(text("CREATE INDEX IF NOT EXISTS ix_features_layer_order ON features (layer_id, id)"))
-            conn.execute(text("CREATE INDEX IF NOT EXISTS ix_readings_series"
-                              " ON readings (sensor_id, attribute, observed_at, value)"))
             from store.users import upgrade_schema as upgrade_users
 
             upgrade_users(conn)
@@ -92,6 +90,10 @@ class Database:
                 exists = " IF NOT EXISTS" if self.backend == "postgresql" else ""  # two workers starting at once
                 conn.execute(text(f"ALTER TABLE readings ADD COLUMN{exists} implausible"
                                   " BOOLEAN NOT NULL DEFAULT FALSE"))
+            # the covering index of series reads (store/series.py) carries the flag they filter on
+            conn.execute(text("DROP INDEX IF EXISTS ix_readings_series"))
+            conn.execute(text("CREATE INDEX IF NOT EXISTS ix_readings_cover"
+                              " ON readings (sensor_id, attribute, observed_at, value, implausible)"))
         from store.series import ensure_rollups
 
         with self.session() as s:  # hourly rollups of a database that had readings before them

@@ -94,8 +94,9 @@ def server():
 
 
 @pytest.fixture(autouse=True)
-def default_rules(monkeypatch):
-    monkeypatch.delenv("SOURCE_HOSTS", raising=False)  # loopback allowed, link-local refused
+def default_rules(loopback_sources):
+    """The test camera server is on 127.0.0.1: allowed as an operator allows an internal camera
+    server (SOURCE_HOSTS); everything else internal stays refused."""
 
 
 def free_port() -> int:
@@ -137,6 +138,9 @@ def test_not_an_image_too_big_server_down_and_forbidden_redirect(server):
     # SOURCE_HOSTS narrows the rule: loopback is then refused too
     with pytest.raises(cf.CameraError, match="address refused"):
         cf.fetch_bytes(f"{server}/good.jpg", allowed=["cams.city.example"])
+    # and without SOURCE_HOSTS, loopback (like every internal address) is refused by default
+    with pytest.raises(cf.CameraError, match="address refused"):
+        cf.fetch_bytes(f"{server}/good.jpg", allowed=[])
 
 
 def _camera(db, people_org_id: int, cid: str, url: str, **kw) -> None:
@@ -318,7 +322,7 @@ def test_the_job_runs_in_the_background_from_the_worker(db, people, server, tmp_
 
     _camera(db, people["kaga"].organisation_id, "bg", f"{server}/good.jpg")
     settings = Settings.from_env({"DATABASE_URL": db.url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x",
-                                  "DEMO_FEED": "0", "CAMERA_RETENTION_HOURS": "12"})
+                                  "DEMO_FEED": "0", "CAMERA_RETENTION_HOURS": "12", "SOURCE_HOSTS": "127.0.0.1"})
     assert settings.camera_retention_hours == 12
     job = next(j for j in build_jobs(settings, db) if j.name == cf.JOB_NAME)
     assert job.run() is True

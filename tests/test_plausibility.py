@@ -100,10 +100,14 @@ def test_an_old_database_gets_the_column(db):
     """A readings table from before the flag: create_all adds it, the old rows count as plausible."""
     with db.session() as s:
         add_reading(s, _sensor(s), 3, T0)
-    with db.engine.begin() as conn:
+    with db.engine.begin() as conn:  # the schema before the flag, with the covering index of then
+        conn.execute(sa.text("DROP INDEX ix_readings_cover"))
         conn.execute(sa.text("ALTER TABLE readings DROP COLUMN implausible"))
+        conn.execute(sa.text("CREATE INDEX ix_readings_series ON readings (sensor_id, attribute, observed_at, value)"))
     db.create_all()
     db.create_all()  # twice: nothing to do the second time
+    indexes = {ix["name"] for ix in sa.inspect(db.engine).get_indexes("readings")}
+    assert "ix_readings_cover" in indexes and "ix_readings_series" not in indexes
     with db.session() as s:
         assert [(r.value, r.implausible) for r in s.scalars(select(Reading))] == [(3, False)]
         add_reading(s, s.get(Sensor, "plaus-1"), -1, T0 + timedelta(minutes=1))
