@@ -130,6 +130,16 @@ def poll_ckan_source(db, source, now: datetime, client: CkanClient | None = None
     finally:
         if own:
             client.close()
+    from sources.url_guard import settings_value
+    from sources.virus_scan import ScannerUnavailable, VirusFound, scan
+
+    try:  # a downloaded file is scanned like an upload (CLAMD_URL) before anything reads it
+        scan(data, settings_value("clamd_url", "CLAMD_URL"), name=str(res.get("name") or res["url"]),
+             who=f"CKAN source {source.id}")
+    except VirusFound as exc:
+        return _failed(db, source.id, now, f"CKAN: virus {exc.signature} found in the resource; nothing stored")
+    except ScannerUnavailable:
+        return _failed(db, source.id, now, "CKAN: the virus scanner is unavailable; nothing stored")
     digest = hashlib.sha256(data).hexdigest()
     if digest == source.content_hash:
         with db.session() as s:

@@ -48,7 +48,8 @@ class UrlRefused(NgsiError):
         self.detail = detail
 
 
-def _settings_value(name: str, env: str) -> str:
+def settings_value(name: str, env: str) -> str:
+    """A setting of the running app, or its environment variable outside a request (the jobs)."""
     try:
         from flask import current_app
 
@@ -59,13 +60,13 @@ def _settings_value(name: str, env: str) -> str:
 
 def allowed_hosts() -> list[str]:
     """SOURCE_HOSTS of the running app's settings, else of the environment (the worker)."""
-    value = _settings_value("source_hosts", "SOURCE_HOSTS")
+    value = settings_value("source_hosts", "SOURCE_HOSTS")
     return [h.strip().lower() for h in (value or "").split(",") if h.strip()]
 
 
 def operator_host() -> str:
     """The host of the operator's broker (ORION_URL), always allowed."""
-    return (urlsplit(_settings_value("orion_url", "ORION_URL").strip()).hostname or "").lower()
+    return (urlsplit(settings_value("orion_url", "ORION_URL").strip()).hostname or "").lower()
 
 
 def resolve(host: str) -> list:

@@ -321,3 +321,26 @@ def test_healthz_tells_whether_the_scanner_answers(client, clamd, configured):
     configured(f"tcp://127.0.0.1:{_free_port()}")
     body = client.get("/healthz").json
     assert body["virus_scan"] == {"ok": False} and "127.0.0.1" not in str(body)  # no detail for the public
+
+
+def test_a_ckan_download_with_a_virus_stores_nothing(db, clamd, loopback_sources, monkeypatch):
+    """A file a CKAN source downloads goes through the same scan as an upload."""
+    from sources.broker_poll import poll_source
+    from store.brokers import Source
+    from store.models import Layer
+    from tests.test_ckan import T0, Ckan, _source
+
+    monkeypatch.setenv("CLAMD_URL", clamd.tcp)
+    ckan = Ckan()
+    try:
+        ckan.add_geojson()
+        ckan.files["/download/ports.geojson"] = EICAR
+        sid = _source(db, ckan)
+        result = poll_source(db, sid, T0)
+        assert "virus" in result["error"] and SIGNATURE in result["error"]
+        with db.session() as s:
+            assert s.get(Layer, "ckan-points") is None and s.get(Source, sid).failures == 1
+        monkeypatch.setenv("CLAMD_URL", "tcp://127.0.0.1:1")  # configured but unreachable: nothing stored either
+        assert "unavailable" in poll_source(db, sid, T0)["error"]
+    finally:
+        ckan.stop()
