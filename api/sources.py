@@ -17,7 +17,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from api.errors import error
 from api.hardening import valid_id
-from sources.source_config import clean_source, source_json
+from sources.source_config import clean_source, forget_source, source_json
 from store.brokers import Source, sources
 from store.db import get_db
 from store.feeds import feed_states
@@ -129,33 +129,6 @@ def delete_source(source_id: int):
             return error(404, "not_found", "sources.not_found")
         forget_source(s, src)
     return "", 204
-
-
-def forget_source(s, src: Source) -> None:
-    """Remove a source; its layers keep their last data, without a feed that would look stale forever.
-    Its Orion subscription is cancelled on the broker (best effort: a broker that is down keeps it,
-    and its notifications then meet a 404 here)."""
-    from store.models import Feed, Layer
-
-    if src.subscription_id and src.kind == "orion":
-        from sources.broker_poll import client_for
-        from sources.ngsi import NgsiError
-
-        try:
-            with client_for(src, retries=0, timeout=5.0) as client:
-                client.delete_subscription(src.subscription_id)
-        except NgsiError as exc:
-            log.warning("source %s removed, but its subscription %s stays on %s: %s", src.id,
-                        src.subscription_id, src.base_url, exc)
-
-    feed = s.get(Feed, src.feed_name)
-    if feed is not None:
-        s.delete(feed)
-    for layer in s.query(Layer).all():
-        if (layer.options or {}).get("source_id") == src.id:
-            opts = {k: v for k, v in layer.options.items() if k not in ("feed", "source_id")}
-            layer.options = opts
-    s.delete(src)
 
 
 @bp.post("/api/sources/<int:source_id>/poll")

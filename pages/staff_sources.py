@@ -11,7 +11,7 @@ from components.staff import labelled, login_prompt, staff_header
 from i18n import normalize_lang, t
 from layers.feed_status import age_text
 from sources.source_config import clean_source, source_json
-from store.brokers import Source, TARGETS, sources
+from store.brokers import TARGETS, Source, sources
 from store.db import get_db
 from store.feeds import feed_states
 
@@ -40,8 +40,8 @@ def sources_table(rows: list[dict], lang: str) -> html.Table | html.P:
     body = []
     for r in rows:
         st = r["status"]
-        status = t(f"staff_sources.status.{st['status']}", lang) if st["status"] in ("ok", "error", "stale", "starting") \
-            else st["status"]
+        known = st["status"] in ("ok", "error", "stale", "starting")
+        status = t(f"staff_sources.status.{st['status']}", lang) if known else st["status"]
         if st.get("age_seconds") is not None:
             status += f"（{age_text(st['age_seconds'], lang)}）"
         body.append(html.Tr([
@@ -55,7 +55,8 @@ def sources_table(rows: list[dict], lang: str) -> html.Table | html.P:
                        for name, value in r["notify_headers"].items()]]),
             html.Td([html.Button(t("staff_sources.poll", lang), id={"type": "staff-sources-poll", "id": r["id"]}),
                      " ",
-                     *([html.Button(t("staff_sources.subscribe", lang), id={"type": "staff-sources-sub", "id": r["id"]}),
+                     *([html.Button(t("staff_sources.subscribe", lang),
+                                    id={"type": "staff-sources-sub", "id": r["id"]}),
                         " "] if r["kind"] == "orion" and not r["subscription_id"] else []),
                      html.Button(t("staff_sources.delete", lang), id={"type": "staff-sources-delete", "id": r["id"]})
                      if not r["from_env"] else html.Small(t("staff_sources.from_env", lang))]),
@@ -86,24 +87,28 @@ def layout(lang: str | None = None, **query):
                 labelled("staff_sources.f.name", dcc.Input(id="staff-sources-name", type="text"), lang),
                 labelled("staff_sources.f.kind", dcc.Dropdown(
                     id="staff-sources-kind", value="orion", clearable=False,
-                    options=[{"label": t(f"staff_sources.kind.{k}", lang), "value": k} for k in ("orion", "ckan")]), lang),
+                    options=[{"label": t(f"staff_sources.kind.{k}", lang), "value": k}
+                             for k in ("orion", "ckan")]), lang),
                 labelled("staff_sources.f.base_url", dcc.Input(id="staff-sources-url", type="url",
                                                              placeholder="http://orion.example.jp:1026"), lang),
                 labelled("staff_sources.f.service", dcc.Input(id="staff-sources-service", type="text"), lang),
-                labelled("staff_sources.f.servicepath", dcc.Input(id="staff-sources-servicepath", type="text", value="/"), lang),
+                labelled("staff_sources.f.servicepath",
+                         dcc.Input(id="staff-sources-servicepath", type="text", value="/"), lang),
                 labelled("staff_sources.f.entity_type", dcc.Input(id="staff-sources-type", type="text",
                                                                 placeholder="WeatherObserved"), lang),
                 labelled("staff_sources.f.q", dcc.Input(id="staff-sources-q", type="text"), lang),
                 labelled("staff_sources.f.ckan_dataset", dcc.Input(id="staff-sources-ckan", type="text"), lang),
                 labelled("staff_sources.f.attrs", dcc.Input(id="staff-sources-attrs", type="text"), lang),
                 labelled("staff_sources.f.token", dcc.Input(id="staff-sources-token", type="password"), lang),
-                labelled("staff_sources.f.interval", dcc.Input(id="staff-sources-interval", type="number", value=60, min=10), lang),
+                labelled("staff_sources.f.interval",
+                         dcc.Input(id="staff-sources-interval", type="number", value=60, min=10), lang),
                 labelled("staff_sources.f.target", dcc.Dropdown(
                     id="staff-sources-target", value="auto", clearable=False,
                     options=[{"label": t(f"staff_sources.target.{k}", lang), "value": k} for k in TARGETS]), lang),
                 labelled("staff_sources.f.visibility", dcc.Dropdown(
                     id="staff-sources-visibility", value="public", clearable=False,
-                    options=[{"label": t(f"staff_sources.vis.{k}", lang), "value": k} for k in ("public", "private")]), lang),
+                    options=[{"label": t(f"staff_sources.vis.{k}", lang), "value": k}
+                             for k in ("public", "private")]), lang),
             ]),
             html.Button(t("staff_sources.save", lang), id="staff-sources-save", className="staff-button"),
             html.Div(id="staff-sources-message", role="status"),
@@ -135,8 +140,8 @@ def layout(lang: str | None = None, **query):
     State("staff-sources-lang", "data"),
     prevent_initial_call=True,
 )
-def act(_save, polls, deletes, subs, name, kind, ckan_dataset, url, service, servicepath, etype, q, attrs, token, interval, target,
-        visibility, lang):
+def act(_save, polls, deletes, subs, name, kind, ckan_dataset, url, service, servicepath, etype, q, attrs, token,
+        interval, target, visibility, lang):
     lang = normalize_lang(lang)
     staff = staff_for_sources()
     if staff is None:  # the session ended, or someone posts without one
@@ -144,7 +149,8 @@ def act(_save, polls, deletes, subs, name, kind, ckan_dataset, url, service, ser
     trig = dash.callback_context.triggered_id
     message = ""
     if trig == "staff-sources-save":
-        data = {"name": name or "", "kind": kind or "orion", "ckan_dataset": ckan_dataset or "", "base_url": url or "", "service": service or "", "servicepath": servicepath or "/",
+        data = {"name": name or "", "kind": kind or "orion", "ckan_dataset": ckan_dataset or "", "base_url": url or "",
+                "service": service or "", "servicepath": servicepath or "/",
                 "entity_type": etype or "", "q": q or "", "attrs": attrs or "", "token": token or "",
                 "interval_s": interval if interval is not None else 60, "target": target or "auto",
                 "visibility": visibility or "public"}
@@ -162,7 +168,7 @@ def act(_save, polls, deletes, subs, name, kind, ckan_dataset, url, service, ser
             if src is None or not staff.may_manage(src.organisation_id):
                 return no_update, t("sources.not_found", lang)
             if trig["type"] == "staff-sources-delete" and not src.from_env:
-                from api.sources import forget_source
+                from sources.source_config import forget_source
 
                 forget_source(s, src)
                 message = t("staff_sources.deleted", lang)

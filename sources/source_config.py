@@ -1,6 +1,7 @@
 """Checking what staff send for a data source (API and /staff/sources share it), and showing it back."""
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlparse
 
 from sources.ngsi import validate_service, validate_servicepath
@@ -139,3 +140,30 @@ def source_json(src: Source, states: dict, public_base_url: str) -> dict:
         "notify_headers": {NOTIFY_HEADER: src.notify_secret},
         "status": states.get(src.feed_name, {"status": "starting"}),
     }
+
+
+def forget_source(s, src: Source) -> None:
+    """Remove a source; its layers keep their last data, without a feed that would look stale forever.
+    Its Orion subscription is cancelled on the broker (best effort: a broker that is down keeps it,
+    and its notifications then meet a 404 here)."""
+    from store.models import Feed, Layer
+
+    if src.subscription_id and src.kind == "orion":
+        from sources.broker_poll import client_for
+        from sources.ngsi import NgsiError
+
+        try:
+            with client_for(src, retries=0, timeout=5.0) as client:
+                client.delete_subscription(src.subscription_id)
+        except NgsiError as exc:
+            logging.getLogger(__name__).warning("source %s removed, but its subscription %s stays on %s: %s", src.id,
+                        src.subscription_id, src.base_url, exc)
+
+    feed = s.get(Feed, src.feed_name)
+    if feed is not None:
+        s.delete(feed)
+    for layer in s.query(Layer).all():
+        if (layer.options or {}).get("source_id") == src.id:
+            opts = {k: v for k, v in layer.options.items() if k not in ("feed", "source_id")}
+            layer.options = opts
+    s.delete(src)
