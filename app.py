@@ -53,8 +53,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     server.extensions["ishikawa.settings"] = settings
     server.extensions["ishikawa.db"] = db or init_store(settings)
 
-    from api.cache import init_cache
     from api.public import bp as public_api
+    from store.cache import init_cache
 
     init_cache(server, settings)
     server.register_blueprint(public_api)

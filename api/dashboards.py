@@ -10,12 +10,12 @@ import logging
 
 from flask import Blueprint, Response, jsonify, request
 
-from api.cache import cache
 from api.errors import error, request_lang
 from auth import current_staff, require_token
 from dashboards import service
 from i18n import t
 from refusal import Refused
+from store.cache import cache
 from store.db import get_db
 
 log = logging.getLogger(__name__)

@@ -18,13 +18,13 @@ from urllib.parse import urlencode
 import orjson
 from flask import Blueprint, Response, abort, make_response, render_template_string, request
 
-from api.cache import cache
 from api.errors import error, request_lang
 from api.public import parse_bbox
 from i18n import t
 from layers.base import layer_attribution, layer_name
 from layers.catalog import description, features_of
 from layers.registry import kind_of
+from store.cache import cache
 from store.db import get_db, utcnow
 from store.layers import get_public_layer, public_layers
 from store.models import Layer

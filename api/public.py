@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from api.cache import cache
 from api.errors import error
 from auth import current_staff
 from layers.registry import kind_of
+from store.cache import cache
 from store.db import get_db, utcnow
 from store.feeds import feed_states
 from store.layers import get_visible_layer, organisations, visible_layer_rows

@@ -17,9 +17,9 @@ import click
 import orjson
 from flask import Blueprint, Response, current_app, request
 
-from api.cache import cache
 from api.errors import error
 from auth import require_token  # staff API tokens (Authorization: Bearer)
+from store.cache import cache
 from store.db import get_db, utcnow
 from timezones import JST
 

@@ -12,7 +12,6 @@ import dash
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from api.cache import cache
 from auth import current_staff
 from components.dashboard_panels import panel_body
 from components.dashboard_view import controls, doc_title, grid, view_query
@@ -21,6 +20,7 @@ from dashboards import service
 from dashboards.model import REFRESH, RELATIVE
 from i18n import normalize_lang, t
 from refusal import Refused
+from store.cache import cache
 from store.db import get_db, utcnow
 from timezones import JST
 

@@ -24,7 +24,6 @@ from dash import (
     no_update,
 )
 
-from api.cache import cache
 from components.basemaps import BASEMAPS, basemap_attribution
 from components.snow import legend, progress_bars, progress_numbers
 from i18n import normalize_lang, t
@@ -38,6 +37,7 @@ from layers.snowplow import (
     snapshot,
     style_hideout,
 )
+from store.cache import cache
 from store.db import get_db
 
 dash.register_page(__name__, path="/snow", title=t("snow.title"))

@@ -128,8 +128,8 @@ def test_healthz_reports_a_broken_database(tmp_path):
 
     server = Flask(__name__)
     server.extensions["ishikawa.db"] = Database("postgresql://nobody@127.0.0.1:1/none?connect_timeout=1")
-    from api.cache import init_cache
     from settings import Settings
+    from store.cache import init_cache
 
     init_cache(server, Settings.from_env({"DATABASE_URL": "sqlite://", "SECRET_KEY": "x",
                                           "INSTANCE_PATH": str(tmp_path)}))

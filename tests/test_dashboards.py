@@ -251,7 +251,7 @@ def test_csv_neutralises_formula_cells():
 
 
 def test_one_computation_per_panel_per_interval_for_all_viewers(client, people):
-    from api.cache import cache
+    from store.cache import cache
 
     body = doc()
     client.post("/api/dashboards", json=body, headers=auth(people["kaga"]))

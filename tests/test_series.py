@@ -303,7 +303,7 @@ def test_sqlite_plans_read_index_ranges(db):
             plan = [r[-1] for r in s.execute(text("EXPLAIN QUERY PLAN " + sql.text).bindparams(
                 *sql._bindparams.values()), params)]
             searches = [p for p in plan if p.startswith("SEARCH")]
-            assert searches and all("USING COVERING INDEX ix_readings_series" in p for p in searches
+            assert searches and all("USING COVERING INDEX ix_readings_cover" in p for p in searches
                                     if p.startswith("SEARCH readings")), plan
             assert all("USING PRIMARY KEY" in p for p in searches if p.startswith("SEARCH reading_rollups")), plan
             assert not [p for p in plan if p.startswith("SCAN readings") or p.startswith("SCAN reading_rollups")]

@@ -284,7 +284,7 @@ def test_post_fixes_needs_a_token(client):
 
 
 def test_post_fixes_counts_accepted_and_rejected(client, token, app_db):
-    from api.cache import cache
+    from store.cache import cache
 
     with app_db.session() as s:
         seg = st.segments(s)[10]
@@ -343,7 +343,7 @@ def test_status_as_geojson_lists_every_segment(client, app_db):
 def test_status_api_many_clients_one_computation(dash_app, app_db):
     import time
 
-    from api.cache import cache
+    from store.cache import cache
 
     with dash_app.server.app_context():  # the session app's cache (not the last one built)
         cache.clear()
@@ -388,7 +388,7 @@ def test_snow_page_refresh_many_viewers_one_computation(dash_app):
     """40 browsers refreshing /snow at once: one snapshot per refresh interval (and per replayed minute)."""
     import time
 
-    from api.cache import cache
+    from store.cache import cache
 
     dash_app.server.test_client().get("/_dash-dependencies")  # Dash registers its callbacks at the first request
     with dash_app.server.app_context():

@@ -1,4 +1,5 @@
-"""flask-caching: SimpleCache in one process, Redis when CACHE_REDIS_URL is set."""
+"""The shared cache (flask-caching): SimpleCache in one process, Redis when CACHE_REDIS_URL is set.
+Below pages and api alike, so both can keep what every viewer of a moment shares."""
 from flask_caching import Cache
 
 cache = Cache()
