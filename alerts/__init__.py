@@ -1,1 +1,1 @@
-"""Alert rules and mail (issue 5)."""
+"""Alert rules and mail."""

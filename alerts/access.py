@@ -1,17 +1,18 @@
 """Who may do what with alerts — the one place the staff page and the API ask.
 
-`staff()` is the logged-in staff member of the request (issue 4's auth core: Bearer token or
+`staff()` is the logged-in staff member of the request (the auth core: Bearer token or
 session), `may_manage(staff, rule)`: admins manage every rule, editors their organisation's.
+
+`auth` is imported inside the functions that need a request: the service (`alerts.rules`) uses
+`may_manage` and must import neither Flask nor Dash.
 """
 from __future__ import annotations
 
 
 def staff():
-    """The staff member of the current request, or None (also when auth is not installed)."""
-    try:
-        from auth import current_staff
-    except ImportError:  # pragma: no cover - before the auth core is merged
-        return None
+    """The staff member of the current request, or None."""
+    from auth import current_staff
+
     return current_staff()
 
 
@@ -32,8 +33,6 @@ def scope(staff_member) -> tuple[int | None, bool]:
 
 
 def login_url(next_path: str, lang: str) -> str:
-    try:
-        from auth import login_url as _login_url
-    except ImportError:  # pragma: no cover
-        return f"/login?lang={lang}"
+    from auth import login_url as _login_url
+
     return _login_url(next_path, lang)

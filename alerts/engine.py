@@ -22,9 +22,9 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-JST = ZoneInfo("Asia/Tokyo")
+from timezones import JST
+
 OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 OP_ALIASES = {"≥": ">=", "≤": "<=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 LATE_AFTER = timedelta(minutes=60)

@@ -48,7 +48,8 @@ def rows(events: list[sa.AlertEvent], mails: list[sa.OutboxMail], lang: str) -> 
             detail = " ".join(x for x in (t("alerts.mail.duration", lang) + ": " +
                                           fmt_duration(timedelta(seconds=ev.duration_s), lang), detail) if x)
         out.append({"_at": ev.at, "time": fmt_jst(ev.at), "type": t("alerts.hist.event", lang),
-                    "rule": ev.rule_name, "status": t(f"alerts.mail.state.{ev.kind}", lang), "place": name or ev.subject,
+                    "rule": ev.rule_name, "status": t(f"alerts.mail.state.{ev.kind}", lang),
+                    "place": name or ev.subject,
                     "value": "" if ev.value is None else f"{ev.value:g}",
                     "threshold": "" if ev.threshold is None else f"{ev.threshold:g}",
                     "recipient": "", "attempts": "",

@@ -16,8 +16,8 @@ from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import format_datetime, formataddr, parseaddr
 
-from alerts.engine import JST
 from i18n import normalize_lang, t
+from timezones import JST
 
 OP_TEXT = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}
 _WIRE = compat32.clone(max_line_length=998, linesep="\r\n")

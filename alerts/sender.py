@@ -59,7 +59,8 @@ def parse_smtp_url(url: str) -> SmtpTarget:
 
 def connect(target: SmtpTarget, timeout: float = 10.0, context: ssl.SSLContext | None = None) -> smtplib.SMTP:
     if target.scheme == "smtps":
-        conn = smtplib.SMTP_SSL(target.host, target.port, timeout=timeout, context=context or ssl.create_default_context())
+        conn = smtplib.SMTP_SSL(target.host, target.port, timeout=timeout,
+                                context=context or ssl.create_default_context())
     else:
         conn = smtplib.SMTP(target.host, target.port, timeout=timeout)
         if target.scheme == "smtp+starttls":

@@ -202,7 +202,8 @@ def rule_watches_sensor(sight: Sight, rule: sa.AlertRule, sensor: Sensor, attrib
     if rule.target == "layer":
         return rule.layer_id == sensor.layer_id
     if rule.target == "area":
-        return engine.in_area(rule.area, sensor.lon, sensor.lat) and (not rule.layer_id or rule.layer_id == sensor.layer_id)
+        return (engine.in_area(rule.area, sensor.lon, sensor.lat)
+                and (not rule.layer_id or rule.layer_id == sensor.layer_id))
     return False
 
 
@@ -253,7 +254,8 @@ def process_readings(s: Session, config: AlertConfig, readings: list[tuple], now
                 continue
             try:
                 events += _apply(s, config, rule, sensor.id, sensor_place(sensor), states, now,
-                                 lambda c, st: engine.on_value(c, st, value, observed_at, now, config.late_after))
+                                 lambda c, st, value=value, observed_at=observed_at:
+                                 engine.on_value(c, st, value, observed_at, now, config.late_after))
             except Exception:  # one broken rule never blocks the ingest of readings
                 log.exception("alert rule %s failed on %s", rule.id, sensor_id)
     return events
@@ -285,7 +287,7 @@ def evaluate_features(s: Session, config: AlertConfig, rule: sa.AlertRule, featu
     for subject, value, place in values:
         place = dict(place, unit=(rule.options or {}).get("unit", ""), layer_id=rule.layer_id)
         events += _apply(s, config, rule, subject, place, states, now,
-                         lambda c, st: engine.on_value(c, st, value, now, now, config.late_after))
+                         lambda c, st, value=value: engine.on_value(c, st, value, now, now, config.late_after))
     return events
 
 
@@ -296,11 +298,12 @@ def _json(text):
         return None
 
 
-# --- road passes (issue 3) ------------------------------------------------------------------------
+# --- road passes -----------------------------------------------------------------------------------
 # A provider gives, for a road rule, the segments it watches:
 #   provider(session, rule, now) -> [{"subject", "name_ja", "name_en", "lon", "lat",
 #                                      "hours_since_cleared", "nearby_depth"}]
-# Issue 3 registers one with `register_road_provider`; the worker tick evaluates road rules with it
+# The worker registers the snowplow layer's provider (layers/snowplow.py) with `register_road_provider`;
+# its tick evaluates road rules with it
 # (rule.options: {"depth_over": cm}; the rule's threshold is the number of hours, op ">=").
 
 _ROAD_PROVIDERS: list[Callable] = []
@@ -325,7 +328,7 @@ def evaluate_road(s: Session, config: AlertConfig, rule: sa.AlertRule, segments:
         place = {"name_ja": seg.get("name_ja", seg["subject"]), "name_en": seg.get("name_en") or seg.get("name_ja", ""),
                  "lon": seg.get("lon"), "lat": seg.get("lat"), "unit": ""}
         events += _apply(s, config, rule, seg["subject"], place, states, now,
-                         lambda c, st: engine.on_value(c, st, value, now, now, config.late_after))
+                         lambda c, st, value=value: engine.on_value(c, st, value, now, now, config.late_after))
     return events
 
 
@@ -340,7 +343,8 @@ def evaluate_now(s: Session, config: AlertConfig, rule: sa.AlertRule, now: datet
     events = []
     for x in sensors:
         events += _apply(s, config, rule, x.id, sensor_place(x), states, now,
-                         lambda c, st: engine.on_value(c, st, x.last_value, x.last_observed_at, now, config.late_after))
+                         lambda c, st, x=x: engine.on_value(c, st, x.last_value, x.last_observed_at, now,
+                                                            config.late_after))
     return events
 
 
@@ -386,7 +390,7 @@ def tick_session(s: Session, config: AlertConfig, now: datetime) -> list[sa.Aler
                 if row is not None and not engine.needs_tick(cond, _engine_state(row)):
                     continue
                 events += _apply(s, config, rule, subject, place, states, now,
-                                 lambda c, st: engine.on_tick(c, st, now, watched_since=rule.created_at))
+                                 lambda c, st, rule=rule: engine.on_tick(c, st, now, watched_since=rule.created_at))
         except Exception:
             log.exception("alert tick failed for rule %s", rule.id)
     return events

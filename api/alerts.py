@@ -205,7 +205,8 @@ def _page(title: str, message: str, lang: str, status: int = 200, extra: str = "
             f'<title>{html.escape(title)}</title><link rel="stylesheet" href="/assets/style.css"></head>'
             f'<body><div class="page"><header class="topbar"><h1 class="app-title">{html.escape(t("app.title", lang))}'
             f'</h1></header><main class="page-body"><h2>{html.escape(title)}</h2><p id="alerts-result">'
-            f'{html.escape(message)}</p>{extra}<p><a href="/?lang={lang}">{html.escape(t("sensors.back", lang))}</a></p>'
+            f'{html.escape(message)}</p>{extra}'
+            f'<p><a href="/?lang={lang}">{html.escape(t("sensors.back", lang))}</a></p>'
             f'</main></div></body></html>')
     return Response(body, status=status, mimetype="text/html")
 

@@ -72,7 +72,8 @@ def http_error(exc: HTTPException):
         from flask import current_app
 
         settings = current_app.extensions.get("ishikawa.settings")
-        limit = getattr(settings, "upload_max_mb", None) or (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 2 ** 20
+        limit = (getattr(settings, "upload_max_mb", None)
+                 or (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 2 ** 20)
         log.info("413 for %s %s", request.method, request.path)
         return error(413, "too_large", "upload.too_large", limit=limit)
     key = f"http.{exc.code}" if exc.code in (400, 404, 405) else "http.other"

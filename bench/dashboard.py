@@ -204,7 +204,8 @@ def panels(db: Database, ids: list[str], end: datetime):
     """The first view of a 12-panel dashboard: (label, ours, direct) per panel."""
     from store import series
 
-    d30, d1, d7, y1 = end - timedelta(days=30), end - timedelta(days=1), end - timedelta(days=7), end - timedelta(days=365)
+    d30, d1, d7, y1 = (end - timedelta(days=30), end - timedelta(days=1), end - timedelta(days=7),
+                       end - timedelta(days=365))
     g1, g2, g3 = ids[0:10], ids[10:20], ids[20:30]
     few = ids[30:33]
     out = [
@@ -299,20 +300,23 @@ def main() -> None:
         from store import series
 
         print(f"\n(1) one series, median of {args.runs} runs (ours / one direct GROUP BY over the readings)")
-        for label, step, span in (("30-day hourly avg, 10 sensors", "hour", 30), ("1-year daily avg, 10 sensors", "day", 365)):
+        for label, step, span in (("30-day hourly avg, 10 sensors", "hour", 30),
+                                  ("1-year daily avg, 10 sensors", "day", 365)):
             since = end - timedelta(days=span)
             o, r, d = median_ms(
-                lambda: ours(db, lambda s: series.bucketed(s, ids[:10], ATTR, since, end, step, "avg")),
-                lambda: ours(db, lambda s: series.bucketed(s, ids[:10], ATTR, since, end, step, "avg",
-                                                          use_rollups=False)),
-                lambda: direct_buckets(db, ids[:10], since, end, step, "avg"), runs=args.runs)
+                lambda since=since, step=step: ours(
+                    db, lambda s: series.bucketed(s, ids[:10], ATTR, since, end, step, "avg")),
+                lambda since=since, step=step: ours(
+                    db, lambda s: series.bucketed(s, ids[:10], ATTR, since, end, step, "avg", use_rollups=False)),
+                lambda since=since, step=step: direct_buckets(db, ids[:10], since, end, step, "avg"),
+                runs=args.runs)
             print(f"  {label}: ours {o:8.1f} ms   direct SQL {d:8.1f} ms   ratio {o / d:5.2f}×   "
                   f"(ours without rollups {r:8.1f} ms, {r / d:5.2f}×)")
 
         print(f"\n(2) first view of a 12-panel dashboard, median of {args.runs} runs per panel")
         tot_o = tot_d = 0.0
         for label, mine, theirs in panels(db, ids, end):
-            o, d = median_ms(lambda: ours(db, mine), theirs, runs=args.runs)
+            o, d = median_ms(lambda mine=mine: ours(db, mine), theirs, runs=args.runs)
             tot_o, tot_d = tot_o + o, tot_d + d
             print(f"  {label:40s} ours {o:8.1f} ms   direct {d:8.1f} ms   {o / d:5.2f}×")
         print(f"  {'all 12 panels':40s} ours {tot_o:8.1f} ms   direct {tot_d:8.1f} ms   ratio {tot_o / tot_d:5.2f}×  "

@@ -269,7 +269,8 @@ def build_doc(base: dict, settings: dict, variables: list[dict], panels: list[di
                title_en=_text(settings.get("title_en")),
                description_ja=_text(settings.get("description_ja")),
                description_en=_text(settings.get("description_en")),
-               visibility=_text(settings.get("visibility")) or "private", refresh=_text(settings.get("refresh")) or "off",
+               visibility=_text(settings.get("visibility")) or "private",
+               refresh=_text(settings.get("refresh")) or "off",
                time=time, variables=variables, panels=panels)
     if _text(settings.get("organisation")):
         doc["organisation"] = _text(settings["organisation"])

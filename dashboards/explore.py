@@ -161,7 +161,8 @@ def _kind_counts(s: Session, staff) -> list[dict]:
                               .where(visible_clause(staff), _has_items()).group_by(Layer.kind)).all())
     return [{"key": f"k:{kind}", "type": kind, "what": "kind", "layers": n,
              "sensors": sensors.get(kind, 0), "features": features.get(kind, 0),
-             "count": sensors.get(kind, 0) + features.get(kind, 0), "entities": sensors.get(kind, 0) + features.get(kind, 0)}
+             "count": sensors.get(kind, 0) + features.get(kind, 0),
+             "entities": sensors.get(kind, 0) + features.get(kind, 0)}
             for kind, n in sorted(layers.items())]
 
 

@@ -475,7 +475,8 @@ def preview_panel(db, staff: Staff | None, doc: dict, panel, params: ViewParams,
         raise Refused(401, "unauthorized", "dash.err.login")
     doc = doc if isinstance(doc, dict) else {}
     if not isinstance(panel, dict):
-        raise Refused(400, "invalid_dashboard", "dash.err.invalid_doc", [{"field": "", "message_key": "dash.err.object"}])
+        raise Refused(400, "invalid_dashboard", "dash.err.invalid_doc",
+                      [{"field": "", "message_key": "dash.err.object"}])
     try:
         checked = Panel.model_validate(panel).model_dump()
     except ValidationError as exc:

@@ -67,7 +67,8 @@ def rule_table(rows: list[dict], lang: str):
 def _lists(staff, lang):
     with get_db().session() as s:
         return (rule_rows(s, staff, lang), sensor_options(s, staff, lang), layer_options(s, staff, lang),
-                [{"label": f"{g.name} ({len(g.emails or [])})", "value": g.id} for g in sa.groups_of(s, staff.organisation_id)])
+                [{"label": f"{g.name} ({len(g.emails or [])})", "value": g.id}
+                 for g in sa.groups_of(s, staff.organisation_id)])
 
 
 def layout(lang: str | None = None, **_query):
@@ -75,7 +76,8 @@ def layout(lang: str | None = None, **_query):
     staff = access.staff()
     top = header(lang, "/staff/alerts", {}, "staff-alerts")
     if staff is None:
-        return html.Div(className="page alerts-page", lang=lang, children=[top, html.Div(className="page-body", children=[
+        return html.Div(className="page alerts-page", lang=lang,
+                        children=[top, html.Div(className="page-body", children=[
             html.H2(t("alerts.page.title", lang)),
             html.P(t("alerts.page.login_needed", lang), id="staff-alerts-login"),
             html.A(t("alerts.page.login", lang), href=access.login_url("/staff/alerts", lang), className="btn"),
@@ -90,9 +92,11 @@ def layout(lang: str | None = None, **_query):
             id=FIELD_IDS["target"], value=f["target"], inline=True, className="radio-inline",
             options=[{"label": t(f"alerts.target.{k}", lang), "value": k} for k in TARGETS]), FIELD_IDS["target"]),
         _field(t("alerts.form.sensor", lang), dcc.Dropdown(id=FIELD_IDS["sensor_id"], options=sensors,
-                                                           placeholder=t("alerts.form.pick", lang)), FIELD_IDS["sensor_id"]),
+                                                           placeholder=t("alerts.form.pick", lang)),
+               FIELD_IDS["sensor_id"]),
         _field(t("alerts.form.layer", lang), dcc.Dropdown(id=FIELD_IDS["layer_id"], options=layers,
-                                                          placeholder=t("alerts.form.pick", lang)), FIELD_IDS["layer_id"]),
+                                                          placeholder=t("alerts.form.pick", lang)),
+               FIELD_IDS["layer_id"]),
         _field(t("alerts.form.property", lang), dcc.Input(id=FIELD_IDS["property"], value="", className="form-input"),
                FIELD_IDS["property"], t("alerts.form.property_hint", lang)),
         _field(t("alerts.form.area", lang), dcc.Input(id=FIELD_IDS["area"], value="", className="form-input",
@@ -153,7 +157,8 @@ def layout(lang: str | None = None, **_query):
         html.Button(t("alerts.btn.save_group", lang), id="staff-alerts-group-save", className="btn"),
         html.P(id="staff-alerts-group-message", role="status", className="form-message"),
     ])
-    return html.Div(className="page alerts-page", lang=lang, children=[top, html.Div(className="page-body page-wide", children=[
+    return html.Div(className="page alerts-page", lang=lang,
+                    children=[top, html.Div(className="page-body page-wide", children=[
         dcc.Store(id="staff-alerts-lang", data=lang),
         dcc.Store(id="staff-alerts-editing", data=None),
         html.Div(className="page-head", children=[
@@ -168,7 +173,8 @@ def layout(lang: str | None = None, **_query):
                 html.H3(t("alerts.preview.title", lang)),
                 html.P(id="staff-alerts-preview-subject", className="preview-subject"),
                 html.Iframe(id="staff-alerts-preview-frame", className="preview-frame", sandbox="",
-                            srcDoc=f'<p style="font-family:sans-serif;color:#52606d">{t("alerts.preview.empty", lang)}</p>'),
+                            srcDoc='<p style="font-family:sans-serif;color:#52606d">'
+                                   f'{t("alerts.preview.empty", lang)}</p>'),
             ]),
         ]),
     ])])

@@ -58,7 +58,8 @@ def layout(lang: str | None = None, **_query):
     staff = access.staff()
     top = header(lang, "/staff/alerts/history", {}, "staff-history")
     if staff is None:
-        return html.Div(className="page alerts-page", lang=lang, children=[top, html.Div(className="page-body", children=[
+        return html.Div(className="page alerts-page", lang=lang,
+                        children=[top, html.Div(className="page-body", children=[
             html.H2(t("alerts.hist.title", lang)),
             html.P(t("alerts.page.login_needed", lang), id="staff-history-login"),
             html.A(t("alerts.page.login", lang), href=access.login_url("/staff/alerts/history", lang), className="btn"),
@@ -73,7 +74,8 @@ def layout(lang: str | None = None, **_query):
     if not settings.smtp_url:
         notice = [html.P(t("alerts.hist.no_smtp", lang, n=counts.get(sa.QUEUED, 0)), className="notice",
                          id="staff-history-no-smtp")]
-    return html.Div(className="page alerts-page", lang=lang, children=[top, html.Div(className="page-body page-wide", children=[
+    return html.Div(className="page alerts-page", lang=lang,
+                    children=[top, html.Div(className="page-body page-wide", children=[
         dcc.Store(id="staff-history-lang", data=lang),
         html.Div(className="page-head", children=[
             html.H2(t("alerts.hist.title", lang)),

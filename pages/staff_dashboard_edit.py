@@ -142,7 +142,10 @@ def panel_form(lang: str, f: dict, opts: dict, open_: bool):
     kind = f.get("kind") or "none"
     used = set(GROUPS.get(kind, []))
     ptype = f.get("type") or "timeseries"
-    dd = lambda id_, options, value, **kw: dcc.Dropdown(id=id_, options=options, value=value, **kw)
+
+    def dd(id_, options, value, **kw):
+        return dcc.Dropdown(id=id_, options=options, value=value, **kw)
+
     filters = html.Div(id="dbe-g-filters", hidden="filters" not in used, className="staff-field wide", children=[
         html.Label(t("dash.edit.filters", lang)),
         *[html.Div(className="dbe-filter-row", children=[
@@ -189,7 +192,8 @@ def panel_form(lang: str, f: dict, opts: dict, open_: bool):
                                                     placeholder=t("dash.edit.sensors_search", lang)),
                    "sensors", "sensors" not in used, wide=True),
             _field(t("dash.edit.layer", lang), dd("dbe-p-layer", opts["layer"], f.get("layer"),
-                                                  placeholder=t("dash.edit.choose", lang)), "layer", "layer" not in used),
+                                                  placeholder=t("dash.edit.choose", lang)),
+                   "layer", "layer" not in used),
             _field(t("dash.edit.layers", lang), dd("dbe-p-layers", opts["layers"], f.get("layers") or [], multi=True,
                                                    placeholder=t("dash.edit.choose", lang)),
                    "layers", "layers" not in used, wide=True),
@@ -197,12 +201,14 @@ def panel_form(lang: str, f: dict, opts: dict, open_: bool):
                                                         placeholder=t("dash.edit.any", lang)),
                    "entity", "entity" not in used),
             _field(t("dash.edit.area", lang), dd("dbe-p-area", opts["area"], f.get("area"),
-                                                 placeholder=t("dash.edit.any_area", lang)), "area", "area" not in used),
+                                                 placeholder=t("dash.edit.any_area", lang)),
+                   "area", "area" not in used),
             _field(t("dash.edit.attribute", lang), dd("dbe-p-attribute", opts["attribute"], f.get("attribute"),
                                                       placeholder=t("dash.edit.attribute_default", lang)),
                    "attribute", "attribute" not in used),
-            _field(t("dash.edit.group_by", lang), dd("dbe-p-groupby", _opts(["sensor", "area"], "dash.edit.groupby", lang),
-                                                     f.get("group_by") or "sensor", clearable=False, searchable=False),
+            _field(t("dash.edit.group_by", lang),
+                   dd("dbe-p-groupby", _opts(["sensor", "area"], "dash.edit.groupby", lang),
+                      f.get("group_by") or "sensor", clearable=False, searchable=False),
                    "groupby", "groupby" not in used),
             _field(t("dash.edit.group_by", lang), dd("dbe-p-propgroup", opts["propgroup"], f.get("prop_group"),
                                                      placeholder=t("dash.edit.property", lang)),
@@ -210,8 +216,9 @@ def panel_form(lang: str, f: dict, opts: dict, open_: bool):
             _field(t("dash.edit.value_property", lang), dd("dbe-p-value", opts["value"], f.get("value"),
                                                            placeholder=t("dash.edit.count_only", lang)),
                    "value", "value" not in used),
-            _field(t("dash.edit.agg", lang), dd("dbe-p-agg", _opts(["raw", "10min", "hour", "day"], "dash.edit.agg", lang),
-                                                f.get("agg") or "hour", clearable=False, searchable=False),
+            _field(t("dash.edit.agg", lang),
+                   dd("dbe-p-agg", _opts(["raw", "10min", "hour", "day"], "dash.edit.agg", lang),
+                      f.get("agg") or "hour", clearable=False, searchable=False),
                    "agg", "agg" not in used),
             _field(t("dash.edit.fn", lang), dd("dbe-p-fn", _opts(FNS.get(kind, ["avg"]), "dash.edit.fn", lang),
                                                f.get("fn") or (FNS.get(kind) or ["avg"])[0], clearable=False,
@@ -223,12 +230,14 @@ def panel_form(lang: str, f: dict, opts: dict, open_: bool):
                                                          value=f.get("hours"), className="staff-input"),
                    "hours", "hours" not in used),
             _field(t("dash.edit.rule", lang), dd("dbe-p-rule", opts["rule"], f.get("rule"),
-                                                 placeholder=t("dash.edit.all_rules", lang)), "rule", "rule" not in used),
+                                                 placeholder=t("dash.edit.all_rules", lang)),
+                   "rule", "rule" not in used),
             _field(t("dash.edit.event_kinds", lang), dd("dbe-p-kinds", _opts(EVENT_KINDS, "dash.edit.event", lang),
                                                         f.get("kinds") or ["fired"], multi=True),
                    "kinds", "kinds" not in used),
-            _field(t("dash.edit.columns", lang), dd("dbe-p-columns", opts["columns"], f.get("columns") or [], multi=True,
-                                                    placeholder=t("dash.edit.columns_auto", lang)),
+            _field(t("dash.edit.columns", lang),
+                   dd("dbe-p-columns", opts["columns"], f.get("columns") or [], multi=True,
+                      placeholder=t("dash.edit.columns_auto", lang)),
                    "columns", "columns" not in used, wide=True),
             filters,
             _field(t("dash.edit.limit", lang), dcc.Input(id="dbe-p-limit", type="number", min=1, max=1000, step=1,
@@ -300,7 +309,8 @@ def panel_list(panels: list[dict], lang: str):
                              clearable=False, searchable=False, className="dbe-size-dd"),
             ]),
             html.Div(className="dbe-panel-buttons", children=[
-                html.Button("↑", id={"type": "dbe-up", "i": i}, disabled=i == 0, className="staff-button secondary small",
+                html.Button("↑", id={"type": "dbe-up", "i": i}, disabled=i == 0,
+                            className="staff-button secondary small",
                             title=t("dash.edit.up", lang), **{"aria-label": t("dash.edit.up", lang)}),
                 html.Button("↓", id={"type": "dbe-down", "i": i}, disabled=i == last,
                             className="staff-button secondary small", title=t("dash.edit.down", lang),
@@ -366,7 +376,10 @@ def _settings_card(doc: dict, staff, lang: str, is_new: bool):
     own = doc.get("organisation") or next((o.code for o in orgs.values() if o.id == staff.organisation_id), "")
     org_opts = [{"label": (o.name_en if lang == "en" else o.name_ja), "value": o.code}
                 for o in sorted(orgs.values(), key=lambda o: o.id) if staff.is_admin or o.code == own]
-    inp = lambda id_, value, **kw: dcc.Input(id=id_, value=value, className="staff-input", **kw)
+
+    def inp(id_, value, **kw):
+        return dcc.Input(id=id_, value=value, className="staff-input", **kw)
+
     return html.Section(className="staff-card", children=[
         html.H3(t("dash.edit.settings", lang)),
         html.Div(className="staff-row", children=[
@@ -395,7 +408,8 @@ def _settings_card(doc: dict, staff, lang: str, is_new: bool):
                 + [{"label": t("dash.range.custom", lang), "value": "custom"}])),
             html.Div(id="dbe-custom", className="staff-field dbe-custom", hidden=rng != "custom", children=[
                 html.Label(t("dash.from", lang), htmlFor="dbe-from"),
-                dcc.Input(id="dbe-from", type="datetime-local", value="" if relative else str(time.get("from", ""))[:16],
+                dcc.Input(id="dbe-from", type="datetime-local",
+                          value="" if relative else str(time.get("from", ""))[:16],
                           className="staff-input"),
                 html.Label(t("dash.to", lang), htmlFor="dbe-to"),
                 dcc.Input(id="dbe-to", type="datetime-local",
@@ -753,7 +767,8 @@ def kind_changed(kind, fn, by, *rest):
             layer_opts = []
     layer_opts = var_choices(variables, ("layer", "custom"), lang) + layer_opts
     return (*[g not in used for g in ALL_GROUPS], _opts(fns, "dash.edit.fn", lang), fn if fn in fns else fns[0],
-            _opts(bys, "dash.edit.by", lang), by if by in bys else bys[0], layer_opts, t(f"dash.edit.kind_hint.{kind}", lang))
+            _opts(bys, "dash.edit.by", lang), by if by in bys else bys[0], layer_opts,
+            t(f"dash.edit.kind_hint.{kind}", lang))
 
 
 @callback(

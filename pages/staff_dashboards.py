@@ -114,7 +114,8 @@ def dashboard_table(staff, lang: str, add_sensor: str = ""):
             html.Td(org),
             html.Td(html.Span(t(f"staff.visibility.{d.visibility}", lang), className=f"staff-badge {d.visibility}")),
             html.Td(t("dash.panel_count", lang, n=d.panels), className="num"),
-            html.Td([_time(d.updated_at), html.Div(t("dash.staff.version", lang, n=d.version), className="staff-meta")]),
+            html.Td([_time(d.updated_at),
+                     html.Div(t("dash.staff.version", lang, n=d.version), className="staff-meta")]),
             html.Td(className="sdash-actions", children=[
                 edit,
                 html.Button(t("dash.staff.duplicate", lang), id={"type": "sdash-dup", "slug": d.slug},
@@ -151,8 +152,10 @@ def layout(lang: str | None = None, add_sensor: str | None = None, **_query):
     if staff is None:
         nxt = PATH + (f"?{urlencode({'add_sensor': add_sensor})}" if add_sensor else "")
         return login_prompt(lang, login_url(nxt, lang), "sdash")
-    field = lambda key, comp: html.Div(className="staff-field", children=[
-        html.Label(t(key, lang), htmlFor=comp.id), comp])
+
+    def field(key, comp):
+        return html.Div(className="staff-field", children=[html.Label(t(key, lang), htmlFor=comp.id), comp])
+
     intro = [html.H2(t("dash.staff.title", lang)), html.P(t("dash.staff.intro", lang), className="staff-hint")]
     if add_sensor:
         intro.append(html.P(t("dash.staff.pick_for_sensor", lang, sensor=add_sensor), className="staff-warning",
@@ -171,7 +174,8 @@ def layout(lang: str | None = None, add_sensor: str | None = None, **_query):
             html.H3(t("dash.staff.new", lang)),
             html.Div(className="staff-row", children=[
                 field("dash.staff.title_ja", dcc.Input(id="sdash-new-title", maxLength=200, className="staff-input")),
-                field("dash.staff.title_en", dcc.Input(id="sdash-new-title-en", maxLength=200, className="staff-input")),
+                field("dash.staff.title_en",
+                      dcc.Input(id="sdash-new-title-en", maxLength=200, className="staff-input")),
             ]),
             html.Div(className="staff-row", children=[
                 field("dash.staff.slug", dcc.Input(id="sdash-new-slug", maxLength=60, className="staff-input",
@@ -207,7 +211,9 @@ def layout(lang: str | None = None, add_sensor: str | None = None, **_query):
 clientside_callback(
     """function (history) {
         var el = document.getElementById("sdash-history-card");
-        if (history && el) { setTimeout(function () { el.scrollIntoView({behavior: "smooth", block: "nearest"}); }, 50); }
+        if (history && el) {
+            setTimeout(function () { el.scrollIntoView({behavior: "smooth", block: "nearest"}); }, 50);
+        }
         return window.dash_clientside.no_update;
     }""",
     Output("sdash-scroll", "data"),

@@ -75,7 +75,8 @@ def source_card(group: explore.SourceGroup, lang: str, selected: str, layer: str
     else:
         title = group.name
     head = [html.H4(title, className="explore-source-name"),
-            html.Span(t(f"explore.source_kind.{group.kind}", lang), className=f"explore-kind explore-kind-{group.kind}")]
+            html.Span(t(f"explore.source_kind.{group.kind}", lang),
+                      className=f"explore-kind explore-kind-{group.kind}")]
     if group.kind != "layers":
         head.append(html.Span(t(f"staff.visibility.{group.visibility}", lang),
                               className=f"staff-badge {group.visibility}"))
@@ -94,7 +95,8 @@ def source_card(group: explore.SourceGroup, lang: str, selected: str, layer: str
     return html.Section(className="explore-source", id={"type": "explore-source", "key": group.key}, children=[
         html.Div(head, className="explore-source-head"),
         html.Div(meta, className="staff-meta explore-source-meta") if meta else None,
-        html.Ul(items, className="explore-types") if items else html.P(t("explore.no_types", lang), className="staff-hint"),
+        (html.Ul(items, className="explore-types") if items
+         else html.P(t("explore.no_types", lang), className="staff-hint")),
     ])
 
 
@@ -213,7 +215,8 @@ def entities_card(groups, staff, type_key: str, lang: str) -> html.Section:
         html.P(count_line(len(rows), lang), id="explore-count", role="status", className="staff-meta"),
         dag.AgGrid(id="explore-grid", rowData=grid_rows(rows, lang),
                    columnDefs=grid_columns(lang, sensors, features, by_kind,
-                                            entity_ids=chosen["what"] != "kind" and any(r["entity_id"] for r in rows)), getRowId="params.data.row",
+                                           entity_ids=chosen["what"] != "kind" and any(r["entity_id"] for r in rows)),
+                   getRowId="params.data.row",
                    defaultColDef={"resizable": True, "sortable": True, "filter": True},
                    dashGridOptions={"rowHeight": 34, "headerHeight": 36, "tooltipShowDelay": 300,
                                     "localeText": grid_locale(lang)},
@@ -242,7 +245,8 @@ def layers_card(staff, lang: str, type_key: str, layer_id: str) -> html.Section:
                              id={"type": "explore-layer-link", "layer": x["id"]})),
             html.Td(kind_label(x["kind"], lang)),
             html.Td(_org(x["organisation"], lang)),
-            html.Td(html.Span(t(f"staff.visibility.{x['visibility']}", lang), className=f"staff-badge {x['visibility']}")),
+            html.Td(html.Span(t(f"staff.visibility.{x['visibility']}", lang),
+                              className=f"staff-badge {x['visibility']}")),
             html.Td(f"{x['count']:,}", className="num"),
             html.Td(_jst(x["updated_at"])),
         ]) for x in layers]
@@ -269,7 +273,8 @@ def layer_detail(detail: dict | None, lang: str) -> html.Div:
         children.append(html.P(t("explore.layer.no_properties", lang), className="staff-hint"))
     else:
         children.append(html.Div(className="explore-scroll", children=html.Table(className="staff-table", children=[
-            html.Thead(html.Tr([html.Th(t(f"explore.col.{c}", lang)) for c in ("property", "type", "example", "filled")])),
+            html.Thead(html.Tr([html.Th(t(f"explore.col.{c}", lang))
+                                for c in ("property", "type", "example", "filled")])),
             html.Tbody([html.Tr([html.Td(html.Code(p["name"])), html.Td(t(f"explore.type.{p['type']}", lang)),
                                  html.Td(str(p["example"])[:120] if p["example"] is not None else ""),
                                  html.Td(f"{p['filled']} / {detail['scanned']}", className="num")])

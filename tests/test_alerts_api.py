@@ -119,7 +119,8 @@ def test_posted_readings_create_sensors_and_trigger_rules(client, app_db, kaga, 
     rule = client.post("/api/alert-rules", json=rule_body(sensor_id=sid, recipients=["crew@kaga.example.jp"]),
                        headers=auth(kaga[1])).json
     second = [{"sensor_id": sid, "attribute": "snowDepth", "value": 27.5, "time": now.isoformat()},
-              {"sensor_id": sid, "attribute": "snowDepth", "value": 5, "time": (now - timedelta(minutes=2)).isoformat()}]
+              {"sensor_id": sid, "attribute": "snowDepth", "value": 5,
+               "time": (now - timedelta(minutes=2)).isoformat()}]
     r = client.post("/api/readings", json=second, headers=auth(kaga[1]))
     assert r.json == {"accepted": 1, "duplicates": 1, "created_sensors": []}
     with app_db.session() as s:

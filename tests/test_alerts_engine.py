@@ -145,8 +145,10 @@ def test_late_values_update_state_without_mail():
 
 def test_feature_values_read_numeric_properties():
     feats = [
-        {"id": "a", "geometry": {"type": "Point", "coordinates": [136.77, 36.89]}, "properties": {"name": "A", "level": 3.5}},
-        {"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 2]]]}, "properties": {"level": "１２ cm"}},
+        {"id": "a", "geometry": {"type": "Point", "coordinates": [136.77, 36.89]},
+         "properties": {"name": "A", "level": 3.5}},
+        {"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 2]]]},
+         "properties": {"level": "１２ cm"}},
         {"id": "c", "geometry": None, "properties": {"level": "n/a"}},
         {"id": "d", "geometry": None, "properties": {"level": True}},
     ]

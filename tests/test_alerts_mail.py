@@ -414,7 +414,7 @@ def test_a_new_rule_fires_at_once_when_the_latest_value_is_already_over(world):
 
 
 def test_demo_feed_crosses_the_threshold_mail_then_recovery_then_history(db, smtp):
-    """The issue's "done when": a rule on a demo sensor; the demo feed's values cross it; the mail
+    """End to end: a rule on a demo sensor; the demo feed's values cross it; the mail
     lands with value, threshold and map link; the recovery follows; the history shows both."""
     from pathlib import Path
 
@@ -450,7 +450,8 @@ def test_demo_feed_crosses_the_threshold_mail_then_recovery_then_history(db, smt
     text = SmtpSink.text(fired)
     assert f"{minutes[up].astimezone(engine_jst()):%Y-%m-%d %H:%M} JST" in text
     assert "http://map.example/?lat=36.30774&lon=136.30819&z=15&lang=ja" in text
-    assert cleared["Subject"].startswith(f"[いしかわマップ][復旧][錦城小 30cm] 加賀市 加賀市立錦城小学校: {values[down]:g}cm")
+    assert cleared["Subject"].startswith(
+        f"[いしかわマップ][復旧][錦城小 30cm] 加賀市 加賀市立錦城小学校: {values[down]:g}cm")
     lasted = minutes[down] - minutes[up]
     assert f"{lasted.seconds // 3600}時間{lasted.seconds % 3600 // 60}分" in SmtpSink.text(cleared)
     with db.session() as s:
@@ -461,7 +462,7 @@ def test_demo_feed_crosses_the_threshold_mail_then_recovery_then_history(db, smt
 
 
 def engine_jst():
-    from alerts.engine import JST
+    from timezones import JST
 
     return JST
 
@@ -553,7 +554,7 @@ def test_a_slow_pass_hands_back_its_claims(world, monkeypatch):
 
 
 def test_road_rule_through_the_provider_hook(world, monkeypatch):
-    """Issue 3 plugs its road passes in with register_road_provider; the worker tick evaluates them."""
+    """Road passes plug in with register_road_provider; the worker tick evaluates them."""
     from alerts import service
 
     monkeypatch.setattr(service, "_ROAD_PROVIDERS", [])
@@ -561,7 +562,8 @@ def test_road_rule_through_the_provider_hook(world, monkeypatch):
 
     def provider(s, rule, now):
         return [{"subject": "road:r8-12", "name_ja": "国道8号 加賀IC付近", "name_en": "Route 8 near Kaga IC",
-                 "lon": 136.31, "lat": 36.3, "hours_since_cleared": segments["hours"], "nearby_depth": segments["depth"]}]
+                 "lon": 136.31, "lat": 36.3, "hours_since_cleared": segments["hours"],
+                 "nearby_depth": segments["depth"]}]
 
     service.register_road_provider(provider)
     world.rule(name="未除雪3時間", target="road", sensor_id=None, layer_id="snow-depth", op=">=", threshold=3,

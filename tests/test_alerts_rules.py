@@ -35,7 +35,8 @@ def world(db):
     cfg = AlertConfig(base_url="http://map.example", mail_from="alerts@ishikawa.example", secret_key="k", clock=clock)
     install(db, cfg)
     with db.session() as s:
-        for code, ja, en in (("ishikawa", "石川県", "Ishikawa"), ("kaga", "加賀市", "Kaga"), ("hakui", "羽咋市", "Hakui")):
+        for code, ja, en in (("ishikawa", "石川県", "Ishikawa"), ("kaga", "加賀市", "Kaga"),
+                             ("hakui", "羽咋市", "Hakui")):
             ensure_organisation(s, code, ja, en)
         people = {"kaga": create_user(s, "k@kaga.example.jp", "password123", "kaga"),
                   "hakui": create_user(s, "h@hakui.example.jp", "password123", "hakui"),
@@ -90,10 +91,10 @@ def test_find_update_delete_stay_within_the_organisation(world):
         rid = rules.create(s, staff["kaga"], body(), cfg).id
     with db.session() as s:
         for who in ("hakui",):
-            for call in (lambda: rules.find(s, staff[who], rid),
-                         lambda: rules.update(s, staff[who], rid, {"threshold": 1}, cfg),
-                         lambda: rules.set_paused(s, staff[who], rid, True),
-                         lambda: rules.delete(s, staff[who], rid)):
+            for call in (lambda who=who: rules.find(s, staff[who], rid),
+                         lambda who=who: rules.update(s, staff[who], rid, {"threshold": 1}, cfg),
+                         lambda who=who: rules.set_paused(s, staff[who], rid, True),
+                         lambda who=who: rules.delete(s, staff[who], rid)):
                 with pytest.raises(Refused) as exc:
                     call()
                 assert (exc.value.status, exc.value.code) == (404, "not_found")

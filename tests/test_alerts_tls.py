@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import smtplib
 import ssl
 
 import pytest
@@ -69,7 +70,7 @@ def test_tls_and_login(tmp_path, scheme):
             conn.sendmail("alerts@kaga.example.jp", ["duty@kaga.example.jp"], message_bytes(msg))
         assert [m["Subject"] for m in sink.messages] == ["[テスト] TLS"]
         bad = sender.parse_smtp_url(f"{scheme}://alerts%40kaga.example.jp:wrong@127.0.0.1:{port}")
-        with pytest.raises(Exception):
+        with pytest.raises(smtplib.SMTPAuthenticationError):  # 535: a wrong password
             sender.connect(bad, timeout=10, context=client_ctx)
         with pytest.raises(ssl.SSLError):  # an unknown certificate is refused, not ignored
             sender.connect(good, timeout=10)

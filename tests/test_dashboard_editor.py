@@ -159,8 +159,8 @@ def test_a_layer_items_panel_with_filters_from_the_form():
     from dashboards.editing import blank_form, panel_from_form
 
     f = blank_form("table", "layer_items")
-    f.update(layer="shelters", columns=["施設・場所名"], f0_prop="都道府県名及び市町村名", f0_op="eq", f0_value="石川県加賀市",
-             f1_prop=None, limit=20)
+    f.update(layer="shelters", columns=["施設・場所名"], f0_prop="都道府県名及び市町村名", f0_op="eq",
+             f0_value="石川県加賀市", f1_prop=None, limit=20)
     panel = panel_from_form(f, "t1")
     assert panel["query"] == {"kind": "layer_items", "layer": "shelters", "columns": ["施設・場所名"], "limit": 20,
                               "filters": [{"property": "都道府県名及び市町村名", "op": "eq", "value": "石川県加賀市"}]}
@@ -281,8 +281,9 @@ def test_another_organisation_cannot_change_a_private_dashboard_through_the_page
     assert snapshot(app_db, slug) == before
     # the control: kaga's own editor may save through the same callback
     kaga = login(dash_app.server.test_client(), people["kaga"].email)
-    _status, body = call(kaga, dash_app, "dbe-save-result.children", {**save_values, "dbe-visibility.value": "private",
-                                                                     "dbe-title.value": "新しい題"}, "dbe-save.n_clicks")
+    _status, body = call(kaga, dash_app, "dbe-save-result.children",
+                         {**save_values, "dbe-visibility.value": "private", "dbe-title.value": "新しい題"},
+                         "dbe-save.n_clicks")
     assert "Saved" in body
     assert snapshot(app_db, slug)[2] == "新しい題"
 
@@ -331,7 +332,8 @@ def test_import_of_a_bad_json_lists_each_problem_and_stores_nothing(dash_app, ap
            "panels": [{"id": "a", "type": "stat", "query": {"kind": "sensor_series", "sensors": ["x"]}},
                       {"id": "b", "type": "bar", "query": {"kind": "layer_stats", "layer": "shelters"}}]}
     _, body = call(kaga, dash_app, "sdash-import-result.children",
-                   {"sdash-upload.contents": _upload(bad), "sdash-upload.filename": "bad.json", "sdash-lang.data": "en"},
+                   {"sdash-upload.contents": _upload(bad), "sdash-upload.filename": "bad.json",
+                    "sdash-lang.data": "en"},
                    "sdash-upload.contents")
     for line in ("URL name: ", "Title (Japanese): Too short.", "Auto-refresh: Not one of the allowed values.",
                  "Visibility: "):
@@ -385,12 +387,14 @@ def test_list_page_create_duplicate_restore_delete_for_the_owner(dash_app, app_d
     k = staff(app_db, people["kaga"])
     service.replace(app_db, k, slug, {**service.get_document(app_db, k, slug), "title_ja": "二版"})
     cid = {"type": "sdash-restore", "slug": slug, "v": 1}
-    _, body = call(kaga, dash_app, "sdash-list.children", {"sdash-restore.n_clicks": [(cid, 1)], "sdash-lang.data": "ja"},
+    _, body = call(kaga, dash_app, "sdash-list.children",
+                   {"sdash-restore.n_clicks": [(cid, 1)], "sdash-lang.data": "ja"},
                    json.dumps(cid, sort_keys=True, separators=(",", ":")) + ".n_clicks")
     assert "第1版の内容を新しい版として保存しました" in body
     assert service.get_document(app_db, k, slug)["title_ja"] == "新しい盤"
     cid = {"type": "sdash-export", "slug": slug}
-    _, body = call(kaga, dash_app, "sdash-download.data", {"sdash-export.n_clicks": [(cid, 1)], "sdash-lang.data": "ja"},
+    _, body = call(kaga, dash_app, "sdash-download.data",
+                   {"sdash-export.n_clicks": [(cid, 1)], "sdash-lang.data": "ja"},
                    json.dumps(cid, sort_keys=True, separators=(",", ":")) + ".n_clicks")
     exported = json.loads(json.loads(body)["response"]["sdash-download"]["data"]["content"])
     assert exported["slug"] == slug and exported["organisation"] == "kaga"
@@ -413,7 +417,8 @@ def test_the_editor_without_a_slug_creates_on_save(dash_app, app_db, people):
     assert doc["organisation"] == "kaga" and doc["time"] == {"from": "now-7d", "to": "now"} and doc["refresh"] == "5m"
     assert doc["panels"][0]["query"]["group_by"] == "@area"
     # saving again under the same slug from a fresh editor is refused (taken), nothing changes
-    _, body = call(kaga, dash_app, "dbe-save-result.children", {**values, "dbe-title.value": "別物"}, "dbe-save.n_clicks")
+    _, body = call(kaga, dash_app, "dbe-save-result.children", {**values, "dbe-title.value": "別物"},
+                   "dbe-save.n_clicks")
     assert "URL名: このURL名（スラッグ）は既に使われています。" in body
     assert service.get_document(app_db, None, slug)["title_ja"] == "新規"
 
@@ -556,8 +561,8 @@ def test_callbacks_answer_any_input_without_a_server_error(dash_app, app_db, peo
                 return out
             inputs = entries(spec["inputs"])
             first = spec["inputs"][0]
-            changed = (json.dumps(inputs[0][0]["id"], sort_keys=True, separators=(",", ":")) if first["id"].startswith("{")
-                       else first["id"]) + "." + first["property"]
+            changed = (json.dumps(inputs[0][0]["id"], sort_keys=True, separators=(",", ":"))
+                       if first["id"].startswith("{") else first["id"]) + "." + first["property"]
             resp = kaga.post("/_dash-update-component", json={
                 "output": key, "outputs": _outputs(key), "inputs": inputs, "state": entries(spec.get("state", [])),
                 "changedPropIds": [changed]})

@@ -208,7 +208,8 @@ def test_staff_page_preview_and_test_mail_never_show_a_private_sensor(dash_app, 
         if i["id"].startswith("{"):
             inputs.append([])
         else:
-            inputs.append({"id": i["id"], "property": i["property"], "value": 1 if i["id"] == "staff-alerts-save" else None})
+            inputs.append({"id": i["id"], "property": i["property"],
+                           "value": 1 if i["id"] == "staff-alerts-save" else None})
     state = [{"id": "staff-alerts-editing", "property": "data", "value": None},
              {"id": "staff-alerts-lang", "property": "data", "value": "ja"}]
     state += [{"id": FIELD_IDS[k], "property": "value", "value": values[k]} for k in FORM_FIELDS]
