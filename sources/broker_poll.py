@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from settings import Settings
 from sources.broker_ingest import forward_fixes, map_entities, note_rejected, store_items, usable

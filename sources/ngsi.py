@@ -227,7 +227,10 @@ def number(value) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     try:
-        v = float(value.strip()) if isinstance(value, str) else float(value) if isinstance(value, (int, float)) else None
+        if isinstance(value, str):
+            v = float(value.strip())
+        else:
+            v = float(value) if isinstance(value, (int, float)) else None
     except (ValueError, OverflowError):
         return None
     return v if v is not None and math.isfinite(v) else None

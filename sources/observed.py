@@ -9,9 +9,9 @@ Values must be finite numbers (`1e999`, `Infinity` and `NaN` are refused: `not_f
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_AHEAD = timedelta(minutes=5)
 
 
@@ -26,7 +26,7 @@ def time_problem(at: datetime | None, now: datetime) -> str | None:
     return None
 
 
-def parse_time(value, bare=timezone.utc) -> datetime | None:
+def parse_time(value, bare=UTC) -> datetime | None:
     """An ISO 8601 text as an aware UTC datetime (bare times in `bare`), None when it is not one.
     A time beyond what a datetime holds in UTC (`0001-01-01T00:00:00+14:00`) is clamped to the first
     or last moment, so `time_problem` names it. Never raises."""
@@ -39,9 +39,9 @@ def parse_time(value, bare=timezone.utc) -> datetime | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=bare)
     try:
-        return dt.astimezone(timezone.utc)
+        return dt.astimezone(UTC)
     except OverflowError:
-        return (datetime.min if dt.utcoffset().total_seconds() > 0 else datetime.max).replace(tzinfo=timezone.utc)
+        return (datetime.min if dt.utcoffset().total_seconds() > 0 else datetime.max).replace(tzinfo=UTC)
 
 
 def finite(value) -> bool:

@@ -17,7 +17,7 @@ the one computed over the readings alone (`use_rollups=False`), only faster over
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     Float,
@@ -76,7 +76,7 @@ ROLLUPS = ReadingRollup.__table__
 def _utc(t: datetime) -> datetime:
     if t.tzinfo is None:
         raise ValueError("naive datetime; attach a time zone first")
-    return t.astimezone(timezone.utc)
+    return t.astimezone(UTC)
 
 
 def floor_hour(t: datetime) -> datetime:
@@ -89,7 +89,7 @@ def ceil_hour(t: datetime) -> datetime:
 
 
 def _from_epoch(x) -> datetime:
-    return datetime.fromtimestamp(int(x), tz=timezone.utc)
+    return datetime.fromtimestamp(int(x), tz=UTC)
 
 
 def _dialect(s: Session) -> str:

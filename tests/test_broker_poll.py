@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from tests.conftest import make_settings
 from tests.fake_orion import FakeOrion, as_orion_returns, fixture, key_values
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-T0 = datetime(2026, 1, 15, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
 
 
 def sdm(name: str, lon: float | None = 136.65, lat: float | None = 36.56) -> dict:
@@ -45,7 +45,7 @@ def test_weather_observed_snow_height_is_a_snow_reading():
     (r,) = map_entity(parse_entity(sdm("WeatherObserved")))
     assert isinstance(r, ReadingItem) and r.role == "snow" and r.attribute == "snowDepth"
     assert r.value == 20 and r.unit == "cm" and r.source_attribute == "snowHeight"
-    assert r.observed_at == datetime(2016, 11, 30, 7, tzinfo=timezone.utc)
+    assert r.observed_at == datetime(2016, 11, 30, 7, tzinfo=UTC)
     assert (r.lon, r.lat) == (136.65, 36.56) and r.address == "Valladolid"
 
 
@@ -61,7 +61,7 @@ def test_points_outside_japan_are_dropped_and_swapped_ones_turned():
 def test_keyvalues_form_maps_the_same():
     kv = key_values(sdm("WeatherObserved"))
     (r,) = map_entity(parse_entity(kv, key_values=True))
-    assert r.value == 20 and r.observed_at == datetime(2016, 11, 30, 7, tzinfo=timezone.utc)
+    assert r.value == 20 and r.observed_at == datetime(2016, 11, 30, 7, tzinfo=UTC)
 
 
 def test_weather_without_snow_gives_nothing():
@@ -78,7 +78,7 @@ def test_device_measurement_and_device_snow_depth():
           "location": {"type": "geo:point", "value": "36.30, 136.31"}}
     (r,) = map_entity(parse_entity(dm))
     assert r.value == 42.0 and r.unit == "cm" and (r.lon, r.lat) == (136.31, 36.30)
-    assert r.observed_at == datetime(2026, 1, 15, 3, tzinfo=timezone.utc)
+    assert r.observed_at == datetime(2026, 1, 15, 3, tzinfo=UTC)
     dev = {"id": "Device:hakui-7", "type": "Device", "controlledProperty": {"type": "StructuredValue",
            "value": ["snowDepth"]}, "value": {"type": "Number", "value": 12.5},
            "location": {"type": "geo:json", "value": {"type": "Point", "coordinates": [136.77, 36.89]}}}
@@ -97,7 +97,7 @@ def test_water_observed_is_a_water_level():
 def test_vehicle_is_a_fix_and_poi_a_point():
     (fix,) = map_entity(parse_entity(sdm("Vehicle")))
     assert isinstance(fix, FixItem) and fix.speed == 50 and fix.heading == 43
-    assert fix.observed_at == datetime(2018, 9, 27, 12, tzinfo=timezone.utc)  # location's own timestamp
+    assert fix.observed_at == datetime(2018, 9, 27, 12, tzinfo=UTC)  # location's own timestamp
     (pt,) = map_entity(parse_entity(sdm("PointOfInterest")))
     assert isinstance(pt, PointItem) and pt.geometry["type"] == "Point"
     assert pt.properties["entity_type"] == "PointOfInterest" and pt.properties["name"]
@@ -148,7 +148,7 @@ def test_env_broker_feeds_map_layers(env_db, orion):
     with env_db.session() as s:
         snow = s.query(Sensor).filter(Sensor.layer_id == "snow-depth").order_by(Sensor.id).all()
         assert [x.last_value for x in snow] == [10, 20, 30]
-        assert snow[0].last_observed_at == datetime(2026, 1, 15, 2, 50, tzinfo=timezone.utc)
+        assert snow[0].last_observed_at == datetime(2026, 1, 15, 2, 50, tzinfo=UTC)
         layer = s.get(Layer, "snow-depth")
         assert layer.options["demo"] is False and "FIWARE" in layer.attribution_ja
         origin = s.get(SensorOrigin, snow[0].id)

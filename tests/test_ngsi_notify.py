@@ -1,8 +1,6 @@
 """`POST /ngsi/notify/<source id>`: Orion's recorded notifications, token check, store-then-2xx."""
 from __future__ import annotations
 
-import copy
-
 import orjson
 import pytest
 

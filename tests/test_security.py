@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import uuid
 
 import pytest
 
 from store.models import Layer
-from store.uploads import MenuGroup, create_menu_group, update_menu_group, EditError
-from store.users import staff_of, get_user_by_email
+from store.uploads import EditError, MenuGroup, create_menu_group, update_menu_group
+from store.users import get_user_by_email, staff_of
 from tests.staff_helpers import login, make_people, upload
 
 
@@ -32,7 +31,7 @@ def marker() -> str:
 
 
 def private_csv(secret: str) -> bytes:
-    return (f"名称,緯度,経度,備考\n{secret}-1,36.5,136.6,{secret}-note\n{secret}-2,36.6,136.7,x\n").encode("utf-8")
+    return (f"名称,緯度,経度,備考\n{secret}-1,36.5,136.6,{secret}-note\n{secret}-2,36.6,136.7,x\n").encode()
 
 
 @pytest.fixture
@@ -216,7 +215,8 @@ def walk_callbacks(client, dash_app, pid: str, secret: str, who: str) -> int:
     for key, spec in dash_app.callback_map.items():
         if spec.get("clientside_function"):
             continue
-        for path in (["/", "/staff/layers", "/staff/upload", "/sensors", "/staff/groups", "/staff/account"] if "_pages_content" in key else ["/"]):
+        pages = ["/", "/staff/layers", "/staff/upload", "/sensors", "/staff/groups", "/staff/account"]
+        for path in (pages if "_pages_content" in key else ["/"]):
             inputs = [_entry(i["id"], i["property"], pid, path) for i in spec["inputs"]]
             state = [_entry(i["id"], i["property"], pid, path) for i in spec.get("state", [])]
             changed = [f"{i['id']}.{i['property']}" for i in spec["inputs"]]
@@ -226,7 +226,8 @@ def walk_callbacks(client, dash_app, pid: str, secret: str, who: str) -> int:
             body = _plain(resp.get_data(as_text=True))
             assert secret not in body, (who, key, path)
             assert f"layers/{pid}/features" not in body, (who, key, path)
-            assert f"layer={pid}" not in body or "_pages_content" not in key or "staff-layers-editor" not in body, (who, key)
+            assert (f"layer={pid}" not in body or "_pages_content" not in key
+                    or "staff-layers-editor" not in body), (who, key)
             n += 1
     return n
 
@@ -262,7 +263,8 @@ def test_editor_cannot_change_another_organisations_layer(client, setup, app_db)
     hakui = people["hakui"]
     before = {i: _snapshot(app_db, i) for i in (pid, public_id)}
     for layer_id, status in ((public_id, 403), (pid, 404)):
-        assert client.patch(f"/api/layers/{layer_id}", json={"name": "HACKED"}, headers=hakui.auth).status_code == status
+        resp = client.patch(f"/api/layers/{layer_id}", json={"name": "HACKED"}, headers=hakui.auth)
+        assert resp.status_code == status
         assert client.delete(f"/api/layers/{layer_id}", headers=hakui.auth).status_code == status
         assert client.post(f"/api/layers/{layer_id}/rollback", headers=hakui.auth).status_code == status
         resp = client.put(f"/api/layers/{layer_id}/data", headers=hakui.auth, content_type="multipart/form-data",
@@ -273,7 +275,8 @@ def test_editor_cannot_change_another_organisations_layer(client, setup, app_db)
     assert resp.status_code == 403
     assert {i: _snapshot(app_db, i) for i in (pid, public_id)} == before
     # admins may
-    assert client.patch(f"/api/layers/{public_id}", json={"name_en": "ok"}, headers=people["admin"].auth).status_code == 200
+    resp = client.patch(f"/api/layers/{public_id}", json={"name_en": "ok"}, headers=people["admin"].auth)
+    assert resp.status_code == 200
     # and the owner may
     assert client.patch(f"/api/layers/{pid}", json={"name_en": "ok"}, headers=people["kaga"].auth).status_code == 200
 
