@@ -132,6 +132,7 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     snow: {
+      printReport: function (n) { if (n) { window.print(); } return window.dash_clientside.no_update; },
       // the server sends only what changed; the browser keeps the whole fleet here
       applyDelta: function (delta, fleet, labels) {
         var WORK = ["plowing", "spreading", "travel"], STATE = ["active", "idle", "offline"];

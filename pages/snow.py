@@ -103,6 +103,8 @@ def layout(lang: str | None = None, **query):
             ]),
             html.Aside(className="snow-side", children=[
                 html.P(t("snow.demo", lang), className="snow-demo"),
+                html.A(t("snow.report.link", lang), href=f"/snow/report?lang={lang}", id="snow-report-link",
+                       className="snow-report-link"),
                 html.Div(legend(legend_items(lang), lang), className="snow-side-legend"),
                 html.Div(className="snow-time", children=[
                     html.Div(className="snow-time-head", children=[
