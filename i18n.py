@@ -1373,6 +1373,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "snow.speed_option": {"ja": "{n}分/秒", "en": "{n} min/s"},
     "snow.focus_hint": {"ja": "行を選ぶと地図でその車両を表示します", "en": "Pick a row to show the vehicle on the map"},
     "snow.trail_state": {"ja": "除雪車の状態", "en": "Plow state"},
+    "snow.legend.none_in": {"ja": "{hours}時間以内の除雪なし", "en": "Not cleared in {hours} h"},
+    "snow.legend.roads": {"ja": "道路（除雪してからの時間）", "en": "Roads (time since cleared)"},
     "snow.trail_legend": {"ja": "軌跡（30分）", "en": "Trail (30 min)"},
 }
 

@@ -22,6 +22,7 @@
     return bands.length;
   }
 
+  var snowPage = {hideout: null};  // /snow: the road layer's hideout of the moment (for the tap layer)
   // states shared by the public-map layers (filled by the poller below)
   var live = {states: {}, t: null, since: null, layers: {}, timer: null, hideout: null};
 
@@ -33,6 +34,7 @@
     var st = statesFor(h), rec = st.s[feature.id] || st.s[(feature.properties || {}).id];
     var bands = h.bands || [1, 3, 6, 12, 24];
     var b = band(rec ? rec[0] : null, st.t, bands);
+    if (h.win && b < bands.length && bands[b] > h.win) { b = bands.length; }  // older than the chosen window
     var color = b < bands.length ? (h.colors || [])[b] : (h.none || "#a50f15");
     var style = {color: color, weight: b < bands.length ? 5 : 3, opacity: 0.9, lineCap: "round"};
     if (rec && rec[1] === 2 && b < bands.length) { style.dashArray = "8 7"; }
@@ -89,7 +91,15 @@
 
   Object.assign(NS, {
     snowBand: band,
-    snowRoadStyle: function (feature, context) { return roadStyle(feature, hideoutOf(context)); },
+    snowRoadStyle: function (feature, context) {
+      snowPage.hideout = hideoutOf(context);
+      return roadStyle(feature, snowPage.hideout);
+    },
+    // /snow: an invisible wide line over each road takes the taps (roads are 3–5 px wide)
+    snowHitStyle: function () { return {color: "#000", opacity: 0, weight: 22, lineCap: "round"}; },
+    snowHitPopup: function (feature, layer) {
+      layer.bindPopup(function () { return roadPopup(feature, snowPage.hideout || {}); }, {maxWidth: 280});
+    },
     // /snow: popup read at open time (the hideout of the moment)
     snowRoadPopup: function (feature, layer, context) {
       layer.bindPopup(function () { return roadPopup(feature, hideoutOf(context)); }, {maxWidth: 280});

@@ -48,12 +48,28 @@ def progress_numbers(prog: dict, lang: str) -> html.Table:
 
 
 def legend(items: list[LegendItem], lang: str) -> html.Div:
+    """Road colours (as the map draws them for the chosen window), then the plows' arrows in their
+    state colours and the three kinds of trail, drawn as on the map."""
+    from layers.snowplow import NOT_CLEARED_COLOR, PLOW_COLORS, TRAIL_COLORS
+
+    def road(i):
+        cls = f"swatch swatch-{i.shape}" + (" swatch-thin" if i.color == NOT_CLEARED_COLOR else "")
+        return html.Li([html.Span(className=cls, style={"--swatch": i.color}), html.Span(i.label)])
+
+    plows = [("plowing", t("snow.work.plowing", lang)), ("spreading", t("snow.work.spreading", lang)),
+             ("travel", t("snow.work.travel", lang)), ("idle", t("snow.state.idle", lang)),
+             ("offline", t("snow.state.offline", lang))]
+    trails = [("plowing", "solid"), ("spreading", "solid"), ("travel", "dotted")]
     return html.Div(className="snow-legend", children=[
-        html.Ul([html.Li([html.Span(className=f"swatch swatch-{i.shape}", style={"--swatch": i.color}),
-                          html.Span(i.label)]) for i in items],
-                className="legend-items"),
-        html.Div([html.Span(className="swatch plow-swatch"), html.Span(t("snow.plow_marker", lang))],
-                 className="legend-plow"),
+        html.Ul([road(i) for i in items], className="legend-items"),
+        html.Div(t("snow.trail_state", lang), className="legend-sub"),
+        html.Ul(className="legend-items legend-inline", children=[
+            html.Li([html.Span(className="swatch plow-state-swatch", style={"--swatch": PLOW_COLORS[k]}),
+                     html.Span(label)]) for k, label in plows]),
+        html.Div(t("snow.trail_legend", lang), className="legend-sub"),
+        html.Ul(className="legend-items legend-inline", children=[
+            html.Li([html.Span(className=f"swatch trail-swatch trail-{style}", style={"--swatch": TRAIL_COLORS[k]}),
+                     html.Span(t(f"snow.work.{k}", lang))]) for k, style in trails]),
     ])
 
 

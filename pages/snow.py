@@ -43,6 +43,7 @@ from store.db import get_db
 dash.register_page(__name__, path="/snow", title=t("snow.title"))
 
 PROGRESS_HOURS = [1, 3, 6, 12, 24]
+DEFAULT_HOURS = 24  # the window the page opens with: the map shows every age class
 PLAY_STEP_MIN = 5
 
 
@@ -60,7 +61,7 @@ def layout(lang: str | None = None, **query):
     db = get_db()
     now = time.time()
     view = network_view(db)
-    page = page_refresh(db, cache, None, now, 0, 3)
+    page = page_refresh(db, cache, None, now, 0, DEFAULT_HOURS)
     snap = snapshot(db, page["key"], cache)
     fleet = {vid: {**v} for vid, v in snap["vehicles"].items()}
     badge, stale = feed_message(page["feed"], now, lang)
@@ -88,10 +89,13 @@ def layout(lang: str | None = None, **query):
                            dl.TileLayer(url=BASEMAPS["pale"]["url"], attribution=basemap_attribution("pale", lang),
                                         maxNativeZoom=18, maxZoom=18),
                            dl.GeoJSON(id="snow-roads", url=f"/api/snow/network?v={view['version']}",
-                                      style={"variable": "ishikawaMap.snowRoadStyle"},
-                                      onEachFeature={"variable": "ishikawaMap.snowRoadPopup"},
-                                      hideout=style_hideout(lang, snap["roads"], snap["t"]),
+                                      style={"variable": "ishikawaMap.snowRoadStyle"}, interactive=False,
+                                      hideout=style_hideout(lang, snap["roads"], snap["t"], DEFAULT_HOURS),
                                       attribution=t("attribution.snow_removal", lang)),
+                           # the same roads as wide invisible lines on top: easy to tap on a phone
+                           dl.GeoJSON(id="snow-road-hits", url=f"/api/snow/network?v={view['version']}",
+                                      style={"variable": "ishikawaMap.snowHitStyle"},
+                                      onEachFeature={"variable": "ishikawaMap.snowHitPopup"}),
                            dl.GeoJSON(id="snow-trails", data={"type": "FeatureCollection", "features": []},
                                       style={"variable": "ishikawaMap.trailStyle"}, interactive=False),
                            dl.GeoJSON(id="snow-plows", data={"type": "FeatureCollection", "features": []},
@@ -99,13 +103,15 @@ def layout(lang: str | None = None, **query):
                                       onEachFeature={"variable": "ishikawaMap.plowTooltip"}),
                            dl.ScaleControl(position="bottomleft", imperial=False),
                        ]),
-                html.Div(className="snow-map-legend", children=[legend(legend_items(lang), lang)]),
+                html.Div(className="snow-map-legend", id="snow-map-legend",
+                         children=[legend(legend_items(lang, DEFAULT_HOURS), lang)]),
             ]),
             html.Aside(className="snow-side", children=[
                 html.P(t("snow.demo", lang), className="snow-demo"),
                 html.A(t("snow.report.link", lang), href=f"/snow/report?lang={lang}", id="snow-report-link",
                        className="snow-report-link"),
-                html.Div(legend(legend_items(lang), lang), className="snow-side-legend"),
+                html.Div(legend(legend_items(lang, DEFAULT_HOURS), lang), className="snow-side-legend",
+                         id="snow-side-legend"),
                 html.Div(className="snow-time", children=[
                     html.Div(className="snow-time-head", children=[
                         html.Span(_mode_text(True, now, lang), id="snow-mode", className="snow-mode"),
@@ -116,8 +122,8 @@ def layout(lang: str | None = None, **query):
                     dcc.Slider(id="snow-time", min=-1440, max=0, step=5, value=0, marks=hours_marks,
                                updatemode="mouseup", allow_direct_input=False),
                 ]),
-                html.H2(t("snow.progress", lang, hours=3), id="snow-progress-title"),
-                dcc.RadioItems(id="snow-hours", value=3, inline=True, className="snow-hours",
+                html.H2(t("snow.progress", lang, hours=DEFAULT_HOURS), id="snow-progress-title"),
+                dcc.RadioItems(id="snow-hours", value=DEFAULT_HOURS, inline=True, className="snow-hours",
                                options=[{"label": f"{h}h", "value": h} for h in PROGRESS_HOURS]),
                 html.Div(progress_numbers(page["progress"], lang), id="snow-progress"),
                 html.Div(progress_bars(page["progress"], lang), id="snow-progress-bars"),
@@ -170,7 +176,7 @@ def refresh(_n, minutes, hours, key, lang):
     """Only the changes since what this browser holds (its key) travel."""
     lang = normalize_lang(lang)
     now = time.time()
-    hours = hours if hours in PROGRESS_HOURS else 3
+    hours = hours if hours in PROGRESS_HOURS else DEFAULT_HOURS
     page = page_refresh(get_db(), cache, key, now, minutes, hours)
     delta = page["delta"]
     badge, stale = feed_message(page["feed"], now, lang)
@@ -197,6 +203,24 @@ def refresh(_n, minutes, hours, key, lang):
     client_delta = {k: delta.get(k) for k in ("t", "vehicles", "reset", "reset_vehicles", "gone_vehicles")}
     return (hideout, client_delta, page["key"], prog_out, fig_out, t("snow.progress", lang, hours=hours),
             badge, badge_class, mode, mode_class)
+
+
+@callback(
+    Output("snow-roads", "hideout", allow_duplicate=True),
+    Output("snow-map-legend", "children"),
+    Output("snow-side-legend", "children"),
+    Input("snow-hours", "value"),
+    State("snow-lang", "data"),
+    prevent_initial_call=True,
+)
+def window(hours, lang):
+    """The chosen window recolours the map too: clearings older than it are drawn as not cleared."""
+    lang = normalize_lang(lang)
+    hours = hours if hours in PROGRESS_HOURS else DEFAULT_HOURS
+    hideout = Patch()
+    hideout["win"] = hours
+    items = legend_items(lang, hours)
+    return hideout, legend(items, lang), legend(items, lang)
 
 
 clientside_callback(
