@@ -79,7 +79,8 @@
   }
 
   function arrowIcon(p) {
-    var cls = "plow-marker plow-" + esc(p.state || "active") + " plow-work-" + esc(p.work || "travel");
+    var cls = "plow-marker plow-" + esc(p.state || "active") + " plow-work-" + esc(p.work || "travel") +
+      (p.focus ? " plow-focus" : "");
     var rot = Number(p.heading) || 0;
     return L.divIcon({
       className: cls,
@@ -127,9 +128,10 @@
                         {direction: "top", offset: [0, -12]});
     },
     trailStyle: function (feature) {
-      var w = (feature.properties || {}).work;
-      return {color: w === "spreading" ? "#7b3294" : (w === "plowing" ? "#e7298a" : "#555"), weight: 3, opacity: 0.85,
-              dashArray: w === "travel" ? "2 5" : null};
+      var p = feature.properties || {}, w = p.work;
+      return {color: w === "spreading" ? "#7b3294" : (w === "plowing" ? "#e7298a" : "#555"),
+              weight: p.focus ? 6 : 3, opacity: p.dim ? 0.35 : 0.9,
+              dashArray: w === "travel" ? "2 5" : null, className: p.focus ? "snow-trail-focus" : ""};
     }
   });
 
@@ -144,7 +146,14 @@
     snow: {
       printReport: function (n) { if (n) { window.print(); } return window.dash_clientside.no_update; },
       // the server sends only what changed; the browser keeps the whole fleet here
-      applyDelta: function (delta, fleet, labels) {
+      focusVehicle: function (cell, fleet) {
+        var id = cell && cell.row_id, v = id && (fleet || {})[id];
+        if (!v || v.lon === null || v.lon === undefined) { return [id || null, window.dash_clientside.no_update]; }
+        return [id, {center: [v.lat, v.lon], zoom: 15, transition: "flyTo"}];
+      },
+      applyDelta: function (delta, focus, fleet, labels) {
+        var trigger = (window.dash_clientside.callback_context.triggered || [])[0];
+        if (trigger && trigger.prop_id === "snow-focus.data") { delta = null; }
         var WORK = ["plowing", "spreading", "travel"], STATE = ["active", "idle", "offline"];
         fleet = Object.assign({}, fleet || {});
         if (delta) {
@@ -172,12 +181,13 @@
           var workLabel = (labels.work || {})[v.work] || v.work;
           plows.push({type: "Feature", id: id, geometry: {type: "Point", coordinates: [v.lon, v.lat]},
                       properties: {id: id, heading: v.heading, work: v.work, work_label: workLabel,
-                                   speed: v.speed, state: v.state}});
+                                   speed: v.speed, state: v.state, focus: id === focus}});
           var line = (v.trail || []).map(function (p) { return [p[0], p[1]]; });
           var lastT = (v.trail || []).length ? v.trail[v.trail.length - 1][2] : null;
           if (lastT !== null && v.t > lastT) { line.push([v.lon, v.lat]); }  // the trail reaches the marker
           if (line.length > 1) {
-            trails.push({type: "Feature", id: id, properties: {id: id, work: v.work},
+            trails.push({type: "Feature", id: id, properties: {id: id, work: v.work, focus: id === focus,
+                                                               dim: !!focus && id !== focus},
                          geometry: {type: "LineString", coordinates: line}});
           }
           rows.push({id: id, work: workLabel, speed: v.speed === null || v.speed === undefined ? "" : v.speed,

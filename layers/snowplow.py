@@ -32,7 +32,7 @@ BANDS_H = [1, 3, 6, 12, 24]  # upper bounds (hours) of the age classes; older: n
 # vermillion and drawn thinner
 BAND_COLORS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#d8c81a"]
 NOT_CLEARED_COLOR = "#d55e00"
-TRAIL_COLORS = {"plowing": "#e7298a", "spreading": "#7b3294", "travel": "#555555"}  # as assets/snow.js draws them
+TRAIL_COLORS = {"plowing": "#e7298a", "spreading": "#7b3294", "travel": "#555"}  # as assets/snow.js draws them
 PLOW_COLORS = {"plowing": "#111111", "spreading": "#7b3294", "travel": "#666666", "idle": "#b08900",
                "offline": "#bbbbbb"}  # as the arrows are drawn (assets/style.css)
 WORK_CODES = {"plowing": 1, "spreading": 2}

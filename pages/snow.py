@@ -45,6 +45,10 @@ dash.register_page(__name__, path="/snow", title=t("snow.title"))
 PROGRESS_HOURS = [1, 3, 6, 12, 24]
 DEFAULT_HOURS = 24  # the window the page opens with: the map shows every age class
 PLAY_STEP_MIN = 5
+# replay speeds (minutes of the past per second of watching) -> (tick in ms, slider step in minutes);
+# the slider moves in 5-minute steps, so ×1 is 5 minutes every 5 seconds
+SPEEDS = {1: (5000, 5), 5: (1000, 5), 15: (1000, 15), 30: (1000, 30), 60: (1000, 60)}
+DEFAULT_SPEED = 5
 
 
 def _labels(lang: str) -> dict:
@@ -74,6 +78,7 @@ def layout(lang: str | None = None, **query):
         dcc.Store(id="snow-delta", data=None),
         dcc.Store(id="snow-fleet", data=fleet),
         dcc.Store(id="snow-labels", data=_labels(lang)),
+        dcc.Store(id="snow-focus", data=None),
         html.Header(className="topbar", children=[
             html.A(t("app.short", lang), href=f"/?lang={lang}", className="lang-switch", id="snow-home-link"),
             html.H1(t("snow.title", lang), className="app-title"),
@@ -121,6 +126,14 @@ def layout(lang: str | None = None, **query):
                     html.Label(t("snow.time", lang), htmlFor="snow-time", className="snow-time-label"),
                     dcc.Slider(id="snow-time", min=-1440, max=0, step=5, value=0, marks=hours_marks,
                                updatemode="mouseup", allow_direct_input=False),
+                    html.Div(className="snow-speed", children=[
+                        html.Span(t("snow.speed", lang), id="snow-speed-label", className="snow-speed-label"),
+                        html.Div(role="radiogroup", **{"aria-labelledby": "snow-speed-label"}, children=[
+                            dcc.RadioItems(id="snow-speed", value=DEFAULT_SPEED, inline=True,
+                                           options=[{"label": f"×{n}", "value": n} for n in SPEEDS])]),
+                        html.Span(t("snow.speed_option", lang, n=DEFAULT_SPEED), id="snow-speed-text",
+                                  className="snow-speed-text"),
+                    ]),
                 ]),
                 html.H2(t("snow.progress", lang, hours=DEFAULT_HOURS), id="snow-progress-title"),
                 dcc.RadioItems(id="snow-hours", value=DEFAULT_HOURS, inline=True, className="snow-hours",
@@ -128,6 +141,7 @@ def layout(lang: str | None = None, **query):
                 html.Div(progress_numbers(page["progress"], lang), id="snow-progress"),
                 html.Div(progress_bars(page["progress"], lang), id="snow-progress-bars"),
                 html.H2(t("snow.vehicles", lang)),
+                html.P(t("snow.focus_hint", lang), className="snow-focus-hint"),
                 dash_table.DataTable(
                     id="snow-vehicles", data=[], sort_action="native", page_size=50,
                     columns=[{"name": t("snow.col.id", lang), "id": "id"},
@@ -150,7 +164,7 @@ def layout(lang: str | None = None, **query):
             ]),
         ]),
         dcc.Interval(id="snow-refresh", interval=REFRESH_S * 1000),
-        dcc.Interval(id="snow-play", interval=1000, disabled=True),
+        dcc.Interval(id="snow-play", interval=SPEEDS[DEFAULT_SPEED][0], disabled=True),
     ])
 
 
@@ -230,9 +244,32 @@ clientside_callback(
     Output("snow-trails", "data"),
     Output("snow-vehicles", "data"),
     Input("snow-delta", "data"),
+    Input("snow-focus", "data"),
     State("snow-fleet", "data"),
     State("snow-labels", "data"),
 )
+
+# a vehicle row picked: the map flies to it and its trail stands out
+clientside_callback(
+    ClientsideFunction("snow", "focusVehicle"),
+    Output("snow-focus", "data"),
+    Output("snow-map", "viewport"),
+    Input("snow-vehicles", "active_cell"),
+    State("snow-fleet", "data"),
+    prevent_initial_call=True,
+)
+
+
+@callback(
+    Output("snow-play", "interval"),
+    Output("snow-speed-text", "children"),
+    Input("snow-speed", "value"),
+    State("snow-lang", "data"),
+    prevent_initial_call=True,
+)
+def speed(value, lang):
+    value = value if value in SPEEDS else DEFAULT_SPEED
+    return SPEEDS[value][0], t("snow.speed_option", normalize_lang(lang), n=value)
 
 
 @callback(
@@ -244,11 +281,12 @@ clientside_callback(
     Input("snow-play", "n_intervals"),
     State("snow-play", "disabled"),
     State("snow-time", "value"),
+    State("snow-speed", "value"),
     State("snow-lang", "data"),
     prevent_initial_call=True,
 )
-def play(_clicks, _live, _ticks, disabled, value, lang):
-    """Play moves the replay forward PLAY_STEP_MIN minutes a second; at 'now' it stops (live)."""
+def play(_clicks, _live, _ticks, disabled, value, speed_value, lang):
+    """Play moves the replay forward at the chosen speed (minutes per second); at 'now' it stops (live)."""
     lang = normalize_lang(lang)
     value = value or 0
     trigger = dash.ctx.triggered_id
@@ -259,7 +297,8 @@ def play(_clicks, _live, _ticks, disabled, value, lang):
             start = value if value < 0 else -1440
             return False, t("snow.pause", lang), start
         return True, t("snow.play", lang), no_update
-    new = min(value + PLAY_STEP_MIN, 0)
+    step = SPEEDS.get(speed_value, SPEEDS[DEFAULT_SPEED])[1]
+    new = min(value + step, 0)
     if new >= 0:
         return True, t("snow.play", lang), 0
     return False, t("snow.pause", lang), new
