@@ -80,7 +80,8 @@ def layout(lang: str | None = None, **query):
         dcc.Store(id="snow-labels", data=_labels(lang)),
         dcc.Store(id="snow-focus", data=None),
         html.Header(className="topbar", children=[
-            html.A(t("app.short", lang), href=f"/?lang={lang}", className="lang-switch", id="snow-home-link"),
+            html.A([html.Span("← ", **{"aria-hidden": "true"}), t("app.short", lang)], href=f"/?lang={lang}",
+                   className="lang-switch", id="snow-home-link"),
             html.H1(t("snow.title", lang), className="app-title"),
             html.Span(badge, id="snow-badge", className="snow-badge" + (" stale" if stale else ""),
                       role="status", **{"aria-live": "polite"}),
@@ -150,7 +151,8 @@ def layout(lang: str | None = None, **query):
                              {"name": t("snow.col.last", lang), "id": "last"},
                              {"name": t("snow.col.state", lang), "id": "state"},
                              {"name": t("snow.col.rejected", lang), "id": "rej"}],
-                    style_table={"overflowX": "auto"},
+                    # a box of its own that scrolls both ways (a phone shows every column by scrolling)
+                    style_table={"overflowX": "auto", "overflowY": "auto", "maxHeight": "60vh"},
                     style_cell={"fontFamily": "\"Noto Sans CJK JP\", \"Noto Sans JP\", sans-serif", "fontSize": "12px",
                                 "padding": "2px 4px", "textAlign": "left", "whiteSpace": "normal", "height": "auto",
                                 "minWidth": "40px"},

@@ -247,3 +247,50 @@ def test_storm_report_page(dash_duo, dash_app, plows, tmp_path_factory):
     shots = tmp_path_factory.mktemp("screenshots")
     dash_duo.driver.save_screenshot(str(shots / "snow_report.png"))
     assert not app_errors(dash_duo)
+
+
+def test_snow_on_a_phone_title_back_link_table_and_road_taps(dash_duo, dash_app, plows):
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    dash_duo.start_server(dash_app, port=free_port())
+    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": 375, "height": 800, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        dash_duo.driver.get(dash_duo.server_url + "/snow?lang=en")
+        dash_duo.wait_for_element("#snow-map", timeout=15)
+        wait_until(lambda: road_paths(dash_duo) > 1000, timeout=20, what="road segments")
+        sizes = dash_duo.driver.execute_script(
+            "var t = document.querySelector('.app-title'), h = document.querySelector('#snow-home-link');"
+            "var hr = h.getBoundingClientRect();"
+            "return [t.scrollWidth, t.clientWidth, hr.width, hr.right, document.documentElement.scrollWidth];")
+        assert sizes[0] <= sizes[1]  # the title is whole
+        assert sizes[2] > 40 and sizes[3] <= 375 and sizes[4] <= 375  # the way back shows; nothing sticks out
+        assert dash_duo.find_element("#snow-home-link").get_attribute("href").endswith("/?lang=en")
+        assert text(dash_duo, ".app-title") == "Snow removal live map"
+        wait_until(lambda: count(dash_duo, "#snow-vehicles tbody tr") >= 13, timeout=20, what="vehicle rows")
+        box = dash_duo.driver.execute_script(
+            "var b = document.querySelector('#snow-vehicles .dash-spreadsheet-container');"
+            "while (b && getComputedStyle(b).overflowX !== 'auto') { b = b.parentElement; }"
+            "var r = b.getBoundingClientRect(); return [r.right, b.scrollWidth, b.clientWidth];")
+        assert box[0] <= 375 and box[1] >= box[2]  # the table scrolls inside its own box
+        # a tap 8 px beside a 3–5 px road still opens its popup
+        spot = dash_duo.driver.execute_script(
+            "var m = document.querySelector('#snow-map').getBoundingClientRect();"
+            "var paths = document.querySelectorAll('#snow-map path[stroke-opacity=\"0\"]');"
+            "for (var i = 0; i < paths.length; i++) {"
+            "  var p = paths[i], n = p.getTotalLength(), pt = p.getPointAtLength(n / 2);"
+            "  var c = p.getScreenCTM(), x = pt.x * c.a + c.e, y = pt.y * c.d + c.f + 8;"
+            "  if (x > m.left + 60 && x < m.right - 60 && y > m.top + 80 && y < m.bottom - 40"
+            "      && document.elementFromPoint(x, y) === p) {"
+            "    return [x, y]; } }"
+            "return null;")
+        assert spot is not None, "no road with a tap line 8 px beside it"
+        tap = ActionBuilder(dash_duo.driver)
+        tap.pointer_action.move_to_location(int(spot[0]), int(spot[1]))
+        tap.pointer_action.click()
+        tap.perform()
+        wait_until(lambda: count(dash_duo, "#snow-map .leaflet-popup .popup-title") == 1, timeout=10, what="popup")
+        assert "Area" in text(dash_duo, "#snow-map .leaflet-popup")
+    finally:
+        dash_duo.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert not app_errors(dash_duo)
