@@ -30,7 +30,7 @@ BANDS_H = [1, 3, 6, 12, 24]  # upper bounds (hours) of the age classes; older: n
 # a viridis-like sequence, dark (just cleared) to light (long ago): each step differs in lightness as
 # well as hue, so it reads with every kind of colour-vision deficiency; "not cleared" is Okabe–Ito
 # vermillion and drawn thinner
-BAND_COLORS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#d8c81a"]
+BAND_COLORS = ["#440154", "#3b528b", "#21918c", "#58b550", "#e6d11c"]
 NOT_CLEARED_COLOR = "#d55e00"
 TRAIL_COLORS = {"plowing": "#e7298a", "spreading": "#7b3294", "travel": "#555"}  # as assets/snow.js draws them
 PLOW_COLORS = {"plowing": "#111111", "spreading": "#7b3294", "travel": "#666666", "idle": "#b08900",

@@ -189,3 +189,35 @@ def test_csv_route_refuses_bad_input(client, query, code):
     assert r.status_code == 400
     body = r.get_json()
     assert body["error"] == code and body["message"] and "details" in body
+
+
+# --- the /snow colours and legend ------------------------------------------------------------------
+
+def _luminance(hex_colour: str) -> float:
+    def f(c):
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b)
+
+
+def test_age_colours_step_in_lightness_so_they_read_without_hue():
+    """Each age class is lighter than the one before by a contrast ratio of at least 1.4, so the
+    sequence reads for every kind of colour-vision deficiency (even with no hue at all)."""
+    from layers.snowplow import BAND_COLORS, NOT_CLEARED_COLOR
+
+    lum = [_luminance(c) for c in BAND_COLORS]
+    for a, b in zip(lum, lum[1:]):
+        assert b > a and (b + 0.05) / (a + 0.05) >= 1.4
+    assert NOT_CLEARED_COLOR not in BAND_COLORS and len(set(BAND_COLORS)) == 5
+
+
+def test_legend_follows_the_window():
+    from layers.snowplow import NOT_CLEARED_COLOR, legend_items
+
+    full = [i.label for i in legend_items("en")]
+    assert full[:6] == ["Cleared < 1 h ago", "1–3 h", "3–6 h", "6–12 h", "12–24 h", "Not cleared in 24 h"]
+    three = legend_items("en", 3)
+    assert [i.label for i in three] == ["Cleared < 1 h ago", "1–3 h", "Not cleared in 3 h", "Dashed: de-icing spread"]
+    assert three[2].color == NOT_CLEARED_COLOR
+    assert [i.label for i in legend_items("ja", 1)][:2] == ["除雪後 1時間未満", "1時間以内の除雪なし"]
