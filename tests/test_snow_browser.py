@@ -168,10 +168,18 @@ def test_replay_speed_and_a_vehicle_row_focuses_the_map(dash_duo, dash_app, plow
     dash_duo.driver.get(dash_duo.server_url + "/snow?lang=en")
     dash_duo.wait_for_element("#snow-map", timeout=15)
     wait_until(lambda: count(dash_duo, "#snow-vehicles tbody tr") >= 13, timeout=20, what="vehicle rows")
-    cell = dash_duo.driver.execute_script(
-        "var c = document.querySelectorAll('#snow-vehicles tbody tr td[data-dash-column=\"id\"]');"
-        "return c.length ? c[0].innerText : null;")
-    dash_duo.find_element('#snow-vehicles tbody tr td[data-dash-column="id"]').click()
+    # a moving plow (it has a 30-minute trail)
+    wait_until(lambda: "Active" in text(dash_duo, "#snow-vehicles"), timeout=20, what="an active plow")
+    row = dash_duo.driver.execute_script(
+        "var rows = document.querySelectorAll('#snow-vehicles tbody tr');"
+        "for (var i = 0; i < rows.length; i++) {"
+        "  var st = rows[i].querySelector('td[data-dash-column=\"state\"]');"
+        "  if (st && st.innerText.trim() === 'Active') { return i; } } return -1;")
+    assert row >= 0
+    target = dash_duo.find_elements("#snow-vehicles tbody tr")[row].find_element(
+        "css selector", 'td[data-dash-column="id"]')
+    cell = target.text
+    target.click()
     wait_until(lambda: count(dash_duo, "#snow-map .plow-focus") == 1, timeout=15, what="focused marker")
     focused = dash_duo.driver.execute_script(
         "return document.querySelector('#snow-map .plow-focus').getAttribute('title')")
