@@ -7,6 +7,9 @@ GET  /api/snow/status?since=&at=&geometry=false
                                     per segment: last cleared time and work (GeoJSON, or JSON
                                     without geometry)
 GET  /api/snow/network?v=           the road network as GeoJSON (the /snow page loads it once)
+GET  /api/snow/report.csv?start=&end=&part=roads|vehicles&lang=
+                                    the storm report as CSV (UTF-8 with BOM, JST; default: last
+                                    night 18:00–08:00 JST)
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from api.errors import error
 from auth import require_token  # staff API tokens (Authorization: Bearer)
 from store.cache import cache
 from store.db import get_db, utcnow
+from i18n import normalize_lang
 from timezones import JST
 
 bp = Blueprint("snow_api", __name__)
@@ -123,3 +127,38 @@ def register_cli(server) -> None:
         settings = server.extensions["ishikawa.settings"]
         count = load_network_file(server.extensions["ishikawa.db"], path, settings.data_path)
         click.echo(f"{count} road segments loaded from {path.name}")
+
+
+@bp.get("/api/snow/report.csv")
+def snow_report_csv():
+    """The storm report as CSV: part=roads (total, areas, routes; default) or part=vehicles."""
+    import csv
+    import io
+
+    from api.errors import refused, request_lang
+    from csvcell import row as csv_row
+    from i18n import t
+    from layers.snow_report import csv_rows, parse_window, report
+    from refusal import Refused
+
+    part = request.args.get("part", "roads")
+    if part not in ("roads", "vehicles"):
+        current_app.logger.info("snow report csv: bad part %r", part[:40])
+        return error(400, "bad_part", "snow.report.bad_part", details=[{"part": part[:40]}])
+    try:
+        start, end = parse_window(request.args.get("start"), request.args.get("end"), utcnow())
+    except Refused as exc:
+        current_app.logger.info("snow report csv: %s (%s)", exc.code, exc.details)
+        return refused(exc)
+    lang = normalize_lang(request.args.get("lang")) if request.args.get("lang") else request_lang()
+    with get_db().session() as s:
+        rep = report(s, start, end)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    for values in csv_rows(rep, part, lambda key: t(f"snow.report.{key}", lang)):
+        writer.writerow(csv_row(values))
+    name = f"snow-report-{part}-{start.astimezone(JST):%Y%m%d-%H%M}-{end.astimezone(JST):%Y%m%d-%H%M}.csv"
+    resp = Response("\ufeff" + buf.getvalue(), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

@@ -22,6 +22,7 @@
     return bands.length;
   }
 
+  var snowPage = {hideout: null};  // /snow: the road layer's hideout of the moment (for the tap layer)
   // states shared by the public-map layers (filled by the poller below)
   var live = {states: {}, t: null, since: null, layers: {}, timer: null, hideout: null};
 
@@ -33,6 +34,7 @@
     var st = statesFor(h), rec = st.s[feature.id] || st.s[(feature.properties || {}).id];
     var bands = h.bands || [1, 3, 6, 12, 24];
     var b = band(rec ? rec[0] : null, st.t, bands);
+    if (h.win && b < bands.length && bands[b] > h.win) { b = bands.length; }  // older than the chosen window
     var color = b < bands.length ? (h.colors || [])[b] : (h.none || "#a50f15");
     var style = {color: color, weight: b < bands.length ? 5 : 3, opacity: 0.9, lineCap: "round"};
     if (rec && rec[1] === 2 && b < bands.length) { style.dashArray = "8 7"; }
@@ -77,7 +79,8 @@
   }
 
   function arrowIcon(p) {
-    var cls = "plow-marker plow-" + esc(p.state || "active") + " plow-work-" + esc(p.work || "travel");
+    var cls = "plow-marker plow-" + esc(p.state || "active") + " plow-work-" + esc(p.work || "travel") +
+      (p.focus ? " plow-focus" : "");
     var rot = Number(p.heading) || 0;
     return L.divIcon({
       className: cls,
@@ -89,7 +92,15 @@
 
   Object.assign(NS, {
     snowBand: band,
-    snowRoadStyle: function (feature, context) { return roadStyle(feature, hideoutOf(context)); },
+    snowRoadStyle: function (feature, context) {
+      snowPage.hideout = hideoutOf(context);
+      return roadStyle(feature, snowPage.hideout);
+    },
+    // /snow: an invisible wide line over each road takes the taps (roads are 3–5 px wide)
+    snowHitStyle: function () { return {color: "#000", opacity: 0, weight: 22, lineCap: "round"}; },
+    snowHitPopup: function (feature, layer) {
+      layer.bindPopup(function () { return roadPopup(feature, snowPage.hideout || {}); }, {maxWidth: 280});
+    },
     // /snow: popup read at open time (the hideout of the moment)
     snowRoadPopup: function (feature, layer, context) {
       layer.bindPopup(function () { return roadPopup(feature, hideoutOf(context)); }, {maxWidth: 280});
@@ -117,9 +128,10 @@
                         {direction: "top", offset: [0, -12]});
     },
     trailStyle: function (feature) {
-      var w = (feature.properties || {}).work;
-      return {color: w === "spreading" ? "#7b3294" : (w === "plowing" ? "#e7298a" : "#555"), weight: 3, opacity: 0.85,
-              dashArray: w === "travel" ? "2 5" : null};
+      var p = feature.properties || {}, w = p.work;
+      return {color: w === "spreading" ? "#7b3294" : (w === "plowing" ? "#e7298a" : "#555"),
+              weight: p.focus ? 6 : 3, opacity: p.dim ? 0.35 : 0.9,
+              dashArray: w === "travel" ? "2 5" : null, className: p.focus ? "snow-trail-focus" : ""};
     }
   });
 
@@ -132,8 +144,16 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     snow: {
+      printReport: function (n) { if (n) { window.print(); } return window.dash_clientside.no_update; },
       // the server sends only what changed; the browser keeps the whole fleet here
-      applyDelta: function (delta, fleet, labels) {
+      focusVehicle: function (cell, fleet) {
+        var id = cell && cell.row_id, v = id && (fleet || {})[id];
+        if (!v || v.lon === null || v.lon === undefined) { return [id || null, window.dash_clientside.no_update]; }
+        return [id, {center: [v.lat, v.lon], zoom: 15, transition: "flyTo"}];
+      },
+      applyDelta: function (delta, focus, fleet, labels) {
+        var trigger = (window.dash_clientside.callback_context.triggered || [])[0];
+        if (trigger && trigger.prop_id === "snow-focus.data") { delta = null; }
         var WORK = ["plowing", "spreading", "travel"], STATE = ["active", "idle", "offline"];
         fleet = Object.assign({}, fleet || {});
         if (delta) {
@@ -161,12 +181,13 @@
           var workLabel = (labels.work || {})[v.work] || v.work;
           plows.push({type: "Feature", id: id, geometry: {type: "Point", coordinates: [v.lon, v.lat]},
                       properties: {id: id, heading: v.heading, work: v.work, work_label: workLabel,
-                                   speed: v.speed, state: v.state}});
+                                   speed: v.speed, state: v.state, focus: id === focus}});
           var line = (v.trail || []).map(function (p) { return [p[0], p[1]]; });
           var lastT = (v.trail || []).length ? v.trail[v.trail.length - 1][2] : null;
           if (lastT !== null && v.t > lastT) { line.push([v.lon, v.lat]); }  // the trail reaches the marker
           if (line.length > 1) {
-            trails.push({type: "Feature", id: id, properties: {id: id, work: v.work},
+            trails.push({type: "Feature", id: id, properties: {id: id, work: v.work, focus: id === focus,
+                                                               dim: !!focus && id !== focus},
                          geometry: {type: "LineString", coordinates: line}});
           }
           rows.push({id: id, work: workLabel, speed: v.speed === null || v.speed === undefined ? "" : v.speed,

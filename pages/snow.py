@@ -43,7 +43,12 @@ from store.db import get_db
 dash.register_page(__name__, path="/snow", title=t("snow.title"))
 
 PROGRESS_HOURS = [1, 3, 6, 12, 24]
+DEFAULT_HOURS = 24  # the window the page opens with: the map shows every age class
 PLAY_STEP_MIN = 5
+# replay speeds (minutes of the past per second of watching) -> (tick in ms, slider step in minutes);
+# the slider moves in 5-minute steps, so ×1 is 5 minutes every 5 seconds
+SPEEDS = {1: (5000, 5), 5: (1000, 5), 15: (1000, 15), 30: (1000, 30), 60: (1000, 60)}
+DEFAULT_SPEED = 5
 
 
 def _labels(lang: str) -> dict:
@@ -60,7 +65,7 @@ def layout(lang: str | None = None, **query):
     db = get_db()
     now = time.time()
     view = network_view(db)
-    page = page_refresh(db, cache, None, now, 0, 3)
+    page = page_refresh(db, cache, None, now, 0, DEFAULT_HOURS)
     snap = snapshot(db, page["key"], cache)
     fleet = {vid: {**v} for vid, v in snap["vehicles"].items()}
     badge, stale = feed_message(page["feed"], now, lang)
@@ -73,8 +78,10 @@ def layout(lang: str | None = None, **query):
         dcc.Store(id="snow-delta", data=None),
         dcc.Store(id="snow-fleet", data=fleet),
         dcc.Store(id="snow-labels", data=_labels(lang)),
+        dcc.Store(id="snow-focus", data=None),
         html.Header(className="topbar", children=[
-            html.A(t("app.short", lang), href=f"/?lang={lang}", className="lang-switch", id="snow-home-link"),
+            html.A([html.Span("← ", **{"aria-hidden": "true"}), t("app.short", lang)], href=f"/?lang={lang}",
+                   className="lang-switch", id="snow-home-link"),
             html.H1(t("snow.title", lang), className="app-title"),
             html.Span(badge, id="snow-badge", className="snow-badge" + (" stale" if stale else ""),
                       role="status", **{"aria-live": "polite"}),
@@ -88,10 +95,13 @@ def layout(lang: str | None = None, **query):
                            dl.TileLayer(url=BASEMAPS["pale"]["url"], attribution=basemap_attribution("pale", lang),
                                         maxNativeZoom=18, maxZoom=18),
                            dl.GeoJSON(id="snow-roads", url=f"/api/snow/network?v={view['version']}",
-                                      style={"variable": "ishikawaMap.snowRoadStyle"},
-                                      onEachFeature={"variable": "ishikawaMap.snowRoadPopup"},
-                                      hideout=style_hideout(lang, snap["roads"], snap["t"]),
+                                      style={"variable": "ishikawaMap.snowRoadStyle"}, interactive=False,
+                                      hideout=style_hideout(lang, snap["roads"], snap["t"], DEFAULT_HOURS),
                                       attribution=t("attribution.snow_removal", lang)),
+                           # the same roads as wide invisible lines on top: easy to tap on a phone
+                           dl.GeoJSON(id="snow-road-hits", url=f"/api/snow/network?v={view['version']}",
+                                      style={"variable": "ishikawaMap.snowHitStyle"},
+                                      onEachFeature={"variable": "ishikawaMap.snowHitPopup"}),
                            dl.GeoJSON(id="snow-trails", data={"type": "FeatureCollection", "features": []},
                                       style={"variable": "ishikawaMap.trailStyle"}, interactive=False),
                            dl.GeoJSON(id="snow-plows", data={"type": "FeatureCollection", "features": []},
@@ -99,11 +109,15 @@ def layout(lang: str | None = None, **query):
                                       onEachFeature={"variable": "ishikawaMap.plowTooltip"}),
                            dl.ScaleControl(position="bottomleft", imperial=False),
                        ]),
-                html.Div(className="snow-map-legend", children=[legend(legend_items(lang), lang)]),
+                html.Div(className="snow-map-legend", id="snow-map-legend",
+                         children=[legend(legend_items(lang, DEFAULT_HOURS), lang)]),
             ]),
             html.Aside(className="snow-side", children=[
                 html.P(t("snow.demo", lang), className="snow-demo"),
-                html.Div(legend(legend_items(lang), lang), className="snow-side-legend"),
+                html.A(t("snow.report.link", lang), href=f"/snow/report?lang={lang}", id="snow-report-link",
+                       className="snow-report-link"),
+                html.Div(legend(legend_items(lang, DEFAULT_HOURS), lang), className="snow-side-legend",
+                         id="snow-side-legend"),
                 html.Div(className="snow-time", children=[
                     html.Div(className="snow-time-head", children=[
                         html.Span(_mode_text(True, now, lang), id="snow-mode", className="snow-mode"),
@@ -113,13 +127,22 @@ def layout(lang: str | None = None, **query):
                     html.Label(t("snow.time", lang), htmlFor="snow-time", className="snow-time-label"),
                     dcc.Slider(id="snow-time", min=-1440, max=0, step=5, value=0, marks=hours_marks,
                                updatemode="mouseup", allow_direct_input=False),
+                    html.Div(className="snow-speed", children=[
+                        html.Span(t("snow.speed", lang), id="snow-speed-label", className="snow-speed-label"),
+                        html.Div(role="radiogroup", **{"aria-labelledby": "snow-speed-label"}, children=[
+                            dcc.RadioItems(id="snow-speed", value=DEFAULT_SPEED, inline=True,
+                                           options=[{"label": f"×{n}", "value": n} for n in SPEEDS])]),
+                        html.Span(t("snow.speed_option", lang, n=DEFAULT_SPEED), id="snow-speed-text",
+                                  className="snow-speed-text"),
+                    ]),
                 ]),
-                html.H2(t("snow.progress", lang, hours=3), id="snow-progress-title"),
-                dcc.RadioItems(id="snow-hours", value=3, inline=True, className="snow-hours",
+                html.H2(t("snow.progress", lang, hours=DEFAULT_HOURS), id="snow-progress-title"),
+                dcc.RadioItems(id="snow-hours", value=DEFAULT_HOURS, inline=True, className="snow-hours",
                                options=[{"label": f"{h}h", "value": h} for h in PROGRESS_HOURS]),
                 html.Div(progress_numbers(page["progress"], lang), id="snow-progress"),
                 html.Div(progress_bars(page["progress"], lang), id="snow-progress-bars"),
                 html.H2(t("snow.vehicles", lang)),
+                html.P(t("snow.focus_hint", lang), className="snow-focus-hint"),
                 dash_table.DataTable(
                     id="snow-vehicles", data=[], sort_action="native", page_size=50,
                     columns=[{"name": t("snow.col.id", lang), "id": "id"},
@@ -128,7 +151,8 @@ def layout(lang: str | None = None, **query):
                              {"name": t("snow.col.last", lang), "id": "last"},
                              {"name": t("snow.col.state", lang), "id": "state"},
                              {"name": t("snow.col.rejected", lang), "id": "rej"}],
-                    style_table={"overflowX": "auto"},
+                    # a box of its own that scrolls both ways (a phone shows every column by scrolling)
+                    style_table={"overflowX": "auto", "overflowY": "auto", "maxHeight": "60vh"},
                     style_cell={"fontFamily": "\"Noto Sans CJK JP\", \"Noto Sans JP\", sans-serif", "fontSize": "12px",
                                 "padding": "2px 4px", "textAlign": "left", "whiteSpace": "normal", "height": "auto",
                                 "minWidth": "40px"},
@@ -142,7 +166,7 @@ def layout(lang: str | None = None, **query):
             ]),
         ]),
         dcc.Interval(id="snow-refresh", interval=REFRESH_S * 1000),
-        dcc.Interval(id="snow-play", interval=1000, disabled=True),
+        dcc.Interval(id="snow-play", interval=SPEEDS[DEFAULT_SPEED][0], disabled=True),
     ])
 
 
@@ -168,7 +192,7 @@ def refresh(_n, minutes, hours, key, lang):
     """Only the changes since what this browser holds (its key) travel."""
     lang = normalize_lang(lang)
     now = time.time()
-    hours = hours if hours in PROGRESS_HOURS else 3
+    hours = hours if hours in PROGRESS_HOURS else DEFAULT_HOURS
     page = page_refresh(get_db(), cache, key, now, minutes, hours)
     delta = page["delta"]
     badge, stale = feed_message(page["feed"], now, lang)
@@ -197,6 +221,24 @@ def refresh(_n, minutes, hours, key, lang):
             badge, badge_class, mode, mode_class)
 
 
+@callback(
+    Output("snow-roads", "hideout", allow_duplicate=True),
+    Output("snow-map-legend", "children"),
+    Output("snow-side-legend", "children"),
+    Input("snow-hours", "value"),
+    State("snow-lang", "data"),
+    prevent_initial_call=True,
+)
+def window(hours, lang):
+    """The chosen window recolours the map too: clearings older than it are drawn as not cleared."""
+    lang = normalize_lang(lang)
+    hours = hours if hours in PROGRESS_HOURS else DEFAULT_HOURS
+    hideout = Patch()
+    hideout["win"] = hours
+    items = legend_items(lang, hours)
+    return hideout, legend(items, lang), legend(items, lang)
+
+
 clientside_callback(
     ClientsideFunction("snow", "applyDelta"),
     Output("snow-fleet", "data"),
@@ -204,9 +246,32 @@ clientside_callback(
     Output("snow-trails", "data"),
     Output("snow-vehicles", "data"),
     Input("snow-delta", "data"),
+    Input("snow-focus", "data"),
     State("snow-fleet", "data"),
     State("snow-labels", "data"),
 )
+
+# a vehicle row picked: the map flies to it and its trail stands out
+clientside_callback(
+    ClientsideFunction("snow", "focusVehicle"),
+    Output("snow-focus", "data"),
+    Output("snow-map", "viewport"),
+    Input("snow-vehicles", "active_cell"),
+    State("snow-fleet", "data"),
+    prevent_initial_call=True,
+)
+
+
+@callback(
+    Output("snow-play", "interval"),
+    Output("snow-speed-text", "children"),
+    Input("snow-speed", "value"),
+    State("snow-lang", "data"),
+    prevent_initial_call=True,
+)
+def speed(value, lang):
+    value = value if value in SPEEDS else DEFAULT_SPEED
+    return SPEEDS[value][0], t("snow.speed_option", normalize_lang(lang), n=value)
 
 
 @callback(
@@ -218,11 +283,12 @@ clientside_callback(
     Input("snow-play", "n_intervals"),
     State("snow-play", "disabled"),
     State("snow-time", "value"),
+    State("snow-speed", "value"),
     State("snow-lang", "data"),
     prevent_initial_call=True,
 )
-def play(_clicks, _live, _ticks, disabled, value, lang):
-    """Play moves the replay forward PLAY_STEP_MIN minutes a second; at 'now' it stops (live)."""
+def play(_clicks, _live, _ticks, disabled, value, speed_value, lang):
+    """Play moves the replay forward at the chosen speed (minutes per second); at 'now' it stops (live)."""
     lang = normalize_lang(lang)
     value = value or 0
     trigger = dash.ctx.triggered_id
@@ -233,7 +299,8 @@ def play(_clicks, _live, _ticks, disabled, value, lang):
             start = value if value < 0 else -1440
             return False, t("snow.pause", lang), start
         return True, t("snow.play", lang), no_update
-    new = min(value + PLAY_STEP_MIN, 0)
+    step = SPEEDS.get(speed_value, SPEEDS[DEFAULT_SPEED])[1]
+    new = min(value + step, 0)
     if new >= 0:
         return True, t("snow.play", lang), 0
     return False, t("snow.pause", lang), new

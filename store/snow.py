@@ -224,3 +224,32 @@ def prune(s: Session, before: datetime) -> tuple[int, int]:
     f = s.execute(delete(Fix).where(Fix.time < before)).rowcount or 0
     p = s.execute(delete(Pass).where(Pass.time < before)).rowcount or 0
     return f, p
+
+
+# --- the storm report (layers/snow_report.py) ---------------------------------------------------
+
+def _aware(d: datetime) -> datetime:
+    return d.replace(tzinfo=UTC) if d is not None and d.tzinfo is None else d
+
+
+def first_working_passes(s: Session, start: datetime, end: datetime) -> dict[str, datetime]:
+    """segment id -> its first plowing/spreading pass in [start, end)."""
+    q = (select(Pass.segment_id, func.min(Pass.time))
+         .where(Pass.work.in_(WORKING), Pass.time >= start, Pass.time < end).group_by(Pass.segment_id))
+    return {sid: _aware(t) for sid, t in s.execute(q) if t is not None}
+
+
+def pass_lengths_by_vehicle(s: Session, start: datetime, end: datetime) -> list[tuple[str, str, float]]:
+    """(vehicle id, work, metres of road passed) in [start, end), summed in SQL."""
+    q = (select(Pass.vehicle_id, Pass.work, func.sum(RoadSegment.length_m))
+         .join(RoadSegment, RoadSegment.id == Pass.segment_id)
+         .where(Pass.time >= start, Pass.time < end).group_by(Pass.vehicle_id, Pass.work))
+    return [(vid, work, float(m or 0.0)) for vid, work, m in s.execute(q)]
+
+
+def report_fixes(s: Session, start: datetime, end: datetime) -> list[tuple[str, datetime, float | None, str]]:
+    """(vehicle id, time, speed, work) of the fixes in [start, end) and of the 5 minutes before (so
+    the interval running over the start is counted from the start), by vehicle and time."""
+    q = (select(Fix.vehicle_id, Fix.time, Fix.speed, Fix.work)
+         .where(Fix.time >= start - timedelta(seconds=300), Fix.time < end).order_by(Fix.vehicle_id, Fix.time))
+    return [(vid, _aware(t), speed, work) for vid, t, speed, work in s.execute(q)]

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from selenium.webdriver.common.keys import Keys
 
-from layers.snowplow import BAND_COLORS, NOT_CLEARED_COLOR
+from layers.snowplow import BAND_COLORS, NOT_CLEARED_COLOR, TRAIL_COLORS
 from tests.browser_helpers import app_errors, free_port, wait_until
 
 pytestmark = pytest.mark.browser
@@ -32,8 +32,10 @@ def count(dash_duo, css: str) -> int:
 
 
 def road_paths(dash_duo, color=None) -> int:
-    css = "#snow-map path.leaflet-interactive" if color is None else f'#snow-map path[stroke="{color}"]'
-    return count(dash_duo, css)
+    """Roads drawn in `color` (None: in any road colour; the invisible tap lines are not counted)."""
+    if color is None:
+        return sum(road_paths(dash_duo, c) for c in BAND_COLORS + [NOT_CLEARED_COLOR])
+    return count(dash_duo, f'#snow-map path[stroke="{color}"]')
 
 
 def marker_positions(dash_duo) -> dict:
@@ -62,7 +64,7 @@ def test_snow_page_shows_roads_plows_and_they_move(dash_duo, dash_app, plows, tm
     assert "最終更新" in dash_duo.find_element("#snow-badge").text
     assert "全体" in dash_duo.find_element("#snow-progress").text
     assert count(dash_duo, "#snow-progress-bars .bar-route .bar-fill") >= 10
-    assert count(dash_duo, "#snow-map path:not(.leaflet-interactive)") >= 10  # 30-minute trails
+    assert sum(count(dash_duo, f'#snow-map path[stroke="{c}"]') for c in TRAIL_COLORS.values()) >= 10  # trails
     before = marker_positions(dash_duo)
     before_table = text(dash_duo, "#snow-vehicles")
     plows(20)  # the next fixes arrive
@@ -132,4 +134,171 @@ def test_public_map_snow_removal_layer_toggles(dash_duo, dash_app, plows, tmp_pa
     print("screenshot:", shots / "public_snow.png")
     dash_duo.find_element('input[value="snow-removal"]').click()
     wait_until(lambda: coloured() == 0, timeout=15, what="layer off")
+    assert not app_errors(dash_duo)
+
+
+def test_the_window_recolours_the_map_and_the_legend(dash_duo, dash_app, plows):
+    dash_duo.driver.set_window_size(1400, 1000)
+    dash_duo.start_server(dash_app, port=free_port())
+    dash_duo.driver.get(dash_duo.server_url + "/snow?lang=en")
+    dash_duo.wait_for_element("#snow-map", timeout=15)
+    wait_until(lambda: road_paths(dash_duo) > 1000, timeout=20, what="road segments")
+    total = road_paths(dash_duo)
+    red_24 = road_paths(dash_duo, NOT_CLEARED_COLOR)
+    old = sum(road_paths(dash_duo, c) for c in BAND_COLORS[1:])
+    assert old > 100  # the full day: many roads cleared more than an hour ago
+    assert "Not cleared in 24 h" in text(dash_duo, "#snow-map-legend")
+    dash_duo.find_element('#snow-hours input[value="1"]').click()
+    wait_until(lambda: sum(road_paths(dash_duo, c) for c in BAND_COLORS[1:]) == 0, timeout=15, what="recoloured")
+    red_1 = road_paths(dash_duo, NOT_CLEARED_COLOR)
+    assert red_1 >= red_24 + old * 0.9 and red_1 < total
+    assert road_paths(dash_duo, BAND_COLORS[0]) == total - red_1  # what is left: cleared within the hour
+    legend_text = text(dash_duo, "#snow-map-legend")
+    assert "Not cleared in 1 h" in legend_text and "1–3 h" not in legend_text
+    assert "Plow state" in legend_text and "Idle" in legend_text and "Trail (30 min)" in legend_text
+    assert "1 h" in text(dash_duo, "#snow-progress-title")
+    dash_duo.find_element('#snow-hours input[value="24"]').click()
+    wait_until(lambda: road_paths(dash_duo, NOT_CLEARED_COLOR) <= red_24 + 20, timeout=15, what="back to 24 h")
+    assert not app_errors(dash_duo)
+
+
+def test_replay_speed_and_a_vehicle_row_focuses_the_map(dash_duo, dash_app, plows):
+    dash_duo.driver.set_window_size(1400, 1000)
+    dash_duo.start_server(dash_app, port=free_port())
+    dash_duo.driver.get(dash_duo.server_url + "/snow?lang=en")
+    dash_duo.wait_for_element("#snow-map", timeout=15)
+    wait_until(lambda: count(dash_duo, "#snow-vehicles tbody tr") >= 13, timeout=20, what="vehicle rows")
+    # a moving plow (it has a 30-minute trail)
+    wait_until(lambda: "Active" in text(dash_duo, "#snow-vehicles"), timeout=20, what="an active plow")
+    row = dash_duo.driver.execute_script(
+        "var rows = document.querySelectorAll('#snow-vehicles tbody tr');"
+        "for (var i = 0; i < rows.length; i++) {"
+        "  var st = rows[i].querySelector('td[data-dash-column=\"state\"]');"
+        "  if (st && st.innerText.trim() === 'Active') { return i; } } return -1;")
+    assert row >= 0
+    target = dash_duo.find_elements("#snow-vehicles tbody tr")[row].find_element(
+        "css selector", 'td[data-dash-column="id"]')
+    cell = target.text
+    target.click()
+    wait_until(lambda: count(dash_duo, "#snow-map .plow-focus") == 1, timeout=15, what="focused marker")
+    focused = dash_duo.driver.execute_script(
+        "return document.querySelector('#snow-map .plow-focus').getAttribute('title')")
+    assert focused == cell
+    wait_until(lambda: count(dash_duo, "#snow-map path.snow-trail-focus") == 1, timeout=15, what="focused trail")
+    # the map flew to the vehicle: its marker is near the middle of the map
+    wait_until(lambda: dash_duo.driver.execute_script(
+        "var m = document.querySelector('#snow-map').getBoundingClientRect(),"
+        " p = document.querySelector('#snow-map .plow-focus').getBoundingClientRect();"
+        "return Math.abs((p.left + p.right) / 2 - (m.left + m.right) / 2) < 40 &&"
+        " Math.abs((p.top + p.bottom) / 2 - (m.top + m.bottom) / 2) < 40;"), timeout=15, what="map centred")
+    # replay at 60 minutes a second
+    thumb = dash_duo.find_element('#snow-time [role="slider"]')
+    thumb.click()
+    thumb.send_keys(Keys.HOME)
+    wait_until(lambda: "Replaying" in text(dash_duo, "#snow-mode"), timeout=15, what="replay mode")
+    dash_duo.find_element('#snow-speed input[value="60"]').click()
+    wait_until(lambda: text(dash_duo, "#snow-speed-text") == "60 min/s", what="speed shown")
+    start = text(dash_duo, "#snow-mode")
+    dash_duo.find_element("#snow-play-button").click()
+    wait_until(lambda: text(dash_duo, "#snow-mode") != start, timeout=15, what="replay advancing")
+    dash_duo.find_element("#snow-play-button").click()
+    value = dash_duo.driver.execute_script(
+        "return Number(document.querySelector('#snow-time [role=\"slider\"]').getAttribute('aria-valuenow'))")
+    assert value > -1440 and (value + 1440) % 60 == 0  # whole hours a tick
+    assert not app_errors(dash_duo)
+
+
+def _jst_window_args():
+    from store.db import utcnow
+    from timezones import JST
+
+    now = utcnow().astimezone(JST)
+    start = (now - timedelta(hours=23)).strftime("%Y-%m-%d %H:%M")
+    return start, now.strftime("%Y-%m-%d %H:%M")
+
+
+def test_storm_report_page(dash_duo, dash_app, plows, tmp_path_factory):
+    dash_duo.driver.set_window_size(1280, 1000)
+    dash_duo.start_server(dash_app, port=free_port())
+    dash_duo.driver.get(dash_duo.server_url + "/snow?lang=en")
+    dash_duo.wait_for_element("#snow-report-link", timeout=15).click()
+    dash_duo.wait_for_element("#snow-report-areas", timeout=15)
+    assert "Storm report" in text(dash_duo, "h1")
+    start, end = _jst_window_args()
+    field = dash_duo.find_element("#snow-report-start")
+    field.clear()
+    field.send_keys(start)
+    field = dash_duo.find_element("#snow-report-end")
+    field.clear()
+    field.send_keys(end)
+    dash_duo.find_element("#snow-report-show").click()
+    wait_until(lambda: start in text(dash_duo, "#snow-report-window"), timeout=15, what="the chosen period")
+    assert "start=" in dash_duo.driver.current_url
+    areas = text(dash_duo, "#snow-report-areas")
+    assert "羽咋市" in areas and "Total" in areas and "Within 3 h" in areas
+    assert count(dash_duo, "#snow-report-routes tbody tr") >= 10
+    vehicles = text(dash_duo, "#snow-report-vehicles")
+    assert "hakui-01" in vehicles and "Km plowed" in vehicles
+    href = dash_duo.find_element("#snow-report-csv-vehicles").get_attribute("href")
+    assert "/api/snow/report.csv?" in href and "part=vehicles" in href and "lang=en" in href
+    # printed: the form and the buttons are left out, the tables stay
+    dash_duo.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    hidden = dash_duo.driver.execute_script(
+        "return [getComputedStyle(document.querySelector('.report-form')).display,"
+        " getComputedStyle(document.querySelector('.report-actions')).display,"
+        " getComputedStyle(document.querySelector('#snow-report-areas')).display]")
+    assert hidden == ["none", "none", "table"]
+    dash_duo.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    # a period the form cannot read: a message, the default night shown
+    dash_duo.driver.get(dash_duo.server_url + "/snow/report?start=soon")
+    assert "読み取れません" in dash_duo.wait_for_element("#snow-report-error", timeout=15).text
+    shots = tmp_path_factory.mktemp("screenshots")
+    dash_duo.driver.save_screenshot(str(shots / "snow_report.png"))
+    assert not app_errors(dash_duo)
+
+
+def test_snow_on_a_phone_title_back_link_table_and_road_taps(dash_duo, dash_app, plows):
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    dash_duo.start_server(dash_app, port=free_port())
+    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": 375, "height": 800, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        dash_duo.driver.get(dash_duo.server_url + "/snow?lang=en")
+        dash_duo.wait_for_element("#snow-map", timeout=15)
+        wait_until(lambda: road_paths(dash_duo) > 1000, timeout=20, what="road segments")
+        sizes = dash_duo.driver.execute_script(
+            "var t = document.querySelector('.app-title'), h = document.querySelector('#snow-home-link');"
+            "var hr = h.getBoundingClientRect();"
+            "return [t.scrollWidth, t.clientWidth, hr.width, hr.right, document.documentElement.scrollWidth];")
+        assert sizes[0] <= sizes[1]  # the title is whole
+        assert sizes[2] > 40 and sizes[3] <= 375 and sizes[4] <= 375  # the way back shows; nothing sticks out
+        assert dash_duo.find_element("#snow-home-link").get_attribute("href").endswith("/?lang=en")
+        assert text(dash_duo, ".app-title") == "Snow removal live map"
+        wait_until(lambda: count(dash_duo, "#snow-vehicles tbody tr") >= 13, timeout=20, what="vehicle rows")
+        box = dash_duo.driver.execute_script(
+            "var b = document.querySelector('#snow-vehicles .dash-spreadsheet-container');"
+            "while (b && getComputedStyle(b).overflowX !== 'auto') { b = b.parentElement; }"
+            "var r = b.getBoundingClientRect(); return [r.right, b.scrollWidth, b.clientWidth];")
+        assert box[0] <= 375 and box[1] >= box[2]  # the table scrolls inside its own box
+        # a tap 8 px beside a 3–5 px road still opens its popup
+        spot = dash_duo.driver.execute_script(
+            "var m = document.querySelector('#snow-map').getBoundingClientRect();"
+            "var paths = document.querySelectorAll('#snow-map path[stroke-opacity=\"0\"]');"
+            "for (var i = 0; i < paths.length; i++) {"
+            "  var p = paths[i], n = p.getTotalLength(), pt = p.getPointAtLength(n / 2);"
+            "  var c = p.getScreenCTM(), x = pt.x * c.a + c.e, y = pt.y * c.d + c.f + 8;"
+            "  if (x > m.left + 60 && x < m.right - 60 && y > m.top + 80 && y < m.bottom - 40"
+            "      && document.elementFromPoint(x, y) === p) {"
+            "    return [x, y]; } }"
+            "return null;")
+        assert spot is not None, "no road with a tap line 8 px beside it"
+        tap = ActionBuilder(dash_duo.driver)
+        tap.pointer_action.move_to_location(int(spot[0]), int(spot[1]))
+        tap.pointer_action.click()
+        tap.perform()
+        wait_until(lambda: count(dash_duo, "#snow-map .leaflet-popup .popup-title") == 1, timeout=10, what="popup")
+        assert "Area" in text(dash_duo, "#snow-map .leaflet-popup")
+    finally:
+        dash_duo.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     assert not app_errors(dash_duo)
