@@ -1319,6 +1319,12 @@ STRINGS: dict[str, dict[str, str]] = {
                                       "en": "The virus scanner (ClamAV) cannot be reached, so files cannot be accepted now. Please try again later."},
     "upload.virus_scan_too_large": {"ja": "ウイルス検査（ClamAV）がこの大きさのファイルを受け付けないため、ファイルを受け付けられません。管理者に連絡してください。",
                                     "en": "The virus scanner (ClamAV) does not take files this large, so the file cannot be accepted. Please contact the administrator."},
+    # OGC API – Features: query parameters and queryables
+    "ogc.unknown_param": {"ja": "使えないパラメータです: {names}（使えるもの: {allowed}）。",
+                          "en": "Unknown parameter: {names} (allowed: {allowed})."},
+    "ogc.bad_bbox": {"ja": "bbox は「最小経度,最小緯度,最大経度,最大緯度」の4つ（高さを含めて6つ）の数で指定してください。",
+                     "en": "bbox must be 4 numbers (minLon,minLat,maxLon,maxLat), or 6 with heights."},
+    "ogc.queryables": {"ja": "検索できる属性", "en": "Queryables"},
 }
 
 

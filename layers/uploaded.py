@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from i18n import t
-from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attribution
+from layers.base import LegendItem, MapSpec, StoredFeaturesKind, features_url, layer_attribution
 from store.features import feature_collection_bytes
 from store.grids import BIG_LAYER, GRID_ZOOMS, cell_size, points_in_bbox, read_grid  # noqa: E402
 from store.models import Feature
@@ -71,7 +71,7 @@ def grid_clusters(s, layer, bbox, zoom: int) -> bytes:
     return _cluster_bytes((f"c{fid}", lon, lat, count) for _x, _y, count, lon, lat, fid in s.execute(q))
 
 
-class UploadedKind(LayerKind):
+class UploadedKind(StoredFeaturesKind):
     kind = "uploaded"
 
     def features(self, s, layer, bbox=None, at=None, zoom=None):
