@@ -85,7 +85,9 @@ def link(href: str, rel: str, type_: str, title: str = "") -> dict:
 def with_query(url: str, **params) -> str:
     """url with its query string, every value percent-encoded."""
     params = {k: v for k, v in params.items() if v not in (None, "")}
-    return f"{url}?{urlencode(params, quote_via=quote, safe='')}" if params else url
+    if not params:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(params, quote_via=quote, safe='')}"
 
 
 def seg(text) -> str:

@@ -13,6 +13,7 @@ A kind turns a stored Layer row into
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -230,6 +231,14 @@ def feature_dict(fid: str, geometry: str, props: dict | None) -> dict:
     return {"type": "Feature", "id": fid, "geometry": orjson.loads(geometry), "properties": props or {}}
 
 
+_PLAIN_KEY = re.compile(r"[^\"\\$.\[\]*']{1,200}")  # property names a JSON path in SQL may name
+
+
+def plain_keys(properties) -> bool:
+    """Every filtered property name can be named by a JSON path in SQL."""
+    return all(_PLAIN_KEY.fullmatch(k) for k, _v in properties or [])
+
+
 _WHOLE_COUNTS: dict[tuple[str, int], int] = {}  # (layer id, data version) -> rows
 
 
@@ -247,13 +256,14 @@ class StoredFeaturesKind(LayerKind):
 
     def query(self, s, layer, bbox=None, datetime=None, limit=10, offset=0, properties=None):
         cols = select(Feature.fid, Feature.geometry, Feature.properties)
-        if datetime is not None:
-            # the time sits in a property: read the layer's rows in order, keep what falls inside
+        if datetime is not None or not plain_keys(properties):
+            # the time sits in a property (or a key no JSON path can name): read the layer's rows in
+            # order, keep what falls inside
             rows = s.execute(self._where(cols, layer, bbox, None).order_by(Feature.layer_id, Feature.id)
                              .execution_options(yield_per=2000))
             page, matched = [], 0
             for fid, geom, props in rows:
-                if in_interval(props, datetime) and props_match(props, properties):
+                if (datetime is None or in_interval(props, datetime)) and props_match(props, properties):
                     if offset <= matched < offset + limit:
                         page.append(feature_dict(fid, geom, props))
                     matched += 1

@@ -20,6 +20,7 @@ from layers.base import (
     feature_dict,
     features_url,
     layer_attribution,
+    plain_keys,
 )
 from store.features import feature_collection_bytes
 from store.grids import BIG_LAYER, GRID_ZOOMS, cell_size, points_in_bbox, read_grid  # noqa: E402
@@ -103,7 +104,7 @@ class UploadedKind(StoredFeaturesKind):
     def query(self, s, layer, bbox=None, datetime=None, limit=10, offset=0, properties=None):
         """Big point layers and a small bbox: the grid index names the candidates (no scan of the
         layer's rows); anything else as every stored layer."""
-        if bbox is None or datetime is not None or not is_big(layer):
+        if bbox is None or datetime is not None or not is_big(layer) or not plain_keys(properties):
             return super().query(s, layer, bbox, datetime, limit, offset, properties)
         candidates: set[str] = set()
         for box in bbox_boxes(bbox):

@@ -310,6 +310,12 @@ def test_links_are_percent_encoded_and_paging_stays_inside(client, app_db):
     assert "offset" not in rel(near, "prev") and "offset=130" in rel(near, "next")  # never before the start
     first, _ = get_json(client, "/ogcapi/collections/aed/items?limit=100")
     assert rel(first, "prev") is None
+    import re
+
+    html = client.get("/ogcapi/collections/aed/items?f=html&limit=5&offset=5").get_data(as_text=True)
+    pager = re.findall(r'<p class="ogc-pager">(.*?)</p>', html, re.S)[0]
+    hrefs = re.findall(r'href="([^"]+)"', pager)
+    assert len(hrefs) == 2 and all(h.count("?") == 1 and "f=html" in h for h in hrefs), hrefs
 
 
 def test_queryables_are_json_schema_of_the_properties(client):
@@ -394,3 +400,17 @@ def test_big_point_layer_bbox_pages_through_the_grid_index(db):
             assert got == want and got[1] > 0, kw
         inside = [i for i in range(n) if 136.60 <= lons[i] <= 136.70 and 36.50 <= lats[i] <= 36.60]
         assert kind_of(layer).query(s, layer, bbox=box, limit=5)[1] == len(inside)
+
+
+def test_property_filter_with_any_key(db):
+    """Property names a JSON path cannot name (quotes, dots) still filter, never an SQL error."""
+    from layers.registry import kind_of
+
+    with db.session() as s:
+        layer = upsert_layer(s, "keys-q", kind="uploaded", name_ja="k", name_en="k", group="bousai", options={})
+        replace_features(s, layer, [{"type": "Feature", "id": str(i), "properties": {'say "hi".$[0]': str(i % 2)},
+                                     "geometry": {"type": "Point", "coordinates": [136.5, 36.5]}} for i in range(6)])
+    with db.session() as s:
+        layer = s.get(Layer, "keys-q")
+        page, matched = kind_of(layer).query(s, layer, properties=[('say "hi".$[0]', "1")], limit=2, offset=1)
+        assert [f["id"] for f in page] == ["3", "5"] and matched == 3
