@@ -14,6 +14,7 @@ A kind turns a stored Layer row into
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -239,7 +240,8 @@ def plain_keys(properties) -> bool:
     return all(_PLAIN_KEY.fullmatch(k) for k, _v in properties or [])
 
 
-_WHOLE_COUNTS: dict[tuple[str, int], int] = {}  # (layer id, data version) -> rows
+_COUNTS_LOCK = threading.Lock()
+_WHOLE_COUNTS: dict[tuple, int] = {}  # (database, layer id, data version, update time) -> rows
 
 
 class StoredFeaturesKind(LayerKind):
@@ -278,14 +280,15 @@ class StoredFeaturesKind(LayerKind):
     def _count(self, s: Session, layer: Layer, bbox, properties) -> int:
         """COUNT in SQL; the whole layer's once per data version (every write bumps the version), since
         it reads every row of a big layer (~0.1 s for a million) and every page of it asks."""
-        key = (layer.id, layer.version)
+        key = (str(s.get_bind().url), layer.id, layer.version, layer.updated_at)
         if bbox is None and not properties and key in _WHOLE_COUNTS:
             return _WHOLE_COUNTS[key]
         n = s.scalar(self._where(select(func.count()).select_from(Feature), layer, bbox, properties))
         if bbox is None and not properties:
-            if len(_WHOLE_COUNTS) >= 512:
-                _WHOLE_COUNTS.pop(next(iter(_WHOLE_COUNTS)))
-            _WHOLE_COUNTS[key] = n
+            with _COUNTS_LOCK:
+                if len(_WHOLE_COUNTS) >= 512:
+                    _WHOLE_COUNTS.pop(next(iter(_WHOLE_COUNTS)))
+                _WHOLE_COUNTS[key] = n
         return n
 
     def get(self, s, layer, fid):
