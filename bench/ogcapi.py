@@ -144,6 +144,10 @@ def main() -> None:
                                                      + ",".join(map(str, box))), sql_box),
                 (f"one item (fid {fid})", route(f"/ogcapi/collections/{LAYER_ID}/items/{fid}"), sql_item(fid)),
             ]
+            t0 = time.perf_counter()
+            route(f"/ogcapi/collections/{LAYER_ID}")()
+            print(f"collection document, first request (extent in SQL, then cached per data version): "
+                  f"{(time.perf_counter() - t0) * 1000:.0f} ms")
             route(f"/ogcapi/collections/{LAYER_ID}/items?limit=1")()  # warm: queryables, caches
             print(f"{'':32} {'/ogcapi':>10} {'direct SQL':>11} {'ratio':>7}")
             for name, via_route, via_sql in cases:

@@ -300,8 +300,11 @@ class StoredFeaturesKind(LayerKind):
         minx, miny, maxx, maxy = s.execute(
             select(func.min(Feature.minx), func.min(Feature.miny), func.max(Feature.maxx), func.max(Feature.maxy))
             .where(Feature.layer_id == layer.id)).one()
+        # only the time properties the first rows have (no JSON read of every row of a layer without)
+        sample = s.scalars(select(Feature.properties).where(Feature.layer_id == layer.id)
+                           .order_by(Feature.layer_id, Feature.id).limit(50)).all()
         times = []
-        for key in TIME_PROPS:
+        for key in [k for k in TIME_PROPS if any(isinstance((p or {}).get(k), str) for p in sample)]:
             text = Feature.properties[key].as_string()
             lo, hi = s.execute(select(func.min(text), func.max(text)).where(Feature.layer_id == layer.id)).one()
             for v in (lo, hi):
