@@ -1440,6 +1440,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "snow.legend.none_in": {"ja": "{hours}時間以内の除雪なし", "en": "Not cleared in {hours} h"},
     "snow.legend.roads": {"ja": "道路（除雪してからの時間）", "en": "Roads (time since cleared)"},
     "snow.trail_legend": {"ja": "軌跡（30分）", "en": "Trail (30 min)"},
+    # OGC API – Features: query parameters and queryables
+    "ogc.unknown_param": {"ja": "使えないパラメータです: {names}（使えるもの: {allowed}）。",
+                          "en": "Unknown parameter: {names} (allowed: {allowed})."},
+    "ogc.bad_bbox": {"ja": "bbox は「最小経度,最小緯度,最大経度,最大緯度」の4つ（高さを含めて6つ）の数で指定してください。",
+                     "en": "bbox must be 4 numbers (minLon,minLat,maxLon,maxLat), or 6 with heights."},
+    "ogc.queryables": {"ja": "検索できる属性", "en": "Queryables"},
 }
 
 

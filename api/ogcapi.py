@@ -6,23 +6,25 @@
 /ogcapi/collections/<id>               its metadata (spatial and, when the data has time, temporal extent)
 /ogcapi/collections/<id>/items         bbox, limit (with next/prev links), offset, datetime
 /ogcapi/collections/<id>/items/<fid>   one feature
+/ogcapi/collections/<id>/queryables    the properties, as JSON Schema (Part 3); `?name=value` filters items
 
-JSON (GeoJSON for items) by default; HTML with `?f=html` or when the browser asks for text/html.
-Coordinates are CRS84 (lon, lat), as the layers store them.
+JSON (GeoJSON for items) by default; HTML with `?f=html` or when the browser asks for text/html
+(answers say `Vary: Accept`). Coordinates are CRS84 (lon, lat), as the layers store them. Pages and
+single items come from the layer kind's `query`/`get` (in SQL for stored features): nothing here loads
+a whole layer. Every answer carries `Access-Control-Allow-Origin: *` (public data only).
 """
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import orjson
-from flask import Blueprint, Response, abort, make_response, render_template_string, request
+from flask import Blueprint, Response, abort, g, make_response, render_template_string, request
 
 from api.errors import error, request_lang
-from api.public import parse_bbox
 from i18n import t
 from layers.base import layer_attribution, layer_name
-from layers.catalog import description, features_of
+from layers.catalog import description
 from layers.registry import kind_of
 from store.cache import cache
 from store.db import get_db, utcnow
@@ -39,13 +41,25 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10000
-TIME_PROPS = ("observed_at", "datetime", "time")
+ITEM_PARAMS = ("bbox", "limit", "offset", "datetime", "f", "lang")
+QUERYABLES_SAMPLE = 200  # features whose properties make a layer's queryables
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+
+
+@bp.after_request
+def open_to_all(resp: Response) -> Response:
+    """Public data only: any web page may read it (CORS); negotiated answers vary by Accept."""
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    if g.get("ogc_negotiated"):
+        resp.vary.add("Accept")
+    return resp
 
 
 # ------------------------------------------------------------------ helpers
 
 
 def wants_html() -> bool:
+    g.ogc_negotiated = True
     f = request.args.get("f")
     if f:
         return f.lower() == "html"
@@ -69,21 +83,36 @@ def link(href: str, rel: str, type_: str, title: str = "") -> dict:
 
 
 def with_query(url: str, **params) -> str:
+    """url with its query string, every value percent-encoded."""
     params = {k: v for k, v in params.items() if v not in (None, "")}
-    return f"{url}?{urlencode(params, safe=',:/')}" if params else url
+    if not params:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(params, quote_via=quote, safe='')}"
 
 
-def feature_time(feat: dict) -> datetime | None:
-    props = feat.get("properties") or {}
-    for key in TIME_PROPS:
-        v = props.get(key)
-        if isinstance(v, str):
-            try:
-                dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
-            except ValueError:
-                continue
-            return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-    return None
+def seg(text) -> str:
+    """One path segment, percent-encoded (ids may hold any character)."""
+    return quote(str(text), safe="")
+
+
+def parse_ogc_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """4 numbers, or 6 with heights (ignored); minLon > maxLon crosses the antimeridian.
+    ValueError when bad."""
+    if text is None or text.strip() == "":
+        return None
+    parts = text.split(",")
+    if len(parts) not in (4, 6):
+        raise ValueError("count")
+    nums = [float(p) for p in parts]
+    if any(v != v or v in (float("inf"), float("-inf")) for v in nums):
+        raise ValueError("not finite")
+    minx, miny, maxx, maxy = (nums[0], nums[1], nums[2], nums[3]) if len(nums) == 4 else \
+        (nums[0], nums[1], nums[3], nums[4])
+    if len(nums) == 6 and nums[2] > nums[5]:
+        raise ValueError("heights")
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise ValueError("range")
+    return minx, miny, maxx, maxy
 
 
 def parse_datetime_param(text: str | None) -> tuple[datetime | None, datetime | None] | None:
@@ -109,43 +138,50 @@ def parse_datetime_param(text: str | None) -> tuple[datetime | None, datetime | 
     return dt, dt
 
 
-def collection_features(layer: Layer) -> list[dict]:
-    """All features of a public layer, cached per data version."""
-    key = f"ogc:{layer.id}:{layer.version}"
-    feats = cache.get(key)
-    if feats is None:
-        with get_db().session() as s:
-            feats = features_of(s, s.get(Layer, layer.id))
-        cache.set(key, feats)
-    return feats
-
-
-def extent_of(features: list[dict]) -> dict:
-    from shapely.geometry import shape
-
-    minx = miny = float("inf")
-    maxx = maxy = float("-inf")
-    times = []
-    for f in features:
-        try:
-            b = shape(f["geometry"]).bounds
-        except Exception:
-            continue
-        minx, miny, maxx, maxy = min(minx, b[0]), min(miny, b[1]), max(maxx, b[2]), max(maxy, b[3])
-        dt = feature_time(f)
-        if dt:
-            times.append(dt)
+def extent_of(layer: Layer) -> dict:
+    """The collection's extent from the layer kind (in SQL for stored features)."""
+    with get_db().session() as s:
+        got = kind_of(layer).extent(s, layer)
     ext: dict = {}
-    if minx != float("inf"):
-        ext["spatial"] = {"bbox": [[round(minx, 6), round(miny, 6), round(maxx, 6), round(maxy, 6)]], "crs": CRS84}
-    if times:
-        ext["temporal"] = {"interval": [[min(times).isoformat(), max(times).isoformat()]],
+    if got["bbox"] is not None:
+        ext["spatial"] = {"bbox": [[round(v, 6) for v in got["bbox"]]], "crs": CRS84}
+    if got["times"] is not None:
+        first, last = got["times"]
+        ext["temporal"] = {"interval": [[first.isoformat(), last.isoformat()]],
                            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
     return ext
 
 
+def json_type(values: list) -> str:
+    kinds = {type(v) for v in values if v is not None}
+    if kinds and kinds <= {bool}:
+        return "boolean"
+    if kinds and kinds <= {int}:
+        return "integer"
+    if kinds and kinds <= {int, float}:
+        return "number"
+    return "string"
+
+
+def queryables_of(layer: Layer) -> dict[str, str]:
+    """property name -> JSON type, from the layer's first features; cached per data version."""
+    key = f"ogcq:{layer.id}:{layer.version}"
+    out = cache.get(key)
+    if out is None:
+        with get_db().session() as s:
+            feats, _ = kind_of(layer).query(s, layer, limit=QUERYABLES_SAMPLE)
+        seen: dict[str, list] = {}
+        for f in feats:
+            for k, v in (f.get("properties") or {}).items():
+                if not isinstance(v, (dict, list)):
+                    seen.setdefault(k, []).append(v)
+        out = {k: json_type(v) for k, v in seen.items()}
+        cache.set(key, out)
+    return out
+
+
 def collection_doc(layer: Layer, lang: str, with_extent: bool = True) -> dict:
-    url = f"{base()}/collections/{layer.id}"
+    url = f"{base()}/collections/{seg(layer.id)}"
     doc = {
         "id": layer.id,
         "title": layer_name(layer, lang),
@@ -159,14 +195,15 @@ def collection_doc(layer: Layer, lang: str, with_extent: bool = True) -> dict:
             link(with_query(url, f="html"), "alternate", "text/html", t("ogc.as_html", lang)),
             link(f"{url}/items", "items", "application/geo+json", t("ogc.items", lang)),
             link(with_query(f"{url}/items", f="html"), "items", "text/html", t("ogc.items", lang)),
-            link(f"/api/layers/{layer.id}/features.csv", "enclosure", "text/csv", "CSV"),
+            link(f"{url}/queryables", QUERYABLES_REL, "application/schema+json", t("ogc.queryables", lang)),
+            link(f"/api/layers/{seg(layer.id)}/features.csv", "enclosure", "text/csv", "CSV"),
         ],
     }
     if with_extent:
         key = f"ogcext:{layer.id}:{layer.version}"
         ext = cache.get(key)
         if ext is None:
-            ext = extent_of(collection_features(layer))
+            ext = extent_of(layer)
             cache.set(key, ext)
         doc["extent"] = ext
     return doc
@@ -285,31 +322,48 @@ def landing():
 def openapi_doc(lang: str) -> dict:
     """A small OpenAPI 3.0 description of these routes (the Core class asks for an API definition)."""
     p = {"name": "collectionId", "in": "path", "required": True, "schema": {"type": "string"}}
-    q = lambda name, typ, desc: {"name": name, "in": "query", "required": False,  # noqa: E731
-                                 "schema": {"type": typ}, "description": desc}
+    fid = {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}}
+    q = lambda name, schema, desc: {"name": name, "in": "query", "required": False,  # noqa: E731
+                                    "schema": schema, "description": desc}
+    f = q("f", {"type": "string", "enum": ["json", "html"]}, "json or html (default: by the Accept header)")
+    lang_p = q("lang", {"type": "string", "enum": ["ja", "en"]}, "language of titles and messages")
+    err = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    not_found = dict(err, description="unknown collection or feature, or not public")
+    bad = dict(err, description="bad or unknown query parameter")
     geo = {"200": {"description": "GeoJSON", "content": {"application/geo+json": {}, "text/html": {}}},
-           "400": {"description": "bad parameter"}, "404": {"description": "unknown or not public"}}
+           "400": bad, "404": not_found}
     ok = {"200": {"description": "OK", "content": {"application/json": {}, "text/html": {}}}}
+    ok_404 = dict(ok, **{"404": not_found})
     return {
         "openapi": "3.0.3",
         "info": {"title": t("ogc.title", lang), "version": "1.0.0", "description": t("ogc.description", lang)},
         "servers": [{"url": base()}],
+        "components": {"schemas": {"Error": {"type": "object", "required": ["error", "message"], "properties": {
+            "error": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "array"}}}}},
         "paths": {
-            "/": {"get": {"summary": "landing page", "responses": ok}},
-            "/conformance": {"get": {"summary": "conformance classes", "responses": ok}},
-            "/collections": {"get": {"summary": "collections", "responses": ok}},
-            "/collections/{collectionId}": {"get": {"summary": "a collection", "parameters": [p], "responses": ok}},
+            "/": {"get": {"summary": "landing page", "parameters": [f, lang_p], "responses": ok}},
+            "/conformance": {"get": {"summary": "conformance classes", "parameters": [f, lang_p], "responses": ok}},
+            "/collections": {"get": {"summary": "collections", "parameters": [f, lang_p], "responses": ok}},
+            "/collections/{collectionId}": {"get": {"summary": "a collection", "parameters": [p, f, lang_p],
+                                                    "responses": ok_404}},
+            "/collections/{collectionId}/queryables": {"get": {
+                "summary": "the properties one may filter items by (JSON Schema)", "parameters": [p, lang_p],
+                "responses": {"200": {"description": "JSON Schema", "content": {"application/schema+json": {}}},
+                              "404": not_found}}},
             "/collections/{collectionId}/items": {"get": {
                 "summary": "features", "responses": geo,
-                "parameters": [p, q("bbox", "string", "minLon,minLat,maxLon,maxLat (CRS84)"),
-                               q("limit", "integer", f"1..{MAX_LIMIT}, default {DEFAULT_LIMIT}"),
-                               q("offset", "integer", "start index"),
-                               q("datetime", "string", "RFC 3339 instant or interval (a/b, ../b, a/..)"),
-                               q("f", "string", "json or html")]}},
+                "parameters": [
+                    p,
+                    dict(q("bbox", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+                           "minLon,minLat,maxLon,maxLat (CRS84), or 6 numbers with heights (ignored); "
+                           "minLon > maxLon crosses the antimeridian"), style="form", explode=False),
+                    q("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                      "features per page"),
+                    q("offset", {"type": "integer", "minimum": 0, "default": 0}, "start index"),
+                    q("datetime", {"type": "string"}, "RFC 3339 instant or interval (a/b, ../b, a/..)"),
+                    f, lang_p]}},
             "/collections/{collectionId}/items/{featureId}": {"get": {
-                "summary": "one feature", "responses": geo,
-                "parameters": [p, {"name": "featureId", "in": "path", "required": True,
-                                   "schema": {"type": "string"}}]}},
+                "summary": "one feature", "responses": geo, "parameters": [p, fid, f, lang_p]}},
         },
     }
 
@@ -363,14 +417,37 @@ def collection(layer_id: str):
     return json_response(doc)
 
 
+def unknown_params(layer: Layer) -> list[str]:
+    allowed = set(ITEM_PARAMS) | set(queryables_of(layer))
+    return sorted(k for k in request.args if k not in allowed)
+
+
+@bp.get("/collections/<layer_id>/queryables")
+def queryables(layer_id: str):
+    lang = request_lang()
+    layer = public_vector_layer_or_404(layer_id)
+    url = f"{base()}/collections/{seg(layer.id)}/queryables"
+    props = {"geometry": {"$ref": "https://geojson.org/schema/Geometry.json"}}
+    props.update({k: {"title": k, "type": typ} for k, typ in queryables_of(layer).items()})
+    doc = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": url, "type": "object",
+           "title": layer_name(layer, lang), "properties": props, "additionalProperties": False}
+    return json_response(doc, "application/schema+json")
+
+
 @bp.get("/collections/<layer_id>/items")
 def items(layer_id: str):
     lang = request_lang()
     layer = public_vector_layer_or_404(layer_id)
+    html = wants_html()
+    unknown = unknown_params(layer)
+    if unknown:
+        allowed = ", ".join(list(ITEM_PARAMS) + sorted(queryables_of(layer)))
+        return error(400, "unknown_parameter", "ogc.unknown_param", details=[{"parameter": k} for k in unknown],
+                     names=", ".join(unknown), allowed=allowed)
     try:
-        bbox = parse_bbox(request.args.get("bbox"))
-    except ValueError as exc:
-        return error(400, "bad_bbox", str(exc), details=[{"bbox": request.args.get("bbox")}])
+        bbox = parse_ogc_bbox(request.args.get("bbox"))
+    except ValueError:
+        return error(400, "bad_bbox", "ogc.bad_bbox", details=[{"bbox": request.args.get("bbox")}])
     try:
         limit = int(request.args.get("limit", DEFAULT_LIMIT))
         offset = int(request.args.get("offset", 0))
@@ -383,80 +460,67 @@ def items(layer_id: str):
         when = parse_datetime_param(request.args.get("datetime"))
     except ValueError:
         return error(400, "bad_time", "api.bad_time")
-    feats = collection_features(layer)
-    if bbox is not None:
-        feats = _in_bbox(feats, bbox)
-    if when is not None:
-        start, end = when
-        feats = [f for f in feats if (dt := feature_time(f)) is not None
-                 and (start is None or dt >= start) and (end is None or dt <= end)]
-    matched = len(feats)
-    page = feats[offset:offset + limit]
-    url = f"{base()}/collections/{layer.id}/items"
+    filters = [(k, v) for k, v in request.args.items() if k not in ITEM_PARAMS]
+    with get_db().session() as s:
+        page, matched = kind_of(layer).query(s, layer, bbox=bbox, datetime=when, limit=limit, offset=offset,
+                                             properties=filters)
+    url = f"{base()}/collections/{seg(layer.id)}/items"
     keep = {k: v for k, v in request.args.items() if k not in ("offset", "f", "limit")}
     links = [link(with_query(url, **keep, limit=limit, offset=offset or None), "self", "application/geo+json",
                   t("ogc.this_document", lang)),
              link(with_query(url, **keep, limit=limit, offset=offset or None, f="html"), "alternate", "text/html",
                   t("ogc.as_html", lang)),
-             link(f"{base()}/collections/{layer.id}", "collection", "application/json", layer_name(layer, lang))]
+             link(f"{base()}/collections/{seg(layer.id)}", "collection", "application/json", layer_name(layer, lang))]
     if offset + limit < matched:
         links.append(link(with_query(url, **keep, limit=limit, offset=offset + limit), "next",
                           "application/geo+json", t("ogc.next", lang)))
     if offset > 0:
-        links.append(link(with_query(url, **keep, limit=limit, offset=max(offset - limit, 0) or None), "prev",
+        # the page before this one, never before the start nor (when offset is past the end) after the end
+        prev = max(min(offset, matched) - limit, 0)
+        links.append(link(with_query(url, **keep, limit=limit, offset=prev or None), "prev",
                           "application/geo+json", t("ogc.prev", lang)))
-    if wants_html():
+    if html:
         keys: list[str] = []
         for f in page:
             for k in (f.get("properties") or {}):
                 if k not in keys and len(keys) < 8:
                     keys.append(k)
         rows = [{"id": f.get("id"), "geom": geom_summary(f["geometry"]), "props": f.get("properties") or {},
-                 "href": with_query(f"/ogcapi/collections/{layer.id}/items/{f.get('id')}", f="html", lang=lang)}
+                 "href": with_query(f"/ogcapi/collections/{seg(layer.id)}/items/{seg(f.get('id'))}", f="html",
+                                    lang=lang)}
                 for f in page]
         pager = [(with_query(ln["href"].replace(request.host_url.rstrip("/"), ""), f="html", lang=lang),
                   ln["title"]) for ln in links if ln["rel"] in ("prev", "next")]
         counts = t("ogc.counts", lang, returned=len(page), matched=matched)
         return render(lang, layer_name(layer, lang), crumbs_for(
             lang, (with_query("/ogcapi/collections", f="html", lang=lang), t("ogc.collections", lang)),
-            (with_query(f"/ogcapi/collections/{layer.id}", f="html", lang=lang), layer_name(layer, lang))),
+            (with_query(f"/ogcapi/collections/{seg(layer.id)}", f="html", lang=lang), layer_name(layer, lang))),
             features=rows, keys=keys, counts=counts, pager=pager)
     body = {"type": "FeatureCollection", "features": page, "numberMatched": matched, "numberReturned": len(page),
             "timeStamp": utcnow().isoformat().replace("+00:00", "Z"), "links": links}
     return json_response(body, "application/geo+json")
 
 
-def _in_bbox(feats: list[dict], bbox) -> list[dict]:
-    from shapely.geometry import box, shape
-
-    area = box(*bbox)
-    out = []
-    for f in feats:
-        try:
-            if shape(f["geometry"]).intersects(area):
-                out.append(f)
-        except Exception:
-            continue
-    return out
-
-
 @bp.get("/collections/<layer_id>/items/<path:fid>")
 def item(layer_id: str, fid: str):
     lang = request_lang()
     layer = public_vector_layer_or_404(layer_id)
-    feat = next((f for f in collection_features(layer) if str(f.get("id")) == fid), None)
+    html = wants_html()
+    with get_db().session() as s:
+        feat = kind_of(layer).get(s, layer, fid)
     if feat is None:
         return error(404, "not_found", "ogc.no_feature")
-    url = f"{base()}/collections/{layer.id}/items/{fid}"
-    if wants_html():
+    url = f"{base()}/collections/{seg(layer.id)}/items/{seg(fid)}"
+    if html:
         props = feat.get("properties") or {}
         rows = [{"id": feat.get("id"), "geom": geom_summary(feat["geometry"]), "props": props, "href": url}]
         return render(lang, f"{layer_name(layer, lang)}: {fid}", crumbs_for(
             lang, (with_query("/ogcapi/collections", f="html", lang=lang), t("ogc.collections", lang)),
-            (with_query(f"/ogcapi/collections/{layer.id}/items", f="html", lang=lang), layer_name(layer, lang))),
+            (with_query(f"/ogcapi/collections/{seg(layer.id)}/items", f="html", lang=lang),
+             layer_name(layer, lang))),
             features=rows, keys=list(props)[:30])
     body = dict(feat)
     body["links"] = [link(url, "self", "application/geo+json"),
                      link(with_query(url, f="html"), "alternate", "text/html", t("ogc.as_html", lang)),
-                     link(f"{base()}/collections/{layer.id}", "collection", "application/json")]
+                     link(f"{base()}/collections/{seg(layer.id)}", "collection", "application/json")]
     return json_response(body, "application/geo+json")

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from i18n import t
-from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attribution, popup_spec
+from layers.base import LegendItem, MapSpec, StoredFeaturesKind, features_url, layer_attribution, popup_spec
 
 AED_COLOR = "#d7263d"
 
 
-class AedKind(LayerKind):
+class AedKind(StoredFeaturesKind):
     kind = "aed"
 
     def map_spec(self, layer, lang, zoom=None):

@@ -3,7 +3,7 @@ and plain points (PointOfInterest, vehicles' latest fixes) with their attributes
 from __future__ import annotations
 
 from i18n import t
-from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attribution, popup_spec
+from layers.base import LegendItem, MapSpec, StoredFeaturesKind, features_url, layer_attribution, popup_spec
 from layers.snow_depth import SnowDepthKind
 
 SENSOR_COLOR = "#0077b6"
@@ -34,7 +34,7 @@ class SensorPointsKind(SnowDepthKind):
         return [LegendItem(t("legend.sensor", lang), SENSOR_COLOR, "square")]
 
 
-class NgsiPointsKind(LayerKind):
+class NgsiPointsKind(StoredFeaturesKind):
     kind = "ngsi_points"
 
     def map_spec(self, layer, lang, zoom=None):

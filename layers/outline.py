@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from i18n import t
-from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attribution, simplified_collection
+from layers.base import LegendItem, MapSpec, StoredFeaturesKind, features_url, layer_attribution, simplified_collection
 
 OUTLINE_COLOR = "#3d4a5c"
 
 
-class OutlineKind(LayerKind):
+class OutlineKind(StoredFeaturesKind):
     kind = "outline"
 
     def features(self, s, layer, bbox=None, at=None, zoom=None):

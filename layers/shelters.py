@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from i18n import t
-from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attribution, popup_spec
+from layers.base import LegendItem, MapSpec, StoredFeaturesKind, features_url, layer_attribution, popup_spec
 
 SHELTER_COLOR = "#2b7a3d"
 
 
-class ShelterKind(LayerKind):
+class ShelterKind(StoredFeaturesKind):
     kind = "shelters"
 
     def map_spec(self, layer, lang, zoom=None):

@@ -12,7 +12,16 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from i18n import t
-from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attribution
+from layers.base import (
+    LegendItem,
+    MapSpec,
+    StoredFeaturesKind,
+    bbox_boxes,
+    feature_dict,
+    features_url,
+    layer_attribution,
+    plain_keys,
+)
 from store.features import feature_collection_bytes
 from store.grids import BIG_LAYER, GRID_ZOOMS, cell_size, points_in_bbox, read_grid  # noqa: E402
 from store.models import Feature
@@ -71,7 +80,7 @@ def grid_clusters(s, layer, bbox, zoom: int) -> bytes:
     return _cluster_bytes((f"c{fid}", lon, lat, count) for _x, _y, count, lon, lat, fid in s.execute(q))
 
 
-class UploadedKind(LayerKind):
+class UploadedKind(StoredFeaturesKind):
     kind = "uploaded"
 
     def features(self, s, layer, bbox=None, at=None, zoom=None):
@@ -91,6 +100,29 @@ class UploadedKind(LayerKind):
             if fids is not None:
                 return feature_collection_bytes(s, layer.id, bbox, fids=fids)
         return feature_collection_bytes(s, layer.id, bbox)
+
+    def query(self, s, layer, bbox=None, datetime=None, limit=10, offset=0, properties=None):
+        """Big point layers and a small bbox: the grid index names the candidates (no scan of the
+        layer's rows); anything else as every stored layer."""
+        if bbox is None or datetime is not None or not is_big(layer) or not plain_keys(properties):
+            return super().query(s, layer, bbox, datetime, limit, offset, properties)
+        candidates: set[str] = set()
+        for box in bbox_boxes(bbox):
+            fids = points_in_bbox(s, layer.id, layer.version, box, MAX_POINTS_PER_VIEW)
+            if not isinstance(fids, list):  # no index of this version, or too many: SQL alone
+                return super().query(s, layer, bbox, datetime, limit, offset, properties)
+            candidates.update(fids)
+        ordered, ids = sorted(candidates), []
+        for i in range(0, len(ordered), 500):  # bound the statement's parameters
+            ids += s.scalars(self._where(select(Feature.id), layer, bbox, properties)
+                             .where(Feature.fid.in_(ordered[i:i + 500]))).all()
+        ids.sort()
+        page = ids[offset:offset + limit]
+        if not page:
+            return [], len(ids)
+        rows = s.execute(select(Feature.fid, Feature.geometry, Feature.properties)
+                         .where(Feature.id.in_(page)).order_by(Feature.id)).all()
+        return [feature_dict(fid, geom, props) for fid, geom, props in rows], len(ids)
 
     def map_spec(self, layer, lang, zoom=None):
         opts = layer.options or {}
