@@ -22,9 +22,9 @@ from flask import Blueprint, Response, current_app, request
 
 from api.errors import error
 from auth import require_token  # staff API tokens (Authorization: Bearer)
+from i18n import normalize_lang
 from store.cache import cache
 from store.db import get_db, utcnow
-from i18n import normalize_lang
 from timezones import JST
 
 bp = Blueprint("snow_api", __name__)

@@ -31,12 +31,14 @@ def test_shares_and_time_to_first_pass_per_area_route_and_total():
     rep = sr.compute(SEGS, first, [], [], START, END)
     tot = rep["total"]
     # 10 km in all; within 3 h: a1 (1 km); 6 h: + a2 (4 km); 12 h: + b1 (6 km)
-    assert (tot["total_km"], tot["share_3h"], tot["share_6h"], tot["share_12h"], tot["share"]) == (10.0, 0.1, 0.4, 0.6, 0.6)
+    shares = (tot["total_km"], tot["share_3h"], tot["share_6h"], tot["share_12h"], tot["share"])
+    assert shares == (10.0, 0.1, 0.4, 0.6, 0.6)
     assert (tot["first_median_h"], tot["first_max_h"]) == (4.0, 10.0)
     assert (tot["segments"], tot["segments_cleared"]) == (4, 3)
     area = {r["name"]: r for r in rep["area"]}
-    assert (area["羽咋市"]["share_3h"], area["羽咋市"]["share_6h"], area["羽咋市"]["first_median_h"]) == (0.25, 1.0, 2.5)
-    assert (area["志賀町"]["share_6h"], area["志賀町"]["share_12h"], area["志賀町"]["first_max_h"]) == (0.0, 0.3333, 10.0)
+    hakui, shika = area["羽咋市"], area["志賀町"]
+    assert (hakui["share_3h"], hakui["share_6h"], hakui["first_median_h"]) == (0.25, 1.0, 2.5)
+    assert (shika["share_6h"], shika["share_12h"], shika["first_max_h"]) == (0.0, 0.3333, 10.0)
     assert [r["name"] for r in rep["route"]] == ["R1", "R2"]
     nothing = sr.compute(SEGS, {}, [], [], START, END)["total"]
     assert nothing["share"] == 0.0 and nothing["first_median_h"] is None and nothing["first_max_h"] is None
