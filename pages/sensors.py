@@ -44,18 +44,16 @@ def dashboard(sel: sh.Selection) -> dict:
         attribute = sel.attribute if sel.attribute in attrs else (sensors[ids[0]].attribute if ids else "")
         since, until = sh.time_window(sel, now)
         settings = current_app.extensions.get("ishikawa.settings")
-        if settings is not None and settings.quantumleap_url:
-            series = sh.quantumleap_series(s, settings.quantumleap_url, settings.fiware_service,
-                                           settings.fiware_servicepath, ids, attribute, since, until)
-        else:
-            series = sh.store_series(s, ids, attribute, since, until)
+        ql = (settings.quantumleap_url, settings.fiware_service, settings.fiware_servicepath) \
+            if settings is not None and settings.quantumleap_url else None
+        series = sh.history(s, ids, attribute, since, until, sel.agg, quantumleap=ql)
         lines = sh.thresholds(s, ids, attribute)
         names = {sid: sensor_name(sensors[sid], lang) for sid in ids}
         units = {sensors[sid].unit for sid in ids if sensors[sid].attribute == attribute}
         latest = [(names[sid], sensors[sid]) for sid in ids]
     unit = next(iter(units), "") if len(units) == 1 else ""
     y_title = attr_label(attribute, lang) + (f"（{unit}）" if unit else "")
-    fig = sensor_figure(series, names, sh.AGGS[sel.agg], sh.aggregate, lines, t("sensors.time_jst", lang), y_title,
+    fig = sensor_figure(series, names, sh.AGGS[sel.agg], sh.identity_buckets, lines, t("sensors.time_jst", lang), y_title,
                         {"min": t("sensors.min", lang), "max": t("sensors.max", lang),
                          "mean": t("sensors.mean", lang)}, JST, (since, until))
     if not sel.sensors:
