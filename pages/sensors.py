@@ -54,7 +54,8 @@ def dashboard(sel: sh.Selection) -> dict:
         latest = [(names[sid], sensors[sid]) for sid in ids]
     unit = next(iter(units), "") if len(units) == 1 else ""
     y_title = attr_label(attribute, lang) + (f"（{unit}）" if unit else "")
-    fig = sensor_figure(series, names, sh.AGGS[sel.agg], sh.identity_buckets, lines, t("sensors.time_jst", lang), y_title,
+    fig = sensor_figure(series, names, sh.AGGS[sel.agg], sh.identity_buckets, lines, t("sensors.time_jst", lang),
+                        y_title,
                         {"min": t("sensors.min", lang), "max": t("sensors.max", lang),
                          "mean": t("sensors.mean", lang)}, JST, (since, until))
     if not sel.sensors:

@@ -166,8 +166,9 @@ def _table(columns, rows):
     """The preview's first rows; AG Grid shows cell values as text, never as HTML."""
     return dag.AgGrid(rowData=rows, columnDefs=[{"field": c, "headerName": c} for c in columns],
                       defaultColDef={"sortable": True, "resizable": True, "minWidth": 120, "maxWidth": 260, "flex": 1},
-                      dashGridOptions={"pagination": True, "paginationPageSize": 20, "paginationPageSizeSelector": False,
-                                       "rowHeight": 32, "headerHeight": 34, "suppressColumnVirtualisation": True,
+                      dashGridOptions={"pagination": True, "paginationPageSize": 20,
+                                       "paginationPageSizeSelector": False, "rowHeight": 32, "headerHeight": 34,
+                                       "suppressColumnVirtualisation": True,
                                        "suppressFieldDotNotation": True},  # a column may be named "a.b"
                       className="ag-theme-alpine", style={"height": f"{34 + 32 * 20 + 60}px", "width": "100%"})
 
