@@ -40,7 +40,7 @@ def sensors_csv():
             return error(404, "not_found", "api.sensor_not_found")
         attribute = sel.attribute or known[sel.sensors[0]].attribute
         since, until = sh.time_window(sel, utcnow())
-        series = sh.store_series(s, sel.sensors, attribute, since, until)
+        series = sh.history(s, sel.sensors, attribute, since, until, sel.agg)
         names = {sid: known[sid].name_en if sel.lang == "en" and known[sid].name_en else known[sid].name_ja
                  for sid in sel.sensors}
     body = sh.rows_csv(sh.table_rows(series, names, sel.agg), sel.agg)

@@ -1,6 +1,7 @@
 """What the /sensors dashboard shows, as plain functions (no Dash): the selection as it travels in
 the URL, time windows in JST, series from the store (or QuantumLeap), aggregation per
-10 min / hour / day, threshold lines, table rows and CSV.
+10 min / hour / day (in SQL by store.series; in Python only for QuantumLeap's points), threshold
+lines, table rows and CSV.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from csvcell import row as csv_row
+from store import series
 from store.alerts import AlertRule
 from store.models import PUBLIC, Layer, Reading, Sensor
 from timezones import JST
@@ -116,25 +118,19 @@ Series = dict[str, list[tuple[datetime, float]]]
 
 
 def store_series(s: Session, sensor_ids: list[str], attribute: str, since: datetime, until: datetime) -> Series:
-    out: Series = {sid: [] for sid in sensor_ids}
-    for sid in sensor_ids:  # newest first with a limit per sensor, so one busy sensor hides no other
-        q = (select(Reading.observed_at, Reading.value)
-             .where(Reading.sensor_id == sid, Reading.attribute == attribute,
-                    Reading.observed_at >= since, Reading.observed_at <= until)
-             .order_by(Reading.observed_at.desc()).limit(MAX_POINTS))
-        out[sid] = [(t, v) for t, v in s.execute(q)][::-1]
-    return out
+    """Raw readings from the store: the newest MAX_POINTS of each sensor, oldest first."""
+    return series.raw(s, sensor_ids, attribute, since, until, limit_per_sensor=MAX_POINTS)
 
 
-def quantumleap_series(s: Session, ql_url: str, service: str, servicepath: str, sensor_ids: list[str],
+def quantumleap_points(s: Session, ql_url: str, service: str, servicepath: str, sensor_ids: list[str],
                        attribute: str, since: datetime, until: datetime, client_factory=None) -> Series:
-    """Sensors that stand for a broker entity read their history from QuantumLeap; the others (and
-    any QuantumLeap failure) from our store."""
+    """The history of the sensors that stand for a broker entity, from QuantumLeap; only those it
+    answered (a QuantumLeap failure leaves the sensor out, so it is read from our store)."""
     from sources.ngsi import NgsiError
     from sources.quantumleap import QuantumLeapClient
     from store.brokers import SensorOrigin
 
-    out = store_series(s, sensor_ids, attribute, since, until)
+    out: Series = {}
     factory = client_factory or (lambda: QuantumLeapClient(ql_url, service, servicepath))
     client = None
     try:
@@ -153,6 +149,15 @@ def quantumleap_series(s: Session, ql_url: str, service: str, servicepath: str, 
         if client is not None:
             client.close()
     return out
+
+
+def quantumleap_series(s: Session, ql_url: str, service: str, servicepath: str, sensor_ids: list[str],
+                       attribute: str, since: datetime, until: datetime, client_factory=None) -> Series:
+    """Raw series: broker sensors from QuantumLeap, the others (and any QuantumLeap failure) from our store."""
+    from_ql = quantumleap_points(s, ql_url, service, servicepath, sensor_ids, attribute, since, until,
+                                 client_factory)
+    rest = store_series(s, [sid for sid in sensor_ids if sid not in from_ql], attribute, since, until)
+    return {sid: from_ql[sid] if sid in from_ql else rest.get(sid, []) for sid in sensor_ids}
 
 
 @dataclass
@@ -177,6 +182,43 @@ def aggregate(points: list[tuple[datetime, float]], step: timedelta) -> list[Buc
     for t, v in points:
         groups.setdefault(bucket_start(t, step), []).append(v)
     return [Bucket(k, min(vs), max(vs), round(sum(vs) / len(vs), 3), len(vs)) for k, vs in sorted(groups.items())]
+
+
+Buckets = dict[str, list[Bucket]]
+
+
+def store_buckets(s: Session, sensor_ids: list[str], attribute: str, since: datetime, until: datetime,
+                  agg: str) -> Buckets:
+    """min, max, mean and count per `agg` bucket (aligned in JST), aggregated in SQL by store.series."""
+    got = {fn: series.bucketed(s, sensor_ids, attribute, since, until, agg, fn)
+           for fn in ("min", "max", "avg", "count")}
+    out: Buckets = {}
+    for sid, pts in got["count"].items():
+        lo, hi, mean = (dict(got[fn].get(sid, [])) for fn in ("min", "max", "avg"))
+        out[sid] = [Bucket(start, lo[start], hi[start], mean[start], int(n)) for start, n in pts if n]
+    return out
+
+
+def history(s: Session, sensor_ids: list[str], attribute: str, since: datetime, until: datetime, agg: str,
+            quantumleap: tuple[str, str, str] | None = None, client_factory=None) -> dict[str, list]:
+    """What the dashboard shows per sensor (in the order asked): raw points [(utc time, value)] when
+    `agg` is "raw", else [Bucket]. The store's are read (and aggregated) in SQL; with `quantumleap`
+    (url, service, servicepath) the broker sensors' points come from QuantumLeap and are aggregated here."""
+    step = AGGS.get(agg)
+    from_ql = quantumleap_points(s, *quantumleap, sensor_ids, attribute, since, until, client_factory) \
+        if quantumleap else {}
+    rest = [sid for sid in sensor_ids if sid not in from_ql]
+    if step is None:
+        stored: dict[str, list] = store_series(s, rest, attribute, since, until)
+    else:
+        stored = store_buckets(s, rest, attribute, since, until, agg)
+        from_ql = {sid: aggregate(pts, step) for sid, pts in from_ql.items()}
+    return {sid: from_ql[sid] if sid in from_ql else stored.get(sid, []) for sid in sensor_ids}
+
+
+def identity_buckets(buckets: list[Bucket], _step) -> list[Bucket]:
+    """The chart's `aggregate` for series that `history` already aggregated."""
+    return buckets
 
 
 def alert_rule_thresholds(s: Session, sensor_ids: list[str], attribute: str) -> list[dict]:
@@ -213,18 +255,18 @@ def thresholds(s: Session, sensor_ids: list[str], attribute: str) -> list[dict]:
     return out
 
 
-def table_rows(series: Series, names: dict[str, str], agg: str) -> list[dict]:
+def table_rows(data: dict[str, list], names: dict[str, str], agg: str) -> list[dict]:
+    """data: `history`'s answer (raw points, or buckets when agg is not "raw")."""
     rows = []
-    step = AGGS.get(agg)
-    for sid, pts in series.items():
-        if step is None:
+    for sid, pts in data.items():
+        if AGGS.get(agg) is None:
             rows.extend({"sensor": names.get(sid, sid), "sensor_id": sid,
                          "time": t.astimezone(JST).strftime("%Y-%m-%d %H:%M"), "value": v} for t, v in pts)
         else:
             rows.extend({"sensor": names.get(sid, sid), "sensor_id": sid,
                          "time": b.start.astimezone(JST).strftime("%Y-%m-%d %H:%M"),
                          "min": b.min, "max": b.max, "mean": b.mean, "count": b.count}
-                        for b in aggregate(pts, step))
+                        for b in pts)
     rows.sort(key=lambda r: (r["time"], r["sensor_id"]))
     return rows
 

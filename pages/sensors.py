@@ -8,8 +8,9 @@ kept in the URL (`?sensors=a,b&attr=&range=&start=&end=&agg=&refresh=`).
 from __future__ import annotations
 
 import dash
+import dash_ag_grid as dag
 import dash_leaflet as dl
-from dash import ALL, Input, Output, State, callback, clientside_callback, dash_table, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 from flask import current_app
 
 from components.header import header
@@ -44,18 +45,17 @@ def dashboard(sel: sh.Selection) -> dict:
         attribute = sel.attribute if sel.attribute in attrs else (sensors[ids[0]].attribute if ids else "")
         since, until = sh.time_window(sel, now)
         settings = current_app.extensions.get("ishikawa.settings")
-        if settings is not None and settings.quantumleap_url:
-            series = sh.quantumleap_series(s, settings.quantumleap_url, settings.fiware_service,
-                                           settings.fiware_servicepath, ids, attribute, since, until)
-        else:
-            series = sh.store_series(s, ids, attribute, since, until)
+        ql = (settings.quantumleap_url, settings.fiware_service, settings.fiware_servicepath) \
+            if settings is not None and settings.quantumleap_url else None
+        series = sh.history(s, ids, attribute, since, until, sel.agg, quantumleap=ql)
         lines = sh.thresholds(s, ids, attribute)
         names = {sid: sensor_name(sensors[sid], lang) for sid in ids}
         units = {sensors[sid].unit for sid in ids if sensors[sid].attribute == attribute}
         latest = [(names[sid], sensors[sid]) for sid in ids]
     unit = next(iter(units), "") if len(units) == 1 else ""
     y_title = attr_label(attribute, lang) + (f"（{unit}）" if unit else "")
-    fig = sensor_figure(series, names, sh.AGGS[sel.agg], sh.aggregate, lines, t("sensors.time_jst", lang), y_title,
+    fig = sensor_figure(series, names, sh.AGGS[sel.agg], sh.identity_buckets, lines, t("sensors.time_jst", lang),
+                        y_title,
                         {"min": t("sensors.min", lang), "max": t("sensors.max", lang),
                          "mean": t("sensors.mean", lang)}, JST, (since, until))
     if not sel.sensors:
@@ -82,12 +82,29 @@ def dashboard(sel: sh.Selection) -> dict:
 
 
 def table_columns(agg: str, lang: str) -> list[dict]:
-    cols = [{"name": t("sensors.col.sensor", lang), "id": "sensor"},
-            {"name": t("sensors.time_jst", lang), "id": "time"}]
+    """The table's AG Grid column definitions, headers in the page's language."""
+    cols = [{"field": "sensor", "headerName": t("sensors.col.sensor", lang)},
+            {"field": "time", "headerName": t("sensors.time_jst", lang), "sort": "asc"}]
     if agg == "raw":
-        return cols + [{"name": t("sensors.col.value", lang), "id": "value"}]
-    return cols + [{"name": t(f"sensors.{k}", lang), "id": k} for k in ("min", "max", "mean")] + \
-        [{"name": t("sensors.col.count", lang), "id": "count"}]
+        cols.append({"field": "value", "headerName": t("sensors.col.value", lang), "type": "numericColumn"})
+    else:
+        cols += [{"field": k, "headerName": t(f"sensors.{k}", lang), "type": "numericColumn"}
+                 for k in ("min", "max", "mean")]
+        cols.append({"field": "count", "headerName": t("sensors.col.count", lang), "type": "numericColumn"})
+    return cols
+
+
+TABLE_PAGE = 20
+
+
+def sensor_table(rows: list[dict], agg: str, lang: str) -> dag.AgGrid:
+    return dag.AgGrid(id="sensors-table", rowData=rows, columnDefs=table_columns(agg, lang),
+                      defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 110,
+                                     "flex": 1},
+                      dashGridOptions={"pagination": True, "paginationPageSize": TABLE_PAGE,
+                                       "paginationPageSizeSelector": False, "rowHeight": 32, "headerHeight": 34},
+                      className="ag-theme-alpine sensors-grid",
+                      style={"height": f"{34 + 32 * TABLE_PAGE + 60}px", "width": "100%", "marginTop": "8px"})
 
 
 MAP_MARKERS = 1000  # beyond this, pick by search (a broker may bring thousands of sensors)
@@ -168,10 +185,7 @@ def layout(lang: str | None = None, **query):
                 html.A(t("sensors.csv", lang), id="sensors-csv", href=data["csv"], download="sensors.csv"),
                 html.Span(id="sensors-url-sync", style={"display": "none"}),
             ]),
-            dash_table.DataTable(id="sensors-table", data=data["rows"], columns=table_columns(sel.agg, lang),
-                                 page_size=20, sort_action="native", style_table={"overflowX": "auto"},
-                                 style_cell={"fontFamily": "inherit", "fontSize": "14px", "textAlign": "left"},
-                                 css=[{"selector": ".dash-spreadsheet-container", "rule": "margin-top: 8px"}]),
+            sensor_table(data["rows"], sel.agg, lang),
             dcc.Interval(id="sensors-interval", interval=60_000, disabled=not sel.refresh),
         ]),
     ])
@@ -181,8 +195,8 @@ def layout(lang: str | None = None, **query):
     Output("sensors-graph", "figure"),
     Output("sensors-summary", "children"),
     Output("sensors-window", "children"),
-    Output("sensors-table", "data"),
-    Output("sensors-table", "columns"),
+    Output("sensors-table", "rowData"),
+    Output("sensors-table", "columnDefs"),
     Output("sensors-permalink", "href"),
     Output("sensors-csv", "href"),
     Output("sensors-attr", "options"),

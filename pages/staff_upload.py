@@ -7,8 +7,9 @@ themselves (anyone can POST to /_dash-update-component).
 from __future__ import annotations
 
 import dash
+import dash_ag_grid as dag
 import dash_leaflet as dl
-from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
+from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
@@ -162,10 +163,14 @@ def _read(raw, filename, crs, lat, lon, staff):
 
 
 def _table(columns, rows):
-    return dash_table.DataTable(columns=[{"name": c, "id": c} for c in columns], data=rows, page_size=20,
-                                style_table={"overflowX": "auto"}, style_cell={"textAlign": "left", "maxWidth": 260,
-                                                                               "overflow": "hidden",
-                                                                               "textOverflow": "ellipsis"})
+    """The preview's first rows; AG Grid shows cell values as text, never as HTML."""
+    return dag.AgGrid(rowData=rows, columnDefs=[{"field": c, "headerName": c} for c in columns],
+                      defaultColDef={"sortable": True, "resizable": True, "minWidth": 120, "maxWidth": 260, "flex": 1},
+                      dashGridOptions={"pagination": True, "paginationPageSize": 20,
+                                       "paginationPageSizeSelector": False, "rowHeight": 32, "headerHeight": 34,
+                                       "suppressColumnVirtualisation": True,
+                                       "suppressFieldDotNotation": True},  # a column may be named "a.b"
+                      className="ag-theme-alpine", style={"height": f"{34 + 32 * 20 + 60}px", "width": "100%"})
 
 
 @callback(

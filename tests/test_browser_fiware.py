@@ -34,9 +34,11 @@ def test_sensor_dashboard_several_sensors_aggregated(dash_duo, dash_app, tmp_pat
     summary = dash_duo.find_element("#sensors-summary").text
     assert summary.startswith("最新値") and "羽咋小学校" in summary and "西谷地区会館" in summary
     # the table holds min/max/mean per hour for both sensors
-    headers = [e.text for e in dash_duo.find_elements("#sensors-table th")]
+    headers = wait_until(lambda: [e.text for e in dash_duo.find_elements("#sensors-table .ag-header-cell-text")],
+                         what="table headers")
     assert any("最小" in h for h in headers) and any("平均" in h for h in headers)
-    assert len(dash_duo.find_elements("#sensors-table tbody tr")) >= 10
+    assert len(wait_until(lambda: dash_duo.find_elements("#sensors-table .ag-center-cols-container .ag-row"),
+                          what="table rows")) >= 10
     # a different range: the URL (permalink) follows, the CSV link too
     dash_duo.find_element('#sensors-range input[value="7d"]').click()
     wait_until(lambda: query(dash_duo).get("range") == "7d", what="url follows the range")

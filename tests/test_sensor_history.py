@@ -62,8 +62,52 @@ def test_table_rows_and_csv_are_safe():
     out = list(csv.reader(io.StringIO(sh.rows_csv(rows, "raw"))))
     assert out[0] == ["sensor_id", "sensor", "time_jst", "value"]
     assert out[1][1].startswith("'=")  # not a formula in a spreadsheet
-    agg = sh.rows_csv(sh.table_rows(series, {"s1": "x"}, "hour"), "hour")
+    buckets = {"s1": sh.aggregate(series["s1"], sh.AGGS["hour"])}
+    agg = sh.rows_csv(sh.table_rows(buckets, {"s1": "x"}, "hour"), "hour")
     assert agg.splitlines()[0] == "sensor_id,sensor,time_jst,min,max,mean,count"
+    assert agg.splitlines()[1] == "s1,x,2026-01-15 09:00,12.5,12.5,12.5,1"
+
+
+def test_sql_buckets_equal_the_python_ones(db):
+    """The store's buckets (aggregated in SQL) are those the page computed in Python: on and just off
+    10-min, hour and JST-day boundaries, two sensors, an average that needs rounding, another
+    attribute that must not count."""
+    from store.layers import ensure_organisation, upsert_layer
+    from store.sensors import add_readings, upsert_sensor
+    from timezones import JST
+
+    def jst(*a):
+        return datetime(*a, tzinfo=JST).astimezone(UTC)
+
+    readings = [("a", "snowDepth", 10.0, jst(2026, 1, 10, 9, 0)), ("a", "snowDepth", 20.0, jst(2026, 1, 10, 9, 5)),
+                ("a", "snowDepth", 30.0, jst(2026, 1, 10, 9, 10)),
+                ("a", "snowDepth", 40.0, jst(2026, 1, 10, 9, 59, 59)),
+                ("a", "snowDepth", 50.0, jst(2026, 1, 10, 10, 0)), ("a", "snowDepth", 60.0, jst(2026, 1, 10, 23, 59)),
+                ("a", "snowDepth", 70.0, jst(2026, 1, 11, 0, 0)), ("a", "temperature", -5.0, jst(2026, 1, 10, 9, 1)),
+                ("b", "snowDepth", 1.0, jst(2026, 1, 10, 9, 0)), ("b", "snowDepth", 3.0, jst(2026, 1, 10, 9, 30)),
+                ("b", "snowDepth", 1.0, jst(2026, 1, 10, 10, 0)), ("b", "snowDepth", 2.0, jst(2026, 1, 10, 10, 1)),
+                ("b", "snowDepth", 2.0, jst(2026, 1, 10, 10, 2))]
+    since, until = jst(2026, 1, 9, 20, 30), jst(2026, 1, 11, 23, 59)
+    with db.session() as s:
+        org = ensure_organisation(s, "kaga", "加賀市", "Kaga City")
+        upsert_layer(s, "snow", kind="sensors", name_ja="積雪", name_en="Snow", group="yuki",
+                     organisation_id=org.id, options={})
+        sensors = {sid: upsert_sensor(s, sid, layer_id="snow", name_ja=sid, lon=136.5, lat=36.5)
+                   for sid in ("a", "b", "empty")}
+        add_readings(s, [(sensors[sid], v, t, a) for sid, a, v, t in readings])
+    ids = ["b", "a", "empty"]
+    with db.session() as s:
+        raw = sh.history(s, ids, "snowDepth", since, until, "raw")
+        assert list(raw) == ids and raw["empty"] == []
+        assert raw["a"] == [(t, v) for sid, a, v, t in readings if sid == "a" and a == "snowDepth"]
+        for agg in ("10min", "hour", "day"):
+            got = sh.history(s, ids, "snowDepth", since, until, agg)
+            assert list(got) == ids
+            assert got == {sid: sh.aggregate(pts, sh.AGGS[agg]) for sid, pts in raw.items()}, agg
+        days = sh.history(s, ["a"], "snowDepth", since, until, "day")["a"]
+        assert [(b.start, b.min, b.max, b.mean, b.count) for b in days] == [
+            (jst(2026, 1, 10), 10.0, 60.0, 35.0, 6), (jst(2026, 1, 11), 70.0, 70.0, 70.0, 1)]
+        assert sh.history(s, ["b"], "snowDepth", since, until, "hour")["b"][1].mean == 1.667
 
 
 def test_threshold_lines_feed_the_chart():
@@ -159,6 +203,11 @@ def test_dashboard_series_from_quantumleap_for_broker_sensors(app_db, quantumlea
                                            datetime(2018, 1, 1, tzinfo=UTC), datetime.now(UTC))
         assert [v for _, v in series["ql-test-kitchen"]] == [24.1, 25.3, 26.7]
         assert len(series["snow-hakui-01"]) > 0  # not a broker sensor: from our store
+        with app_db.session() as s:  # aggregated: QuantumLeap's points in Python, the store's in SQL
+            days = sh.history(s, ["ql-test-kitchen", "snow-hakui-01"], "snowDepth",
+                              datetime(2018, 1, 1, tzinfo=UTC), datetime.now(UTC), "day", quantumleap=(url, "", "/"))
+        assert [(b.min, b.count) for b in days["ql-test-kitchen"]] == [(24.1, 1), (25.3, 1), (26.7, 1)]
+        assert sum(b.count for b in days["snow-hakui-01"]) == len(series["snow-hakui-01"])
     finally:
         with app_db.session() as s:
             s.delete(s.get(Source, sid))
