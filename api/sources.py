@@ -28,7 +28,7 @@ bp = Blueprint("sources_api", __name__)
 
 
 def staff_for_sources():
-    """The one permission check of the sources API: a staff Bearer token (issue 4's auth core)."""
+    """The one permission check of the sources API: a staff Bearer token (auth core)."""
     from auth import require_token
 
     return require_token()

@@ -19,7 +19,7 @@ dash.register_page(__name__, path="/staff/sources", title=t("staff_sources.title
 
 
 def staff_for_sources():
-    """The one permission check of this page: the logged-in staff member (issue 4), or None."""
+    """The one permission check of this page: the logged-in staff member, or None."""
     from auth import current_staff
 
     return current_staff()

@@ -153,7 +153,7 @@ def test_env_broker_feeds_map_layers(env_db, orion):
         assert layer.options["demo"] is False and "FIWARE" in layer.attribution_ja
         origin = s.get(SensorOrigin, snow[0].id)
         assert origin.entity_id == "WeatherObserved:kaga-0" and origin.attribute == "snowHeight"
-        if snow_fix_ingest() is None:  # the adapter until issue 3's fix ingest is on main
+        if snow_fix_ingest() is None:  # without the snow-removal ingest: a vehicles layer
             vehicles = s.query(Feature).filter(Feature.layer_id == "orion-vehicles").all()
             assert [f.fid for f in vehicles] == ["Vehicle:hakui-plow-1"] and vehicles[0].properties["heading"] == 43
         else:
@@ -301,7 +301,7 @@ def test_background_poller_never_blocks_the_job_runner(env_db, orion):
 
 
 def test_vehicle_fixes_go_to_the_snow_removal_ingest_when_present(env_db, orion, monkeypatch):
-    """With issue 3's `sources.fixes.ingest` available, Vehicle fixes are handed to it (after our
+    """With the snow-removal ingest (`sources.fixes.ingest`), Vehicle fixes are handed to it (after our
     commit) instead of the adapter's vehicles layer."""
     import sys
     import types

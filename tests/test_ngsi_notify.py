@@ -88,7 +88,7 @@ def test_poi_and_vehicle_notifications_upsert_features(client, source, app_db):
         answers.append(r.get_json())
     with app_db.session() as s:
         assert s.query(Feature).filter(Feature.layer_id == "pushtest-points").count() == 1
-        if snow_fix_ingest() is None:  # the adapter until issue 3's fix ingest is on main
+        if snow_fix_ingest() is None:  # without the snow-removal ingest: a vehicles layer
             assert s.query(Feature).filter(Feature.layer_id == "pushtest-vehicles").count() == 1
             assert s.get(Layer, "pushtest-vehicles").feature_count == 1
         else:  # handed to the snow-removal ingest; the same fix twice is a duplicate there

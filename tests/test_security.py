@@ -1,4 +1,4 @@
-"""Security of staff data (issue 4), one test per point of the issue.
+"""Security of staff data (log-in, uploads, layers), one test per point.
 
 - a private layer is 404 (never 403) to anonymous visitors and other organisations' editors on
   every route the app registers (Flask url_map) and through every server-side Dash callback;
