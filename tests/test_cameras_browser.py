@@ -73,7 +73,9 @@ def test_camera_names_are_escaped_in_the_popup(dash_duo, dash_app):
                 delete_camera(s, cameras_folder(server.extensions["ishikawa.settings"].instance_path), cam)
 
 
-def test_staff_register_a_camera_then_delete_it_with_confirmation(dash_duo, dash_app, app_db):
+def test_staff_register_a_camera_then_delete_it_with_confirmation(dash_duo, dash_app, app_db, loopback_sources):
+    """The test camera server is on 127.0.0.1, which SOURCE_HOSTS must allow (internal addresses are
+    refused by default)."""
     import threading
     from http.server import ThreadingHTTPServer
 
