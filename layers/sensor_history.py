@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from csvcell import row as csv_row
 from store import series
-from store.alerts import AlertRule
+from store.alerts import threshold_lines
 from store.models import PUBLIC, Layer, Reading, Sensor
 from timezones import JST
 
@@ -221,9 +221,8 @@ def identity_buckets(buckets: list[Bucket], _step) -> list[Bucket]:
     return buckets
 
 
-def alert_rule_thresholds(s: Session, sensor_ids: list[str], attribute: str) -> list[dict]:
-    """Threshold lines of the unpaused alert rules that watch these sensors or their layers:
-    public rules, and the logged-in staff's own organisation's (admins: all)."""
+def thresholds(s: Session, sensor_ids: list[str], attribute: str) -> list[dict]:
+    """The chart's threshold lines: the alert rules on these sensors that the viewer may see."""
     staff = None
     try:
         from auth import current_staff
@@ -231,28 +230,7 @@ def alert_rule_thresholds(s: Session, sensor_ids: list[str], attribute: str) -> 
         staff = current_staff()
     except Exception:  # outside a request (tests, scripts): a visitor
         staff = None
-    layer_ids = set(s.scalars(select(Sensor.layer_id).where(Sensor.id.in_(sensor_ids)))) if sensor_ids else set()
-    out = []
-    for rule in s.scalars(select(AlertRule).where(AlertRule.attribute == attribute)):
-        if rule.paused:
-            continue
-        watches = (rule.target == "sensor" and rule.sensor_id in sensor_ids) or \
-                  (rule.target == "layer" and rule.layer_id in layer_ids)
-        visible = rule.public or (staff is not None and staff.may_manage(rule.organisation_id))
-        if watches and visible:
-            out.append({"value": float(rule.threshold), "label": f"{rule.name} {rule.op} {rule.threshold:g}"})
-    return out
-
-
-def thresholds(s: Session, sensor_ids: list[str], attribute: str) -> list[dict]:
-    """The chart's threshold lines: those of the alert rules, each (value, label) once."""
-    seen, out = set(), []
-    for line in alert_rule_thresholds(s, sensor_ids, attribute):
-        key = (float(line["value"]), line.get("label", ""))
-        if key not in seen:
-            seen.add(key)
-            out.append(line)
-    return out
+    return threshold_lines(s, sensor_ids, attribute, staff)
 
 
 def table_rows(data: dict[str, list], names: dict[str, str], agg: str) -> list[dict]:

@@ -492,3 +492,27 @@ def hidden_events(s: Session, scope: tuple, events: list[AlertEvent]) -> set[int
         return set()
     seen = set(s.scalars(select(Layer.id).where(Layer.id.in_(layer_ids), scope_clause(scope))))
     return {e.id for e in events if (e.place or {}).get("layer_id") not in (None, "", *seen)}
+
+
+def threshold_lines(s: Session, sensor_ids: list[str], attribute: str, staff=None) -> list[dict]:
+    """Chart lines [{"value", "label"}] of the unpaused alert rules that watch these sensors or their
+    layers and that `staff` may see: public rules for everyone, the own organisation's for its staff,
+    all for admins (None: a visitor). Each (value, label) once."""
+    ids = list(sensor_ids)
+    if not ids:
+        return []
+    layers = set(s.scalars(select(Sensor.layer_id).where(Sensor.id.in_(ids))))
+    q = select(AlertRule).where(AlertRule.attribute == attribute, AlertRule.paused.is_(False),
+                                ((AlertRule.target == "sensor") & AlertRule.sensor_id.in_(ids))
+                                | ((AlertRule.target == "layer") & AlertRule.layer_id.in_(layers)))
+    if staff is None:
+        q = q.where(AlertRule.public.is_(True))
+    elif not staff.is_admin:
+        q = q.where(AlertRule.public.is_(True) | (AlertRule.organisation_id == staff.organisation_id))
+    seen, out = set(), []
+    for rule in s.scalars(q.order_by(AlertRule.id)):
+        line = {"value": float(rule.threshold), "label": f"{rule.name} {rule.op} {rule.threshold:g}"}
+        if (line["value"], line["label"]) not in seen:
+            seen.add((line["value"], line["label"]))
+            out.append(line)
+    return out

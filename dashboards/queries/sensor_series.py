@@ -6,12 +6,10 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field
-from sqlalchemy import select
 
 from dashboards.queries.base import Context, QueryKind, QuerySchema, Refs, iso, sensor_name, visible_sensors
 from store import series
-from store.alerts import AlertRule
-from store.models import Sensor
+from store.alerts import threshold_lines
 
 MAX_SENSORS = 10
 MAX_POINTS = 5000  # per sensor: more than a chart can show; longer ranges step up to coarser buckets
@@ -23,27 +21,6 @@ class SeriesQuery(QuerySchema):
     attribute: str = Field("", max_length=60)
     agg: Literal["raw", "10min", "hour", "day"] = "hour"
     fn: Literal["avg", "min", "max", "sum", "count", "last"] = "avg"
-
-
-def rule_thresholds(ctx: Context, sensors: list[Sensor], attribute: str) -> list[dict]:
-    """Lines of the alert rules watching these sensors (or their layers) that the viewer may see."""
-    ids = [x.id for x in sensors]
-    layers = {x.layer_id for x in sensors}
-    q = select(AlertRule).where(AlertRule.attribute == attribute, AlertRule.paused.is_(False),
-                                ((AlertRule.target == "sensor") & AlertRule.sensor_id.in_(ids))
-                                | ((AlertRule.target == "layer") & AlertRule.layer_id.in_(layers)))
-    scope = ctx.scope
-    if scope is None:
-        q = q.where(AlertRule.public.is_(True))
-    elif not scope.is_admin:
-        q = q.where(AlertRule.public.is_(True) | (AlertRule.organisation_id == scope.organisation_id))
-    seen, out = set(), []
-    for rule in ctx.session.scalars(q.order_by(AlertRule.id)):
-        key = (float(rule.threshold), rule.name)
-        if key not in seen:
-            seen.add(key)
-            out.append({"value": float(rule.threshold), "label": f"{rule.name} {rule.op} {rule.threshold:g}"})
-    return out
 
 
 def effective_agg(agg: str, span_s: float) -> str:
@@ -79,5 +56,5 @@ class SensorSeriesKind(QueryKind):
             "attribute": attribute, "agg": agg, "fn": query["fn"],
             "series": [{"key": x.id, "name": sensor_name(x, ctx.lang), "unit": x.unit or "",
                         "points": [[iso(t), v] for t, v in data.get(x.id, [])]} for x in sensors],
-            "thresholds": rule_thresholds(ctx, sensors, attribute),
+            "thresholds": threshold_lines(ctx.session, [x.id for x in sensors], attribute, ctx.scope),
         }
