@@ -118,6 +118,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from api.security_headers import install as install_security_headers
 
     install_security_headers(server, app)  # CSP (with the hashes of Dash's inline scripts), framing, nosniff
+    from api.metrics import install as install_metrics
+
+    install_metrics(server, app)  # /metrics (METRICS_TOKEN), request and callback counts
     from components.shell import shell
 
     app.layout = shell
@@ -139,12 +142,14 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env(run_jobs=True)
     app = create_app(settings)
-    from worker import JobRunner, build_jobs
-
     db = app.server.extensions["ishikawa.db"]
-    runner = JobRunner(build_jobs(settings, db), db)
-    runner.run_once()  # first readings before the first visitor
-    runner.start()
+    if settings.job_engine != "procrastinate":  # JOB_ENGINE=procrastinate: the `worker` processes run them
+        from jobs import build_jobs
+        from jobs.threads import LaneRunner
+
+        runner = LaneRunner(build_jobs(settings, db), db)
+        runner.run_once()  # first readings before the first visitor
+        runner.start()
     log.info("ishikawa-map: http://%s:%d/ (database: %s)", settings.host, settings.port, db.backend)
     app.run(host=settings.host, port=settings.port, debug=False)
 

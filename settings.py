@@ -64,6 +64,12 @@ class Settings:
     embed_origins: tuple[str, ...] = ()
     # cameras: snapshots (re-encoded JPEGs under instance/cameras/) are kept this many hours
     camera_retention_hours: float = 48.0
+    # jobs: "" (procrastinate on PostgreSQL, threads on SQLite), "threads" or "procrastinate";
+    # the queues a `worker` serves (empty: all of mail, alerts, feeds, polls)
+    job_engine: str = ""
+    worker_queues: tuple[str, ...] = ()
+    # /metrics (Prometheus): off unless a token is set; scrapers send `Authorization: Bearer <token>`
+    metrics_token: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -108,6 +114,12 @@ class Settings:
         # cameras
         values.update(
             camera_retention_hours=float(env.get("CAMERA_RETENTION_HOURS", "").strip() or 48),
+        )
+        # jobs and monitoring
+        values.update(
+            job_engine=env.get("JOB_ENGINE", "").strip().lower(),
+            worker_queues=tuple(q for q in (p.strip() for p in env.get("WORKER_QUEUES", "").split(",")) if q),
+            metrics_token=env.get("METRICS_TOKEN", "").strip(),
         )
         values.update(overrides)
         return cls(**values)

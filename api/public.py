@@ -159,11 +159,14 @@ def healthz():
     ok, err = db.ping()
     body = {"status": "ok" if ok else "error",
             "database": {"ok": ok, "backend": db.backend, **({"error": err} if err else {})},
-            "feeds": {}}
+            "feeds": {}, "jobs": {}}
     if ok:
         try:
+            from store.jobs import job_states
+
             with db.session() as s:
-                body["feeds"] = feed_states(s)
+                body["feeds"] = feed_states(s)  # each with its last_error
+                body["jobs"] = job_states(s)  # each periodic job's last success, wherever it ran
         except Exception as exc:
             log.warning("healthz could not read feeds: %s", exc)
             body["database"] = {"ok": False, "backend": db.backend, "error": type(exc).__name__}
