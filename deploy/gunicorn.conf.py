@@ -27,7 +27,10 @@ errorlog = "-"
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
 
 TOKEN_VALUE = re.compile(r"(?i)((?:^|[?&;\s])[\w.-]*token=)[^&;\s\"#]*")
-SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
+SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+# the same headers as log atoms: request `{name}i`, response `{name}o`, WSGI environ `{HTTP_NAME}e`
+SECRET_ATOMS = ({f"{{{h}}}i" for h in SECRET_HEADERS} | {f"{{{h}}}o" for h in SECRET_HEADERS}
+                | {f"{{http_{h.replace('-', '_')}}}e" for h in SECRET_HEADERS})
 REDACTED = "[redacted]"
 
 
@@ -40,7 +43,7 @@ class RedactingLogger(glogging.Logger):
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         for key, value in list(atoms.items()):
-            if key.startswith("{") and key.endswith("}i") and key[1:-2].lower() in SECRET_HEADERS:
+            if key.lower() in SECRET_ATOMS:
                 atoms[key] = REDACTED
             elif isinstance(value, str) and "token=" in value.lower():
                 atoms[key] = redact(value)
