@@ -63,6 +63,5 @@ def job_states(s: Session, now: datetime | None = None) -> dict[str, dict]:
             "failures_in_a_row": row.failures,
             "last_error": row.last_error or None,
             "last_error_at": row.last_error_at.isoformat() if row.last_error_at else None,
-            "last_worker": row.last_worker or None,
         }
     return out
