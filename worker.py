@@ -33,10 +33,14 @@ def main() -> None:
     db = init_store(settings)
     jobs = build_jobs(settings, db)
     if engine_for(settings) == "procrastinate":
+        if db.backend != "postgresql":
+            raise SystemExit("JOB_ENGINE=procrastinate needs a PostgreSQL DATABASE_URL (its queue lives there)")
         from jobs.engine import run_worker
 
         run_worker(db, jobs, list(settings.worker_queues))
         return
+    if settings.worker_queues:
+        jobs = [j for j in jobs if j.queue in settings.worker_queues]
     runner = JobRunner(jobs, db)
     log.info("worker started with jobs: %s", ", ".join(j.name for j in runner.jobs) or "(none)")
     runner.start()

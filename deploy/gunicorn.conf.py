@@ -24,6 +24,10 @@ max_requests_jitter = 500
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 accesslog = os.environ.get("ACCESS_LOG", "-")
 errorlog = "-"
+# gunicorn's control socket defaults to one path per user: two instances on one machine would take
+# each other's; off unless a path is given (gunicorn >= 24)
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "") or "gunicorn.ctl"
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
 
 TOKEN_VALUE = re.compile(r"(?i)((?:^|[?&;\s])[\w.-]*token=)[^&;\s\"#]*")
