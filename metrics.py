@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+if _dir := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(_dir, exist_ok=True)  # a worker may start before gunicorn has made it
+
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics  # noqa: E402
 
 disable_created_metrics()  # no `_created` series: half the lines, nothing a dashboard uses
 
