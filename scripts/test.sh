@@ -3,7 +3,8 @@
 # Installs what it needs: the Python packages, and Debian's chromium + chromium-driver (and a
 # Japanese font, so screenshots are readable) and clamav-daemon (for its clamd binary: the
 # virus-scan tests start their own clamd on loopback with a one-line signature file, so they need
-# neither the system's clamd service nor downloaded signatures) when they are missing.
+# neither the system's clamd service nor downloaded signatures) and nginx (the test of deploy/nginx.conf
+# starts its own on loopback) when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -11,6 +12,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
 command -v clamd >/dev/null 2>&1 || [ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "installing ${need[*]} from Debian's packages"
