@@ -46,7 +46,7 @@ def make_layer(db, n: int) -> None:
     """n points written by the upload path's bulk writer (COPY on PostgreSQL)."""
     import numpy as np
 
-    from sources.upload import PointRows
+    from sources.readers import PointRows
     from store.layers import upsert_layer
     from store.models import PUBLIC
     from store.uploads import write_features

@@ -20,7 +20,7 @@ import gcpause
 from csvcell import cell
 from refusal import Refused
 from sources import virus_scan
-from sources.upload import ReadResult, UploadError, read_upload
+from sources.readers import ReadResult, UploadError, read_upload
 from store.grids import refresh_grids
 from store.models import Feature, Layer
 from store.uploads import (

@@ -376,7 +376,7 @@ def test_big_point_layer_bbox_pages_through_the_grid_index(db):
 
     from layers.base import StoredFeaturesKind
     from layers.registry import kind_of
-    from sources.upload import PointRows
+    from sources.readers import PointRows
     from store.grids import BIG_LAYER, points_in_bbox
     from store.uploads import write_features
 
