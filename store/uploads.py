@@ -24,9 +24,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, delete, select, text
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from store import features as features_store, layers as layers_store
 from store.db import Base, UTCDateTime, utcnow
 from store.models import PRIVATE, PUBLIC, Feature, Layer, Organisation
 
@@ -40,22 +41,6 @@ COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 SHAPES = ("circle", "square", "marker")
 DEFAULT_COLOR = "#1d70b8"
 TITLE_NAMES = ["名称", "name", "施設名", "名前", "title", "タイトル", "Name", "NAME"]
-
-
-DECIMALS = 6  # as store.features
-
-
-def touch_layer(s: Session, layer: Layer, feature_count: int | None = None) -> None:
-    # imported late: store.models imports this module while store.features/layers may be half-loaded
-    from store.layers import touch_layer as touch
-
-    touch(s, layer, feature_count)
-
-
-def normalize_geometry(geometry: dict):
-    from store.features import normalize_geometry as normalize
-
-    return normalize(geometry)
 
 
 class MenuGroup(Base):
@@ -83,133 +68,6 @@ class EditError(ValueError):
     def __init__(self, message_key: str, **fmt):
         super().__init__(message_key)
         self.message_key, self.fmt = message_key, fmt
-
-
-# --- writing features fast (one transaction, chunked inserts) ---
-
-def _point_row(layer_id: str, fid: str, lon: float, lat: float, props: dict) -> dict:
-    lon, lat = round(float(lon), DECIMALS), round(float(lat), DECIMALS)
-    return dict(layer_id=layer_id, fid=fid, geometry=f'{{"type":"Point","coordinates":[{lon!r},{lat!r}]}}',
-                properties=props, minx=lon, miny=lat, maxx=lon, maxy=lat)
-
-
-COLUMNS = ("layer_id", "fid", "geometry", "properties", "minx", "miny", "maxx", "maxy")
-POINT = '{"type":"Point","coordinates":[%.6f,%.6f]}'  # 6 decimals (~0.1 m), as store.features
-
-
-def feature_rows(layer_id: str, features) -> list[tuple]:
-    """Rows for the features table as tuples in COLUMNS order, properties already JSON text."""
-    if hasattr(features, "lons"):  # sources.upload.PointRows: columns of a CSV
-        return _point_rows(layer_id, features)
-    dumps = orjson.dumps
-    rows = []
-    append = rows.append
-    for i, feat in enumerate(features, start=1):
-        geom = feat["geometry"]
-        fid = feat.get("id")
-        fid = str(fid)[:120] if fid not in (None, "") else str(i)
-        props = dumps(feat.get("properties") or {}).decode()
-        if geom["type"] == "Point":
-            lon, lat = geom["coordinates"][:2]
-            append((layer_id, fid, POINT % (lon, lat), props, lon, lat, lon, lat))
-        else:
-            text, (minx, miny, maxx, maxy) = normalize_geometry(geom)
-            append((layer_id, fid, text, props, minx, miny, maxx, maxy))
-    return rows
-
-
-def _point_rows(layer_id: str, points):
-    """The rows of a PointRows part, as an iterator of tuples (nothing built per row beyond them).
-    Its fids are spreadsheet row numbers: short, no need to cut them."""
-    from itertools import repeat
-
-    geometry, lons, lats = points.geometry_json(DECIMALS)
-    return zip(repeat(layer_id), points.fids, geometry, points.properties_json(), lons, lats, lons, lats)
-
-
-def _insert(s: Session, rows, chunk: int = 50000) -> None:
-    """Bulk insert inside the session's transaction: COPY on PostgreSQL, executemany on SQLite
-    (several times faster than going through the ORM). rows: tuples in COLUMNS order (a list from
-    feature_rows, or an iterator from _point_rows)."""
-    if isinstance(rows, list) and not rows:
-        return
-    conn = s.connection()
-    raw = conn.connection.dbapi_connection
-    if conn.dialect.name == "postgresql":
-        with raw.cursor() as cur:
-            with cur.copy(f"COPY features ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for r in rows:
-                    copy.write_row(r)
-        return
-    if conn.dialect.name != "sqlite":
-        rows = list(rows)
-        table = Feature.__table__
-        for i in range(0, len(rows), chunk):
-            s.execute(table.insert(), [dict(zip(COLUMNS, r), properties=orjson.loads(r[3]))
-                                       for r in rows[i:i + chunk]])
-        return
-    sql = f"INSERT INTO features ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-    cur = raw.cursor()
-    try:
-        cur.execute("PRAGMA cache_size=-262144")  # 256 MB of page cache: the (layer, fid) index grows fast
-        if isinstance(rows, list):
-            for i in range(0, len(rows), chunk):
-                cur.executemany(sql, rows[i:i + chunk])
-        else:
-            cur.executemany(sql, rows)
-    finally:
-        cur.close()
-
-
-POINT_PART = 100_000  # rows of a CSV turned into SQL rows at a time: bounds the memory of a big upload
-
-
-def write_features(s: Session, layer: Layer, features) -> int:
-    s.execute(delete(Feature).where(Feature.layer_id == layer.id))
-    if hasattr(features, "lons"):  # PointRows (CSV): columns at hand, written in parts
-        import numpy as np
-
-        count = len(features)
-        for start in range(0, count, POINT_PART):
-            _insert(s, _point_rows(layer.id, features.part(start, start + POINT_PART)))
-        _analyze_after(s, count)
-        touch_layer(s, layer, feature_count=count)
-        _point_grids(s, layer, np.round(features.lons, DECIMALS), np.round(features.lats, DECIMALS),
-                     features.fids if features.numbers is None else features.numbers)
-        return count
-    rows = feature_rows(layer.id, features)
-    _insert(s, rows)
-    _analyze_after(s, len(rows))
-    touch_layer(s, layer, feature_count=len(rows))
-    _grids(s, layer, rows)
-    return len(rows)
-
-
-def _analyze_after(s: Session, count: int) -> None:
-    """PostgreSQL plans by its statistics, which a fresh million rows leave behind until autovacuum
-    comes by: without them a close-up view took 0.7 s instead of 0.1 s (bench/upload.py)."""
-    from store.grids import BIG_LAYER
-
-    if count > BIG_LAYER and s.connection().dialect.name == "postgresql":
-        s.execute(text("ANALYZE features"))
-
-
-def _grids(s: Session, layer: Layer, rows: list[tuple]) -> None:
-    """Big point layers: clusters per zoom, computed now (store/grids.py) rather than per request."""
-    from store.grids import grids_for_rows
-
-    grids_for_rows(s, layer.id, layer.version, [r[1] for r in rows], [r[4] for r in rows], [r[5] for r in rows],
-                   [r[6] for r in rows], [r[7] for r in rows])
-
-
-def _point_grids(s: Session, layer: Layer, lons, lats, fids) -> None:
-    """A CSV's points (all points, short fids or their numbers)."""
-    from store.grids import BIG_LAYER, drop_grids, write_grids
-
-    if len(fids) > BIG_LAYER:
-        write_grids(s, layer.id, layer.version, lons, lats, fids)
-    else:
-        drop_grids(s, layer.id)
 
 
 # --- layers ---
@@ -274,7 +132,7 @@ def create_uploaded_layer(s: Session, staff: Staff, features: list[dict], *, nam
                   default_visible=False, sort_order=200, feature_count=0, version=0)
     s.add(layer)
     s.flush()
-    write_features(s, layer, features)
+    features_store.replace_features(s, layer, features)
     return layer
 
 
@@ -312,7 +170,7 @@ def _set_columns(layer: Layer, columns: list[str]) -> None:
 def replace_layer_data(s: Session, staff: Staff, layer: Layer, features: list[dict], columns: list[str],
                        source: dict | None = None) -> int:
     _snapshot(s, layer, staff)
-    count = write_features(s, layer, features)
+    count = features_store.replace_features(s, layer, features)
     _set_columns(layer, columns)
     if source is not None:
         layer.options = {**layer.options, "source": source}
@@ -333,21 +191,10 @@ def rollback_layer(s: Session, staff: Staff, layer: Layer, version_id: int | Non
     s.delete(target)
     s.flush()
     _snapshot(s, layer, staff)
-    s.execute(delete(Feature).where(Feature.layer_id == layer.id))
-    rows = [(layer.id, fid, geom, orjson.dumps(props).decode(), *_bounds(geom))
-            for fid, geom, props in orjson.loads(zlib.decompress(data))]
-    _insert(s, rows)
-    touch_layer(s, layer, feature_count=len(rows))
-    _grids(s, layer, rows)
+    count = features_store.replace_rows(s, layer, orjson.loads(zlib.decompress(data)))
     _set_columns(layer, columns)
     layer.options = {**layer.options, "source": {**layer.options.get("source", {}), "filename": source}}
-    return len(rows)
-
-
-def _bounds(geom_text: str) -> tuple[float, float, float, float]:
-    import shapely
-
-    return tuple(shapely.from_geojson(geom_text).bounds)
+    return count
 
 
 SETTINGS_FIELDS = ("name_ja", "name_en", "group", "visibility", "description_ja", "description_en", "license",
@@ -462,17 +309,17 @@ def update_feature(s: Session, layer: Layer, fid: str, properties: dict | None =
         if not feat.geometry.startswith('{"type":"Point"'):
             raise EditError("layers.not_a_point")
         lon, lat = _check_lonlat(lon, lat)
-        row = _point_row(layer.id, feat.fid, lon, lat, {})
+        row = features_store.point_row(layer.id, feat.fid, lon, lat, {})
         feat.geometry, feat.minx, feat.miny, feat.maxx, feat.maxy = (row["geometry"], row["minx"], row["miny"],
                                                                      row["maxx"], row["maxy"])
-    touch_layer(s, layer)
+    layers_store.touch_layer(s, layer)
     return feat
 
 
 def delete_feature(s: Session, layer: Layer, fid: str) -> None:
     s.delete(_feature(s, layer, fid))
     s.flush()
-    touch_layer(s, layer, feature_count=max((layer.feature_count or 1) - 1, 0))
+    layers_store.touch_layer(s, layer, feature_count=max((layer.feature_count or 1) - 1, 0))
 
 
 def add_point(s: Session, layer: Layer, lon, lat, properties: dict | None = None) -> Feature:
@@ -484,11 +331,11 @@ def add_point(s: Session, layer: Layer, lon, lat, properties: dict | None = None
         fid = str(int(fid) + 1)
     props = {c: "" for c in (layer.options or {}).get("columns", [])}
     props.update({str(k): str(v) for k, v in (properties or {}).items()})
-    row = _point_row(layer.id, fid, lon, lat, props)
+    row = features_store.point_row(layer.id, fid, lon, lat, props)
     feat = Feature(**row)
     s.add(feat)
     s.flush()
-    touch_layer(s, layer, feature_count=(layer.feature_count or 0) + 1)
+    layers_store.touch_layer(s, layer, feature_count=(layer.feature_count or 0) + 1)
     return feat
 
 

@@ -1,6 +1,6 @@
 """The points of a CSV as columns: `PointRows`, a sequence of GeoJSON Feature dicts built on demand.
 
-The store (`store.features.write_features`) recognises it by its `lons` and writes its columns
+The store (`store.features.replace_features`) recognises it by its `lons` and writes its columns
 directly, so a million-row upload never builds several Python objects per row."""
 from __future__ import annotations
 
