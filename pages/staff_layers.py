@@ -37,8 +37,9 @@ from layers.manage import (
 from layers.uploaded import is_big
 from store import staging
 from store.db import get_db
+from store.layer_versions import layer_versions
 from store.layers import organisations
-from store.uploads import layer_versions, staff_layers
+from store.uploads import staff_layers
 from timezones import JST
 
 dash.register_page(__name__, path="/staff/layers", title=t("staff.layers.title"))

@@ -8,8 +8,8 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
+from store.layer_versions import LayerVersion
 from store.models import Feature, Layer
-from store.uploads import LayerVersion
 from tests.staff_helpers import BOM_CSV, CP932_CSV, GEOJSON, KML, make_people, upload
 
 

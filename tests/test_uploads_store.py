@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from layers.manage import Refused, UploadOptions, add_item, items_table, publish, replace, roll_back, save_items
 from layers.registry import kind_of
 from store.features import feature_collection_bytes
+from store.layer_versions import KEEP_VERSIONS, LayerVersion
 from store.layers import get_visible_layer, visible_layer_rows
 from store.models import Feature, Layer
-from store.uploads import KEEP_VERSIONS, LayerVersion
 from tests.staff_helpers import BOM_CSV, GEOJSON, KML
 
 MAX = 100 * 1024 * 1024
