@@ -317,6 +317,17 @@ def _refused(exc: Refused, lang: str):
     return _msg(t(exc.message_key, lang, **exc.fmt), ok=False)
 
 
+def _act(n, action):
+    """A button's action for the logged-in staff member: its answer, or the Refused it raised."""
+    staff = current_staff()
+    if staff is None or not n:
+        raise PreventUpdate
+    try:
+        return action(staff)
+    except Refused as exc:
+        return exc
+
+
 @callback(Output("staff-layers-newgroup", "hidden"), Input("staff-layers-group", "value"))
 def toggle_new_group(group):
     return group != "__new__"
@@ -328,28 +339,17 @@ def popup_from_table(title: str | None, rows: list[dict]) -> dict:
     return {"title": title, "fields": fields}
 
 
-@callback(
-    Output("staff-layers-popup-edits", "data"),
-    Input("staff-layers-popup", "cellValueChanged"),
-    State("staff-layers-popup-edits", "data"),
-    prevent_initial_call=True,
-)
-def note_popup_edits(changes, edits):
+def note_edits(changes, edits):
+    """An editable grid's latest edits added to its store (see components/grid.py)."""
     if current_staff() is None:
         raise PreventUpdate
     return collect_edits(edits, changes)
 
 
-@callback(
-    Output("staff-layers-item-edits", "data", allow_duplicate=True),
-    Input("staff-layers-items", "cellValueChanged"),
-    State("staff-layers-item-edits", "data"),
-    prevent_initial_call=True,
-)
-def note_item_edits(changes, edits):
-    if current_staff() is None:
-        raise PreventUpdate
-    return collect_edits(edits, changes)
+for _grid, _store in (("staff-layers-popup", "staff-layers-popup-edits"),
+                      ("staff-layers-items", "staff-layers-item-edits")):
+    callback(Output(_store, "data", allow_duplicate=True), Input(_grid, "cellValueChanged"), State(_store, "data"),
+             prevent_initial_call=True)(note_edits)
 
 
 @callback(
@@ -448,13 +448,9 @@ def replace_data(n, layer_id, token_data, skip, lang):
     prevent_initial_call=True,
 )
 def rollback(n, layer_id, lang):
-    staff = current_staff()
-    if staff is None or not n:
-        raise PreventUpdate
-    try:
-        count = roll_back(get_db(), staff, layer_id)
-    except Refused as exc:
-        return _refused(exc, lang)
+    count = _act(n, lambda staff: roll_back(get_db(), staff, layer_id))
+    if isinstance(count, Refused):
+        return _refused(count, lang)
     return html.Div([_msg(t("staff.layers.rolled_back", lang, count=count)),
                      html.A(t("staff.layers.reload", lang), href=f"/staff/layers?layer={layer_id}&lang={lang}")])
 
@@ -565,12 +561,8 @@ def ask_delete(n):
     prevent_initial_call=True,
 )
 def delete(n, layer_id, lang):
-    staff = current_staff()
-    if staff is None or not n:
-        raise PreventUpdate
-    try:
-        remove(get_db(), staff, layer_id)
-    except Refused as exc:
-        return _refused(exc, lang)
+    refused = _act(n, lambda staff: remove(get_db(), staff, layer_id))
+    if isinstance(refused, Refused):
+        return _refused(refused, lang)
     return html.Div([_msg(t("staff.layers.deleted", lang)),
                      html.A(t("staff.layers.back", lang), href=f"/staff/layers?lang={lang}")])

@@ -207,7 +207,8 @@ def test_script_payloads_run_nowhere(dash_duo, dash_app, app_db, tmp_path):
     assert "__xss" not in logs
 
 
-def test_add_a_point_by_clicking_the_map_and_delete_with_confirmation(dash_duo, dash_app, app_db, client):
+def open_private_layer(dash_duo, dash_app, app_db, client):
+    """A private layer of 22 points uploaded by an editor of 能美市, open at /staff/layers (English)."""
     from tests.staff_helpers import GEOJSON, upload
 
     person = make_person(app_db, "nomi")
@@ -218,6 +219,11 @@ def test_add_a_point_by_clicking_the_map_and_delete_with_confirmation(dash_duo, 
     dash_duo.driver.get(dash_duo.server_url + f"/staff/layers?layer={layer_id}&lang=en")
     dash_duo.wait_for_element("#staff-layers-items", timeout=15)
     assert wait_until(lambda: grid_rows(dash_duo, "staff-layers-items"), what="the item grid") == 22
+    return person, layer_id
+
+
+def test_add_a_point_by_clicking_the_map_and_delete_with_confirmation(dash_duo, dash_app, app_db, client):
+    person, layer_id = open_private_layer(dash_duo, dash_app, app_db, client)
     # click the map: the point is chosen, then added
     wait_until(lambda: dash_duo.find_elements("#staff-layers-map path.uploaded-point"), what="the layer's points")
     the_map = dash_duo.find_element("#staff-layers-map")
@@ -257,16 +263,7 @@ def test_edit_and_delete_items_in_the_grid(dash_duo, dash_app, app_db, client):
     deleting what it hides; saving applies exactly that."""
     from selenium.webdriver.common.keys import Keys
 
-    from tests.staff_helpers import GEOJSON, upload
-
-    person = make_person(app_db, "nomi")
-    layer_id = upload(client, person, GEOJSON, visibility="private").json["id"]
-    dash_duo.driver.set_window_size(1400, 1100)
-    dash_duo.start_server(dash_app, port=free_port())
-    login(dash_duo, person.email)
-    dash_duo.driver.get(dash_duo.server_url + f"/staff/layers?layer={layer_id}&lang=en")
-    dash_duo.wait_for_element("#staff-layers-items", timeout=15)
-    assert wait_until(lambda: grid_rows(dash_duo, "staff-layers-items"), what="the item grid") == 22
+    person, layer_id = open_private_layer(dash_duo, dash_app, app_db, client)
     headers = [e.text for e in dash_duo.find_elements("#staff-layers-items .ag-header-cell-text")]
     assert "名称" in headers and "id" in headers
 
