@@ -78,7 +78,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     server.register_error_handler(RequestEntityTooLarge, too_large_handler)
 
     # alert rules and mail
-    from alerts.service import AlertConfig, install as install_alerts
+    from alerts.config import AlertConfig
+    from alerts.hooks import install as install_alerts
     from api.alerts import bp as alerts_api
 
     install_alerts(server.extensions["ishikawa.db"], AlertConfig.from_settings(settings))

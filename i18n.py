@@ -303,7 +303,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "staff.layers.rolled_back": {"ja": "直前のデータに戻しました（{count} 件）。", "en": "Back to the previous data ({count} features)."},
     "staff.layers.reload": {"ja": "表示を更新", "en": "Reload"},
     "staff.layers.items": {"ja": "項目の編集", "en": "Edit items"},
-    "staff.layers.items_hint": {"ja": "表のセルを直接編集できます。行の × で削除、地図をクリックして地点を追加します。", "en": "Edit cells in the table; × deletes a row; click the map to add a point."},
+    "staff.layers.items_hint": {"ja": "表のセルを直接編集できます。行のチェックボックスで選んで削除、列の見出しで並べ替え・絞り込み、地図をクリックして地点を追加します。", "en": "Edit cells in the table; tick rows to delete them; sort and filter by the column headers; click the map to add a point."},
     "staff.layers.click_map": {"ja": "地図をクリックすると、追加する地点を選べます。", "en": "Click the map to choose where to add a point."},
     "staff.layers.clicked": {"ja": "選んだ地点: 緯度 {lat}、経度 {lon}", "en": "Chosen point: lat {lat}, lon {lon}"},
     "staff.layers.add_point": {"ja": "この地点を追加", "en": "Add this point"},
@@ -1446,6 +1446,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "ogc.bad_bbox": {"ja": "bbox は「最小経度,最小緯度,最大経度,最大緯度」の4つ（高さを含めて6つ）の数で指定してください。",
                      "en": "bbox must be 4 numbers (minLon,minLat,maxLon,maxLat), or 6 with heights."},
     "ogc.queryables": {"ja": "検索できる属性", "en": "Queryables"},
+    # Staff layers: the item table
+    "staff.layers.delete_rows": {"ja": "選択した行を削除", "en": "Delete the selected rows"},
 }
 
 

@@ -79,7 +79,7 @@ def layer_options(s: Session, staff, lang: str) -> list[dict]:
 
 
 def condition_text(rule: sa.AlertRule, lang: str) -> str:
-    from alerts.service import attribute_label
+    from alerts.notification import attribute_label
 
     what = rule.property if rule.target == "property" else attribute_label(rule.attribute, lang)
     text = f"{what} {OP_TEXT.get(rule.op, rule.op)} {rule.threshold:g}"

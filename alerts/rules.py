@@ -11,8 +11,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from alerts.access import may_manage
+from alerts.config import AlertConfig, install_config_of
+from alerts.evaluation import evaluate_now
 from alerts.rules_json import parse_rule
-from alerts.service import AlertConfig, evaluate_now, install_config_of
 from refusal import Refused
 from store import alerts as sa
 from store.db import utcnow

@@ -221,9 +221,9 @@ def pump(db: Database, smtp_url: str, mail_from: str, now: Callable[[], datetime
 def pump_and_wait(db: Database, smtp_url: str, mail_from: str, wait_s: float = 0.9, poll_s: float = 0.2,
                   now: Callable[[], datetime] = utcnow) -> dict:
     """The worker job: send what is due, then keep watching for up to `wait_s`: at once when a
-    commit in this process queued mail (alerts.service.WAKE), else every `poll_s` (mail queued by
+    commit in this process queued mail (alerts.config.WAKE), else every `poll_s` (mail queued by
     another process, e.g. gunicorn web workers taking POST /api/readings)."""
-    from alerts.service import WAKE
+    from alerts.config import WAKE
 
     total = pump(db, smtp_url, mail_from, now)
     end = time.monotonic() + wait_s

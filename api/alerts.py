@@ -12,9 +12,10 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
 from alerts import access, rules
+from alerts.config import config_of
 from alerts.history import filters as history_filters, rows as history_rows, to_csv
 from alerts.rules_json import rule_to_json
-from alerts.service import config_of, confirm_subscription, unsubscribe
+from alerts.subscriptions import confirm_subscription, unsubscribe
 from api.errors import error, request_lang
 from i18n import t
 from refusal import Refused

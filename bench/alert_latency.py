@@ -36,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 from aiosmtpd.controller import Controller  # noqa: E402
 
 from alerts import sender  # noqa: E402
-from alerts.service import AlertConfig, install  # noqa: E402
+from alerts.config import AlertConfig  # noqa: E402
+from alerts.hooks import install  # noqa: E402
 from store import alerts as sa  # noqa: E402
 from store.db import Database, utcnow  # noqa: E402
 from store.layers import ensure_organisation, upsert_layer  # noqa: E402

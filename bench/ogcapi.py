@@ -43,13 +43,13 @@ def pg_schema_url(url: str):
 
 
 def make_layer(db, n: int) -> None:
-    """n points written by the upload path's bulk writer (COPY on PostgreSQL)."""
+    """n points written by the one feature writer, store.features.replace_features (COPY on PostgreSQL)."""
     import numpy as np
 
-    from sources.upload import PointRows
+    from sources.readers import PointRows
+    from store.features import replace_features
     from store.layers import upsert_layer
     from store.models import PUBLIC
-    from store.uploads import write_features
 
     rnd = np.random.default_rng(7)
     lons = rnd.uniform(ISHIKAWA[0], ISHIKAWA[2], n)
@@ -62,7 +62,7 @@ def make_layer(db, n: int) -> None:
     with db.session() as s:
         layer = upsert_layer(s, LAYER_ID, kind="uploaded", name_ja="ベンチ", name_en="bench", group="bousai",
                              visibility=PUBLIC, options={"geometry_types": ["Point"], "upload": True})
-        write_features(s, layer, points)
+        replace_features(s, layer, points)
 
 
 def best(fn, repeat: int) -> tuple[float, object]:

@@ -50,7 +50,7 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
         jobs.append(Job(demo_snow.FEED_NAME, settings.demo_interval_s,
                         lambda: demo_snow.tick(db, settings.data_path, utcnow(), settings.demo_interval_s)))
     # snow removal: road alert rules, the demo fleet of plows
-    from alerts.service import register_road_provider
+    from alerts.evaluation import register_road_provider
     from layers.snowplow import road_alert_segments
 
     register_road_provider(road_alert_segments)  # road rules: hours since a plow cleared each segment
@@ -64,8 +64,10 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
                         lambda: demo_plows.tick(db, settings.data_path, utcnow(), demo_plows.FIX_EVERY_S)))
 
     # alerts: rule checks and the mail outbox
+    from alerts.config import AlertConfig
+    from alerts.evaluation import tick as alerts_tick
+    from alerts.hooks import install as install_alerts
     from alerts.sender import pump_and_wait as send_mail
-    from alerts.service import AlertConfig, install as install_alerts, tick as alerts_tick
 
     alert_config = AlertConfig.from_settings(settings)
     install_alerts(db, alert_config)  # readings written by the jobs above trigger their rules

@@ -20,7 +20,7 @@ import gcpause
 from csvcell import cell
 from refusal import Refused
 from sources import virus_scan
-from sources.upload import ReadResult, UploadError, read_upload
+from sources.readers import ReadResult, UploadError, read_upload
 from store.grids import refresh_grids
 from store.models import Feature, Layer
 from store.uploads import (
@@ -268,7 +268,7 @@ def group_options(s, lang: str, staff: Staff) -> list[dict]:
     organisation created (admins: every organisation's)."""
     from i18n import t
     from layers.builtin import GROUP_LABELS, GROUPS
-    from store.uploads import menu_groups
+    from store.menu_groups import menu_groups
 
     out = [{"label": t(GROUP_LABELS[g], lang), "value": g} for g in GROUPS]
     out += [{"label": (g.label_en if lang == "en" and g.label_en else g.label_ja), "value": g.key}
@@ -278,7 +278,7 @@ def group_options(s, lang: str, staff: Staff) -> list[dict]:
 
 def resolve_group(db, staff: Staff, group: str | None, new_ja: str | None, new_en: str | None) -> str:
     """The chosen group key, or a new group made from the typed names."""
-    from store.uploads import create_menu_group
+    from store.menu_groups import create_menu_group
 
     if group == "__new__":
         try:
@@ -294,8 +294,8 @@ def groups_for(db, staff: Staff, lang: str) -> list[dict]:
     the number of layers in each."""
     from sqlalchemy import func
 
+    from store.menu_groups import menu_groups
     from store.models import Organisation
-    from store.uploads import menu_groups
 
     with db.session() as s:
         counts = dict(s.execute(select(Layer.group, func.count()).group_by(Layer.group)).all())
@@ -311,7 +311,7 @@ def groups_for(db, staff: Staff, lang: str) -> list[dict]:
 
 
 def rename_group(db, staff: Staff, key: str, label_ja: str, label_en: str) -> None:
-    from store.uploads import update_menu_group
+    from store.menu_groups import update_menu_group
 
     try:
         with db.session() as s:
@@ -321,7 +321,7 @@ def rename_group(db, staff: Staff, key: str, label_ja: str, label_en: str) -> No
 
 
 def remove_group(db, staff: Staff, key: str) -> None:
-    from store.uploads import delete_menu_group
+    from store.menu_groups import delete_menu_group
 
     try:
         with db.session() as s:
@@ -378,7 +378,7 @@ def items_table(s, layer: Layer, limit: int = TABLE_LIMIT, text: str = "") -> tu
 
 def save_items(db, staff: Staff, layer_id: str, shown: list[str], rows: list[dict]) -> dict:
     """Apply the edited table: changed values, moved points, deleted rows (among those shown)."""
-    from store.uploads import delete_feature, update_feature
+    from store.layer_items import delete_feature, update_feature
 
     changed = deleted = 0
     try:
@@ -422,7 +422,7 @@ def _num(value):
 
 
 def add_item(db, staff: Staff, layer_id: str, lon, lat, properties: dict | None = None) -> str:
-    from store.uploads import add_point
+    from store.layer_items import add_point
 
     try:
         with db.session() as s:

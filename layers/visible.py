@@ -33,7 +33,7 @@ class PanelLayer:
 
 def visible_layers(s: Session, lang: str, zoom: int | None = None, staff=None) -> list[PanelLayer]:
     """Public layers, plus the private ones `staff` (a store.users.Staff, None = anonymous) may see."""
-    from store.uploads import group_labels
+    from store.menu_groups import group_labels
 
     labels = group_labels(s)
     out = []

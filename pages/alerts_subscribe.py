@@ -7,8 +7,9 @@ from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 from flask import request
 
+from alerts.config import config_of
 from alerts.forms import condition_text, target_text
-from alerts.service import RateLimited, config_of, public_rules, request_subscription
+from alerts.subscriptions import RateLimited, public_rules, request_subscription
 from components.header import header
 from i18n import normalize_lang, t
 from store.db import get_db

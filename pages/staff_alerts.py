@@ -8,6 +8,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from alerts import access, rules
+from alerts.config import config_of
 from alerts.forms import (
     EMPTY_FORM,
     FORM_FIELDS,
@@ -18,8 +19,8 @@ from alerts.forms import (
     rule_to_form,
     sensor_options,
 )
+from alerts.notification import preview, send_test_mail
 from alerts.rules_json import EMAIL
-from alerts.service import config_of, preview, send_test_mail
 from components.header import header
 from i18n import normalize_lang, t
 from refusal import Refused

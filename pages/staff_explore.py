@@ -14,6 +14,7 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
+from components.grid import grid_locale
 from components.staff import login_prompt, staff_header
 from dashboards import explore
 from i18n import STRINGS, normalize_lang, t
@@ -164,18 +165,6 @@ def grid_columns(lang: str, sensors: bool, features: bool, by_kind: bool, entity
     if features:
         cols.append(col("detail", 200, flex=2, tooltipField="detail"))
     return cols
-
-
-GRID_TEXT = ("noRowsToShow", "filterOoo", "contains", "notContains", "equals", "notEqual", "startsWith", "endsWith",
-             "blank", "notBlank", "lessThan", "greaterThan", "lessThanOrEqual", "greaterThanOrEqual", "inRange",
-             "andCondition", "orCondition", "inRangeStart", "inRangeEnd", "pinColumn", "autosizeThisColumn",
-             "autosizeAllColumns", "resetColumns", "sortAscending", "sortDescending", "sortUnSort", "columnFilter",
-             "columnChooser", "noPin", "pinLeft", "pinRight")
-
-
-def grid_locale(lang: str) -> dict:
-    """AG Grid's own words (filter menus, "no rows") from the string table."""
-    return {key: t(f"explore.grid.{key}", lang) for key in GRID_TEXT}
 
 
 def count_line(n: int, lang: str) -> str:

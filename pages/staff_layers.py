@@ -7,12 +7,14 @@ a layer they may not see is "not found", whatever the browser sent.
 from __future__ import annotations
 
 import dash
+import dash_ag_grid as dag
 import dash_leaflet as dl
-from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
+from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from auth import csrf_token, current_staff, login_url
+from components.grid import collect_edits, edited_rows, grid_locale
 from components.staff import file_picker, login_prompt, outline_layer, staff_header
 from i18n import normalize_lang, t
 from layers.base import layer_name
@@ -37,8 +39,9 @@ from layers.manage import (
 from layers.uploaded import is_big
 from store import staging
 from store.db import get_db
+from store.layer_versions import layer_versions
 from store.layers import organisations
-from store.uploads import layer_versions, staff_layers
+from store.uploads import staff_layers
 from timezones import JST
 
 dash.register_page(__name__, path="/staff/layers", title=t("staff.layers.title"))
@@ -95,7 +98,7 @@ def editor(staff, layer_id: str, lang: str):
     data_cols = opts.get("columns", [])
     popup = opts.get("popup") or {}
     shown = {f[0]: f for f in popup.get("fields", [])}
-    popup_rows = [{"column": c, "show": "✓" if c in shown else "",
+    popup_rows = [{"column": c, "show": c in shown,
                    "label_ja": shown[c][1] if c in shown else c,
                    "label_en": (shown[c][2] if c in shown and len(shown[c]) > 2 else "")} for c in data_cols]
     color = opts.get("color", "#1d70b8")
@@ -158,15 +161,8 @@ def editor(staff, layer_id: str, lang: str):
             field("staff.layers.popup_title", dcc.Dropdown(
                 id="staff-layers-popup-title", value=popup.get("title"), clearable=False,
                 options=[{"label": c, "value": c} for c in data_cols]), "staff-layers-popup-title"),
-            dash_table.DataTable(
-                id="staff-layers-popup", data=popup_rows, editable=True,
-                columns=[{"name": t("staff.layers.popup_column", lang), "id": "column", "editable": False},
-                         {"name": t("staff.layers.popup_show", lang), "id": "show", "presentation": "dropdown"},
-                         {"name": t("staff.layers.popup_label_ja", lang), "id": "label_ja"},
-                         {"name": t("staff.layers.popup_label_en", lang), "id": "label_en"}],
-                dropdown={"show": {"options": [{"label": "✓", "value": "✓"}, {"label": "—", "value": ""}]}},
-                style_cell={"textAlign": "left"},
-                css=[{"selector": ".Select-menu-outer", "rule": "display: block !important"}]),
+            popup_grid(popup_rows, lang),
+            dcc.Store(id="staff-layers-popup-edits", data={}),
             html.Button(t("staff.layers.save", lang), id="staff-layers-save", className="staff-button"),
             html.Div(id="staff-layers-save-result", className="staff-result", role="status"),
         ]),
@@ -225,13 +221,14 @@ def editor(staff, layer_id: str, lang: str):
                 html.Span(id="staff-layers-item-count", className="staff-hint",
                           children=_count_text(len(items), info["count"], lang)),
             ]),
-            dash_table.DataTable(
-                id="staff-layers-items", data=items, editable=True, row_deletable=True, page_size=25,
-                columns=[{"name": "id" if c == ITEM_ID else c, "id": c, "editable": c != ITEM_ID,
-                          **({"type": "numeric"} if c in (LON, LAT) else {})} for c in columns],
-                style_table={"overflowX": "auto"},
-                style_cell={"textAlign": "left", "maxWidth": 260, "overflow": "hidden", "textOverflow": "ellipsis"}),
-            html.Button(t("staff.layers.save_items", lang), id="staff-layers-save-items", className="staff-button"),
+            items_grid(columns, items, lang),
+            dcc.Store(id="staff-layers-item-edits", data={}),
+            dcc.Store(id="staff-layers-deleted", data=[]),
+            html.Div(className="staff-row", children=[
+                html.Button(t("staff.layers.delete_rows", lang), id="staff-layers-delete-rows",
+                            className="staff-button secondary"),
+                html.Button(t("staff.layers.save_items", lang), id="staff-layers-save-items", className="staff-button"),
+            ]),
             html.Div(id="staff-layers-items-result", className="staff-result", role="status"),
         ]),
         # delete
@@ -244,6 +241,50 @@ def editor(staff, layer_id: str, lang: str):
             html.Div(id="staff-layers-delete-result", className="staff-result", role="status"),
         ]),
     ])
+
+
+GRID_CLASS = "ag-theme-alpine staff-grid"
+
+
+def popup_grid(rows: list[dict], lang: str) -> dag.AgGrid:
+    """Which columns the popup shows, and their labels: a row per column of the layer."""
+    return dag.AgGrid(
+        id="staff-layers-popup", rowData=rows, getRowId="params.data.column",
+        columnDefs=[{"field": "column", "headerName": t("staff.layers.popup_column", lang), "editable": False},
+                    {"field": "show", "headerName": t("staff.layers.popup_show", lang), "cellDataType": "boolean",
+                     "maxWidth": 110},
+                    {"field": "label_ja", "headerName": t("staff.layers.popup_label_ja", lang)},
+                    {"field": "label_en", "headerName": t("staff.layers.popup_label_en", lang)}],
+        defaultColDef={"editable": True, "sortable": False, "resizable": True, "minWidth": 100, "flex": 1,
+                       "cellDataType": False},
+        dashGridOptions={"singleClickEdit": True, "stopEditingWhenCellsLoseFocus": True, "rowHeight": 34,
+                         "headerHeight": 36, "suppressFieldDotNotation": True, "localeText": grid_locale(lang)},
+        className=GRID_CLASS, style={"height": f"{min(40 + 34 * max(len(rows), 1) + 4, 380)}px", "width": "100%"})
+
+
+def items_grid(columns: list[str], items: list[dict], lang: str) -> dag.AgGrid:
+    """The layer's items (a big layer: its first rows, or those a search found): cells edited in
+    place, rows picked with their check box and deleted, sorted and filtered per column; only the
+    rows in view are drawn, so a thousand rows scroll smoothly."""
+    defs = []
+    for c in columns:
+        col = {"field": c, "headerName": "id" if c == ITEM_ID else c, "editable": c != ITEM_ID}
+        if c in (LON, LAT):
+            col.update(cellDataType="number", filter="agNumberColumnFilter", minWidth=130)
+        if c == ITEM_ID:
+            col.update(pinned="left", minWidth=70, maxWidth=110)
+        defs.append(col)
+    return dag.AgGrid(
+        id="staff-layers-items", rowData=items, columnDefs=defs, getRowId=f"params.data[{ITEM_ID!r}]",
+        defaultColDef={"editable": True, "sortable": True, "filter": True, "resizable": True, "minWidth": 110,
+                       "maxWidth": 320, "cellDataType": False},
+        dashGridOptions={"rowSelection": {"mode": "multiRow", "checkboxes": True, "headerCheckbox": True,
+                                          "enableClickSelection": False},
+                         "singleClickEdit": True, "stopEditingWhenCellsLoseFocus": True, "rowHeight": 32,
+                         "headerHeight": 36, "rowBuffer": 20, "suppressFieldDotNotation": True,
+                         "suppressColumnVirtualisation": True,
+                         "localeText": grid_locale(lang)},
+        className=GRID_CLASS, style={"height": f"{min(40 + 32 * max(len(items), 3) + 20, 520)}px", "width": "100%"})
 
 
 def layout(lang: str | None = None, layer: str | None = None, **_query):
@@ -276,6 +317,17 @@ def _refused(exc: Refused, lang: str):
     return _msg(t(exc.message_key, lang, **exc.fmt), ok=False)
 
 
+def _act(n, action):
+    """A button's action for the logged-in staff member: its answer, or the Refused it raised."""
+    staff = current_staff()
+    if staff is None or not n:
+        raise PreventUpdate
+    try:
+        return action(staff)
+    except Refused as exc:
+        return exc
+
+
 @callback(Output("staff-layers-newgroup", "hidden"), Input("staff-layers-group", "value"))
 def toggle_new_group(group):
     return group != "__new__"
@@ -283,8 +335,36 @@ def toggle_new_group(group):
 
 def popup_from_table(title: str | None, rows: list[dict]) -> dict:
     fields = [[r["column"], r.get("label_ja") or r["column"], r.get("label_en") or ""]
-              for r in rows or [] if r.get("show")]
+              for r in rows or [] if r.get("show") and r.get("column")]
     return {"title": title, "fields": fields}
+
+
+def note_edits(changes, edits):
+    """An editable grid's latest edits added to its store (see components/grid.py)."""
+    if current_staff() is None:
+        raise PreventUpdate
+    return collect_edits(edits, changes)
+
+
+for _grid, _store in (("staff-layers-popup", "staff-layers-popup-edits"),
+                      ("staff-layers-items", "staff-layers-item-edits")):
+    callback(Output(_store, "data", allow_duplicate=True), Input(_grid, "cellValueChanged"), State(_store, "data"),
+             prevent_initial_call=True)(note_edits)
+
+
+@callback(
+    Output("staff-layers-items", "deleteSelectedRows"),
+    Output("staff-layers-deleted", "data", allow_duplicate=True),
+    Input("staff-layers-delete-rows", "n_clicks"),
+    State("staff-layers-items", "selectedRows"), State("staff-layers-deleted", "data"),
+    prevent_initial_call=True,
+)
+def delete_rows(n, selected, deleted):
+    """Picked rows leave the table; the store forgets them when the table is saved."""
+    if current_staff() is None or not n or not selected:
+        raise PreventUpdate
+    gone = [str(r.get(ITEM_ID)) for r in selected if isinstance(r, dict) and r.get(ITEM_ID) is not None]
+    return True, list(dict.fromkeys([*(deleted if isinstance(deleted, list) else []), *gone]))
 
 
 @callback(
@@ -297,11 +377,12 @@ def popup_from_table(title: str | None, rows: list[dict]) -> dict:
     State("staff-layers-color", "value"), State("staff-layers-shape", "value"),
     State("staff-layers-description", "value"), State("staff-layers-license", "value"),
     State("staff-layers-attribution", "value"), State("staff-layers-popup-title", "value"),
-    State("staff-layers-popup", "data"), State("staff-layers-lang", "data"),
+    State("staff-layers-popup", "rowData"), State("staff-layers-popup-edits", "data"),
+    State("staff-layers-lang", "data"),
     prevent_initial_call=True,
 )
 def save_settings(n, layer_id, name, name_en, group, group_ja, group_en, visibility, color, shape, description,
-                  license_, attribution, popup_title, popup_rows, lang):
+                  license_, attribution, popup_title, popup_rows, popup_edits, lang):
     staff = current_staff()
     if staff is None or not n:
         raise PreventUpdate
@@ -313,7 +394,8 @@ def save_settings(n, layer_id, name, name_en, group, group_ja, group_en, visibil
         change_settings(db, staff, layer_id, {
             "name_ja": name, "name_en": name_en or "", "group": group_key, "visibility": visibility, "color": color,
             "shape": shape, "description_ja": description or "", "license": license_ or "",
-            "attribution_ja": attribution or "", "popup": popup_from_table(popup_title, popup_rows)})
+            "attribution_ja": attribution or "",
+            "popup": popup_from_table(popup_title, edited_rows(popup_rows, popup_edits, [], "column"))})
     except Refused as exc:
         return _refused(exc, lang)
     return _msg(t("staff.layers.saved", lang))
@@ -366,13 +448,9 @@ def replace_data(n, layer_id, token_data, skip, lang):
     prevent_initial_call=True,
 )
 def rollback(n, layer_id, lang):
-    staff = current_staff()
-    if staff is None or not n:
-        raise PreventUpdate
-    try:
-        count = roll_back(get_db(), staff, layer_id)
-    except Refused as exc:
-        return _refused(exc, lang)
+    count = _act(n, lambda staff: roll_back(get_db(), staff, layer_id))
+    if isinstance(count, Refused):
+        return _refused(count, lang)
     return html.Div([_msg(t("staff.layers.rolled_back", lang, count=count)),
                      html.A(t("staff.layers.reload", lang), href=f"/staff/layers?layer={layer_id}&lang={lang}")])
 
@@ -396,8 +474,10 @@ def map_clicked(click, lang):
 
 @callback(
     Output("staff-layers-add-result", "children"),
-    Output("staff-layers-items", "data", allow_duplicate=True),
+    Output("staff-layers-items", "rowData", allow_duplicate=True),
     Output("staff-layers-shown", "data", allow_duplicate=True),
+    Output("staff-layers-item-edits", "data", allow_duplicate=True),
+    Output("staff-layers-deleted", "data", allow_duplicate=True),
     Input("staff-layers-add", "n_clicks"),
     State("staff-layers-id", "data"), State("staff-layers-click-pos", "data"), State("staff-layers-lang", "data"),
     prevent_initial_call=True,
@@ -412,14 +492,16 @@ def add_point(n, layer_id, pos, lang):
         with db.session() as s:
             _cols, items = items_table(s, layer_for_edit(s, staff, layer_id))
     except Refused as exc:
-        return _refused(exc, lang), no_update, no_update
-    return _msg(t("staff.layers.added", lang, fid=fid)), items, [r[ITEM_ID] for r in items]
+        return _refused(exc, lang), no_update, no_update, no_update, no_update
+    return _msg(t("staff.layers.added", lang, fid=fid)), items, [r[ITEM_ID] for r in items], {}, []
 
 
 @callback(
-    Output("staff-layers-items", "data", allow_duplicate=True),
+    Output("staff-layers-items", "rowData", allow_duplicate=True),
     Output("staff-layers-shown", "data", allow_duplicate=True),
     Output("staff-layers-item-count", "children"),
+    Output("staff-layers-item-edits", "data", allow_duplicate=True),
+    Output("staff-layers-deleted", "data", allow_duplicate=True),
     Input("staff-layers-item-search-go", "n_clicks"),
     Input("staff-layers-item-search", "value"),
     State("staff-layers-id", "data"), State("staff-layers-lang", "data"),
@@ -439,21 +521,23 @@ def search_items(_n, text, layer_id, lang):
         raise PreventUpdate from None
     count = (t("staff.layers.items_found", lang, shown=len(items)) if (text or "").strip()
              else _count_text(len(items), total, lang))
-    return items, [r[ITEM_ID] for r in items], count
+    return items, [r[ITEM_ID] for r in items], count, {}, []
 
 
 @callback(
     Output("staff-layers-items-result", "children"),
     Output("staff-layers-shown", "data", allow_duplicate=True),
     Input("staff-layers-save-items", "n_clicks"),
-    State("staff-layers-id", "data"), State("staff-layers-shown", "data"), State("staff-layers-items", "data"),
+    State("staff-layers-id", "data"), State("staff-layers-shown", "data"), State("staff-layers-items", "rowData"),
+    State("staff-layers-item-edits", "data"), State("staff-layers-deleted", "data"),
     State("staff-layers-lang", "data"),
     prevent_initial_call=True,
 )
-def save_item_table(n, layer_id, shown, rows, lang):
+def save_item_table(n, layer_id, shown, rows, edits, deleted, lang):
     staff = current_staff()
     if staff is None or not n:
         raise PreventUpdate
+    rows = edited_rows(rows, edits, deleted, ITEM_ID)
     try:
         counts = save_items(get_db(), staff, layer_id, [str(x) for x in shown or []], rows or [])
     except Refused as exc:
@@ -477,12 +561,8 @@ def ask_delete(n):
     prevent_initial_call=True,
 )
 def delete(n, layer_id, lang):
-    staff = current_staff()
-    if staff is None or not n:
-        raise PreventUpdate
-    try:
-        remove(get_db(), staff, layer_id)
-    except Refused as exc:
-        return _refused(exc, lang)
+    refused = _act(n, lambda staff: remove(get_db(), staff, layer_id))
+    if isinstance(refused, Refused):
+        return _refused(refused, lang)
     return html.Div([_msg(t("staff.layers.deleted", lang)),
                      html.A(t("staff.layers.back", lang), href=f"/staff/layers?lang={lang}")])

@@ -26,7 +26,7 @@ from layers.manage import (
     read_file,
     resolve_group,
 )
-from sources.coords import CRS_CHOICES
+from sources.readers.coords import CRS_CHOICES
 from store import staging
 from store.db import get_db
 

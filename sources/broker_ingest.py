@@ -171,7 +171,7 @@ def store_items(s: Session, source: Source, items: list, now: datetime, full: bo
 def location_problem(e: Entity) -> str | None:
     """None when every location the entity gives is a usable geometry inside the service area,
     else `bad_location` or `outside_area` (refused like uploads refuse them)."""
-    from sources.upload import check_geometry
+    from sources.readers.base import check_geometry
 
     for name, attr in e.attrs.items():
         if name != "location" and attr.type not in ("geo:json", "geo:point"):

@@ -15,7 +15,7 @@ import httpx
 import orjson
 
 from sources.ngsi import DEFAULT_TIMEOUT, NgsiError
-from sources.upload import UploadError, read_upload
+from sources.readers import UploadError, read_upload
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 50 * 1024 * 1024
@@ -100,7 +100,7 @@ def pick_resource(package: dict, resource_id: str = "") -> dict | None:
 def read_resource(data: bytes, fmt: str, name: str = "") -> list[dict]:
     """GeoJSON or CSV-with-coordinates bytes → GeoJSON Features. ValueError when unreadable.
 
-    Read by the staff upload reader (`sources.upload.read_upload`), so CKAN data is read exactly
+    Read by the staff upload reader (`sources.readers.read_upload`), so CKAN data is read exactly
     like an upload."""
     filename = name or ("data.geojson" if fmt.upper() in ("GEOJSON", "JSON") else "data.csv")
     try:

@@ -13,7 +13,7 @@ Nothing configured: nothing to do. Otherwise the answer is one of
 - clamd unreachable, too slow, answering an error, or refusing a stream longer than its
   `StreamMaxLength`: `ScannerUnavailable` (503; logged as an error). Never a silent skip.
 
-Both are `sources.upload.UploadError`s, so the upload path (`layers.manage.read_file`) turns them
+Both are `sources.readers.UploadError`s, so the upload path (`layers.manage.read_file`) turns them
 into `Refused` like every other unreadable file. The protocol is spoken by `clamdpy` (MIT licensed,
 typed; unix and TCP sockets, chunked INSTREAM).
 """
@@ -23,7 +23,7 @@ import io
 import logging
 from urllib.parse import urlsplit
 
-from sources.upload import UploadError
+from sources.readers import UploadError
 
 log = logging.getLogger(__name__)
 

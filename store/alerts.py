@@ -1,7 +1,7 @@
 """Alert rules, their state, alert events, recipients, resident subscriptions and the mail outbox.
 
 Times are UTC. The outbox row of a mail is written in the same transaction as the event that
-caused it (see alerts.service), and carries an idempotency key: the same key is never queued
+caused it (see alerts/notification.py), and carries an idempotency key: the same key is never queued
 twice, and the Message-ID of the mail is derived from it.
 """
 from __future__ import annotations

@@ -108,14 +108,16 @@ class Feed(Base):
 
 
 # Each feature keeps its tables in a module of its own (snow removal; staff users, tokens, layer
-# versions and grids; alert rules, events, outbox; broker and CKAN sources); importing it here
-# registers them.
+# versions, menu groups and grids; alert rules, events, outbox; broker and CKAN sources); importing
+# it here registers them.
 import store.alerts  # noqa: E402,F401
 import store.brokers  # noqa: E402,F401
 import store.cameras  # noqa: E402,F401  (cameras and their snapshots)
 import store.dashboards  # noqa: E402,F401  (dashboards and their versions)
 import store.grids  # noqa: E402,F401
 import store.jobs  # noqa: E402,F401  (last run of each periodic job)
+import store.layer_versions  # noqa: E402,F401
+import store.menu_groups  # noqa: E402,F401
 import store.series  # noqa: E402,F401  (hourly rollups of readings)
 import store.snow  # noqa: E402,F401
 import store.uploads  # noqa: E402,F401

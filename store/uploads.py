@@ -1,4 +1,7 @@
-"""Uploaded layers: per-organisation layers of kind "uploaded", menu groups, kept versions.
+"""Uploaded layers: per-organisation layers of kind "uploaded" — create, replace the data, roll
+back, change settings, list, delete. Their kept versions are in store/layer_versions.py, their
+menu groups in store/menu_groups.py, item edits in store/layer_items.py, and every write of their
+data goes through store.features.replace_features.
 
 Every function runs inside the caller's session (`with db.session() as s:`), which commits once at
 the end or rolls everything back: a failed upload, replace or rollback leaves the store as it was.
@@ -7,212 +10,37 @@ the end or rolls everything back: a failed upload, replace or rollback leaves th
 - `replace_layer_data(s, staff, layer, features, source)`: the current data is kept as a version
 - `rollback_layer(s, staff, layer)`: back to the newest kept version (the current data is kept in
   turn, so a rollback can be undone the same way)
-- `layer_versions(s, layer_id)`, `update_layer_settings(s, layer, changes)`, `delete_layer(s, layer)`
-- items: `update_feature`, `delete_feature`, `add_point`
-- menu groups: `menu_groups(s)`, `create_menu_group(s, staff, label_ja, label_en)`, `group_labels(s)`
+- `update_layer_settings(s, layer, changes)`, `delete_layer(s, layer)`, `staff_layers(s, staff)`
 
 Permissions are checked by the callers with `store.users.may_edit_layer` (404 when not allowed);
 these functions assume they were.
 """
 from __future__ import annotations
 
-import math
 import re
 import secrets
-import zlib
-from datetime import datetime
 from typing import TYPE_CHECKING
 
-import orjson
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, delete, select, text
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
-from store.db import Base, UTCDateTime, utcnow
-from store.models import PRIVATE, PUBLIC, Feature, Layer, Organisation
+from store import features as features_store
+from store.db import utcnow
+from store.edit_error import EditError
+from store.layer_versions import drop_versions, keep_version, take_version
+from store.menu_groups import check_group
+from store.models import PRIVATE, PUBLIC, Feature, Layer
 
 if TYPE_CHECKING:  # store.models imports this module while store.users may be half-loaded
     from store.users import Staff
 
 KIND = "uploaded"
-KEEP_VERSIONS = 5
 VISIBILITIES = (PUBLIC, PRIVATE)
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 SHAPES = ("circle", "square", "marker")
 DEFAULT_COLOR = "#1d70b8"
 TITLE_NAMES = ["名称", "name", "施設名", "名前", "title", "タイトル", "Name", "NAME"]
 
-
-DECIMALS = 6  # as store.features
-
-
-def touch_layer(s: Session, layer: Layer, feature_count: int | None = None) -> None:
-    # imported late: store.models imports this module while store.features/layers may be half-loaded
-    from store.layers import touch_layer as touch
-
-    touch(s, layer, feature_count)
-
-
-def normalize_geometry(geometry: dict):
-    from store.features import normalize_geometry as normalize
-
-    return normalize(geometry)
-
-
-class MenuGroup(Base):
-    __tablename__ = "menu_groups"
-    key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    label_ja: Mapped[str] = mapped_column(String(200))
-    label_en: Mapped[str] = mapped_column(String(200), default="")
-    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), nullable=True)
-    sort_order: Mapped[int] = mapped_column(Integer, default=500)
-
-
-class LayerVersion(Base):
-    __tablename__ = "layer_versions"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    layer_id: Mapped[str] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # when it was replaced
-    created_by: Mapped[str] = mapped_column(String(254), default="")
-    source: Mapped[str] = mapped_column(String(300), default="")  # file name of that data
-    feature_count: Mapped[int] = mapped_column(Integer, default=0)
-    columns: Mapped[str] = mapped_column(String(4000), default="[]")  # JSON list of property names
-    data: Mapped[bytes] = mapped_column(LargeBinary)  # zlib(orjson([[fid, geometry text, props], ...]))
-
-
-class EditError(ValueError):
-    def __init__(self, message_key: str, **fmt):
-        super().__init__(message_key)
-        self.message_key, self.fmt = message_key, fmt
-
-
-# --- writing features fast (one transaction, chunked inserts) ---
-
-def _point_row(layer_id: str, fid: str, lon: float, lat: float, props: dict) -> dict:
-    lon, lat = round(float(lon), DECIMALS), round(float(lat), DECIMALS)
-    return dict(layer_id=layer_id, fid=fid, geometry=f'{{"type":"Point","coordinates":[{lon!r},{lat!r}]}}',
-                properties=props, minx=lon, miny=lat, maxx=lon, maxy=lat)
-
-
-COLUMNS = ("layer_id", "fid", "geometry", "properties", "minx", "miny", "maxx", "maxy")
-POINT = '{"type":"Point","coordinates":[%.6f,%.6f]}'  # 6 decimals (~0.1 m), as store.features
-
-
-def feature_rows(layer_id: str, features) -> list[tuple]:
-    """Rows for the features table as tuples in COLUMNS order, properties already JSON text."""
-    if hasattr(features, "lons"):  # sources.upload.PointRows: columns of a CSV
-        return _point_rows(layer_id, features)
-    dumps = orjson.dumps
-    rows = []
-    append = rows.append
-    for i, feat in enumerate(features, start=1):
-        geom = feat["geometry"]
-        fid = feat.get("id")
-        fid = str(fid)[:120] if fid not in (None, "") else str(i)
-        props = dumps(feat.get("properties") or {}).decode()
-        if geom["type"] == "Point":
-            lon, lat = geom["coordinates"][:2]
-            append((layer_id, fid, POINT % (lon, lat), props, lon, lat, lon, lat))
-        else:
-            text, (minx, miny, maxx, maxy) = normalize_geometry(geom)
-            append((layer_id, fid, text, props, minx, miny, maxx, maxy))
-    return rows
-
-
-def _point_rows(layer_id: str, points):
-    """The rows of a PointRows part, as an iterator of tuples (nothing built per row beyond them).
-    Its fids are spreadsheet row numbers: short, no need to cut them."""
-    from itertools import repeat
-
-    geometry, lons, lats = points.geometry_json(DECIMALS)
-    return zip(repeat(layer_id), points.fids, geometry, points.properties_json(), lons, lats, lons, lats)
-
-
-def _insert(s: Session, rows, chunk: int = 50000) -> None:
-    """Bulk insert inside the session's transaction: COPY on PostgreSQL, executemany on SQLite
-    (several times faster than going through the ORM). rows: tuples in COLUMNS order (a list from
-    feature_rows, or an iterator from _point_rows)."""
-    if isinstance(rows, list) and not rows:
-        return
-    conn = s.connection()
-    raw = conn.connection.dbapi_connection
-    if conn.dialect.name == "postgresql":
-        with raw.cursor() as cur:
-            with cur.copy(f"COPY features ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for r in rows:
-                    copy.write_row(r)
-        return
-    if conn.dialect.name != "sqlite":
-        rows = list(rows)
-        table = Feature.__table__
-        for i in range(0, len(rows), chunk):
-            s.execute(table.insert(), [dict(zip(COLUMNS, r), properties=orjson.loads(r[3]))
-                                       for r in rows[i:i + chunk]])
-        return
-    sql = f"INSERT INTO features ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-    cur = raw.cursor()
-    try:
-        cur.execute("PRAGMA cache_size=-262144")  # 256 MB of page cache: the (layer, fid) index grows fast
-        if isinstance(rows, list):
-            for i in range(0, len(rows), chunk):
-                cur.executemany(sql, rows[i:i + chunk])
-        else:
-            cur.executemany(sql, rows)
-    finally:
-        cur.close()
-
-
-POINT_PART = 100_000  # rows of a CSV turned into SQL rows at a time: bounds the memory of a big upload
-
-
-def write_features(s: Session, layer: Layer, features) -> int:
-    s.execute(delete(Feature).where(Feature.layer_id == layer.id))
-    if hasattr(features, "lons"):  # PointRows (CSV): columns at hand, written in parts
-        import numpy as np
-
-        count = len(features)
-        for start in range(0, count, POINT_PART):
-            _insert(s, _point_rows(layer.id, features.part(start, start + POINT_PART)))
-        _analyze_after(s, count)
-        touch_layer(s, layer, feature_count=count)
-        _point_grids(s, layer, np.round(features.lons, DECIMALS), np.round(features.lats, DECIMALS),
-                     features.fids if features.numbers is None else features.numbers)
-        return count
-    rows = feature_rows(layer.id, features)
-    _insert(s, rows)
-    _analyze_after(s, len(rows))
-    touch_layer(s, layer, feature_count=len(rows))
-    _grids(s, layer, rows)
-    return len(rows)
-
-
-def _analyze_after(s: Session, count: int) -> None:
-    """PostgreSQL plans by its statistics, which a fresh million rows leave behind until autovacuum
-    comes by: without them a close-up view took 0.7 s instead of 0.1 s (bench/upload.py)."""
-    from store.grids import BIG_LAYER
-
-    if count > BIG_LAYER and s.connection().dialect.name == "postgresql":
-        s.execute(text("ANALYZE features"))
-
-
-def _grids(s: Session, layer: Layer, rows: list[tuple]) -> None:
-    """Big point layers: clusters per zoom, computed now (store/grids.py) rather than per request."""
-    from store.grids import grids_for_rows
-
-    grids_for_rows(s, layer.id, layer.version, [r[1] for r in rows], [r[4] for r in rows], [r[5] for r in rows],
-                   [r[6] for r in rows], [r[7] for r in rows])
-
-
-def _point_grids(s: Session, layer: Layer, lons, lats, fids) -> None:
-    """A CSV's points (all points, short fids or their numbers)."""
-    from store.grids import BIG_LAYER, drop_grids, write_grids
-
-    if len(fids) > BIG_LAYER:
-        write_grids(s, layer.id, layer.version, lons, lats, fids)
-    else:
-        drop_grids(s, layer.id)
-
-
-# --- layers ---
 
 def default_popup(columns: list[str]) -> dict:
     title = next((c for c in TITLE_NAMES if c in columns), columns[0] if columns else "name")
@@ -227,30 +55,6 @@ def new_layer_id(s: Session) -> str:
             return layer_id
 
 
-def _check_group(s: Session, group: str, organisation_id: int | None, any_org: bool = False) -> str:
-    """A menu group key for a layer of this organisation: a built-in group (one a layer uses that no
-    organisation made), or a group the organisation made (`any_org`: admins, any organisation's).
-    Another organisation's group answers like an unknown one."""
-    group = (group or "").strip()
-    if not group:
-        raise EditError("layers.bad_group", group=group)
-    made = s.get(MenuGroup, group)
-    if made is not None:
-        if any_org or made.organisation_id in (None, organisation_id):
-            return group
-        raise EditError("layers.bad_group", group=group)
-    if s.scalar(select(Layer.id).where(Layer.group == group).limit(1)):
-        return group
-    # a label of a group the organisation may use is fine too (its own first)
-    q = select(MenuGroup).where((MenuGroup.label_ja == group) | (MenuGroup.label_en == group))
-    if not any_org:
-        q = q.where(MenuGroup.organisation_id == organisation_id)
-    matches = sorted(s.scalars(q), key=lambda g: (g.organisation_id != organisation_id, g.key))
-    if matches:
-        return matches[0].key
-    raise EditError("layers.bad_group", group=group)
-
-
 def create_uploaded_layer(s: Session, staff: Staff, features: list[dict], *, name_ja: str, name_en: str = "",
                           group: str, visibility: str = PRIVATE, columns: list[str] | None = None,
                           source: dict | None = None, organisation_id: int | None = None,
@@ -262,7 +66,7 @@ def create_uploaded_layer(s: Session, staff: Staff, features: list[dict], *, nam
     if visibility not in VISIBILITIES:
         raise EditError("layers.bad_visibility")
     org_id = organisation_id if (organisation_id and staff.is_admin) else staff.organisation_id
-    group = _check_group(s, group, org_id, any_org=staff.is_admin)
+    group = check_group(s, group, org_id, any_org=staff.is_admin)
     columns = list(columns or [])
     layer = Layer(id=new_layer_id(s), kind=KIND, name_ja=name_ja[:200], name_en=(name_en or "").strip()[:200],
                   group=group, organisation_id=org_id, visibility=visibility,
@@ -274,24 +78,8 @@ def create_uploaded_layer(s: Session, staff: Staff, features: list[dict], *, nam
                   default_visible=False, sort_order=200, feature_count=0, version=0)
     s.add(layer)
     s.flush()
-    write_features(s, layer, features)
+    features_store.replace_features(s, layer, features)
     return layer
-
-
-def _snapshot(s: Session, layer: Layer, staff: Staff) -> LayerVersion:
-    rows = s.execute(select(Feature.fid, Feature.geometry, Feature.properties)
-                     .where(Feature.layer_id == layer.id).order_by(Feature.id)).all()
-    blob = zlib.compress(orjson.dumps([[fid, geom, props] for fid, geom, props in rows]), 6)
-    filename = (layer.options or {}).get("source", {}).get("filename", "")
-    version = LayerVersion(layer_id=layer.id, created_by=staff.email, source=filename[:300], feature_count=len(rows),
-                           data=blob, columns=orjson.dumps((layer.options or {}).get("columns", [])).decode()[:4000])
-    s.add(version)
-    s.flush()
-    old = s.scalars(select(LayerVersion.id).where(LayerVersion.layer_id == layer.id)
-                    .order_by(LayerVersion.id.desc()).offset(KEEP_VERSIONS)).all()
-    if old:
-        s.execute(delete(LayerVersion).where(LayerVersion.id.in_(old)))
-    return version
 
 
 def _set_columns(layer: Layer, columns: list[str]) -> None:
@@ -311,43 +99,21 @@ def _set_columns(layer: Layer, columns: list[str]) -> None:
 
 def replace_layer_data(s: Session, staff: Staff, layer: Layer, features: list[dict], columns: list[str],
                        source: dict | None = None) -> int:
-    _snapshot(s, layer, staff)
-    count = write_features(s, layer, features)
+    keep_version(s, layer, staff)
+    count = features_store.replace_features(s, layer, features)
     _set_columns(layer, columns)
     if source is not None:
         layer.options = {**layer.options, "source": source}
     return count
 
 
-def layer_versions(s: Session, layer_id: str) -> list[LayerVersion]:
-    return list(s.scalars(select(LayerVersion).where(LayerVersion.layer_id == layer_id)
-                          .order_by(LayerVersion.id.desc())))
-
-
 def rollback_layer(s: Session, staff: Staff, layer: Layer, version_id: int | None = None) -> int:
-    versions = layer_versions(s, layer.id)
-    target = next((v for v in versions if version_id in (None, v.id)), None)
-    if target is None:
-        raise EditError("layers.no_version")
-    data, columns, source = target.data, orjson.loads(target.columns or "[]"), target.source
-    s.delete(target)
-    s.flush()
-    _snapshot(s, layer, staff)
-    s.execute(delete(Feature).where(Feature.layer_id == layer.id))
-    rows = [(layer.id, fid, geom, orjson.dumps(props).decode(), *_bounds(geom))
-            for fid, geom, props in orjson.loads(zlib.decompress(data))]
-    _insert(s, rows)
-    touch_layer(s, layer, feature_count=len(rows))
-    _grids(s, layer, rows)
+    rows, columns, source = take_version(s, layer.id, version_id)
+    keep_version(s, layer, staff)
+    count = features_store.replace_rows(s, layer, rows)
     _set_columns(layer, columns)
     layer.options = {**layer.options, "source": {**layer.options.get("source", {}), "filename": source}}
-    return len(rows)
-
-
-def _bounds(geom_text: str) -> tuple[float, float, float, float]:
-    import shapely
-
-    return tuple(shapely.from_geojson(geom_text).bounds)
+    return count
 
 
 SETTINGS_FIELDS = ("name_ja", "name_en", "group", "visibility", "description_ja", "description_en", "license",
@@ -371,7 +137,7 @@ def update_layer_settings(s: Session, layer: Layer, changes: dict, staff: Staff 
             layer.visibility = value
         elif key == "group":
             if str(value or "").strip() != layer.group:
-                layer.group = _check_group(s, str(value or ""), layer.organisation_id,
+                layer.group = check_group(s, str(value or ""), layer.organisation_id,
                                            any_org=bool(staff is not None and staff.is_admin))
         elif key == "color":
             if not isinstance(value, str) or not COLOR_RE.match(value):
@@ -416,7 +182,7 @@ def delete_layer(s: Session, layer: Layer) -> None:
     from store.grids import drop_grids
 
     drop_grids(s, layer.id)
-    s.execute(delete(LayerVersion).where(LayerVersion.layer_id == layer.id))
+    drop_versions(s, layer.id)
     s.execute(delete(Feature).where(Feature.layer_id == layer.id))
     s.delete(layer)
 
@@ -427,122 +193,3 @@ def staff_layers(s: Session, staff: Staff) -> list[Layer]:
     if not staff.is_admin:
         q = q.where(Layer.organisation_id == staff.organisation_id)
     return list(s.scalars(q.order_by(Layer.updated_at.desc())))
-
-
-# --- items ---
-
-def _feature(s: Session, layer: Layer, fid: str) -> Feature:
-    feat = s.scalar(select(Feature).where(Feature.layer_id == layer.id, Feature.fid == str(fid)))
-    if feat is None:
-        raise EditError("layers.no_item", fid=fid)
-    return feat
-
-
-JAPAN = (122.0, 20.0, 154.0, 46.0)
-
-
-def _check_lonlat(lon, lat) -> tuple[float, float]:
-    try:
-        lon, lat = float(lon), float(lat)
-    except (TypeError, ValueError):
-        raise EditError("layers.bad_point") from None
-    if not (math.isfinite(lon) and math.isfinite(lat)
-            and JAPAN[0] <= lon <= JAPAN[2] and JAPAN[1] <= lat <= JAPAN[3]):
-        raise EditError("layers.bad_point")
-    return lon, lat
-
-
-def update_feature(s: Session, layer: Layer, fid: str, properties: dict | None = None,
-                   lon=None, lat=None) -> Feature:
-    feat = _feature(s, layer, fid)
-    if properties is not None:
-        feat.properties = {str(k): (v if v is None or isinstance(v, (int, float, bool)) else str(v))
-                           for k, v in properties.items()}
-    if lon is not None or lat is not None:
-        if not feat.geometry.startswith('{"type":"Point"'):
-            raise EditError("layers.not_a_point")
-        lon, lat = _check_lonlat(lon, lat)
-        row = _point_row(layer.id, feat.fid, lon, lat, {})
-        feat.geometry, feat.minx, feat.miny, feat.maxx, feat.maxy = (row["geometry"], row["minx"], row["miny"],
-                                                                     row["maxx"], row["maxy"])
-    touch_layer(s, layer)
-    return feat
-
-
-def delete_feature(s: Session, layer: Layer, fid: str) -> None:
-    s.delete(_feature(s, layer, fid))
-    s.flush()
-    touch_layer(s, layer, feature_count=max((layer.feature_count or 1) - 1, 0))
-
-
-def add_point(s: Session, layer: Layer, lon, lat, properties: dict | None = None) -> Feature:
-    lon, lat = _check_lonlat(lon, lat)
-    fids = [f for f in s.scalars(select(Feature.fid).where(Feature.layer_id == layer.id))]
-    nums = [int(f) for f in fids if f.isdigit()]
-    fid = str(max(nums, default=len(fids)) + 1)
-    while fid in set(fids):
-        fid = str(int(fid) + 1)
-    props = {c: "" for c in (layer.options or {}).get("columns", [])}
-    props.update({str(k): str(v) for k, v in (properties or {}).items()})
-    row = _point_row(layer.id, fid, lon, lat, props)
-    feat = Feature(**row)
-    s.add(feat)
-    s.flush()
-    touch_layer(s, layer, feature_count=(layer.feature_count or 0) + 1)
-    return feat
-
-
-# --- menu groups ---
-
-def menu_groups(s: Session, staff: Staff | None = None) -> list[MenuGroup]:
-    """Staff-made menu groups: every one (the public panel's labels), or those `staff` may use —
-    their organisation's (admins: all)."""
-    q = select(MenuGroup).order_by(MenuGroup.sort_order, MenuGroup.key)
-    if staff is not None and not staff.is_admin:
-        q = q.where(MenuGroup.organisation_id == staff.organisation_id)
-    return list(s.scalars(q))
-
-
-def group_labels(s: Session) -> dict[str, tuple[str, str]]:
-    return {g.key: (g.label_ja, g.label_en or g.label_ja) for g in menu_groups(s)}
-
-
-def create_menu_group(s: Session, staff: Staff, label_ja: str, label_en: str = "") -> MenuGroup:
-    label_ja = (label_ja or "").strip()[:200]
-    if not label_ja:
-        raise EditError("layers.need_group_name")
-    # the same name in another organisation is another group
-    existing = s.scalar(select(MenuGroup).where(MenuGroup.label_ja == label_ja,
-                                                MenuGroup.organisation_id == staff.organisation_id).limit(1))
-    if existing is not None:
-        return existing
-    group = MenuGroup(key="g-" + secrets.token_hex(4), label_ja=label_ja, label_en=(label_en or "").strip()[:200],
-                      organisation_id=staff.organisation_id)
-    s.add(group)
-    s.flush()
-    return group
-
-
-def update_menu_group(s: Session, staff: Staff, key: str, label_ja: str, label_en: str = "") -> MenuGroup:
-    group = s.get(MenuGroup, key)
-    if group is None or not staff.may_manage(group.organisation_id):
-        raise EditError("layers.no_group")
-    if not (label_ja or "").strip():
-        raise EditError("layers.need_group_name")
-    group.label_ja, group.label_en = label_ja.strip()[:200], (label_en or "").strip()[:200]
-    return group
-
-
-def delete_menu_group(s: Session, staff: Staff, key: str) -> None:
-    """Only an empty group: a layer never loses its place in the panel by someone else's click."""
-    group = s.get(MenuGroup, key)
-    if group is None or not staff.may_manage(group.organisation_id):
-        raise EditError("layers.no_group")
-    used = s.scalar(select(Layer.id).where(Layer.group == key).limit(1))
-    if used is not None:
-        raise EditError("groups.in_use")
-    s.delete(group)
-
-
-def organisation_of(s: Session, layer: Layer) -> Organisation | None:
-    return s.get(Organisation, layer.organisation_id) if layer.organisation_id else None

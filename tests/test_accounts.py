@@ -10,8 +10,8 @@ import pytest
 
 from auth.accounts import AccountError, add_user, change_password, change_user, drop_token, my_tokens, new_token, users
 from layers.manage import Refused, groups_for, remove_group, rename_group, resolve_group
+from store.menu_groups import MenuGroup
 from store.models import Layer
-from store.uploads import MenuGroup
 from store.users import (
     ADMIN,
     EDITOR,

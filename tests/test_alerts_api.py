@@ -141,7 +141,9 @@ def test_posted_readings_create_sensors_and_trigger_rules(client, app_db, kaga, 
 
 
 def test_confirm_and_unsubscribe_links(client, app_db, dash_app):
-    from alerts.service import config_of, request_subscription, unsubscribe_url
+    from alerts.config import config_of
+    from alerts.notification import unsubscribe_url
+    from alerts.subscriptions import request_subscription
 
     cfg = config_of(app_db)
     with app_db.session() as s:
@@ -181,7 +183,8 @@ def test_confirm_and_unsubscribe_links(client, app_db, dash_app):
 def test_history_csv_export(client, app_db, kaga, hakui):
     rule = client.post("/api/alert-rules", json=rule_body(name="=CSV test", sensor_id="snow-kaga-03"),
                        headers=auth(kaga[1])).json
-    from alerts.service import config_of, send_test_mail
+    from alerts.config import config_of
+    from alerts.notification import send_test_mail
 
     with app_db.session() as s:
         send_test_mail(s, config_of(app_db), s.get(sa.AlertRule, rule["id"]), to="me@kaga.example.jp")

@@ -8,17 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from alerts import sender
-from alerts.service import (
-    AlertConfig,
-    RateLimited,
-    confirm_subscription,
-    install,
-    preview,
-    request_subscription,
-    send_test_mail,
-    tick,
-    unsubscribe,
-)
+from alerts.config import AlertConfig
+from alerts.evaluation import tick
+from alerts.hooks import install
+from alerts.notification import preview, send_test_mail
+from alerts.subscriptions import RateLimited, confirm_subscription, request_subscription, unsubscribe
 from store import alerts as sa
 from store.features import replace_features
 from store.layers import ensure_organisation, upsert_layer
@@ -396,7 +390,7 @@ def test_without_smtp_url_mails_stay_in_the_outbox(world):
 
 
 def test_a_new_rule_fires_at_once_when_the_latest_value_is_already_over(world):
-    from alerts.service import evaluate_now
+    from alerts.evaluation import evaluate_now
 
     world.reading(33, minutes=0)
     world.clock.advance(minutes=5)
@@ -555,9 +549,9 @@ def test_a_slow_pass_hands_back_its_claims(world, monkeypatch):
 
 def test_road_rule_through_the_provider_hook(world, monkeypatch):
     """Road passes plug in with register_road_provider; the worker tick evaluates them."""
-    from alerts import service
+    from alerts import evaluation
 
-    monkeypatch.setattr(service, "_ROAD_PROVIDERS", [])
+    monkeypatch.setattr(evaluation, "_ROAD_PROVIDERS", [])
     segments = {"hours": 2.0, "depth": 35.0}
 
     def provider(s, rule, now):
@@ -565,7 +559,7 @@ def test_road_rule_through_the_provider_hook(world, monkeypatch):
                  "lon": 136.31, "lat": 36.3, "hours_since_cleared": segments["hours"],
                  "nearby_depth": segments["depth"]}]
 
-    service.register_road_provider(provider)
+    evaluation.register_road_provider(provider)
     world.rule(name="未除雪3時間", target="road", sensor_id=None, layer_id="snow-depth", op=">=", threshold=3,
                clear_threshold=None, options={"depth_over": 20}, recipients=["road@x.example"])
     tick(world.db, world.cfg)

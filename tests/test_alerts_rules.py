@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from alerts import rules
+from alerts.config import AlertConfig
+from alerts.hooks import install
 from alerts.rules_json import RuleError
-from alerts.service import AlertConfig, install
 from refusal import Refused
 from store import alerts as sa
 from store.layers import ensure_organisation, upsert_layer

@@ -9,7 +9,6 @@ import pytest
 
 from layers.builtin import ensure_builtin
 from sources import broker_poll
-from sources.broker_ingest import snow_fix_ingest
 from sources.ngsi import parse_entity
 from sources.smart_models import FixItem, PointItem, ReadingItem, map_entity
 from store.brokers import SensorOrigin, Source
@@ -153,12 +152,8 @@ def test_env_broker_feeds_map_layers(env_db, orion):
         assert layer.options["demo"] is False and "FIWARE" in layer.attribution_ja
         origin = s.get(SensorOrigin, snow[0].id)
         assert origin.entity_id == "WeatherObserved:kaga-0" and origin.attribute == "snowHeight"
-        if snow_fix_ingest() is None:  # without the snow-removal ingest: a vehicles layer
-            vehicles = s.query(Feature).filter(Feature.layer_id == "orion-vehicles").all()
-            assert [f.fid for f in vehicles] == ["Vehicle:hakui-plow-1"] and vehicles[0].properties["heading"] == 43
-        else:
-            plow = next(r for r in results.values() if r.get("fixes"))
-            assert plow["snow_fixes"]["accepted"] == 1
+        plow = next(r for r in results.values() if r.get("fixes"))  # handed to the snow-removal ingest
+        assert plow["snow_fixes"]["accepted"] == 1
         assert s.query(Feature).filter(Feature.layer_id == "orion-points").count() == 1
         water = s.query(Sensor).filter(Sensor.layer_id == "orion-water").one()
         assert water.last_value == 2.4 and water.unit == "m"
@@ -300,9 +295,9 @@ def test_background_poller_never_blocks_the_job_runner(env_db, orion):
         assert s.query(Sensor).filter(Sensor.layer_id == "snow-depth").count() == 3
 
 
-def test_vehicle_fixes_go_to_the_snow_removal_ingest_when_present(env_db, orion, monkeypatch):
-    """With the snow-removal ingest (`sources.fixes.ingest`), Vehicle fixes are handed to it (after our
-    commit) instead of the adapter's vehicles layer."""
+def test_vehicle_fixes_go_to_the_snow_removal_ingest(env_db, orion, monkeypatch):
+    """Vehicle fixes are handed to the snow-removal ingest (`sources.fixes.ingest`) after our commit;
+    no vehicles layer is made of them."""
     import sys
     import types
 

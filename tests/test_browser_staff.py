@@ -207,7 +207,8 @@ def test_script_payloads_run_nowhere(dash_duo, dash_app, app_db, tmp_path):
     assert "__xss" not in logs
 
 
-def test_add_a_point_by_clicking_the_map_and_delete_with_confirmation(dash_duo, dash_app, app_db, client):
+def open_private_layer(dash_duo, dash_app, app_db, client):
+    """A private layer of 22 points uploaded by an editor of 能美市, open at /staff/layers (English)."""
     from tests.staff_helpers import GEOJSON, upload
 
     person = make_person(app_db, "nomi")
@@ -217,7 +218,12 @@ def test_add_a_point_by_clicking_the_map_and_delete_with_confirmation(dash_duo, 
     login(dash_duo, person.email)
     dash_duo.driver.get(dash_duo.server_url + f"/staff/layers?layer={layer_id}&lang=en")
     dash_duo.wait_for_element("#staff-layers-items", timeout=15)
-    assert len(dash_duo.find_elements("#staff-layers-items tr")) - 1 == 22
+    assert wait_until(lambda: grid_rows(dash_duo, "staff-layers-items"), what="the item grid") == 22
+    return person, layer_id
+
+
+def test_add_a_point_by_clicking_the_map_and_delete_with_confirmation(dash_duo, dash_app, app_db, client):
+    person, layer_id = open_private_layer(dash_duo, dash_app, app_db, client)
     # click the map: the point is chosen, then added
     wait_until(lambda: dash_duo.find_elements("#staff-layers-map path.uploaded-point"), what="the layer's points")
     the_map = dash_duo.find_element("#staff-layers-map")
@@ -243,6 +249,52 @@ def test_add_a_point_by_clicking_the_map_and_delete_with_confirmation(dash_duo, 
     dash_duo.driver.switch_to.alert.accept()
     dash_duo.wait_for_contains_text("#staff-layers-delete-result", "Deleted", timeout=10)
     assert client.get(f"/api/layers/{layer_id}/features", headers=person.auth).status_code == 404
+
+
+def grid_rows(dash_duo, grid_id):
+    """Rows an AG Grid holds after its filters (it draws only those in view)."""
+    return dash_duo.driver.execute_script(
+        "var api = window.dash_ag_grid && dash_ag_grid.getApi(arguments[0]);"
+        "return api ? api.getDisplayedRowCount() : null;", grid_id)
+
+
+def test_edit_and_delete_items_in_the_grid(dash_duo, dash_app, app_db, client):
+    """Cells are edited in place, rows ticked and deleted, a filter narrows the view without
+    deleting what it hides; saving applies exactly that."""
+    from selenium.webdriver.common.keys import Keys
+
+    person, layer_id = open_private_layer(dash_duo, dash_app, app_db, client)
+    headers = [e.text for e in dash_duo.find_elements("#staff-layers-items .ag-header-cell-text")]
+    assert "名称" in headers and "id" in headers
+
+    def cell(fid, col):
+        return dash_duo.find_element(f'#staff-layers-items .ag-row[row-id="{fid}"] .ag-cell[col-id="{col}"]')
+
+    # edit a name in place
+    target = cell("3", "名称")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", target)
+    target.click()
+    editor = wait_until(lambda: dash_duo.find_elements("#staff-layers-items .ag-cell-inline-editing input"),
+                        what="the cell editor")[0]
+    editor.send_keys(Keys.CONTROL, "a")
+    editor.send_keys("新しい名前", Keys.ENTER)
+    wait_until(lambda: cell("3", "名称").text == "新しい名前", what="the edited cell")
+    # tick row 5 and delete it
+    box = dash_duo.find_element('#staff-layers-items .ag-row[row-id="5"] .ag-selection-checkbox input')
+    dash_duo.driver.execute_script("arguments[0].click()", box)
+    dash_duo.find_element("#staff-layers-delete-rows").click()
+    wait_until(lambda: grid_rows(dash_duo, "staff-layers-items") == 21, what="the row to leave the grid")
+    # a filter hides rows without deleting them
+    dash_duo.driver.execute_script(
+        "dash_ag_grid.getApi('staff-layers-items').setFilterModel("
+        "{'名称': {filterType: 'text', type: 'contains', filter: '新しい'}})")
+    wait_until(lambda: grid_rows(dash_duo, "staff-layers-items") == 1, what="the filtered view")
+    dash_duo.find_element("#staff-layers-save-items").click()
+    dash_duo.wait_for_contains_text("#staff-layers-items-result", "1 changed, 1 deleted", timeout=15)
+    features = client.get(f"/api/layers/{layer_id}/features", headers=person.auth).json["features"]
+    assert len(features) == 21
+    by_id = {f["id"]: f["properties"] for f in features}
+    assert by_id["3"]["名称"] == "新しい名前" and "5" not in by_id
 
 
 def _alert(dash_duo):

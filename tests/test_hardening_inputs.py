@@ -84,7 +84,8 @@ def test_bad_rule_fields_are_refused_and_nothing_is_stored(client, app_db, kaga)
 
 
 def test_a_stored_road_rule_with_a_bad_option_does_not_fail_the_tick(app_db):
-    from alerts.service import config_of, evaluate_road
+    from alerts.config import config_of
+    from alerts.evaluation import evaluate_road
 
     with app_db.session() as s:
         rule = sa.AlertRule(name="bad", target="road", layer_id="snow-removal", threshold=3, op=">=",

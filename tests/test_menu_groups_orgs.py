@@ -9,7 +9,7 @@ import pytest
 
 from layers.manage import change_settings, group_options, resolve_group
 from refusal import Refused
-from store.uploads import MenuGroup, create_menu_group
+from store.menu_groups import MenuGroup, create_menu_group
 from store.users import get_user_by_email, staff_of
 from tests.staff_helpers import make_people, upload
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from sources.broker_ingest import snow_fix_ingest
 from store.brokers import Source
 from store.models import Feature, Layer, Reading, Sensor
 from tests.fake_orion import as_orion_returns, fixture, key_values
@@ -88,12 +87,10 @@ def test_poi_and_vehicle_notifications_upsert_features(client, source, app_db):
         answers.append(r.get_json())
     with app_db.session() as s:
         assert s.query(Feature).filter(Feature.layer_id == "pushtest-points").count() == 1
-        if snow_fix_ingest() is None:  # without the snow-removal ingest: a vehicles layer
-            assert s.query(Feature).filter(Feature.layer_id == "pushtest-vehicles").count() == 1
-            assert s.get(Layer, "pushtest-vehicles").feature_count == 1
-        else:  # handed to the snow-removal ingest; the same fix twice is a duplicate there
-            assert answers[1]["stored"]["snow_fixes"]["accepted"] == 1
-            assert answers[2]["stored"]["snow_fixes"]["accepted"] == 0
+        assert s.get(Layer, "pushtest-vehicles") is None
+    # vehicles go to the snow-removal ingest; the same fix twice is a duplicate there
+    assert answers[1]["stored"]["snow_fixes"]["accepted"] == 1
+    assert answers[2]["stored"]["snow_fixes"]["accepted"] == 0
 
 
 def test_bad_body_is_400(client, source):

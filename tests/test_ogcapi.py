@@ -376,9 +376,8 @@ def test_big_point_layer_bbox_pages_through_the_grid_index(db):
 
     from layers.base import StoredFeaturesKind
     from layers.registry import kind_of
-    from sources.upload import PointRows
+    from sources.readers import PointRows
     from store.grids import BIG_LAYER, points_in_bbox
-    from store.uploads import write_features
 
     n = BIG_LAYER + 500
     rnd = np.random.default_rng(3)
@@ -387,8 +386,8 @@ def test_big_point_layer_bbox_pages_through_the_grid_index(db):
     with db.session() as s:
         layer = upsert_layer(s, "big-q", kind="uploaded", name_ja="big", name_en="big", group="bousai",
                              options={"geometry_types": ["Point"]})
-        write_features(s, layer, PointRows(fids, lons, lats, ["k"], [[str(i % 7) for i in range(n)]],
-                                           numbers=np.arange(1, n + 1, dtype=np.int64)))
+        replace_features(s, layer, PointRows(fids, lons, lats, ["k"], [[str(i % 7) for i in range(n)]],
+                                             numbers=np.arange(1, n + 1, dtype=np.int64)))
     with db.session() as s:
         layer = s.get(Layer, "big-q")
         box = (136.60, 36.50, 136.70, 36.60)

@@ -15,8 +15,9 @@ import uuid
 
 import pytest
 
+from store.edit_error import EditError
+from store.menu_groups import MenuGroup, create_menu_group, update_menu_group
 from store.models import Layer
-from store.uploads import EditError, MenuGroup, create_menu_group, update_menu_group
 from store.users import get_user_by_email, staff_of
 from tests.staff_helpers import login, make_people, upload
 

@@ -459,7 +459,7 @@ def test_road_alert_provider_gives_hours_since_cleared_and_nearby_depth(app_db, 
 
 
 def test_worker_registers_the_road_provider(tmp_path):
-    from alerts import service
+    from alerts import evaluation
     from settings import Settings
     from store.db import Database
     from worker import build_jobs
@@ -468,7 +468,7 @@ def test_worker_registers_the_road_provider(tmp_path):
     db.create_all()
     build_jobs(Settings.from_env({"DATABASE_URL": db.url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
                                   "DEMO_FEED": "0"}), db)
-    assert sp.road_alert_segments in service._ROAD_PROVIDERS
+    assert sp.road_alert_segments in evaluation._ROAD_PROVIDERS
 
 
 # --- load-roads ----------------------------------------------------------------------------------

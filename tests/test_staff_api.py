@@ -8,8 +8,8 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
+from store.layer_versions import LayerVersion
 from store.models import Feature, Layer
-from store.uploads import LayerVersion
 from tests.staff_helpers import BOM_CSV, CP932_CSV, GEOJSON, KML, make_people, upload
 
 
@@ -153,7 +153,7 @@ def test_replace_keeps_the_previous_version_and_rollback_restores_it(client, peo
 
 
 def test_a_failed_replace_leaves_the_store_as_it_was(client, people, app_db, monkeypatch):
-    import store.uploads as uploads
+    import store.features as features
 
     kaga = people["kaga"]
     layer_id = upload(client, kaga, CP932_CSV).json["id"]
@@ -161,14 +161,14 @@ def test_a_failed_replace_leaves_the_store_as_it_was(client, people, app_db, mon
     with app_db.session() as s:
         version_before = s.get(Layer, layer_id).version
     calls = []
-    real_insert = uploads._insert
+    real_insert = features._insert
 
     def failing_insert(s, rows, chunk=5000):
         calls.append(len(rows))
         real_insert(s, rows[:5])  # half-way…
         raise RuntimeError("disk full")  # …then the failure
 
-    monkeypatch.setattr(uploads, "_insert", failing_insert)
+    monkeypatch.setattr(features, "_insert", failing_insert)
     resp = client.put(f"/api/layers/{layer_id}/data", headers=kaga.auth, content_type="multipart/form-data",
                       data={"file": (io.BytesIO(GEOJSON.read_bytes()), "hakui.geojson")})
     assert resp.status_code == 500

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from layers.manage import Refused, UploadOptions, add_item, items_table, publish, replace, roll_back, save_items
 from layers.registry import kind_of
 from store.features import feature_collection_bytes
+from store.layer_versions import KEEP_VERSIONS, LayerVersion
 from store.layers import get_visible_layer, visible_layer_rows
 from store.models import Feature, Layer
-from store.uploads import KEEP_VERSIONS, LayerVersion
 from tests.staff_helpers import BOM_CSV, GEOJSON, KML
 
 MAX = 100 * 1024 * 1024
@@ -59,18 +59,18 @@ def test_publish_replace_rollback(db, people):
 
 
 def test_failed_write_changes_nothing(db, people, monkeypatch):
-    import store.uploads as uploads
+    import store.features as features
 
     kaga = people["kaga"]
     out = publish(db, kaga, BOM_CSV.read_bytes(), "a.csv", UploadOptions(),
                   {"name_ja": "x", "group": "bousai", "visibility": "public"}, MAX)
-    real = uploads._insert
+    real = features._insert
 
     def half_then_fail(s, rows, chunk=20000):
         real(s, rows[:3])
         raise RuntimeError("connection lost")
 
-    monkeypatch.setattr(uploads, "_insert", half_then_fail)
+    monkeypatch.setattr(features, "_insert", half_then_fail)
     before = (_count(db, Layer), _count(db, Feature), _count(db, LayerVersion))
     with pytest.raises(RuntimeError):
         replace(db, kaga, out.layer_id, GEOJSON.read_bytes(), "c.geojson", UploadOptions(), MAX)
@@ -226,9 +226,9 @@ def test_map_link_frames_the_data():
 
 
 def test_a_csv_written_in_parts_is_stored_whole_and_in_order(db, people, monkeypatch):
-    import store.uploads as uploads
+    import store.features as features
 
-    monkeypatch.setattr(uploads, "POINT_PART", 40)  # 251 rows: 7 parts
+    monkeypatch.setattr(features, "POINT_PART", 40)  # 251 rows: 7 parts
     out = publish(db, people["kaga"], BOM_CSV.read_bytes(), "a.csv", UploadOptions(),
                   {"name_ja": "x", "group": "bousai", "visibility": "public"}, MAX)
     with db.session() as s:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import orjson
 
-from sources.archive import read_entries
-from sources.upload import ReadResult, UploadError, _scalar, _unique_ids, check_geometry
+from sources.readers.archive import read_entries
+from sources.readers.base import ReadOptions, ReadResult, UploadError, check_geometry, scalar, unique_ids
+
+FORMATS = ("shapefile", "gpkg")
 
 SHP_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
@@ -112,7 +114,7 @@ def read_ogr(raw: bytes, fmt: str, user_crs: int | None = None) -> ReadResult:
             continue
         props = {str(k): _clean(v) for k, v in props.items()}
         result.features.append({"type": "Feature", "id": str(n), "geometry": geom, "properties": props})
-    _unique_ids(result.features)
+    unique_ids(result.features)
     return result
 
 
@@ -127,4 +129,8 @@ def _clean(value):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    return _scalar(value)
+    return scalar(value)
+
+
+def read(raw: bytes, fmt: str, options: ReadOptions) -> ReadResult:
+    return read_ogr(raw, fmt, options.crs)
