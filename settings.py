@@ -64,6 +64,7 @@ class Settings:
     embed_origins: tuple[str, ...] = ()
     # cameras: snapshots (re-encoded JPEGs under instance/cameras/) are kept this many hours
     camera_retention_hours: float = 48.0
+    audit_retention_days: int = 730  # AUDIT_RETENTION_DAYS: audit log entries older than this are deleted
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -109,11 +110,21 @@ class Settings:
         values.update(
             camera_retention_hours=float(env.get("CAMERA_RETENTION_HOURS", "").strip() or 48),
         )
+        # audit log
+        values.update(audit_retention_days=_days(env.get("AUDIT_RETENTION_DAYS"), 730))
         values.update(overrides)
         return cls(**values)
 
     def with_(self, **changes) -> Settings:
         return replace(self, **changes)
+
+
+def _days(text: str | None, default: int) -> int:
+    """A whole number of days (at least 1); empty or unreadable: the default."""
+    try:
+        return max(1, int((text or "").strip() or default))
+    except ValueError:
+        return default
 
 
 def parse_origins(text: str) -> tuple[str, ...]:

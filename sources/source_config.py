@@ -5,6 +5,7 @@ import logging
 from urllib.parse import urlparse
 
 from sources.ngsi import validate_service, validate_servicepath
+from store import audit
 from store.brokers import KINDS, TARGETS, Source
 
 FIELDS = {
@@ -167,3 +168,19 @@ def forget_source(s, src: Source) -> None:
             opts = {k: v for k, v in layer.options.items() if k not in ("feed", "source_id")}
             layer.options = opts
     s.delete(src)
+
+
+# what the audit log keeps of a source before and after a change (its token shows only that it changed)
+AUDITED = ("name", "kind", "organisation_id", "base_url", "service", "servicepath", "entity_type", "q", "georel",
+           "geometry", "coords", "attrs", "key_values", "token_header", "token", "interval_s", "target", "visibility",
+           "enabled", "ckan_dataset", "ckan_resource")
+
+
+def audit_snapshot(src: Source | None) -> dict:
+    return audit.snapshot(src, AUDITED) if src is not None else {}
+
+
+def audit_source(s, staff, action: str, src: Source, before: dict | None = None) -> None:
+    """The audit entry of a change to a source, in the change's own session (before → after)."""
+    changes = audit.diff(before, audit_snapshot(src)) if before is not None else None
+    audit.record(s, staff, action, f"source:{src.id}", src.name, src.organisation_id, changes=changes)
