@@ -41,7 +41,7 @@ NO_ORG = 0
 FLUSH_S = 60.0
 MAX_KEYS = 20000  # distinct keys held between flushes (a flood of made-up ids cannot fill memory)
 READING_BYTES = 64  # a stored reading with its index entries, roughly
-MEASURE_AGE_S = 300  # a report measures the current month again when its figures are older
+MEASURE_AGE_S = 60  # a report measures the current month again when its figures are older (seconds)
 
 
 class UsageCount(Base):
