@@ -59,9 +59,9 @@ def report(db, staff, month: str | None, lang: str = "ja", scope: int | None | b
         names = dict(s.execute(select(Layer.id, Layer.name_en if lang == "en" else Layer.name_ja)
                                .where(Layer.id.in_(layer_ids[:5000]))).all()) if layer_ids else {}
         months = usage.months(s)
-    shown = data["totals"]
-    if scope is not None:
-        shown = {scope: shown.get(scope, dict.fromkeys(usage.METRICS, 0))}
+    shown = dict(data["totals"])
+    for org_id in ([scope] if scope is not None else orgs):  # every organisation, with zeros when idle
+        shown.setdefault(org_id, dict.fromkeys(usage.METRICS, 0))
     rows = []
     for org_id in sorted(shown, key=lambda o: (o == usage.NO_ORG, o)):
         org = orgs.get(org_id)

@@ -43,6 +43,10 @@ def _action_options(lang: str) -> list[dict]:
     return out
 
 
+def message(text: str):
+    return html.P(text, className="auth-error", role="alert") if text else ""
+
+
 def table(rows: list[dict], lang: str):
     if not rows:
         return html.P(t("audit.empty", lang), id=f"{P}-empty")
@@ -51,7 +55,8 @@ def table(rows: list[dict], lang: str):
         html.Td(r[c], style={"whiteSpace": "pre-wrap"} if c == "changes" else None) for c in audit_log.COLUMNS])
         for r in rows]
     return html.Div(style={"overflowX": "auto"}, children=html.Table(
-        className="staff-table", id=f"{P}-table", children=[html.Thead(head), html.Tbody(body)]))
+        className="staff-table", id=f"{P}-table", style={"minWidth": "900px"},
+        children=[html.Thead(head), html.Tbody(body)]))
 
 
 def view(staff, lang: str, page_no: int, organisation, action, actor, since, until):
@@ -60,7 +65,7 @@ def view(staff, lang: str, page_no: int, organisation, action, actor, since, unt
     try:
         result = audit_log.page(get_db(), staff, lang, page_no, **filters)
     except Refused as exc:
-        return no_update, "", no_update, page_no, t(exc.message_key, lang, **exc.fmt)
+        return no_update, "", no_update, page_no, message(t(exc.message_key, lang, **exc.fmt))
     q = {k: v for k, v in filters.items() if v}
     csv_href = "/staff/audit.csv?" + urlencode({**q, "lang": lang})
     paging = t("audit.paging", lang, page=result["page"], pages=result["pages"], total=result["total"])
@@ -84,7 +89,7 @@ def layout(lang: str | None = None, **_query):
     from flask import current_app
 
     days = current_app.extensions["ishikawa.settings"].audit_retention_days
-    rows, paging, csv_href, page_no, message = view(staff, lang, 1, None, None, None, None, None)
+    rows, paging, csv_href, page_no, msg = view(staff, lang, 1, None, None, None, None, None)
     intro = [html.P(t("audit.intro", lang))]
     if scope is not None:
         intro.append(html.P(t("audit.intro_org", lang, org=_org_options(staff, lang)[0]["label"]), id=f"{P}-scope"))
@@ -103,12 +108,14 @@ def layout(lang: str | None = None, **_query):
                 field("audit.f.action", dcc.Dropdown(id=f"{P}-action", options=_action_options(lang),
                                                      placeholder=t("audit.f.all", lang), style={"minWidth": "240px"})),
                 field("audit.f.actor", dcc.Input(id=f"{P}-actor", type="text", maxLength=254, debounce=True)),
-                field("audit.f.since", dcc.Input(id=f"{P}-since", type="date", debounce=True)),
-                field("audit.f.until", dcc.Input(id=f"{P}-until", type="date", debounce=True)),
+                field("audit.f.since", dcc.Input(id=f"{P}-since", type="date", debounce=True,
+                                                 style={"minWidth": "150px"})),
+                field("audit.f.until", dcc.Input(id=f"{P}-until", type="date", debounce=True,
+                                                 style={"minWidth": "150px"})),
                 html.A(t("audit.csv", lang), id=f"{P}-csv", href=csv_href, className="staff-button", download=""),
             ]),
         ]),
-        html.Div(id=f"{P}-message", role="alert", className="auth-error", children=message),
+        html.Div(id=f"{P}-message", children=msg),
         html.Div(style={"display": "flex", "gap": "12px", "alignItems": "center"}, children=[
             html.Button(t("audit.prev", lang), id=f"{P}-prev"),
             html.Span(paging, id=f"{P}-paging", role="status"),
@@ -140,7 +147,7 @@ def refresh(organisation, action, actor, since, until, _prev, _next, page_no, la
     lang = normalize_lang(lang)
     staff = _staff()  # anyone may post to the callback: the reader is checked here, as on the page
     if staff is None:
-        return no_update, "", no_update, no_update, t("staff.need_login", lang)
+        return no_update, "", no_update, no_update, message(t("staff.need_login", lang))
     try:
         page_no = int(page_no or 1)
     except (TypeError, ValueError):

@@ -33,13 +33,18 @@ def _scroll(child):
     return html.Div(style={"overflowX": "auto"}, children=child)
 
 
+def message(text: str):
+    return html.P(text, className="auth-error", role="alert") if text else ""
+
+
 def totals_table(rows: list[dict], lang: str):
     head = html.Tr([html.Th(t("usage.col.organisation", lang)),
                     *(html.Th(t(f"usage.metric.{m}", lang)) for m in usage.METRICS)])
     body = [html.Tr(className="usage-row", **{"data-org": r["organisation"]}, children=[
         html.Td(r["name"]), *(html.Td(f"{r[m]:,}", style={"textAlign": "right"}) for m in usage.METRICS)])
         for r in rows]
-    return _scroll(html.Table(className="staff-table", id=f"{P}-table", children=[html.Thead(head), html.Tbody(body)]))
+    return _scroll(html.Table(className="staff-table", id=f"{P}-table", style={"minWidth": "960px"},
+                              children=[html.Thead(head), html.Tbody(body)]))
 
 
 def layers_table(rows: list[dict], lang: str):
@@ -72,7 +77,7 @@ def view(staff, month: str | None, metric: str | None, lang: str):
     try:
         data = usage_report.report(get_db(), staff, month, lang)
     except Refused as exc:
-        return no_update, no_update, no_update, no_update, t(exc.message_key, lang, **exc.fmt)
+        return no_update, no_update, no_update, no_update, message(t(exc.message_key, lang, **exc.fmt))
     csv_href = "/staff/usage.csv?" + urlencode({"month": data["month"], "lang": lang})
     return (totals_table(data["rows"], lang), chart(data["rows"], metric, data["month"], lang),
             layers_table(data["layers"], lang), csv_href, "")
@@ -90,7 +95,7 @@ def layout(lang: str | None = None, month: str | None = None, **_query):
         months = usage.months(s)
     if month not in months:
         months = sorted({*months, month}, reverse=True)
-    table, fig, layers, csv_href, message = view(staff, month, CHART_METRICS[0], lang)
+    table, fig, layers, csv_href, msg = view(staff, month, CHART_METRICS[0], lang)
     field = lambda key, comp: html.Div([html.Label(t(key, lang), htmlFor=comp.id), comp])  # noqa: E731
     return staff_frame(lang, "/staff/usage", staff, P, [
         html.H2(t("usage.title", lang)),
@@ -108,7 +113,7 @@ def layout(lang: str | None = None, month: str | None = None, **_query):
                 html.A(t("usage.csv", lang), id=f"{P}-csv", href=csv_href, className="staff-button", download=""),
             ]),
         ]),
-        html.Div(id=f"{P}-message", role="alert", className="auth-error", children=message),
+        html.Div(id=f"{P}-message", children=msg),
         html.Div(id=f"{P}-body", children=table),
         dcc.Graph(id=f"{P}-chart", figure=fig, config={"displaylogo": False, "responsive": True}),
         html.H3(t("usage.layers_title", lang)),
@@ -132,5 +137,5 @@ def refresh(month, metric, lang):
     lang = normalize_lang(lang)
     staff = _staff()  # anyone may post to the callback: the reader is checked here
     if staff is None:
-        return no_update, no_update, no_update, no_update, t("staff.need_login", lang)
+        return no_update, no_update, no_update, no_update, message(t("staff.need_login", lang))
     return view(staff, month if isinstance(month, str) else None, metric if isinstance(metric, str) else None, lang)
