@@ -1463,6 +1463,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "audit.action.rule.pause": {"ja": "アラートルール一時停止", "en": "Alert rule paused"},
     "audit.action.rule.resume": {"ja": "アラートルール再開", "en": "Alert rule resumed"},
     "audit.action.rule.delete": {"ja": "アラートルール削除", "en": "Alert rule deleted"},
+    "audit.action.rule.recipients": {"ja": "通知先グループの保存", "en": "Recipient group saved"},
     "audit.action.source.create": {"ja": "データソース登録", "en": "Source registered"},
     "audit.action.source.update": {"ja": "データソース変更", "en": "Source changed"},
     "audit.action.source.delete": {"ja": "データソース削除", "en": "Source deleted"},

@@ -32,7 +32,7 @@ ORG_ADMIN = "org_admin"  # manages their own organisation (roles of auth/)
 ACTIONS = (
     "layer.upload", "layer.replace", "layer.rollback", "layer.settings", "layer.visibility", "layer.delete",
     "layer.items", "layer.item_add", "group.create", "group.rename", "group.delete",
-    "rule.create", "rule.update", "rule.pause", "rule.resume", "rule.delete",
+    "rule.create", "rule.update", "rule.pause", "rule.resume", "rule.delete", "rule.recipients",
     "source.create", "source.update", "source.delete",
     "dashboard.create", "dashboard.update", "dashboard.restore", "dashboard.delete",
     "camera.create", "camera.update", "camera.delete",

@@ -326,3 +326,23 @@ def test_csv_and_the_page_view_keep_the_scope(dash_app, app_db, who):
         assert lid in str(view(staff_for(app_db, who["admin"]), "ja", 1, "hakui", None, None, None, None)[0])
         editor = staff_for(app_db, who["kaga"])
         assert view(editor, "en", 1, None, None, None, None, None)[4].startswith("Only prefecture admins")
+
+
+def test_cameras_through_the_service(db, people, tmp_path):
+    from layers import cameras_manage
+
+    kaga, hakui = people["kaga"], people["hakui"]
+    hosts = ["127.0.0.1"]
+    cam = cameras_manage.register(db, kaga, {"name": "加賀カメラ", "lon": 136.3, "lat": 36.3,
+                                             "url": "http://user:pw@127.0.0.1:9/snap.jpg?key=secret"},
+                                  allowed_hosts=hosts)
+    cameras_manage.update(db, kaga, cam["id"], {"interval_s": 600}, allowed_hosts=hosts)
+    with pytest.raises(Refused):  # another organisation: 403, nothing written
+        cameras_manage.update(db, hakui, cam["id"], {"interval_s": 900}, allowed_hosts=hosts)
+    cameras_manage.remove(db, kaga, cam["id"], tmp_path)
+    got = entries(db)
+    assert [(e.action, e.actor_email) for e in got] == [("camera.create", kaga.email), ("camera.update", kaga.email),
+                                                        ("camera.delete", kaga.email)]
+    assert got[0].changes["url"] == [None, "http://127.0.0.1:9/snap.jpg"]
+    assert got[1].changes == {"interval_s": [300, 600]}
+    assert "secret" not in str([e.changes for e in got]) and "pw" not in str([e.changes for e in got])
