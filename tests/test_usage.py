@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -165,3 +166,22 @@ def test_the_page_view_and_csv_scope(dash_app, app_db, who):
     admin = staff_for(app_db, who["admin"])
     assert [r["organisation"] for r in usage_report.report(app_db, editor, None)["rows"]] == ["kaga"]
     assert {"kaga", "hakui"} <= {r["organisation"] for r in usage_report.report(app_db, admin, None)["rows"]}
+
+
+def test_the_worker_runs_the_usage_and_audit_purge_jobs(tmp_path, db, people):
+    from settings import Settings
+    from store import audit
+    from worker import build_jobs
+
+    st = Settings.from_env({"DATABASE_URL": db.url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x",
+                            "DEMO_FEED": "0", "AUDIT_RETENTION_DAYS": "30"})
+    jobs = {j.name: j for j in build_jobs(st, db)}
+    with db.session() as s:
+        audit.record(s, people["kaga"], "auth.login").at = utcnow() - timedelta(days=31)
+        audit.record(s, people["kaga"], "auth.login")
+    assert jobs["audit-purge"].run() == 1
+    usage.count(db, "source_requests", "1", people["kaga"].organisation_id, n=3)
+    jobs["usage"].run()
+    with db.session() as s:
+        totals = usage.report(s, usage.month_of())["totals"][people["kaga"].organisation_id]
+    assert totals["source_requests"] == 3 and totals["staff_accounts"] == 1
