@@ -71,12 +71,9 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
     if settings.demo_feed:
         jobs.append(Job(camera_feed.DEMO_JOB_NAME, 30.0, lambda: camera_feed.demo_tick(db, settings.instance_path)))
 
-    # the audit log's retention; usage per organisation (counts in memory written, the month measured)
-    from layers.audit_log import purge as purge_audit
-    from store.usage import refresh as refresh_usage
+    from layers.usage_report import periodic_jobs  # audit log retention, usage per organisation
 
-    jobs.append(Job("audit-purge", 3600.0, lambda: purge_audit(db, settings.audit_retention_days)))
-    jobs.append(Job("usage", 300.0, lambda: refresh_usage(db)))
+    jobs += [Job(name, interval_s, run) for name, interval_s, run in periodic_jobs(settings, db)]
     return jobs
 
 

@@ -105,3 +105,13 @@ def csv_bytes(db, staff, month: str | None, lang: str) -> bytes:
             w.writerow([cell(x) for x in (data["month"], r["name"], r["layer_name"], r["map_requests"],
                                            r["api_requests"])])
     return "\ufeff".encode() + buf.getvalue().encode("utf-8")
+
+
+def periodic_jobs(settings, db) -> list[tuple[str, float, object]]:
+    """(name, interval in seconds, function) of the periodic jobs of the audit log and of usage:
+    `audit-purge` deletes entries older than AUDIT_RETENTION_DAYS; `usage` writes this process's
+    counts and measures the current month."""
+    from layers.audit_log import purge
+
+    return [("audit-purge", 3600.0, lambda: purge(db, settings.audit_retention_days)),
+            ("usage", 300.0, lambda: usage.refresh(db))]
