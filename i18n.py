@@ -1467,6 +1467,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "audit.action.source.create": {"ja": "データソース登録", "en": "Source registered"},
     "audit.action.source.update": {"ja": "データソース変更", "en": "Source changed"},
     "audit.action.source.delete": {"ja": "データソース削除", "en": "Source deleted"},
+    "audit.action.source.subscribe": {"ja": "Orionサブスクリプション作成", "en": "Orion subscription created"},
     "audit.action.dashboard.create": {"ja": "ダッシュボード作成", "en": "Dashboard created"},
     "audit.action.dashboard.update": {"ja": "ダッシュボード保存", "en": "Dashboard saved"},
     "audit.action.dashboard.restore": {"ja": "ダッシュボードの版を復元", "en": "Dashboard version restored"},

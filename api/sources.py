@@ -161,7 +161,7 @@ def subscribe(source_id: int):
         if src.kind != "orion":
             return error(400, "invalid", "sources.invalid", details=[{"field": "kind", "message": "orion only"}])
     try:
-        body = subscribe_source(get_db(), source_id, _settings().public_base_url)
+        body = subscribe_source(get_db(), source_id, _settings().public_base_url, staff)
     except NgsiError as exc:
         return error(502, "broker_error", "sources.broker_error", details=[str(exc)])
     return jsonify(body), 201

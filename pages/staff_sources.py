@@ -176,7 +176,7 @@ def act(_save, polls, deletes, subs, name, kind, ckan_dataset, url, service, ser
                 forget_source(s, src)
                 message = t("staff_sources.deleted", lang)
         if trig["type"] == "staff-sources-sub":
-            message = subscribe(sid, lang)
+            message = subscribe(sid, lang, staff)
         if trig["type"] == "staff-sources-poll":
             from sources.broker_poll import client_for, poll_source
 
@@ -188,13 +188,13 @@ def act(_save, polls, deletes, subs, name, kind, ckan_dataset, url, service, ser
     return sources_table(source_rows(staff, lang), lang), message
 
 
-def subscribe(source_id: int, lang: str) -> str:
+def subscribe(source_id: int, lang: str, staff=None) -> str:
     """Create an Orion subscription that pushes this source's entities to our notify URL."""
     from sources.ngsi import NgsiError
     from sources.source_config import subscribe_source
 
     try:
-        body = subscribe_source(get_db(), source_id, current_app.extensions["ishikawa.settings"].public_base_url)
+        body = subscribe_source(get_db(), source_id, current_app.extensions["ishikawa.settings"].public_base_url, staff)
     except NgsiError as exc:
         return t("staff_sources.poll_failed", lang, error=str(exc))
     return t("staff_sources.subscribed", lang, id=body["subscription_id"])

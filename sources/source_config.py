@@ -106,7 +106,7 @@ def notify_path(source_id: int) -> str:
     return f"/ngsi/notify/{source_id}"
 
 
-def subscribe_source(db, source_id: int, public_base_url: str) -> dict:
+def subscribe_source(db, source_id: int, public_base_url: str, staff=None) -> dict:
     """Create an Orion subscription that pushes the source's entities to our notify URL with the
     secret in a header (API and /staff/sources share it). Raises NgsiError."""
     from sources.broker_poll import client_for
@@ -121,7 +121,11 @@ def subscribe_source(db, source_id: int, public_base_url: str) -> dict:
             attrs_format="keyValues" if src.key_values else "normalized",
             description=f"ishikawa-map source {src.id}", headers={NOTIFY_HEADER: src.notify_secret})
     with db.session() as s:
-        s.get(Source, source_id).subscription_id = sub_id
+        src = s.get(Source, source_id)
+        before = audit_snapshot(src)
+        src.subscription_id = sub_id
+        if staff is not None:
+            audit_source(s, staff, "source.subscribe", src, before)
     return {"subscription_id": sub_id, "notify_url": url}
 
 
@@ -173,7 +177,7 @@ def forget_source(s, src: Source) -> None:
 # what the audit log keeps of a source before and after a change (its token shows only that it changed)
 AUDITED = ("name", "kind", "organisation_id", "base_url", "service", "servicepath", "entity_type", "q", "georel",
            "geometry", "coords", "attrs", "key_values", "token_header", "token", "interval_s", "target", "visibility",
-           "enabled", "ckan_dataset", "ckan_resource")
+           "enabled", "ckan_dataset", "ckan_resource", "subscription_id")
 
 
 def audit_snapshot(src: Source | None) -> dict:

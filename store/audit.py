@@ -33,7 +33,7 @@ ACTIONS = (
     "layer.upload", "layer.replace", "layer.rollback", "layer.settings", "layer.visibility", "layer.delete",
     "layer.items", "layer.item_add", "group.create", "group.rename", "group.delete",
     "rule.create", "rule.update", "rule.pause", "rule.resume", "rule.delete", "rule.recipients",
-    "source.create", "source.update", "source.delete",
+    "source.create", "source.update", "source.delete", "source.subscribe",
     "dashboard.create", "dashboard.update", "dashboard.restore", "dashboard.delete",
     "camera.create", "camera.update", "camera.delete",
     "user.create", "user.update", "password.change", "token.create", "token.revoke",

@@ -321,11 +321,11 @@ def test_csv_and_the_page_view_keep_the_scope(dash_app, app_db, who):
     # what the page's callback answers (it checks the caller itself, then calls view)
     staff = staff_for(app_db, who["kaga_admin"])
     with dash_app.server.test_request_context():
-        assert view(staff, "ja", 1, "hakui", None, None, None, None)[4] == "他の組織の監査ログは見られません。"
+        assert view(staff, "ja", 1, "hakui", None, None, None, None)[4].children == "他の組織の監査ログは見られません。"
         assert lid not in str(view(staff, "ja", 1, None, None, None, None, None)[0])
         assert lid in str(view(staff_for(app_db, who["admin"]), "ja", 1, "hakui", None, None, None, None)[0])
         editor = staff_for(app_db, who["kaga"])
-        assert view(editor, "en", 1, None, None, None, None, None)[4].startswith("Only prefecture admins")
+        assert view(editor, "en", 1, None, None, None, None, None)[4].children.startswith("Only prefecture admins")
 
 
 def test_cameras_through_the_service(db, people, tmp_path):
@@ -346,3 +346,17 @@ def test_cameras_through_the_service(db, people, tmp_path):
     assert got[0].changes["url"] == [None, "http://127.0.0.1:9/snap.jpg"]
     assert got[1].changes == {"interval_s": [300, 600]}
     assert "secret" not in str([e.changes for e in got]) and "pw" not in str([e.changes for e in got])
+
+
+def test_an_orion_subscription_is_recorded(client, who, orion, loopback_sources):
+    kaga = who["kaga"]
+    r = client.post("/api/sources", headers=kaga.auth, content_type="application/json", data=orjson.dumps(
+        {"name": f"audit-sub {uuid.uuid4().hex[:6]}", "base_url": orion.url, "entity_type": "WeatherObserved"}))
+    assert r.status_code == 201, r.get_json()
+    sid = r.get_json()["id"]
+    r = client.post(f"/api/sources/{sid}/subscription", headers=kaga.auth)
+    assert r.status_code == 201
+    got = api_audit(client, who["admin"], action="source.subscribe", actor=kaga.email).get_json()["entries"]
+    assert [(e["target"], e["changes"]) for e in got] == [
+        (f"source:{sid}", {"subscription_id": ["", r.get_json()["subscription_id"]]})]
+    assert client.delete(f"/api/sources/{sid}", headers=kaga.auth).status_code == 204
