@@ -106,6 +106,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from api.hardening import init_hardening
 
     server.register_blueprint(dashboards_api)
+    from api.audit import bp as audit_api  # the audit log; usage per organisation and the counting of requests
+    from api.usage import install as install_usage
+
+    server.register_blueprint(audit_api)
+    install_usage(server)
     install_errors(server)
     init_hardening(server)  # valid JSON everywhere, JSON errors under /api/ and /ogcapi/
 

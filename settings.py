@@ -70,6 +70,7 @@ class Settings:
     worker_queues: tuple[str, ...] = ()
     # /metrics (Prometheus): off unless a token is set; scrapers send `Authorization: Bearer <token>`
     metrics_token: str = ""
+    audit_retention_days: int = 730  # AUDIT_RETENTION_DAYS: audit log entries older than this are deleted
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -121,11 +122,21 @@ class Settings:
             worker_queues=tuple(q for q in (p.strip() for p in env.get("WORKER_QUEUES", "").split(",")) if q),
             metrics_token=env.get("METRICS_TOKEN", "").strip(),
         )
+        # audit log
+        values.update(audit_retention_days=_days(env.get("AUDIT_RETENTION_DAYS"), 730))
         values.update(overrides)
         return cls(**values)
 
     def with_(self, **changes) -> Settings:
         return replace(self, **changes)
+
+
+def _days(text: str | None, default: int) -> int:
+    """A whole number of days (at least 1); empty or unreadable: the default."""
+    try:
+        return max(1, int((text or "").strip() or default))
+    except ValueError:
+        return default
 
 
 def parse_origins(text: str) -> tuple[str, ...]:

@@ -15,10 +15,19 @@ from alerts.config import AlertConfig, install_config_of
 from alerts.evaluation import evaluate_now
 from alerts.rules_json import parse_rule
 from refusal import Refused
-from store import alerts as sa
+from store import alerts as sa, audit
 from store.db import utcnow
 
 MAX_ID = 2 ** 63 - 1  # the largest id a database integer holds: larger ones are unknown ids
+# what the audit log keeps of a rule before and after a change
+AUDITED = ("name", "language", "target", "sensor_id", "layer_id", "area", "property", "attribute", "op", "threshold",
+           "clear_threshold", "for_minutes", "repeat_minutes", "no_data_minutes", "quiet_start", "quiet_end",
+           "recipients", "groups", "options", "public", "paused")
+
+
+def _audit(s: Session, staff, action: str, rule: sa.AlertRule, before: dict | None = None) -> None:
+    changes = audit.diff(before, audit.snapshot(rule, AUDITED)) if before is not None else None
+    audit.record(s, staff, action, f"rule:{rule.id}", rule.name, rule.organisation_id, changes=changes)
 
 
 def not_found() -> Refused:
@@ -53,6 +62,7 @@ def create(s: Session, staff, data, config: AlertConfig | None = None) -> sa.Ale
     rule = sa.create_rule(s, staff.organisation_id, staff.email, created_at=utcnow(), **fields)
     _evaluate(s, config, rule)
     s.flush()
+    _audit(s, staff, "rule.create", rule, {})
     return rule
 
 
@@ -61,6 +71,7 @@ def update(s: Session, staff, rule_id, data, config: AlertConfig | None = None,
     """Change a rule: the keys given (API PATCH), or with `replace` the whole rule as the staff
     page's form has it (its paused flag stays as it was)."""
     rule = find(s, staff, rule_id)
+    before = audit.snapshot(rule, AUDITED)
     fields = parse_rule(s, data, staff, current=rule, replace=replace)
     if replace:
         fields["paused"] = rule.paused
@@ -68,12 +79,16 @@ def update(s: Session, staff, rule_id, data, config: AlertConfig | None = None,
     sa.reset_states(s, rule.id)
     _evaluate(s, config, rule)
     s.flush()
+    _audit(s, staff, "rule.update", rule, before)
     return rule
 
 
 def set_paused(s: Session, staff, rule_id, paused: bool) -> sa.AlertRule:
     rule = find(s, staff, rule_id)
+    was = rule.paused
     sa.update_rule(s, rule, paused=bool(paused))
+    if was != rule.paused:
+        _audit(s, staff, "rule.pause" if rule.paused else "rule.resume", rule)
     return rule
 
 
@@ -81,6 +96,7 @@ def delete(s: Session, staff, rule_id) -> str:
     """Delete a rule (its events and mails stay as history); returns its name."""
     rule = find(s, staff, rule_id)
     name = rule.name
+    _audit(s, staff, "rule.delete", rule)
     sa.delete_rule(s, rule)
     return name
 

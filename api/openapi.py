@@ -82,6 +82,7 @@ def spec() -> dict:
     doc = _spec(layer_id, bearer)
     doc["components"]["schemas"].update(json_schemas())
     doc["paths"].update(dashboard_paths(bearer))
+    doc["paths"].update(audit_usage_paths(bearer))
     return doc
 
 
@@ -169,4 +170,35 @@ def _spec(layer_id: dict, bearer: list) -> dict:
             "/api/openapi.json": {"get": {"summary": "This description",
                                           "responses": {"200": {"description": "OpenAPI"}}}},
         },
+    }
+
+
+def audit_usage_paths(bearer: list) -> dict:
+    """The audit log and usage per organisation (api/audit.py, api/usage.py)."""
+    def q(name: str, desc: str, **schema) -> dict:
+        return {"name": name, "in": "query", "schema": {"type": "string", **schema}, "description": desc}
+
+    scope = {"401": _err("Missing or invalid Bearer token"),
+             "403": _err("Not an admin or org_admin, or another organisation named by an org_admin"),
+             "400": _err("Bad parameter (message says which)")}
+    return {
+        "/api/audit": {"get": {
+            "summary": "Audit log entries, newest first (admins: all; org_admin: own organisation)",
+            "security": bearer,
+            "parameters": [q("organisation", "organisation code"),
+                           q("action", "a kind (layer.delete) or a family (layer)"),
+                           q("actor", "part of the e-mail of who acted"),
+                           q("since", "ISO 8601; bare times and dates are JST"), q("until", "ISO 8601 or a JST date"),
+                           q("limit", "1–1000 (default 100)", pattern=r"^\d+$"),
+                           q("offset", "default 0", pattern=r"^\d+$")],
+            "responses": {"200": {"description": "{entries: [{id, at, actor, actor_organisation, organisation, via, "
+                                                 "address, action, target, target_name, changes, detail}], total, "
+                                                 "limit, offset}"}, **scope}}},
+        "/api/usage": {"get": {
+            "summary": "Usage per organisation in a month (admins: all; org_admin: own organisation)",
+            "security": bearer,
+            "parameters": [q("month", "YYYY-MM (JST); default: this month", pattern=r"^20\d\d-(0[1-9]|1[0-2])$")],
+            "responses": {"200": {"description": "{month, metrics, organisations: [{organisation, <metric>…}], "
+                                                 "layers: [{organisation, layer, map_requests, api_requests}]}"},
+                          **scope}}},
     }

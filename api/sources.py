@@ -17,7 +17,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from api.errors import error
 from api.hardening import valid_id
-from sources.source_config import clean_source, forget_source, source_json
+from sources.source_config import audit_snapshot, audit_source, clean_source, forget_source, source_json
 from store.brokers import Source, sources
 from store.db import get_db
 from store.feeds import feed_states
@@ -88,6 +88,7 @@ def create_source():
         src = Source(organisation_id=org_id, **values)
         s.add(src)
         s.flush()
+        audit_source(s, staff, "source.create", src, {})
         body = _out(s, src)
     return jsonify(body), 201
 
@@ -113,10 +114,12 @@ def patch_source(source_id: int):
             return error(404, "not_found", "sources.not_found")
         if errors:
             return error(400, "invalid", "sources.invalid", details=errors)
+        before = audit_snapshot(src)
         for key, value in values.items():
             setattr(src, key, value)
         src.next_poll_at = None  # try the new settings at once
         s.flush()
+        audit_source(s, staff, "source.update", src, before)
         return jsonify(_out(s, src))
 
 
@@ -127,6 +130,7 @@ def delete_source(source_id: int):
         src = _own(s, staff, source_id)
         if src is None:
             return error(404, "not_found", "sources.not_found")
+        audit_source(s, staff, "source.delete", src)
         forget_source(s, src)
     return "", 204
 
@@ -157,7 +161,7 @@ def subscribe(source_id: int):
         if src.kind != "orion":
             return error(400, "invalid", "sources.invalid", details=[{"field": "kind", "message": "orion only"}])
     try:
-        body = subscribe_source(get_db(), source_id, _settings().public_base_url)
+        body = subscribe_source(get_db(), source_id, _settings().public_base_url, staff)
     except NgsiError as exc:
         return error(502, "broker_error", "sources.broker_error", details=[str(exc)])
     return jsonify(body), 201

@@ -11,6 +11,7 @@ import logging
 
 from sqlalchemy import select
 
+from store import audit
 from store.models import Organisation
 from store.users import (
     ADMIN,
@@ -68,6 +69,7 @@ def change_password(db, staff: Staff, current: str, new: str, confirm: str) -> S
             raise AccountError("account.password_wrong")
         set_password(user, new)
         end_sessions(s, user.id)
+        audit.record(s, staff, "password.change", f"user:{user.id}", user.email)
         s.flush()
         s.refresh(user)
         fresh = staff_of(s, user)
@@ -87,6 +89,7 @@ def new_token(db, staff: Staff, name: str) -> str:
         raise AccountError("account.token_need_name")
     with db.session() as s:
         token = create_token(s, _user(s, staff), name[:100])
+        audit.record(s, staff, "token.create", f"user:{staff.id}", name[:100])
     log.info("API token created by %s: %r", staff.email, name[:100])
     return token
 
@@ -99,6 +102,7 @@ def drop_token(db, staff: Staff, token_id) -> None:
     with db.session() as s:
         if not revoke_token(s, staff.id, token_id):
             raise AccountError("account.no_token")
+        audit.record(s, staff, "token.revoke", f"token:{token_id}", staff.email)
     log.info("API token %s revoked by %s", token_id, staff.email)
 
 
@@ -134,7 +138,9 @@ def add_user(db, staff: Staff, email: str, org_code: str, role: str, password: s
             raise AccountError("account.bad_org")
         if get_user_by_email(s, email) is not None:
             raise AccountError("account.exists")
-        create_user(s, email, password, org_code, role)
+        made = create_user(s, email, password, org_code, role)
+        audit.record(s, staff, "user.create", f"user:{made.id}", made.email, made.organisation_id,
+                     detail={"role": role})
     log.info("user %s (%s, %s) created by %s", email, org_code, role, staff.email)
 
 
@@ -145,6 +151,7 @@ def change_user(db, staff: Staff, user_id, *, role: str | None = None, active: b
         user = s.get(User, int(user_id)) if str(user_id).isdigit() else None
         if user is None:
             raise AccountError("account.no_user")
+        before = audit.snapshot(user, ("role", "active", "organisation_id"))
         if user.id == staff.id and (active is False or (role is not None and role != ADMIN)):
             raise AccountError("account.not_yourself")  # the last way back in must stay open
         if role is not None:
@@ -171,6 +178,9 @@ def change_user(db, staff: Staff, user_id, *, role: str | None = None, active: b
             revoked += revoke_tokens(s, user)
         if ended:
             end_sessions(s, user.id)
+        audit.record(s, staff, "user.update", f"user:{user.id}", user.email, user.organisation_id,
+                     changes=audit.diff(before, audit.snapshot(user, ("role", "active", "organisation_id"))),
+                     detail={"password_reset": bool(password), "tokens_revoked": revoked})
         email = user.email
     log.info("user %s changed by %s: role=%s active=%s org=%s password=%s sessions=%s tokens revoked=%d", email,
              staff.email, role, active, org_code, "reset" if password else "-", "ended" if ended else "-", revoked)

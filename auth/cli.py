@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from store import audit
 from store.users import ROLES, create_token, create_user, get_user_by_email
 
 
@@ -21,6 +22,7 @@ def register_cli(server) -> None:
         try:
             with db.session() as s:
                 user = create_user(s, email, password, org, role)
+                audit.record(s, None, "user.create", f"user:{user.id}", user.email, user.organisation_id, email="(cli)", via="cli", detail={"role": role})  # noqa: E501
                 click.echo(f"created {user.email} ({role}, {org})")
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
@@ -35,5 +37,6 @@ def register_cli(server) -> None:
             if user is None:
                 raise click.ClickException(f"no such user: {email}")
             token = create_token(s, user, name)
+            audit.record(s, None, "token.create", f"user:{user.id}", name, user.organisation_id, email=user.email, via="cli")  # noqa: E501
         click.echo(f"API token for {user.email} (keep it secret; it is not shown again):", err=True)
         click.echo(token)

@@ -10,6 +10,7 @@ from markupsafe import escape
 
 from auth.core import StaffUser, csrf_ok, csrf_token, current_staff, safe_next
 from i18n import normalize_lang, t
+from store import audit
 from store.db import get_db, utcnow
 from store.users import check_password, end_sessions, get_user_by_email, normalize_email, staff_of
 
@@ -99,9 +100,11 @@ def login_post():
         user = get_user_by_email(s, email)
         if not check_password(user, password):
             log.warning("log-in failed: %r from %s (%d in a row from this address)", email, addr, verdict.failures)
+            audit.record(s, None, "auth.login_failed", f"user:{user.id}" if user else "", email=email, organisation_id=getattr(user, "organisation_id", None))  # noqa: E501
             return _login_form(lang, email, t("auth.failed", lang), 401)
         user.last_login_at = utcnow()
         staff = staff_of(s, user)
+        audit.record(s, staff, "auth.login", f"user:{staff.id}", staff.email)
     throttle.succeeded(email, addr)
     login_user(StaffUser(staff))
     log.info("log-in: %s (%s, %s) from %s", staff.email, staff.organisation_code, staff.role, _client_addr())
@@ -127,6 +130,7 @@ def logout_post():
     if staff is not None:
         with get_db().session() as s:
             end_sessions(s, staff.id)  # every session of this person ends, copies of this cookie too
+            audit.record(s, staff, "auth.logout", f"user:{staff.id}", staff.email)
         log.info("log-out: %s", staff.email)
     logout_user()
     session.clear()

@@ -31,7 +31,7 @@ from dashboards.queries.base import Context, Denied, sensor_name
 from dashboards.queries.registry import QUERY_KINDS
 from keylock import key_lock
 from refusal import Refused
-from store import dashboards as sd
+from store import audit, dashboards as sd
 from store.db import utcnow
 from store.layers import visible_clause
 from store.models import PUBLIC, Layer, Organisation, Sensor
@@ -196,6 +196,20 @@ def _private_ids(s) -> set[str]:
     return layers | sensors
 
 
+def _audited(doc: dict) -> dict:
+    """What the audit log keeps of a dashboard before and after a change."""
+    out = {k: doc.get(k) for k in ("slug", "title_ja", "title_en", "organisation", "visibility", "refresh", "time")}
+    out["panels"] = [f"{p.get('id')}:{p.get('type')}" for p in doc.get("panels", [])]
+    out["variables"] = [v.get("name") for v in doc.get("variables", [])]
+    return out
+
+
+def _audit(s, staff: Staff, action: str, dash: sd.Dashboard, before: dict | None, after: dict | None) -> None:
+    changes = audit.diff(_audited(before), _audited(after)) if before is not None and after is not None else None
+    audit.record(s, staff, action, f"dashboard:{dash.slug}", dash.title_ja, dash.organisation_id, changes=changes,
+                 detail={"version": dash.version})
+
+
 def _slug_taken() -> Refused:
     return Refused(409, "slug_taken", "dash.err.slug_taken", [{"field": "slug", "message_key": "dash.err.slug_taken"}])
 
@@ -210,13 +224,16 @@ def create(db, staff: Staff, data) -> dict:
         doc["organisation"] = org.code
         dash = sd.save(s, None, doc, org.id, staff.email)
         log.info("dashboard %s created by %s", dash.slug, staff.email)
-        return document(s, dash)
+        after = document(s, dash)
+        _audit(s, staff, "dashboard.create", dash, {}, after)
+        return after
 
 
-def replace(db, staff: Staff, slug: str, data) -> dict:
+def replace(db, staff: Staff, slug: str, data, action: str = "dashboard.update") -> dict:
     doc = parse_dashboard(data)
     with db.session() as s:
         dash = _editable(s, staff, slug)
+        before = document(s, dash)
         org = _organisation(s, staff, doc.get("organisation", ""))
         if doc["slug"] != dash.slug and sd.by_slug(s, doc["slug"]) is not None:
             raise _slug_taken()
@@ -224,12 +241,15 @@ def replace(db, staff: Staff, slug: str, data) -> dict:
         doc["organisation"] = org.code
         sd.save(s, dash, doc, org.id, staff.email)
         log.info("dashboard %s saved by %s (version %d)", dash.slug, staff.email, dash.version)
-        return document(s, dash)
+        after = document(s, dash)
+        _audit(s, staff, action, dash, before, after)
+        return after
 
 
 def delete(db, staff: Staff, slug: str) -> None:
     with db.session() as s:
         dash = _editable(s, staff, slug)
+        _audit(s, staff, "dashboard.delete", dash, None, None)
         sd.remove(s, dash)
         log.info("dashboard %s deleted by %s", slug, staff.email)
 
@@ -273,7 +293,7 @@ def restore(db, staff: Staff, slug: str, version: int) -> dict:
         if old is None:
             raise Refused(404, "not_found", "dash.err.no_version")
         old = {**old, "slug": dash.slug}
-    return replace(db, staff, slug, old)
+    return replace(db, staff, slug, old, action="dashboard.restore")
 
 
 # --- variables ------------------------------------------------------------------------------------

@@ -94,6 +94,9 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
     if settings.demo_feed:
         jobs.append(Job(camera_feed.DEMO_JOB_NAME, 30.0, lambda: camera_feed.demo_tick(db, settings.instance_path)))
 
+    from layers.usage_report import periodic_jobs  # audit log retention, usage per organisation
+
+    jobs += [Job(name, interval_s, run, queue="feeds") for name, interval_s, run in periodic_jobs(settings, db)]
     return jobs
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from i18n import t
 from refusal import Refused
+from store import audit
 from store.cameras import (
     DEFAULT_INTERVAL_S,
     MIN_INTERVAL_S,
@@ -32,6 +33,19 @@ from store.models import Layer, Organisation
 LAYER_ID = "cameras"  # the built-in layer that shows them
 MAX_INTERVAL_S = 86400
 FIELDS = {"name", "name_en", "lon", "lat", "url", "interval_s", "visibility", "organisation"}
+
+
+def _audited(cam: Camera) -> dict:
+    """What the audit log keeps of a camera; its URL without user, password or query (they may hold secrets)."""
+    from urllib.parse import urlsplit
+
+    out = audit.snapshot(cam, ("name_ja", "name_en", "organisation_id", "lon", "lat", "interval_s", "visibility"))
+    try:
+        u = urlsplit(cam.url or "")
+        out["url"] = f"{u.scheme}://{u.hostname or ''}{f':{u.port}' if u.port else ''}{u.path}" if u.scheme else ""
+    except ValueError:
+        out["url"] = ""
+    return out
 
 
 def _num(value) -> float | None:
@@ -175,6 +189,8 @@ def register(db: Database, staff, body, lang: str = "ja", allowed_hosts: list[st
         s.add(cam)
         _touch_layer(s)
         s.flush()
+        audit.record(s, staff, "camera.create", f"camera:{cam.id}", cam.name_ja, cam.organisation_id,
+                     changes=audit.diff({}, _audited(cam)))
         return camera_json(s, cam, staff=staff)
 
 
@@ -193,6 +209,7 @@ def update(db: Database, staff, camera_id: str, body, lang: str = "ja",
     with db.session() as s:
         cam = _editable(s, staff, camera_id)
         values = clean(body, lang, partial=True, allowed_hosts=allowed_hosts)
+        before = _audited(cam)
         if "organisation" in values:
             cam.organisation_id = _organisation_for(s, staff, values.pop("organisation"))
         url_changed = "url" in values and values["url"] != cam.url
@@ -202,12 +219,15 @@ def update(db: Database, staff, camera_id: str, body, lang: str = "ja",
             cam.last_attempt_at = None
         _touch_layer(s)
         s.flush()
+        audit.record(s, staff, "camera.update", f"camera:{cam.id}", cam.name_ja, cam.organisation_id,
+                     changes=audit.diff(before, _audited(cam)))
         return camera_json(s, cam, staff=staff), url_changed and not cam.demo
 
 
 def remove(db: Database, staff, camera_id: str, instance_path: Path) -> None:
     with db.session() as s:
         cam = _editable(s, staff, camera_id)
+        audit.record(s, staff, "camera.delete", f"camera:{cam.id}", cam.name_ja, cam.organisation_id)
         delete_camera(s, cameras_folder(instance_path), cam)
         _touch_layer(s)
 

@@ -21,6 +21,7 @@ from csvcell import cell
 from refusal import Refused
 from sources import virus_scan
 from sources.readers import ReadResult, UploadError, read_upload
+from store import audit
 from store.grids import refresh_grids
 from store.models import Feature, Layer
 from store.uploads import (
@@ -111,6 +112,8 @@ def publish_result(db, staff: Staff, result: ReadResult, filename: str, settings
                 description_ja=settings.get("description_ja") or "", license=settings.get("license") or "",
                 attribution_ja=settings.get("attribution_ja") or "")
             layer.options = {**layer.options, "geometry_types": result.geometry_types}
+            audit.record(s, staff, "layer.upload", f"layer:{layer.id}", layer.name_ja, layer.organisation_id,
+                         detail={"features": layer.feature_count, "file": filename, "visibility": layer.visibility})
             return Outcome(layer.id, layer.feature_count, result, [p.as_dict(lang) for p in result.problems])
     except EditError as exc:
         raise _refuse_edit(exc) from None
@@ -139,6 +142,8 @@ def replace_result(db, staff: Staff, layer_id: str, result: ReadResult, filename
         layer = layer_for_edit(s, staff, layer_id)
         count = replace_layer_data(s, staff, layer, result.features, result.columns, source_info(result, filename))
         layer.options = {**layer.options, "geometry_types": result.geometry_types}
+        audit.record(s, staff, "layer.replace", f"layer:{layer.id}", layer.name_ja, layer.organisation_id,
+                     detail={"features": count, "file": filename, "version": layer.version})
         return Outcome(layer.id, count, result, [p.as_dict(lang) for p in result.problems])
 
 
@@ -146,7 +151,9 @@ def change_settings(db, staff: Staff, layer_id: str, changes: dict) -> dict:
     try:
         with db.session() as s:
             layer = layer_for_edit(s, staff, layer_id)
+            before = _audited_settings(layer)
             update_layer_settings(s, layer, changes, staff)
+            audit_settings(s, staff, layer, before)
             return layer_info(layer)
     except EditError as exc:
         raise _refuse_edit(exc) from None
@@ -154,15 +161,39 @@ def change_settings(db, staff: Staff, layer_id: str, changes: dict) -> dict:
 
 def remove(db, staff: Staff, layer_id: str) -> None:
     with db.session() as s:
-        delete_layer(s, layer_for_edit(s, staff, layer_id))
+        layer = layer_for_edit(s, staff, layer_id)
+        audit.record(s, staff, "layer.delete", f"layer:{layer.id}", layer.name_ja, layer.organisation_id,
+                     detail={"features": layer.feature_count})
+        delete_layer(s, layer)
 
 
 def roll_back(db, staff: Staff, layer_id: str, version_id: int | None = None) -> int:
     try:
         with gcpause.paused(), db.session() as s:
-            return rollback_layer(s, staff, layer_for_edit(s, staff, layer_id), version_id)
+            layer = layer_for_edit(s, staff, layer_id)
+            restored = rollback_layer(s, staff, layer, version_id)
+            audit.record(s, staff, "layer.rollback", f"layer:{layer.id}", layer.name_ja, layer.organisation_id,
+                         detail={"restored": restored, "version": version_id})
+            return restored
     except EditError as exc:
         raise Refused(409 if exc.message_key == "layers.no_version" else 400, "no_version", exc.message_key) from None
+
+
+AUDITED_SETTINGS = ("name", "group", "visibility", "organisation_id", "description", "license", "attribution",
+                    "color", "shape", "popup")
+
+
+def _audited_settings(layer: Layer) -> dict:
+    info = layer_info(layer)
+    return {k: info[k] for k in AUDITED_SETTINGS}
+
+
+def audit_settings(s, staff: Staff, layer: Layer, before: dict) -> None:
+    """The audit entry of a settings change (before → after); a change of 公開/非公開 is its own kind."""
+    changes = audit.diff(before, _audited_settings(layer))
+    if changes:
+        action = "layer.visibility" if "visibility" in changes else "layer.settings"
+        audit.record(s, staff, action, f"layer:{layer.id}", layer.name_ja, layer.organisation_id, changes=changes)
 
 
 def layer_info(layer: Layer) -> dict:
@@ -283,7 +314,9 @@ def resolve_group(db, staff: Staff, group: str | None, new_ja: str | None, new_e
     if group == "__new__":
         try:
             with db.session() as s:
-                return create_menu_group(s, staff, new_ja or "", new_en or "").key
+                made = create_menu_group(s, staff, new_ja or "", new_en or "")
+                audit.record(s, staff, "group.create", f"group:{made.key}", made.label_ja, made.organisation_id)
+                return made.key
         except EditError as exc:
             raise _refuse_edit(exc) from None
     return group or ""
@@ -315,7 +348,13 @@ def rename_group(db, staff: Staff, key: str, label_ja: str, label_en: str) -> No
 
     try:
         with db.session() as s:
-            update_menu_group(s, staff, key, label_ja, label_en)
+            from store.uploads import MenuGroup
+
+            old = s.get(MenuGroup, key)
+            before = audit.snapshot(old, ("label_ja", "label_en")) if old is not None else {}
+            group = update_menu_group(s, staff, key, label_ja, label_en)
+            audit.record(s, staff, "group.rename", f"group:{key}", group.label_ja, group.organisation_id,
+                         changes=audit.diff(before, audit.snapshot(group, ("label_ja", "label_en"))))
     except EditError as exc:
         raise _refuse_edit(exc) from None
 
@@ -325,7 +364,11 @@ def remove_group(db, staff: Staff, key: str) -> None:
 
     try:
         with db.session() as s:
+            from store.uploads import MenuGroup
+
+            group = s.get(MenuGroup, key)
             delete_menu_group(s, staff, key)
+            audit.record(s, staff, "group.delete", f"group:{key}", group.label_ja, group.organisation_id)
     except EditError as exc:
         raise _refuse_edit(exc) from None
 
@@ -409,6 +452,8 @@ def save_items(db, staff: Staff, layer_id: str, shown: list[str], rows: list[dic
                 deleted += 1
             if changed or deleted:
                 refresh_grids(s, layer)  # a big layer's clusters follow the edit at once
+                audit.record(s, staff, "layer.items", f"layer:{layer.id}", layer.name_ja, layer.organisation_id,
+                             detail={"changed": changed, "deleted": deleted})
     except EditError as exc:
         raise _refuse_edit(exc) from None
     return {"changed": changed, "deleted": deleted}
@@ -429,6 +474,8 @@ def add_item(db, staff: Staff, layer_id: str, lon, lat, properties: dict | None 
             layer = layer_for_edit(s, staff, layer_id)
             fid = add_point(s, layer, lon, lat, properties).fid
             refresh_grids(s, layer)
+            audit.record(s, staff, "layer.item_add", f"layer:{layer.id}", layer.name_ja, layer.organisation_id,
+                         detail={"fid": fid, "lon": lon, "lat": lat})
             return fid
     except EditError as exc:
         raise _refuse_edit(exc) from None

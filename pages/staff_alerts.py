@@ -24,7 +24,7 @@ from alerts.rules_json import EMAIL
 from components.header import header
 from i18n import normalize_lang, t
 from refusal import Refused
-from store import alerts as sa
+from store import alerts as sa, audit
 from store.db import get_db
 
 dash.register_page(__name__, path="/staff/alerts", title=t("alerts.page.title"))
@@ -314,7 +314,10 @@ def save_group(_n, name, emails, lang):
         return t("alerts.groups.invalid", lang), no_update
     with get_db().session() as s:
         existing = next((g for g in sa.groups_of(s, staff.organisation_id) if g.name == name), None)
+        before = {"emails": list(existing.emails or []) if existing else []}
         sa.save_group(s, staff.organisation_id, name, addrs, existing.id if existing else None)
+        audit.record(s, staff, "rule.recipients", f"recipients:{name}", name,
+                     changes=audit.diff(before, {"emails": addrs}))
         options = [{"label": f"{g.name} ({len(g.emails or [])})", "value": g.id}
                    for g in sa.groups_of(s, staff.organisation_id)]
     return t("alerts.groups.saved", lang, name=name), options

@@ -10,7 +10,7 @@ from flask import current_app
 from components.staff import labelled, login_prompt, staff_header
 from i18n import normalize_lang, t
 from layers.feed_status import age_text
-from sources.source_config import clean_source, source_json
+from sources.source_config import audit_source, clean_source, source_json
 from store.brokers import TARGETS, Source, sources
 from store.db import get_db
 from store.feeds import feed_states
@@ -159,7 +159,9 @@ def act(_save, polls, deletes, subs, name, kind, ckan_dataset, url, service, ser
             return no_update, html.Ul(className="auth-error", children=[
                 html.Li(f"{t('staff_sources.f.' + _label(e['field']), lang)}: {e['message']}") for e in errors])
         with get_db().session() as s:
-            s.add(Source(organisation_id=staff.organisation_id, **values))
+            s.add(src := Source(organisation_id=staff.organisation_id, **values))
+            s.flush()
+            audit_source(s, staff, "source.create", src, {})
         message = t("staff_sources.saved", lang)
     elif isinstance(trig, dict) and dash.callback_context.triggered[0]["value"]:
         sid = trig["id"]
@@ -170,10 +172,11 @@ def act(_save, polls, deletes, subs, name, kind, ckan_dataset, url, service, ser
             if trig["type"] == "staff-sources-delete" and not src.from_env:
                 from sources.source_config import forget_source
 
+                audit_source(s, staff, "source.delete", src)
                 forget_source(s, src)
                 message = t("staff_sources.deleted", lang)
         if trig["type"] == "staff-sources-sub":
-            message = subscribe(sid, lang)
+            message = subscribe(sid, lang, staff)
         if trig["type"] == "staff-sources-poll":
             from sources.broker_poll import client_for, poll_source
 
@@ -185,13 +188,13 @@ def act(_save, polls, deletes, subs, name, kind, ckan_dataset, url, service, ser
     return sources_table(source_rows(staff, lang), lang), message
 
 
-def subscribe(source_id: int, lang: str) -> str:
+def subscribe(source_id: int, lang: str, staff=None) -> str:
     """Create an Orion subscription that pushes this source's entities to our notify URL."""
     from sources.ngsi import NgsiError
     from sources.source_config import subscribe_source
 
     try:
-        body = subscribe_source(get_db(), source_id, current_app.extensions["ishikawa.settings"].public_base_url)
+        body = subscribe_source(get_db(), source_id, current_app.extensions["ishikawa.settings"].public_base_url, staff)
     except NgsiError as exc:
         return t("staff_sources.poll_failed", lang, error=str(exc))
     return t("staff_sources.subscribed", lang, id=body["subscription_id"])

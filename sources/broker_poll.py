@@ -20,6 +20,7 @@ from sources.smart_models import UNDERSTOOD_TYPES
 from store.brokers import Source, due_sources, sources
 from store.db import Database, utcnow
 from store.feeds import feed_error, feed_ok
+from store.usage import count_requests
 
 log = logging.getLogger(__name__)
 FEED_JOB = "broker-poll"
@@ -64,6 +65,7 @@ def poll_source(db: Database, source_id: int, now: datetime | None = None,
         return poll_ckan_source(db, source, now)
     try:
         with make_client(source) as client:
+            count_requests(db, client, source)  # usage per organisation: requests made to its brokers
             entities = client.list_entities(source.entity_type or None, q=source.q, georel=source.georel,
                                             geometry=source.geometry, coords=source.coords,
                                             attrs=source.attrs or None, key_values=source.key_values)

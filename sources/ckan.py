@@ -16,6 +16,7 @@ import orjson
 
 from sources.ngsi import DEFAULT_TIMEOUT, NgsiError
 from sources.readers import UploadError, read_upload
+from store.usage import count_requests
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 50 * 1024 * 1024
@@ -119,6 +120,7 @@ def poll_ckan_source(db, source, now: datetime, client: CkanClient | None = None
 
     own = client is None
     client = client or CkanClient(source.base_url, token=source.token)
+    count_requests(db, client, source)  # usage per organisation: requests made to its CKAN sites
     try:
         package = client.package_show(source.ckan_dataset)
         res = pick_resource(package, source.ckan_resource)

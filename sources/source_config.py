@@ -5,6 +5,7 @@ import logging
 from urllib.parse import urlparse
 
 from sources.ngsi import validate_service, validate_servicepath
+from store import audit
 from store.brokers import KINDS, TARGETS, Source
 
 FIELDS = {
@@ -105,7 +106,7 @@ def notify_path(source_id: int) -> str:
     return f"/ngsi/notify/{source_id}"
 
 
-def subscribe_source(db, source_id: int, public_base_url: str) -> dict:
+def subscribe_source(db, source_id: int, public_base_url: str, staff=None) -> dict:
     """Create an Orion subscription that pushes the source's entities to our notify URL with the
     secret in a header (API and /staff/sources share it). Raises NgsiError."""
     from sources.broker_poll import client_for
@@ -120,7 +121,11 @@ def subscribe_source(db, source_id: int, public_base_url: str) -> dict:
             attrs_format="keyValues" if src.key_values else "normalized",
             description=f"ishikawa-map source {src.id}", headers={NOTIFY_HEADER: src.notify_secret})
     with db.session() as s:
-        s.get(Source, source_id).subscription_id = sub_id
+        src = s.get(Source, source_id)
+        before = audit_snapshot(src)
+        src.subscription_id = sub_id
+        if staff is not None:
+            audit_source(s, staff, "source.subscribe", src, before)
     return {"subscription_id": sub_id, "notify_url": url}
 
 
@@ -167,3 +172,19 @@ def forget_source(s, src: Source) -> None:
             opts = {k: v for k, v in layer.options.items() if k not in ("feed", "source_id")}
             layer.options = opts
     s.delete(src)
+
+
+# what the audit log keeps of a source before and after a change (its token shows only that it changed)
+AUDITED = ("name", "kind", "organisation_id", "base_url", "service", "servicepath", "entity_type", "q", "georel",
+           "geometry", "coords", "attrs", "key_values", "token_header", "token", "interval_s", "target", "visibility",
+           "enabled", "ckan_dataset", "ckan_resource", "subscription_id")
+
+
+def audit_snapshot(src: Source | None) -> dict:
+    return audit.snapshot(src, AUDITED) if src is not None else {}
+
+
+def audit_source(s, staff, action: str, src: Source, before: dict | None = None) -> None:
+    """The audit entry of a change to a source, in the change's own session (before → after)."""
+    changes = audit.diff(before, audit_snapshot(src)) if before is not None else None
+    audit.record(s, staff, action, f"source:{src.id}", src.name, src.organisation_id, changes=changes)

@@ -111,6 +111,7 @@ class Feed(Base):
 # versions, menu groups and grids; alert rules, events, outbox; broker and CKAN sources); importing
 # it here registers them.
 import store.alerts  # noqa: E402,F401
+import store.audit  # noqa: E402,F401  (the audit log)
 import store.brokers  # noqa: E402,F401
 import store.cameras  # noqa: E402,F401  (cameras and their snapshots)
 import store.dashboards  # noqa: E402,F401  (dashboards and their versions)
@@ -121,4 +122,5 @@ import store.menu_groups  # noqa: E402,F401
 import store.series  # noqa: E402,F401  (hourly rollups of readings)
 import store.snow  # noqa: E402,F401
 import store.uploads  # noqa: E402,F401
+import store.usage  # noqa: E402,F401  (usage counts per organisation and month)
 import store.users  # noqa: E402,F401
