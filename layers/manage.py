@@ -348,7 +348,7 @@ def rename_group(db, staff: Staff, key: str, label_ja: str, label_en: str) -> No
 
     try:
         with db.session() as s:
-            from store.uploads import MenuGroup
+            from store.menu_groups import MenuGroup
 
             old = s.get(MenuGroup, key)
             before = audit.snapshot(old, ("label_ja", "label_en")) if old is not None else {}
@@ -364,7 +364,7 @@ def remove_group(db, staff: Staff, key: str) -> None:
 
     try:
         with db.session() as s:
-            from store.uploads import MenuGroup
+            from store.menu_groups import MenuGroup
 
             group = s.get(MenuGroup, key)
             delete_menu_group(s, staff, key)

@@ -47,7 +47,7 @@ def staff_for(db, person: Person):
 
 
 def publish(db, staff, name="監査テスト", visibility="private") -> str:
-    from store.uploads import create_menu_group
+    from store.menu_groups import create_menu_group
 
     with db.session() as s:  # straight into the store: no entry of its own
         group = create_menu_group(s, staff, "防災テスト").key
