@@ -171,6 +171,9 @@ def post_readings():
                         or not (-180 <= lon <= 180 and -90 <= lat <= 90):
                     details.append({"index": i, "message": t("alerts.err.new_sensor", request_lang())})
                     continue
+                if not staff.may_manage(staff.organisation_id):  # a viewer changes nothing
+                    details.append({"index": i, "message": t("alerts.err.sensor_forbidden", request_lang())})
+                    continue
                 layer = _org_sensor_layer(s, staff)
                 sensor = upsert_sensor(s, sid, layer_id=layer.id, name_ja=str(item.get("name") or sid)[:200],
                                        name_en=str(item.get("name_en") or item.get("name") or sid)[:200],

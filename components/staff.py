@@ -10,6 +10,7 @@ NAV = [("/staff/upload", "staff.nav.upload"), ("/staff/layers", "staff.nav.layer
        ("/staff/cameras", "staff.nav.cameras"),
        ("/staff/dashboards", "staff.nav.dashboards"),
        ("/staff/explore", "staff.nav.explore"),
+       ("/staff/organisations", "staff.nav.organisations"),
        ("/staff/account", "staff.nav.account"), ("/", "staff.nav.map")]
 
 

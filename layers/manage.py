@@ -23,6 +23,7 @@ from sources import virus_scan
 from sources.upload import ReadResult, UploadError, read_upload
 from store.grids import refresh_grids
 from store.models import Feature, Layer
+from store.permissions import EDIT, can
 from store.uploads import (
     KIND,
     EditError,
@@ -100,7 +101,14 @@ def publish(db, staff: Staff, raw: bytes, filename: str, opts: UploadOptions, se
     return publish_result(db, staff, result, filename, settings, lang)
 
 
+def require_edit(staff: Staff | None, organisation_id: int | None) -> None:
+    """403 unless this person may change things of that organisation (store/permissions.py)."""
+    if not can(staff, EDIT, organisation_id):
+        raise Refused(403, "forbidden", "perm.forbidden")
+
+
 def publish_result(db, staff: Staff, result: ReadResult, filename: str, settings: dict, lang: str = "ja") -> Outcome:
+    require_edit(staff, settings.get("organisation_id") or staff.organisation_id)
     try:
         with gcpause.paused(), db.session() as s:
             layer = create_uploaded_layer(
@@ -281,6 +289,7 @@ def resolve_group(db, staff: Staff, group: str | None, new_ja: str | None, new_e
     from store.uploads import create_menu_group
 
     if group == "__new__":
+        require_edit(staff, staff.organisation_id)
         try:
             with db.session() as s:
                 return create_menu_group(s, staff, new_ja or "", new_en or "").key

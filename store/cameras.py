@@ -60,7 +60,9 @@ def may_see(staff, camera: Camera | None) -> bool:
     """Public cameras for everyone; private ones for their organisation's staff and admins."""
     if camera is None:
         return False
-    return camera.visibility == PUBLIC or (staff is not None and staff.may_manage(camera.organisation_id))
+    from store.permissions import VIEW, can
+
+    return can(staff, VIEW, camera.organisation_id, camera.visibility)
 
 
 def visible_cameras(s: Session, staff, bbox=None) -> list[Camera]:

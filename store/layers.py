@@ -11,7 +11,10 @@ from store.models import PUBLIC, Layer, Organisation
 def ensure_organisation(s: Session, code: str, name_ja: str, name_en: str) -> Organisation:
     org = s.scalar(select(Organisation).where(Organisation.code == code))
     if org is None:
-        org = Organisation(code=code, name_ja=name_ja, name_en=name_en)
+        from store.organisations import SEED_BOUNDARIES
+
+        org = Organisation(code=code, name_ja=name_ja, name_en=name_en, boundary=SEED_BOUNDARIES.get(code, ""),
+                           active=True, created_at=utcnow())
         s.add(org)
         s.flush()
     return org
