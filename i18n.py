@@ -1522,7 +1522,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "orgs.leave.reactivated": {"ja": "「{code}」を再び有効にしました。", "en": "“{code}” is active again."},
     "portal.title_plain": {"ja": "いしかわマップ", "en": "Ishikawa Map"},
     "portal.title": {"ja": "{org} の地図 — いしかわマップ", "en": "{org} map — Ishikawa Map"},
-    "portal.whole": {"ja": "県全体の地図", "en": "Whole prefecture"},
+    "portal.whole": {"ja": "県全体", "en": "All Ishikawa"},
     "portal.dashboards": {"ja": "ダッシュボード", "en": "Dashboards"},
     "portal.catalog": {"ja": "公開データ", "en": "Open data"},
     "portal.none": {"ja": "まだありません。", "en": "None yet."},

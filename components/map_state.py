@@ -75,10 +75,11 @@ def exclusive_selection(previous: list[str], current: list[str], exclusive: set[
     return [x for x in current if x not in exclusive or x == keep]
 
 
-def frame_for_bbox(bbox: tuple[float, float, float, float] | None, width_px: int = 900,
-                   height_px: int = 700) -> tuple[float, float, int]:
+def frame_for_bbox(bbox: tuple[float, float, float, float] | None, width_px: int = 600,
+                   height_px: int = 600) -> tuple[float, float, int]:
     """(lat, lon, zoom) that shows this bounding box (minx, miny, maxx, maxy) in a map of about
-    this size; None: the whole prefecture. Used for an organisation's portal (/o/<code>)."""
+    this size (small enough for a phone, so the whole area is seen on every screen); None: the
+    whole prefecture. Used for an organisation's portal (/o/<code>)."""
     import math
 
     if not bbox:

@@ -89,7 +89,7 @@ def _admin_card(staff, lang: str):
     return html.Div(className="staff-card", id="staff-account-admin", children=[
         html.H3(t("account.users.title", lang)),
         html.P(t("account.users.intro", lang)),
-        html.Div(id="staff-account-users", children=users_table(staff, lang)),
+        html.Div(id="staff-account-users", style={"overflowX": "auto"}, children=users_table(staff, lang)),
         html.H4(t("account.users.add", lang)),
         html.Div(className="staff-form", children=[
             labelled("auth.email", dcc.Input(id="staff-account-new-email", type="email", autoComplete="off"), lang),

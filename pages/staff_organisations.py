@@ -104,7 +104,8 @@ def layout(lang: str | None = None, **_query):
         html.P(t("orgs.intro", lang)),
         dcc.Store(id=f"{P}-lang", data=lang),
         html.Div(className="staff-card", children=[
-            html.Div(id=f"{P}-list", className="staff-table-wrap", children=org_table(staff, lang)),
+            html.Div(id=f"{P}-list", className="staff-table-wrap", style={"overflowX": "auto"},
+                     children=org_table(staff, lang)),
         ]),
         html.Div(className="staff-card", id=f"{P}-add-card", children=[
             html.H3(t("orgs.add.title", lang)),
