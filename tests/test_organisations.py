@@ -293,3 +293,26 @@ def test_city_portal_frames_the_city_and_puts_its_layers_first(client, app_db):
 
 def app_db_client(client):
     return client.application.test_client()
+
+
+def test_a_database_from_before_organisations_were_data_is_upgraded(db_url):
+    """The organisations table of an older release gains boundary / active / created_at, and the
+    three cities the product started with get their boundaries."""
+    import sqlalchemy as sa
+
+    from store.db import Database, normalize_url
+
+    engine = sa.create_engine(normalize_url(db_url))
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE organisations (id INTEGER PRIMARY KEY, code VARCHAR(40) UNIQUE, "
+                             "name_ja VARCHAR(200), name_en VARCHAR(200))"))
+        conn.execute(sa.text("INSERT INTO organisations (id, code, name_ja, name_en) VALUES "
+                             "(1, 'ishikawa', '石川県', 'Ishikawa Prefecture'), (2, 'kaga', '加賀市', 'Kaga City')"))
+    engine.dispose()
+    database = Database(db_url)
+    database.create_all()
+    database.create_all()  # twice: nothing left to do
+    with database.session() as s:
+        got = {o.code: (o.boundary, o.active) for o in so.all_organisations(s)}
+    database.dispose()
+    assert got == {"ishikawa": ("", True), "kaga": ("加賀市", True)}
