@@ -316,3 +316,18 @@ def test_a_database_from_before_organisations_were_data_is_upgraded(db_url):
         got = {o.code: (o.boundary, o.active) for o in so.all_organisations(s)}
     database.dispose()
     assert got == {"ishikawa": ("", True), "kaga": ("加賀市", True)}
+
+
+def test_a_city_may_embed_its_portal(client):
+    """EMBED_ORIGINS may frame /o/<code> (a city's home page), and nothing else of the staff side."""
+    settings = client.application.extensions["ishikawa.settings"]
+    client.application.extensions["ishikawa.settings"] = settings.with_(embed_origins=("https://www.city.kaga.example",))
+    try:
+        portal = client.get("/o/kaga")
+        staff = client.get("/staff/organisations")
+    finally:
+        client.application.extensions["ishikawa.settings"] = settings
+    assert "frame-ancestors 'self' https://www.city.kaga.example" in portal.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in portal.headers
+    assert "frame-ancestors 'none'" in staff.headers["Content-Security-Policy"]
+    assert staff.headers["X-Frame-Options"] == "DENY"
