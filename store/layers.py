@@ -1,7 +1,7 @@
 """Organisations and layers."""
 from __future__ import annotations
 
-from sqlalchemy import select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.db import utcnow
@@ -47,11 +47,9 @@ def visible_clause(staff=None):
     """The SQL form of `store.users.may_see_layer`: public layers, plus the private layers of the
     staff member's organisation (admins: all). Every query that selects layers or their sensors in
     bulk (lists, areas, "all") filters with it."""
-    if staff is None:
-        return Layer.visibility == PUBLIC
-    if staff.is_admin:
-        return true()
-    return (Layer.visibility == PUBLIC) | (Layer.organisation_id == staff.organisation_id)
+    from store.permissions import visible_sql
+
+    return visible_sql(staff, Layer.organisation_id, Layer.visibility)
 
 
 def visible_layer_rows(s: Session, staff=None) -> list[Layer]:

@@ -81,3 +81,17 @@ def can(staff, action: str, resource_org: int | None = None, visibility: str = P
 def grantable_roles(staff) -> tuple[str, ...]:
     """The roles this person may give to others (within the organisations they manage)."""
     return GRANTABLE.get(getattr(staff, "role", "") or "", ()) if staff is not None else ()
+
+
+def visible_sql(staff, organisation_column, visibility_column):
+    """The SQL form of `can(staff, VIEW, row's organisation, row's visibility)`, for queries that
+    select many things at once (lists, areas, "all"): one filter from the same table."""
+    from sqlalchemy import true
+
+    public = visibility_column == PUBLIC
+    reach = scope(getattr(staff, "role", None), VIEW) if staff is not None else NONE
+    if reach == ALL:
+        return true()
+    if reach == OWN:
+        return public | (organisation_column == staff.organisation_id)
+    return public

@@ -118,3 +118,27 @@ def test_who_may_give_which_role():
     assert set(grantable_roles(person(ORG_ADMIN))) == {ORG_ADMIN, EDITOR, VIEWER}
     assert grantable_roles(person(EDITOR)) == () and grantable_roles(person(VIEWER)) == ()
     assert grantable_roles(None) == ()
+
+
+def test_the_sql_form_selects_exactly_what_can_allows(db, people):
+    """`visible_sql` (lists, areas, "all") agrees with `can` row by row, for every role."""
+    from sqlalchemy import select
+
+    from store.layers import upsert_layer
+    from store.models import Layer, Organisation
+    from store.permissions import visible_sql
+
+    with db.session() as s:
+        orgs = [o.id for o in s.scalars(select(Organisation).order_by(Organisation.id))][:2]
+        for org in orgs:
+            for vis in (PUBLIC, PRIVATE):
+                upsert_layer(s, f"perm-{org}-{vis}", kind="uploaded", name_ja="x", group="bousai",
+                             organisation_id=org, visibility=vis)
+        rows = {lid: (org, vis) for lid, org, vis in s.execute(
+            select(Layer.id, Layer.organisation_id, Layer.visibility).where(Layer.id.like("perm-%")))}
+        for role in (*ROLES, None):
+            staff = None if role is None else Staff(id=9, email="p@example.jp", organisation_id=orgs[0],
+                                                    organisation_code="x", role=role)
+            got = set(s.scalars(select(Layer.id).where(Layer.id.like("perm-%"),
+                                                       visible_sql(staff, Layer.organisation_id, Layer.visibility))))
+            assert got == {lid for lid, (org, vis) in rows.items() if can(staff, VIEW, org, vis)}, role
