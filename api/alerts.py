@@ -22,7 +22,8 @@ from sources.observed import finite, parse_time, time_problem
 from store import alerts as sa
 from store.db import get_db, utcnow
 from store.layers import upsert_layer
-from store.models import PRIVATE, PUBLIC, Layer, Organisation, Sensor
+from store.models import PRIVATE, Layer, Organisation, Sensor
+from store.permissions import visible_sql
 from store.sensors import add_reading, upsert_sensor
 from store.users import may_see_layer
 
@@ -106,10 +107,7 @@ def delete_rule(rule_id: int):
 
 def _visible_sensors(s, staff) -> list[tuple[Sensor, Layer]]:
     q = select(Sensor, Layer).join(Layer, Layer.id == Sensor.layer_id).order_by(Sensor.id)
-    if staff is None:
-        q = q.where(Layer.visibility == PUBLIC)
-    elif not staff.is_admin:
-        q = q.where((Layer.visibility == PUBLIC) | (Layer.organisation_id == staff.organisation_id))
+    q = q.where(visible_sql(staff, Layer.organisation_id, Layer.visibility))
     return list(s.execute(q).all())
 
 

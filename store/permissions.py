@@ -83,12 +83,15 @@ def grantable_roles(staff) -> tuple[str, ...]:
     return GRANTABLE.get(getattr(staff, "role", "") or "", ()) if staff is not None else ()
 
 
-def visible_sql(staff, organisation_column, visibility_column):
+def visible_sql(staff, organisation_column, visibility):
     """The SQL form of `can(staff, VIEW, row's organisation, row's visibility)`, for queries that
-    select many things at once (lists, areas, "all"): one filter from the same table."""
-    from sqlalchemy import true
+    select many things at once (lists, areas, "all"): one filter from the same table.
+    `visibility`: a column holding "public"/"private", or an SQL condition that is true for the
+    public rows (e.g. `AlertRule.public.is_(True)`)."""
+    from sqlalchemy import Column, true
+    from sqlalchemy.orm import InstrumentedAttribute
 
-    public = visibility_column == PUBLIC
+    public = visibility == PUBLIC if isinstance(visibility, (Column, InstrumentedAttribute)) else visibility
     reach = scope(getattr(staff, "role", None), VIEW) if staff is not None else NONE
     if reach == ALL:
         return true()
