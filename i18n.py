@@ -1527,6 +1527,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "portal.catalog": {"ja": "公開データ", "en": "Open data"},
     "portal.none": {"ja": "まだありません。", "en": "None yet."},
     "portal.all_catalog": {"ja": "県全体のデータカタログ", "en": "The prefecture's data catalogue"},
+    "orgs.account.invite_button": {"ja": "招待メールを送る", "en": "Send an invite instead"},
+    "orgs.account.invite_hint": {"ja": "初期パスワードの代わりに、本人がパスワードを設定する招待リンクをメールで送ります。",
+                                 "en": "Instead of an initial password, mail a link with which the person sets their own."},
 }
 
 

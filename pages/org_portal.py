@@ -28,7 +28,18 @@ from store.db import get_db
 from store.models import Layer
 from store.organisations import boundary_bbox, get_by_code
 
-dash.register_page(__name__, path_template="/o/<code>", title=t("portal.title_plain"))
+
+def _title(code: str | None = None, **_query) -> str:
+    from components.staff import request_lang
+
+    org = _org(code)
+    if org is None:
+        return t("notfound.title", request_lang())
+    lang = request_lang()
+    return t("portal.title", lang, org=org["name_en"] if lang == "en" else org["name_ja"])
+
+
+dash.register_page(__name__, path_template="/o/<code>", title=_title)
 
 P = "portal"
 

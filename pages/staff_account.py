@@ -102,8 +102,11 @@ def _admin_card(staff, lang: str):
             labelled("account.users.initial_password", dcc.Input(id="staff-account-new-password", type="password",
                                                                autoComplete="new-password"), lang),
         ]),
-        html.Button(t("account.users.add_button", lang), id="staff-account-add", className="staff-button"),
+        html.Button(t("account.users.add_button", lang), id="staff-account-add", className="staff-button"), " ",
+        html.Button(t("orgs.account.invite_button", lang), id="staff-account-invite", className="staff-button",
+                    title=t("orgs.account.invite_hint", lang)),
         html.Div(id="staff-account-users-message", role="status"),
+        html.Div(id="staff-account-invite-message", role="status"),
     ])
 
 
@@ -277,3 +280,32 @@ def manage_users(_add, _active, _role, _reset, email, org, role, password, new_p
     except AccountError as exc:
         return no_update, _refused(exc, lang), no_update, no_update
     return users_table(staff, lang), _msg(done, True), *cleared
+
+
+@callback(
+    Output("staff-account-invite-message", "children"),
+    Input("staff-account-invite", "n_clicks"),
+    State("staff-account-new-email", "value"),
+    State("staff-account-new-org", "value"),
+    State("staff-account-new-role", "value"),
+    State("staff-account-lang", "data"),
+    prevent_initial_call=True,
+)
+def invite_user(n, email, org, role, lang):
+    """Instead of an initial password: an invite mail whose link lets the person set their own."""
+    from flask import current_app
+
+    from auth.organisations import MailConfig, invite
+    from refusal import Refused
+
+    lang = normalize_lang(lang)
+    staff = _staff()
+    if staff is None or not n:
+        return _msg(t("staff_sources.login_needed", lang), False)
+    email = str(email or "").strip()
+    try:
+        invite(get_db(), staff, str(org or staff.organisation_code), email,
+               MailConfig.from_settings(current_app.extensions["ishikawa.settings"]), str(role or EDITOR), lang)
+    except Refused as exc:
+        return _msg(t(exc.message_key, lang, **exc.fmt), False)
+    return _msg(t("orgs.invite.sent", lang, email=email), True)

@@ -287,6 +287,7 @@ def test_city_portal_frames_the_city_and_puts_its_layers_first(client, app_db):
     assert "portal-not-found" in _page(client, "/o/nowhere") and "portal-map" not in _page(client, "/o/nowhere")
     en = _page(client, "/o/hakui", "?lang=en")
     assert "Hakui City map" in en
+    assert json.loads(body)["response"]["_pages_store"]["data"]["title"] == "羽咋市 の地図 — いしかわマップ"
     # staff of the city see their private layer there too, others do not
     assert secret in _page(login(app_db_client(client), editor.email), "/o/hakui")
 
@@ -331,3 +332,28 @@ def test_a_city_may_embed_its_portal(client):
     assert "X-Frame-Options" not in portal.headers
     assert "frame-ancestors 'none'" in staff.headers["Content-Security-Policy"]
     assert staff.headers["X-Frame-Options"] == "DENY"
+
+
+def test_org_admin_invites_a_colleague_from_the_account_page(dash_app, app_db):
+    boss = make_person(app_db, "nomi", ORG_ADMIN)
+    session = login(dash_app.server.test_client(), boss.email)
+    email = f"new-{uuid.uuid4().hex[:6]}@city.nomi.example.jp"
+
+    def send(org, role):
+        return session.post("/_dash-update-component", json={
+            "output": "staff-account-invite-message.children",
+            "outputs": {"id": "staff-account-invite-message", "property": "children"},
+            "inputs": [{"id": "staff-account-invite", "property": "n_clicks", "value": 1}],
+            "state": [{"id": "staff-account-new-email", "property": "value", "value": email},
+                      {"id": "staff-account-new-org", "property": "value", "value": org},
+                      {"id": "staff-account-new-role", "property": "value", "value": role},
+                      {"id": "staff-account-lang", "property": "data", "value": "en"}],
+            "changedPropIds": ["staff-account-invite.n_clicks"]}).get_data(as_text=True)
+
+    assert "staff-error" in send("kaga", EDITOR)  # another organisation
+    assert "staff-error" in send("nomi", ADMIN)  # a role above their own
+    assert f"Invite sent to {email}" in send("nomi", VIEWER)
+    with app_db.session() as s:
+        inv = s.query(so.Invite).filter_by(email=email).one()
+        assert inv.role == VIEWER and s.get(Organisation, inv.organisation_id).code == "nomi"
+        assert s.query(OutboxMail).filter_by(to_addr=email, kind="invite").count() == 1
