@@ -100,6 +100,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from api.cameras import bp as cameras_api  # cameras and their snapshots
 
     server.register_blueprint(cameras_api)
+    from api.organisations import bp as organisations_api  # organisations: list, export archive
+
+    server.register_blueprint(organisations_api)
 
     from api.dashboards import bp as dashboards_api
     from api.errors import install as install_errors

@@ -10,7 +10,8 @@ from alerts.engine import OPS
 from alerts.mail import OP_TEXT
 from i18n import t
 from store import alerts as sa
-from store.models import PUBLIC, Layer, Organisation, Sensor
+from store.models import Layer, Organisation, Sensor
+from store.permissions import visible_sql
 
 FORM_FIELDS = ("name", "target", "sensor_id", "layer_id", "property", "area", "attribute", "op", "threshold",
                "clear_threshold", "for_minutes", "repeat_minutes", "no_data_minutes", "quiet_start", "quiet_end",
@@ -60,8 +61,7 @@ def rule_to_form(rule: sa.AlertRule) -> dict:
 
 def sensor_options(s: Session, staff, lang: str) -> list[dict]:
     q = select(Sensor, Layer).join(Layer, Layer.id == Sensor.layer_id).order_by(Sensor.id)
-    if not staff.is_admin:
-        q = q.where((Layer.visibility == PUBLIC) | (Layer.organisation_id == staff.organisation_id))
+    q = q.where(visible_sql(staff, Layer.organisation_id, Layer.visibility))
     out = []
     for sensor, _layer in s.execute(q).all():
         name = sensor.name_en if lang == "en" and sensor.name_en else sensor.name_ja
@@ -72,8 +72,7 @@ def sensor_options(s: Session, staff, lang: str) -> list[dict]:
 
 def layer_options(s: Session, staff, lang: str) -> list[dict]:
     q = select(Layer).order_by(Layer.sort_order, Layer.id)
-    if not staff.is_admin:
-        q = q.where((Layer.visibility == PUBLIC) | (Layer.organisation_id == staff.organisation_id))
+    q = q.where(visible_sql(staff, Layer.organisation_id, Layer.visibility))
     return [{"label": (x.name_en if lang == "en" and x.name_en else x.name_ja) + f" ({x.id})", "value": x.id}
             for x in s.scalars(q) if x.kind not in ("tiles", "hazard", "outline")]
 

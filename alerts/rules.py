@@ -58,6 +58,8 @@ def create(s: Session, staff, data, config: AlertConfig | None = None) -> sa.Ale
     """A new rule of the staff member's organisation from rule JSON (alerts.rules_json)."""
     if staff is None:
         raise Refused(401, "unauthorized", "alerts.err.login")
+    if not staff.may_manage(staff.organisation_id):  # a viewer changes nothing
+        raise Refused(403, "forbidden", "perm.forbidden")
     fields = parse_rule(s, data, staff)
     rule = sa.create_rule(s, staff.organisation_id, staff.email, created_at=utcnow(), **fields)
     _evaluate(s, config, rule)

@@ -23,7 +23,8 @@ from sources.observed import finite, parse_time, time_problem
 from store import alerts as sa
 from store.db import get_db, utcnow
 from store.layers import upsert_layer
-from store.models import PRIVATE, PUBLIC, Layer, Organisation, Sensor
+from store.models import PRIVATE, Layer, Organisation, Sensor
+from store.permissions import visible_sql
 from store.sensors import add_reading, upsert_sensor
 from store.users import may_see_layer
 
@@ -107,10 +108,7 @@ def delete_rule(rule_id: int):
 
 def _visible_sensors(s, staff) -> list[tuple[Sensor, Layer]]:
     q = select(Sensor, Layer).join(Layer, Layer.id == Sensor.layer_id).order_by(Sensor.id)
-    if staff is None:
-        q = q.where(Layer.visibility == PUBLIC)
-    elif not staff.is_admin:
-        q = q.where((Layer.visibility == PUBLIC) | (Layer.organisation_id == staff.organisation_id))
+    q = q.where(visible_sql(staff, Layer.organisation_id, Layer.visibility))
     return list(s.execute(q).all())
 
 
@@ -171,6 +169,9 @@ def post_readings():
                 if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lon, lat)) \
                         or not (-180 <= lon <= 180 and -90 <= lat <= 90):
                     details.append({"index": i, "message": t("alerts.err.new_sensor", request_lang())})
+                    continue
+                if not staff.may_manage(staff.organisation_id):  # a viewer changes nothing
+                    details.append({"index": i, "message": t("alerts.err.sensor_forbidden", request_lang())})
                     continue
                 layer = _org_sensor_layer(s, staff)
                 sensor = upsert_sensor(s, sid, layer_id=layer.id, name_ja=str(item.get("name") or sid)[:200],

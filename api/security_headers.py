@@ -10,8 +10,8 @@ MIME sniffing and referrers.
   and Leaflet set styles at run time); images from our origin, `data:`/`blob:` and the tile
   servers of the base maps and hazard overlays; no plugins; forms and `<base>` only to us.
 - Framing: nobody may frame our pages (`frame-ancestors 'none'`, `X-Frame-Options: DENY`, against
-  clickjacking), except `/embed/...` pages, which the origins in EMBED_ORIGINS (a city's CMS) may
-  show in an iframe.
+  clickjacking), except `/embed/...` pages and the cities' portals `/o/<code>`, which the origins in
+  EMBED_ORIGINS (a city's CMS) may show in an iframe.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from flask import current_app, request
 TILE_ORIGINS = ("https://cyberjapandata.gsi.go.jp", "https://disaportaldata.gsi.go.jp",
                 "https://tile.openstreetmap.org")
 EMBED_PREFIX = "/embed/"
+PORTAL_PREFIX = "/o/"  # a city's portal (pages/org_portal.py), embeddable like /embed/
 
 
 def frame_ancestors(origins: tuple[str, ...]) -> str:
@@ -56,7 +57,7 @@ def install(server, dash_app=None) -> None:
     def _security_headers(resp):
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        embed = request.path.startswith(EMBED_PREFIX)
+        embed = request.path.startswith((EMBED_PREFIX, PORTAL_PREFIX))
         if resp.mimetype != "text/html" and not embed:
             return resp
         if embed:

@@ -76,6 +76,8 @@ def create_source():
     values, errors = clean_source(data if data is not None else "", partial=False)
     with get_db().session() as s:
         org_id = staff.organisation_id
+        if not staff.may_manage(org_id):  # a viewer changes nothing
+            return error(403, "forbidden", "perm.forbidden")
         code = (data or {}).get("organisation") if isinstance(data, dict) else None
         if code:
             org = next((o for o in organisations(s).values() if o.code == code), None)

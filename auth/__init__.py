@@ -7,7 +7,7 @@ Usage, for API blueprints and Dash callbacks alike::
     @bp.post("/api/vehicles/fixes")
     def post_fixes():
         staff = require_token()          # Bearer token; aborts with 401 JSON when missing/bad
-        if not staff.may_manage(org_id): # admin: every organisation; editor: own organisation
+        if not staff.may_manage(org_id): # admin: every organisation; org_admin/editor: own; viewer: none
             ...
 
     @callback(...)
@@ -27,8 +27,12 @@ Usage, for API blueprints and Dash callbacks alike::
 
 Routes: `/login` (GET form, POST check; throttled per account+address and per address by
 `auth/throttle.py`), `/logout` (POST; GET shows a confirm button; ends every session of that person).
-CLI: `flask --app app create-user EMAIL --org ORG --role admin|editor [--password P]` and
-`flask --app app create-token EMAIL` (prints the token as its last line).
+CLI: `flask --app app create-user EMAIL --org ORG --role admin|org_admin|editor|viewer [--password P]`,
+`flask --app app create-token EMAIL` (prints the token as its last line) and
+`flask --app app create-organisation CODE --name NAME [--name-en NAME] [--boundary CITY]`.
+Who may do what: `auth.permissions.can(staff, action, organisation, visibility)` — the one rule set
+(store/permissions.py). Organisations, invites and leaving: `auth/organisations.py`;
+`/invite/<token>`: `auth/invite_views.py`.
 The first admin comes from ADMIN_EMAIL / ADMIN_PASSWORD when no user exists yet.
 """
 from auth.core import (  # noqa: F401

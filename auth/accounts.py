@@ -2,8 +2,10 @@
 
 Plain functions (no Flask, no Dash) taking a Database and the acting `Staff`, used by
 `pages/staff_account.py` and tested directly. Failures raise `AccountError(message_key)`; nothing
-is written then. The rule: an editor changes only their own account (password, tokens); users
-are created, re-assigned and deactivated by admins, who cannot lock themselves out.
+is written then. The rule (store/permissions.py, action `manage_users`): everyone changes their own
+password and tokens; users are created, re-assigned and deactivated by prefecture admins (every
+organisation) and by org_admins (their own organisation only, never giving or touching the `admin`
+role); nobody can lock themself out.
 """
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ from sqlalchemy import select
 
 from store import audit
 from store.models import Organisation
+from store.permissions import MANAGE_USERS, can, grantable_roles
 from store.users import (
-    ADMIN,
     MIN_PASSWORD,
     ROLES,
     Staff,
@@ -49,9 +51,14 @@ def _user(s, staff: Staff) -> User:
     return user
 
 
-def _require_admin(staff: Staff | None) -> None:
-    if staff is None or not staff.is_admin:
+def _require_manager(staff: Staff | None, org_id: int | None = None) -> None:
+    """May manage users: of `org_id`, or (None) of at least their own organisation."""
+    if staff is None or not can(staff, MANAGE_USERS, staff.organisation_id if org_id is None else org_id):
         raise AccountError("account.admin_only")
+
+
+def may_manage_users(staff: Staff | None) -> bool:
+    return staff is not None and can(staff, MANAGE_USERS, staff.organisation_id)
 
 
 # --- one's own account ---
@@ -108,34 +115,42 @@ def drop_token(db, staff: Staff, token_id) -> None:
 
 # --- admins: everyone's accounts ---
 
-def organisation_options(db, lang: str) -> list[dict]:
+def organisation_options(db, lang: str, staff: Staff | None = None) -> list[dict]:
+    """The organisations to pick from (with `staff`: those whose users they manage)."""
     with db.session() as s:
         orgs = s.scalars(select(Organisation).order_by(Organisation.id)).all()
-        return [{"label": (o.name_en if lang == "en" and o.name_en else o.name_ja), "value": o.code} for o in orgs]
+        return [{"label": (o.name_en if lang == "en" and o.name_en else o.name_ja), "value": o.code} for o in orgs
+                if staff is None or can(staff, MANAGE_USERS, o.id)]
+
+
+def role_options(staff: Staff | None) -> tuple[str, ...]:
+    return grantable_roles(staff)
 
 
 def users(db, staff: Staff) -> list[dict]:
-    _require_admin(staff)
+    """The accounts this person manages (admins: everyone; org_admins: their organisation's)."""
+    _require_manager(staff)
     with db.session() as s:
         orgs = {o.id: o for o in s.scalars(select(Organisation))}
         return [{"id": u.id, "email": u.email, "organisation": orgs[u.organisation_id].code,
                  "organisation_ja": orgs[u.organisation_id].name_ja,
                  "organisation_en": orgs[u.organisation_id].name_en or orgs[u.organisation_id].name_ja,
                  "role": u.role, "active": u.active, "last_login_at": u.last_login_at, "me": u.id == staff.id}
-                for u in all_users(s)]
+                for u in all_users(s) if can(staff, MANAGE_USERS, u.organisation_id)]
 
 
 def add_user(db, staff: Staff, email: str, org_code: str, role: str, password: str) -> None:
-    _require_admin(staff)
-    if role not in ROLES:
+    _require_manager(staff)
+    if role not in ROLES or role not in grantable_roles(staff):
         raise AccountError("account.bad_role")
     if len(password or "") < MIN_PASSWORD:
         raise AccountError("account.password_short", n=MIN_PASSWORD)
     with db.session() as s:
         if "@" not in (email or "") or len(email) > 254:
             raise AccountError("account.bad_email")
-        if organisation_by_code(s, org_code or "") is None:
-            raise AccountError("account.bad_org")
+        org = organisation_by_code(s, org_code or "")
+        if org is None or not can(staff, MANAGE_USERS, org.id):
+            raise AccountError("account.bad_org")  # another organisation: as if unknown
         if get_user_by_email(s, email) is not None:
             raise AccountError("account.exists")
         made = create_user(s, email, password, org_code, role)
@@ -146,21 +161,22 @@ def add_user(db, staff: Staff, email: str, org_code: str, role: str, password: s
 
 def change_user(db, staff: Staff, user_id, *, role: str | None = None, active: bool | None = None,
                 org_code: str | None = None, password: str | None = None) -> None:
-    _require_admin(staff)
+    _require_manager(staff)
     with db.session() as s:
-        user = s.get(User, int(user_id)) if str(user_id).isdigit() else None
-        if user is None:
-            raise AccountError("account.no_user")
+        user = s.get(User, int(user_id)) if str(user_id).isdigit() and len(str(user_id)) < 12 else None
+        if user is None or not can(staff, MANAGE_USERS, user.organisation_id) \
+                or user.role not in grantable_roles(staff):
+            raise AccountError("account.no_user")  # another organisation's (or a higher role's): as if unknown
         before = audit.snapshot(user, ("role", "active", "organisation_id"))
-        if user.id == staff.id and (active is False or (role is not None and role != ADMIN)):
+        if user.id == staff.id and (active is False or (role is not None and role != user.role)):
             raise AccountError("account.not_yourself")  # the last way back in must stay open
         if role is not None:
-            if role not in ROLES:
+            if role not in ROLES or role not in grantable_roles(staff):
                 raise AccountError("account.bad_role")
             user.role = role
         if org_code is not None:
             org = organisation_by_code(s, org_code)
-            if org is None:
+            if org is None or not can(staff, MANAGE_USERS, org.id):
                 raise AccountError("account.bad_org")
             user.organisation_id = org.id
         ended = False

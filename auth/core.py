@@ -12,7 +12,8 @@ from flask_login import LoginManager, UserMixin, current_user
 
 from refusal import Refused
 from store.db import get_db
-from store.users import Staff, ensure_first_admin, staff_of, user_for_token
+from store.permissions import EDIT, can
+from store.users import Staff, ensure_first_admin, may_log_in, staff_of, user_for_token
 
 log = logging.getLogger("ishikawa.auth")
 login_manager = LoginManager()
@@ -39,7 +40,7 @@ def _load_user(user_id: str):
         return None
     with get_db().session() as s:
         user = s.get(User, int(uid))
-        if user is None or not user.active:
+        if not may_log_in(s, user):  # a deactivated account or organisation
             return None
         staff = staff_of(s, user)
     return StaffUser(staff) if hmac.compare_digest(staff.session_nonce, nonce) else None
@@ -61,15 +62,30 @@ def init_auth(server, settings) -> None:
     init_throttle(server, settings)
 
     from auth.cli import register_cli
+    from auth.invite_views import bp as invite_bp
     from auth.views import bp
 
     server.register_blueprint(bp)
+    server.register_blueprint(invite_bp)  # /invite/<token>: an invited person sets a password
+    server.before_request(_viewers_read_only)
     register_cli(server)
     db = server.extensions["ishikawa.db"]
     with db.session() as s:
         user = ensure_first_admin(s, settings.admin_email, settings.admin_password)
         if user is not None:
             log.info("first admin created from ADMIN_EMAIL: %s", user.email)
+
+
+def _viewers_read_only():
+    """A token that may change nothing (role viewer) writes nothing through the API, whichever
+    route: the services check too, this is the one door in front of them all."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or not request.path.startswith("/api/") \
+            or "Authorization" not in request.headers:
+        return None
+    staff = current_staff()
+    if staff is not None and not can(staff, EDIT, staff.organisation_id):
+        raise Refused(403, "forbidden", "perm.read_only")
+    return None
 
 
 def trust_proxies(server, count: int) -> None:

@@ -12,7 +12,7 @@ from auth.core import StaffUser, csrf_ok, csrf_token, current_staff, safe_next
 from i18n import normalize_lang, t
 from store import audit
 from store.db import get_db, utcnow
-from store.users import check_password, end_sessions, get_user_by_email, normalize_email, staff_of
+from store.users import check_password, end_sessions, get_user_by_email, may_log_in, normalize_email, staff_of
 
 log = logging.getLogger("ishikawa.auth")
 bp = Blueprint("auth", __name__)
@@ -98,7 +98,7 @@ def login_post():
         return _login_form(lang, email, t("auth.throttled", lang, seconds=math.ceil(verdict.wait_s)), 429)
     with get_db().session() as s:
         user = get_user_by_email(s, email)
-        if not check_password(user, password):
+        if not check_password(user, password) or not may_log_in(s, user):
             log.warning("log-in failed: %r from %s (%d in a row from this address)", email, addr, verdict.failures)
             audit.record(s, None, "auth.login_failed", f"user:{user.id}" if user else "", email=email, organisation_id=getattr(user, "organisation_id", None))  # noqa: E501
             return _login_form(lang, email, t("auth.failed", lang), 401)

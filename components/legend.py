@@ -26,7 +26,8 @@ def legend_block(title: str, items: list[LegendItem], extra=None, layer_id: str 
     ])
 
 
-def legend_children(layers: list[PanelLayer], checked: set[str], lang: str, opacity: dict[str, float]) -> list:
+def legend_children(layers: list[PanelLayer], checked: set[str], lang: str, opacity: dict[str, float],
+                    prefix: str = "home") -> list:
     blocks = []
     for pl in layers:
         if pl.id not in checked or not pl.legend:
@@ -35,7 +36,7 @@ def legend_children(layers: list[PanelLayer], checked: set[str], lang: str, opac
         if pl.spec.opacity is not None:
             extra = html.Label(className="opacity", children=[
                 html.Span(t("panel.opacity", lang)),
-                dcc.Slider(id={"type": "home-opacity", "layer": pl.id}, min=0, max=1, step=0.1,
+                dcc.Slider(id={"type": f"{prefix}-opacity", "layer": pl.id}, min=0, max=1, step=0.1,
                            value=opacity.get(pl.id, pl.spec.opacity), marks=None,
                            tooltip={"placement": "bottom", "always_visible": False}),
             ])

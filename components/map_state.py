@@ -73,3 +73,20 @@ def exclusive_selection(previous: list[str], current: list[str], exclusive: set[
     added = [x for x in chosen if x not in previous]
     keep = added[-1] if added else chosen[-1]
     return [x for x in current if x not in exclusive or x == keep]
+
+
+def frame_for_bbox(bbox: tuple[float, float, float, float] | None, width_px: int = 600,
+                   height_px: int = 600) -> tuple[float, float, int]:
+    """(lat, lon, zoom) that shows this bounding box (minx, miny, maxx, maxy) in a map of about
+    this size (small enough for a phone, so the whole area is seen on every screen); None: the
+    whole prefecture. Used for an organisation's portal (/o/<code>)."""
+    import math
+
+    if not bbox:
+        return DEFAULT_CENTER[0], DEFAULT_CENTER[1], DEFAULT_ZOOM
+    minx, miny, maxx, maxy = bbox
+    lat = (miny + maxy) / 2
+    dx = max(maxx - minx, 1e-4)
+    dy = max(maxy - miny, 1e-4) / max(math.cos(math.radians(lat)), 0.1)
+    zoom = int(math.floor(min(math.log2(width_px / 256 * 360 / dx), math.log2(height_px / 256 * 360 / dy))))
+    return lat, (minx + maxx) / 2, min(max(zoom, 7), 15)

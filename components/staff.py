@@ -11,6 +11,7 @@ NAV = [("/staff/upload", "staff.nav.upload"), ("/staff/layers", "staff.nav.layer
        ("/staff/dashboards", "staff.nav.dashboards"),
        ("/staff/explore", "staff.nav.explore"),
        ("/staff/audit", "staff.nav.audit"), ("/staff/usage", "staff.nav.usage"),
+       ("/staff/organisations", "staff.nav.organisations"),
        ("/staff/account", "staff.nav.account"), ("/", "staff.nav.map")]
 
 

@@ -96,10 +96,7 @@ def area_names() -> list[str]:
 def rules(s, staff) -> list[dict]:
     """Alert rules whose events the staff member may chart: public ones, their organisation's (admins: all)."""
     from store.alerts import AlertRule
+    from store.permissions import visible_sql
 
-    q = select(AlertRule)
-    if staff is None:
-        q = q.where(AlertRule.public.is_(True))
-    elif not staff.is_admin:
-        q = q.where(AlertRule.public.is_(True) | (AlertRule.organisation_id == staff.organisation_id))
+    q = select(AlertRule).where(visible_sql(staff, AlertRule.organisation_id, AlertRule.public.is_(True)))
     return [{"value": r.id, "label": r.name} for r in s.scalars(q.order_by(AlertRule.name, AlertRule.id))]

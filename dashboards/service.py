@@ -24,6 +24,7 @@ from datetime import datetime
 import orjson
 from sqlalchemy import select
 
+from auth.permissions import EDIT, PRIVATE, VIEW, can
 from csvcell import cell
 from dashboards import areas
 from dashboards.model import REFRESH, parse_dashboard, time_window
@@ -48,11 +49,11 @@ COMPUTATIONS = {"panels": 0}  # how many panel answers were computed (the benchm
 def may_see(viewer: Staff | None, dash: sd.Dashboard | None) -> bool:
     if dash is None:
         return False
-    return dash.visibility == PUBLIC or (viewer is not None and viewer.may_manage(dash.organisation_id))
+    return can(viewer, VIEW, dash.organisation_id, dash.visibility)
 
 
 def may_edit(viewer: Staff | None, dash: sd.Dashboard) -> bool:
-    return viewer is not None and viewer.may_manage(dash.organisation_id)
+    return can(viewer, EDIT, dash.organisation_id)
 
 
 def scope_of(dash: sd.Dashboard, viewer: Staff | None) -> Staff | None:
@@ -172,7 +173,7 @@ def check_refs(s, staff: Staff, doc: dict) -> None:
             private += [(f"{where}.layers", x) for x, vis in seen.items() if public and vis != PUBLIC]
         for rule_id in refs.rules:
             rule = s.get(AlertRule, rule_id)
-            if rule is None or not (rule.public or staff.may_manage(rule.organisation_id)):
+            if rule is None or not can(staff, VIEW, rule.organisation_id, PUBLIC if rule.public else PRIVATE):
                 unknown.append((f"{where}.rule", str(rule_id)))
             elif public and not rule.public:
                 private.append((f"{where}.rule", str(rule_id)))

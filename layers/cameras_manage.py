@@ -163,6 +163,8 @@ def _slug(name_en: str) -> str:
 
 def _organisation_for(s, staff, code: str | None) -> int:
     if not code:
+        if not staff.may_manage(staff.organisation_id):  # a viewer changes nothing
+            raise Refused(403, "forbidden", "perm.forbidden")
         return staff.organisation_id
     org = s.query(Organisation).filter_by(code=code).one_or_none()
     if org is None or not staff.may_manage(org.id):

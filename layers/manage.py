@@ -24,6 +24,7 @@ from sources.readers import ReadResult, UploadError, read_upload
 from store import audit
 from store.grids import refresh_grids
 from store.models import Feature, Layer
+from store.permissions import EDIT, can
 from store.uploads import (
     KIND,
     EditError,
@@ -101,7 +102,14 @@ def publish(db, staff: Staff, raw: bytes, filename: str, opts: UploadOptions, se
     return publish_result(db, staff, result, filename, settings, lang)
 
 
+def require_edit(staff: Staff | None, organisation_id: int | None) -> None:
+    """403 unless this person may change things of that organisation (store/permissions.py)."""
+    if not can(staff, EDIT, organisation_id):
+        raise Refused(403, "forbidden", "perm.forbidden")
+
+
 def publish_result(db, staff: Staff, result: ReadResult, filename: str, settings: dict, lang: str = "ja") -> Outcome:
+    require_edit(staff, settings.get("organisation_id") or staff.organisation_id)
     try:
         with gcpause.paused(), db.session() as s:
             layer = create_uploaded_layer(
@@ -312,6 +320,7 @@ def resolve_group(db, staff: Staff, group: str | None, new_ja: str | None, new_e
     from store.menu_groups import create_menu_group
 
     if group == "__new__":
+        require_edit(staff, staff.organisation_id)
         try:
             with db.session() as s:
                 made = create_menu_group(s, staff, new_ja or "", new_en or "")

@@ -1,6 +1,7 @@
-"""`/staff/account` — one's own password and API tokens; for admins also everyone's accounts.
-The rules live in auth/accounts.py (editors change only themselves; admins cannot lock
-themselves out); every callback asks who is logged in itself."""
+"""`/staff/account` — one's own password and API tokens; for admins also everyone's accounts, for
+org_admins their own organisation's. The rules live in auth/accounts.py (store/permissions.py:
+editors and viewers change only themselves; nobody can lock themself out); every callback asks who
+is logged in itself."""
 from __future__ import annotations
 
 import dash
@@ -12,16 +13,18 @@ from auth.accounts import (
     change_password,
     change_user,
     drop_token,
+    may_manage_users,
     my_tokens,
     new_token,
     organisation_options,
+    role_options,
     users,
 )
 from components.staff import labelled, login_prompt, staff_frame
 from i18n import normalize_lang, t
 from layers.snow_depth import to_jst
 from store.db import get_db
-from store.users import ADMIN, EDITOR, MIN_PASSWORD
+from store.users import EDITOR, MIN_PASSWORD
 
 dash.register_page(__name__, path="/staff/account", title=t("account.title"))
 
@@ -60,11 +63,13 @@ def users_table(staff, lang: str):
     body = []
     for u in rows:
         uid = u["id"]
-        actions = [] if u["me"] else [
+        grantable = role_options(staff)
+        actions = [] if (u["me"] or u["role"] not in grantable) else [
             html.Button(t("account.users.deactivate" if u["active"] else "account.users.activate", lang),
                         id={"type": "staff-account-active", "id": uid}), " ",
-            html.Button(t("account.users.make_editor" if u["role"] == ADMIN else "account.users.make_admin", lang),
-                        id={"type": "staff-account-role", "id": uid}), " "]
+            dcc.Dropdown(id={"type": "staff-account-role", "id": uid}, value=u["role"], clearable=False,
+                         searchable=False, className="staff-account-role",
+                         options=[{"label": t(f"account.role.{r}", lang), "value": r} for r in grantable]), " "]
         actions += [dcc.Input(id={"type": "staff-account-newpw", "id": uid}, type="password", placeholder=t(
                         "account.users.new_password", lang), autoComplete="new-password", size="14"),
                     html.Button(t("account.users.reset", lang), id={"type": "staff-account-reset", "id": uid})]
@@ -84,21 +89,24 @@ def _admin_card(staff, lang: str):
     return html.Div(className="staff-card", id="staff-account-admin", children=[
         html.H3(t("account.users.title", lang)),
         html.P(t("account.users.intro", lang)),
-        html.Div(id="staff-account-users", children=users_table(staff, lang)),
+        html.Div(id="staff-account-users", style={"overflowX": "auto"}, children=users_table(staff, lang)),
         html.H4(t("account.users.add", lang)),
         html.Div(className="staff-form", children=[
             labelled("auth.email", dcc.Input(id="staff-account-new-email", type="email", autoComplete="off"), lang),
             labelled("account.users.col.org", dcc.Dropdown(id="staff-account-new-org", clearable=False,
-                                                         options=organisation_options(get_db(), lang),
+                                                         options=organisation_options(get_db(), lang, staff),
                                                          value=staff.organisation_code), lang),
             labelled("account.users.col.role", dcc.Dropdown(id="staff-account-new-role", clearable=False, value=EDITOR,
                                                           options=[{"label": t(f"account.role.{r}", lang), "value": r}
-                                                                   for r in (EDITOR, ADMIN)]), lang),
+                                                                   for r in role_options(staff)]), lang),
             labelled("account.users.initial_password", dcc.Input(id="staff-account-new-password", type="password",
                                                                autoComplete="new-password"), lang),
         ]),
-        html.Button(t("account.users.add_button", lang), id="staff-account-add", className="staff-button"),
+        html.Button(t("account.users.add_button", lang), id="staff-account-add", className="staff-button"), " ",
+        html.Button(t("orgs.account.invite_button", lang), id="staff-account-invite", className="staff-button",
+                    title=t("orgs.account.invite_hint", lang)),
         html.Div(id="staff-account-users-message", role="status"),
+        html.Div(id="staff-account-invite-message", role="status"),
     ])
 
 
@@ -149,7 +157,7 @@ def layout(lang: str | None = None, **_query):
             html.Button(t("account.tokens.create", lang), id="staff-account-token-create", className="staff-button"),
             html.Div(id="staff-account-token-message", role="status"),
         ]),
-        *([_admin_card(staff, lang)] if staff.is_admin else []),
+        *([_admin_card(staff, lang)] if may_manage_users(staff) else []),
     ])
 
 
@@ -223,7 +231,7 @@ def tokens(_create, _revokes, name, lang):
     Output("staff-account-new-password", "value"),
     Input("staff-account-add", "n_clicks"),
     Input({"type": "staff-account-active", "id": ALL}, "n_clicks"),
-    Input({"type": "staff-account-role", "id": ALL}, "n_clicks"),
+    Input({"type": "staff-account-role", "id": ALL}, "value"),
     Input({"type": "staff-account-reset", "id": ALL}, "n_clicks"),
     State("staff-account-new-email", "value"),
     State("staff-account-new-org", "value"),
@@ -251,13 +259,16 @@ def manage_users(_add, _active, _role, _reset, email, org, role, password, new_p
             cleared = ("", "")
         elif isinstance(trig, dict):
             uid = trig.get("id")
-            current = {u["id"]: u for u in users(db, staff)}.get(uid)  # admins only: refuses the rest
+            current = {u["id"]: u for u in users(db, staff)}.get(uid)  # only the accounts they manage
             if current is None:
                 raise AccountError("account.no_user")
             if trig["type"] == "staff-account-active":
                 change_user(db, staff, uid, active=not current["active"])
             elif trig["type"] == "staff-account-role":
-                change_user(db, staff, uid, role=EDITOR if current["role"] == ADMIN else ADMIN)
+                role = dash.callback_context.triggered[0]["value"]
+                if role == current["role"]:
+                    return no_update, no_update, no_update, no_update
+                change_user(db, staff, uid, role=str(role))
             else:
                 by_id = {(i or {}).get("id"): v for i, v in zip(pw_ids or [], new_passwords or [])}
                 if not by_id.get(uid):
@@ -269,3 +280,32 @@ def manage_users(_add, _active, _role, _reset, email, org, role, password, new_p
     except AccountError as exc:
         return no_update, _refused(exc, lang), no_update, no_update
     return users_table(staff, lang), _msg(done, True), *cleared
+
+
+@callback(
+    Output("staff-account-invite-message", "children"),
+    Input("staff-account-invite", "n_clicks"),
+    State("staff-account-new-email", "value"),
+    State("staff-account-new-org", "value"),
+    State("staff-account-new-role", "value"),
+    State("staff-account-lang", "data"),
+    prevent_initial_call=True,
+)
+def invite_user(n, email, org, role, lang):
+    """Instead of an initial password: an invite mail whose link lets the person set their own."""
+    from flask import current_app
+
+    from auth.organisations import MailConfig, invite
+    from refusal import Refused
+
+    lang = normalize_lang(lang)
+    staff = _staff()
+    if staff is None or not n:
+        return _msg(t("staff_sources.login_needed", lang), False)
+    email = str(email or "").strip()
+    try:
+        invite(get_db(), staff, str(org or staff.organisation_code), email,
+               MailConfig.from_settings(current_app.extensions["ishikawa.settings"]), str(role or EDITOR), lang)
+    except Refused as exc:
+        return _msg(t(exc.message_key, lang, **exc.fmt), False)
+    return _msg(t("orgs.invite.sent", lang, email=email), True)

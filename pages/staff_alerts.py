@@ -305,7 +305,7 @@ def save_group(_n, name, emails, lang):
     import re
 
     staff = access.staff()
-    if staff is None:
+    if staff is None or not staff.may_manage(staff.organisation_id):  # a viewer changes nothing
         raise PreventUpdate
     lang = normalize_lang(lang)
     name = (name or "").strip()[:200]

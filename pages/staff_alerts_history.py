@@ -140,7 +140,7 @@ def read_mail(mail_id, lang):
     lang = normalize_lang(lang)
     with get_db().session() as s:
         m = s.get(sa.OutboxMail, mail_id)
-        if m is None or not (staff.is_admin or m.organisation_id == staff.organisation_id):
+        if m is None or not staff.may_see(m.organisation_id):
             raise PreventUpdate
         head = "\n".join([f"To: {m.to_addr}", f"Subject: {m.subject}", f"Message-ID: {m.message_id}",
                           f"{t('alerts.col.status', lang)}: {t('alerts.mailstatus.' + m.status, lang)}"])

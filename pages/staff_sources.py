@@ -158,6 +158,8 @@ def act(_save, polls, deletes, subs, name, kind, ckan_dataset, url, service, ser
         if errors:
             return no_update, html.Ul(className="auth-error", children=[
                 html.Li(f"{t('staff_sources.f.' + _label(e['field']), lang)}: {e['message']}") for e in errors])
+        if not staff.may_manage(staff.organisation_id):  # a viewer changes nothing
+            return no_update, t("perm.forbidden", lang)
         with get_db().session() as s:
             s.add(src := Source(organisation_id=staff.organisation_id, **values))
             s.flush()

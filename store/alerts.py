@@ -505,10 +505,9 @@ def threshold_lines(s: Session, sensor_ids: list[str], attribute: str, staff=Non
     q = select(AlertRule).where(AlertRule.attribute == attribute, AlertRule.paused.is_(False),
                                 ((AlertRule.target == "sensor") & AlertRule.sensor_id.in_(ids))
                                 | ((AlertRule.target == "layer") & AlertRule.layer_id.in_(layers)))
-    if staff is None:
-        q = q.where(AlertRule.public.is_(True))
-    elif not staff.is_admin:
-        q = q.where(AlertRule.public.is_(True) | (AlertRule.organisation_id == staff.organisation_id))
+    from store.permissions import visible_sql
+
+    q = q.where(visible_sql(staff, AlertRule.organisation_id, AlertRule.public.is_(True)))
     seen, out = set(), []
     for rule in s.scalars(q.order_by(AlertRule.id)):
         line = {"value": float(rule.threshold), "label": f"{rule.name} {rule.op} {rule.threshold:g}"}

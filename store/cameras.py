@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, delete, or_, select
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.db import Base, UTCDateTime, utcnow
@@ -60,15 +60,15 @@ def may_see(staff, camera: Camera | None) -> bool:
     """Public cameras for everyone; private ones for their organisation's staff and admins."""
     if camera is None:
         return False
-    return camera.visibility == PUBLIC or (staff is not None and staff.may_manage(camera.organisation_id))
+    from store.permissions import VIEW, can
+
+    return can(staff, VIEW, camera.organisation_id, camera.visibility)
 
 
 def visible_cameras(s: Session, staff, bbox=None) -> list[Camera]:
-    q = select(Camera)
-    if staff is None:
-        q = q.where(Camera.visibility == PUBLIC)
-    elif not staff.is_admin:
-        q = q.where(or_(Camera.visibility == PUBLIC, Camera.organisation_id == staff.organisation_id))
+    from store.permissions import visible_sql
+
+    q = select(Camera).where(visible_sql(staff, Camera.organisation_id, Camera.visibility))
     if bbox is not None:
         q = q.where(Camera.lon >= bbox[0], Camera.lon <= bbox[2], Camera.lat >= bbox[1], Camera.lat <= bbox[3])
     return list(s.scalars(q.order_by(Camera.id)))

@@ -47,11 +47,9 @@ def by_slug(s: Session, slug: str) -> Dashboard | None:
 
 def listed(s: Session, staff=None) -> list[Dashboard]:
     """Public dashboards, plus the private ones of the staff member's organisation (admins: all)."""
-    q = select(Dashboard)
-    if staff is None:
-        q = q.where(Dashboard.visibility == PUBLIC)
-    elif not staff.is_admin:
-        q = q.where((Dashboard.visibility == PUBLIC) | (Dashboard.organisation_id == staff.organisation_id))
+    from store.permissions import visible_sql
+
+    q = select(Dashboard).where(visible_sql(staff, Dashboard.organisation_id, Dashboard.visibility))
     return list(s.scalars(q.order_by(Dashboard.title_ja, Dashboard.slug)))
 
 

@@ -83,6 +83,9 @@ class Database:
             from store.users import upgrade_schema as upgrade_users
 
             upgrade_users(conn)
+            from store.organisations import upgrade_schema as upgrade_organisations
+
+            upgrade_organisations(conn)
             # readings.implausible (store/plausibility.py): a constant default, so adding it rewrites
             # nothing on PostgreSQL and only the schema on SQLite
             columns = {c["name"] for c in inspect(conn).get_columns("readings")}

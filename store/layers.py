@@ -1,7 +1,7 @@
 """Organisations and layers."""
 from __future__ import annotations
 
-from sqlalchemy import select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.db import utcnow
@@ -11,7 +11,10 @@ from store.models import PUBLIC, Layer, Organisation
 def ensure_organisation(s: Session, code: str, name_ja: str, name_en: str) -> Organisation:
     org = s.scalar(select(Organisation).where(Organisation.code == code))
     if org is None:
-        org = Organisation(code=code, name_ja=name_ja, name_en=name_en)
+        from store.organisations import SEED_BOUNDARIES
+
+        org = Organisation(code=code, name_ja=name_ja, name_en=name_en, boundary=SEED_BOUNDARIES.get(code, ""),
+                           active=True, created_at=utcnow())
         s.add(org)
         s.flush()
     return org
@@ -44,11 +47,9 @@ def visible_clause(staff=None):
     """The SQL form of `store.users.may_see_layer`: public layers, plus the private layers of the
     staff member's organisation (admins: all). Every query that selects layers or their sensors in
     bulk (lists, areas, "all") filters with it."""
-    if staff is None:
-        return Layer.visibility == PUBLIC
-    if staff.is_admin:
-        return true()
-    return (Layer.visibility == PUBLIC) | (Layer.organisation_id == staff.organisation_id)
+    from store.permissions import visible_sql
+
+    return visible_sql(staff, Layer.organisation_id, Layer.visibility)
 
 
 def visible_layer_rows(s: Session, staff=None) -> list[Layer]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.db import Base, UTCDateTime, utcnow
@@ -18,6 +18,11 @@ class Organisation(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)  # e.g. "kaga"
     name_ja: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
+    # one of the shipped municipal outlines (data/boundaries): the default map frame of its portal
+    # (/o/<code>); "" = the whole prefecture. store/organisations.py manages organisations.
+    boundary: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow, nullable=True)
 
 
 class Layer(Base):
@@ -119,6 +124,7 @@ import store.grids  # noqa: E402,F401
 import store.jobs  # noqa: E402,F401  (last run of each periodic job)
 import store.layer_versions  # noqa: E402,F401
 import store.menu_groups  # noqa: E402,F401
+import store.organisations  # noqa: E402,F401  (invites; organisations' lifecycle)
 import store.series  # noqa: E402,F401  (hourly rollups of readings)
 import store.snow  # noqa: E402,F401
 import store.uploads  # noqa: E402,F401

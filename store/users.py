@@ -18,7 +18,10 @@ Interface (small on purpose; `auth/` builds on it):
   copies of the cookie included — stops working. Log-out, password changes and resets, and
   deactivation call it. (Log-in throttling lives in auth/throttle.py.)
 
-Roles: "admin" (prefecture-wide: every organisation) and "editor" (own organisation only).
+Roles and what each may do: the one rule set in `store/permissions.py` (`can(...)`); `is_admin`,
+`may_manage`, `may_see` and `may_see_layer` / `may_edit_layer` are written in its terms. Staff of a
+deactivated organisation cannot log in, and their tokens and sessions stop working
+(`may_log_in`).
 """
 from __future__ import annotations
 
@@ -32,11 +35,20 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from store.db import Base, UTCDateTime, utcnow
-from store.models import PUBLIC, Organisation
+from store.models import Organisation
+from store.permissions import (  # noqa: F401  (the role names are re-exported here)
+    ADMIN,
+    ALL_ORGANISATIONS,
+    EDIT,
+    EDITOR,
+    ORG_ADMIN,
+    PRIVATE,
+    ROLES,
+    VIEW,
+    VIEWER,
+    can,
+)
 
-ADMIN = "admin"
-EDITOR = "editor"
-ROLES = (ADMIN, EDITOR)
 MIN_PASSWORD = 8
 TOKEN_PREFIX = "imt_"
 
@@ -78,10 +90,15 @@ class Staff:
 
     @property
     def is_admin(self) -> bool:
-        return self.role == ADMIN
+        """Acts across every organisation (the prefecture's admins)."""
+        return can(self, ALL_ORGANISATIONS)
 
     def may_manage(self, organisation_id: int | None) -> bool:
-        return self.is_admin or (organisation_id is not None and organisation_id == self.organisation_id)
+        """May change things of this organisation (layers, groups, sources, rules, dashboards, cameras)."""
+        return can(self, EDIT, organisation_id)
+
+    def may_see(self, organisation_id: int | None, visibility: str = PRIVATE) -> bool:
+        return can(self, VIEW, organisation_id, visibility)
 
 
 def normalize_email(email: str) -> str:
@@ -190,7 +207,7 @@ def user_for_token(s: Session, token: str | None, now: datetime | None = None) -
     if row is None:
         return None
     user = s.get(User, row.user_id)
-    if user is None or not user.active:
+    if not may_log_in(s, user):
         return None
     row.last_used_at = now or utcnow()
     return user
@@ -200,16 +217,20 @@ def revoke_tokens(s: Session, user: User) -> int:
     return s.execute(delete(ApiToken).where(ApiToken.user_id == user.id)).rowcount or 0
 
 
-def may_see_layer(staff: Staff | None, layer) -> bool:
-    if layer is None:
+def may_log_in(s: Session, user: User | None) -> bool:
+    """An active account of an active organisation (a deactivated organisation's staff are out)."""
+    if user is None or not user.active:
         return False
-    if layer.visibility == PUBLIC:
-        return True
-    return staff is not None and staff.may_manage(layer.organisation_id)
+    org = s.get(Organisation, user.organisation_id)
+    return org is not None and org.active is not False
+
+
+def may_see_layer(staff: Staff | None, layer) -> bool:
+    return layer is not None and can(staff, VIEW, layer.organisation_id, layer.visibility)
 
 
 def may_edit_layer(staff: Staff | None, layer) -> bool:
-    return layer is not None and staff is not None and staff.may_manage(layer.organisation_id)
+    return layer is not None and can(staff, EDIT, layer.organisation_id)
 
 
 # --- account management (pages/staff_account.py through auth/accounts.py) ---

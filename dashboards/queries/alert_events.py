@@ -22,12 +22,9 @@ class EventsQuery(QuerySchema):
 
 
 def _visible(ctx: Context):
-    scope = ctx.scope
-    if scope is None:
-        return AlertRule.public.is_(True)
-    if scope.is_admin:
-        return literal_column("1") == 1
-    return AlertRule.public.is_(True) | (AlertRule.organisation_id == scope.organisation_id)
+    from store.permissions import visible_sql
+
+    return visible_sql(ctx.scope, AlertRule.organisation_id, AlertRule.public.is_(True))
 
 
 def _jst_day(ctx: Context):
