@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from i18n import t
 from refusal import Refused
-from store import alerts as sa, organisations as so
+from store import alerts as sa, audit, organisations as so
 from store.db import utcnow
 from store.models import Layer, Organisation
 from store.permissions import GRANTABLE, MANAGE_ORGANISATIONS, MANAGE_USERS, ORG_ADMIN, can
@@ -78,7 +78,10 @@ def add_organisation(db, staff: Staff | None, code: str, name_ja: str, name_en: 
     try:
         with db.session() as s:
             org = so.create_organisation(s, code, name_ja, name_en, boundary)
+            s.flush()
             code = org.code
+            audit.record(s, staff, "org.create", f"organisation:{org.code}", org.name_ja, org.id,
+                         detail={"name_en": org.name_en, "boundary": org.boundary})
     except so.OrganisationError as exc:
         raise _refuse(exc) from None
     log.info("organisation %s (%s, boundary %r) added by %s", code, name_ja, boundary, staff.email)
@@ -115,6 +118,7 @@ def invite(db, staff: Staff | None, org_code: str, email: str, config: MailConfi
         if get_user_by_email(s, email) is not None:
             raise _bad("account.exists", "email")
         token = so.create_invite(s, org, email, role, staff.email)
+        audit.record(s, staff, "org.invite", f"organisation:{org.code}", email, org.id, detail={"role": role})
         url = f"{config.base_url}/invite/{token}?lang={lang}"
         subject, text, html = invite_text(org, url, so.INVITE_DAYS, lang)
         # no organisation on the outbox row: the link must not show in that organisation's mail history
@@ -150,6 +154,7 @@ def accept_invite(db, token: str, password: str, confirm: str) -> Staff:
         user.last_login_at = utcnow()
         s.flush()
         fresh = staff_of(s, user)
+        audit.record(s, fresh, "org.invite_accept", f"user:{user.id}", user.email, org.id, detail={"role": inv.role})
     log.info("invite accepted: %s (%s, %s)", fresh.email, fresh.organisation_code, fresh.role)
     return fresh
 
@@ -165,6 +170,8 @@ def set_organisation_active(db, staff: Staff | None, org_code: str, active: bool
         if not active and org.id == staff.organisation_id:
             raise Refused(400, "invalid_organisation", "orgs.err.own")
         changed = so.set_active(s, org, active, unpublish)
+        audit.record(s, staff, "org.reactivate" if active else "org.deactivate", f"organisation:{org.code}",
+                     org.name_ja, org.id, detail={"unpublish": bool(unpublish), "changed": changed})
     log.info("organisation %s %s by %s (unpublish=%s): %s", org_code, "reactivated" if active else "deactivated",
              staff.email, unpublish, changed)
     return changed

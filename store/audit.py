@@ -38,6 +38,7 @@ ACTIONS = (
     "camera.create", "camera.update", "camera.delete",
     "user.create", "user.update", "password.change", "token.create", "token.revoke",
     "auth.login", "auth.login_failed", "auth.logout",
+    "org.create", "org.invite", "org.invite_accept", "org.deactivate", "org.reactivate",
 )
 SECRET_FIELDS = frozenset({"token", "password", "password_hash", "secret", "notify_token", "api_key", "ckan_token"})
 HIDDEN = "***"

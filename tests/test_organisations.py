@@ -357,3 +357,21 @@ def test_org_admin_invites_a_colleague_from_the_account_page(dash_app, app_db):
         inv = s.query(so.Invite).filter_by(email=email).one()
         assert inv.role == VIEWER and s.get(Organisation, inv.organisation_id).code == "nomi"
         assert s.query(OutboxMail).filter_by(to_addr=email, kind="invite").count() == 1
+
+
+def test_onboarding_steps_are_in_the_audit_log_with_the_right_person(db, people):
+    from store.audit import AuditEntry
+
+    admin = people["ishikawa"]
+    add_organisation(db, admin, "nanao", "七尾市", "Nanao City", "七尾市")
+    url = invite(db, admin, "nanao", "boss@nanao.example.jp", MAIL)
+    boss = accept_invite(db, url.split("/invite/")[1].split("?")[0], PASSWORD, PASSWORD)
+    set_organisation_active(db, admin, "nanao", False, unpublish=True)
+    with pytest.raises(Refused):  # refused: nothing recorded
+        set_organisation_active(db, people["kaga"], "nanao", True)
+    with db.session() as s:
+        nanao = so.get_by_code(s, "nanao")
+        rows = [(e.action, e.actor_email, e.organisation_id)
+                for e in s.query(AuditEntry).filter(AuditEntry.action.like("org.%")).order_by(AuditEntry.id)]
+    assert rows == [("org.create", admin.email, nanao.id), ("org.invite", admin.email, nanao.id),
+                    ("org.invite_accept", boss.email, nanao.id), ("org.deactivate", admin.email, nanao.id)]
