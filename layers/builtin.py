@@ -60,6 +60,8 @@ BUILTIN = [
     dict(id="snow-depth", kind="snow_depth", group="yuki", sort_order=50, default_visible=True,
          name="layer.snow_depth", attribution="attribution.snow_demo", license="デモデータ",
          options={"demo": True, "feed": "demo-snow"}),
+    dict(id="snow-melters", kind="melters", group="yuki", sort_order=52,
+         name="melter.layer", attribution="melter.attribution", license="各装置の管理者 / デモ装置の状態はデモデータ"),
     # snow removal: road colours only (no vehicles); the network itself lives in the snow tables (layers/snowplow.py)
     dict(id="snow-removal", kind="snowplow", group="yuki", sort_order=51,
          name="layer.snow_removal", attribution="attribution.snow_removal",
