@@ -171,3 +171,37 @@ def is_melter_entity(entity_type: str, attrs: dict) -> bool:
 
 __all__ = ["DEMO_DEVICES", "DeviceRow", "demo_tick", "device_rows", "entity_state", "is_melter_entity",
            "ensure_demo_devices", "STOPPED", "RUNNING", "FAULT"]
+
+
+def store_states(s: Session, source, items: list, now: datetime) -> int:
+    """A broker's snow-melting devices (`sources.smart_models.StateItem`): each entity is a device
+    of the source's organisation with the source's visibility; its reported state is recorded."""
+    written = 0
+    prefix = source.layer_prefix or f"src{source.id}"
+    org_id = source.organisation_id
+    if org_id is None:  # the operator's ORION_URL broker: the prefecture's devices
+        from store.users import organisation_by_code
+
+        org = organisation_by_code(s, "ishikawa")
+        org_id = org.id if org is not None else None
+    for it in items:
+        did = f"{prefix}-{_SLUG.sub('_', it.entity_id)}"[:120]
+        dev = s.get(MeltingDevice, did)
+        if dev is not None and dev.organisation_id != org_id:
+            continue  # the id of another organisation's device: never touched
+        if dev is None:
+            if org_id is None:
+                continue
+            dev = MeltingDevice(id=did, organisation_id=org_id, name_ja=it.name[:200],
+                                name_en=it.name[:200], origin="broker", source_id=source.id)
+            s.add(dev)
+        dev.lon, dev.lat, dev.visibility = round(it.lon, 6), round(it.lat, 6), source.visibility
+        s.flush()
+        written += report_state(s, dev, it.state, (it.observed_at or now).replace(microsecond=0))
+    if written:
+        from store.models import Layer
+
+        layer = s.get(Layer, "snow-melters")
+        if layer is not None:
+            layer.version = (layer.version or 0) + 1
+    return written

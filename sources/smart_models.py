@@ -52,6 +52,18 @@ class FixItem:
 
 
 @dataclass
+class StateItem:
+    """A snow-melting device's state (稼働中 / 停止 / 故障), from a `Device` with `deviceState`."""
+    entity_id: str
+    entity_type: str
+    name: str
+    lon: float
+    lat: float
+    state: str  # running / stopped / fault (store.melters)
+    observed_at: datetime | None
+
+
+@dataclass
 class PointItem:
     entity_id: str
     entity_type: str
@@ -216,6 +228,18 @@ def generic_readings(e: Entity, attrs: list[str] | None = None) -> list[ReadingI
     return out
 
 
+def device_state(e: Entity) -> list[StateItem]:
+    """A snow-melting device: a `Device` whose `deviceState` we understand and no number of its own."""
+    from sources.melters import entity_state, is_melter_entity
+
+    values = {name: a.value for name, a in e.attrs.items()}
+    ll = _lonlat(e)
+    if ll is None or not is_melter_entity(e.type, values):
+        return []
+    return [StateItem(entity_id=e.id, entity_type=e.type, name=_name(e), lon=ll[0], lat=ll[1],
+                      state=entity_state(values), observed_at=observed_at(e, "deviceState"))]
+
+
 def map_entity(e: Entity, target: str = "auto", attrs: list[str] | None = None) -> list:
     """What an entity becomes. target: auto (by Smart Data Model type), points, readings or fixes."""
     if target == "points":
@@ -225,7 +249,7 @@ def map_entity(e: Entity, target: str = "auto", attrs: list[str] | None = None) 
     if target == "readings":
         return snow_readings(e) or water_readings(e) or generic_readings(e, attrs)
     if e.type in ("WeatherObserved", "Device", "DeviceMeasurement"):
-        return snow_readings(e)
+        return snow_readings(e) or device_state(e)
     if e.type == "WaterObserved":
         return water_readings(e)
     if e.type == "Vehicle":

@@ -189,3 +189,41 @@ def test_the_layer_is_on_the_public_map_with_labels_in_both_languages(client):
         spec = MeltersKind().map_spec(L, lang)
         assert spec.props["hideout"]["melter"]["states"][FAULT] == word
         assert spec.props["pointToLayer"] == {"variable": "ishikawaMap.melterPoint"}
+
+
+def test_a_registered_broker_s_devices_become_melters_with_its_visibility(db, people, orion, loopback_sources):
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from layers.builtin import ensure_builtin
+    from sources import broker_poll
+    from store.brokers import Source
+
+    with db.session() as s:
+        ensure_builtin(s, Path(__file__).resolve().parents[1] / "data")
+        src = Source(name="hakui devices", base_url=orion.url, entity_type="Device", layer_prefix="hk",
+                     organisation_id=people["hakui"].organisation_id, visibility="private")
+        s.add(src)
+        s.flush()
+        sid = src.id
+    stamp = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+
+    def device(eid, state, lon):
+        return {"id": eid, "type": "Device",
+                "name": {"type": "Text", "value": f"消雪 {eid}", "metadata": {}},
+                "location": {"type": "geo:json", "value": {"type": "Point", "coordinates": [lon, 36.89]},
+                             "metadata": {}},
+                "deviceState": {"type": "Text", "value": state,
+                                "metadata": {"timestamp": {"type": "DateTime", "value": stamp.isoformat()}}}}
+
+    orion.entities = [device("M1", "故障", 136.781), device("M2", "on", 136.782),
+                      {**device("S1", "ok", 136.783), "snowHeight": {"type": "Number", "value": 12, "metadata": {}}}]
+    result = broker_poll.poll_source(db, sid, utcnow(),
+                                     lambda src: broker_poll.client_for(src, sleep=lambda s: None, retries=0))
+    assert "error" not in result, result
+    with db.session() as s:
+        devs = {d.id: d for d in s.query(MeltingDevice)}
+        assert set(devs) == {"hk-M1", "hk-M2"}  # the snow-depth device stays a sensor
+        assert devs["hk-M1"].state == FAULT and devs["hk-M2"].state == RUNNING
+        assert devs["hk-M1"].visibility == "private" and devs["hk-M1"].origin == "broker"
+        assert devs["hk-M1"].reported_at == stamp
