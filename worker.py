@@ -74,6 +74,11 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
         from sources import melters as melter_feed
 
         jobs.append(Job(melter_feed.DEMO_JOB_NAME, melter_feed.DEMO_TICK_S, lambda: melter_feed.demo_tick(db)))
+        # road restrictions: the demo ones, their periods kept around today
+        from sources import restrictions as restriction_feed
+
+        jobs.append(Job(restriction_feed.DEMO_JOB_NAME, restriction_feed.DEMO_TICK_S,
+                        lambda: restriction_feed.demo_tick(db, settings.data_path)))
 
     return jobs
 

@@ -56,4 +56,45 @@
       html: '<span style="background:' + esc(melterColor(p, h)) + '">' + glyph + "</span>",
       iconSize: [20, 20], iconAnchor: [10, 10], popupAnchor: [0, -10]})});
   };
+  // --- road restrictions ---
+  function restrictionColor(p, h) {
+    var colors = h.colors || {};
+    return colors[p.kind] || colors.other || "#7f7f7f";
+  }
+  function restrictionPopupHtml(p, h) {
+    var l = h.restriction || {}, kinds = l.kinds || {};
+    var title = kinds[p.kind] || p.kind_text || "";
+    var html = '<div class="popup restriction-popup"><div class="popup-title">' +
+      '<span class="restriction-swatch" style="background:' + esc(restrictionColor(p, h)) + '"></span>' +
+      esc(title) + "</div>";
+    if (p.kind_text && p.kind_text !== title) { html += '<div class="restriction-text">' + esc(p.kind_text) + "</div>"; }
+    html += '<table class="popup-table">';
+    if (p.road) { html += row(l.road, p.road); }
+    if (p.section) { html += row(l.section, p.section); }
+    html += row(l.period, (p.start_jst || l.open || "") + " 〜 " + (p.end_jst || l.open || ""));
+    if (p.reason) { html += row(l.reason, p.reason); }
+    if (p.source) { html += row(l.source, p.source); }
+    html += "</table>";
+    if (p.in_force === false) { html += '<div class="popup-badge">' + esc(l.ended) + "</div>"; }
+    if (p.private) { html += '<div class="popup-badge">' + esc(l["private"]) + "</div>"; }
+    if (p.demo) { html += '<div class="popup-badge">' + esc(l.demo) + "</div>"; }
+    return html + "</div>";
+  }
+  NS.restrictionPopupHtml = restrictionPopupHtml;
+  NS.restrictionStyle = function (feature, context) {
+    var h = hideoutOf(context), p = (feature && feature.properties) || {};
+    var dash = p.kind === "winter_closure" ? "8 6" : (p.kind === "alternating" ? "4 4" : null);
+    return {color: restrictionColor(p, h), weight: 7, opacity: 0.85, dashArray: dash, lineCap: "butt"};
+  };
+  NS.restrictionPoint = function (feature, latlng, context) {
+    var h = hideoutOf(context), p = feature.properties || {};
+    return L.circleMarker(latlng, {radius: 8, color: "#fff", weight: 2, fillColor: restrictionColor(p, h),
+                                   fillOpacity: 0.95});
+  };
+  NS.restrictionPopup = function (feature, layer, context) {
+    if (!feature.properties) { return; }
+    var h = hideoutOf(context), l = h.restriction || {}, kinds = l.kinds || {};
+    layer.bindPopup(restrictionPopupHtml(feature.properties, h), {maxWidth: 320});
+    layer.bindTooltip(esc(kinds[feature.properties.kind] || feature.properties.kind_text || ""), {sticky: true});
+  };
 }());

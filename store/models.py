@@ -116,6 +116,7 @@ import store.cameras  # noqa: E402,F401  (cameras and their snapshots)
 import store.dashboards  # noqa: E402,F401  (dashboards and their versions)
 import store.grids  # noqa: E402,F401
 import store.melters  # noqa: E402,F401  (snow-melting devices and their states)
+import store.restrictions  # noqa: E402,F401  (road restrictions)
 import store.series  # noqa: E402,F401  (hourly rollups of readings)
 import store.snow  # noqa: E402,F401
 import store.uploads  # noqa: E402,F401
