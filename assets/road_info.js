@@ -43,7 +43,7 @@
   NS.melterPopupHtml = melterPopupHtml;
   NS.melterPopup = function (feature, layer, context) {
     if (!feature.properties) { return; }
-    layer.bindPopup(melterPopupHtml(feature.properties, hideoutOf(context)), {maxWidth: 300});
+    layer.bindPopup(melterPopupHtml(feature.properties, hideoutOf(context)), {maxWidth: 300, autoPanPaddingTopLeft: [56, 12]});
   };
   NS.melterPoint = function (feature, latlng, context) {
     var h = hideoutOf(context), p = feature.properties || {};
@@ -94,7 +94,7 @@
   NS.restrictionPopup = function (feature, layer, context) {
     if (!feature.properties) { return; }
     var h = hideoutOf(context), l = h.restriction || {}, kinds = l.kinds || {};
-    layer.bindPopup(restrictionPopupHtml(feature.properties, h), {maxWidth: 320});
+    layer.bindPopup(restrictionPopupHtml(feature.properties, h), {maxWidth: 320, autoPanPaddingTopLeft: [56, 12]});
     layer.bindTooltip(esc(kinds[feature.properties.kind] || feature.properties.kind_text || ""), {sticky: true});
   };
 }());

@@ -26,7 +26,9 @@ def jst(dt) -> str | None:
 
 
 def restriction_properties(r, now) -> dict:
-    return {"id": r.id, "kind": r.kind, "kind_text": r.kind_text, "road": r.road, "section": r.section,
+    # the source's own words for the type, when they say more than our type's name
+    kind_text = "" if r.kind_text == t(f"restriction.kind.{r.kind}", "ja") else r.kind_text
+    return {"id": r.id, "kind": r.kind, "kind_text": kind_text, "road": r.road, "section": r.section,
             "reason": r.reason, "start": r.starts_at.isoformat() if r.starts_at else None,
             "end": r.ends_at.isoformat() if r.ends_at else None, "start_jst": jst(r.starts_at),
             "end_jst": jst(r.ends_at), "in_force": is_in_force(r, now), "source": r.source,

@@ -152,7 +152,7 @@ def looks_like_restrictions(columns: list[str]) -> bool:
 DEMO_JOB_NAME = "demo-restrictions"
 DEMO_TICK_S = 3600.0
 ROADS_FILE = "roads/demo_roads_hakui.geojson"
-DEMO_SOURCE = "デモデータ（石川みち情報ネットの通行規制を模したもの） / demo data"
+DEMO_SOURCE = "デモデータ / demo data"
 
 # id, type text, (route, area, first segment in file order, segments), section, reason,
 # (start, end) in days from today 00:00 JST (None: open)
