@@ -1567,6 +1567,11 @@ STRINGS: dict[str, dict[str, str]] = {
                                          "en": "{stored} restrictions loaded ({in_force} in force now)."},
     "roadinfo.staff.skipped": {"ja": "{n} 行を読み飛ばしました:", "en": "{n} rows skipped:"},
     "roadinfo.staff.row": {"ja": "{row} 行目: {message}", "en": "Row {row}: {message}"},
+    # cameras: the last 24 hours in the popup
+    "camera.strip.title": {"ja": "過去24時間", "en": "Last 24 hours"},
+    "camera.strip.slider": {"ja": "表示する撮影時刻", "en": "Time of the snapshot shown"},
+    "camera.strip.loading": {"ja": "読み込み中…", "en": "Loading…"},
+    "camera.strip.empty": {"ja": "過去24時間の画像はありません", "en": "No snapshots in the last 24 hours"},
 }
 
 

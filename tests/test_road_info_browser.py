@@ -87,3 +87,39 @@ def test_restriction_text_is_escaped_and_staff_upload_lists(dash_duo, dash_app, 
         client = dash_app.server.test_client()
         for kind, rid in (("restrictions", "hakui-r-B1"), ("melters", "hakui-melter-Q1")):
             client.delete(f"/api/{kind}/{rid}", headers=person.auth)
+
+
+def test_camera_popup_slides_through_the_last_24_hours(dash_duo, dash_app):
+    from datetime import timedelta
+
+    from sources import cameras as cf
+    from store.db import utcnow
+
+    server = dash_app.server
+    db, inst = server.extensions["ishikawa.db"], server.extensions["ishikawa.settings"].instance_path
+    now = utcnow()
+    from store.cameras import cameras_folder
+
+    for minutes in (50, 40, 30, 20, 10):  # snapshots of the last hour, as the demo job writes them
+        at = now - timedelta(minutes=minutes)
+        jpeg, thumb, w, h = cf.reencode(cf.demo_image("千里浜", (150, 190, 225), (214, 196, 150), at))
+        cf.save_snapshot(db, cameras_folder(inst), "demo-chirihama", jpeg, thumb, w, h, at)
+    cf.demo_tick(db, inst, now)  # and the newest, which the camera's time follows
+    dash_duo.start_server(dash_app, port=free_port())
+    dash_duo.driver.get(dash_duo.server_url + "/?lat=36.9&lon=136.775&z=14&layers=cameras")
+    dash_duo.wait_for_element("#home-map", timeout=15)
+    marker = wait_until(lambda: [m for m in dash_duo.find_elements(".camera-marker")
+                                 if "千里浜" in (m.get_attribute("title") or "")], what="the Chirihama camera")[0]
+    dash_duo.driver.execute_script("arguments[0].click()", marker)
+    slider = dash_duo.wait_for_element(".leaflet-popup-content .camera-slider", timeout=10)
+    assert int(slider.get_attribute("max")) >= 5
+    thumbs = dash_duo.find_elements(".camera-strip-item img")
+    assert len(thumbs) >= 6 and all("/api/cameras/demo-chirihama/images/" in i.get_attribute("src") for i in thumbs)
+    img = dash_duo.find_element(".leaflet-popup-content img.camera-thumb")
+    newest, newest_time = img.get_attribute("src"), dash_duo.find_element(".camera-time").text
+    dash_duo.driver.execute_script(
+        "arguments[0].value = 0; arguments[0].dispatchEvent(new Event('input'))", slider)
+    wait_until(lambda: img.get_attribute("src") != newest, what="the oldest snapshot")
+    assert dash_duo.find_element(".camera-time").text != newest_time
+    assert "過去24時間" in dash_duo.find_element(".camera-strip").text
+    assert not app_errors(dash_duo)
