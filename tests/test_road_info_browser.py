@@ -100,6 +100,8 @@ def test_camera_popup_slides_through_the_last_24_hours(dash_duo, dash_app):
     now = utcnow()
     from store.cameras import cameras_folder
 
+    with db.session() as s:
+        cf.ensure_demo_cameras(s)
     for minutes in (50, 40, 30, 20, 10):  # snapshots of the last hour, as the demo job writes them
         at = now - timedelta(minutes=minutes)
         jpeg, thumb, w, h = cf.reencode(cf.demo_image("千里浜", (150, 190, 225), (214, 196, 150), at))
