@@ -1572,6 +1572,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "camera.strip.slider": {"ja": "表示する撮影時刻", "en": "Time of the snapshot shown"},
     "camera.strip.loading": {"ja": "読み込み中…", "en": "Loading…"},
     "camera.strip.empty": {"ja": "過去24時間の画像はありません", "en": "No snapshots in the last 24 hours"},
+    # cameras from a broker
+    "staff_sources.target.cameras": {"ja": "カメラ（属性に画像の URL、既定 imageSnapshot / image / url）",
+                                     "en": "Cameras (an attribute holds the image URL; default imageSnapshot / image / url)"},
 }
 
 

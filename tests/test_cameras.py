@@ -329,3 +329,38 @@ def test_the_job_runs_in_the_background_from_the_worker(db, people, server, tmp_
     job.run.join(15)
     with db.session() as s:
         assert s.query(CameraImage).filter_by(camera_id="bg").count() == 1
+
+
+def test_cameras_from_a_registered_broker(db, people, server, orion, tmp_path):
+    """A source with target "cameras": each entity's image-URL attribute (named in the source's attrs)
+    becomes a camera of the source's organisation and visibility, fetched by the job."""
+    from sources import broker_poll
+    from store.brokers import Source
+
+    with db.session() as s:
+        src = Source(name="irrigation cams", base_url=orion.url, entity_type="Camera", layer_prefix="irr",
+                     target="cameras", attrs=["snapshot"], organisation_id=people["hakui"].organisation_id,
+                     visibility="private")
+        s.add(src)
+        s.flush()
+        sid = src.id
+
+    def entity(eid, url, lon):
+        return {"id": eid, "type": "Camera", "name": {"type": "Text", "value": f"用水カメラ {eid}", "metadata": {}},
+                "location": {"type": "geo:json", "value": {"type": "Point", "coordinates": [lon, 36.88]},
+                             "metadata": {}},
+                "snapshot": {"type": "Text", "value": url, "metadata": {}}}
+
+    orion.entities = [entity("urn:cam:1", f"{server}/good.jpg", 136.77), entity("urn:cam:2", "ftp://x/y.jpg", 136.78),
+                      entity("urn:cam:3", f"{server}/text", 136.79)]
+    result = broker_poll.poll_source(db, sid, utcnow(),
+                                     lambda src: broker_poll.client_for(src, sleep=lambda s: None, retries=0))
+    assert "error" not in result, result
+    with db.session() as s:
+        cams = {c.id: c for c in s.query(Camera)}
+    assert set(cams) == {"irr-urn_cam_1", "irr-urn_cam_3"}  # an ftp address is no camera
+    assert cams["irr-urn_cam_1"].visibility == "private" and cams["irr-urn_cam_1"].name_ja == "用水カメラ urn:cam:1"
+    out = cf.tick(db, tmp_path, 48, ["127.0.0.1"])
+    assert out["stored"] == 1
+    with db.session() as s:
+        assert s.get(Camera, "irr-urn_cam_3").last_error == "not an image"
