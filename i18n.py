@@ -1575,6 +1575,8 @@ STRINGS: dict[str, dict[str, str]] = {
     # cameras from a broker
     "staff_sources.target.cameras": {"ja": "カメラ（属性に画像の URL、既定 imageSnapshot / image / url）",
                                      "en": "Cameras (an attribute holds the image URL; default imageSnapshot / image / url)"},
+    # cameras in alert mails
+    "camera.mail.nearest": {"ja": "最寄りのカメラの画像（その時刻）", "en": "Nearest camera's snapshot (at that time)"},
 }
 
 

@@ -64,6 +64,8 @@ class Settings:
     embed_origins: tuple[str, ...] = ()
     # cameras: snapshots (re-encoded JPEGs under instance/cameras/) are kept this many hours
     camera_retention_hours: float = 48.0
+    # alert mails link the snapshot of the nearest camera within this many metres (0: never)
+    camera_nearest_m: float = 3000.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -108,6 +110,7 @@ class Settings:
         # cameras
         values.update(
             camera_retention_hours=float(env.get("CAMERA_RETENTION_HOURS", "").strip() or 48),
+            camera_nearest_m=float(env.get("CAMERA_NEAREST_M", "").strip() or 3000),
         )
         values.update(overrides)
         return cls(**values)

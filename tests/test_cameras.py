@@ -144,8 +144,9 @@ def test_not_an_image_too_big_server_down_and_forbidden_redirect(server):
 
 
 def _camera(db, people_org_id: int, cid: str, url: str, **kw) -> None:
+    kw = {"lon": 136.78, "lat": 36.89, **kw}
     with db.session() as s:
-        s.add(Camera(id=cid, organisation_id=people_org_id, name_ja=cid, lon=136.78, lat=36.89, url=url, **kw))
+        s.add(Camera(id=cid, organisation_id=people_org_id, name_ja=cid, url=url, **kw))
 
 
 def test_job_stores_good_snapshots_records_errors_and_prunes(db, people, server, tmp_path):
@@ -364,3 +365,41 @@ def test_cameras_from_a_registered_broker(db, people, server, orion, tmp_path):
     assert out["stored"] == 1
     with db.session() as s:
         assert s.get(Camera, "irr-urn_cam_3").last_error == "not an image"
+
+
+def test_alert_mail_links_the_nearest_camera_of_that_moment(db, people, tmp_path):
+    from alerts.service import AlertConfig, render
+    from store import alerts as sa
+    from store.cameras import nearest_snapshot
+
+    hakui, kaga = people["hakui"].organisation_id, people["kaga"].organisation_id
+    now = utcnow().replace(microsecond=0)
+    folder = cameras_folder(tmp_path)
+    jpeg, thumb, w, h = cf.reencode(cf.demo_image("x", (1, 2, 3), (4, 5, 6), now))
+    _camera(db, hakui, "near-public", "", lon=136.7810, lat=36.8990)  # ~100 m away
+    _camera(db, kaga, "nearer-private", "", lon=136.7801, lat=36.8991, visibility="private")  # another city's
+    _camera(db, hakui, "far-public", "", lon=136.90, lat=36.95)
+    for cid in ("near-public", "nearer-private", "far-public"):
+        for minutes in (60, 5, 0):
+            cf.save_snapshot(db, folder, cid, jpeg, thumb, w, h, now - timedelta(minutes=minutes))
+    with db.session() as s:
+        ids = {(img.camera_id, int((now - img.taken_at).total_seconds() // 60)): img.id for img in s.query(CameraImage)}
+        at = now - timedelta(minutes=6)
+        want = f"/api/cameras/near-public/images/{ids[('near-public', 5)]}.jpg"
+        assert nearest_snapshot(s, 136.7800, 36.8990, at, 3000) == want
+        # the other city's private camera only for its own rules; nothing within 50 m; 0 m: off
+        assert "nearer-private" in nearest_snapshot(s, 136.7800, 36.8990, at, 3000, kaga)
+        assert nearest_snapshot(s, 136.7800, 36.8990, at, 3000, hakui).startswith("/api/cameras/near-public/")
+        assert nearest_snapshot(s, 136.7800, 36.8990, at, 50) is None
+        assert nearest_snapshot(s, 136.7800, 36.8990, at, 0) is None
+        assert nearest_snapshot(s, 136.7800, 36.8990, now - timedelta(hours=5), 3000) is None  # no snapshot then
+        rule = sa.AlertRule(name="積雪テスト", organisation_id=kaga, threshold=30, op=">", public=True,
+                            target="sensor", attribute="snowDepth")
+        place = {"name_ja": "羽咋テスト", "lon": 136.7800, "lat": 36.8990, "unit": "cm", "sensor_id": "snow-x"}
+        config = AlertConfig(base_url="https://map.example.jp", extra={"camera_nearest_m": 3000})
+        subject, text, body = render(s, config, rule, "fired", place, 42.0, at, "ja")
+        link = f"https://map.example.jp/api/cameras/near-public/images/{ids[('near-public', 5)]}.jpg"
+        assert link in text and link in body and "最寄りのカメラ" in text
+        assert "nearer-private" not in text  # a public rule's mail links public cameras only
+        _s, text_en, _b = render(s, config, rule, "fired", place, 42.0, at, "en")
+        assert "Nearest camera" in text_en
