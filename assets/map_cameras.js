@@ -78,7 +78,11 @@
     // the content is an element of its own, so Leaflet's update() keeps what the strip added
     var box = document.createElement("div");
     box.innerHTML = html;
-    layer.bindPopup(box, {maxWidth: 360, autoPanPaddingTopLeft: [56, 12]});
+    // no wider than a phone's screen leaves room for (the popup's frame is ~45 px)
+    var screen = window.innerWidth || 400, narrow = screen < 500;
+    var width = Math.max(200, Math.min(340, screen - 90));
+    layer.bindPopup(box, {maxWidth: width, minWidth: Math.min(width, 240), autoPanPadding: [8, 8],
+                          autoPanPaddingTopLeft: narrow ? [8, 12] : [56, 12]});
     if (!p.thumb_url) { return; }
     layer.on("popupopen", function (e) {
       if (box.getAttribute("data-strip") === "1") { return; }

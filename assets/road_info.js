@@ -11,6 +11,12 @@
     });
   }
   function hideoutOf(context) { return (context && context.hideout) || {}; }
+  function popupOptions(max) {
+    // narrower than a phone's screen; clear of the zoom buttons where there is room
+    var screen = window.innerWidth || 400, narrow = screen < 500;
+    return {maxWidth: Math.min(max, screen - 90), autoPanPadding: [8, 8],
+            autoPanPaddingTopLeft: narrow ? [8, 12] : [56, 12]};
+  }
   function row(label, value) {
     return "<tr><th>" + esc(label) + "</th><td>" + esc(value) + "</td></tr>";
   }
@@ -43,7 +49,7 @@
   NS.melterPopupHtml = melterPopupHtml;
   NS.melterPopup = function (feature, layer, context) {
     if (!feature.properties) { return; }
-    layer.bindPopup(melterPopupHtml(feature.properties, hideoutOf(context)), {maxWidth: 300, autoPanPaddingTopLeft: [56, 12]});
+    layer.bindPopup(melterPopupHtml(feature.properties, hideoutOf(context)), popupOptions(300));
   };
   NS.melterPoint = function (feature, latlng, context) {
     var h = hideoutOf(context), p = feature.properties || {};
@@ -94,7 +100,7 @@
   NS.restrictionPopup = function (feature, layer, context) {
     if (!feature.properties) { return; }
     var h = hideoutOf(context), l = h.restriction || {}, kinds = l.kinds || {};
-    layer.bindPopup(restrictionPopupHtml(feature.properties, h), {maxWidth: 320, autoPanPaddingTopLeft: [56, 12]});
+    layer.bindPopup(restrictionPopupHtml(feature.properties, h), popupOptions(320));
     layer.bindTooltip(esc(kinds[feature.properties.kind] || feature.properties.kind_text || ""), {sticky: true});
   };
 }());
