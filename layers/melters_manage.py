@@ -291,16 +291,13 @@ def upload_devices(db: Database, staff, raw: bytes, filename: str, visibility: s
     """Add or update the devices of an uploaded list (CSV with lat/lon, GeoJSON, KML points) in the
     uploader's organisation; a row's state (状態: 稼働中 / 停止 / 故障) is reported too."""
     from sources.melters import device_rows
-    from sources.upload import UploadError, read_upload
+    from sources.restrictions import read_list
 
     if staff is None:
         raise Refused(401, "unauthorized", "auth.api_unauthorized")
     if visibility not in (PUBLIC, PRIVATE):
         raise Refused(400, "invalid_device", "melter.field.visibility")
-    try:
-        result = read_upload(raw, filename)
-    except UploadError as exc:
-        raise Refused(exc.status, exc.code, exc.message_key, exc.details, **exc.fmt) from None
+    result = read_list(raw, filename)
     feats = list(result.features)
     if len(feats) > MAX_UPLOAD_DEVICES:
         raise Refused(422, "too_many_devices", "melter.err.too_many", max=MAX_UPLOAD_DEVICES)

@@ -61,15 +61,11 @@ def get_restriction(db: Database, staff, rid: str) -> dict:
 
 
 def _check_geometry(geom) -> str | None:
-    from sources.upload import check_geometry
+    from sources.restrictions import geometry_problem
 
     if not isinstance(geom, dict):
         return "restriction.field.geometry"
-    try:
-        problem = check_geometry(geom)
-    except Exception:
-        return "restriction.field.geometry"
-    return "restriction.field.geometry" if problem else None
+    return "restriction.field.geometry" if geometry_problem(geom) else None
 
 
 def create(db: Database, staff, body, lang: str = "ja") -> dict:
@@ -134,17 +130,13 @@ def upload(db: Database, staff, raw: bytes, filename: str, visibility: str, repl
     """Restrictions from a file (CSV with lat/lon, GeoJSON, KML…) in the uploader's organisation.
     replace: the restrictions an earlier upload of a file of the same name brought are removed first
     (a fresh list from 石川みち情報ネット replaces yesterday's)."""
-    from sources.restrictions import restriction_rows
-    from sources.upload import UploadError, read_upload
+    from sources.restrictions import read_list, restriction_rows
 
     if staff is None:
         raise Refused(401, "unauthorized", "auth.api_unauthorized")
     if visibility not in (PUBLIC, PRIVATE):
         raise Refused(400, "invalid_restriction", "restriction.field.visibility")
-    try:
-        result = read_upload(raw, filename)
-    except UploadError as exc:
-        raise Refused(exc.status, exc.code, exc.message_key, exc.details, **exc.fmt) from None
+    result = read_list(raw, filename)
     feats = list(result.features)
     if len(feats) > MAX_ROWS:
         raise Refused(422, "too_many_restrictions", "restriction.too_many", max=MAX_ROWS)

@@ -227,3 +227,37 @@ def demo_tick(db: Database, data_path: Path, now: datetime | None = None) -> int
 
 def remove_demo(s: Session) -> None:
     s.execute(delete(RoadRestriction).where(RoadRestriction.origin == "demo"))
+
+
+# --- the upload readers, for device and restriction lists ---
+
+def _readers():
+    """(read_upload, UploadError, check_geometry) of the upload readers: `sources.readers` (one
+    module per format), or the single-module `sources.upload` of earlier versions."""
+    try:
+        from sources.readers import UploadError, read_upload
+        from sources.readers.base import check_geometry
+    except ImportError:
+        from sources.upload import UploadError, check_geometry, read_upload
+    return read_upload, UploadError, check_geometry
+
+
+def read_list(raw: bytes, filename: str):
+    """An uploaded list read by the upload readers (CSV with lat/lon, GeoJSON, KML, …); raises
+    `refusal.Refused` with the reader's status and message when the file cannot be read at all."""
+    from refusal import Refused
+
+    read_upload, upload_error, _check = _readers()
+    try:
+        return read_upload(raw, filename)
+    except upload_error as exc:
+        raise Refused(exc.status, exc.code, exc.message_key, exc.details, **exc.fmt) from None
+
+
+def geometry_problem(geom) -> str | None:
+    """None for a usable GeoJSON geometry in Japan, else the readers' reason key."""
+    _read, _err, check_geometry = _readers()
+    try:
+        return check_geometry(geom)
+    except Exception:
+        return "upload.row_bad_geometry"
