@@ -103,6 +103,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from api.organisations import bp as organisations_api  # organisations: list, export archive
 
     server.register_blueprint(organisations_api)
+    from api.melters import bp as melters_api  # snow-melting devices and their states
+
+    server.register_blueprint(melters_api)
+    from api.restrictions import bp as restrictions_api  # road restrictions
+
+    server.register_blueprint(restrictions_api)
 
     from api.dashboards import bp as dashboards_api
     from api.errors import install as install_errors

@@ -71,6 +71,8 @@ class Settings:
     # /metrics (Prometheus): off unless a token is set; scrapers send `Authorization: Bearer <token>`
     metrics_token: str = ""
     audit_retention_days: int = 730  # AUDIT_RETENTION_DAYS: audit log entries older than this are deleted
+    # alert mails link the snapshot of the nearest camera within this many metres (0: never)
+    camera_nearest_m: float = 3000.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -115,6 +117,7 @@ class Settings:
         # cameras
         values.update(
             camera_retention_hours=float(env.get("CAMERA_RETENTION_HOURS", "").strip() or 48),
+            camera_nearest_m=float(env.get("CAMERA_NEAREST_M", "").strip() or 3000),
         )
         # jobs and monitoring
         values.update(

@@ -27,6 +27,7 @@ class AlertConfig:
 
     @classmethod
     def from_settings(cls, settings, **over) -> AlertConfig:
+        over.setdefault("extra", {"camera_nearest_m": getattr(settings, "camera_nearest_m", 0.0)})
         return cls(base_url=settings.public_base_url, mail_from=settings.mail_from,
                    secret_key=settings.secret_key, **over)
 

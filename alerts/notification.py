@@ -68,6 +68,12 @@ def read_unsubscribe(config: AlertConfig, signed: str) -> tuple[int, str] | None
 def render(s: Session, config: AlertConfig, rule: sa.AlertRule, kind: str, place: dict, value, at: datetime,
            lang: str, duration=None, peak=None, unsub: str = "") -> tuple[str, str, str]:
     facts = facts_for(s, rule, kind, place, value, at, lang, duration, peak)
+    from store.cameras import nearest_snapshot  # the road as it looked: the nearest camera's snapshot then
+
+    snap = nearest_snapshot(s, place.get("lon"), place.get("lat"), at, config.extra.get("camera_nearest_m", 0),
+                            None if rule.public else rule.organisation_id)
+    if snap:
+        facts.extra_links.append(("camera.mail.nearest", "{base}" + snap))
     facts.extra_links = [(k, u.replace("{base}", config.base_url)) for k, u in facts.extra_links]
     return compose(facts, lang, config.base_url, unsub)
 

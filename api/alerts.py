@@ -18,6 +18,7 @@ from alerts.rules_json import rule_to_json
 from alerts.subscriptions import confirm_subscription, unsubscribe
 from api.errors import error, request_lang
 from i18n import t
+from layers import melters_manage
 from refusal import Refused
 from sources.observed import finite, parse_time, time_problem
 from store import alerts as sa
@@ -140,7 +141,9 @@ def _org_sensor_layer(s, staff) -> Layer:
 @bp.post("/api/readings")
 def post_readings():
     """A JSON array of {sensor_id, attribute, value, time}; a new sensor_id with lon/lat (and
-    optionally name, unit) creates that sensor in the poster's organisation. All or nothing."""
+    optionally name, unit) creates that sensor in the poster's organisation. An item with `state`
+    (稼働中 / 停止 / 故障, running / stopped / fault) instead of `value` is a snow-melting device's
+    report (a new id with lon/lat creates the device, private unless `visibility` says). All or nothing."""
     staff = access.token_staff()
     items = request.get_json(silent=True)
     if not isinstance(items, list) or not items or len(items) > MAX_READINGS:
@@ -151,6 +154,16 @@ def post_readings():
         for i, item in enumerate(items):
             if not isinstance(item, dict):
                 details.append({"index": i, "message": t("alerts.err.object", request_lang())})
+                continue
+            if melters_manage.is_state_item(item):  # a snow-melting device's state (稼働中 / 停止 / 故障)
+                outcome, problem = melters_manage.reading_item(s, staff, item, now, request_lang())
+                if problem:
+                    details.append({"index": i, **problem})
+                elif outcome == "duplicate":
+                    duplicates += 1
+                else:
+                    written += 1
+                    created += [item["sensor_id"]] if outcome == "created" else []
                 continue
             sid = str(item.get("sensor_id") or "").strip()[:120]
             value, at = item.get("value"), parse_time(item.get("time"))

@@ -93,6 +93,15 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
                                                       camera_hosts)))
     if settings.demo_feed:
         jobs.append(Job(camera_feed.DEMO_JOB_NAME, 30.0, lambda: camera_feed.demo_tick(db, settings.instance_path)))
+        # snow-melting devices: the demo devices' states
+        from sources import melters as melter_feed
+
+        jobs.append(Job(melter_feed.DEMO_JOB_NAME, melter_feed.DEMO_TICK_S, lambda: melter_feed.demo_tick(db)))
+        # road restrictions: the demo ones, their periods kept around today
+        from sources import restrictions as restriction_feed
+
+        jobs.append(Job(restriction_feed.DEMO_JOB_NAME, restriction_feed.DEMO_TICK_S,
+                        lambda: restriction_feed.demo_tick(db, settings.data_path)))
 
     from layers.usage_report import periodic_jobs  # audit log retention, usage per organisation
 

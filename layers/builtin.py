@@ -60,6 +60,11 @@ BUILTIN = [
     dict(id="snow-depth", kind="snow_depth", group="yuki", sort_order=50, default_visible=True,
          name="layer.snow_depth", attribution="attribution.snow_demo", license="デモデータ",
          options={"demo": True, "feed": "demo-snow"}),
+    dict(id="snow-melters", kind="melters", group="yuki", sort_order=52,
+         name="melter.layer", attribution="melter.attribution", license="各装置の管理者 / デモ装置の状態はデモデータ"),
+    dict(id="road-restrictions", kind="restrictions", group="yuki", sort_order=53,
+         name="restriction.layer", attribution="restriction.attribution",
+         license="各道路管理者 / デモの規制はデモデータ（国土数値情報の道路を加工）"),
     # snow removal: road colours only (no vehicles); the network itself lives in the snow tables (layers/snowplow.py)
     dict(id="snow-removal", kind="snowplow", group="yuki", sort_order=51,
          name="layer.snow_removal", attribution="attribution.snow_removal",

@@ -1,8 +1,8 @@
 """The camera layer: one marker per camera the viewer may see (public cameras, plus their own
 organisation's private ones for staff), read from the cameras table — not from stored features.
-The popup shows the latest thumbnail by URL (never inlined), its time in JST and a 停止中 badge
-when no good snapshot came for three intervals (assets/map.js `cameraPopup`, which escapes every
-text).
+The popup shows the latest thumbnail by URL (never inlined), its time in JST, a 停止中 badge
+when no good snapshot came for three intervals (assets/map.js `cameraPopupHtml`, which escapes every
+text) and a slider and strip over the last 24 hours of snapshots (assets/map_cameras.js).
 
 Features differ by viewer, so `per_viewer` tells the features route never to share them between
 viewers; callers that pass no viewer (catalogue, OGC API, CSV) get the public cameras only.
@@ -60,9 +60,11 @@ class CamerasKind(LayerKind):
                               "stale": t("camera.popup.stale", lang),
                               "none": t("camera.popup.no_image", lang),
                               "demo": t("camera.popup.demo", lang),
-                              "alt": t("camera.popup.alt", lang, name="{name}")}}
+                              "alt": t("camera.popup.alt", lang, name="{name}"),
+                              "strip": t("camera.strip.title", lang), "slider": t("camera.strip.slider", lang),
+                              "loading": t("camera.strip.loading", lang), "empty": t("camera.strip.empty", lang)}}
         props = {"pointToLayer": {"variable": "ishikawaMap.cameraPoint"},
-                 "onEachFeature": {"variable": "ishikawaMap.cameraPopup"},
+                 "onEachFeature": {"variable": "ishikawaMap.cameraPopupWithStrip"},
                  "hideout": hideout}
         return MapSpec(type="geojson", url=url, refresh_s=60, attribution=layer_attribution(layer, lang),
                        props=props)

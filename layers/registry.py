@@ -23,6 +23,8 @@ KINDS: dict[str, LayerKind] = {k.kind: k for k in [
     SensorPointsKind(),
     NgsiPointsKind(),
     __import__("layers.cameras", fromlist=["CamerasKind"]).CamerasKind(),
+    __import__("layers.melters", fromlist=["MeltersKind"]).MeltersKind(),
+    __import__("layers.restrictions", fromlist=["RestrictionsKind"]).RestrictionsKind(),
 ]}
 
 

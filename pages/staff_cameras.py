@@ -66,6 +66,8 @@ def layout(lang: str | None = None, **_query):
     return staff_frame(lang, "/staff/cameras", staff, "staff-cameras", [
         html.H2(t("camera.staff.title", lang)),
         html.P(t("camera.staff.intro", lang)),
+        html.P(html.A(t("roadinfo.staff.link", lang), href=f"/staff/road-info?lang={lang}",
+                      id="staff-cameras-roadinfo-link")),
         dcc.Store(id="staff-cameras-lang", data=lang),
         dcc.Store(id="staff-cameras-pending"),
         dcc.ConfirmDialog(id="staff-cameras-confirm", message=t("camera.staff.delete_confirm", lang)),

@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 
 from i18n import t
 from sources.ngsi import Entity, NgsiError, geometry_of, parse_entity
-from sources.smart_models import FixItem, PointItem, ReadingItem, map_entity, plausible_point
+from sources.smart_models import (
+    CameraItem,
+    FixItem,
+    PointItem,
+    ReadingItem,
+    StateItem,
+    map_entity,
+    plausible_point,
+)
 from store.brokers import SensorOrigin, Source, upsert_feature
 from store.features import replace_features
 from store.layers import upsert_layer
@@ -157,6 +165,16 @@ def store_items(s: Session, source: Source, items: list, now: datetime, full: bo
             for p in points:
                 upsert_feature(s, layer, p.entity_id[:120], p.geometry, p.properties)
             out["points"] = len(points)
+    states = [i for i in items if isinstance(i, StateItem)]
+    if states:  # snow-melting devices
+        from sources.melters import store_states
+
+        out["states"] = store_states(s, source, states, now)
+    cameras = [i for i in items if isinstance(i, CameraItem)]
+    if cameras:  # snapshots fetched by the cameras job
+        from sources.cameras import store_broker_cameras
+
+        out["cameras"] = store_broker_cameras(s, source, cameras)
     out["fixes"] = len(fixes)
     out["_fixes"] = fixes  # for forward_fixes once the transaction is committed
     return out

@@ -297,3 +297,39 @@ def demo_tick(db: Database, instance_path: Path, now: datetime | None = None) ->
         jpeg, thumb, w, h = reencode(demo_image(name, sky, ground, now))
         written += save_snapshot(db, folder, cid, jpeg, thumb, w, h, now)
     return written
+
+
+# --- cameras from a broker: an entity attribute holds the snapshot URL (source target "cameras") ---
+
+def store_broker_cameras(s, source, items: list) -> int:
+    """Each entity becomes (or updates) a camera of the source's organisation with the source's
+    visibility; the `cameras` job fetches its URL under the usual address rules."""
+    import re
+
+    from store.users import organisation_by_code
+
+    org_id = source.organisation_id
+    if org_id is None:  # the operator's ORION_URL broker: the prefecture's cameras
+        org = organisation_by_code(s, "ishikawa")
+        org_id = org.id if org is not None else None
+    if org_id is None:
+        return 0
+    prefix = source.layer_prefix or f"src{source.id}"
+    n = 0
+    for it in items:
+        cid = f"{prefix}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', it.entity_id)}"[:80]
+        cam = s.get(Camera, cid)
+        if cam is not None and cam.organisation_id != org_id:
+            continue  # another organisation's camera: never touched
+        if cam is None:
+            cam = Camera(id=cid, organisation_id=org_id, name_ja=it.name[:200], name_en=it.name[:200],
+                         lon=round(it.lon, 6), lat=round(it.lat, 6), url=it.url, visibility=source.visibility)
+            s.add(cam)
+        else:
+            if cam.url != it.url:
+                cam.last_attempt_at = None  # a new address: fetched at the next round
+            cam.url, cam.lon, cam.lat = it.url, round(it.lon, 6), round(it.lat, 6)
+            cam.visibility = source.visibility
+        n += 1
+    s.flush()
+    return n

@@ -52,6 +52,33 @@ class FixItem:
 
 
 @dataclass
+class StateItem:
+    """A snow-melting device's state (稼働中 / 停止 / 故障), from a `Device` with `deviceState`."""
+    entity_id: str
+    entity_type: str
+    name: str
+    lon: float
+    lat: float
+    state: str  # running / stopped / fault (store.melters)
+    observed_at: datetime | None
+
+
+@dataclass
+class CameraItem:
+    """A camera whose snapshot URL an entity attribute holds (a source with target "cameras")."""
+    entity_id: str
+    name: str
+    lon: float
+    lat: float
+    url: str
+    observed_at: datetime | None = None
+
+
+# where a camera entity keeps its image URL when the source names no attribute
+IMAGE_ATTRS = ("imageSnapshot", "snapshotUrl", "imageUrl", "image", "url")
+
+
+@dataclass
 class PointItem:
     entity_id: str
     entity_type: str
@@ -216,16 +243,39 @@ def generic_readings(e: Entity, attrs: list[str] | None = None) -> list[ReadingI
     return out
 
 
+def device_state(e: Entity) -> list[StateItem]:
+    """A snow-melting device: a `Device` whose `deviceState` we understand and no number of its own."""
+    from sources.melters import entity_state, is_melter_entity
+
+    values = {name: a.value for name, a in e.attrs.items()}
+    ll = _lonlat(e)
+    if ll is None or not is_melter_entity(e.type, values):
+        return []
+    return [StateItem(entity_id=e.id, entity_type=e.type, name=_name(e), lon=ll[0], lat=ll[1],
+                      state=entity_state(values), observed_at=observed_at(e, "deviceState"))]
+
+
+def camera(e: Entity, attrs: list[str] | None = None) -> list[CameraItem]:
+    names = list(attrs or []) or list(IMAGE_ATTRS)
+    url = next((v.strip() for n in names if isinstance(v := e.value(n), str) and v.strip()), "")
+    ll = _lonlat(e)
+    if ll is None or not url.lower().startswith(("http://", "https://")) or len(url) > 2000:
+        return []
+    return [CameraItem(entity_id=e.id, name=_name(e), lon=ll[0], lat=ll[1], url=url)]
+
+
 def map_entity(e: Entity, target: str = "auto", attrs: list[str] | None = None) -> list:
     """What an entity becomes. target: auto (by Smart Data Model type), points, readings or fixes."""
     if target == "points":
         return point(e, attrs)
     if target == "fixes":
         return vehicle_fix(e)
+    if target == "cameras":
+        return camera(e, attrs)
     if target == "readings":
         return snow_readings(e) or water_readings(e) or generic_readings(e, attrs)
     if e.type in ("WeatherObserved", "Device", "DeviceMeasurement"):
-        return snow_readings(e)
+        return snow_readings(e) or device_state(e)
     if e.type == "WaterObserved":
         return water_readings(e)
     if e.type == "Vehicle":

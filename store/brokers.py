@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.db import Base, UTCDateTime, utcnow
 
-TARGETS = ("auto", "points", "readings", "fixes")
+TARGETS = ("auto", "points", "readings", "fixes", "cameras")  # cameras: attrs[0] holds the image URL
 KINDS = ("orion", "ckan")
 
 

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, delete, select
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, delete, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.db import Base, UTCDateTime, utcnow
@@ -165,3 +165,38 @@ def delete_camera(s: Session, folder: Path, camera: Camera) -> None:
     for path, thumb in files:
         _unlink(folder, path)
         _unlink(folder, thumb)
+
+
+def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    import math
+
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6371008.8 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def nearest_snapshot(s: Session, lon, lat, at: datetime, max_m: float,
+                     organisation_id: int | None = None) -> str | None:
+    """The path of the snapshot the nearest camera took closest to `at` (within two of its intervals,
+    at least 15 minutes), among cameras within max_m metres: public ones, plus that organisation's
+    private ones when given (a public alert rule's mail links public cameras only). None when none."""
+    import math
+
+    if not max_m or max_m <= 0 or not isinstance(lon, (int, float)) or not isinstance(lat, (int, float)):
+        return None
+    dlat = max_m / 111_000.0
+    dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+    q = select(Camera).where(Camera.lon.between(lon - dlon, lon + dlon), Camera.lat.between(lat - dlat, lat + dlat))
+    q = q.where(Camera.visibility == PUBLIC if organisation_id is None
+                else or_(Camera.visibility == PUBLIC, Camera.organisation_id == organisation_id))
+    cams = sorted(((_metres(lon, lat, c.lon, c.lat), c.id, c) for c in s.scalars(q)), key=lambda x: x[:2])
+    for dist, _cid, cam in cams:
+        if dist > max_m:
+            break
+        window = timedelta(seconds=max(2 * cam.interval_s, 900))
+        near = list(s.scalars(select(CameraImage).where(CameraImage.camera_id == cam.id,
+                                                        CameraImage.taken_at.between(at - window, at + window))))
+        if near:
+            img = min(near, key=lambda i: (abs((i.taken_at - at).total_seconds()), i.id))
+            return f"/api/cameras/{cam.id}/images/{img.id}.jpg"
+    return None

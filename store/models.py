@@ -123,8 +123,10 @@ import store.dashboards  # noqa: E402,F401  (dashboards and their versions)
 import store.grids  # noqa: E402,F401
 import store.jobs  # noqa: E402,F401  (last run of each periodic job)
 import store.layer_versions  # noqa: E402,F401
+import store.melters  # noqa: E402,F401  (snow-melting devices and their states)
 import store.menu_groups  # noqa: E402,F401
 import store.organisations  # noqa: E402,F401  (invites; organisations' lifecycle)
+import store.restrictions  # noqa: E402,F401  (road restrictions)
 import store.series  # noqa: E402,F401  (hourly rollups of readings)
 import store.snow  # noqa: E402,F401
 import store.uploads  # noqa: E402,F401

@@ -144,8 +144,9 @@ def test_not_an_image_too_big_server_down_and_forbidden_redirect(server):
 
 
 def _camera(db, people_org_id: int, cid: str, url: str, **kw) -> None:
+    kw = {"lon": 136.78, "lat": 36.89, **kw}
     with db.session() as s:
-        s.add(Camera(id=cid, organisation_id=people_org_id, name_ja=cid, lon=136.78, lat=36.89, url=url, **kw))
+        s.add(Camera(id=cid, organisation_id=people_org_id, name_ja=cid, url=url, **kw))
 
 
 def test_job_stores_good_snapshots_records_errors_and_prunes(db, people, server, tmp_path):
@@ -329,3 +330,77 @@ def test_the_job_runs_in_the_background_from_the_worker(db, people, server, tmp_
     job.run.join(15)
     with db.session() as s:
         assert s.query(CameraImage).filter_by(camera_id="bg").count() == 1
+
+
+def test_cameras_from_a_registered_broker(db, people, server, orion, tmp_path):
+    """A source with target "cameras": each entity's image-URL attribute (named in the source's attrs)
+    becomes a camera of the source's organisation and visibility, fetched by the job."""
+    from sources import broker_poll
+    from store.brokers import Source
+
+    with db.session() as s:
+        src = Source(name="irrigation cams", base_url=orion.url, entity_type="Camera", layer_prefix="irr",
+                     target="cameras", attrs=["snapshot"], organisation_id=people["hakui"].organisation_id,
+                     visibility="private")
+        s.add(src)
+        s.flush()
+        sid = src.id
+
+    def entity(eid, url, lon):
+        return {"id": eid, "type": "Camera", "name": {"type": "Text", "value": f"用水カメラ {eid}", "metadata": {}},
+                "location": {"type": "geo:json", "value": {"type": "Point", "coordinates": [lon, 36.88]},
+                             "metadata": {}},
+                "snapshot": {"type": "Text", "value": url, "metadata": {}}}
+
+    orion.entities = [entity("urn:cam:1", f"{server}/good.jpg", 136.77), entity("urn:cam:2", "ftp://x/y.jpg", 136.78),
+                      entity("urn:cam:3", f"{server}/text", 136.79)]
+    result = broker_poll.poll_source(db, sid, utcnow(),
+                                     lambda src: broker_poll.client_for(src, sleep=lambda s: None, retries=0))
+    assert "error" not in result, result
+    with db.session() as s:
+        cams = {c.id: c for c in s.query(Camera)}
+    assert set(cams) == {"irr-urn_cam_1", "irr-urn_cam_3"}  # an ftp address is no camera
+    assert cams["irr-urn_cam_1"].visibility == "private" and cams["irr-urn_cam_1"].name_ja == "用水カメラ urn:cam:1"
+    out = cf.tick(db, tmp_path, 48, ["127.0.0.1"])
+    assert out["stored"] == 1
+    with db.session() as s:
+        assert s.get(Camera, "irr-urn_cam_3").last_error == "not an image"
+
+
+def test_alert_mail_links_the_nearest_camera_of_that_moment(db, people, tmp_path):
+    from alerts.config import AlertConfig
+    from alerts.notification import render
+    from store import alerts as sa
+    from store.cameras import nearest_snapshot
+
+    hakui, kaga = people["hakui"].organisation_id, people["kaga"].organisation_id
+    now = utcnow().replace(microsecond=0)
+    folder = cameras_folder(tmp_path)
+    jpeg, thumb, w, h = cf.reencode(cf.demo_image("x", (1, 2, 3), (4, 5, 6), now))
+    _camera(db, hakui, "near-public", "", lon=136.7810, lat=36.8990)  # ~100 m away
+    _camera(db, kaga, "nearer-private", "", lon=136.7801, lat=36.8991, visibility="private")  # another city's
+    _camera(db, hakui, "far-public", "", lon=136.90, lat=36.95)
+    for cid in ("near-public", "nearer-private", "far-public"):
+        for minutes in (60, 5, 0):
+            cf.save_snapshot(db, folder, cid, jpeg, thumb, w, h, now - timedelta(minutes=minutes))
+    with db.session() as s:
+        ids = {(img.camera_id, int((now - img.taken_at).total_seconds() // 60)): img.id for img in s.query(CameraImage)}
+        at = now - timedelta(minutes=6)
+        want = f"/api/cameras/near-public/images/{ids[('near-public', 5)]}.jpg"
+        assert nearest_snapshot(s, 136.7800, 36.8990, at, 3000) == want
+        # the other city's private camera only for its own rules; nothing within 50 m; 0 m: off
+        assert "nearer-private" in nearest_snapshot(s, 136.7800, 36.8990, at, 3000, kaga)
+        assert nearest_snapshot(s, 136.7800, 36.8990, at, 3000, hakui).startswith("/api/cameras/near-public/")
+        assert nearest_snapshot(s, 136.7800, 36.8990, at, 50) is None
+        assert nearest_snapshot(s, 136.7800, 36.8990, at, 0) is None
+        assert nearest_snapshot(s, 136.7800, 36.8990, now - timedelta(hours=5), 3000) is None  # no snapshot then
+        rule = sa.AlertRule(name="積雪テスト", organisation_id=kaga, threshold=30, op=">", public=True,
+                            target="sensor", attribute="snowDepth")
+        place = {"name_ja": "羽咋テスト", "lon": 136.7800, "lat": 36.8990, "unit": "cm", "sensor_id": "snow-x"}
+        config = AlertConfig(base_url="https://map.example.jp", extra={"camera_nearest_m": 3000})
+        subject, text, body = render(s, config, rule, "fired", place, 42.0, at, "ja")
+        link = f"https://map.example.jp/api/cameras/near-public/images/{ids[('near-public', 5)]}.jpg"
+        assert link in text and link in body and "最寄りのカメラ" in text
+        assert "nearer-private" not in text  # a public rule's mail links public cameras only
+        _s, text_en, _b = render(s, config, rule, "fired", place, 42.0, at, "en")
+        assert "Nearest camera" in text_en
