@@ -1517,6 +1517,9 @@ STRINGS: dict[str, dict[str, str]] = {
                                 "en": "The link names layers that are private or no longer exist ({ids}); the default layers are shown."},
     "home.layers_unavailable_some": {"ja": "リンクにあるレイヤーの一部（{ids}）は、非公開になったか見つかりません。",
                                      "en": "Some layers in the link are private or no longer exist ({ids})."},
+    "popup_default.description": {"ja": "説明", "en": "Description"},
+    "popup_default.time": {"ja": "時刻", "en": "Time"},
+    "popup_default.elevation": {"ja": "標高（m）", "en": "Elevation (m)"},
     "legend.cluster_aed": {"ja": "AEDの数（タップで拡大・同じ場所は一覧）", "en": "Number of AEDs (tap to zoom; same spot: list)"},
 }
 

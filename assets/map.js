@@ -15,6 +15,18 @@ window.ishikawaMap = (function () {
   function hideoutOf(context) {
     return (context && context.hideout) || {};
   }
+  function shown(value) {
+    // long decimals (coordinates, measurements from files) to 5 places (~1 m), zeros dropped
+    var text = String(value);
+    if ((typeof value === "number" && isFinite(value)) || /^-?\d+\.\d{6,}$/.test(text)) {
+      if (/\.\d{6,}/.test(text)) {
+        return String(Number(Number(value).toFixed(5)));
+      }
+    }
+    return text;
+  }
+  // popups open clear of the map buttons at the top left (zoom, location, full screen), on phones too
+  var POPUP_OPTIONS = {maxWidth: 300, autoPanPaddingTopLeft: [56, 150], autoPanPaddingBottomRight: [12, 12]};
 
   function popupHtml(props, spec) {
     var title = props[spec.title] || props.name || "";
@@ -25,7 +37,7 @@ window.ishikawaMap = (function () {
         return;
       }
       var unit = spec.unit && spec.unit[key] ? " " + spec.unit[key] : "";
-      rows.push("<tr><th>" + esc(label) + "</th><td>" + esc(value) + esc(unit) + "</td></tr>");
+      rows.push("<tr><th>" + esc(label) + "</th><td>" + esc(shown(value)) + esc(unit) + "</td></tr>");
     });
     var html = '<div class="popup"><div class="popup-title">' + esc(title) + "</div>";
     if (spec.empty && spec.fields && spec.fields.length && props[spec.fields[0][0]] == null) {
@@ -78,13 +90,15 @@ window.ishikawaMap = (function () {
 
   return {
     esc: esc,
+    shown: shown,
     popupHtml: popupHtml,
     cameraPopupHtml: cameraPopupHtml,
     cameraPopup: function (feature, layer, context) {
       if (!feature.properties) {
         return;
       }
-      layer.bindPopup(cameraPopupHtml(feature.properties, hideoutOf(context)), {maxWidth: 340});
+      layer.bindPopup(cameraPopupHtml(feature.properties, hideoutOf(context)),
+                      Object.assign({}, POPUP_OPTIONS, {maxWidth: 340}));
     },
     cameraPoint: function (feature, latlng, context) {
       var h = hideoutOf(context), p = feature.properties || {};
@@ -98,7 +112,7 @@ window.ishikawaMap = (function () {
         return;
       }
       var spec = hideoutOf(context).popup || {};
-      layer.bindPopup(popupHtml(feature.properties, spec), {maxWidth: 300});
+      layer.bindPopup(popupHtml(feature.properties, spec), POPUP_OPTIONS);
     },
     tooltip: function (feature, layer, context) {
       // permanent, quiet labels: without tiles the outlines and names are the only base map
@@ -124,6 +138,18 @@ window.ishikawaMap = (function () {
         iconSize: L.point(size, size)
       });
       return L.marker(latlng, {icon: icon});
+    },
+    aedCluster: function (feature, latlng, index, context) {
+      // AED counts: a red rounded square with a white heart mark, unlike the round snow-depth discs
+      var count = feature.properties.point_count;
+      var size = count < 10 ? 32 : count < 50 ? 38 : 44;
+      var icon = L.divIcon({
+        className: "map-cluster aed-cluster",
+        html: '<span style="background:' + esc(hideoutOf(context).color || "#d7263d") + '">' +
+          esc(feature.properties.point_count_abbreviated) + "</span>",
+        iconSize: L.point(size, size)
+      });
+      return L.marker(latlng, {icon: icon, title: "AED ×" + count});
     },
     squarePoint: function (feature, latlng, context) {
       var color = hideoutOf(context).color || "#2b7a3d";
@@ -179,8 +205,9 @@ window.ishikawaMap = (function () {
     },
     outlineStyle: function (feature, context) {
       var h = hideoutOf(context);
+      // interactive: false — an outline never takes a tap from a point, whatever loaded first
       return {color: h.color || "#3d4a5c", weight: 2, opacity: 0.85, fill: true, fillOpacity: 0,
-              dashArray: "6 4"};
+              dashArray: "6 4", interactive: false};
     },
 
     stateQuery: function (center, zoom, groups, base, opValues, opIds, lang) {
@@ -216,6 +243,49 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       }
       var other = lang === "en" ? "ja" : "en";
       return window.ishikawaMap.stateQuery(center, zoom, groups, base, opValues, opIds, other);
+    },
+    toggleCard: function (openClicks, closeClicks, hidden) {
+      var trigger = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
+      return trigger.indexOf("home-tools-open") === 0 ? !hidden : true;
+    },
+    openShare: function (openClicks, closeClicks, hidden) {
+      var trigger = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
+      var open = trigger.indexOf("home-share-open") === 0 ? !!hidden : false;
+      if (!open) {
+        return [true, window.dash_clientside.no_update, window.dash_clientside.no_update, ""];
+      }
+      var path = window.location.pathname + window.location.search;
+      return [false, window.location.href, "/api/share/qr.svg?path=" + encodeURIComponent(path), ""];
+    },
+    copyShare: function (n, url, texts) {
+      var ok = (texts || {}).ok || "OK", failed = (texts || {}).failed || "";
+      var input = document.getElementById("home-share-url");
+      function fallback() {
+        try {
+          input.select();
+          return document.execCommand("copy") ? ok : failed;
+        } catch (e) {
+          return failed;
+        }
+      }
+      if (navigator.clipboard && window.isSecureContext) {
+        return navigator.clipboard.writeText(url || "").then(function () { return ok; }, fallback);
+      }
+      return fallback();
+    },
+    locate: function (n) {
+      return new Promise(function (resolve) {
+        if (!navigator.geolocation) {
+          resolve({error: "unsupported", t: Date.now()});
+          return;
+        }
+        navigator.geolocation.getCurrentPosition(function (pos) {
+          resolve({lat: pos.coords.latitude, lon: pos.coords.longitude, accuracy: pos.coords.accuracy,
+                   t: Date.now()});
+        }, function (err) {
+          resolve({error: String(err && err.code), t: Date.now()});
+        }, {enableHighAccuracy: true, timeout: 15000, maximumAge: 60000});
+      });
     },
     togglePanel: function (openClicks, closeClicks, className) {
       var trigger = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";

@@ -73,3 +73,15 @@ def exclusive_selection(previous: list[str], current: list[str], exclusive: set[
     added = [x for x in chosen if x not in previous]
     keep = added[-1] if added else chosen[-1]
     return [x for x in current if x not in exclusive or x == keep]
+
+
+def unavailable_layers(query: dict, known_layers: set[str]) -> list[str]:
+    """Layer ids a link names that this viewer cannot see (private, removed or never existed),
+    in link order, each at most 60 characters (they are shown back as text)."""
+    raw = str(query.get("layers") or "")[:2000]
+    out = []
+    for x in raw.split(","):
+        x = x.strip()
+        if x and x not in known_layers and x[:60] not in out:
+            out.append(x[:60])
+    return out
