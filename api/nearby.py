@@ -76,3 +76,47 @@ def qr_svg(url: str) -> bytes:
 def share_qr():
     svg = qr_svg(share_url(request.args.get("path", "/")))
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+
+
+def openapi_paths() -> dict:
+    """These routes in the OpenAPI description (api/openapi.py adds them)."""
+    def err(desc):
+        schema = {"$ref": "#/components/schemas/Error"}
+        return {"description": desc, "content": {"application/json": {"schema": schema}}}
+
+    point = [{"name": "lat", "in": "query", "required": True,
+              "schema": {"type": "number", "minimum": -90, "maximum": 90}},
+             {"name": "lon", "in": "query", "required": True,
+              "schema": {"type": "number", "minimum": -180, "maximum": 180}},
+             {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["ja", "en"]}}]
+    return {
+        "/api/nearby": {"get": {
+            "summary": "The nearest public AEDs and shelters: distance (m), bearing and direction, nearest first",
+            "parameters": [*point,
+                           {"name": "kind", "in": "query", "schema": {"type": "string", "default": "aed,shelters"},
+                            "description": "aed, shelters or both (comma separated)"},
+                           {"name": "limit", "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5}}],
+            "responses": {"200": {"description": "{lat, lon, aed: [...], shelters: [...]}"},
+                          "400": err("Bad lat/lon, limit or kind")}}},
+        "/api/hazard-at": {"get": {
+            "summary": "Hazard map classes at a point (flood depth, sediment warning area, tsunami depth, "
+                       "storm surge), read from the hazard map portal's tiles; "
+                       "status in / none / unknown (tiles unreachable)",
+            "parameters": point,
+            "responses": {"200": {"description": "{lat, lon, hazards: [{key, title, status, class, label, color, "
+                                                 "caveat}], source, caveat}"},
+                          "400": err("Bad lat/lon")}}},
+        "/api/geocode": {"get": {
+            "summary": "Address search through GSI (only where the server is online)",
+            "parameters": [{"name": "q", "in": "query", "required": True,
+                            "schema": {"type": "string", "maxLength": 100}}],
+            "responses": {"200": {"description": "{results: [{name, lat, lon}]}"},
+                          "400": err("Empty or too long"),
+                          "503": err("`geocoder_unavailable`: no internet connection from the server")}}},
+        "/api/share/qr.svg": {"get": {
+            "summary": "A QR code (SVG) of a link to a path of this site (PUBLIC_BASE_URL + path)",
+            "parameters": [{"name": "path", "in": "query", "schema": {"type": "string", "default": "/"}}],
+            "responses": {"200": {"description": "SVG", "content": {"image/svg+xml": {}}},
+                          "400": err("`bad_path`: not a path of this site")}}},
+    }

@@ -82,6 +82,9 @@ def spec() -> dict:
     doc = _spec(layer_id, bearer)
     doc["components"]["schemas"].update(json_schemas())
     doc["paths"].update(dashboard_paths(bearer))
+    from api.nearby import openapi_paths as nearby_paths
+
+    doc["paths"].update(nearby_paths())
     return doc
 
 

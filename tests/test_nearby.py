@@ -177,3 +177,9 @@ def test_geocode_offline_is_a_clear_503(client, monkeypatch):
     r = client.get("/api/geocode?q=白山市倉光", headers={"Accept-Language": "en"})
     assert r.status_code == 503 and "not available" in r.get_json()["message"]
     assert client.get("/api/geocode?q=").status_code == 400
+
+
+def test_openapi_lists_the_place_routes(client):
+    paths = client.get("/api/openapi.json").json["paths"]
+    for route in ("/api/nearby", "/api/hazard-at", "/api/geocode", "/api/share/qr.svg"):
+        assert route in paths and paths[route]["get"]["responses"]["200"]
