@@ -114,6 +114,39 @@ window.ishikawaMap = (function () {
       var spec = hideoutOf(context).popup || {};
       layer.bindPopup(popupHtml(feature.properties, spec), POPUP_OPTIONS);
     },
+    shelterPopup: function (feature, layer, context) {
+      // the popup, then what the hazard maps show at the shelter's own spot (asked when opened)
+      if (!feature.properties || !feature.geometry) {
+        return;
+      }
+      var h = hideoutOf(context), spec = h.popup || {};
+      layer.bindPopup(popupHtml(feature.properties, spec), POPUP_OPTIONS);
+      layer.on("popupopen", function (ev) {
+        var popup = ev.popup, c = feature.geometry.coordinates;
+        if (popup._hazardsShown) {
+          return;
+        }
+        fetch("/api/hazard-at?lat=" + encodeURIComponent(c[1]) + "&lon=" + encodeURIComponent(c[0]) +
+              "&lang=" + encodeURIComponent(h.lang || "ja"))
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (body) {
+            if (!body || !body.hazards) {
+              return;
+            }
+            var known = body.hazards.filter(function (x) { return x.status !== "unknown"; });
+            var rows = known.map(function (x) {
+              return "<tr><th>" + esc(x.title) + "</th><td>" + esc(x.label) + "</td></tr>";
+            });
+            var html = '<div class="popup-hazards"><div class="popup-subtitle">' + esc(h.hazardTitle || "") +
+              "</div>" + (rows.length ? '<table class="popup-table">' + rows.join("") + "</table>" :
+              '<div class="popup-empty">' + esc(body.hazards[0] ? body.hazards[0].label : "") + "</div>") +
+              '<div class="popup-badge">' + esc(body.caveat) + "</div></div>";
+            popup._hazardsShown = true;
+            popup.setContent(popupHtml(feature.properties, spec).replace(/<\/div>$/, html + "</div>"));
+          })
+          .catch(function () { /* offline: the popup stays as it is */ });
+      });
+    },
     tooltip: function (feature, layer, context) {
       // permanent, quiet labels: without tiles the outlines and names are the only base map
       var key = hideoutOf(context).label || "name";
@@ -152,8 +185,9 @@ window.ishikawaMap = (function () {
       return L.marker(latlng, {icon: icon, title: "AED ×" + count});
     },
     squarePoint: function (feature, latlng, context) {
-      var color = hideoutOf(context).color || "#2b7a3d";
-      return L.marker(latlng, {icon: L.divIcon({
+      var h = hideoutOf(context), p = feature.properties || {}, color = h.color || "#2b7a3d";
+      var title = String(p[(h.popup || {}).title] || p.name || "");
+      return L.marker(latlng, {title: title, icon: L.divIcon({
         className: "square-marker", html: '<span style="background:' + esc(color) + '"></span>',
         iconSize: [14, 14], iconAnchor: [7, 7]})});
     },

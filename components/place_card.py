@@ -8,6 +8,14 @@ from i18n import t
 
 
 def hazard_section(report: dict, lang: str) -> html.Section:
+    if all(h["status"] == "unknown" for h in report["hazards"]):
+        # the tiles cannot be reached from here (a closed network): one line, not four
+        return html.Section(className="info-section", id="home-hazard", **{"data-status": "unknown"}, children=[
+            html.H3(t("hazard_point.title", lang)),
+            html.P(t("hazard_point.unknown", lang), className="hazard-class"),
+            html.P("・".join(h["title"] for h in report["hazards"]), className="hazard-name"),
+            html.P(report["source"], className="hazard-source"),
+        ])
     items = []
     for h in report["hazards"]:
         swatch = html.Span(className=f"hazard-swatch {h['status']}",
@@ -42,6 +50,8 @@ def near_section(kind: str, items: list[dict], lang: str) -> html.Section:
 
 
 def place_children(origin: str, report: dict | None, near: dict[str, list[dict]], lang: str) -> list:
-    return [html.P(origin, className="info-from"),
-            *([hazard_section(report, lang)] if report is not None else []),
-            *[near_section(kind, items, lang) for kind, items in near.items()]]
+    hazards = [hazard_section(report, lang)] if report is not None else []
+    nearby = [near_section(kind, items, lang) for kind, items in near.items()]
+    known = report is not None and any(h["status"] != "unknown" for h in report["hazards"])
+    # what can be answered comes first
+    return [html.P(origin, className="info-from"), *(hazards + nearby if known else nearby + hazards)]

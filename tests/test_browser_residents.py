@@ -178,3 +178,45 @@ def test_old_link_to_a_private_layer_says_so(dash_duo, dash_app, app_db):
     text = dash_duo.wait_for_element("#home-notice p").text
     assert text.replace("u-0000000000", layer_id) == notice
     time.sleep(0.2)
+
+
+def test_shelter_popup_says_which_hazards_its_spot_lies_in(dash_duo, dash_app, hazard_tiles):
+    import json as _json
+
+    from settings import ROOT
+    from tests.hazard_tiles import png
+
+    feat = _json.loads((ROOT / "data/shelters/gsi_evacuation_172073_hakui.geojson").read_text())["features"][0]
+    lon, lat = feat["geometry"]["coordinates"]
+    from layers.hazard_point import tile_pixel
+
+    tx, ty, _px, _py = tile_pixel(lat, lon)
+    hazard_tiles.tiles[("04_tsunami_newlegend_data", 17, tx, ty)] = png("#FFD8C0")
+    open_map(dash_duo, dash_app, f"/?lat={lat}&lon={lon}&z=18&layers=shelters")
+    name = feat["properties"]["施設・場所名"]
+    marker = wait_until(lambda: [m for m in dash_duo.find_elements(".square-marker")
+                                 if m.get_attribute("title") == name], what="the shelter")[0]
+    dash_duo.driver.execute_script("arguments[0].click()", marker)
+    dash_duo.wait_for_contains_text(".leaflet-popup-content", "この場所の想定", timeout=15)
+    text = dash_duo.find_element(".leaflet-popup-content").text
+    assert feat["properties"]["施設・場所名"] in text
+    assert "津波浸水想定" in text and "0.5〜3m" in text and "安全を意味しません" in text
+
+
+def test_phone_aed_popup_opens_clear_of_the_map_buttons(dash_duo, dash_app):
+    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": 375, "height": 740, "deviceScaleFactor": 2, "mobile": True})
+    # an AED close to the top-left corner, where the zoom / full-screen / location buttons are
+    open_map(dash_duo, dash_app, "/?lat=36.50900&lon=136.57600&z=16&layers=aed")
+    markers = wait_until(lambda: [m for m in dash_duo.find_elements(".aed-marker")
+                                  if m.rect["y"] < 260 and m.rect["x"] < 160], what="an AED near the buttons")
+    dash_duo.driver.execute_script("arguments[0].click()", markers[0])
+    popup = dash_duo.wait_for_element(".leaflet-popup-content-wrapper", timeout=10)
+    time.sleep(1)  # the map pans the popup into view
+    box = popup.rect
+    for control in dash_duo.find_elements(".leaflet-control-zoom, .leaflet-control-locate, "
+                                          ".leaflet-control-fullscreen, .leaflet-bar"):
+        c = control.rect
+        overlap = (box["x"] < c["x"] + c["width"] and c["x"] < box["x"] + box["width"]
+                   and box["y"] < c["y"] + c["height"] and c["y"] < box["y"] + box["height"])
+        assert not overlap, (box, c)

@@ -183,3 +183,34 @@ def test_openapi_lists_the_place_routes(client):
     paths = client.get("/api/openapi.json").json["paths"]
     for route in ("/api/nearby", "/api/hazard-at", "/api/geocode", "/api/share/qr.svg"):
         assert route in paths and paths[route]["get"]["responses"]["200"]
+
+
+def test_unavailable_layers_of_an_old_link():
+    from components.map_state import unavailable_layers
+
+    known = {"aed", "boundaries"}
+    assert unavailable_layers({"layers": "aed,u-gone,boundaries,u-x"}, known) == ["u-gone", "u-x"]
+    assert unavailable_layers({"layers": ""}, known) == [] and unavailable_layers({}, known) == []
+    assert unavailable_layers({"layers": "x" * 500}, known) == ["x" * 60]
+
+
+def test_uploaded_popup_defaults_and_colours():
+    from types import SimpleNamespace
+
+    from layers.uploaded import PALETTE, display_color, popup_for
+
+    cols = ["name", "緯度", "経度", "folder", "description", "所在地"]
+    layer = SimpleNamespace(id="u-abc", options={
+        "color": "#1d70b8", "columns": cols,
+        "popup": {"title": "name", "fields": [[c, c, c] for c in cols if c != "name"]}})
+    ja = popup_for(layer, "ja")
+    assert ja["title"] == "name" and ja["fields"] == [["description", "説明"], ["所在地", "所在地"]]
+    assert popup_for(layer, "en")["fields"][0] == ["description", "Description"]
+    # a label staff chose is kept, even for a coordinate column
+    layer.options["popup"]["fields"].append(["緯度", "緯度（度）", "Latitude"])
+    assert ["緯度", "Latitude"] in popup_for(layer, "en")["fields"]
+    assert display_color(layer) in PALETTE
+    others = {display_color(SimpleNamespace(id=f"u-{i}", options={})) for i in range(40)}
+    assert len(others) == len(PALETTE) and "#1d70b8" not in others
+    layer.options["color"] = "#aa3300"
+    assert display_color(layer) == "#aa3300"
