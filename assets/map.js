@@ -108,7 +108,10 @@ window.ishikawaMap = (function () {
         iconSize: [26, 26], iconAnchor: [13, 13], popupAnchor: [0, -12]})});
     },
     popup: function (feature, layer, context) {
-      if (!feature.properties || feature.properties.cluster) {
+      // no popup for clusters, nor for the legs drawn when a cluster spreads out ({id} only)
+      var keys = Object.keys(feature.properties || {});
+      if (!feature.properties || feature.properties.cluster || !keys.length ||
+          (keys.length === 1 && keys[0] === "id")) {
         return;
       }
       var spec = hideoutOf(context).popup || {};
@@ -277,6 +280,9 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       }
       var other = lang === "en" ? "ja" : "en";
       return window.ishikawaMap.stateQuery(center, zoom, groups, base, opValues, opIds, other);
+    },
+    screenWidth: function () {
+      return window.innerWidth;
     },
     toggleCard: function (openClicks, closeClicks, hidden) {
       var trigger = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";

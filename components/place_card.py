@@ -39,7 +39,8 @@ def near_section(kind: str, items: list[dict], lang: str) -> html.Section:
         id={"type": "home-near", "kind": kind, "i": i, "lat": it["lat"], "lon": it["lon"]},
         className="near-item", n_clicks=0,
         title=it["address"] or it["name"],
-        children=[html.Span(it["name"], className="near-name"),
+        children=[html.Span([it["name"], *([html.Small(it["detail"], className="near-detail")]
+                                           if it.get("detail") else [])], className="near-name"),
                   html.Span(t("nearby.item", lang, direction=it["direction"], distance=it["distance_text"]),
                             className="near-dist")]))
         for i, it in enumerate(items)]

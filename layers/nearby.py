@@ -25,6 +25,7 @@ from store.models import Feature
 KINDS = ("aed", "shelters")
 NAME_PROPS = {"aed": ("name",), "shelters": ("施設・場所名", "name")}
 ADDRESS_PROPS = {"aed": ("address",), "shelters": ("住所", "address")}
+DETAIL_PROPS = {"aed": ("location",), "shelters": ()}  # where in the building (several AEDs in one)
 MAX_LIMIT = 20
 EARTH_M = 6_371_008.8
 M_PER_DEG = math.pi * EARTH_M / 180
@@ -151,6 +152,7 @@ def nearest(s: Session, lat: float, lon: float, kind: str, limit: int, lang: str
         out.append({
             "layer": layer.id, "layer_name": layer_name(layer, lang), "kind": kind, "id": fid,
             "name": _first(props, NAME_PROPS[kind]) or fid, "address": _first(props, ADDRESS_PROPS[kind]),
+            "detail": _first(props, DETAIL_PROPS[kind]),
             "lat": round(plat, 6), "lon": round(plon, 6), "distance_m": round(d, 1),
             "distance_text": distance_text(d, lang), "bearing_deg": round(b, 1),
             "direction": t(direction_key(b), lang),

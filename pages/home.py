@@ -110,6 +110,7 @@ def layout(**query):
         dcc.Store(id="home-point"),  # the place being checked: {lat, lon, source, name}
         dcc.Store(id="home-tap-armed", data=False),
         dcc.Store(id="home-geo"),  # the browser's location (clientside)
+        dcc.Store(id="home-screen"),  # the window's width (clientside): phones show the card below
         html.Header(className="topbar", children=[
             html.Button(t("panel.toggle", lang), id="home-panel-toggle", className="panel-toggle",
                         **{"aria-controls": "home-panel", "aria-expanded": "false"}),
@@ -344,6 +345,13 @@ clientside_callback(
 
 
 clientside_callback(
+    ClientsideFunction("ishikawaMap", "screenWidth"),
+    Output("home-screen", "data"),
+    Input("home-tools-open", "n_clicks"),
+    prevent_initial_call=True,
+)
+
+clientside_callback(
     ClientsideFunction("ishikawaMap", "toggleCard"),
     Output("home-info", "hidden"),
     Input("home-tools-open", "n_clicks"),
@@ -451,6 +459,19 @@ def choose_point(click, geo, _go, _submit, armed, address, lang):
             False, "", "map", no_update)
 
 
+def view_center(lat: float, lon: float, zoom: int, target: int, bounds, phone: bool) -> list[float]:
+    """Where to centre the map so the place shows: on a phone the card covers the lower half, so
+    the place sits a quarter of the view from the top."""
+    if not phone:
+        return [lat, lon]
+    try:
+        (south, _w), (north, _e) = bounds
+        span = (float(north) - float(south)) * 2.0 ** (zoom - target)
+    except (TypeError, ValueError):
+        return [lat, lon]
+    return [lat - span / 4.0, lon]
+
+
 def point_marker(lat: float, lon: float, label: str) -> dl.DivMarker:
     return dl.DivMarker(position=[lat, lon], id="home-point-marker", title=label, interactive=False,
                         iconOptions={"className": "point-marker", "html": "<span></span>", "iconSize": [30, 30],
@@ -466,9 +487,11 @@ def point_marker(lat: float, lon: float, label: str) -> dl.DivMarker:
     Input("home-point", "data"),
     State("home-lang", "data"),
     State("home-map", "zoom"),
+    State("home-map", "bounds"),
+    State("home-screen", "data"),
     prevent_initial_call=True,
 )
-def show_point(point, lang, zoom):
+def show_point(point, lang, zoom, bounds, screen):
     from layers.hazard_point import hazard_at
     from layers.nearby import nearest
 
@@ -483,8 +506,12 @@ def show_point(point, lang, zoom):
         near = {kind: nearest(s, lat, lon, kind, 5, lang) for kind in ("aed", "shelters")}
     report = hazard_at(lat, lon, lang)
     viewport = no_update
-    if source in ("locate", "address"):
-        viewport = {"center": [lat, lon], "zoom": max(_zoom(zoom) or 0, 15), "transition": "flyTo"}
+    z = _zoom(zoom) or 0
+    target = max(z, 15) if source in ("locate", "address") else z
+    phone = isinstance(screen, (int, float)) and screen < 768
+    if source in ("locate", "address") or phone:
+        viewport = {"center": view_center(lat, lon, z, target, bounds, phone), "zoom": target,
+                    "transition": "flyTo"}
     marker = point_marker(lat, lon, t("nearby.point_marker", lang))
     return place_children(origin, report, near, lang), [marker], [], viewport, False
 
