@@ -1520,7 +1520,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "popup_default.description": {"ja": "説明", "en": "Description"},
     "popup_default.time": {"ja": "時刻", "en": "Time"},
     "popup_default.elevation": {"ja": "標高（m）", "en": "Elevation (m)"},
-    "legend.cluster_aed": {"ja": "AEDの数（タップで拡大・同じ場所は一覧）", "en": "Number of AEDs (tap to zoom; same spot: list)"},
+    "legend.cluster_aed": {"ja": "AEDの数（タップで拡大・同じ場所は広げて表示）",
+                           "en": "Number of AEDs (tap to zoom in; at one spot: spread out)"},
 }
 
 

@@ -286,16 +286,20 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     },
     toggleCard: function (openClicks, closeClicks, hidden) {
       var trigger = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
-      return trigger.indexOf("home-tools-open") === 0 ? !hidden : true;
+      var hide = trigger.indexOf("home-tools-open") === 0 ? !hidden : true;
+      // one card at a time: opening this one closes the share dialog
+      return [hide, hide ? window.dash_clientside.no_update : true];
     },
     openShare: function (openClicks, closeClicks, hidden) {
       var trigger = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
       var open = trigger.indexOf("home-share-open") === 0 ? !!hidden : false;
+      var keep = window.dash_clientside.no_update;
       if (!open) {
-        return [true, window.dash_clientside.no_update, window.dash_clientside.no_update, ""];
+        return [true, keep, keep, "", keep];
       }
       var path = window.location.pathname + window.location.search;
-      return [false, window.location.href, "/api/share/qr.svg?path=" + encodeURIComponent(path), ""];
+      // one card at a time: the place card steps aside
+      return [false, window.location.href, "/api/share/qr.svg?path=" + encodeURIComponent(path), "", true];
     },
     copyShare: function (n, url, texts) {
       var ok = (texts || {}).ok || "OK", failed = (texts || {}).failed || "";

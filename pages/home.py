@@ -354,6 +354,7 @@ clientside_callback(
 clientside_callback(
     ClientsideFunction("ishikawaMap", "toggleCard"),
     Output("home-info", "hidden"),
+    Output("home-share", "hidden", allow_duplicate=True),
     Input("home-tools-open", "n_clicks"),
     Input("home-info-close", "n_clicks"),
     State("home-info", "hidden"),
@@ -366,6 +367,7 @@ clientside_callback(
     Output("home-share-url", "value"),
     Output("home-share-qr", "src"),
     Output("home-share-copied", "children"),
+    Output("home-info", "hidden", allow_duplicate=True),
     Input("home-share-open", "n_clicks"),
     Input("home-share-close", "n_clicks"),
     State("home-share", "hidden"),
