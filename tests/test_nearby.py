@@ -214,3 +214,42 @@ def test_uploaded_popup_defaults_and_colours():
     assert len(others) == len(PALETTE) and "#1d70b8" not in others
     layer.options["color"] = "#aa3300"
     assert display_color(layer) == "#aa3300"
+
+
+def test_geocode_online_through_the_guard(client, monkeypatch, dash_app, loopback_sources):
+    """GSI's answer shape (a JSON list of GeoJSON-like features), from a loopback server."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from sources import geocode
+
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append(self.path)
+            body = json.dumps([{"geometry": {"coordinates": [136.5658, 36.5144], "type": "Point"},
+                                "type": "Feature",
+                                "properties": {"addressCode": "", "title": "石川県白山市倉光二丁目"}},
+                               {"geometry": {"coordinates": ["x", 1]}, "properties": {}}]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(geocode, "GEOCODE_URL", f"http://127.0.0.1:{httpd.server_address[1]}/AddressSearch")
+        r = client.get("/api/geocode", query_string={"q": "白山市倉光二丁目 テスト"})
+        assert r.status_code == 200
+        assert r.get_json()["results"] == [{"name": "石川県白山市倉光二丁目", "lat": 36.5144, "lon": 136.5658}]
+        assert seen and "q=" in seen[0]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
