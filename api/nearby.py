@@ -27,8 +27,13 @@ def nearby():
     limit = parse_limit(request.args.get("limit"))
     lang = request_lang()
     kinds = [k for k in (request.args.get("kind") or "aed,shelters").split(",") if k]
+    avoid = request.args.get("avoid", "")
+    if avoid not in ("", "flood"):
+        raise Refused(400, "bad_avoid", "nearby.bad_avoid")
     with get_db().session() as s:
-        body = {"lat": lat, "lon": lon, **{k: nearest(s, lat, lon, k, limit, lang) for k in kinds[:2]}}
+        body = {"lat": lat, "lon": lon, **{k: nearest(s, lat, lon, k, limit, lang,
+                                                      avoid_flood=avoid == "flood" and k == "shelters")
+                                           for k in kinds[:2]}}
     return jsonify(body)
 
 
@@ -96,7 +101,10 @@ def openapi_paths() -> dict:
                            {"name": "kind", "in": "query", "schema": {"type": "string", "default": "aed,shelters"},
                             "description": "aed, shelters or both (comma separated)"},
                            {"name": "limit", "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5}}],
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5}},
+                           {"name": "avoid", "in": "query", "schema": {"type": "string", "enum": ["flood"]},
+                            "description": "flood: leave out shelters the flood overlay colours (each kept "
+                                           "shelter says flood: none or unknown)"}],
             "responses": {"200": {"description": "{lat, lon, aed: [...], shelters: [...]}"},
                           "400": err("Bad lat/lon, limit or kind")}}},
         "/api/hazard-at": {"get": {

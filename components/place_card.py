@@ -40,7 +40,9 @@ def near_section(kind: str, items: list[dict], lang: str) -> html.Section:
         className="near-item", n_clicks=0,
         title=it["address"] or it["name"],
         children=[html.Span([it["name"], *([html.Small(it["detail"], className="near-detail")]
-                                           if it.get("detail") else [])], className="near-name"),
+                                           if it.get("detail") else []),
+                             *([html.Small(t("nearby.flood_unknown", lang), className="near-detail")]
+                               if it.get("flood") == "unknown" else [])], className="near-name"),
                   html.Span(t("nearby.item", lang, direction=it["direction"], distance=it["distance_text"]),
                             className="near-dist")]))
         for i, it in enumerate(items)]

@@ -194,3 +194,28 @@ def hazard_at(lat: float, lon: float, lang: str, fetch=fetch_tiles) -> dict:
                         "label": label, "color": color, "caveat": t(caveat_key, lang)})
     return {"lat": round(lat, 6), "lon": round(lon, 6), "hazards": results,
             "source": t("hazard_point.source", lang), "caveat": t("hazard_point.caveat", lang)}
+
+
+def flood_at_many(points: list[tuple[float, float]], fetch=fetch_tiles) -> list[str]:
+    """For each (lat, lon): "in" when the flood overlay colours it, "none", or "unknown" (tiles out
+    of reach). The tiles are fetched once each (points close together share them)."""
+    tile_id, classes = HAZARDS[0][2][0]
+    where = [tile_pixel(lat, lon) for lat, lon in points]
+    url_of = {}
+    for tx, ty, _px, _py in where:
+        url_of[(tx, ty)] = hazard.TILE_URL.format(id=tile_id).replace("{z}", str(ZOOM)).replace(
+            "{x}", str(tx)).replace("{y}", str(ty))
+    got = fetch(sorted(set(url_of.values())))
+    out = []
+    for tx, ty, px, py in where:
+        png = got.get(url_of[(tx, ty)])
+        if isinstance(png, TileUnavailable):
+            out.append("unknown")
+        elif png is None:
+            out.append("none")
+        else:
+            try:
+                out.append("in" if classify(read_pixel(png, px, py), classes) else "none")
+            except Exception:
+                out.append("unknown")
+    return out

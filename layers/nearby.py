@@ -135,19 +135,31 @@ def _nearest_in(s: Session, layer, lat: float, lon: float, k: int) -> list[tuple
         r *= 4
 
 
-def nearest(s: Session, lat: float, lon: float, kind: str, limit: int, lang: str) -> list[dict]:
-    """The `limit` nearest points of the public layers of `kind` ("aed" or "shelters")."""
+def nearest(s: Session, lat: float, lon: float, kind: str, limit: int, lang: str,
+            avoid_flood: bool = False) -> list[dict]:
+    """The `limit` nearest points of the public layers of `kind` ("aed" or "shelters").
+    avoid_flood: leave out the places the flood overlay colours (looked at among the 3×limit
+    nearest; a place whose tile cannot be fetched stays, marked "unknown")."""
     if kind not in KINDS:
         raise Refused(400, "bad_kind", "nearby.bad_kind", allowed=", ".join(KINDS))
+    wanted = min(limit * 3, 3 * MAX_LIMIT) if avoid_flood else limit
     found = []
     for layer in public_layers(s):
         if layer.kind != kind:
             continue
-        for d, (fid, plat, plon, props) in _nearest_in(s, layer, lat, lon, limit):
+        for d, (fid, plat, plon, props) in _nearest_in(s, layer, lat, lon, wanted):
             found.append((d, layer, fid, plat, plon, props))
     found.sort(key=lambda x: (x[0], x[2]))
+    found = found[:wanted]
+    flood = [None] * len(found)
+    if avoid_flood and found:
+        from layers.hazard_point import flood_at_many
+
+        flood = flood_at_many([(f[3], f[4]) for f in found])
+        kept = [(f, st) for f, st in zip(found, flood) if st != "in"]
+        found, flood = [f for f, _ in kept], [st for _, st in kept]
     out = []
-    for d, layer, fid, plat, plon, props in found[:limit]:
+    for (d, layer, fid, plat, plon, props), flood_status in zip(found[:limit], flood):
         b = bearing_deg(lat, lon, plat, plon)
         out.append({
             "layer": layer.id, "layer_name": layer_name(layer, lang), "kind": kind, "id": fid,
@@ -156,5 +168,6 @@ def nearest(s: Session, lat: float, lon: float, kind: str, limit: int, lang: str
             "lat": round(plat, 6), "lon": round(plon, 6), "distance_m": round(d, 1),
             "distance_text": distance_text(d, lang), "bearing_deg": round(b, 1),
             "direction": t(direction_key(b), lang),
+            **({"flood": flood_status} if flood_status is not None else {}),
         })
     return out

@@ -199,6 +199,8 @@ def place_card(lang: str) -> html.Section:
                 html.Button(t("nearby.search", lang), id="home-address-go", className="map-tool"),
             ]),
         ]),
+        dcc.Checklist(id="home-avoid-flood", value=[], className="avoid-flood", inputClassName="layer-input",
+                      options=[{"label": t("nearby.avoid_flood", lang), "value": "flood"}]),
         html.P(id="home-info-msg", className="info-msg", role="status"),
         dcc.Loading(html.Div(id="home-info-results"), type="dot", delay_show=300),
     ])
@@ -487,13 +489,14 @@ def point_marker(lat: float, lon: float, label: str) -> dl.DivMarker:
     Output("home-map", "viewport"),
     Output("home-info", "hidden", allow_duplicate=True),
     Input("home-point", "data"),
+    Input("home-avoid-flood", "value"),
     State("home-lang", "data"),
     State("home-map", "zoom"),
     State("home-map", "bounds"),
     State("home-screen", "data"),
     prevent_initial_call=True,
 )
-def show_point(point, lang, zoom, bounds, screen):
+def show_point(point, avoid, lang, zoom, bounds, screen):
     from layers.hazard_point import hazard_at
     from layers.nearby import nearest
 
@@ -505,8 +508,13 @@ def show_point(point, lang, zoom, bounds, screen):
     origin = (str(point.get("name") or "")[:200] if source == "address" else
               t("nearby.from.locate" if source == "locate" else "nearby.from.tap", lang))
     with get_db().session() as s:
-        near = {kind: nearest(s, lat, lon, kind, 5, lang) for kind in ("aed", "shelters")}
+        near = {kind: nearest(s, lat, lon, kind, 5, lang,
+                              avoid_flood=kind == "shelters" and "flood" in (avoid or []))
+                for kind in ("aed", "shelters")}
     report = hazard_at(lat, lon, lang)
+    if dash.callback_context.triggered_id == "home-avoid-flood":  # the list changes, the view stays
+        return (place_children(origin, hazard_at(lat, lon, lang), near, lang), no_update, no_update,
+                no_update, no_update)
     viewport = no_update
     z = _zoom(zoom) or 0
     target = max(z, 15) if source in ("locate", "address") else z

@@ -253,3 +253,27 @@ def test_geocode_online_through_the_guard(client, monkeypatch, dash_app, loopbac
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_nearest_shelters_can_leave_out_the_flood_area(app_db, tiles, dash_app):
+    from layers.hazard_point import tile_pixel
+
+    lat, lon = 36.3, 136.32
+    with app_db.session() as s:
+        plain = nearest(s, lat, lon, "shelters", 4, "ja")
+    first = plain[0]
+    tx, ty, _px, _py = tile_pixel(first["lat"], first["lon"])
+    tiles.tiles[("01_flood_l2_shinsuishin_data", 17, tx, ty)] = png("#F7F5A9")
+    with dash_app.server.test_request_context(), app_db.session() as s:
+        dry = nearest(s, lat, lon, "shelters", 3, "ja", avoid_flood=True)
+    assert first["id"] not in [d["id"] for d in dry] and len(dry) == 3
+    assert [d["id"] for d in dry] == [p["id"] for p in plain[1:4]]  # the next nearest instead
+    assert all(d["flood"] == "none" for d in dry)
+    assert all(a["distance_m"] <= b["distance_m"] for a, b in zip(dry, dry[1:]))
+
+
+def test_api_nearby_avoid(client):
+    assert client.get("/api/nearby?lat=36.3&lon=136.3&avoid=nonsense").status_code == 400
+    r = client.get("/api/nearby?lat=36.3&lon=136.3&kind=shelters&avoid=flood&limit=2")
+    assert r.status_code == 200  # tiles out of reach: kept, marked unknown
+    assert [x["flood"] for x in r.get_json()["shelters"]] == ["unknown", "unknown"]
