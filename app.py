@@ -109,6 +109,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from api.restrictions import bp as restrictions_api  # road restrictions
 
     server.register_blueprint(restrictions_api)
+    from api.nearby import bp as nearby_api  # nearest AEDs/shelters, hazards at a point, share QR
+
+    server.register_blueprint(nearby_api)
 
     from api.dashboards import bp as dashboards_api
     from api.errors import install as install_errors

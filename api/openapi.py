@@ -83,6 +83,9 @@ def spec() -> dict:
     doc["components"]["schemas"].update(json_schemas())
     doc["paths"].update(dashboard_paths(bearer))
     doc["paths"].update(audit_usage_paths(bearer))
+    from api.nearby import openapi_paths as nearby_paths
+
+    doc["paths"].update(nearby_paths())
     return doc
 
 

@@ -15,6 +15,18 @@ window.ishikawaMap = (function () {
   function hideoutOf(context) {
     return (context && context.hideout) || {};
   }
+  function shown(value) {
+    // long decimals (coordinates, measurements from files) to 5 places (~1 m), zeros dropped
+    var text = String(value);
+    if ((typeof value === "number" && isFinite(value)) || /^-?\d+\.\d{6,}$/.test(text)) {
+      if (/\.\d{6,}/.test(text)) {
+        return String(Number(Number(value).toFixed(5)));
+      }
+    }
+    return text;
+  }
+  // popups open clear of the map buttons at the top left (zoom, location, full screen), on phones too
+  var POPUP_OPTIONS = {maxWidth: 300, autoPanPaddingTopLeft: [56, 150], autoPanPaddingBottomRight: [12, 12]};
 
   function popupHtml(props, spec) {
     var title = props[spec.title] || props.name || "";
@@ -25,7 +37,7 @@ window.ishikawaMap = (function () {
         return;
       }
       var unit = spec.unit && spec.unit[key] ? " " + spec.unit[key] : "";
-      rows.push("<tr><th>" + esc(label) + "</th><td>" + esc(value) + esc(unit) + "</td></tr>");
+      rows.push("<tr><th>" + esc(label) + "</th><td>" + esc(shown(value)) + esc(unit) + "</td></tr>");
     });
     var html = '<div class="popup"><div class="popup-title">' + esc(title) + "</div>";
     if (spec.empty && spec.fields && spec.fields.length && props[spec.fields[0][0]] == null) {
@@ -78,13 +90,15 @@ window.ishikawaMap = (function () {
 
   return {
     esc: esc,
+    shown: shown,
     popupHtml: popupHtml,
     cameraPopupHtml: cameraPopupHtml,
     cameraPopup: function (feature, layer, context) {
       if (!feature.properties) {
         return;
       }
-      layer.bindPopup(cameraPopupHtml(feature.properties, hideoutOf(context)), {maxWidth: 340});
+      layer.bindPopup(cameraPopupHtml(feature.properties, hideoutOf(context)),
+                      Object.assign({}, POPUP_OPTIONS, {maxWidth: 340}));
     },
     cameraPoint: function (feature, latlng, context) {
       var h = hideoutOf(context), p = feature.properties || {};
@@ -94,11 +108,47 @@ window.ishikawaMap = (function () {
         iconSize: [26, 26], iconAnchor: [13, 13], popupAnchor: [0, -12]})});
     },
     popup: function (feature, layer, context) {
-      if (!feature.properties || feature.properties.cluster) {
+      // no popup for clusters, nor for the legs drawn when a cluster spreads out ({id} only)
+      var keys = Object.keys(feature.properties || {});
+      if (!feature.properties || feature.properties.cluster || !keys.length ||
+          (keys.length === 1 && keys[0] === "id")) {
         return;
       }
       var spec = hideoutOf(context).popup || {};
-      layer.bindPopup(popupHtml(feature.properties, spec), {maxWidth: 300});
+      layer.bindPopup(popupHtml(feature.properties, spec), POPUP_OPTIONS);
+    },
+    shelterPopup: function (feature, layer, context) {
+      // the popup, then what the hazard maps show at the shelter's own spot (asked when opened)
+      if (!feature.properties || !feature.geometry) {
+        return;
+      }
+      var h = hideoutOf(context), spec = h.popup || {};
+      layer.bindPopup(popupHtml(feature.properties, spec), POPUP_OPTIONS);
+      layer.on("popupopen", function (ev) {
+        var popup = ev.popup, c = feature.geometry.coordinates;
+        if (popup._hazardsShown) {
+          return;
+        }
+        fetch("/api/hazard-at?lat=" + encodeURIComponent(c[1]) + "&lon=" + encodeURIComponent(c[0]) +
+              "&lang=" + encodeURIComponent(h.lang || "ja"))
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (body) {
+            if (!body || !body.hazards) {
+              return;
+            }
+            var known = body.hazards.filter(function (x) { return x.status !== "unknown"; });
+            var rows = known.map(function (x) {
+              return "<tr><th>" + esc(x.title) + "</th><td>" + esc(x.label) + "</td></tr>";
+            });
+            var html = '<div class="popup-hazards"><div class="popup-subtitle">' + esc(h.hazardTitle || "") +
+              "</div>" + (rows.length ? '<table class="popup-table">' + rows.join("") + "</table>" :
+              '<div class="popup-empty">' + esc(body.hazards[0] ? body.hazards[0].label : "") + "</div>") +
+              '<div class="popup-badge">' + esc(body.caveat) + "</div></div>";
+            popup._hazardsShown = true;
+            popup.setContent(popupHtml(feature.properties, spec).replace(/<\/div>$/, html + "</div>"));
+          })
+          .catch(function () { /* offline: the popup stays as it is */ });
+      });
     },
     tooltip: function (feature, layer, context) {
       // permanent, quiet labels: without tiles the outlines and names are the only base map
@@ -125,9 +175,22 @@ window.ishikawaMap = (function () {
       });
       return L.marker(latlng, {icon: icon});
     },
+    aedCluster: function (feature, latlng, index, context) {
+      // AED counts: a red rounded square with a white heart mark, unlike the round snow-depth discs
+      var count = feature.properties.point_count;
+      var size = count < 10 ? 32 : count < 50 ? 38 : 44;
+      var icon = L.divIcon({
+        className: "map-cluster aed-cluster",
+        html: '<span style="background:' + esc(hideoutOf(context).color || "#d7263d") + '">' +
+          esc(feature.properties.point_count_abbreviated) + "</span>",
+        iconSize: L.point(size, size)
+      });
+      return L.marker(latlng, {icon: icon, title: "AED ×" + count});
+    },
     squarePoint: function (feature, latlng, context) {
-      var color = hideoutOf(context).color || "#2b7a3d";
-      return L.marker(latlng, {icon: L.divIcon({
+      var h = hideoutOf(context), p = feature.properties || {}, color = h.color || "#2b7a3d";
+      var title = String(p[(h.popup || {}).title] || p.name || "");
+      return L.marker(latlng, {title: title, icon: L.divIcon({
         className: "square-marker", html: '<span style="background:' + esc(color) + '"></span>',
         iconSize: [14, 14], iconAnchor: [7, 7]})});
     },
@@ -179,8 +242,9 @@ window.ishikawaMap = (function () {
     },
     outlineStyle: function (feature, context) {
       var h = hideoutOf(context);
+      // interactive: false — an outline never takes a tap from a point, whatever loaded first
       return {color: h.color || "#3d4a5c", weight: 2, opacity: 0.85, fill: true, fillOpacity: 0,
-              dashArray: "6 4"};
+              dashArray: "6 4", interactive: false};
     },
 
     stateQuery: function (center, zoom, groups, base, opValues, opIds, lang) {
@@ -216,6 +280,56 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       }
       var other = lang === "en" ? "ja" : "en";
       return window.ishikawaMap.stateQuery(center, zoom, groups, base, opValues, opIds, other);
+    },
+    screenWidth: function () {
+      return window.innerWidth;
+    },
+    toggleCard: function (openClicks, closeClicks, hidden) {
+      var trigger = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
+      var hide = trigger.indexOf("home-tools-open") === 0 ? !hidden : true;
+      // one card at a time: opening this one closes the share dialog
+      return [hide, hide ? window.dash_clientside.no_update : true];
+    },
+    openShare: function (openClicks, closeClicks, hidden) {
+      var trigger = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
+      var open = trigger.indexOf("home-share-open") === 0 ? !!hidden : false;
+      var keep = window.dash_clientside.no_update;
+      if (!open) {
+        return [true, keep, keep, "", keep];
+      }
+      var path = window.location.pathname + window.location.search;
+      // one card at a time: the place card steps aside
+      return [false, window.location.href, "/api/share/qr.svg?path=" + encodeURIComponent(path), "", true];
+    },
+    copyShare: function (n, url, texts) {
+      var ok = (texts || {}).ok || "OK", failed = (texts || {}).failed || "";
+      var input = document.getElementById("home-share-url");
+      function fallback() {
+        try {
+          input.select();
+          return document.execCommand("copy") ? ok : failed;
+        } catch (e) {
+          return failed;
+        }
+      }
+      if (navigator.clipboard && window.isSecureContext) {
+        return navigator.clipboard.writeText(url || "").then(function () { return ok; }, fallback);
+      }
+      return fallback();
+    },
+    locate: function (n) {
+      return new Promise(function (resolve) {
+        if (!navigator.geolocation) {
+          resolve({error: "unsupported", t: Date.now()});
+          return;
+        }
+        navigator.geolocation.getCurrentPosition(function (pos) {
+          resolve({lat: pos.coords.latitude, lon: pos.coords.longitude, accuracy: pos.coords.accuracy,
+                   t: Date.now()});
+        }, function (err) {
+          resolve({error: String(err && err.code), t: Date.now()});
+        }, {enableHighAccuracy: true, timeout: 15000, maximumAge: 60000});
+      });
     },
     togglePanel: function (openClicks, closeClicks, className) {
       var trigger = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # types only
 def swatch(item: LegendItem) -> html.Span:
     style = {"--swatch": item.color}
     return html.Span(className=f"swatch swatch-{item.shape}", style=style,
-                     children={"marker": "AED", "cluster": "12", "number": "32"}.get(item.shape))
+                     children={"marker": "AED", "cluster": "12", "aed-cluster": "12", "number": "32"}.get(item.shape))
 
 
 def legend_block(title: str, items: list[LegendItem], extra=None, layer_id: str = "") -> html.Div:

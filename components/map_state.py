@@ -90,3 +90,13 @@ def frame_for_bbox(bbox: tuple[float, float, float, float] | None, width_px: int
     dy = max(maxy - miny, 1e-4) / max(math.cos(math.radians(lat)), 0.1)
     zoom = int(math.floor(min(math.log2(width_px / 256 * 360 / dx), math.log2(height_px / 256 * 360 / dy))))
     return lat, (minx + maxx) / 2, min(max(zoom, 7), 15)
+def unavailable_layers(query: dict, known_layers: set[str]) -> list[str]:
+    """Layer ids a link names that this viewer cannot see (private, removed or never existed),
+    in link order, each at most 60 characters (they are shown back as text)."""
+    raw = str(query.get("layers") or "")[:2000]
+    out = []
+    for x in raw.split(","):
+        x = x.strip()
+        if x and x not in known_layers and x[:60] not in out:
+            out.append(x[:60])
+    return out

@@ -23,13 +23,16 @@ class AedKind(StoredFeaturesKind):
         return MapSpec(type="geojson", url=features_url(layer), attribution=layer_attribution(layer, lang), props={
             "cluster": True,
             "zoomToBoundsOnClick": True,
-            "superClusterOptions": {"radius": 60, "maxZoom": 16},
+            # clusters up to the map's last zoom: AEDs at one exact spot (several in one building)
+            # stay one cluster there, and a tap spreads them out (spiderfy) so each can be opened
+            "superClusterOptions": {"radius": 60, "maxZoom": 18},
+            "spiderfyOnMaxZoom": True,
             "pointToLayer": {"variable": "ishikawaMap.aedPoint"},
-            "clusterToLayer": {"variable": "ishikawaMap.cluster"},
+            "clusterToLayer": {"variable": "ishikawaMap.aedCluster"},
             "onEachFeature": {"variable": "ishikawaMap.popup"},
             "hideout": hideout,
         })
 
     def legend(self, layer, lang):
         return [LegendItem(t("legend.aed", lang), AED_COLOR, "marker"),
-                LegendItem(t("legend.cluster", lang), AED_COLOR, "cluster")]
+                LegendItem(t("legend.cluster_aed", lang), AED_COLOR, "aed-cluster")]

@@ -21,7 +21,9 @@ class OutlineKind(StoredFeaturesKind):
             "style": {"variable": "ishikawaMap.outlineStyle"},
             "onEachFeature": {"variable": "ishikawaMap.tooltip"},
             "hideout": {"color": OUTLINE_COLOR, "label": "name"},
-            "interactive": True,
+            # outlines never take a tap from the points drawn with them, whatever loads first
+            "interactive": False,
+            "bubblingMouseEvents": True,
         })
 
     def legend(self, layer, lang):

@@ -13,8 +13,8 @@ class ShelterKind(StoredFeaturesKind):
     def map_spec(self, layer, lang, zoom=None):
         return MapSpec(type="geojson", url=features_url(layer), attribution=layer_attribution(layer, lang), props={
             "pointToLayer": {"variable": "ishikawaMap.squarePoint"},
-            "onEachFeature": {"variable": "ishikawaMap.popup"},
-            "hideout": {"color": SHELTER_COLOR,
+            "onEachFeature": {"variable": "ishikawaMap.shelterPopup"},
+            "hideout": {"color": SHELTER_COLOR, "lang": lang, "hazardTitle": t("hazard_point.shelter", lang),
                         "popup": popup_spec("施設・場所名", [("住所", "popup.address"),
                                                             ("受入対象者", "popup.shelter_for"),
                                                             ("備考", "popup.note")], lang)},

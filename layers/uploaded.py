@@ -32,14 +32,50 @@ MAX_POINTS_PER_VIEW = 8000
 NO_BBOX_ZOOM = 11  # without a bbox, clusters no finer than this zoom
 
 
+# Columns a popup leaves out until staff choose them with a label of their own: coordinates (the
+# map shows where) and the bookkeeping of KML/GPX files. Raw names that have a plain label get it.
+POPUP_HIDDEN = {"lat", "lon", "lng", "long", "latitude", "longitude", "緯度", "経度", "x", "y", "x座標", "y座標",
+                "folder", "styleurl", "style_url", "visibility", "fid", "ogc_fid", "gml_id", "altitudemode",
+                "tessellate", "extrude", "draworder", "icon"}
+POPUP_LABELS = {"description": "popup_default.description", "name": "popup.name", "address": "popup.address",
+                "phone": "popup.phone", "tel": "popup.phone", "note": "popup.note", "time": "popup_default.time",
+                "ele": "popup_default.elevation"}
+# distinct default colours for uploaded layers (not the AED red nor the snow-depth blues),
+# chosen by the layer id while staff keep the default
+PALETTE = ["#e66100", "#5d3a9b", "#1a7f37", "#b8336a", "#8c5a00", "#007c89", "#6b6b00", "#a23b00"]
+
+
 def popup_for(layer, lang: str) -> dict:
+    from store.uploads import TITLE_NAMES
+
     popup = (layer.options or {}).get("popup") or {}
     fields = []
     for f in popup.get("fields", []):
         key, ja = f[0], f[1] if len(f) > 1 else f[0]
         en = f[2] if len(f) > 2 and f[2] else ja
-        fields.append([key, en if lang == "en" else ja])
-    return {"title": popup.get("title") or "name", "fields": fields}
+        renamed = ja != key or en != key  # staff gave it a label: show it as they chose
+        if not renamed and str(key).strip().lower() in POPUP_HIDDEN:
+            continue
+        if not renamed and str(key).strip().lower() in POPUP_LABELS:
+            label = t(POPUP_LABELS[str(key).strip().lower()], lang)
+        else:
+            label = en if lang == "en" else ja
+        fields.append([key, label])
+    title = popup.get("title") or next((c for c in TITLE_NAMES if c in (layer.options or {}).get("columns", [])),
+                                       "name")
+    return {"title": title, "fields": fields}
+
+
+def display_color(layer) -> str:
+    """The layer's colour: the one staff chose, else one of PALETTE picked by the layer id."""
+    import zlib
+
+    from store.uploads import DEFAULT_COLOR
+
+    color = (layer.options or {}).get("color") or DEFAULT_COLOR
+    if color.lower() != DEFAULT_COLOR:
+        return color
+    return PALETTE[zlib.crc32(str(layer.id).encode()) % len(PALETTE)]
 
 
 def is_big(layer) -> bool:
@@ -126,7 +162,7 @@ class UploadedKind(StoredFeaturesKind):
 
     def map_spec(self, layer, lang, zoom=None):
         opts = layer.options or {}
-        color = opts.get("color", "#1d70b8")
+        color = display_color(layer)
         hideout = {"color": color, "shape": opts.get("shape", "circle"), "popup": popup_for(layer, lang),
                    "label": (opts.get("popup") or {}).get("title") or "name"}
         props = {
@@ -157,4 +193,4 @@ class UploadedKind(StoredFeaturesKind):
             "line" if any("Line" in g for g in types) else
             ("square" if opts.get("shape") == "square" else "circle"))
         label = t("legend.uploaded", lang, count=layer.feature_count or 0)
-        return [LegendItem(label, opts.get("color", "#1d70b8"), shape)]
+        return [LegendItem(label, display_color(layer), shape)]

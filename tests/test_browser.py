@@ -27,7 +27,7 @@ def test_map_loads_with_clustered_aeds_and_sensors(dash_duo, dash_app, tmp_path_
     sensors = wait_until(lambda: dash_duo.find_elements(".snow-marker"), what="snow sensors")
     assert len(sensors) == 10
     assert all(s.text.strip() for s in sensors)  # each shows its depth (or – without data)
-    assert len(dash_duo.find_elements("path.leaflet-interactive")) >= 19  # the municipal outlines
+    assert len(dash_duo.find_elements(".leaflet-overlay-pane path")) >= 19  # the municipal outlines
     # Japanese panel with a legend for every default layer
     assert dash_duo.find_element(".app-title").text == "石川県 データ連携基盤 マップ"
     legend = dash_duo.find_element("#home-legend").text
