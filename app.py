@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     server.register_blueprint(public_api)
     # snow removal: GPS fixes in, road status out, `load-roads`
     from api.snow import bp as snow_api, register_cli as snow_cli
-    from layers.snowplow import ensure_network
+    from layers.snow.network import ensure_network
 
     with server.extensions["ishikawa.db"].init_lock(), server.extensions["ishikawa.db"].session() as s:
         ensure_network(s, settings.data_path)  # the shipped road network at first start

@@ -1446,6 +1446,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "ogc.bad_bbox": {"ja": "bbox は「最小経度,最小緯度,最大経度,最大緯度」の4つ（高さを含めて6つ）の数で指定してください。",
                      "en": "bbox must be 4 numbers (minLon,minLat,maxLon,maxLat), or 6 with heights."},
     "ogc.queryables": {"ja": "検索できる属性", "en": "Queryables"},
+    # Snow removal: live state
+    "snowlive.bad_since": {"ja": "since には以前の応答の key（L または R に続く数字）を指定してください",
+                           "en": "since must be the key of an earlier answer (L or R followed by digits)"},
+    "snowlive.sort": {"ja": "（並べ替え）", "en": "(sort)"},
 }
 
 
