@@ -115,6 +115,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.index_string = app.index_string.replace("<html>", '<html lang="ja">')
+    from api.static_compression import install as install_static_compression
+
+    install_static_compression(server, app)  # bundles and assets/ compressed once, long-lived cache headers
     from api.security_headers import install as install_security_headers
 
     install_security_headers(server, app)  # CSP (with the hashes of Dash's inline scripts), framing, nosniff
