@@ -72,14 +72,28 @@ _MEMO_LOCK = threading.Lock()
 MEMO_SIZE = 256
 
 
-def shared(cache, name: str, build, ttl: int = SNAPSHOT_TTL_S) -> SharedBody:
-    """The body called `name`: from this process's memory, else the shared cache (other processes'
-    work), else built here once while the other threads asking for it wait."""
+def remembered(name: str) -> SharedBody | None:
+    """The body called `name` if this process holds it (the fast path: no cache round trip)."""
     with _MEMO_LOCK:
         hit = _MEMO.get(name)
         if hit is not None:
             _MEMO.move_to_end(name)
-            return hit
+        return hit
+
+
+def remember(name: str, value: SharedBody) -> None:
+    with _MEMO_LOCK:
+        _MEMO[name] = value
+        while len(_MEMO) > MEMO_SIZE:
+            _MEMO.popitem(last=False)
+
+
+def shared(cache, name: str, build, ttl: int = SNAPSHOT_TTL_S) -> SharedBody:
+    """The body called `name`: from this process's memory, else the shared cache (other processes'
+    work), else built here once while the other threads asking for it wait."""
+    hit = remembered(name)
+    if hit is not None:
+        return hit
     ckey = f"snow:body:{name}"
     value = cache.get(ckey) if cache is not None else None
     if value is None:
@@ -89,10 +103,7 @@ def shared(cache, name: str, build, ttl: int = SNAPSHOT_TTL_S) -> SharedBody:
                 value = build()
                 if cache is not None:
                     cache.set(ckey, value, timeout=ttl)
-    with _MEMO_LOCK:
-        _MEMO[name] = value
-        while len(_MEMO) > MEMO_SIZE:
-            _MEMO.popitem(last=False)
+    remember(name, value)
     return value
 
 
@@ -100,6 +111,10 @@ def live_body(db, cache, since: str | None, now: float, replay_at: float | None 
     """The delta from `since` (a key the browser holds; None: it holds nothing) to the state of now
     (or of the replayed moment), as shared bytes. `since` must match KEY_RE (the API checks)."""
     key = target_key(now, replay_at)
+    asked = f"live:{key}:{since or ''}"
+    hit = remembered(asked)  # most viewers: the bytes this process already holds, nothing else done
+    if hit is not None:
+        return hit
     snap = snapshot(db, key, cache)
     if since is not None and since != key and snapshot_cached(cache, since) is None:
         since = None  # the browser's state is gone here: everything, the answer everyone in that case gets
@@ -112,4 +127,6 @@ def live_body(db, cache, since: str | None, now: float, replay_at: float | None 
         delta["since"] = since
         return pack(orjson.dumps(delta), max_age, tag=f"{key}-{since or 0}-")
 
-    return shared(cache, f"live:{key}:{since or ''}", build)
+    value = shared(cache, f"live:{key}:{since or ''}", build)
+    remember(asked, value)
+    return value

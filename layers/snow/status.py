@@ -50,13 +50,13 @@ def _geometries(s, version: int) -> dict[str, bytes]:
 
 def status_body(db, cache, key: str, since: float | None, at: datetime | None, geometry: bool) -> SharedBody:
     """The answer for a snapshot key, built once per (key, since, at, geometry) and shared."""
-    snap = snapshot(db, key, cache)  # one computation per refresh interval, whoever asks
     name = f"status:{key}:{since or ''}:{at.isoformat() if at else ''}:{int(geometry)}"
 
     def build() -> SharedBody:
         from layers.snow.live import BUILD_COUNT
 
         BUILD_COUNT["status"] += 1
+        snap = snapshot(db, key, cache)  # one computation per refresh interval, whoever asks
         with db.session() as s:
             version, segs = segment_table(s)
             geoms = _geometries(s, version) if geometry else None
