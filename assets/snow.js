@@ -264,7 +264,7 @@
   function cell(v, col) {
     var L_ = page.labels;
     if (col === "work") { return (L_.work || {})[v.work] || v.work || ""; }
-    if (col === "speed") { return v.speed === null || v.speed === undefined ? "" : v.speed; }
+    if (col === "speed") { return v.speed === null || v.speed === undefined ? "" : Math.round(v.speed); }
     if (col === "last") { return jst(v.t); }
     if (col === "state") { return (L_.state || {})[v.state] || v.state || ""; }
     if (col === "rejected") { return v.rej === null || v.rej === undefined ? "" : v.rej; }
