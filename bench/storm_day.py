@@ -240,6 +240,11 @@ def viewers(base: str, kind: str, mode: str, users: int, seconds: float, pace: f
     def one():
         client = httpx.Client(headers={"Accept-Encoding": ACCEPT}, timeout=30)
         key = None
+        if kind == "refresh":  # the page as loaded: its layout brings the first state and its key (untimed)
+            try:
+                _c, _s, key = refresh_once(client, base, mode, None)
+            except (httpx.HTTPError, ValueError):
+                key = None
         while time.time() < start_at:
             time.sleep(0.01)
         end = start_at + seconds
@@ -277,7 +282,7 @@ def viewers(base: str, kind: str, mode: str, users: int, seconds: float, pace: f
 def phase(server: Server, kind: str, mode: str, args) -> dict:
     procs = max(1, min(args.procs, args.users))
     q = mp.Queue()
-    start_at = time.time() + 1.0
+    start_at = time.time() + 3.0
     cpu0 = server.cpu_s()
     ps = [mp.Process(target=viewers, args=(server.base, kind, mode, args.users // procs + (i < args.users % procs),
                                             args.seconds, args.pace, start_at, q)) for i in range(procs)]
