@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-from datetime import timedelta
 
 import brotli
 import orjson
@@ -28,13 +27,14 @@ def fresh(dash_app):
 
 @pytest.fixture
 def fed(app_db, dash_app):
-    """A few minutes of the demo fleet in the session's store."""
+    """The demo fleet's last day in the session's store (once per session, shared with the other snow tests)."""
     from sources import demo_plows
     from store.db import utcnow
+    from tests.test_snow_browser import _FED
 
-    settings = dash_app.server.extensions["ishikawa.settings"]
-    demo_plows.tick(app_db, settings.data_path, utcnow() - timedelta(minutes=5))
-    demo_plows.tick(app_db, settings.data_path, utcnow())
+    if not _FED:
+        demo_plows.tick(app_db, dash_app.server.extensions["ishikawa.settings"].data_path, utcnow())
+        _FED["done"] = True
     return app_db
 
 
