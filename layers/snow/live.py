@@ -69,7 +69,7 @@ def pack(body: bytes, max_age: int, mimetype: str = "application/json", tag: str
 
 _MEMO: OrderedDict[str, SharedBody] = OrderedDict()
 _MEMO_LOCK = threading.Lock()
-MEMO_SIZE = 256
+MEMO_SIZE = 128
 
 
 def remembered(name: str) -> SharedBody | None:
@@ -127,6 +127,7 @@ def live_body(db, cache, since: str | None, now: float, replay_at: float | None 
         delta["since"] = since
         return pack(orjson.dumps(delta), max_age, tag=f"{key}-{since or 0}-")
 
-    value = shared(cache, f"live:{key}:{since or ''}", build)
+    # asked for only while its interval is the current one: kept a little longer than that
+    value = shared(cache, f"live:{key}:{since or ''}", build, ttl=2 * max_age + 5)
     remember(asked, value)
     return value

@@ -73,7 +73,7 @@ def status_body(db, cache, key: str, since: float | None, at: datetime | None, g
         return pack(orjson.dumps({"generated_at": stamp, "since": since_text, "at": at.isoformat() if at else None,
                                   "segments": rows}), max_age)
 
-    return shared(cache, name, build)
+    return shared(cache, name, build, ttl=2 * (REFRESH_S if key[0] == "L" else 60) + 5)
 
 
 def fmt_jst(epoch: float | None, with_date: bool = False) -> str:
