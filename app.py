@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     server.register_blueprint(public_api)
     # snow removal: GPS fixes in, road status out, `load-roads`
     from api.snow import bp as snow_api, register_cli as snow_cli
-    from layers.snowplow import ensure_network
+    from layers.snow.network import ensure_network
 
     with server.extensions["ishikawa.db"].init_lock(), server.extensions["ishikawa.db"].session() as s:
         ensure_network(s, settings.data_path)  # the shipped road network at first start
@@ -133,6 +133,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.index_string = app.index_string.replace("<html>", '<html lang="ja">')
+    from api.static_compression import install as install_static_compression
+
+    install_static_compression(server, app)  # bundles and assets/ compressed once, long-lived cache headers
     from api.security_headers import install as install_security_headers
 
     install_security_headers(server, app)  # CSP (with the hashes of Dash's inline scripts), framing, nosniff

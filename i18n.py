@@ -1854,6 +1854,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "popup_default.elevation": {"ja": "標高（m）", "en": "Elevation (m)"},
     "legend.cluster_aed": {"ja": "AEDの数（タップで拡大・同じ場所は広げて表示）",
                            "en": "Number of AEDs (tap to zoom in; at one spot: spread out)"},
+    # Snow removal: live state
+    "snowlive.bad_since": {"ja": "since には以前の応答の key（L または R に続く数字）を指定してください",
+                           "en": "since must be the key of an earlier answer (L or R followed by digits)"},
+    "snowlive.sort": {"ja": "（並べ替え）", "en": "(sort)"},
 }
 
 

@@ -6,6 +6,9 @@ POST /api/vehicles/fixes            staff API token; JSON array of {vehicle_id, 
 GET  /api/snow/status?since=&at=&geometry=false
                                     per segment: last cleared time and work (GeoJSON, or JSON
                                     without geometry)
+GET  /api/snow/live?since=&at=      the /snow page's live state: the delta from the state the
+                                    browser holds to now (or a replayed moment), the same bytes for
+                                    every viewer of a refresh interval (ETag, Cache-Control, gzip/br)
 GET  /api/snow/network?v=           the road network as GeoJSON (the /snow page loads it once)
 GET  /api/snow/report.csv?start=&end=&part=roads|vehicles&lang=
                                     the storm report as CSV (UTF-8 with BOM, JST; default: last
@@ -13,7 +16,7 @@ GET  /api/snow/report.csv?start=&end=&part=roads|vehicles&lang=
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -33,7 +36,7 @@ MAX_FIXES = 10_000
 
 @bp.post("/api/vehicles/fixes")
 def post_fixes():
-    from layers.snowplow import ingest_fixes
+    from layers.snow.vehicles import ingest_fixes
 
     require_token()  # any staff member's token: GPS units of every organisation push here
     try:
@@ -63,9 +66,24 @@ def _parse_time(text: str | None) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=JST)  # bare times are JST
 
 
+def send_shared(shared) -> Response:
+    """A shared answer as it is: the bytes compressed once, `ETag`, `Cache-Control: public` (a shared
+    HTTP cache in front may answer the next viewers), 304 when the browser already holds it."""
+    headers = {"ETag": shared.etag, "Cache-Control": f"public, max-age={shared.max_age}",
+               "Vary": "Accept-Encoding"}
+    if shared.etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        return Response(status=304, headers=headers)
+    body, encoding = shared.encoded(request.headers.get("Accept-Encoding", ""))
+    resp = Response(body, mimetype=shared.mimetype, headers=headers)
+    if encoding:
+        resp.headers["Content-Encoding"] = encoding  # Flask-Compress leaves an encoded answer alone
+    return resp
+
+
 @bp.get("/api/snow/status")
 def snow_status():
-    from layers.snowplow import live_key, replay_key, snapshot, status_rows
+    from layers.snow.snapshot import live_key, replay_key
+    from layers.snow.status import status_body
 
     try:
         since = _parse_time(request.args.get("since"))
@@ -77,25 +95,31 @@ def snow_status():
     if at is not None and at > now:
         at = None
     key = replay_key(at.timestamp()) if at is not None else live_key(now.timestamp())
-    db = get_db()
-    snap = snapshot(db, key, cache)  # one computation per refresh interval, whoever asks
-    with db.session() as s:
-        rows = status_rows(s, snap["roads"], since.timestamp() if since else None)
-    stamp = datetime.fromtimestamp(snap["t"], tz=UTC).isoformat()
-    if geometry:
-        parts = [b'{"type":"Feature","id":' + orjson.dumps(r["id"]) + b',"geometry":' + r.pop("_geometry").encode()
-                 + b',"properties":' + orjson.dumps(r) + b"}" for r in rows]
-        body = (b'{"type":"FeatureCollection","generated_at":' + orjson.dumps(stamp)
-                + b',"features":[' + b",".join(parts) + b"]}")
-        resp = Response(body, mimetype="application/geo+json")
-    else:
-        for r in rows:
-            r.pop("_geometry")
-        resp = Response(orjson.dumps({"generated_at": stamp, "since": since.isoformat() if since else None,
-                                      "at": at.isoformat() if at else None, "segments": rows}),
-                        mimetype="application/json")
-    resp.headers["Cache-Control"] = "public, max-age=5"
-    return resp
+    return send_shared(status_body(get_db(), cache, key, since.timestamp() if since else None, at, geometry))
+
+
+@bp.get("/api/snow/live")
+def snow_live():
+    """The /snow page's live state: the delta from the state the browser holds (`since`, the `key` of
+    its last answer) to now, or to a replayed moment (`at`: epoch seconds or ISO 8601, within 24 h)."""
+    from layers.snow.live import KEY_RE, live_body
+
+    since = request.args.get("since") or None
+    if since is not None and not KEY_RE.match(since):
+        return error(400, "bad_since", "snowlive.bad_since")
+    now = utcnow().timestamp()
+    at = None
+    text = (request.args.get("at") or "").strip()
+    if text:
+        try:
+            at = float(text) if text.lstrip("-").replace(".", "", 1).isdigit() else _parse_time(text).timestamp()
+        except (ValueError, OverflowError):
+            return error(400, "bad_time", "api.bad_time")
+        if at != at or at >= now:  # NaN or the future: live
+            at = None
+        else:
+            at = max(at, now - 24 * 3600)
+    return send_shared(live_body(get_db(), cache, since, now, at))
 
 
 @bp.get("/api/snow/network")
@@ -122,7 +146,7 @@ def register_cli(server) -> None:
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     def load_roads(path: Path):
         """Replace the snow-removal road network by FILE (GeoJSON, GeoPackage, …)."""
-        from layers.snowplow import load_network_file
+        from layers.snow.network import load_network_file
 
         settings = server.extensions["ishikawa.settings"]
         count = load_network_file(server.extensions["ishikawa.db"], path, settings.data_path)

@@ -1,4 +1,4 @@
-/* Snow removal (issue 3): road colours by time since cleared, plow markers, the /snow page's
+/* Snow removal: road colours by time since cleared, plow markers, the /snow page's
    client-side state. Road geometry comes once by URL; colours come from a state map
    {segment id: [minute of last clearing, work 1=plowing 2=spreading]} and a time `t` (epoch s):
    on /snow through the GeoJSON's hideout (refreshes patch only the changed entries), on the public
@@ -136,21 +136,210 @@
   });
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function jstParts(epoch) { return new Date((epoch + 9 * 3600) * 1000); }
   function jst(epoch) {
     if (epoch === null || epoch === undefined) { return ""; }
-    var d = new Date((epoch + 9 * 3600) * 1000);
+    var d = jstParts(epoch);
     return pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
   }
+  function jstDate(epoch) {  // MM/DD HH:MM:SS
+    var d = jstParts(epoch);
+    return pad(d.getUTCMonth() + 1) + "/" + pad(d.getUTCDate()) + " " + jst(epoch);
+  }
+  function fill(template, values) {
+    return String(template || "").replace(/\{(\w+)\}/g, function (m, k) { return k in values ? values[k] : m; });
+  }
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") { e.textContent = attrs[k]; } else if (k === "style") { e.style.cssText = attrs[k]; }
+      else { e.setAttribute(k, attrs[k]); }
+    });
+    (children || []).forEach(function (c) { if (c) { e.appendChild(c); } });
+    return e;
+  }
+
+  // /snow: the state this browser holds, fed by GET /api/snow/live (the same bytes for every viewer
+  // of a refresh interval; the browser sends the key of the state it holds and gets what changed)
+  var page = {key: null, hideout: null, progress: null, received: null, live: true, t: null,
+              hours: 24, minutes: 0, labels: {}, inflight: false, again: false, fleet: {}, focus: null,
+              sort: {col: "id", dir: 1}};
+
+  function setProps(id, props) { window.dash_clientside.set_props(id, props); }
+
+  function km(m) { return (m / 1000).toFixed(1); }
+
+  // progress figures arrive as metres per window; the browser turns them into shares, a table and bars
+  function drawProgress() {
+    var P = page.progress, L_ = page.labels;
+    var box = document.getElementById("snow-progress"), bars = document.getElementById("snow-progress-bars");
+    if (!P || !box || !bars) { return; }
+    var w = Math.max(0, P.hours.indexOf(page.hours));
+    function row(name, done, total, cls) {
+      var share = total ? done / total : 0;
+      return el("tr", cls ? {"class": cls} : {}, [el("th", {text: name}), el("td", {text: (share * 100).toFixed(1) + "%"}),
+        el("td", {text: fill(L_.km, {done: km(done), total: km(total)})})]);
+    }
+    var rows = [row(L_.total, P.total.cleared_m[w], P.total.total_m, "progress-total")];
+    P.area.names.forEach(function (name, i) { rows.push(row(name, P.area.cleared_m[w][i], P.area.total_m[i])); });
+    box.replaceChildren(el("table", {"class": "progress-table", id: "snow-progress-table"}, [el("tbody", {}, rows)]));
+
+    function barRows(group, order, cls) {
+      return order.map(function (i) {
+        var done = group.cleared_m[w][i], total = group.total_m[i], share = total ? done / total : 0;
+        var pct = Math.round(share * 1000) / 10;
+        return el("div", {"class": "bar-row " + cls,
+                          title: group.names[i] + ": " + pct + "% (" + fill(L_.km, {done: km(done), total: km(total)}) + ")"}, [
+          el("span", {"class": "bar-label", text: group.names[i]}),
+          el("span", {"class": "bar-track"}, [el("span", {"class": "bar-fill", style: "width: " + pct + "%"})]),
+          el("span", {"class": "bar-value", text: Math.round(pct) + "%"})]);
+      });
+    }
+    var areas = P.area.names.map(function (n, i) { return i; });
+    var routes = P.route.names.map(function (n, i) { return i; }).sort(function (a, b) {
+      return (P.route.total_m[b] - P.route.total_m[a]) || (P.route.names[a] < P.route.names[b] ? -1 : 1);
+    });
+    bars.replaceChildren(el("div", {"class": "bar-chart", role: "img", "aria-label": L_.share},
+      [el("div", {"class": "bar-head", text: L_.by_area})].concat(barRows(P.area, areas, "bar-area"),
+        [el("div", {"class": "bar-head", text: L_.by_route})], barRows(P.route, routes, "bar-route"))));
+    setProps("snow-progress-title", {children: fill(L_.progress, {hours: page.hours})});
+  }
+
+  function drawBadge() {
+    var L_ = page.labels, now = Date.now() / 1000, text, stale = true;
+    if (page.received === null || page.received === undefined) { text = L_.no_fixes; }
+    else if (now - page.received > (L_.stale_s || 120)) { text = fill(L_.stopped, {time: jstDate(page.received)}); }
+    else { text = fill(L_.updated, {time: jst(page.received)}); stale = false; }
+    setProps("snow-badge", {children: text, className: "snow-badge" + (stale ? " stale" : "")});
+    setProps("snow-mode", {children: page.live ? L_.live : fill(L_.replay, {time: jstDate(page.t).slice(0, -3)}),
+                           className: "snow-mode" + (page.live ? "" : " replay")});
+  }
+
+  function pushHideout() {
+    page.hideout = Object.assign({}, page.hideout, {win: page.hours});
+    setProps("snow-roads", {hideout: page.hideout});
+  }
+
+  function apply(d) {
+    if (!d || (!d.reset && d.since !== page.key)) { return; }  // a delta for a state this browser no longer holds
+    if (d.live) { page.received = d.received; }
+    page.live = d.live;
+    page.t = d.t;
+    page.progress = d.progress;
+    if (d.key !== page.key || d.reset) {
+      var states = d.reset ? {} : Object.assign({}, page.hideout.s || {});
+      Object.keys(d.roads || {}).forEach(function (id) { states[id] = d.roads[id]; });
+      (d.gone || []).forEach(function (id) { delete states[id]; });
+      page.hideout = Object.assign({}, page.hideout, {s: states, t: d.t, win: page.hours});
+      page.key = d.key;
+      setProps("snow-roads", {hideout: page.hideout});
+      setProps("snow-key", {data: d.key});
+      if (d.reset || d.reset_vehicles || Object.keys(d.vehicles || {}).length || (d.gone_vehicles || []).length) {
+        setProps("snow-delta", {data: {t: d.t, vehicles: d.vehicles, reset: d.reset, reset_vehicles: d.reset_vehicles,
+                                       gone_vehicles: d.gone_vehicles}});
+      }
+    }
+    drawProgress();
+    drawBadge();
+    if (!document.querySelector("#snow-vehicles table")) { drawTable(); }
+  }
+
+  function request() {
+    if (page.inflight) { page.again = true; return; }
+    page.inflight = true;
+    var url = "/api/snow/live?since=" + encodeURIComponent(page.key || "");
+    if (page.minutes < 0) {  // whole minutes: every viewer of that moment asks the same URL
+      url += "&at=" + Math.floor((Date.now() / 1000 + page.minutes * 60) / 60) * 60;
+    }
+    fetch(url, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : null; })
+      .then(apply).catch(function () { /* the next refresh tries again */ })
+      .then(function () {
+        page.inflight = false;
+        if (page.again) { page.again = false; request(); }
+      });
+  }
+
+  // the vehicle table: plain HTML, sortable by any column, a row (or its button) focuses the vehicle
+  var COLS = ["id", "work", "speed", "last", "state", "rejected"], NUMERIC = {speed: 1, rejected: 1};
+  function cell(v, col) {
+    var L_ = page.labels;
+    if (col === "work") { return (L_.work || {})[v.work] || v.work || ""; }
+    if (col === "speed") { return v.speed === null || v.speed === undefined ? "" : Math.round(v.speed); }
+    if (col === "last") { return jst(v.t); }
+    if (col === "state") { return (L_.state || {})[v.state] || v.state || ""; }
+    if (col === "rejected") { return v.rej === null || v.rej === undefined ? "" : v.rej; }
+    return v.id;
+  }
+  function drawTable() {
+    var box = document.getElementById("snow-vehicles"), L_ = page.labels;
+    if (!box) { return; }
+    var fleet = page.fleet, col = page.sort.col, dir = page.sort.dir;
+    var list = Object.keys(fleet).filter(function (id) { var v = fleet[id]; return v.lon !== undefined && v.lon !== null; })
+      .map(function (id) { return Object.assign({id: id}, fleet[id]); });
+    list.sort(function (a, b) {
+      var x = col === "last" ? a.t : cell(a, col), y = col === "last" ? b.t : cell(b, col);
+      if (NUMERIC[col]) { x = x === "" ? -1 : Number(x); y = y === "" ? -1 : Number(y); }
+      return (x < y ? -1 : x > y ? 1 : (a.id < b.id ? -1 : 1)) * dir;
+    });
+    var head = el("tr", {}, COLS.map(function (c) {
+      var label = (L_.cols || {})[c] || c;
+      var attrs = {scope: "col", "class": NUMERIC[c] ? "num" : ""};
+      if (c === col) { attrs["aria-sort"] = dir > 0 ? "ascending" : "descending"; }
+      if (c === "rejected" && L_.rejected_help) { attrs.title = L_.rejected_help; }
+      return el("th", attrs, [el("button", {type: "button", "class": "snow-sort", "data-sort": c,
+                                            "aria-label": label + " " + (L_.sort || "")}, [document.createTextNode(label)])]);
+    }));
+    var body = list.map(function (v) {
+      var tr = el("tr", {"data-id": v.id, "class": "state-" + v.state + (v.id === page.focus ? " focused" : "")});
+      COLS.forEach(function (c) {
+        var td = el("td", {"data-col": c, "class": NUMERIC[c] ? "num" : ""});
+        if (c === "id") { td.appendChild(el("button", {type: "button", "class": "snow-veh", text: v.id})); }
+        else { td.textContent = cell(v, c); }
+        tr.appendChild(td);
+      });
+      return tr;
+    });
+    box.replaceChildren(el("table", {"class": "snow-vehicle-table"}, [el("thead", {}, [head]), el("tbody", {}, body)]));
+  }
+  document.addEventListener("click", function (ev) {
+    var box = document.getElementById("snow-vehicles");
+    if (!box || !box.contains(ev.target)) { return; }
+    var sortBtn = ev.target.closest("button.snow-sort");
+    if (sortBtn) {
+      var c = sortBtn.getAttribute("data-sort");
+      page.sort = {col: c, dir: page.sort.col === c ? -page.sort.dir : 1};
+      drawTable();
+      return;
+    }
+    var tr = ev.target.closest("tbody tr");
+    if (!tr) { return; }
+    var id = tr.getAttribute("data-id"), v = page.fleet[id];
+    page.focus = id;
+    setProps("snow-focus", {data: id});
+    if (v && v.lon !== null && v.lon !== undefined) {
+      setProps("snow-map", {viewport: {center: [v.lat, v.lon], zoom: 15, transition: "flyTo"}});
+    }
+  });
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     snow: {
       printReport: function (n) { if (n) { window.print(); } return window.dash_clientside.no_update; },
-      // the server sends only what changed; the browser keeps the whole fleet here
-      focusVehicle: function (cell, fleet) {
-        var id = cell && cell.row_id, v = id && (fleet || {})[id];
-        if (!v || v.lon === null || v.lon === undefined) { return [id || null, window.dash_clientside.no_update]; }
-        return [id, {center: [v.lat, v.lon], zoom: 15, transition: "flyTo"}];
+      // a refresh tick, a moment on the slider or another window: fetch the shared live state
+      refresh: function (_n, minutes, hours, key, hideout, labels) {
+        var trigger = ((window.dash_clientside.callback_context.triggered || [])[0] || {}).prop_id;
+        if (!page.hideout) { page.hideout = hideout; page.key = key; }
+        page.labels = labels || {};
+        page.minutes = minutes || 0;
+        page.hours = hours || 24;
+        if (trigger === "snow-hours.value") {  // the window is the browser's own: no request needed
+          pushHideout();
+          drawProgress();
+          return window.dash_clientside.no_update;
+        }
+        request();
+        return window.dash_clientside.no_update;
       },
+      // the server sends only what changed; the browser keeps the whole fleet here
       applyDelta: function (delta, focus, fleet, labels) {
         var trigger = (window.dash_clientside.callback_context.triggered || [])[0];
         if (trigger && trigger.prop_id === "snow-focus.data") { delta = null; }
@@ -166,15 +355,18 @@
             var r = delta.vehicles[id], old = fleet[id] || {trail: []};
             fleet[id] = {lon: r[0], lat: r[1], heading: r[2], speed: r[3], work: WORK[r[4]], t: r[5],
                          state: STATE[r[6]], trail: (old.trail || []).concat(r[7] || []),
-                         rej: r[8] === undefined ? old.rej : r[8]};
+                         rej: r[8] === undefined || r[8] === null ? old.rej : r[8]};
           });
           Object.keys(fleet).forEach(function (id) {
             fleet[id].trail = (fleet[id].trail || []).filter(function (p) { return p[2] > cut; });
           });
         }
         labels = labels || {};
+        page.labels = Object.keys(page.labels).length ? page.labels : labels;
+        page.fleet = fleet;
+        page.focus = focus;
         var ids = Object.keys(fleet).sort();
-        var plows = [], trails = [], rows = [];
+        var plows = [], trails = [];
         ids.forEach(function (id) {
           var v = fleet[id];
           if (v.lon === undefined || v.lon === null) { return; }
@@ -190,12 +382,10 @@
                                                                dim: !!focus && id !== focus},
                          geometry: {type: "LineString", coordinates: line}});
           }
-          rows.push({id: id, work: workLabel, speed: v.speed === null || v.speed === undefined ? "" : v.speed,
-                     last: jst(v.t), state: (labels.state || {})[v.state] || v.state, state_key: v.state,
-                     rej: v.rej === null || v.rej === undefined ? "" : v.rej});
         });
+        drawTable();
         return [fleet, {type: "FeatureCollection", features: plows},
-                {type: "FeatureCollection", features: trails}, rows];
+                {type: "FeatureCollection", features: trails}];
       }
     }
   });

@@ -5,10 +5,10 @@
 One process, temporary SQLite, the real Dash app through Flask's test client (the same HTTP
 requests a browser makes, gzip asked for as browsers do):
 - first load: /snow, /_dash-layout (first road states and the fleet inline), the road network by
-  URL, and the first refresh callback; the scripts (Dash, Plotly, Leaflet bundles) are listed
+  URL; the scripts (Dash, Plotly, Leaflet bundles) are listed
   apart — they are the same for every page and cached by the browser;
-- each refresh: 300 plows send a fix every 5 s through the ingest path, then the page's refresh
-  callback (/_dash-update-component) answers a browser that holds the previous state;
+- each refresh: 300 plows send a fix every 5 s through the ingest path, then the live state
+  (GET /api/snow/live?since=<key>) answers a browser that holds the previous state;
 - baseline: what one refresh would cost if it sent the whole network with its states again (the
   status GeoJSON) plus every plow with its 30-minute trail.
 Goals: under 50 KB per refresh, first load under 2 MB.
@@ -31,11 +31,6 @@ sys.path.insert(0, str(ROOT))
 from settings import Settings  # noqa: E402
 
 GZ = {"Accept-Encoding": "gzip"}
-OUTPUT = ("..snow-roads.hideout...snow-delta.data...snow-key.data...snow-progress.children..."
-          "snow-progress-bars.children...snow-progress-title.children...snow-badge.children...snow-badge.className..."
-          "snow-mode.children...snow-mode.className..")
-
-
 def sizes(resp) -> tuple[int, int]:
     """(bytes on the wire, bytes unpacked)."""
     wire = resp.get_data()
@@ -43,20 +38,9 @@ def sizes(resp) -> tuple[int, int]:
     return len(wire), len(raw)
 
 
-def refresh_request(n: int, key: str) -> dict:
-    outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in OUTPUT.strip(".").split("...")]
-    return {"output": OUTPUT, "outputs": outputs,
-            "inputs": [{"id": "snow-refresh", "property": "n_intervals", "value": n},
-                       {"id": "snow-time", "property": "value", "value": 0},
-                       {"id": "snow-hours", "property": "value", "value": 3}],
-            "changedPropIds": ["snow-refresh.n_intervals"],
-            "state": [{"id": "snow-key", "property": "data", "value": key},
-                      {"id": "snow-lang", "property": "data", "value": "ja"}]}
-
-
 def main(plows: int = 300, refreshes: int = 6) -> None:
     from app import create_app
-    from layers import snowplow as sp
+    from layers.snow import snapshot as sp, vehicles as sp_vehicles
     from sources.demo_plows import DemoFleet
     from sources.fixes import ingest, network_index
     from store.snow import network
@@ -83,17 +67,16 @@ def main(plows: int = 300, refreshes: int = 6) -> None:
     print(f"{plows} plows, {len(index.ids)} segments ({index.seg_len.sum() / 1000:.0f} km); "
           f"{sent:,} fixes ingested in {time.perf_counter() - t_in:.1f} s")
 
-    # the refresh callback reads the wall clock: run it on the plows' clock
-    real_time = time.time
-    sp_time = sp._time
+    # the page and the live state read the wall clock: run them on the plows' clock
     import types
 
+    import api.snow as live_api
     import pages.snow as page
 
     Clock = types.SimpleNamespace(time=lambda: clock[0], monotonic=time.monotonic, sleep=time.sleep)
-
+    real_utcnow = live_api.utcnow
     page.time = Clock
-    sp._time = Clock
+    live_api.utcnow = lambda: datetime.fromtimestamp(clock[0], tz=UTC)
     client = app.server.test_client()
     first = {}
     html = client.get("/snow", headers=GZ)
@@ -116,7 +99,7 @@ def main(plows: int = 300, refreshes: int = 6) -> None:
     page_html = gzip.decompress(html.get_data()).decode()
     for src in re.findall(r'<script src="([^"]+)"', page_html) + [
             "/_dash-component-suites/dash_leaflet/async-GeoJSON.js", "/_dash-component-suites/dash/dcc/async-slider.js",
-            "/_dash-component-suites/dash/dash_table/async-table.js"]:
+]:
         r = client.get(src.split("?")[0] if "plotly" in src else src, headers=GZ)
         if r.status_code == 200:
             scripts += sizes(r)[0]
@@ -134,16 +117,13 @@ def main(plows: int = 300, refreshes: int = 6) -> None:
         send(clock[0], clock[0] + sp.REFRESH_S, 5)
         clock[0] += sp.REFRESH_S
         n += 1
-        r = client.post("/_dash-update-component", json=refresh_request(n, key), headers=GZ)
+        r = client.get(f"/api/snow/live?since={key}", headers=GZ)  # what assets/snow.js asks every refresh
         assert r.status_code == 200, r.get_data()[:300]
         wire, raw = sizes(r)
         gzipped = r.headers.get("Content-Encoding") == "gzip"
-        body = orjson.loads(gzip.decompress(r.get_data()) if gzipped else r.get_data())
-        key = body["response"]["snow-key"]["data"]
-        delta = body["response"]["snow-delta"]["data"]
-        roads = body["response"]["snow-roads"]["hideout"]
-        changed = sum(1 for op in roads.get("operations", []) if op.get("location", [None])[0] == "s")
-        print(f"  refresh {i + 1}: {wire:>8,} B on the wire ({raw:>8,} unpacked): {changed} road states, "
+        delta = orjson.loads(gzip.decompress(r.get_data()) if gzipped else r.get_data())
+        key = delta["key"]
+        print(f"  refresh {i + 1}: {wire:>8,} B on the wire ({raw:>8,} unpacked): {len(delta['roads'])} road states, "
               f"{len(delta['vehicles'])} plows")
         wires.append(wire)
         raws.append(raw)
@@ -151,7 +131,7 @@ def main(plows: int = 300, refreshes: int = 6) -> None:
     status = client.get("/api/snow/status", headers=GZ)
     with app.server.app_context():
         snap = sp.snapshot(db, sp.live_key(clock[0]), None)
-    fleet_all = orjson.dumps(sp.vehicle_delta({}, snap["vehicles"]))
+    fleet_all = orjson.dumps(sp_vehicles.vehicle_delta({}, snap["vehicles"]))
     base_wire = sizes(status)[0] + len(gzip.compress(fleet_all, 6))
     base_raw = sizes(status)[1] + len(fleet_all)
     avg_w, avg_r = sum(wires) / len(wires), sum(raws) / len(raws)
@@ -161,8 +141,7 @@ def main(plows: int = 300, refreshes: int = 6) -> None:
           " — network + states + fleet resent")
     print(f"ratio ours / baseline: {avg_w / base_wire:.3f} on the wire, {avg_r / base_raw:.3f} unpacked")
     page.time = time
-    sp._time = sp_time
-    del real_time
+    live_api.utcnow = real_utcnow
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """`/snow` — snow removal live map for road managers: road colours by time since cleared, plows
 with heading and 30-minute trails, vehicle table, progress per route and area, 24-hour replay.
 
-The road network comes once by URL; every refresh patches only the changed road states into the
-GeoJSON's hideout and sends only the vehicles that moved (the browser keeps the fleet in a store).
+The road network comes once by URL. Every refresh the browser GETs /api/snow/live with the key of
+the state it holds: the same compressed bytes for every viewer of that refresh interval (a shared
+HTTP cache may answer them). assets/snow.js applies the delta to the map, keeps the fleet, and draws
+the progress figures (sent as numbers), the vehicle table and the freshness badge itself.
 """
 from __future__ import annotations
 
@@ -14,29 +16,21 @@ from dash import (
     ClientsideFunction,
     Input,
     Output,
-    Patch,
     State,
     callback,
     clientside_callback,
-    dash_table,
     dcc,
     html,
     no_update,
 )
 
 from components.basemaps import BASEMAPS, basemap_attribution
-from components.snow import legend, progress_bars, progress_numbers
+from components.snow import legend
 from i18n import normalize_lang, t
-from layers.snowplow import (
-    REFRESH_S,
-    feed_message,
-    fmt_jst,
-    legend_items,
-    network_view,
-    page_refresh,
-    snapshot,
-    style_hideout,
-)
+from layers.snow.network import network_view
+from layers.snow.snapshot import REFRESH_S, live_key, snapshot
+from layers.snow.status import FEED_STALE_S, feed_message, fmt_jst
+from layers.snow.style import legend_items, style_hideout
 from store.cache import cache
 from store.db import get_db
 
@@ -51,9 +45,21 @@ SPEEDS = {1: (5000, 5), 5: (1000, 5), 15: (1000, 15), 30: (1000, 30), 60: (1000,
 DEFAULT_SPEED = 5
 
 
+VEHICLE_COLUMNS = ("id", "work", "speed", "last", "state", "rejected")
+
+
 def _labels(lang: str) -> dict:
+    """Every text assets/snow.js draws, with {placeholders} it fills in."""
     return {"work": {w: t(f"snow.work.{w}", lang) for w in ("plowing", "spreading", "travel")},
-            "state": {s: t(f"snow.state.{s}", lang) for s in ("active", "idle", "offline")}}
+            "state": {s: t(f"snow.state.{s}", lang) for s in ("active", "idle", "offline")},
+            "cols": {c: t(f"snow.col.{c}", lang) for c in VEHICLE_COLUMNS},
+            "rejected_help": t("snow.col.rejected_help", lang), "sort": t("snowlive.sort", lang),
+            "updated": t("snow.updated", lang, time="{time}"), "stopped": t("snow.feed_stopped", lang, time="{time}"),
+            "no_fixes": t("snow.no_fixes", lang), "stale_s": FEED_STALE_S,
+            "live": t("snow.live", lang), "replay": t("snow.replay_at", lang, time="{time}"),
+            "progress": t("snow.progress", lang, hours="{hours}"), "total": t("snow.total", lang),
+            "km": t("snow.km", lang, done="{done}", total="{total}"), "share": t("snow.share", lang),
+            "by_area": t("snow.by_area", lang), "by_route": t("snow.by_route", lang)}
 
 
 def _mode_text(live: bool, at: float, lang: str) -> str:
@@ -65,16 +71,16 @@ def layout(lang: str | None = None, **query):
     db = get_db()
     now = time.time()
     view = network_view(db)
-    page = page_refresh(db, cache, None, now, 0, DEFAULT_HOURS)
-    snap = snapshot(db, page["key"], cache)
+    snap = snapshot(db, live_key(now), cache)  # the first state, inline (the shared snapshot of this interval)
     fleet = {vid: {**v} for vid, v in snap["vehicles"].items()}
-    badge, stale = feed_message(page["feed"], now, lang)
+    badge, stale = feed_message(snap, now, lang)
     other = "en" if lang == "ja" else "ja"
     hours_marks = {-1440: t("snow.hours_ago", lang, h=24), -720: t("snow.hours_ago", lang, h=12),
                    -360: t("snow.hours_ago", lang, h=6), 0: t("snow.now", lang)}
     return html.Div(className="page-map snow-page", lang=lang, children=[
         dcc.Store(id="snow-lang", data=lang),
-        dcc.Store(id="snow-key", data=page["key"]),
+        dcc.Store(id="snow-key", data=snap["key"]),
+        dcc.Store(id="snow-sink"),
         dcc.Store(id="snow-delta", data=None),
         dcc.Store(id="snow-fleet", data=fleet),
         dcc.Store(id="snow-labels", data=_labels(lang)),
@@ -139,30 +145,14 @@ def layout(lang: str | None = None, **query):
                 html.H2(t("snow.progress", lang, hours=DEFAULT_HOURS), id="snow-progress-title"),
                 dcc.RadioItems(id="snow-hours", value=DEFAULT_HOURS, inline=True, className="snow-hours",
                                options=[{"label": f"{h}h", "value": h} for h in PROGRESS_HOURS]),
-                html.Div(progress_numbers(page["progress"], lang), id="snow-progress"),
-                html.Div(progress_bars(page["progress"], lang), id="snow-progress-bars"),
-                html.H2(t("snow.vehicles", lang)),
+                # drawn by assets/snow.js from the numbers of each refresh
+                html.Div(id="snow-progress", className="snow-progress"),
+                html.Div(id="snow-progress-bars"),
+                html.H2(t("snow.vehicles", lang), id="snow-vehicles-title"),
                 html.P(t("snow.focus_hint", lang), className="snow-focus-hint"),
-                dash_table.DataTable(
-                    id="snow-vehicles", data=[], sort_action="native", page_size=50,
-                    columns=[{"name": t("snow.col.id", lang), "id": "id"},
-                             {"name": t("snow.col.work", lang), "id": "work"},
-                             {"name": t("snow.col.speed", lang), "id": "speed"},
-                             {"name": t("snow.col.last", lang), "id": "last"},
-                             {"name": t("snow.col.state", lang), "id": "state"},
-                             {"name": t("snow.col.rejected", lang), "id": "rej"}],
-                    # a box of its own that scrolls both ways (a phone shows every column by scrolling)
-                    style_table={"overflowX": "auto", "overflowY": "auto", "maxHeight": "60vh"},
-                    style_cell={"fontFamily": "\"Noto Sans CJK JP\", \"Noto Sans JP\", sans-serif", "fontSize": "12px",
-                                "padding": "2px 4px", "textAlign": "left", "whiteSpace": "normal", "height": "auto",
-                                "minWidth": "40px"},
-                    style_cell_conditional=[{"if": {"column_id": c}, "textAlign": "right"} for c in ("speed", "rej")],
-                    tooltip_header={"rej": t("snow.col.rejected_help", lang)},
-                    style_header={"fontWeight": "bold", "background": "#f0f4f8"},
-                    style_data_conditional=[
-                        {"if": {"filter_query": '{state_key} = "offline"'}, "color": "#999"},
-                        {"if": {"filter_query": '{state_key} = "idle"'}, "color": "#8a5a00"},
-                    ]),
+                # the vehicle table, drawn by assets/snow.js (a box of its own that scrolls both ways)
+                html.Div(id="snow-vehicles", className="snow-vehicles", tabIndex="0", role="region",
+                         **{"aria-labelledby": "snow-vehicles-title"}),
             ]),
         ]),
         dcc.Interval(id="snow-refresh", interval=REFRESH_S * 1000),
@@ -170,59 +160,21 @@ def layout(lang: str | None = None, **query):
     ])
 
 
-@callback(
-    Output("snow-roads", "hideout"),
-    Output("snow-delta", "data"),
-    Output("snow-key", "data"),
-    Output("snow-progress", "children"),
-    Output("snow-progress-bars", "children"),
-    Output("snow-progress-title", "children"),
-    Output("snow-badge", "children"),
-    Output("snow-badge", "className"),
-    Output("snow-mode", "children"),
-    Output("snow-mode", "className"),
+# every refresh, a moment picked on the slider, or another window: the browser fetches the shared
+# live state (GET /api/snow/live) and applies it (assets/snow.js); no server callback per viewer
+clientside_callback(
+    ClientsideFunction("snow", "refresh"),
+    Output("snow-sink", "data"),
     Input("snow-refresh", "n_intervals"),
     Input("snow-time", "value"),
     Input("snow-hours", "value"),
     State("snow-key", "data"),
-    State("snow-lang", "data"),
-    prevent_initial_call=True,
+    State("snow-roads", "hideout"),
+    State("snow-labels", "data"),
 )
-def refresh(_n, minutes, hours, key, lang):
-    """Only the changes since what this browser holds (its key) travel."""
-    lang = normalize_lang(lang)
-    now = time.time()
-    hours = hours if hours in PROGRESS_HOURS else DEFAULT_HOURS
-    page = page_refresh(get_db(), cache, key, now, minutes, hours)
-    delta = page["delta"]
-    badge, stale = feed_message(page["feed"], now, lang)
-    badge_class = "snow-badge" + (" stale" if stale else "")
-    mode = _mode_text(page["live"], page["t"], lang)
-    mode_class = "snow-mode" + ("" if page["live"] else " replay")
-    trigger = dash.ctx.triggered_id
-    prog_out = progress_numbers(page["progress"], lang)
-    fig_out = progress_bars(page["progress"], lang)
-    if delta is None:  # nothing new for this browser
-        if trigger == "snow-hours":
-            return (no_update, no_update, no_update, prog_out, fig_out, t("snow.progress", lang, hours=hours),
-                    badge, badge_class, mode, mode_class)
-        return (no_update, no_update, no_update, no_update, no_update, no_update, badge, badge_class, mode, mode_class)
-    hideout = Patch()
-    hideout["t"] = delta["t"]
-    if delta["reset"]:
-        hideout["s"] = delta["roads"]
-    else:
-        for sid, value in delta["roads"].items():
-            hideout["s"][sid] = value
-        for sid in delta["gone"]:
-            del hideout["s"][sid]
-    client_delta = {k: delta.get(k) for k in ("t", "vehicles", "reset", "reset_vehicles", "gone_vehicles")}
-    return (hideout, client_delta, page["key"], prog_out, fig_out, t("snow.progress", lang, hours=hours),
-            badge, badge_class, mode, mode_class)
 
 
 @callback(
-    Output("snow-roads", "hideout", allow_duplicate=True),
     Output("snow-map-legend", "children"),
     Output("snow-side-legend", "children"),
     Input("snow-hours", "value"),
@@ -230,13 +182,12 @@ def refresh(_n, minutes, hours, key, lang):
     prevent_initial_call=True,
 )
 def window(hours, lang):
-    """The chosen window recolours the map too: clearings older than it are drawn as not cleared."""
+    """The chosen window recolours the map (assets/snow.js) and the legend says so: clearings older
+    than it are drawn as not cleared."""
     lang = normalize_lang(lang)
     hours = hours if hours in PROGRESS_HOURS else DEFAULT_HOURS
-    hideout = Patch()
-    hideout["win"] = hours
     items = legend_items(lang, hours)
-    return hideout, legend(items, lang), legend(items, lang)
+    return legend(items, lang), legend(items, lang)
 
 
 clientside_callback(
@@ -244,23 +195,11 @@ clientside_callback(
     Output("snow-fleet", "data"),
     Output("snow-plows", "data"),
     Output("snow-trails", "data"),
-    Output("snow-vehicles", "data"),
     Input("snow-delta", "data"),
     Input("snow-focus", "data"),
     State("snow-fleet", "data"),
     State("snow-labels", "data"),
 )
-
-# a vehicle row picked: the map flies to it and its trail stands out
-clientside_callback(
-    ClientsideFunction("snow", "focusVehicle"),
-    Output("snow-focus", "data"),
-    Output("snow-map", "viewport"),
-    Input("snow-vehicles", "active_cell"),
-    State("snow-fleet", "data"),
-    prevent_initial_call=True,
-)
-
 
 @callback(
     Output("snow-play", "interval"),

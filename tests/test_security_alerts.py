@@ -247,7 +247,7 @@ def test_staff_page_preview_and_test_mail_never_show_a_private_sensor(dash_app, 
 
 
 def test_road_rules_use_only_the_sensors_their_owner_may_see(app_db, client, world):
-    from layers import snowplow as sp
+    from layers.snow import alerts as sp
 
     w = world
     now = utcnow()

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from layers import snowplow as sp
+from layers.snow import alerts, progress as progress_mod, roads, snapshot as snap, status, vehicles
 from sources import demo_plows
 from sources.fixes import ingest
 from store import snow as st
@@ -72,16 +72,16 @@ def test_road_states_and_replay_at_a_past_time(net_db):
     deliver(net_db, [fix("p", iso(T0 - 7200), 50, 0, work="plowing"), fix("p", iso(T0 - 7190), 100, 0)], NOW)
     deliver(net_db, [fix("p", iso(T0 - 600), 350, 0, work="spreading"), fix("p", iso(T0 - 590), 400, 0)], NOW)
     with net_db.session() as s:
-        now_states = sp.road_states(s, NOW)
+        now_states = roads.road_states(s, NOW)
         assert now_states == {"c0": [int((T0 - 7200) // 60), 1], "c1": [int((T0 - 600) // 60), 2]}
-        past = sp.road_states(s, NOW - timedelta(hours=1))
+        past = roads.road_states(s, NOW - timedelta(hours=1))
         assert past == {"c0": [int((T0 - 7200) // 60), 1]}
-        assert sp.road_states(s, NOW - timedelta(hours=3)) == {}
+        assert roads.road_states(s, NOW - timedelta(hours=3)) == {}
         # 24 hours later c0's clearing has left the window
-        assert "c0" not in sp.road_states(s, NOW + timedelta(hours=23))
-    assert sp.band_of(now_states["c0"][0], T0) == 1  # 2 h ago: 1–3 h
-    assert sp.band_of(now_states["c1"][0], T0) == 0
-    assert sp.band_of(None, T0) == 5
+        assert "c0" not in roads.road_states(s, NOW + timedelta(hours=23))
+    assert roads.band_of(now_states["c0"][0], T0) == 1  # 2 h ago: 1–3 h
+    assert roads.band_of(now_states["c1"][0], T0) == 0
+    assert roads.band_of(None, T0) == 5
 
 
 def test_progress_per_route_and_area_adds_up(net_db):
@@ -89,8 +89,8 @@ def test_progress_per_route_and_area_adds_up(net_db):
                      fix("q", iso(T0 - 5000 * 3), 100, 400, work="plowing")], NOW)
     with net_db.session() as s:
         segs = st.segments(s)
-        states = sp.road_states(s, NOW)
-    prog = sp.progress(segs, states, T0, hours=3)
+        states = roads.road_states(s, NOW)
+    prog = progress_mod.progress(segs, states, T0, hours=3)
     route = {r["name"]: r for r in prog["route"]}
     area = {r["name"]: r for r in prog["area"]}
     assert route["A"]["cleared_m"] == 900.0 and route["A"]["total_m"] == 1200.0 and route["A"]["share"] == 0.75
@@ -98,7 +98,7 @@ def test_progress_per_route_and_area_adds_up(net_db):
     assert area["羽咋市"]["share"] == 0.75 and area["志賀町"]["total_m"] == 600.0
     assert prog["total"] == {"cleared_m": 900.0, "total_m": 1800.0, "share": 0.5}
     assert sum(r["total_m"] for r in prog["route"]) == sum(r["total_m"] for r in prog["area"]) == 1800.0
-    prog24 = sp.progress(segs, states, T0, hours=24)
+    prog24 = progress_mod.progress(segs, states, T0, hours=24)
     assert {r["name"]: r["cleared_m"] for r in prog24["route"]} == {"A": 900.0, "B": 300.0}
 
 
@@ -110,20 +110,20 @@ def test_deltas_carry_only_what_changed(net_db):
     cache = Cache(app, config={"CACHE_TYPE": "SimpleCache"})
     deliver(net_db, [fix("p", iso(T0 - 60), 50, 0, work="plowing"), fix("p", iso(T0 - 50), 100, 0)], NOW)
     with app.app_context():
-        k1, first = sp.refresh_payload(net_db, cache, None, T0, None)
+        k1, first = snap.refresh_payload(net_db, cache, None, T0, None)
         assert first["reset"] and set(first["roads"]) == {"c0"} and set(first["vehicles"]) == {"p"}
         row = first["vehicles"]["p"]  # [lon, lat, heading, speed, work, t, state, trail points]
         assert row[4] == 0 and row[5] == int(T0 - 50) and [p[2] for p in row[7]] == [int(T0 - 60)] and row[8] == 0
-        k_same, nothing = sp.refresh_payload(net_db, cache, k1, T0 + 1, None)
+        k_same, nothing = snap.refresh_payload(net_db, cache, k1, T0 + 1, None)
         assert k_same == k1 and nothing is None
         deliver(net_db, [fix("p", iso(T0 - 10), 350, 0),
                          {"vehicle_id": "p", "time": iso(T0 - 5), "lon": 0, "lat": 0}], NOW)
-        k2, d = sp.refresh_payload(net_db, cache, k1, T0 + sp.REFRESH_S, None)
+        k2, d = snap.refresh_payload(net_db, cache, k1, T0 + snap.REFRESH_S, None)
         assert d["reset"] is False and d["roads"] == {"c1": [int((T0 - 10) // 60), 1]} and d["gone"] == []
         assert list(d["vehicles"]) == ["p"] and [p[2] for p in d["vehicles"]["p"][7]] == [int(T0 - 10)]
         assert d["vehicles"]["p"][8] == 1  # the (0,0) fix, dropped and counted
         # replaying an hour back: the roads cleared since are taken away again
-        k3, r = sp.refresh_payload(net_db, cache, k2, T0 + sp.REFRESH_S, T0 - 3600)
+        k3, r = snap.refresh_payload(net_db, cache, k2, T0 + snap.REFRESH_S, T0 - 3600)
         assert k3.startswith("R") and sorted(r["gone"]) == ["c0", "c1"] and r["reset_vehicles"]
 
 
@@ -134,13 +134,13 @@ def test_one_computation_per_key_however_many_viewers(net_db):
     app = Flask("t")
     cache = Cache(app, config={"CACHE_TYPE": "SimpleCache"})
     deliver(net_db, [fix("p", iso(T0 - 60), 50, 0, work="plowing")], NOW)
-    before = dict(sp.COMPUTE_COUNT)
+    before = dict(snap.COMPUTE_COUNT)
     results, barrier = [], threading.Barrier(40)
 
     def viewer():
         with app.app_context():
             barrier.wait()
-            results.append(sp.snapshot(net_db, sp.live_key(T0), cache)["roads"])
+            results.append(snap.snapshot(net_db, snap.live_key(T0), cache)["roads"])
 
     threads = [threading.Thread(target=viewer) for _ in range(40)]
     for th in threads:
@@ -148,20 +148,20 @@ def test_one_computation_per_key_however_many_viewers(net_db):
     for th in threads:
         th.join()
     assert len(results) == 40 and all(r == results[0] for r in results)
-    assert sp.COMPUTE_COUNT["live"] - before["live"] == 1
+    assert snap.COMPUTE_COUNT["live"] - before["live"] == 1
     with app.app_context():
-        sp.snapshot(net_db, sp.live_key(T0 + sp.REFRESH_S), cache)
-    assert sp.COMPUTE_COUNT["live"] - before["live"] == 2  # the next interval: one more
+        snap.snapshot(net_db, snap.live_key(T0 + snap.REFRESH_S), cache)
+    assert snap.COMPUTE_COUNT["live"] - before["live"] == 2  # the next interval: one more
 
 
 def test_freshness_badge_says_when_the_feed_stopped():
-    text, stale = sp.feed_message({"received": T0 - 30}, T0, "ja")
-    assert not stale and text == "最終更新 " + sp.fmt_jst(T0 - 30)
-    text, stale = sp.feed_message({"received": T0 - 600}, T0, "en")
+    text, stale = status.feed_message({"received": T0 - 30}, T0, "ja")
+    assert not stale and text == "最終更新 " + status.fmt_jst(T0 - 30)
+    text, stale = status.feed_message({"received": T0 - 600}, T0, "en")
     assert stale and text.startswith("Vehicle positions have stopped arriving")
-    assert sp.feed_message({"received": None}, T0, "ja") == ("車両位置をまだ受信していません", True)
-    assert sp.vehicle_state(T0 - 299, 20, T0) == "active" and sp.vehicle_state(T0 - 10, 0, T0) == "idle"
-    assert sp.vehicle_state(T0 - 301, 20, T0) == "offline" and sp.vehicle_state(None, None, T0) == "offline"
+    assert status.feed_message({"received": None}, T0, "ja") == ("車両位置をまだ受信していません", True)
+    assert vehicles.vehicle_state(T0 - 299, 20, T0) == "active" and vehicles.vehicle_state(T0 - 10, 0, T0) == "idle"
+    assert vehicles.vehicle_state(T0 - 301, 20, T0) == "offline" and vehicles.vehicle_state(None, None, T0) == "offline"
 
 
 def test_replacing_the_network_drops_passes_of_the_old_one(net_db):
@@ -224,7 +224,7 @@ def test_demo_fixes_lie_on_the_roads(fleet):
 
 
 def test_demo_tick_backfills_a_day_then_adds_fixes(db):
-    from layers.snowplow import ensure_network
+    from layers.snow.network import ensure_network
 
     with db.session() as s:
         assert ensure_network(s, ROOT / "data") is True
@@ -234,7 +234,7 @@ def test_demo_tick_backfills_a_day_then_adds_fixes(db):
     n2 = demo_plows.tick(db, ROOT / "data", now + timedelta(seconds=30))
     assert n1 > 12 * 2000 and 12 * 4 <= n2 <= 14 * 13  # last backfill fix up to 30 s back, then every 5 s
     with db.session() as s:
-        states = sp.road_states(s)
+        states = roads.road_states(s)
         segs = st.segments(s)
         vs = st.vehicles(s)
     assert len(states) > len(segs) / 2  # a day of work cleared most roads
@@ -246,7 +246,7 @@ def test_demo_tick_backfills_a_day_then_adds_fixes(db):
     with db.session() as s:
         assert ensure_network(s, ROOT / "data") is True
     with db.session() as s:
-        assert len(sp.road_states(s)) == len(states)
+        assert len(roads.road_states(s)) == len(states)
 
 
 # --- the API -------------------------------------------------------------------------------------
@@ -347,7 +347,7 @@ def test_status_api_many_clients_one_computation(dash_app, app_db):
 
     with dash_app.server.app_context():  # the session app's cache (not the last one built)
         cache.clear()
-    before = sp.COMPUTE_COUNT["live"]
+    before = snap.COMPUTE_COUNT["live"]
     start = time.time()
     codes, barrier = [], threading.Barrier(30)
 
@@ -362,61 +362,10 @@ def test_status_api_many_clients_one_computation(dash_app, app_db):
     for th in threads:
         th.join()
     end = time.time()
-    buckets = {sp.live_key(x) for x in np.arange(start, end + sp.REFRESH_S, sp.REFRESH_S) if x <= end}
-    buckets |= {sp.live_key(end)}
+    buckets = {snap.live_key(x) for x in np.arange(start, end + snap.REFRESH_S, snap.REFRESH_S) if x <= end}
+    buckets |= {snap.live_key(end)}
     assert codes == [200] * 30
-    assert 1 <= sp.COMPUTE_COUNT["live"] - before <= len(buckets)
-
-
-SNOW_OUTPUT = ("..snow-roads.hideout...snow-delta.data...snow-key.data...snow-progress.children..."
-               "snow-progress-bars.children...snow-progress-title.children...snow-badge.children...snow-badge.className..."
-               "snow-mode.children...snow-mode.className..")
-
-
-def snow_refresh_body(key: str | None, minutes: int = 0) -> dict:
-    outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in SNOW_OUTPUT.strip(".").split("...")]
-    return {"output": SNOW_OUTPUT, "outputs": outputs,
-            "inputs": [{"id": "snow-refresh", "property": "n_intervals", "value": 1},
-                       {"id": "snow-time", "property": "value", "value": minutes},
-                       {"id": "snow-hours", "property": "value", "value": 3}],
-            "changedPropIds": ["snow-refresh.n_intervals"],
-            "state": [{"id": "snow-key", "property": "data", "value": key},
-                      {"id": "snow-lang", "property": "data", "value": "ja"}]}
-
-
-def test_snow_page_refresh_many_viewers_one_computation(dash_app):
-    """40 browsers refreshing /snow at once: one snapshot per refresh interval (and per replayed minute)."""
-    import time
-
-    from store.cache import cache
-
-    dash_app.server.test_client().get("/_dash-dependencies")  # Dash registers its callbacks at the first request
-    with dash_app.server.app_context():
-        cache.clear()
-    before = dict(sp.COMPUTE_COUNT)
-    start = time.time()
-    answers, barrier = [], threading.Barrier(40)
-
-    def viewer(i):
-        c = dash_app.server.test_client()
-        barrier.wait()
-        # half watch live (holding an old state), half replay two hours back
-        r = c.post("/_dash-update-component", json=snow_refresh_body("L0", -120 if i % 2 else 0))
-        answers.append((r.status_code, r.get_json()["response"]["snow-key"]["data"]))
-
-    threads = [threading.Thread(target=viewer, args=(i,)) for i in range(40)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    end = time.time()
-    assert all(code == 200 for code, _k in answers)
-    live_keys = {k for _c, k in answers if k.startswith("L")}
-    replay_keys = {k for _c, k in answers if k.startswith("R")}
-    assert live_keys and replay_keys
-    assert sp.COMPUTE_COUNT["live"] - before["live"] == len(live_keys) <= len(
-        {sp.live_key(start), sp.live_key(end)})
-    assert sp.COMPUTE_COUNT["replay"] - before["replay"] == len(replay_keys) <= 2
+    assert 1 <= snap.COMPUTE_COUNT["live"] - before <= len(buckets)
 
 
 def test_network_route_is_versioned(client, app_db):
@@ -442,9 +391,9 @@ def test_road_alert_provider_gives_hours_since_cleared_and_nearby_depth(app_db, 
 
     now = utcnow()
     with app_db.session() as s:
-        every = sp.road_alert_segments(s, SimpleNamespace(options={}, layer_id="snow-removal"), now)
-        route = sp.road_alert_segments(s, SimpleNamespace(options={"route": "国道249号", "area": "羽咋市"}), now)
-        states = sp.road_states(s, now)
+        every = alerts.road_alert_segments(s, SimpleNamespace(options={}, layer_id="snow-removal"), now)
+        route = alerts.road_alert_segments(s, SimpleNamespace(options={"route": "国道249号", "area": "羽咋市"}), now)
+        states = roads.road_states(s, now)
         n = len(st.segments(s))
     assert len(every) == n and 0 < len(route) < n
     assert all(x["name_ja"].startswith("国道249号（羽咋市）") for x in route)
@@ -521,7 +470,7 @@ def test_load_roads_from_geopackage_keeps_given_ids(db, tmp_path):
     path = tmp_path / "roads.gpkg"
     gdf.to_file(path, driver="GPKG")
     with db.session() as s:
-        from layers.snowplow import ensure_network
+        from layers.snow.network import ensure_network
 
         ensure_network(s, ROOT / "data")
     res = _cli(db).invoke(args=["load-roads", str(path)])
@@ -531,7 +480,7 @@ def test_load_roads_from_geopackage_keeps_given_ids(db, tmp_path):
         assert [(g.id, g.road_class, g.manager, g.area) for g in segs] == [
             ("R-1", "national", "石川県", "羽咋市"), ("R-2", "national", "石川県", "羽咋市")]
         # the road manager's network stays: the shipped one does not come back at the next start
-        from layers.snowplow import ensure_network
+        from layers.snow.network import ensure_network
 
         assert ensure_network(s, ROOT / "data") is False
     coords = json.loads(segs[0].geometry)["coordinates"]

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from selenium.webdriver.common.keys import Keys
 
-from layers.snowplow import BAND_COLORS, NOT_CLEARED_COLOR, TRAIL_COLORS
+from layers.snow.style import BAND_COLORS, NOT_CLEARED_COLOR, TRAIL_COLORS
 from tests.browser_helpers import app_errors, free_port, wait_until
 
 pytestmark = pytest.mark.browser
@@ -173,13 +173,13 @@ def test_replay_speed_and_a_vehicle_row_focuses_the_map(dash_duo, dash_app, plow
     active = dash_duo.driver.execute_script(
         "var out = [], rows = document.querySelectorAll('#snow-vehicles tbody tr');"
         "for (var i = 0; i < rows.length; i++) {"
-        "  var st = rows[i].querySelector('td[data-dash-column=\"state\"]');"
+        "  var st = rows[i].querySelector('td[data-col=\"state\"]');"
         "  if (st && st.innerText.trim() === 'Active') { out.push(i); } } return out;")
     assert active
     # a plow that just left a stop may have no trail yet: try the active ones until one shows its trail
     for row in active:
         target = dash_duo.find_elements("#snow-vehicles tbody tr")[row].find_element(
-            "css selector", 'td[data-dash-column="id"]')
+            "css selector", 'td[data-col="id"]')
         cell = target.text
         target.click()
         wait_until(lambda: count(dash_duo, "#snow-map .plow-focus") == 1, timeout=15, what="focused marker")
@@ -286,7 +286,7 @@ def test_snow_on_a_phone_title_back_link_table_and_road_taps(dash_duo, dash_app,
         assert text(dash_duo, ".app-title") == "Snow removal live map"
         wait_until(lambda: count(dash_duo, "#snow-vehicles tbody tr") >= 13, timeout=20, what="vehicle rows")
         box = dash_duo.driver.execute_script(
-            "var b = document.querySelector('#snow-vehicles .dash-spreadsheet-container');"
+            "var b = document.querySelector('#snow-vehicles table');"
             "while (b && getComputedStyle(b).overflowX !== 'auto') { b = b.parentElement; }"
             "var r = b.getBoundingClientRect(); return [r.right, b.scrollWidth, b.clientWidth];")
         assert box[0] <= 375 and box[1] >= box[2]  # the table scrolls inside its own box

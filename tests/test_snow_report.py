@@ -206,7 +206,7 @@ def _luminance(hex_colour: str) -> float:
 def test_age_colours_step_in_lightness_so_they_read_without_hue():
     """Each age class is lighter than the one before by a contrast ratio of at least 1.4, so the
     sequence reads for every kind of colour-vision deficiency (even with no hue at all)."""
-    from layers.snowplow import BAND_COLORS, NOT_CLEARED_COLOR
+    from layers.snow.style import BAND_COLORS, NOT_CLEARED_COLOR
 
     lum = [_luminance(c) for c in BAND_COLORS]
     for a, b in zip(lum, lum[1:]):
@@ -215,7 +215,7 @@ def test_age_colours_step_in_lightness_so_they_read_without_hue():
 
 
 def test_legend_follows_the_window():
-    from layers.snowplow import NOT_CLEARED_COLOR, legend_items
+    from layers.snow.style import NOT_CLEARED_COLOR, legend_items
 
     full = [i.label for i in legend_items("en")]
     assert full[:6] == ["Cleared < 1 h ago", "1–3 h", "3–6 h", "6–12 h", "12–24 h", "Not cleared in 24 h"]

@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import Field
 
 from dashboards.queries.base import Context, QueryKind, QuerySchema
-from layers.snowplow import progress, road_states
+from layers.snow.progress import progress
+from layers.snow.roads import road_states
 from store.snow import segments
 
 
