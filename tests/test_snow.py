@@ -417,7 +417,9 @@ def test_worker_registers_the_road_provider(tmp_path):
     db.create_all()
     build_jobs(Settings.from_env({"DATABASE_URL": db.url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
                                   "DEMO_FEED": "0"}), db)
-    assert sp.road_alert_segments in evaluation._ROAD_PROVIDERS
+    from layers.snowplow import road_alert_segments
+
+    assert road_alert_segments in evaluation._ROAD_PROVIDERS
 
 
 # --- load-roads ----------------------------------------------------------------------------------
