@@ -1446,6 +1446,27 @@ STRINGS: dict[str, dict[str, str]] = {
     "ogc.bad_bbox": {"ja": "bbox は「最小経度,最小緯度,最大経度,最大緯度」の4つ（高さを含めて6つ）の数で指定してください。",
                      "en": "bbox must be 4 numbers (minLon,minLat,maxLon,maxLat), or 6 with heights."},
     "ogc.queryables": {"ja": "検索できる属性", "en": "Queryables"},
+    # API contract: requests that do not fit their declaration (api/contract.py)
+    "contract.invalid_request": {"ja": "リクエストの内容が正しくありません。details に項目ごとの理由があります。",
+                                 "en": "The request is not valid; details names each field."},
+    "contract.no_body": {"ja": "JSON の本文を送ってください。", "en": "Send a JSON body."},
+    "contract.not_json": {"ja": "本文が JSON として読めません。", "en": "The body is not valid JSON."},
+    "contract.err.missing": {"ja": "必須の項目です。", "en": "This field is required."},
+    "contract.err.extra": {"ja": "使えない項目です。", "en": "Unknown field."},
+    "contract.err.too_long": {"ja": "文字数が多すぎます。", "en": "Too long."},
+    "contract.err.too_short": {"ja": "文字数が足りません。", "en": "Too short."},
+    "contract.err.too_many": {"ja": "要素が多すぎます。", "en": "Too many items."},
+    "contract.err.too_few": {"ja": "要素が足りません。", "en": "Too few items."},
+    "contract.err.pattern": {"ja": "形式が正しくありません。", "en": "Wrong format."},
+    "contract.err.choice": {"ja": "選べる値ではありません。", "en": "Not one of the allowed values."},
+    "contract.err.range": {"ja": "範囲外の値です。", "en": "Out of range."},
+    "contract.err.number": {"ja": "有限の数値を指定してください。", "en": "Must be a finite number."},
+    "contract.err.integer": {"ja": "整数を指定してください。", "en": "Must be an integer."},
+    "contract.err.text": {"ja": "文字列を指定してください。", "en": "Must be text."},
+    "contract.err.list": {"ja": "配列を指定してください。", "en": "Must be a list."},
+    "contract.err.object": {"ja": "オブジェクトを指定してください。", "en": "Must be an object."},
+    "contract.err.bool": {"ja": "true か false を指定してください。", "en": "Must be true or false."},
+    "contract.err.invalid": {"ja": "値が正しくありません。", "en": "Invalid value."},
 }
 
 

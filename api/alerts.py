@@ -15,6 +15,8 @@ from alerts import access, rules
 from alerts.history import filters as history_filters, rows as history_rows, to_csv
 from alerts.rules_json import rule_to_json
 from alerts.service import config_of, confirm_subscription, unsubscribe
+from api import schemas as s
+from api.contract import Answer, contract
 from api.errors import error, request_lang
 from i18n import t
 from refusal import Refused
@@ -44,6 +46,8 @@ def _refused(exc: Refused):
 
 
 @bp.get("/api/alert-rules")
+@contract("Alert rules of the token's organisation (admins: all)", auth="token",
+          answers={200: Answer("rules", list[s.AlertRuleOut])})
 def list_rules():
     staff = access.token_staff()
     org_id, all_orgs = access.scope(staff)
@@ -53,6 +57,8 @@ def list_rules():
 
 
 @bp.post("/api/alert-rules")
+@contract("Create an alert rule", auth="token", body=s.AlertRule, validate_body=False, errors=(403,),
+          answers={201: Answer("created", s.AlertRuleOut)})
 def create_rule():
     staff = access.token_staff()
     data = request.get_json(silent=True)
@@ -70,6 +76,7 @@ def create_rule():
 
 
 @bp.get("/api/alert-rules/<int:rule_id>")
+@contract("One alert rule", auth="token", answers={200: Answer("the rule", s.AlertRuleOut)})
 def get_rule(rule_id: int):
     staff = access.token_staff()
     with get_db().session() as s:
@@ -81,6 +88,8 @@ def get_rule(rule_id: int):
 
 
 @bp.patch("/api/alert-rules/<int:rule_id>")
+@contract("Change an alert rule", auth="token", body=s.AlertRule, validate_body=False,
+          answers={200: Answer("the rule", s.AlertRuleOut)})
 def patch_rule(rule_id: int):
     staff = access.token_staff()
     data = request.get_json(silent=True)
@@ -94,6 +103,7 @@ def patch_rule(rule_id: int):
 
 
 @bp.delete("/api/alert-rules/<int:rule_id>")
+@contract("Delete an alert rule", auth="token", answers={204: Answer("deleted", media=None)})
 def delete_rule(rule_id: int):
     staff = access.token_staff()
     with get_db().session() as s:
@@ -114,6 +124,8 @@ def _visible_sensors(s, staff) -> list[tuple[Sensor, Layer]]:
 
 
 @bp.get("/api/sensors")
+@contract("Sensors with their latest reading (public, plus the token's organisation's)", auth="optional",
+          answers={200: Answer("sensors", list[s.SensorOut])})
 def list_sensors():
     """Sensors with their latest reading: public ones for everyone, plus the token's organisation's."""
     staff = access.staff()
@@ -139,6 +151,9 @@ def _org_sensor_layer(s, staff) -> Layer:
 
 
 @bp.post("/api/readings")
+@contract("Post readings (all or nothing)", auth="token", body=s.Readings, validate_body=False,
+          description="A refused item is named by its `index` (and `reason`: not_finite, too_old, future).",
+          answers={200: Answer("stored", s.ReadingsAccepted)})
 def post_readings():
     """A JSON array of {sensor_id, attribute, value, time}; a new sensor_id with lon/lat (and
     optionally name, unit) creates that sensor in the poster's organisation. All or nothing."""
