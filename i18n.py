@@ -1446,6 +1446,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "ogc.bad_bbox": {"ja": "bbox は「最小経度,最小緯度,最大経度,最大緯度」の4つ（高さを含めて6つ）の数で指定してください。",
                      "en": "bbox must be 4 numbers (minLon,minLat,maxLon,maxLat), or 6 with heights."},
     "ogc.queryables": {"ja": "検索できる属性", "en": "Queryables"},
+    "ogc.bad_format": {"ja": "f には json か html を指定してください。", "en": "f must be json or html."},
     # API contract: requests that do not fit their declaration (api/contract.py)
     "contract.invalid_request": {"ja": "リクエストの内容が正しくありません。details に項目ごとの理由があります。",
                                  "en": "The request is not valid; details names each field."},

@@ -115,7 +115,8 @@ def _refuse(op: Op, details: list[dict]):
 
 
 def read_query(op: Op) -> BaseModel:
-    raw = {k: v for k, v in request.args.items() if k in op.query.model_fields}
+    names = {f.alias or name for name, f in op.query.model_fields.items()}
+    raw = {k: v for k, v in request.args.items() if k in names}
     try:
         return op.query.model_validate(raw)
     except ValidationError as exc:

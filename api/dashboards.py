@@ -26,7 +26,8 @@ bp = Blueprint("dashboards_api", __name__)
 # the document's models live in dashboards/model.py; the service validates a body with them
 DOC = {"$ref": "#/components/schemas/Dashboard"}
 SLUG_SCHEMA = {"type": "string", "pattern": SLUG}
-VAR = (("var-{name}", {"type": "string", "maxLength": 200}, "the value of a dashboard variable (one per variable)"),)
+VAR = (("var-{name}", {"type": "string"}, "the value of a dashboard variable (one per variable; up to 200 characters "
+                                         "are read)"),)
 
 
 @bp.errorhandler(Refused)

@@ -83,6 +83,15 @@ class Builder:
         return out
 
 
+def _no_null_defaults(node):
+    """An optional field is left out, not sent as null: drop `"default": null` from the schemas."""
+    if isinstance(node, dict):
+        return {k: _no_null_defaults(v) for k, v in node.items() if not (k == "default" and v is None)}
+    if isinstance(node, list):
+        return [_no_null_defaults(v) for v in node]
+    return node
+
+
 def _plain(prop: dict) -> dict:
     """A query parameter's schema: an optional value is just absent (no JSON null in a URL)."""
     prop = dict(prop)
@@ -118,7 +127,7 @@ def operation(b: Builder, op: Op, path_params: list[dict], endpoint: str) -> dic
     params += b.query_params(op.query)
     params += [{"name": n, "in": "query", "required": False, "schema": sch, "description": d}
                for n, sch, d in op.extra_query]
-    params.append({"name": "lang", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 10},
+    params.append({"name": "lang", "in": "query", "required": False, "schema": {"type": "string"},
                    "description": "ja (default) or en: the language of messages"})
     out: dict[str, Any] = {"operationId": endpoint.replace(".", "_"), "summary": op.summary, "parameters": params}
     if op.description:
@@ -173,6 +182,6 @@ def spec(app) -> dict:
                                 "?lang=en. Errors are {error, message, details}."},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                                       "description": "flask --app app create-token EMAIL"}},
-                       "schemas": b.schemas},
-        "paths": paths,
+                       "schemas": _no_null_defaults(b.schemas)},
+        "paths": _no_null_defaults(paths),
     }

@@ -8,10 +8,12 @@ unknown fields where the whole set is known, and refuse numbers that are not fin
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ISO = {"format": "date-time"}
+TIME = r"^\d{4}-\d{2}-\d{2}"  # ISO 8601: a date first (an empty value is no time)
 Text = Annotated[str, Field(max_length=200)]
 NonBlank = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 Visibility = Literal["public", "private"]
@@ -91,19 +93,19 @@ class LayerInfo(Answer):
 
 class LayerSettings(Body):
     """Settings of an uploaded layer; only the fields sent change."""
-    name: NonBlank | None = Field(None, description="Japanese name (the same word as the upload's)")
-    name_ja: NonBlank | None = None
-    name_en: Text | None = None
-    group: NonBlank | None = Field(None, description="menu group key or label")
-    visibility: Visibility | None = None
-    description_ja: Annotated[str, Field(max_length=5000)] | None = None
-    description_en: Annotated[str, Field(max_length=5000)] | None = None
-    license: Text | None = None
-    attribution_ja: Annotated[str, Field(max_length=5000)] | None = None
-    attribution_en: Annotated[str, Field(max_length=5000)] | None = None
-    color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$")
-    shape: Literal["circle", "square", "marker"] | None = None
-    popup: dict | None = Field(None, description='{"title": column, "fields": [[column, label ja, label en], …]}')
+    name: NonBlank = Field(None, description="Japanese name (the same word as the upload's)")
+    name_ja: NonBlank = None
+    name_en: Text = None
+    group: NonBlank = Field(None, description="menu group key or label")
+    visibility: Visibility = None
+    description_ja: Annotated[str, Field(max_length=5000)] = None
+    description_en: Annotated[str, Field(max_length=5000)] = None
+    license: Text = None
+    attribution_ja: Annotated[str, Field(max_length=5000)] = None
+    attribution_en: Annotated[str, Field(max_length=5000)] = None
+    color: str = Field(None, pattern=r"^#[0-9a-fA-F]{6}$")
+    shape: Literal["circle", "square", "marker"] = None
+    popup: dict = Field(None, description='{"title": column, "fields": [[column, label ja, label en], …]}')
 
 
 class UploadOptions(BaseModel):
@@ -111,23 +113,23 @@ class UploadOptions(BaseModel):
     file: bytes = Field(json_schema_extra={"format": "binary"},
                         description="CSV (UTF-8, UTF-8 BOM, CP932), GeoJSON, KML, KMZ, GPX, zipped Shapefile, "
                                     "GeoPackage; the kind is judged from the content")
-    crs: str | None = Field(None, max_length=40, examples=["EPSG:6675"],
+    crs: str = Field(None, max_length=40, examples=["EPSG:6675"],
                             description="CRS when the file does not say; plane-rectangular X points north")
-    lat_column: str | None = Field(None, max_length=200, description="CSV: the latitude (north-south) column")
-    lon_column: str | None = Field(None, max_length=200, description="CSV: the longitude (east-west) column")
-    on_invalid: Literal["", "skip", "fail"] | None = Field(
+    lat_column: str = Field(None, max_length=200, description="CSV: the latitude (north-south) column")
+    lon_column: str = Field(None, max_length=200, description="CSV: the longitude (east-west) column")
+    on_invalid: Literal["", "skip", "fail"] = Field(
         None, description="skip: publish the placeable rows; otherwise unplaceable rows refuse the file (422)")
 
 
 class NewLayerForm(UploadOptions):
     name: NonBlank
-    name_en: Text | None = None
+    name_en: Text = None
     visibility: Visibility
     group: NonBlank
-    organisation: Text | None = Field(None, description="organisation code (admins)")
-    description: Annotated[str, Field(max_length=5000)] | None = None
-    license: Text | None = None
-    attribution: Annotated[str, Field(max_length=5000)] | None = None
+    organisation: Text = Field(None, description="organisation code (admins)")
+    description: Annotated[str, Field(max_length=5000)] = None
+    license: Text = None
+    attribution: Annotated[str, Field(max_length=5000)] = None
 
 
 class Skipped(Answer):
@@ -151,24 +153,24 @@ class Replaced(Answer):
 # ------------------------------------------------------------------ sensors and readings
 
 class TimeRange(Query):
-    since: str | None = Field(None, max_length=40, json_schema_extra=ISO,
+    since: str | None = Field(None, max_length=40, pattern=TIME, json_schema_extra=ISO,
                               description="ISO 8601 (bare times are JST); default: 24 h ago")
-    until: str | None = Field(None, max_length=40, json_schema_extra=ISO, description="default: now")
+    until: str | None = Field(None, max_length=40, pattern=TIME, json_schema_extra=ISO, description="default: now")
 
 
 class Reading(BaseModel):
     """One reading; the route judges each item and names its index (and reason) when refused."""
     model_config = ConfigDict(extra="ignore", strict=True)
     sensor_id: Annotated[str, Field(min_length=1, max_length=120, pattern=r"\S")]
-    attribute: Annotated[str, Field(max_length=60)] | None = None
+    attribute: Annotated[str, Field(max_length=60)] = None
     value: float = Field(description="a finite number")
     time: str = Field(max_length=40, json_schema_extra=ISO,
                       description="ISO 8601; bare times are JST; from 2000-01-01 to 5 minutes ahead")
-    lon: float | None = Field(None, ge=-180, le=180, description="with lat: a new sensor of the poster's organisation")
-    lat: float | None = Field(None, ge=-90, le=90)
-    name: Text | None = None
-    name_en: Text | None = None
-    unit: Annotated[str, Field(max_length=20)] | None = None
+    lon: float = Field(None, ge=-180, le=180, description="with lat: a new sensor of the poster's organisation")
+    lat: float = Field(None, ge=-90, le=90)
+    name: Text = None
+    name_en: Text = None
+    unit: Annotated[str, Field(max_length=20)] = None
 
 
 Readings = Annotated[list[Reading], Field(min_length=1, max_length=10000)]
@@ -212,24 +214,24 @@ class SensorsCsvQuery(Query):
 class AlertRule(BaseModel):
     """An alert rule (alerts/rules.py checks every field and names each bad one)."""
     model_config = ConfigDict(extra="allow")
-    name: str | None = None
-    sensor_id: str | None = None
-    layer_id: str | None = None
-    property: str | None = None
-    area: list[float] | dict | None = Field(None, description="[minLon, minLat, maxLon, maxLat]")
-    attribute: str | None = Field(None, examples=["snowDepth"])
-    op: Literal[">", ">=", "<", "<=", "≥", "≤"] | None = None
-    threshold: float | None = None
-    clear_threshold: float | None = None
-    for_minutes: int | None = None
-    repeat_minutes: int | None = None
-    no_data_minutes: int | None = None
-    quiet_hours: dict | None = Field(None, examples=[{"start": "22:00", "end": "06:00"}])
-    recipients: list[str] | None = None
-    groups: list[int] | None = None
-    language: Literal["ja", "en"] | None = None
-    public: bool | None = None
-    paused: bool | None = None
+    name: str = None
+    sensor_id: str = None
+    layer_id: str = None
+    property: str = None
+    area: list[float] | dict = Field(None, description="[minLon, minLat, maxLon, maxLat]")
+    attribute: str = Field(None, examples=["snowDepth"])
+    op: Literal[">", ">=", "<", "<=", "≥", "≤"] = None
+    threshold: float = None
+    clear_threshold: float = None
+    for_minutes: int = None
+    repeat_minutes: int = None
+    no_data_minutes: int = None
+    quiet_hours: dict = Field(None, examples=[{"start": "22:00", "end": "06:00"}])
+    recipients: list[str] = None
+    groups: list[int] = None
+    language: Literal["ja", "en"] = None
+    public: bool = None
+    paused: bool = None
 
 
 class AlertRuleOut(Answer):
@@ -241,28 +243,35 @@ class AlertRuleOut(Answer):
 
 class Source(Body):
     """A broker (Orion) or CKAN source; sources/source_config.py checks addresses and names."""
-    name: Text | None = None
-    kind: Literal["orion", "ckan"] | None = None
-    base_url: Annotated[str, Field(max_length=500)] | None = None
-    service: Annotated[str, Field(max_length=50)] | None = None
-    servicepath: Annotated[str, Field(max_length=600)] | None = None
-    entity_type: Text | None = None
-    q: Annotated[str, Field(max_length=2000)] | None = None
-    georel: Text | None = None
-    geometry: Annotated[str, Field(max_length=40)] | None = None
-    coords: Annotated[str, Field(max_length=4000)] | None = None
-    attrs: Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=50)] | None = None
-    key_values: bool | None = None
-    token_header: Annotated[str, Field(max_length=80)] | None = None
-    token: Annotated[str, Field(max_length=2000)] | None = None
-    interval_s: float | None = Field(None, ge=10, le=7 * 24 * 3600)
-    target: Text | None = None
-    visibility: Visibility | None = None
-    enabled: bool | None = None
-    ckan_dataset: Text | None = None
-    ckan_resource: Text | None = None
-    organisation: Annotated[str, Field(max_length=40)] | None = Field(None, description="organisation code (admins)")
-    id: int | None = Field(None, description="ignored")
+    name: Text = None
+    kind: Literal["orion", "ckan"] = None
+    base_url: Annotated[str, Field(max_length=500)] = None
+    service: Annotated[str, Field(max_length=50)] = None
+    servicepath: Annotated[str, Field(max_length=600)] = None
+    entity_type: Text = None
+    q: Annotated[str, Field(max_length=2000)] = None
+    georel: Text = None
+    geometry: Annotated[str, Field(max_length=40)] = None
+    coords: Annotated[str, Field(max_length=4000)] = None
+    attrs: Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=50)] = None
+    key_values: bool = None
+    token_header: Annotated[str, Field(max_length=80)] = None
+    token: Annotated[str, Field(max_length=2000)] = None
+    interval_s: float = Field(None, ge=10, le=7 * 24 * 3600)
+    target: Text = None
+    visibility: Visibility = None
+    enabled: bool = None
+    ckan_dataset: Text = None
+    ckan_resource: Text = None
+    organisation: Annotated[str, Field(max_length=40)] = Field(None, description="organisation code (admins)")
+    id: int = Field(None, description="ignored")
+
+    @field_validator("base_url")
+    @classmethod
+    def _url_parses(cls, value: str) -> str:
+        parts = urlsplit(value.strip())  # ValueError (a broken [IPv6] host, a port beyond 65535): refused
+        _ = parts.port
+        return value
 
 
 class SourceNew(Source):
@@ -283,14 +292,14 @@ class SourceList(Answer):
 # ------------------------------------------------------------------ cameras
 
 class CameraPatch(Body):
-    name: NonBlank | None = None
-    name_en: Text | None = None
-    lon: float | None = Field(None, ge=-180, le=180)
-    lat: float | None = Field(None, ge=-90, le=90)
-    url: str | None = Field(None, max_length=2000, pattern=r"^https?://[^\s/]+", description="snapshot URL (JPEG/PNG)")
-    interval_s: int | None = Field(None, ge=30, le=86400)
-    visibility: Visibility | None = None
-    organisation: Annotated[str, Field(max_length=40)] | None = Field(None, description="organisation code (admins)")
+    name: NonBlank = None
+    name_en: Text = None
+    lon: float = Field(None, ge=-180, le=180)
+    lat: float = Field(None, ge=-90, le=90)
+    url: str = Field(None, max_length=2000, pattern=r"^https?://[^\s/]+", description="snapshot URL (JPEG/PNG)")
+    interval_s: int = Field(None, ge=30, le=86400)
+    visibility: Visibility = None
+    organisation: Annotated[str, Field(max_length=40)] = Field(None, description="organisation code (admins)")
 
 
 class CameraNew(CameraPatch):
@@ -315,7 +324,7 @@ class CameraImages(Answer):
 
 
 class SinceQuery(Query):
-    since: str | None = Field(None, max_length=40, json_schema_extra=ISO, description="default: 24 h ago")
+    since: str | None = Field(None, max_length=40, pattern=TIME, json_schema_extra=ISO, description="default: 24 h ago")
 
 
 # ------------------------------------------------------------------ dashboards
@@ -330,13 +339,13 @@ class PanelQuery(Query):
 class Fix(BaseModel):
     """One GPS fix; sources/fixes.py judges each (reasons in the answer), so types are loose here."""
     model_config = ConfigDict(extra="allow")
-    vehicle_id: str | int | None = None
-    lon: float | str | None = None
-    lat: float | str | None = None
-    time: str | None = Field(None, json_schema_extra=ISO, description="ISO 8601; bare times are JST")
-    speed: float | str | None = None
-    heading: float | str | None = None
-    work: str | None = Field(None, description="plowing, spreading or travel")
+    vehicle_id: str | int = None
+    lon: float | str = None
+    lat: float | str = None
+    time: str = Field(None, json_schema_extra=ISO, description="ISO 8601; bare times are JST")
+    speed: float | str = None
+    heading: float | str = None
+    work: str = Field(None, description="plowing, spreading or travel")
 
 
 Fixes = Annotated[list[Fix | int | str | float | bool | None | list], Field(max_length=10_000)]
@@ -353,9 +362,9 @@ class FixesAccepted(Answer):
 
 
 class SnowStatusQuery(Query):
-    since: str | None = Field(None, max_length=40, json_schema_extra=ISO,
+    since: str | None = Field(None, max_length=40, pattern=TIME, json_schema_extra=ISO,
                               description="only segments cleared since then")
-    at: str | None = Field(None, max_length=40, json_schema_extra=ISO, description="a past moment")
+    at: str | None = Field(None, max_length=40, pattern=TIME, json_schema_extra=ISO, description="a past moment")
     geometry: Literal["true", "false", "1", "0", "yes", "no", "True", "False"] | None = Field(
         None, description="false: JSON without geometry")
 
