@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 
 from flask import Blueprint, Response, jsonify, request
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from alerts import access, rules
@@ -16,8 +17,9 @@ from alerts.history import filters as history_filters, rows as history_rows, to_
 from alerts.rules_json import rule_to_json
 from alerts.service import config_of, confirm_subscription, unsubscribe
 from api import schemas as s
-from api.contract import Answer, contract
+from api.contract import Answer, contract, problems
 from api.errors import error, request_lang
+from api.schemas import Reading as ReadingShape
 from i18n import t
 from refusal import Refused
 from sources.observed import finite, parse_time, time_problem
@@ -25,7 +27,7 @@ from store import alerts as sa
 from store.db import get_db, utcnow
 from store.layers import upsert_layer
 from store.models import PRIVATE, PUBLIC, Layer, Organisation, Sensor
-from store.sensors import add_reading, upsert_sensor
+from store.sensors import add_reading, poster_sensor, upsert_sensor
 from store.users import may_see_layer
 
 bp = Blueprint("alerts_api", __name__)
@@ -168,6 +170,11 @@ def post_readings():
             if not isinstance(item, dict):
                 details.append({"index": i, "message": t("alerts.err.object", request_lang())})
                 continue
+            try:  # the declared shape of one reading (api/schemas.Reading); values and times are judged below
+                ReadingShape.model_validate(item)
+            except ValidationError as exc:
+                details.extend({"index": i, **d} for d in problems(exc, "", request_lang())[:5])
+                continue
             sid = str(item.get("sensor_id") or "").strip()[:120]
             value, at = item.get("value"), parse_time(item.get("time"))
             if not sid or isinstance(value, bool) or not isinstance(value, (int, float)) or at is None:
@@ -179,7 +186,8 @@ def post_readings():
                 details.append({"index": i, "reason": reason,
                                 "message": t(f"alerts.err.reading_{reason}", request_lang())})
                 continue
-            sensor = s.get(Sensor, sid)
+            org_code = s.get(Organisation, staff.organisation_id).code
+            sensor, new_id = poster_sensor(s, sid, org_code, lambda layer: may_see_layer(staff, layer))
             if sensor is None:
                 lon, lat = item.get("lon"), item.get("lat")
                 if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lon, lat)) \
@@ -187,7 +195,7 @@ def post_readings():
                     details.append({"index": i, "message": t("alerts.err.new_sensor", request_lang())})
                     continue
                 layer = _org_sensor_layer(s, staff)
-                sensor = upsert_sensor(s, sid, layer_id=layer.id, name_ja=str(item.get("name") or sid)[:200],
+                sensor = upsert_sensor(s, new_id, layer_id=layer.id, name_ja=str(item.get("name") or sid)[:200],
                                        name_en=str(item.get("name_en") or item.get("name") or sid)[:200],
                                        lon=round(float(lon), 6), lat=round(float(lat), 6),
                                        attribute=str(item.get("attribute") or "snowDepth")[:60],
@@ -195,10 +203,6 @@ def post_readings():
                 created.append(sid)
             else:
                 layer = s.get(Layer, sensor.layer_id)
-                if not may_see_layer(staff, layer):
-                    # a sensor the poster may not see answers exactly like an unknown one
-                    details.append({"index": i, "message": t("alerts.err.new_sensor", request_lang())})
-                    continue
                 if not staff.may_manage(layer.organisation_id):
                     details.append({"index": i, "message": t("alerts.err.sensor_forbidden", request_lang())})
                     continue

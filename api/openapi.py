@@ -163,8 +163,11 @@ def operation(b: Builder, op: Op, path_params: list[dict], endpoint: str) -> dic
 
 def spec(app) -> dict:
     """The OpenAPI document of every declared /api/ route of app."""
+    from api.schemas import FixItem
+
     b = Builder()
     b.schemas.update(json_schemas(REF))
+    b.schema(FixItem)  # named in the description of POST /api/vehicles/fixes
     paths: dict[str, dict] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith("/api/"):

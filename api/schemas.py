@@ -7,7 +7,7 @@ unknown fields where the whole set is known, and refuse numbers that are not fin
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -336,7 +336,7 @@ class PanelQuery(Query):
 
 # ------------------------------------------------------------------ snow removal
 
-class Fix(BaseModel):
+class FixItem(BaseModel):
     """One GPS fix; sources/fixes.py judges each (reasons in the answer), so types are loose here."""
     model_config = ConfigDict(extra="allow")
     vehicle_id: str | int = None
@@ -348,7 +348,9 @@ class Fix(BaseModel):
     work: str = Field(None, description="plowing, spreading or travel")
 
 
-Fixes = Annotated[list[Fix | int | str | float | bool | None | list], Field(max_length=10_000)]
+Fixes = Annotated[list[Any], Field(max_length=10_000, description=(
+    "GPS fixes: {vehicle_id, lon, lat, time, speed?, heading?, work?} each (schema FixItem); any item is "
+    "accepted here and judged on its own: a bad one is listed under `rejections` with its index and reason"))]
 
 
 class FixesWrapped(BaseModel):

@@ -64,3 +64,40 @@ def test_a_body_that_does_not_fit_is_refused_before_the_service_sees_it(client, 
     assert r.status_code == 400 and r.json["error"] == "bad_json"
     # a staff route says 401 before anything about the body
     assert client.post("/api/sources", json={"interval_s": "x"}).status_code == 401
+
+
+def test_sensor_ids_are_per_organisation_for_posted_readings(client, app_db):
+    """Another organisation's private sensor id is, for a poster, exactly an unknown id: refused
+    alike without a position, and with one it becomes the poster's own sensor; the other
+    organisation's sensor gets nothing."""
+    import uuid
+    from datetime import timedelta
+
+    from store.db import utcnow
+    from store.models import Reading, Sensor
+
+    kaga, hakui = make_person(app_db, "kaga"), make_person(app_db, "hakui")
+    x, unknown = f"shared-{uuid.uuid4().hex[:6]}", f"other-{uuid.uuid4().hex[:6]}"
+    start = utcnow() - timedelta(minutes=30)
+
+    def post(who, sid, value, where=True):  # one minute per value: no reading repeats another
+        item = {"sensor_id": sid, "value": value, "time": (start + timedelta(minutes=value)).isoformat(),
+                **({"lon": 136.4, "lat": 36.4} if where else {})}
+        return client.post("/api/readings", json=[item], headers=who.auth)
+
+    assert post(kaga, x, 1).json["created_sensors"] == [x]
+    a, b = post(hakui, x, 2, where=False), post(hakui, unknown, 2, where=False)
+    assert a.status_code == b.status_code == 400 and a.json == b.json
+    a, b = post(hakui, x, 3), post(hakui, unknown, 3)
+    assert a.status_code == b.status_code == 200
+    assert a.json == {"accepted": 1, "duplicates": 0, "created_sensors": [x]}
+    assert b.json == {"accepted": 1, "duplicates": 0, "created_sensors": [unknown]}
+    assert post(hakui, x, 4, where=False).json["accepted"] == 1  # its own sensor from now on
+    with app_db.session() as s:
+        values = sorted(r.value for r in s.query(Reading).filter(Reading.sensor_id == x))
+        assert values == [1.0]  # kaga's sensor got nothing from hakui
+        own = s.get(Sensor, f"hakui:{x}")
+        assert own is not None and own.layer_id == "sensors-hakui"
+        assert sorted(r.value for r in s.query(Reading).filter(Reading.sensor_id == own.id)) == [3.0, 4.0]
+    # kaga still posts to its own
+    assert post(kaga, x, 5, where=False).json["accepted"] == 1
