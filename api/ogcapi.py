@@ -335,7 +335,8 @@ def openapi_doc(lang: str) -> dict:
     bad = dict(err, description="bad or unknown query parameter")
     geo = {"200": {"description": "GeoJSON", "content": {"application/geo+json": {}, "text/html": {}}},
            "400": bad, "404": not_found}
-    ok = {"200": {"description": "OK", "content": {"application/json": {}, "text/html": {}}}}
+    bad_f = dict(err, description="f is neither json nor html")
+    ok = {"200": {"description": "OK", "content": {"application/json": {}, "text/html": {}}}, "400": bad_f}
     ok_404 = dict(ok, **{"404": not_found})
     return {
         "openapi": "3.0.3",

@@ -212,26 +212,28 @@ class SensorsCsvQuery(Query):
 # ------------------------------------------------------------------ alert rules
 
 class AlertRule(BaseModel):
-    """An alert rule (alerts/rules.py checks every field and names each bad one)."""
-    model_config = ConfigDict(extra="allow")
-    name: str = None
-    sensor_id: str = None
-    layer_id: str = None
-    property: str = None
-    area: list[float] | dict = Field(None, description="[minLon, minLat, maxLon, maxLat]")
-    attribute: str = Field(None, examples=["snowDepth"])
-    op: Literal[">", ">=", "<", "<=", "≥", "≤"] = None
-    threshold: float = None
-    clear_threshold: float = None
-    for_minutes: int = None
-    repeat_minutes: int = None
-    no_data_minutes: int = None
-    quiet_hours: dict = Field(None, examples=[{"start": "22:00", "end": "06:00"}])
-    recipients: list[str] = None
-    groups: list[int] = None
-    language: Literal["ja", "en"] = None
-    public: bool = None
-    paused: bool = None
+    """An alert rule. alerts/rules.py checks the body against it and more (existence, the
+    owner's permissions), naming every bad field in one answer; null is "unset", as a rule read
+    back from the API has it."""
+    model_config = ConfigDict(extra="allow", strict=True)
+    name: str | None = None
+    sensor_id: str | None = None
+    layer_id: str | None = None
+    property: str | None = None
+    area: list[float] | dict | None = Field(None, description="[minLon, minLat, maxLon, maxLat]")
+    attribute: str | None = Field(None, examples=["snowDepth"])
+    op: Literal[">", ">=", "<", "<=", "≥", "≤", "gt", "ge", "lt", "le"] | None = None
+    threshold: float | None = None
+    clear_threshold: float | None = None
+    for_minutes: int | None = None
+    repeat_minutes: int | None = None
+    no_data_minutes: int | None = None
+    quiet_hours: dict | None = Field(None, examples=[{"start": "22:00", "end": "06:00"}])
+    recipients: list[str] | str | None = None
+    groups: list[int] | None = None
+    language: Literal["ja", "en"] | None = None
+    public: bool | None = None
+    paused: bool | None = None
 
 
 class AlertRuleOut(Answer):
