@@ -19,7 +19,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from api import schemas as s
-from api.contract import CSV, GEOJSON, Answer, contract
+from api.contract import CSV, GEOJSON, Answer, contract, read_body
 from api.errors import error, request_lang
 from auth import current_staff, require_token
 from layers.manage import (
@@ -136,13 +136,14 @@ def replace_data(layer_id: str):
 
 
 @bp.patch("/api/layers/<layer_id>")
-@contract("Change a layer's settings", auth="token", body=s.LayerSettings,
+@contract("Change a layer's settings", auth="token", body=s.LayerSettings, validate_body=False,
           refuse=(400, "bad_request", "contract.invalid_request"), errors=(403,),
           answers={200: Answer("the layer's settings", s.LayerInfo)})
 def patch_layer(layer_id: str):
     staff = require_token()
     with get_db().session() as s:  # who may touch the layer first: 404/403 before any other answer
         layer_for_edit(s, staff, layer_id)
+    read_body(patch_layer.contract)  # the declared shape, once the layer is known to be the caller's to see
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not body:
         raise Refused(400, "bad_request", "api.bad_json_body")
