@@ -57,8 +57,10 @@ class Settings:
     # (account, client address) and per client address; counted in Redis when CACHE_REDIS_URL is set.
     login_limit: str = "5 per 15 minutes"
     login_limit_address: str = "30 per 15 minutes"
-    # Hosts staff-registered sources may be fetched from (sources/url_guard.py); empty: any but
-    # link-local/metadata, multicast and reserved addresses.
+    # Host names, addresses or networks (comma separated) that staff-registered sources and camera
+    # snapshot URLs may also be fetched from (sources/url_guard.py). Empty: public addresses only —
+    # loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7), link-local/metadata, multicast and
+    # reserved addresses are refused; the operator's own ORION_URL broker stays allowed.
     source_hosts: str = ""
     # Origins (scheme://host[:port]) whose pages may show /embed/... pages in an iframe.
     embed_origins: tuple[str, ...] = ()

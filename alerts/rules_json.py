@@ -94,7 +94,7 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
     d = merged
     errors: list[dict] = []
     out: dict = {}
-    name = str(d.get("name") or "").strip()
+    name = d.get("name").strip() if isinstance(d.get("name"), str) else ""  # text only, as declared
     if not name or len(name) > 200:
         errors.append({"field": "name", "message_key": "alerts.err.name"})
     out["name"] = name

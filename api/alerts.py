@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 
 from flask import Blueprint, Response, jsonify, request
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from alerts import access, rules
@@ -16,7 +17,10 @@ from alerts.config import config_of
 from alerts.history import filters as history_filters, rows as history_rows, to_csv
 from alerts.rules_json import rule_to_json
 from alerts.subscriptions import confirm_subscription, unsubscribe
+from api import schemas as s
+from api.contract import Answer, contract, problems
 from api.errors import error, request_lang
+from api.schemas import Reading as ReadingShape
 from i18n import t
 from layers import melters_manage
 from refusal import Refused
@@ -26,7 +30,7 @@ from store.db import get_db, utcnow
 from store.layers import upsert_layer
 from store.models import PRIVATE, Layer, Organisation, Sensor
 from store.permissions import visible_sql
-from store.sensors import add_reading, upsert_sensor
+from store.sensors import add_reading, poster_sensor, upsert_sensor
 from store.users import may_see_layer
 
 bp = Blueprint("alerts_api", __name__)
@@ -47,6 +51,8 @@ def _refused(exc: Refused):
 
 
 @bp.get("/api/alert-rules")
+@contract("Alert rules of the token's organisation (admins: all)", auth="token",
+          answers={200: Answer("rules", list[s.AlertRuleOut])})
 def list_rules():
     staff = access.token_staff()
     org_id, all_orgs = access.scope(staff)
@@ -56,6 +62,8 @@ def list_rules():
 
 
 @bp.post("/api/alert-rules")
+@contract("Create an alert rule", auth="token", body=s.AlertRule, validate_body=False, errors=(403,),
+          answers={201: Answer("created", s.AlertRuleOut)})
 def create_rule():
     staff = access.token_staff()
     data = request.get_json(silent=True)
@@ -73,6 +81,7 @@ def create_rule():
 
 
 @bp.get("/api/alert-rules/<int:rule_id>")
+@contract("One alert rule", auth="token", answers={200: Answer("the rule", s.AlertRuleOut)})
 def get_rule(rule_id: int):
     staff = access.token_staff()
     with get_db().session() as s:
@@ -84,6 +93,8 @@ def get_rule(rule_id: int):
 
 
 @bp.patch("/api/alert-rules/<int:rule_id>")
+@contract("Change an alert rule", auth="token", body=s.AlertRule, validate_body=False,
+          answers={200: Answer("the rule", s.AlertRuleOut)})
 def patch_rule(rule_id: int):
     staff = access.token_staff()
     data = request.get_json(silent=True)
@@ -97,6 +108,7 @@ def patch_rule(rule_id: int):
 
 
 @bp.delete("/api/alert-rules/<int:rule_id>")
+@contract("Delete an alert rule", auth="token", answers={204: Answer("deleted", media=None)})
 def delete_rule(rule_id: int):
     staff = access.token_staff()
     with get_db().session() as s:
@@ -114,6 +126,8 @@ def _visible_sensors(s, staff) -> list[tuple[Sensor, Layer]]:
 
 
 @bp.get("/api/sensors")
+@contract("Sensors with their latest reading (public, plus the token's organisation's)", auth="optional",
+          answers={200: Answer("sensors", list[s.SensorOut])})
 def list_sensors():
     """Sensors with their latest reading: public ones for everyone, plus the token's organisation's."""
     staff = access.staff()
@@ -139,6 +153,9 @@ def _org_sensor_layer(s, staff) -> Layer:
 
 
 @bp.post("/api/readings")
+@contract("Post readings (all or nothing)", auth="token", body=s.Readings, validate_body=False,
+          description="A refused item is named by its `index` (and `reason`: not_finite, too_old, future).",
+          answers={200: Answer("stored", s.ReadingsAccepted)})
 def post_readings():
     """A JSON array of {sensor_id, attribute, value, time}; a new sensor_id with lon/lat (and
     optionally name, unit) creates that sensor in the poster's organisation. An item with `state`
@@ -165,6 +182,11 @@ def post_readings():
                     written += 1
                     created += [item["sensor_id"]] if outcome == "created" else []
                 continue
+            try:  # the declared shape of one reading (api/schemas.Reading); values and times are judged below
+                ReadingShape.model_validate(item)
+            except ValidationError as exc:
+                details.extend({"index": i, **d} for d in problems(exc, "", request_lang())[:5])
+                continue
             sid = str(item.get("sensor_id") or "").strip()[:120]
             value, at = item.get("value"), parse_time(item.get("time"))
             if not sid or isinstance(value, bool) or not isinstance(value, (int, float)) or at is None:
@@ -176,7 +198,8 @@ def post_readings():
                 details.append({"index": i, "reason": reason,
                                 "message": t(f"alerts.err.reading_{reason}", request_lang())})
                 continue
-            sensor = s.get(Sensor, sid)
+            org_code = s.get(Organisation, staff.organisation_id).code
+            sensor, new_id = poster_sensor(s, sid, org_code, lambda layer: may_see_layer(staff, layer))
             if sensor is None:
                 lon, lat = item.get("lon"), item.get("lat")
                 if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lon, lat)) \
@@ -187,7 +210,7 @@ def post_readings():
                     details.append({"index": i, "message": t("alerts.err.sensor_forbidden", request_lang())})
                     continue
                 layer = _org_sensor_layer(s, staff)
-                sensor = upsert_sensor(s, sid, layer_id=layer.id, name_ja=str(item.get("name") or sid)[:200],
+                sensor = upsert_sensor(s, new_id, layer_id=layer.id, name_ja=str(item.get("name") or sid)[:200],
                                        name_en=str(item.get("name_en") or item.get("name") or sid)[:200],
                                        lon=round(float(lon), 6), lat=round(float(lat), 6),
                                        attribute=str(item.get("attribute") or "snowDepth")[:60],
@@ -195,10 +218,6 @@ def post_readings():
                 created.append(sid)
             else:
                 layer = s.get(Layer, sensor.layer_id)
-                if not may_see_layer(staff, layer):
-                    # a sensor the poster may not see answers exactly like an unknown one
-                    details.append({"index": i, "message": t("alerts.err.new_sensor", request_lang())})
-                    continue
                 if not staff.may_manage(layer.organisation_id):
                     details.append({"index": i, "message": t("alerts.err.sensor_forbidden", request_lang())})
                     continue

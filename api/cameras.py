@@ -20,6 +20,8 @@ from pathlib import Path
 import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from api import schemas as s
+from api.contract import JPEG, Answer, contract
 from api.errors import error, refused, request_lang
 from auth import current_staff, require_token
 from layers import cameras_manage
@@ -30,6 +32,7 @@ from store.db import get_db, utcnow
 
 log = logging.getLogger(__name__)
 bp = Blueprint("cameras_api", __name__)
+REFUSE = (400, "invalid_camera", "camera.invalid")  # a body that does not fit: as the other camera refusals
 
 
 def _settings():
@@ -48,6 +51,8 @@ def _body():
 
 
 @bp.get("/api/cameras")
+@contract("Public cameras, plus the caller's organisation's private ones", auth="optional",
+          answers={200: Answer("cameras", s.CameraList)})
 def list_cameras():
     staff = current_staff()
     db = get_db()
@@ -61,6 +66,8 @@ def list_cameras():
 
 
 @bp.post("/api/cameras")
+@contract("Register a camera (its first snapshot is fetched at once)", auth="token", body=s.CameraNew,
+          refuse=REFUSE, errors=(403,), answers={201: Answer("registered", s.CameraOut)})
 def create_camera():
     staff = require_token()
     try:
@@ -74,6 +81,7 @@ def create_camera():
 
 
 @bp.get("/api/cameras/<camera_id>")
+@contract("One camera", auth="optional", answers={200: Answer("the camera", s.CameraOut)})
 def get_camera(camera_id: str):
     try:
         return jsonify(cameras_manage.get_camera(get_db(), current_staff(), camera_id))
@@ -82,6 +90,8 @@ def get_camera(camera_id: str):
 
 
 @bp.patch("/api/cameras/<camera_id>")
+@contract("Change a camera", auth="token", body=s.CameraPatch, refuse=REFUSE, errors=(403,),
+          answers={200: Answer("the camera", s.CameraOut)})
 def patch_camera(camera_id: str):
     staff = require_token()
     try:
@@ -95,6 +105,8 @@ def patch_camera(camera_id: str):
 
 
 @bp.delete("/api/cameras/<camera_id>")
+@contract("Delete a camera and its snapshots", auth="token", errors=(403,),
+          answers={204: Answer("deleted", media=None)})
 def delete_camera(camera_id: str):
     staff = require_token()
     try:
@@ -110,6 +122,8 @@ def _not_found():
 
 
 @bp.get("/api/cameras/<camera_id>/images")
+@contract("Snapshots since then (default: the last 24 h)", auth="optional", query=s.SinceQuery,
+          refuse=(400, "bad_time", "camera.bad_time"), answers={200: Answer("snapshots", s.CameraImages)})
 def camera_images(camera_id: str):
     from api.public import parse_time
 
@@ -164,20 +178,24 @@ def _image(camera_id: str, image_id: int | None, thumb: bool):
 
 
 @bp.get("/api/cameras/<camera_id>/latest.jpg")
+@contract("The newest snapshot", auth="optional", answers={200: Answer("JPEG", None, JPEG)})
 def latest_jpg(camera_id: str):
     return _image(camera_id, None, False)
 
 
 @bp.get("/api/cameras/<camera_id>/thumb.jpg")
+@contract("The newest snapshot's thumbnail", auth="optional", answers={200: Answer("JPEG", None, JPEG)})
 def latest_thumb(camera_id: str):
     return _image(camera_id, None, True)
 
 
 @bp.get("/api/cameras/<camera_id>/images/<int:image_id>.jpg")
+@contract("One snapshot", auth="optional", answers={200: Answer("JPEG", None, JPEG)})
 def image_jpg(camera_id: str, image_id: int):
     return _image(camera_id, image_id, False)
 
 
 @bp.get("/api/cameras/<camera_id>/images/<int:image_id>/thumb.jpg")
+@contract("One snapshot's thumbnail", auth="optional", answers={200: Answer("JPEG", None, JPEG)})
 def image_thumb(camera_id: str, image_id: int):
     return _image(camera_id, image_id, True)

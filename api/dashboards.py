@@ -10,9 +10,12 @@ import logging
 
 from flask import Blueprint, Response, jsonify, request
 
+from api import schemas as s
+from api.contract import CSV, Answer, contract
 from api.errors import error, request_lang
 from auth import current_staff, require_token
 from dashboards import service
+from dashboards.model import SLUG
 from i18n import t
 from refusal import Refused
 from store.cache import cache
@@ -20,6 +23,11 @@ from store.db import get_db
 
 log = logging.getLogger(__name__)
 bp = Blueprint("dashboards_api", __name__)
+# the document's models live in dashboards/model.py; the service validates a body with them
+DOC = {"$ref": "#/components/schemas/Dashboard"}
+SLUG_SCHEMA = {"type": "string", "pattern": SLUG}
+VAR = (("var-{name}", {"type": "string"}, "the value of a dashboard variable (one per variable; up to 200 characters "
+                                         "are read)"),)
 
 
 @bp.errorhandler(Refused)
@@ -47,16 +55,22 @@ def params() -> service.ViewParams:
 
 
 @bp.get("/api/dashboards")
+@contract("Public dashboards (plus the token's organisation's)", auth="optional",
+          answers={200: Answer("dashboards", {"type": "array", "items": {"type": "object"}})})
 def list_dashboards():
     return jsonify([d.as_json() for d in service.list_dashboards(get_db(), current_staff())])
 
 
 @bp.get("/api/dashboards/<slug>")
+@contract("A dashboard as JSON (what export writes and import reads)", auth="optional",
+          path={"slug": SLUG_SCHEMA}, answers={200: Answer("the dashboard", DOC)})
 def get_dashboard(slug: str):
     return jsonify(service.get_document(get_db(), current_staff(), slug))
 
 
 @bp.post("/api/dashboards")
+@contract("Create a dashboard", auth="token", body=DOC, validate_body=False, errors=(403, 409, 422),
+          answers={201: Answer("created", DOC)})
 def create_dashboard():
     staff = require_token()
     doc = service.create(get_db(), staff, _body())
@@ -64,12 +78,16 @@ def create_dashboard():
 
 
 @bp.put("/api/dashboards/<slug>")
+@contract("Replace a dashboard (the old version is kept)", auth="token", body=DOC, validate_body=False,
+          path={"slug": SLUG_SCHEMA}, errors=(403, 422), answers={200: Answer("saved", DOC)})
 def replace_dashboard(slug: str):
     staff = require_token()
     return jsonify(service.replace(get_db(), staff, slug, _body()))
 
 
 @bp.delete("/api/dashboards/<slug>")
+@contract("Delete a dashboard", auth="token", path={"slug": SLUG_SCHEMA}, errors=(403,),
+          answers={204: Answer("deleted", media=None)})
 def delete_dashboard(slug: str):
     staff = require_token()
     service.delete(get_db(), staff, slug)
@@ -81,6 +99,9 @@ def _answer(slug: str, panel_id: str) -> dict:
 
 
 @bp.get("/api/dashboards/<slug>/panels/<panel_id>/data")
+@contract("A panel's data as JSON", auth="optional", query=s.PanelQuery, extra_query=VAR,
+          path={"slug": SLUG_SCHEMA},
+          answers={200: Answer("{panel, type, from, to, variables, data}", {"type": "object"})})
 def panel_data(slug: str, panel_id: str):
     resp = jsonify(_answer(slug, panel_id))
     resp.headers["Cache-Control"] = "no-store" if current_staff() else "public, max-age=15"
@@ -88,6 +109,8 @@ def panel_data(slug: str, panel_id: str):
 
 
 @bp.get("/api/dashboards/<slug>/panels/<panel_id>/data.csv")
+@contract("A panel's data as CSV (UTF-8 with BOM, JST)", auth="optional", query=s.PanelQuery,
+          extra_query=VAR, path={"slug": SLUG_SCHEMA}, answers={200: Answer("CSV file", None, CSV)})
 def panel_data_csv(slug: str, panel_id: str):
     body = service.panel_csv(_answer(slug, panel_id))
     name = f"{slug}-{panel_id}.csv"

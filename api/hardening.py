@@ -76,14 +76,54 @@ def http_error(exc: HTTPException):
                  or (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 2 ** 20)
         log.info("413 for %s %s", request.method, request.path)
         return error(413, "too_large", "upload.too_large", limit=limit)
+    allow = _methods_here() if exc.code == 405 else set()
+    if exc.code == 405 and not allow:  # only the map's catch-all page route matched: an unknown path
+        return http_error(NotFound())
     key = f"http.{exc.code}" if exc.code in (400, 404, 405) else "http.other"
-    return error(exc.code or 500, _code(exc), key, http_status=exc.code)
+    body, status = error(exc.code or 500, _code(exc), key, http_status=exc.code)
+    if exc.code == 405:  # RFC 9110: a 405 names the methods the resource has
+        body.headers["Allow"] = ", ".join(sorted(allow))
+    return body, status
+
+
+CATCH_ALL = ("/<path:path>", "/<path>")
+
+
+def _methods_here() -> set[str]:
+    """The methods the machine path has, not counting the map's catch-all page route (GET)."""
+    from flask import current_app
+
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    found = set()
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        try:
+            rule, _args = adapter.match(method=method, return_rule=True)
+        except HTTPException:
+            continue
+        if rule.rule not in CATCH_ALL:
+            found.add(method)
+    if "GET" in found:
+        found.add("HEAD")
+    return found | {"OPTIONS"} if found else found
+
+
+def _allow_on_options(resp):
+    """OPTIONS at a machine path lists its own methods (not the map page's GET)."""
+    if request.method == "OPTIONS" and machine_path(request.path) and "Allow" in resp.headers:
+        methods = _methods_here()
+        if methods:
+            resp.headers["Allow"] = ", ".join(sorted(methods))
+    return resp
 
 
 def _unknown_machine_path():
     """The map's catch-all page route must not answer for /api/… or /ogcapi/…."""
     rule = request.url_rule
-    if rule is not None and rule.rule in ("/<path:path>", "/<path>") and machine_path(request.path):
+    if rule is not None and rule.rule in CATCH_ALL and machine_path(request.path):
+        if _methods_here():  # the path is ours, the method is not one of it (GET of a POST-only route)
+            from werkzeug.exceptions import MethodNotAllowed
+
+            return http_error(MethodNotAllowed(valid_methods=sorted(_methods_here())))
         return http_error(NotFound())
     return None
 
@@ -93,3 +133,4 @@ def init_hardening(server: Flask) -> None:
     server.register_error_handler(HTTPException, http_error)
     server.register_error_handler(RequestEntityTooLarge, http_error)  # replaces the /api/-only one
     server.before_request(_unknown_machine_path)
+    server.after_request(_allow_on_options)

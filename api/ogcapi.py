@@ -41,6 +41,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10000
+FORMATS = ("json", "html")
 ITEM_PARAMS = ("bbox", "limit", "offset", "datetime", "f", "lang")
 QUERYABLES_SAMPLE = 200  # features whose properties make a layer's queryables
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
@@ -61,8 +62,10 @@ def open_to_all(resp: Response) -> Response:
 def wants_html() -> bool:
     g.ogc_negotiated = True
     f = request.args.get("f")
-    if f:
-        return f.lower() == "html"
+    if f is not None:
+        if f not in FORMATS:  # as declared in /ogcapi/api
+            abort(make_response(*error(400, "bad_format", "ogc.bad_format", details=[{"f": f[:40]}])))
+        return f == "html"
     best = request.accept_mimetypes.best_match(["application/json", "application/geo+json", "text/html"])
     return best == "text/html"
 
@@ -325,14 +328,15 @@ def openapi_doc(lang: str) -> dict:
     fid = {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}}
     q = lambda name, schema, desc: {"name": name, "in": "query", "required": False,  # noqa: E731
                                     "schema": schema, "description": desc}
-    f = q("f", {"type": "string", "enum": ["json", "html"]}, "json or html (default: by the Accept header)")
-    lang_p = q("lang", {"type": "string", "enum": ["ja", "en"]}, "language of titles and messages")
+    f = q("f", {"type": "string", "enum": list(FORMATS)}, "json or html (default: by the Accept header)")
+    lang_p = q("lang", {"type": "string"}, "language of titles and messages: ja (default) or en")
     err = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     not_found = dict(err, description="unknown collection or feature, or not public")
     bad = dict(err, description="bad or unknown query parameter")
     geo = {"200": {"description": "GeoJSON", "content": {"application/geo+json": {}, "text/html": {}}},
            "400": bad, "404": not_found}
-    ok = {"200": {"description": "OK", "content": {"application/json": {}, "text/html": {}}}}
+    bad_f = dict(err, description="f is neither json nor html")
+    ok = {"200": {"description": "OK", "content": {"application/json": {}, "text/html": {}}}, "400": bad_f}
     ok_404 = dict(ok, **{"404": not_found})
     return {
         "openapi": "3.0.3",

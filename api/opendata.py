@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
+from api import schemas as s
+from api.contract import CSV, Answer, contract
 from api.errors import error
 from layers.catalog import features_csv, public_features
 from store.db import get_db
@@ -11,6 +13,7 @@ bp = Blueprint("opendata", __name__)
 
 
 @bp.get("/api/layers/<layer_id>/features.csv")
+@contract("A public layer's features as CSV (UTF-8 with BOM)", answers={200: Answer("CSV file", None, CSV)})
 def layer_csv(layer_id: str):
     with get_db().session() as s:
         found = public_features(s, layer_id)
@@ -26,6 +29,8 @@ def layer_csv(layer_id: str):
 
 
 @bp.get("/api/sensors/export.csv")
+@contract("The /sensors table as CSV (times in JST); public sensors only", query=s.SensorsCsvQuery,
+          errors=(404,), answers={200: Answer("CSV file", None, CSV)})
 def sensors_csv():
     """The /sensors dashboard's table as CSV (same query as its permalink); public sensors only."""
     from flask import request

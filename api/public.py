@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from api import schemas as s
+from api.contract import GEOJSON, Answer, contract
 from api.errors import error
 from auth import current_staff
 from layers.registry import kind_of
@@ -62,6 +64,8 @@ def layer_summary(layer: Layer, orgs: dict) -> dict:
 
 
 @bp.get("/api/layers")
+@contract("Public layers (plus the private ones the logged-in staff member may see)", auth="optional",
+          answers={200: Answer("layers", s.LayerList)})
 def list_layers():
     db = get_db()
     staff = current_staff()  # logged-in staff also see the private layers they may see
@@ -73,6 +77,9 @@ def list_layers():
 
 
 @bp.get("/api/layers/<layer_id>/features")
+@contract("A layer's features as GeoJSON (WGS84)", auth="optional", query=s.FeaturesQuery,
+          refuse={"bbox": (400, "bad_bbox", "api.bad_bbox"), "zoom": (400, "bad_zoom", "api.bad_zoom")},
+          answers={200: Answer("GeoJSON FeatureCollection", None, GEOJSON)})
 def layer_features(layer_id: str):
     try:
         bbox = parse_bbox(request.args.get("bbox"))
@@ -130,6 +137,8 @@ def parse_time(text: str | None, default: datetime) -> datetime:
 
 
 @bp.get("/api/sensors/<sensor_id>/readings")
+@contract("Readings of a public sensor", query=s.TimeRange, refuse=(400, "bad_time", "api.bad_time"),
+          answers={200: Answer("the sensor and its readings", s.SensorReadings)})
 def sensor_readings(sensor_id: str):
     now = utcnow()
     try:

@@ -23,6 +23,8 @@ import click
 import orjson
 from flask import Blueprint, Response, current_app, request
 
+from api import schemas as s
+from api.contract import CSV, GEOJSON, JSON, Answer, contract
 from api.errors import error
 from auth import require_token  # staff API tokens (Authorization: Bearer)
 from i18n import normalize_lang
@@ -35,6 +37,9 @@ MAX_FIXES = 10_000
 
 
 @bp.post("/api/vehicles/fixes")
+@contract("Post GPS fixes of snowplows", auth="token", body=s.Fixes | s.FixesWrapped, validate_body=False,
+          description="Each refused fix is listed with its index and reason; the others are stored.",
+          answers={200: Answer("what was accepted", s.FixesAccepted)})
 def post_fixes():
     from layers.snow.vehicles import ingest_fixes
 
@@ -81,6 +86,9 @@ def send_shared(shared) -> Response:
 
 
 @bp.get("/api/snow/status")
+@contract("Per road segment: last cleared time and work", query=s.SnowStatusQuery,
+          refuse=(400, "bad_time", "api.bad_time"),
+          answers={200: Answer("GeoJSON, or JSON without geometry (geometry=false)", None, (GEOJSON, JSON))})
 def snow_status():
     from layers.snow.snapshot import live_key, replay_key
     from layers.snow.status import status_body
@@ -123,6 +131,8 @@ def snow_live():
 
 
 @bp.get("/api/snow/network")
+@contract("The snow-removal road network as GeoJSON", query=s.NetworkQuery,
+          answers={200: Answer("GeoJSON", None, GEOJSON)})
 def snow_network():
     from store.snow import network, segments_collection_bytes
 
@@ -154,6 +164,8 @@ def register_cli(server) -> None:
 
 
 @bp.get("/api/snow/report.csv")
+@contract("The storm report as CSV (UTF-8 with BOM, JST)", query=s.SnowReportQuery,
+          refuse=(400, "bad_part", "snow.report.bad_part"), answers={200: Answer("CSV file", None, CSV)})
 def snow_report_csv():
     """The storm report as CSV: part=roads (total, areas, routes; default) or part=vehicles."""
     import csv

@@ -15,6 +15,8 @@ import logging
 import orjson
 from flask import Blueprint, current_app, jsonify, request
 
+from api import schemas as s
+from api.contract import Answer, contract
 from api.errors import error
 from api.hardening import valid_id
 from sources.source_config import audit_snapshot, audit_source, clean_source, forget_source, source_json
@@ -25,6 +27,7 @@ from store.layers import organisations
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sources_api", __name__)
+REFUSE = (400, "invalid", "sources.invalid")  # a body that does not fit: as the other refusals of a source
 
 
 def staff_for_sources():
@@ -62,6 +65,7 @@ def _out(s, src: Source) -> dict:
 
 
 @bp.get("/api/sources")
+@contract("Sources the token's holder may manage", auth="token", answers={200: Answer("sources", s.SourceList)})
 def list_sources():
     staff = staff_for_sources()
     with get_db().session() as s:
@@ -70,6 +74,8 @@ def list_sources():
 
 
 @bp.post("/api/sources")
+@contract("Register a broker or CKAN source", auth="token", body=s.SourceNew, refuse=REFUSE,
+          answers={201: Answer("registered", s.SourceOut)})
 def create_source():
     staff = staff_for_sources()
     data = _body()
@@ -96,6 +102,7 @@ def create_source():
 
 
 @bp.get("/api/sources/<int:source_id>")
+@contract("One source with its feed state", auth="token", answers={200: Answer("the source", s.SourceOut)})
 def get_source(source_id: int):
     staff = staff_for_sources()
     with get_db().session() as s:
@@ -106,6 +113,8 @@ def get_source(source_id: int):
 
 
 @bp.patch("/api/sources/<int:source_id>")
+@contract("Change a source", auth="token", body=s.Source, refuse=REFUSE,
+          answers={200: Answer("the source", s.SourceOut)})
 def patch_source(source_id: int):
     staff = staff_for_sources()
     data = _body()
@@ -126,6 +135,7 @@ def patch_source(source_id: int):
 
 
 @bp.delete("/api/sources/<int:source_id>")
+@contract("Remove a source (its layers stay)", auth="token", answers={204: Answer("removed", media=None)})
 def delete_source(source_id: int):
     staff = staff_for_sources()
     with get_db().session() as s:
@@ -138,6 +148,8 @@ def delete_source(source_id: int):
 
 
 @bp.post("/api/sources/<int:source_id>/poll")
+@contract("Poll a source now", auth="token", errors=(502,),
+          answers={200: Answer("what the poll did", {"type": "object"})})
 def poll_now(source_id: int):
     from sources.broker_poll import client_for, poll_source
 
@@ -151,6 +163,8 @@ def poll_now(source_id: int):
 
 
 @bp.post("/api/sources/<int:source_id>/subscription")
+@contract("Create an Orion subscription that pushes to /ngsi/notify/<id>", auth="token", errors=(400, 502),
+          answers={201: Answer("the subscription", {"type": "object"})})
 def subscribe(source_id: int):
     from sources.ngsi import NgsiError
     from sources.source_config import subscribe_source

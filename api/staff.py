@@ -18,6 +18,8 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from api import schemas as s
+from api.contract import CSV, GEOJSON, Answer, contract, read_body
 from api.errors import error, request_lang
 from auth import current_staff, require_token
 from layers.manage import (
@@ -41,6 +43,8 @@ from store.users import organisation_by_code
 
 log = logging.getLogger(__name__)
 bp = Blueprint("staff_api", __name__)
+# a form that does not fit: no file is `no_file`, as before; any other field `bad_request`
+UPLOAD_REFUSE = {"file": (400, "no_file", "upload.no_file"), "*": (400, "bad_request", "contract.invalid_request")}
 
 
 def _settings():
@@ -79,6 +83,9 @@ def _on_refused(exc: Refused):
 
 
 @bp.post("/api/layers")
+@contract("Upload a file as a new layer", auth="token", form=s.NewLayerForm,
+          refuse=UPLOAD_REFUSE, errors=(403, 415, 422, 503),
+          answers={201: Answer("created", s.Created)})
 def create_layer():
     staff = require_token()
     form = request.form
@@ -113,6 +120,9 @@ def create_layer():
 
 
 @bp.put("/api/layers/<layer_id>/data")
+@contract("Replace a layer's data (the previous data is kept for rollback)", auth="token",
+          form=s.UploadOptions, refuse=UPLOAD_REFUSE,
+          errors=(403, 415, 422, 503), answers={200: Answer("replaced", s.Replaced)})
 def replace_data(layer_id: str):
     staff = require_token()
     with get_db().session() as s:
@@ -126,10 +136,14 @@ def replace_data(layer_id: str):
 
 
 @bp.patch("/api/layers/<layer_id>")
+@contract("Change a layer's settings", auth="token", body=s.LayerSettings, validate_body=False,
+          refuse=(400, "bad_request", "contract.invalid_request"), errors=(403,),
+          answers={200: Answer("the layer's settings", s.LayerInfo)})
 def patch_layer(layer_id: str):
     staff = require_token()
     with get_db().session() as s:  # who may touch the layer first: 404/403 before any other answer
         layer_for_edit(s, staff, layer_id)
+    read_body(patch_layer.contract)  # the declared shape, once the layer is known to be the caller's to see
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not body:
         raise Refused(400, "bad_request", "api.bad_json_body")
@@ -141,6 +155,7 @@ def patch_layer(layer_id: str):
 
 
 @bp.delete("/api/layers/<layer_id>")
+@contract("Delete a layer", auth="token", errors=(403,), answers={204: Answer("deleted", media=None)})
 def delete_layer(layer_id: str):
     staff = require_token()
     remove(get_db(), staff, layer_id)
@@ -149,6 +164,8 @@ def delete_layer(layer_id: str):
 
 
 @bp.post("/api/layers/<layer_id>/rollback")
+@contract("Back to the previous data", auth="token", errors=(403, 409),
+          answers={200: Answer("rolled back", s.Replaced)})
 def rollback(layer_id: str):
     staff = require_token()
     count = roll_back(get_db(), staff, layer_id)
@@ -170,6 +187,7 @@ def _download_headers(resp: Response, layer, ext: str) -> Response:
 
 
 @bp.get("/api/layers/<layer_id>/download.geojson")
+@contract("Download as GeoJSON", auth="optional", answers={200: Answer("GeoJSON file", None, GEOJSON)})
 def download_geojson(layer_id: str):
     with get_db().session() as s:
         layer = _download_layer(s, layer_id)
@@ -178,6 +196,8 @@ def download_geojson(layer_id: str):
 
 
 @bp.get("/api/layers/<layer_id>/download.csv")
+@contract("Download as CSV (UTF-8 with BOM; formula cells neutralised)", auth="optional",
+          answers={200: Answer("CSV file", None, CSV)})
 def download_csv(layer_id: str):
     with get_db().session() as s:
         layer = _download_layer(s, layer_id)
@@ -186,6 +206,8 @@ def download_csv(layer_id: str):
 
 
 @bp.get("/api/layers/<layer_id>/info")
+@contract("A layer's settings, for staff who may see it", auth="optional",
+          answers={200: Answer("settings", s.LayerInfo)})
 def staff_layer_info(layer_id: str):
     """Settings of a layer, for staff who may see it (404 otherwise)."""
     with get_db().session() as s:
@@ -216,10 +238,11 @@ def stage_file():
 
 
 @bp.get("/api/openapi.json")
+@contract("This description", answers={200: Answer("OpenAPI 3.1", {"type": "object"})})
 def openapi():
     from api.openapi import spec
 
-    return jsonify(spec())
+    return jsonify(spec(current_app))
 
 
 def too_large_handler(exc):

@@ -24,6 +24,25 @@ def upsert_sensor(s: Session, sensor_id: str, **fields) -> Sensor:
     return sensor
 
 
+def poster_sensor(s: Session, sensor_id: str, org_code: str, may_see) -> tuple[Sensor | None, str]:
+    """(the sensor a poster's id names, or None; the id a new sensor of theirs would be stored as).
+
+    Sensor ids are per organisation for those who post readings: the poster's own `<org>:<id>`
+    (made when `<id>` already belonged to an organisation whose sensor the poster may not see)
+    comes first, then `<id>` itself when the poster may see it (`may_see(layer)`). Another
+    organisation's private sensor is, for this poster, an unknown id: nothing tells it apart."""
+    own_id = f"{org_code}:{sensor_id}"[:120]
+    own = s.get(Sensor, own_id)
+    if own is not None:
+        return own, own_id
+    sensor = s.get(Sensor, sensor_id)
+    if sensor is None:
+        return None, sensor_id
+    if may_see(s.get(Layer, sensor.layer_id)):
+        return sensor, sensor_id
+    return None, own_id
+
+
 def sensors_of_layer(s: Session, layer_id: str) -> list[Sensor]:
     return list(s.scalars(select(Sensor).where(Sensor.layer_id == layer_id).order_by(Sensor.id)))
 

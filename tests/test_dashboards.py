@@ -314,8 +314,8 @@ def test_only_embed_pages_may_be_framed_and_only_by_embed_origins(client):
 
 def test_openapi_describes_the_dashboard_routes_and_schema(client):
     doc = client.get("/api/openapi.json").json
-    for path in ("/api/dashboards", "/api/dashboards/{slug}", "/api/dashboards/{slug}/panels/{panel}/data",
-                 "/api/dashboards/{slug}/panels/{panel}/data.csv"):
+    for path in ("/api/dashboards", "/api/dashboards/{slug}", "/api/dashboards/{slug}/panels/{panel_id}/data",
+                 "/api/dashboards/{slug}/panels/{panel_id}/data.csv"):
         assert path in doc["paths"]
     schemas = doc["components"]["schemas"]
     assert set(schemas["Dashboard"]["required"]) == {"slug", "title_ja"}

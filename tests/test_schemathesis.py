@@ -1,0 +1,57 @@
+"""Schemathesis over the whole of /api/openapi.json and over /ogcapi/api, against the embedded
+default app served on a loopback port, with a staff token for the staff routes: every check
+(server errors, undocumented statuses, response schemas and content types, schema-violating
+requests accepted, methods, …), a few examples per operation and phase so the run stays short.
+Settings: tests/schemathesis.toml."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.staff_helpers import make_person
+
+HERE = Path(__file__).resolve().parent
+EXAMPLES = 5  # per operation and phase
+
+
+@pytest.fixture(scope="module")
+def served(dash_app):
+    server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
+
+
+def _st() -> list[str]:
+    found = shutil.which("st", path=str(Path(sys.executable).parent))
+    return [found] if found else [sys.executable, "-m", "schemathesis.cli"]
+
+
+def _run(url: str, *extra: str) -> subprocess.CompletedProcess:
+    cmd = [*_st(), "--config-file", str(HERE / "schemathesis.toml"), "run", url, "--checks", "all",
+           "--max-examples", str(EXAMPLES), "--generation-deterministic", "--max-response-time", "60",
+           "--request-timeout", "90", "--no-color", *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def _report(run: subprocess.CompletedProcess) -> str:
+    return run.stdout[-12000:] + run.stderr[-3000:]
+
+
+def test_api_contract_holds_under_schemathesis(served, app_db):
+    person = make_person(app_db, "nomi")
+    run = _run(f"{served}/api/openapi.json", "-H", f"Authorization: Bearer {person.token}")
+    assert run.returncode == 0, _report(run)
+
+
+def test_ogcapi_holds_under_schemathesis(served):
+    run = _run(f"{served}/ogcapi/api")
+    assert run.returncode == 0, _report(run)
