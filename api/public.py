@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from api import schemas as s
 from api.contract import GEOJSON, Answer, contract
 from api.errors import error
-from auth import current_staff
+from auth import current_staff, same_for_everyone
 from layers.registry import kind_of
 from store.cache import cache
 from store.db import get_db, utcnow
@@ -126,6 +126,8 @@ def layer_features(layer_id: str):
     if not public:  # never kept by shared caches; the browser revalidates
         resp.headers["Cache-Control"] = "private, no-cache"
         resp.headers["Vary"] = "Cookie, Authorization"
+    else:
+        same_for_everyone(resp)  # one copy in a shared cache, whoever asked first
     return resp.make_conditional(request)
 
 

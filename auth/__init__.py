@@ -23,6 +23,9 @@ Usage, for API blueprints and Dash callbacks alike::
   aborts with `{"error": "unauthorized", ...}` 401 otherwise.
 - `login_url(next_path, lang)`: where to send a visitor who must log in first.
 - `csrf_token()` / `csrf_ok(value)`: a per-session token for plain HTML forms (log-in, log-out).
+- `same_for_everyone(resp)`: an answer that does not depend on who asks (public data): no
+  `Vary: Cookie`, no cookie set, so shared caches keep one copy (Flask-Login's own look into the
+  session after each request never counts as a read).
 - `may_see_layer` / `may_edit_layer` come from `store.users` (re-exported here).
 
 Routes: `/login` (GET form, POST check; throttled per account+address and per address by
@@ -43,5 +46,6 @@ from auth.core import (  # noqa: F401
     init_auth,
     login_url,
     require_token,
+    same_for_everyone,
 )
 from store.users import Staff, may_edit_layer, may_see_layer  # noqa: F401

@@ -8,6 +8,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from flask import current_app, g, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user
 
 from refusal import Refused
@@ -54,8 +55,10 @@ def init_auth(server, settings) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         MAX_CONTENT_LENGTH=settings.upload_max_mb * 1024 * 1024 + 1024 * 1024,  # + room for the form
     )
+    server.session_interface = SessionInterface()
     login_manager.init_app(server)
     login_manager.session_protection = "basic"
+    _quiet_remember_upkeep(server)
     trust_proxies(server, settings.trusted_proxies)
     from auth.throttle import init_throttle
 
@@ -74,6 +77,54 @@ def init_auth(server, settings) -> None:
         user = ensure_first_admin(s, settings.admin_email, settings.admin_password)
         if user is not None:
             log.info("first admin created from ADMIN_EMAIL: %s", user.email)
+
+
+SESSION_ENVIRON_KEY = "ishikawa.session"
+SAME_FOR_EVERYONE = "ishikawa_same_for_everyone"
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except for answers that are the same for everyone.
+
+    Flask adds `Vary: Cookie` to any answer whose request looked at the session. Public answers
+    (the live snow state, static bundles, public layers' features) never depend on it; marked with
+    `same_for_everyone(resp)` they get neither `Vary: Cookie` nor a refreshed cookie, so a shared
+    cache keeps one copy for all viewers instead of one per staff cookie. A session that did change
+    during the request (a log-in, a new CSRF token) is still saved as usual."""
+
+    def open_session(self, app, request):
+        sess = super().open_session(app, request)
+        request.environ[SESSION_ENVIRON_KEY] = sess  # read back without marking the session as read
+        return sess
+
+    def save_session(self, app, session, response):
+        if getattr(response, SAME_FOR_EVERYONE, False) and not session.modified:
+            return
+        super().save_session(app, session, response)
+
+
+def same_for_everyone(resp):
+    """Mark an answer as not depending on who asks (no `Vary: Cookie`, no cookie set); returns it."""
+    setattr(resp, SAME_FOR_EVERYONE, True)
+    return resp
+
+
+def _quiet_remember_upkeep(server) -> None:
+    """Flask-Login looks into the session after every request for its remember-me note; that look
+    alone made every answer `Vary: Cookie`. It still runs on every request, but when it finds
+    nothing and changes nothing, the session counts as unread (the views' own reads still count)."""
+    upkeep = login_manager._update_remember_cookie
+    funcs = server.after_request_funcs.setdefault(None, [])
+
+    def remember_upkeep(response):
+        sess = request.environ.get(SESSION_ENVIRON_KEY)
+        read_before = sess is None or sess.accessed
+        response = upkeep(response)
+        if not read_before and not sess.modified:
+            sess.accessed = False
+        return response
+
+    funcs[:] = [remember_upkeep if f == upkeep else f for f in funcs]
 
 
 def _viewers_read_only():
