@@ -14,6 +14,7 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from auth import csrf_token, current_staff, login_url
+from components.read_only import viewer_sees_read_only
 from components.staff import file_picker, login_prompt, outline_layer, staff_header
 from i18n import normalize_lang, t
 from layers.manage import (
@@ -40,6 +41,7 @@ def crs_options(lang: str) -> list[dict]:
         {"label": label, "value": f"EPSG:{code}"} for code, label in CRS_CHOICES]
 
 
+@viewer_sees_read_only("staff-upload")
 def layout(lang: str | None = None, **_query):
     lang = normalize_lang(lang)
     staff = current_staff()
