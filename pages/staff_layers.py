@@ -15,6 +15,7 @@ from flask import current_app
 
 from auth import csrf_token, current_staff, login_url
 from components.grid import collect_edits, edited_rows, grid_locale
+from components.org_frame import picker_view
 from components.read_only import read_only, viewer_sees_read_only
 from components.staff import file_picker, login_prompt, outline_layer, staff_header
 from i18n import normalize_lang, t
@@ -203,7 +204,7 @@ def editor(staff, layer_id: str, lang: str):
         html.Section(className="staff-card", children=[
             html.H3(t("staff.layers.items", lang)),
             html.P(t("staff.layers.items_hint", lang), className="staff-hint"),
-            dl.Map(id="staff-layers-map", center=[36.6, 136.7], zoom=9, className="staff-map", children=[
+            dl.Map(id="staff-layers-map", **picker_view(staff, [36.6, 136.7], 9), className="staff-map", children=[
                 dl.TileLayer(url="https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png",
                              attribution=t("attribution.gsi", lang), maxNativeZoom=18),
                 outline_layer("staff-layers-outline"),
