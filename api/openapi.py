@@ -198,7 +198,7 @@ def audit_usage_paths(bearer: list) -> dict:
                                                  "address, action, target, target_name, changes, detail}], total, "
                                                  "limit, offset}"}, **scope}}},
         "/api/usage": {"get": {
-            "summary": "Usage per organisation in a month (admins: all; org_admin: own organisation)",
+            "summary": "Usage per organisation in a month (admins: all; other staff: own organisation only)",
             "security": bearer,
             "parameters": [q("month", "YYYY-MM (JST); default: this month", pattern=r"^20\d\d-(0[1-9]|1[0-2])$")],
             "responses": {"200": {"description": "{month, metrics, organisations: [{organisation, <metric>…}], "
