@@ -77,7 +77,8 @@ def _strip(node):
         node.columnDefs = [{**c, "editable": False, "checkboxSelection": False}
                            if isinstance(c, dict) else c for c in (getattr(node, "columnDefs", None) or [])]
         node.defaultColDef = {**(getattr(node, "defaultColDef", None) or {}), "editable": False}
-        node.dashGridOptions = {**(getattr(node, "dashGridOptions", None) or {}), "rowSelection": None}
+        node.dashGridOptions = {k: v for k, v in (getattr(node, "dashGridOptions", None) or {}).items()
+                                if k not in ("rowSelection", "singleClickEdit")}
         return node
     if type(node).__name__ == "Map":
         # a map stays for looking; clicking it adds nothing (its click callbacks are refused anyway)
