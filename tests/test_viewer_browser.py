@@ -34,7 +34,8 @@ def test_viewer_sees_read_only_pages(dash_duo, dash_app, app_db):
         time.sleep(0.5)  # the page's own first callbacks
         controls = dash_duo.driver.execute_script(
             "const m = document.querySelector('main') || document.querySelector('.alerts-page');"
-            "return Array.from(m.querySelectorAll('button, input:not([disabled]), textarea, select')).map(e => e.outerHTML);")
+            "return Array.from(m.querySelectorAll('button, input:not([disabled]), textarea, select'))"
+            ".map(e => e.outerHTML);")
         assert not controls, (path, controls)
     assert "加賀の閲覧テスト" in dash_duo.driver.execute_script("return document.querySelector('main').innerText")
     errors = app_errors(dash_duo)
