@@ -69,6 +69,8 @@ def _strip(node):
         return node  # the top bar: navigation, language, log-out stay
     if isinstance(node, _DROP):
         return None
+    if isinstance(node, html.A) and str(getattr(node, "href", "") or "").startswith("/staff/upload"):
+        return None  # "upload" buttons: nothing a viewer may do
     if any(c in (getattr(node, "className", None) or "").split() for c in _DROP_CLASSES):
         return None
     if isinstance(node, _VALUE + _CHOICE):
@@ -93,6 +95,8 @@ def for_viewer(page, lang: str, id_prefix: str):
     """The page as a viewer sees it: its content without editing controls, a note first."""
     page = _strip(page)
     main = _find_main(page)
+    if main is not None and "staff-split" in (main.className or "") and isinstance(main.children, list):
+        main = main.children[0]  # a list beside the content: the note goes on top of the list
     if main is not None:
         kids = main.children if isinstance(main.children, list) else [main.children]
         at = 1 if kids and isinstance(kids[0], html.H2) else 0
