@@ -1,10 +1,12 @@
 """Usage per organisation: `GET /api/usage?month=YYYY-MM` (Bearer token: admins every organisation,
-org_admins their own), `/staff/usage.csv` (log-in), and the counting of requests served.
+every other role their own organisation only, as /staff/usage), `/staff/usage.csv` (log-in), and
+the counting of requests served.
 
 Counting (`install`): after each answer, a request for a layer's data (the map's versioned
 `/api/layers/<id>/features?v=…`, or the API: features without `v`, features.csv, OGC API items)
 or for a dashboard (`/dashboards/<slug>`, `/embed/dashboards/<slug>`, `GET /api/dashboards/<slug>`)
-adds one to a counter in memory (store.usage); nothing touches the database on the request.
+or a page load of an organisation's portal (`/o/<code>`) adds one to a counter in memory
+(store.usage); nothing touches the database on the request.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ bp = Blueprint("usage_api", __name__)
 LAYER_ENDPOINTS = {"public_api.layer_features": "layer_id", "opendata.layer_csv": "layer_id",
                    "ogcapi.items": "layer_id", "ogcapi.item": "layer_id"}
 DASHBOARD_PREFIXES = ("/dashboards/", "/embed/dashboards/")
+PORTAL_PREFIX = "/o/"  # an organisation's portal page, /o/<code>
 
 
 def request_counter(db):
@@ -45,6 +48,10 @@ def request_counter(db):
             slug = req.path.rstrip("/").rsplit("/", 1)[-1]
             if slug and slug != "dashboards":
                 add("dashboard_views", slug[:120], None)
+        elif req.path.startswith(PORTAL_PREFIX) and resp.mimetype == "text/html":
+            code = req.path[len(PORTAL_PREFIX):].strip("/")
+            if code and "/" not in code:  # an unknown code is dropped when the counts are written
+                add("portal_views", code[:120], None)
         return resp
 
     return count_request

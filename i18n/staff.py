@@ -275,4 +275,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "perm.forbidden": {"ja": "この操作をする権限がありません。", "en": "You are not allowed to do this."},
     "perm.read_only": {"ja": "閲覧者の権限では何も変更できません。", "en": "A viewer cannot change anything."},
     "staff.nav.organisations": {"ja": "組織", "en": "Organisations"},
+    # Staff pages as a viewer sees them (read-only)
+    "staff.readonly.note": {"ja": "閲覧のみ — 閲覧者の権限では表示だけができ、追加・変更・削除はできません。",
+                            "en": "View only — as a viewer you can look at everything here but cannot add, change or delete anything."},
 }

@@ -1,7 +1,7 @@
 """Usage per organisation and month — shared by `/staff/usage` (page, chart, CSV) and `GET /api/usage`.
 
-No Flask, no Dash. Admins see every organisation; other staff their own. The API answers admins
-(every organisation) and org_admins (their own); other roles are refused (403).
+No Flask, no Dash. Admins see every organisation; other staff (org_admin, editor, viewer) their
+own, in the page, its CSV and the API alike: another organisation's rows are never returned.
 """
 from __future__ import annotations
 
@@ -16,21 +16,14 @@ from refusal import Refused
 from store import usage
 from store.models import Layer, Organisation
 
-ORG_ADMIN = "org_admin"
-
 
 def scope_of(staff) -> int | None:
     """None: every organisation (admins); else the staff member's own organisation."""
     if staff is None:
         raise Refused(401, "unauthorized", "auth.api_unauthorized")
-    return None if staff.role == "admin" else staff.organisation_id
+    from store.permissions import ALL_ORGANISATIONS, can
 
-
-def api_scope_of(staff) -> int | None:
-    scope = scope_of(staff)
-    if scope is not None and staff.role != ORG_ADMIN:
-        raise Refused(403, "forbidden", "usage.err.forbidden")
-    return scope
+    return None if can(staff, ALL_ORGANISATIONS) else staff.organisation_id
 
 
 def check_month(month: str | None) -> str:
@@ -77,8 +70,7 @@ def report(db, staff, month: str | None, lang: str = "ja", scope: int | None | b
 
 
 def api_report(db, staff, month: str | None) -> dict:
-    scope = api_scope_of(staff)
-    data = report(db, staff, month, "en", scope=scope)
+    data = report(db, staff, month, "en")
     return {"month": data["month"], "metrics": list(usage.METRICS),
             "organisations": [{"organisation": r["organisation"] or None,
                                **{m: r[m] for m in usage.METRICS}} for r in data["rows"]],

@@ -29,6 +29,7 @@ from components.map_state import (
     to_query,
     unavailable_layers,
 )
+from components.org_frame import organisation_frame
 from components.place_card import place_children
 from i18n import t
 from layers.base import bbox_param
@@ -72,6 +73,11 @@ def layout(**query):
     layers = visible_layers("ja")
     known = {pl.id for pl in layers}
     st: MapState = parse_state(query, known)
+    if "lat" not in query and "lon" not in query and "z" not in query:
+        # logged-in staff of a city see their own area first (its municipal boundary)
+        frame = organisation_frame(current_staff())
+        if frame is not None:
+            st.lat, st.lon, st.zoom = frame
     lang = st.lang
     layers = visible_layers(lang, st.zoom)
     badges = stale_badges_now(lang)  # a broker that stopped: its layers say since when

@@ -22,6 +22,7 @@ from alerts.forms import (
 from alerts.notification import preview, send_test_mail
 from alerts.rules_json import EMAIL
 from components.header import header
+from components.read_only import viewer_sees_read_only
 from i18n import normalize_lang, t
 from refusal import Refused
 from store import alerts as sa, audit
@@ -72,6 +73,7 @@ def _lists(staff, lang):
                  for g in sa.groups_of(s, staff.organisation_id)])
 
 
+@viewer_sees_read_only("staff-alerts")
 def layout(lang: str | None = None, **_query):
     lang = normalize_lang(lang)
     staff = access.staff()

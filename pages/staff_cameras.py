@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
+from components.read_only import viewer_sees_read_only
 from components.staff import labelled, login_prompt, staff_frame
 from i18n import normalize_lang, t
 from layers.cameras_manage import manageable, register, remove
@@ -55,6 +56,7 @@ def cameras_table(staff, lang: str):
     return html.Table(className="staff-table", id="staff-cameras-table", children=[html.Thead(head), html.Tbody(body)])
 
 
+@viewer_sees_read_only("staff-cameras")
 def layout(lang: str | None = None, **_query):
     lang = normalize_lang(lang)
     staff = _staff()

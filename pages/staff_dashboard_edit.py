@@ -30,6 +30,7 @@ from auth import current_staff, login_url
 from components.dashboard_forms import ok_box, refusal_box
 from components.dashboard_panels import panel_frame
 from components.dashboard_view import RANGES, REFRESHES
+from components.read_only import viewer_sees_read_only
 from components.staff import login_prompt, request_lang, staff_frame
 from dashboards import choices, service
 from dashboards.editing import (
@@ -424,6 +425,7 @@ def _settings_card(doc: dict, staff, lang: str, is_new: bool):
     ])
 
 
+@viewer_sees_read_only("dbe")
 def layout(slug: str | None = None, lang: str | None = None, add_sensor: str | None = None, **_query):
     lang = _lang(lang)
     staff = current_staff()

@@ -30,6 +30,7 @@ from dash.exceptions import PreventUpdate
 
 from auth import current_staff, login_url
 from components.dashboard_forms import ok_box, refusal_box
+from components.read_only import viewer_sees_read_only
 from components.staff import login_prompt, request_lang, staff_frame
 from dashboards import service
 from i18n import normalize_lang, t
@@ -145,6 +146,7 @@ def _org_field(staff, lang: str):
         dcc.Dropdown(id="sdash-new-org", options=options, value=own, clearable=False)])
 
 
+@viewer_sees_read_only("sdash")
 def layout(lang: str | None = None, add_sensor: str | None = None, **_query):
     lang = _lang(lang)
     staff = current_staff()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dash
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
+from components.read_only import viewer_sees_read_only
 from components.staff import login_prompt, staff_frame
 from i18n import normalize_lang, t
 from layers.manage import Refused, groups_for, remove_group, rename_group
@@ -41,6 +42,7 @@ def groups_table(staff, lang: str):
     return html.Table(className="staff-table", id="staff-groups-table", children=[html.Thead(head), html.Tbody(body)])
 
 
+@viewer_sees_read_only("staff-groups")
 def layout(lang: str | None = None, **_query):
     lang = normalize_lang(lang)
     staff = _staff()

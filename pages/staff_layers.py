@@ -15,6 +15,8 @@ from flask import current_app
 
 from auth import csrf_token, current_staff, login_url
 from components.grid import collect_edits, edited_rows, grid_locale
+from components.org_frame import picker_view
+from components.read_only import read_only, viewer_sees_read_only
 from components.staff import file_picker, login_prompt, outline_layer, staff_header
 from i18n import normalize_lang, t
 from layers.base import layer_name
@@ -76,11 +78,24 @@ def _count_text(shown: int, total: int, lang: str) -> str:
     return t("staff.layers.items_count", lang, shown=shown, total=total) if shown < total else ""
 
 
+def _layer_to_look_at(s, staff, layer_id: str):
+    """A viewer's uploaded layer of their organisation: shown read-only (every change stays refused)."""
+    from store.models import Layer
+    from store.uploads import KIND
+    from store.users import may_see_layer
+
+    layer = s.get(Layer, layer_id)
+    if layer is None or layer.kind != KIND or not may_see_layer(staff, layer) \
+            or layer.organisation_id != staff.organisation_id:
+        raise Refused(404, "not_found", "api.not_found")
+    return layer
+
+
 def editor(staff, layer_id: str, lang: str):
     db = get_db()
     try:
         with db.session() as s:
-            layer = layer_for_edit(s, staff, layer_id)
+            layer = _layer_to_look_at(s, staff, layer_id) if read_only(staff) else layer_for_edit(s, staff, layer_id)
             groups = group_options(s, lang, staff)
             columns, items = items_table(s, layer)
             versions = layer_versions(s, layer.id)
@@ -189,7 +204,7 @@ def editor(staff, layer_id: str, lang: str):
         html.Section(className="staff-card", children=[
             html.H3(t("staff.layers.items", lang)),
             html.P(t("staff.layers.items_hint", lang), className="staff-hint"),
-            dl.Map(id="staff-layers-map", center=[36.6, 136.7], zoom=9, className="staff-map", children=[
+            dl.Map(id="staff-layers-map", **picker_view(staff, [36.6, 136.7], 9), className="staff-map", children=[
                 dl.TileLayer(url="https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png",
                              attribution=t("attribution.gsi", lang), maxNativeZoom=18),
                 outline_layer("staff-layers-outline"),
@@ -287,6 +302,7 @@ def items_grid(columns: list[str], items: list[dict], lang: str) -> dag.AgGrid:
         className=GRID_CLASS, style={"height": f"{min(40 + 32 * max(len(items), 3) + 20, 520)}px", "width": "100%"})
 
 
+@viewer_sees_read_only("staff-layers")
 def layout(lang: str | None = None, layer: str | None = None, **_query):
     lang = normalize_lang(lang)
     staff = current_staff()

@@ -9,6 +9,7 @@ import binascii
 import dash
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
+from components.read_only import viewer_sees_read_only
 from components.staff import login_prompt, staff_frame
 from i18n import normalize_lang, t
 from layers import melters_manage, restrictions_manage
@@ -95,6 +96,7 @@ def _upload(id_: str, lang: str):
                       children=html.Div(t("roadinfo.staff.drop", lang)))
 
 
+@viewer_sees_read_only("staff-roadinfo")
 def layout(lang: str | None = None, **_query):
     lang = normalize_lang(lang)
     staff = _staff()

@@ -7,6 +7,7 @@ import dash
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from flask import current_app
 
+from components.read_only import viewer_sees_read_only
 from components.staff import labelled, login_prompt, staff_header
 from i18n import normalize_lang, t
 from layers.feed_status import age_text
@@ -64,6 +65,7 @@ def sources_table(rows: list[dict], lang: str) -> html.Table | html.P:
     return html.Table(className="staff-table", children=[html.Thead(head), html.Tbody(body)])
 
 
+@viewer_sees_read_only("staff-sources")
 def layout(lang: str | None = None, **query):
     lang = normalize_lang(lang)
     staff = staff_for_sources()

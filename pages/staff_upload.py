@@ -14,6 +14,8 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from auth import csrf_token, current_staff, login_url
+from components.org_frame import picker_view
+from components.read_only import viewer_sees_read_only
 from components.staff import file_picker, login_prompt, outline_layer, staff_header
 from i18n import normalize_lang, t
 from layers.manage import (
@@ -40,6 +42,7 @@ def crs_options(lang: str) -> list[dict]:
         {"label": label, "value": f"EPSG:{code}"} for code, label in CRS_CHOICES]
 
 
+@viewer_sees_read_only("staff-upload")
 def layout(lang: str | None = None, **_query):
     lang = normalize_lang(lang)
     staff = current_staff()
@@ -78,7 +81,7 @@ def layout(lang: str | None = None, **_query):
                 html.Div(id="staff-upload-summary", className="staff-summary",
                          children=t("staff.upload.nothing_yet", lang)),
                 html.Div(id="staff-upload-warnings", className="staff-warnings"),
-                dl.Map(id="staff-upload-map", center=[36.6, 136.7], zoom=8, className="staff-map", children=[
+                dl.Map(id="staff-upload-map", **picker_view(staff, [36.6, 136.7], 8), className="staff-map", children=[
                     dl.TileLayer(url="https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png",
                                  attribution=t("attribution.gsi", lang), maxNativeZoom=18),
                     outline_layer("staff-upload-outline"),

@@ -19,8 +19,8 @@ from store.db import get_db
 dash.register_page(__name__, path="/staff/usage", title=t("usage.title"))
 
 P = "staff-usage"
-CHART_METRICS = ("map_requests", "api_requests", "features", "storage_bytes", "readings", "source_requests",
-                 "dashboard_views", "alert_mails", "layers", "staff_accounts")
+CHART_METRICS = ("map_requests", "api_requests", "portal_views", "features", "storage_bytes", "readings",
+                 "source_requests", "dashboard_views", "alert_mails", "layers", "staff_accounts")
 
 
 def _staff():

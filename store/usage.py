@@ -3,8 +3,9 @@
 Two kinds of figures, both kept in one table (`usage_counts`, one row per month, organisation,
 metric and key):
 
-- counted (`COUNTED`): public map and API requests served per layer, dashboard views, requests
-  made to brokers and CKAN sites. They are added up in memory (`count(db, …)`: a dict increment
+- counted (`COUNTED`): public map and API requests served per layer, dashboard views, page
+  views of each organisation's portal (`/o/<code>`, keyed by the code), requests made to brokers
+  and CKAN sites. They are added up in memory (`count(db, …)`: a dict increment
   under a lock, no database work on the request) and written every `FLUSH_S` seconds by a thread
   of each process (`flush(db)`): one `UPDATE … SET value = value + n` per key, so any number of
   web workers add up correctly. At most `FLUSH_S` seconds of counts are lost when a process dies.
@@ -33,10 +34,10 @@ from timezones import JST
 
 log = logging.getLogger(__name__)
 
-COUNTED = ("map_requests", "api_requests", "dashboard_views", "source_requests")
+COUNTED = ("map_requests", "api_requests", "dashboard_views", "portal_views", "source_requests")
 MEASURED = ("layers", "features", "storage_bytes", "readings", "alert_mails", "staff_accounts")
 METRICS = ("layers", "features", "storage_bytes", "readings", "source_requests", "map_requests", "api_requests",
-           "dashboard_views", "alert_mails", "staff_accounts")
+           "dashboard_views", "portal_views", "alert_mails", "staff_accounts")
 NO_ORG = 0
 FLUSH_S = 60.0
 MAX_KEYS = 20000  # distinct keys held between flushes (a flood of made-up ids cannot fill memory)
@@ -176,6 +177,7 @@ def _owners(s: Session, counts: dict) -> dict[tuple, int | None]:
 
     layer_ids = {key for (metric, key, org) in counts if org is None and metric in ("map_requests", "api_requests")}
     slugs = {key for (metric, key, org) in counts if org is None and metric == "dashboard_views"}
+    codes = {key for (metric, key, org) in counts if org is None and metric == "portal_views"}
     out: dict[tuple, int | None] = {}
     ids = list(layer_ids)
     for i in range(0, len(ids), 500):
@@ -186,6 +188,12 @@ def _owners(s: Session, counts: dict) -> dict[tuple, int | None]:
         for slug, org in s.execute(select(Dashboard.slug, Dashboard.organisation_id)
                                    .where(Dashboard.slug.in_(slug_list[i:i + 500]))):
             out[("dashboard_views", slug)] = org
+    if codes:
+        from store.models import Organisation
+
+        for code, org in s.execute(select(Organisation.code, Organisation.id)
+                                   .where(Organisation.code.in_(sorted(codes)[:500]))):
+            out[("portal_views", code)] = org
     return out
 
 

@@ -1,7 +1,9 @@
 """Onboarding a city in headless Chromium, as a new user would: a prefecture admin adds 七尾市
 (code `nanao`) with its boundary and invites its administrator; the invite mail arrives at a local
 SMTP server (aiosmtpd); the invitee sets a password, adds an editor; the editor uploads and
-publishes a layer; `/o/nanao` shows it, framed on 七尾市."""
+publishes a layer; `/o/nanao` shows it, framed on 七尾市; 七尾市's administrator finds each step in
+`/staff/audit` with the right person and the layer, its features and the public requests made to it
+in `/staff/usage`."""
 from __future__ import annotations
 
 import re
@@ -103,5 +105,26 @@ def test_admin_onboards_nanao_and_its_first_layer_reaches_its_portal(dash_duo, d
         assert not app_errors(dash_duo)
         dash_duo.driver.get(dash_duo.server_url + "/o/nowhere")
         dash_duo.wait_for_element("#portal-not-found", timeout=15)
+
+        # 7. 七尾市's administrator: /staff/audit shows each step with the right person ...
+        dash_duo.driver.get(dash_duo.server_url + "/login")
+        dash_duo.wait_for_element("#login-email", timeout=10).send_keys(boss)
+        dash_duo.find_element("#login-password").send_keys("nanao password 1")
+        dash_duo.find_element("#login-submit").click()
+        dash_duo.wait_for_element("#staff-layers-list, .staff-content", timeout=15)
+        dash_duo.driver.get(dash_duo.server_url + "/staff/audit")
+        audit = dash_duo.wait_for_element("#staff-audit-table", timeout=15).text
+        assert boss in audit and editor in audit and "七尾市ランデブーポイント" in audit
+        assert admin.email in audit  # the invite, made by the prefecture admin
+        # ... and /staff/usage 七尾市's layer, its features and the public requests made to it
+        dash_duo.driver.get(dash_duo.server_url + "/staff/usage")
+        table = dash_duo.wait_for_element("#staff-usage-table", timeout=15)
+        row = table.find_element("css selector", "tr.usage-row[data-org='nanao']")
+        assert "七尾市" in row.text
+        layers = dash_duo.find_element("#staff-usage-layers").text
+        assert "七尾市ランデブーポイント" in layers
+        layer_row = next(line for line in layers.splitlines() if "七尾市ランデブーポイント" in line)
+        assert int(layer_row.split()[-2].replace(",", "")) >= 1  # the portal map fetched its features
+        assert not app_errors(dash_duo)
     finally:
         sink.stop()

@@ -65,11 +65,13 @@ def test_requests_served_are_counted_per_layer_and_organisation(client, app_db, 
     assert after["map_requests"] - before["map_requests"] == 2
     assert after["api_requests"] - before["api_requests"] == 5
     assert after["staff_accounts"] >= 2
-    # the organisation's own admin sees only theirs; an editor may not use the API; nor anonymous
-    own = usage_of(client, who["hakui_admin"])
-    assert [o["organisation"] for o in own["organisations"]] == ["hakui"]
-    assert all(r["organisation"] == "hakui" for r in own["layers"])
-    assert client.get("/api/usage", headers=who["kaga"].auth).status_code == 403
+    # the organisation's own admin and its editors see only theirs (as /staff/usage); anonymous nothing
+    for person in (who["hakui_admin"], who["hakui"]):
+        own = usage_of(client, person)
+        assert [o["organisation"] for o in own["organisations"]] == ["hakui"]
+        assert all(r["organisation"] == "hakui" for r in own["layers"])
+    other = usage_of(client, who["kaga"])  # 加賀市's editor: 羽咋市's layer is never in it
+    assert [o["organisation"] for o in other["organisations"]] == ["kaga"] and layer_row(other, lid) is None
     assert client.get("/api/usage").status_code == 401
     assert client.get("/api/usage?month=2026-13", headers=who["admin"].auth).status_code == 400
     assert client.get("/api/usage?month=garbage", headers=who["admin"].auth).status_code == 400
@@ -185,3 +187,36 @@ def test_the_worker_runs_the_usage_and_audit_purge_jobs(tmp_path, db, people):
     with db.session() as s:
         totals = usage.report(s, usage.month_of())["totals"][people["kaga"].organisation_id]
     assert totals["source_requests"] == 3 and totals["staff_accounts"] == 1
+
+
+def test_portal_views_and_layer_requests_show_for_the_owning_organisation(client, app_db, who, dash_app):
+    """Page loads of /o/<code> count for that organisation; the requests served per layer appear in
+    /staff/usage (and its CSV) of the organisation owning the layer, and nowhere else."""
+    from tests.staff_helpers import login
+
+    name = "加賀の集計" + uuid.uuid4().hex[:6]
+    lid = upload(client, who["kaga"], GEOJSON, visibility="public", name=name).get_json()["id"]
+    before = org_row(usage_of(client, who["admin"]), "kaga")["portal_views"]
+    hakui_before = org_row(usage_of(client, who["admin"]), "hakui")["portal_views"]
+    for _ in range(3):
+        assert client.get("/o/kaga").status_code == 200
+    assert client.get("/o/kaga?lang=en").status_code == 200
+    assert client.get("/o/no-such-city").status_code in (200, 404)  # not counted for anyone
+    assert client.get(f"/api/layers/{lid}/features?v=1").status_code == 200
+    assert client.get(f"/api/layers/{lid}/features").status_code == 200
+    body = usage_of(client, who["admin"])
+    assert org_row(body, "kaga")["portal_views"] == before + 4
+    assert org_row(body, "hakui")["portal_views"] == hakui_before
+    assert layer_row(body, lid) == {"organisation": "kaga", "layer": lid, "map_requests": 1, "api_requests": 1}
+    # 加賀市's editor sees the layer's figures in /staff/usage and its CSV; 羽咋市's editor does not
+    kaga = login(dash_app.server.test_client(), who["kaga"].email)
+    page = kaga.post("/_dash-update-component", json={
+        "output": ".._pages_content.children..._pages_store.data..",
+        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+        "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/staff/usage"},
+                   {"id": "_pages_location", "property": "search", "value": "?lang=ja"}],
+        "state": [], "changedPropIds": ["_pages_location.pathname"]}).get_data(as_text=True)
+    assert name in page and "組織ポータル" in page
+    assert name in kaga.get("/staff/usage.csv?lang=ja").get_data().decode("utf-8-sig")
+    hakui = login(dash_app.server.test_client(), who["hakui"].email)
+    assert name not in hakui.get("/staff/usage.csv?lang=ja").get_data().decode("utf-8-sig")
