@@ -8,7 +8,7 @@ Readings flagged `implausible` (store/plausibility.py) are in no series, bucket 
 `store.sensors.add_reading` / `add_readings` keep it up to date in the transaction that stores the
 readings (`add_to_rollups`), `prune_readings` deletes readings and their rollups together, and
 `rebuild_rollups` recomputes it from the readings in one INSERT … SELECT … GROUP BY (start-up of a
-database that has readings but no rollups yet: `ensure_rollups`, called by `Database.create_all`).
+database that has readings but no rollups yet: `ensure_rollups`, called by `store.schema.create_all`).
 
 `bucketed` answers hour and day buckets from the rollups for the whole hours of the range and from the
 readings for the partial hours at its two ends — one GROUP BY over both — so the answer is the same as

@@ -13,6 +13,7 @@ os.environ.setdefault("DASH_TEST_CHROMEPATH", shutil.which("chromium") or "/usr/
 
 from settings import Settings  # noqa: E402
 from store.db import Database  # noqa: E402
+from store.schema import create_all  # noqa: E402
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -48,7 +49,7 @@ def db_url(request, tmp_path):
 @pytest.fixture
 def db(db_url):
     database = Database(db_url)
-    database.create_all()
+    create_all(database)
     yield database
     database.dispose()
 
