@@ -36,10 +36,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.db import Base, UTCDateTime
 from store.models import Reading, Sensor
+from timezones import JST_OFFSET_SECONDS
 
 STEPS = {"10min": 600, "hour": 3600, "day": 86400}
 FUNCS = ("avg", "min", "max", "sum", "count", "last")
-JST_OFFSET = 9 * 3600  # seconds east of UTC; buckets are aligned on JST midnights
+JST_OFFSET = JST_OFFSET_SECONDS  # buckets are aligned on JST midnights
 HOUR = 3600
 AVG_DECIMALS = 3
 SUM_DECIMALS = 6  # the sum of hourly sums and the sum of the readings may differ in the last bits

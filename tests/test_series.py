@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select, text
@@ -13,9 +13,9 @@ from store.models import Reading
 from store.schema import create_all
 from store.sensors import add_reading, add_readings, upsert_sensor
 from store.series import ReadingRollup
+from timezones import JST
 
 UTC = UTC
-JST = timezone(timedelta(hours=9))
 
 
 def jst(*a) -> datetime:
