@@ -131,3 +131,37 @@ def orion():
     server = FakeOrion().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def kaga(app_db):
+    """An editor of 加賀市 in the shared app (`app_db`), with an API token: a
+    `tests.staff_helpers.Person` (`.email`, `.token`, `.auth` headers); a new person for each test."""
+    from tests.staff_helpers import make_person
+
+    return make_person(app_db, "kaga")
+
+
+@pytest.fixture
+def hakui(app_db):
+    """An editor of 羽咋市 in the shared app, like `kaga`: the other organisation, who must see
+    nothing private of 加賀市."""
+    from tests.staff_helpers import make_person
+
+    return make_person(app_db, "hakui")
+
+
+@pytest.fixture
+def admin(app_db):
+    """A prefecture admin (石川県, "ishikawa") in the shared app, like `kaga`."""
+    from store.users import ADMIN
+    from tests.staff_helpers import make_person
+
+    return make_person(app_db, "ishikawa", ADMIN)
+
+
+@pytest.fixture
+def app_people(kaga, hakui, admin) -> dict:
+    """The three people of `kaga`, `hakui` and `admin` keyed "kaga", "hakui", "admin": staff of the
+    shared app with API tokens (`people` is their counterpart in a fresh store)."""
+    return {"kaga": kaga, "hakui": hakui, "admin": admin}
