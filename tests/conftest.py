@@ -165,3 +165,17 @@ def app_people(kaga, hakui, admin) -> dict:
     """The three people of `kaga`, `hakui` and `admin` keyed "kaga", "hakui", "admin": staff of the
     shared app with API tokens (`people` is their counterpart in a fresh store)."""
     return {"kaga": kaga, "hakui": hakui, "admin": admin}
+
+
+@pytest.fixture(scope="module")
+def who(dash_app) -> dict:
+    """Staff of the shared app with API tokens, made once per test file: "kaga", "hakui" (editors),
+    "admin" (prefecture admin), "kaga_admin" and "hakui_admin" (their organisations' managers), as
+    `tests.staff_helpers.Person`."""
+    from tests.staff_helpers import make_org_admin, make_people
+
+    db = dash_app.server.extensions["ishikawa.db"]
+    people = make_people(db)
+    people["kaga_admin"] = make_org_admin(db, "kaga")
+    people["hakui_admin"] = make_org_admin(db, "hakui")
+    return people
