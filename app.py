@@ -14,6 +14,7 @@ from flask import Flask
 from i18n import t
 from settings import Settings
 from store.db import Database
+from store.schema import create_all
 
 log = logging.getLogger("ishikawa")
 ROOT = Path(__file__).resolve().parent
@@ -25,7 +26,7 @@ def init_store(settings: Settings) -> Database:
 
     db = Database(settings.database_url)
     with db.init_lock():
-        db.create_all()
+        create_all(db)
         with db.session() as s:
             ensure_builtin(s, settings.data_path)
         if settings.demo_feed:

@@ -42,6 +42,7 @@ from store import alerts as sa  # noqa: E402
 from store.db import Database, utcnow  # noqa: E402
 from store.layers import ensure_organisation, upsert_layer  # noqa: E402
 from store.models import Sensor  # noqa: E402
+from store.schema import create_all  # noqa: E402
 from store.sensors import add_reading, upsert_sensor  # noqa: E402
 
 
@@ -94,7 +95,7 @@ def run(db_url: str, n_readings: int, n_rules: int, separate_worker: bool, batch
     ready.wait(10)
     smtp_url = f"smtp://127.0.0.1:{port}"
     db = Database(db_url)
-    db.create_all()
+    create_all(db)
     cfg = AlertConfig(base_url="http://127.0.0.1:8050", mail_from="alerts@bench.example")
     install(db, cfg)
     with db.session() as s:

@@ -33,6 +33,7 @@ from layers.cameras import camera_features  # noqa: E402
 from sources import cameras as cf  # noqa: E402
 from store.cameras import Camera, CameraImage  # noqa: E402
 from store.db import Database, utcnow  # noqa: E402
+from store.schema import create_all  # noqa: E402
 from store.users import organisation_by_code  # noqa: E402
 
 
@@ -80,7 +81,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{httpd.server_address[1]}/snapshot.jpg"
     tmp = Path(tempfile.mkdtemp(prefix="bench-cameras-"))
     db = Database(f"sqlite:///{tmp / 'bench.sqlite3'}")
-    db.create_all()
+    create_all(db)
     with db.session() as s:
         ensure_builtin(s, ROOT / "data")
         org = organisation_by_code(s, "hakui")

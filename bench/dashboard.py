@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import bindparam, text  # noqa: E402
 
 from store.db import Database, UTCDateTime, normalize_url  # noqa: E402
+from store.schema import create_all  # noqa: E402
 
 ATTR = "snowDepth"
 LAYER = "bench-sensors"
@@ -277,7 +278,7 @@ def main() -> None:
     url = url or f"sqlite:///{tmp}/bench.sqlite3"
     db = Database(url)
     try:
-        db.create_all()
+        create_all(db)
         print(f"database: {db.backend} ({url.split('?')[0]}); {args.sensors} sensors × {days:g} days "
               f"× every {args.every} min")
         f = fill(db, args.sensors, days, args.every)

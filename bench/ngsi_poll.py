@@ -27,6 +27,7 @@ from sources import broker_poll  # noqa: E402
 from sources.ngsi import NgsiClient  # noqa: E402
 from store.brokers import Source  # noqa: E402
 from store.db import Database  # noqa: E402
+from store.schema import create_all  # noqa: E402
 from tests.fake_orion import FakeOrion, as_orion_returns, fixture  # noqa: E402
 
 
@@ -66,7 +67,7 @@ def main() -> None:
         fast = timed(lambda: fetch(1000))
         with tempfile.TemporaryDirectory() as tmp:
             db = Database(os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.sqlite3")
-            db.create_all()
+            create_all(db)
             with db.session() as s:
                 ensure_builtin(s, ROOT / "data")
                 src = Source(name="bench", base_url=orion.url, entity_type="WeatherObserved", layer_prefix="bench")

@@ -87,10 +87,11 @@ def _ours(path: str, db_url: str, q) -> None:
     from layers.builtin import ensure_builtin
     from layers.manage import UploadOptions, publish_result, read_file
     from store.db import Database
+    from store.schema import create_all
     from store.users import ADMIN, create_user, get_user_by_email, staff_of
 
     db = Database(db_url)
-    db.create_all()
+    create_all(db)
     with db.session() as s:
         ensure_builtin(s, ROOT / "data")
         if get_user_by_email(s, "bench@example.jp") is None:

@@ -472,13 +472,6 @@ def panel_csv(answer: dict) -> bytes:
     return "\ufeff".encode() + buf.getvalue().encode("utf-8")
 
 
-def refresh_seconds(doc: dict) -> int:
-    return REFRESH.get(doc.get("refresh", "off"), 0)
-
-
-
-
-
 # --- preview (the editor) -------------------------------------------------------------------------
 
 def preview_panel(db, staff: Staff | None, doc: dict, panel, params: ViewParams,

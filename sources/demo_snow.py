@@ -12,7 +12,7 @@ import csv
 import hashlib
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sources.geojson_file import read_features
@@ -105,10 +105,6 @@ def report_times(since: datetime | None, until: datetime) -> list[datetime]:
         times.append(t)
         t -= step
     return sorted(times)
-
-
-def utc(dt: datetime) -> datetime:
-    return dt.astimezone(UTC)
 
 
 FEED_NAME = "demo-snow"

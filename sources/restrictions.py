@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from sources.text import nfkc
@@ -143,10 +142,6 @@ def restriction_rows(features: list[dict], prefix: str, default_source: str = ""
     return rows, problems
 
 
-def looks_like_restrictions(columns: list[str]) -> bool:
-    return _has({c: 1 for c in columns}, KIND_NAMES)
-
-
 # --- demo restrictions on the shipped network ---
 
 DEMO_JOB_NAME = "demo-restrictions"
@@ -223,10 +218,6 @@ def demo_tick(db: Database, data_path: Path, now: datetime | None = None) -> int
         if layer is not None:
             layer.version = (layer.version or 0) + 1
     return n
-
-
-def remove_demo(s: Session) -> None:
-    s.execute(delete(RoadRestriction).where(RoadRestriction.origin == "demo"))
 
 
 # --- the upload readers, for device and restriction lists ---

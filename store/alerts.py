@@ -257,7 +257,7 @@ def states_of(s: Session, keys: set[tuple[int, str]], now: datetime | None = Non
 # when the owner is a prefecture admin. A public rule (residents subscribe to it) only ever sees
 # public data, whoever made it. Every way a rule selects sensors (one sensor, a layer, an area, all,
 # road segments' nearby sensors) goes through these functions; a staff member viewing the history
-# uses the same rule with `staff_scope`.
+# uses the same rule (their organisation's scope; everything for prefecture admins).
 
 PUBLIC_ONLY: tuple = ("public",)
 EVERYTHING: tuple = ("all",)
@@ -284,12 +284,6 @@ def rule_scope(s: Session, rule, cache: dict | None = None) -> tuple:
     if cache is not None:
         cache[key] = scope
     return scope
-
-
-def staff_scope(staff) -> tuple:
-    if staff is None:
-        return PUBLIC_ONLY
-    return EVERYTHING if staff.is_admin else ("org", staff.organisation_id)
 
 
 def scope_sees(scope: tuple, layer: Layer | None) -> bool:
@@ -436,11 +430,6 @@ def release_claims(s: Session, mail_ids: list[int]) -> None:
                   .execution_options(synchronize_session=False))
 
 
-def mark_sent(s: Session, mail_id: int, now: datetime) -> None:
-    s.execute(update(OutboxMail).where(OutboxMail.id == mail_id)
-              .values(status=SENT, sent_at=now, last_error="").execution_options(synchronize_session=False))
-
-
 def mark_failed_attempt(s: Session, mail_id: int, now: datetime, error: str, retry_in: timedelta | None) -> None:
     """Back to the queue after retry_in, or FAILED for good when retry_in is None."""
     values = dict(last_error=error[:2000], claimed_at=None)
@@ -459,9 +448,9 @@ def outbox_counts(s: Session) -> dict[str, int]:
 def history(s: Session, organisation_id: int | None, all_orgs: bool, since: datetime | None = None,
             rule_id: int | None = None, kinds: list[str] | None = None,
             limit: int = 500, scope: tuple | None = None) -> tuple[list[AlertEvent], list[OutboxMail]]:
-    """Events and mails of an organisation (all: admins), newest first. `scope` (staff_scope of the
-    viewer; default: the organisation's own) drops every event about a place on a layer the viewer
-    may not see, and the mails of those events."""
+    """Events and mails of an organisation (all: admins), newest first. `scope` (PUBLIC_ONLY, EVERYTHING
+    or ("org", id); default: the organisation's own, everything with `all_orgs`) drops every event about
+    a place on a layer the viewer may not see, and the mails of those events."""
     qe = select(AlertEvent).order_by(AlertEvent.at.desc(), AlertEvent.id.desc()).limit(limit)
     qm = select(OutboxMail).order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc()).limit(limit)
     if not all_orgs:

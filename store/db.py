@@ -1,4 +1,4 @@
-"""Engine, sessions and the UTC datetime column type."""
+"""Engine, sessions and the UTC datetime column type (store/schema.py creates the tables)."""
 from __future__ import annotations
 
 import logging
@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, create_engine, event, inspect, text
+from sqlalchemy import DateTime, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -72,35 +72,6 @@ class Database:
     @property
     def backend(self) -> str:
         return self.engine.url.get_backend_name()
-
-    def create_all(self) -> None:
-        import store.models  # noqa: F401  (registers the tables of every feature)
-
-        Base.metadata.create_all(self.engine)
-        with self.engine.begin() as conn:  # schema changes of features (store/models.py) for older databases
-            conn.execute(text("DROP INDEX IF EXISTS ix_features_layer_bbox"))
-            conn.execute(text("CREATE INDEX IF NOT EXISTS ix_features_layer_order ON features (layer_id, id)"))
-            from store.users import upgrade_schema as upgrade_users
-
-            upgrade_users(conn)
-            from store.organisations import upgrade_schema as upgrade_organisations
-
-            upgrade_organisations(conn)
-            # readings.implausible (store/plausibility.py): a constant default, so adding it rewrites
-            # nothing on PostgreSQL and only the schema on SQLite
-            columns = {c["name"] for c in inspect(conn).get_columns("readings")}
-            if "implausible" not in columns:
-                exists = " IF NOT EXISTS" if self.backend == "postgresql" else ""  # two workers starting at once
-                conn.execute(text(f"ALTER TABLE readings ADD COLUMN{exists} implausible"
-                                  " BOOLEAN NOT NULL DEFAULT FALSE"))
-            # the covering index of series reads (store/series.py) carries the flag they filter on
-            conn.execute(text("DROP INDEX IF EXISTS ix_readings_series"))
-            conn.execute(text("CREATE INDEX IF NOT EXISTS ix_readings_cover"
-                              " ON readings (sensor_id, attribute, observed_at, value, implausible)"))
-        from store.series import ensure_rollups
-
-        with self.session() as s:  # hourly rollups of a database that had readings before them
-            ensure_rollups(s)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

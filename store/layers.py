@@ -24,10 +24,6 @@ def organisations(s: Session) -> dict[int, Organisation]:
     return {o.id: o for o in s.scalars(select(Organisation))}
 
 
-def get_layer(s: Session, layer_id: str) -> Layer | None:
-    return s.get(Layer, layer_id)
-
-
 def get_public_layer(s: Session, layer_id: str) -> Layer | None:
     """The layer if anyone may see it; None for unknown *and* private layers (no existence leak)."""
     layer = s.get(Layer, layer_id)

@@ -1,4 +1,6 @@
-"""Tables. Coordinates are WGS84 lon/lat; times are UTC."""
+"""The core tables (organisations, layers, features, sensors, readings, feeds); every other feature
+keeps its tables in a module of its own, and store/schema.py gathers them all.
+Coordinates are WGS84 lon/lat; times are UTC."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -110,25 +112,3 @@ class Feed(Base):
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     interval_s: Mapped[float] = mapped_column(Float, default=60.0)
-
-
-# Each feature keeps its tables in a module of its own (snow removal; staff users, tokens, layer
-# versions, menu groups and grids; alert rules, events, outbox; broker and CKAN sources); importing
-# it here registers them.
-import store.alerts  # noqa: E402,F401
-import store.audit  # noqa: E402,F401  (the audit log)
-import store.brokers  # noqa: E402,F401
-import store.cameras  # noqa: E402,F401  (cameras and their snapshots)
-import store.dashboards  # noqa: E402,F401  (dashboards and their versions)
-import store.grids  # noqa: E402,F401
-import store.jobs  # noqa: E402,F401  (last run of each periodic job)
-import store.layer_versions  # noqa: E402,F401
-import store.melters  # noqa: E402,F401  (snow-melting devices and their states)
-import store.menu_groups  # noqa: E402,F401
-import store.organisations  # noqa: E402,F401  (invites; organisations' lifecycle)
-import store.restrictions  # noqa: E402,F401  (road restrictions)
-import store.series  # noqa: E402,F401  (hourly rollups of readings)
-import store.snow  # noqa: E402,F401
-import store.uploads  # noqa: E402,F401
-import store.usage  # noqa: E402,F401  (usage counts per organisation and month)
-import store.users  # noqa: E402,F401

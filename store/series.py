@@ -8,7 +8,7 @@ Readings flagged `implausible` (store/plausibility.py) are in no series, bucket 
 `store.sensors.add_reading` / `add_readings` keep it up to date in the transaction that stores the
 readings (`add_to_rollups`), `prune_readings` deletes readings and their rollups together, and
 `rebuild_rollups` recomputes it from the readings in one INSERT … SELECT … GROUP BY (start-up of a
-database that has readings but no rollups yet: `ensure_rollups`, called by `Database.create_all`).
+database that has readings but no rollups yet: `ensure_rollups`, called by `store.schema.create_all`).
 
 `bucketed` answers hour and day buckets from the rollups for the whole hours of the range and from the
 readings for the partial hours at its two ends — one GROUP BY over both — so the answer is the same as
@@ -36,10 +36,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.db import Base, UTCDateTime
 from store.models import Reading, Sensor
+from timezones import JST_OFFSET_SECONDS
 
 STEPS = {"10min": 600, "hour": 3600, "day": 86400}
 FUNCS = ("avg", "min", "max", "sum", "count", "last")
-JST_OFFSET = 9 * 3600  # seconds east of UTC; buckets are aligned on JST midnights
+JST_OFFSET = JST_OFFSET_SECONDS  # buckets are aligned on JST midnights
 HOUR = 3600
 AVG_DECIMALS = 3
 SUM_DECIMALS = 6  # the sum of hourly sums and the sum of the readings may differ in the last bits

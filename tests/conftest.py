@@ -13,6 +13,7 @@ os.environ.setdefault("DASH_TEST_CHROMEPATH", shutil.which("chromium") or "/usr/
 
 from settings import Settings  # noqa: E402
 from store.db import Database  # noqa: E402
+from store.schema import create_all  # noqa: E402
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -48,7 +49,7 @@ def db_url(request, tmp_path):
 @pytest.fixture
 def db(db_url):
     database = Database(db_url)
-    database.create_all()
+    create_all(database)
     yield database
     database.dispose()
 
@@ -130,3 +131,51 @@ def orion():
     server = FakeOrion().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def kaga(app_db):
+    """An editor of 加賀市 in the shared app (`app_db`), with an API token: a
+    `tests.staff_helpers.Person` (`.email`, `.token`, `.auth` headers); a new person for each test."""
+    from tests.staff_helpers import make_person
+
+    return make_person(app_db, "kaga")
+
+
+@pytest.fixture
+def hakui(app_db):
+    """An editor of 羽咋市 in the shared app, like `kaga`: the other organisation, who must see
+    nothing private of 加賀市."""
+    from tests.staff_helpers import make_person
+
+    return make_person(app_db, "hakui")
+
+
+@pytest.fixture
+def admin(app_db):
+    """A prefecture admin (石川県, "ishikawa") in the shared app, like `kaga`."""
+    from store.users import ADMIN
+    from tests.staff_helpers import make_person
+
+    return make_person(app_db, "ishikawa", ADMIN)
+
+
+@pytest.fixture
+def app_people(kaga, hakui, admin) -> dict:
+    """The three people of `kaga`, `hakui` and `admin` keyed "kaga", "hakui", "admin": staff of the
+    shared app with API tokens (`people` is their counterpart in a fresh store)."""
+    return {"kaga": kaga, "hakui": hakui, "admin": admin}
+
+
+@pytest.fixture(scope="module")
+def who(dash_app) -> dict:
+    """Staff of the shared app with API tokens, made once per test file: "kaga", "hakui" (editors),
+    "admin" (prefecture admin), "kaga_admin" and "hakui_admin" (their organisations' managers), as
+    `tests.staff_helpers.Person`."""
+    from tests.staff_helpers import make_org_admin, make_people
+
+    db = dash_app.server.extensions["ishikawa.db"]
+    people = make_people(db)
+    people["kaga_admin"] = make_org_admin(db, "kaga")
+    people["hakui_admin"] = make_org_admin(db, "hakui")
+    return people

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.users import ADMIN, EDITOR, create_token, create_user
+from store.users import ADMIN, EDITOR, ORG_ADMIN, create_token, create_user
 
 PASSWORD = "correct horse battery"  # make_person
 PEOPLE_PASSWORD = "long enough password"  # the `people` fixture of conftest.py
@@ -36,6 +36,16 @@ def make_person(db, org: str, role: str = EDITOR) -> Person:
         user = create_user(s, email, PASSWORD, org, role)
         token = create_token(s, user)
     return Person(email, token, org, role)
+
+
+def make_org_admin(db, org: str) -> Person:
+    """An organisation's manager (role org_admin), with an API token."""
+    email = f"{org}-orgadmin-{uuid.uuid4().hex[:8]}@example.jp"
+    with db.session() as s:
+        user = create_user(s, email, PASSWORD, org, EDITOR)
+        user.role = ORG_ADMIN
+        token = create_token(s, user)
+    return Person(email, token, org, ORG_ADMIN)
 
 
 def make_people(db) -> dict[str, Person]:

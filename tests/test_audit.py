@@ -17,8 +17,8 @@ from store import audit
 from store.audit import AuditEntry
 from store.db import utcnow
 from store.models import Layer
-from store.users import EDITOR, User, create_token, create_user, staff_of
-from tests.staff_helpers import GEOJSON, PASSWORD, Person, make_people, upload
+from store.users import EDITOR, User, staff_of
+from tests.staff_helpers import GEOJSON, Person, upload
 
 ORG_ADMIN = "org_admin"
 
@@ -29,16 +29,6 @@ def entries(db, **where) -> list[AuditEntry]:
         for k, v in where.items():
             q = q.where(getattr(AuditEntry, k) == v)
         return list(s.scalars(q))
-
-
-def make_org_admin(db, org: str) -> Person:
-    """An organisation's manager (role org_admin), with an API token."""
-    email = f"{org}-orgadmin-{uuid.uuid4().hex[:8]}@example.jp"
-    with db.session() as s:
-        user = create_user(s, email, PASSWORD, org, EDITOR)
-        user.role = ORG_ADMIN
-        token = create_token(s, user)
-    return Person(email, token, org, ORG_ADMIN)
 
 
 def staff_for(db, person: Person):
@@ -196,15 +186,6 @@ def test_retention_setting():
 
 
 # --- through the app: every kind by token and by log-in, read back with its scope ----------------
-
-@pytest.fixture(scope="module")
-def who(dash_app):
-    db = dash_app.server.extensions["ishikawa.db"]
-    people = make_people(db)
-    people["kaga_admin"] = make_org_admin(db, "kaga")
-    people["hakui_admin"] = make_org_admin(db, "hakui")
-    return people
-
 
 def api_audit(client, person, **params):
     return client.get("/api/audit", query_string=params, headers=person.auth)

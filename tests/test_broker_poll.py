@@ -15,7 +15,7 @@ from store.brokers import SensorOrigin, Source
 from store.feeds import feed_states
 from store.models import Feature, Layer, Reading, Sensor
 from tests.conftest import make_settings
-from tests.fake_orion import FakeOrion, as_orion_returns, fixture, key_values
+from tests.fake_orion import as_orion_returns, fixture, key_values
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 T0 = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
@@ -104,13 +104,6 @@ def test_vehicle_is_a_fix_and_poi_a_point():
 
 
 # ------------------------------------------------------------------ polling
-
-
-@pytest.fixture
-def orion():
-    server = FakeOrion().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from PIL import Image
 from sources import cameras as cf
 from store.cameras import Camera, CameraImage, cameras_folder, is_stale
 from store.db import utcnow
-from tests.staff_helpers import make_people
 
 SCRIPT = b"<script>alert('x')</script>"
 
@@ -193,11 +192,6 @@ def test_demo_cameras_write_generated_labelled_images(db, people, tmp_path):
 
 
 # --- the API and the map, as the owner, another organisation and anonymous ---
-
-@pytest.fixture(scope="module")
-def who(dash_app):
-    return make_people(dash_app.server.extensions["ishikawa.db"])
-
 
 def post(client, person, body):
     return client.post("/api/cameras", data=orjson.dumps(body), headers=person.auth, content_type="application/json")

@@ -22,12 +22,6 @@ from tests.test_dashboards import private_sensor
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-@pytest.fixture
-def people(app_db):
-    return {"kaga": make_person(app_db, "kaga"), "hakui": make_person(app_db, "hakui"),
-            "admin": make_person(app_db, "ishikawa", "admin")}
-
-
 def staff(db, person):
     with db.session() as s:
         return staff_of(s, get_user_by_email(s, person.email))
@@ -168,9 +162,9 @@ def test_a_layer_items_panel_with_filters_from_the_form():
 
 # --- preview ------------------------------------------------------------------------------------------
 
-def test_preview_computes_an_unsaved_panel_with_the_staff_members_eyes(client, app_db, people):
-    kaga, hakui = staff(app_db, people["kaga"]), staff(app_db, people["hakui"])
-    secret = private_sensor(client, people["kaga"], value=654.25)
+def test_preview_computes_an_unsaved_panel_with_the_staff_members_eyes(client, app_db, app_people):
+    kaga, hakui = staff(app_db, app_people["kaga"]), staff(app_db, app_people["hakui"])
+    secret = private_sensor(client, app_people["kaga"], value=654.25)
     panel = {"id": "p1", "type": "stat", "query": {"kind": "sensor_latest", "sensors": [secret]},
              "grid": {"x": 0, "y": 0, "w": 3, "h": 4}}
     doc = {"slug": new_slug(), "title_ja": "x", "visibility": "private"}
@@ -213,20 +207,20 @@ def _form_values(panel_form: dict) -> dict:
     return {f"{FORM[k]}.value": v for k, v in panel_form.items()}
 
 
-def test_preview_callback_leaks_no_private_value_to_another_organisation(dash_app, client, app_db, people):
+def test_preview_callback_leaks_no_private_value_to_another_organisation(dash_app, client, app_db, app_people):
     from dashboards.editing import blank_form
 
-    secret = private_sensor(client, people["kaga"], value=321.75)
+    secret = private_sensor(client, app_people["kaga"], value=321.75)
     form = blank_form("stat", "sensor_latest")
     form.update(sensors=[secret], title_ja="p")
     values = {**_form_values(form), "dbe-preview.n_clicks": 1, "dbe-lang.data": "ja",
               "dbe-editing.data": {"index": None, "id": "p1"}, "dbe-doc.data": {"panels": []},
               "dbe-base.data": {}, "dbe-visibility.value": "private", "dbe-range.value": "now-24h",
               "dbe-slug.value": new_slug(), "dbe-title.value": "x"}
-    owner = login(dash_app.server.test_client(), people["kaga"].email)
+    owner = login(dash_app.server.test_client(), app_people["kaga"].email)
     status, body = call(owner, dash_app, "dbe-preview-box.children@", values, "dbe-preview.n_clicks")
     assert status == 200 and "321.75" in body  # the control: the owner sees the value
-    for who in (login(dash_app.server.test_client(), people["hakui"].email), dash_app.server.test_client()):
+    for who in (login(dash_app.server.test_client(), app_people["hakui"].email), dash_app.server.test_client()):
         status, body = call(who, dash_app, "dbe-preview-box.children@", values, "dbe-preview.n_clicks")
         assert "321.75" not in body and "秘密の観測点" not in body
         assert status == 204 or "見つかりません" in body or "ログイン" in body
@@ -234,11 +228,11 @@ def test_preview_callback_leaks_no_private_value_to_another_organisation(dash_ap
 
 # --- the walls through the callbacks -------------------------------------------------------------------
 
-def test_another_organisation_cannot_change_a_private_dashboard_through_the_pages(dash_app, client, app_db, people):
+def test_another_organisation_cannot_change_a_private_dashboard_through_the_pages(dash_app, client, app_db, app_people):
     slug = new_slug()
-    service.create(app_db, staff(app_db, people["kaga"]), private_doc(slug))
+    service.create(app_db, staff(app_db, app_people["kaga"]), private_doc(slug))
     before = snapshot(app_db, slug)
-    hakui = login(dash_app.server.test_client(), people["hakui"].email)
+    hakui = login(dash_app.server.test_client(), app_people["hakui"].email)
     anonymous = dash_app.server.test_client()
     save_values = {"dbe-save.n_clicks": 1, "dbe-orig.data": slug, "dbe-doc.data": {"panels": []}, "dbe-base.data": {},
                    "dbe-slug.value": slug, "dbe-title.value": "HACKED", "dbe-visibility.value": "public",
@@ -280,7 +274,7 @@ def test_another_organisation_cannot_change_a_private_dashboard_through_the_page
     assert "dbe-refused" in page and "加賀の非公開" not in page and "KAGA-INTERNAL-NOTE" not in page
     assert snapshot(app_db, slug) == before
     # the control: kaga's own editor may save through the same callback
-    kaga = login(dash_app.server.test_client(), people["kaga"].email)
+    kaga = login(dash_app.server.test_client(), app_people["kaga"].email)
     _status, body = call(kaga, dash_app, "dbe-save-result.children",
                          {**save_values, "dbe-visibility.value": "private", "dbe-title.value": "新しい題"},
                          "dbe-save.n_clicks")
@@ -288,13 +282,13 @@ def test_another_organisation_cannot_change_a_private_dashboard_through_the_page
     assert snapshot(app_db, slug)[2] == "新しい題"
 
 
-def test_a_refused_save_names_each_field_and_keeps_the_edits(dash_app, client, app_db, people):
+def test_a_refused_save_names_each_field_and_keeps_the_edits(dash_app, client, app_db, app_people):
     slug = new_slug()
-    secret = private_sensor(client, people["kaga"], value=11.5)
-    service.create(app_db, staff(app_db, people["kaga"]), private_doc(slug, secret))
+    secret = private_sensor(client, app_people["kaga"], value=11.5)
+    service.create(app_db, staff(app_db, app_people["kaga"]), private_doc(slug, secret))
     before = snapshot(app_db, slug)
-    kaga = login(dash_app.server.test_client(), people["kaga"].email)
-    panels = service.get_document(app_db, staff(app_db, people["kaga"]), slug)["panels"]
+    kaga = login(dash_app.server.test_client(), app_people["kaga"].email)
+    panels = service.get_document(app_db, staff(app_db, app_people["kaga"]), slug)["panels"]
     values = {"dbe-save.n_clicks": 1, "dbe-orig.data": slug, "dbe-doc.data": {"panels": panels}, "dbe-base.data": {},
               "dbe-slug.value": slug, "dbe-title.value": "", "dbe-visibility.value": "private",
               "dbe-range.value": "now-24h", "dbe-refresh.value": "off", "dbe-lang.data": "ja",
@@ -324,8 +318,8 @@ def _upload(data) -> str:
     return "data:application/json;base64," + base64.b64encode(raw).decode()
 
 
-def test_import_of_a_bad_json_lists_each_problem_and_stores_nothing(dash_app, app_db, people):
-    kaga = login(dash_app.server.test_client(), people["kaga"].email)
+def test_import_of_a_bad_json_lists_each_problem_and_stores_nothing(dash_app, app_db, app_people):
+    kaga = login(dash_app.server.test_client(), app_people["kaga"].email)
     with app_db.session() as s:
         count = len(sd.listed(s, None)) + len(list(s.scalars(__import__("sqlalchemy").select(sd.Dashboard))))
     bad = {"slug": "Bad Slug!", "title_ja": "", "refresh": "2s", "visibility": "secret",
@@ -357,7 +351,7 @@ def test_import_of_a_bad_json_lists_each_problem_and_stores_nothing(dash_app, ap
     _, body = call(kaga, dash_app, "sdash-import-result.children",
                    {"sdash-upload.contents": _upload(doc), "sdash-lang.data": "ja"}, "sdash-upload.contents")
     assert "読み込みました" in body
-    assert service.get_document(app_db, staff(app_db, people["kaga"]), doc["slug"])["organisation"] == "kaga"
+    assert service.get_document(app_db, staff(app_db, app_people["kaga"]), doc["slug"])["organisation"] == "kaga"
     # anonymous: nothing
     anon = dash_app.server.test_client()
     _, body = call(anon, dash_app, "sdash-import-result.children",
@@ -371,8 +365,8 @@ def _exists(db, slug) -> bool:
         return sd.by_slug(s, slug) is not None
 
 
-def test_list_page_create_duplicate_restore_delete_for_the_owner(dash_app, app_db, people):
-    kaga = login(dash_app.server.test_client(), people["kaga"].email)
+def test_list_page_create_duplicate_restore_delete_for_the_owner(dash_app, app_db, app_people):
+    kaga = login(dash_app.server.test_client(), app_people["kaga"].email)
     slug = new_slug()
     _, body = call(kaga, dash_app, "sdash-create-result.children",
                    {"sdash-create.n_clicks": 1, "sdash-new-title.value": "新しい盤", "sdash-new-title-en.value": "",
@@ -384,7 +378,7 @@ def test_list_page_create_duplicate_restore_delete_for_the_owner(dash_app, app_d
                    {"sdash-create.n_clicks": 1, "sdash-new-title.value": "x", "sdash-new-slug.value": new_slug(),
                     "sdash-new-org.value": "hakui", "sdash-lang.data": "ja"}, "sdash-create.n_clicks")
     assert "自分の団体" in body
-    k = staff(app_db, people["kaga"])
+    k = staff(app_db, app_people["kaga"])
     service.replace(app_db, k, slug, {**service.get_document(app_db, k, slug), "title_ja": "二版"})
     cid = {"type": "sdash-restore", "slug": slug, "v": 1}
     _, body = call(kaga, dash_app, "sdash-list.children",
@@ -403,8 +397,8 @@ def test_list_page_create_duplicate_restore_delete_for_the_owner(dash_app, app_d
     assert not _exists(app_db, slug)
 
 
-def test_the_editor_without_a_slug_creates_on_save(dash_app, app_db, people):
-    kaga = login(dash_app.server.test_client(), people["kaga"].email)
+def test_the_editor_without_a_slug_creates_on_save(dash_app, app_db, app_people):
+    kaga = login(dash_app.server.test_client(), app_people["kaga"].email)
     slug = new_slug()
     panel = {"id": "p1", "type": "bar", "title_ja": "避難所", "grid": {"x": 0, "y": 0, "w": 6, "h": 4},
              "query": {"kind": "layer_stats", "layer": "shelters", "group_by": "@area"}, "options": {}}
@@ -539,9 +533,9 @@ def test_build_a_dashboard_in_the_browser_and_see_it_public(dash_duo, dash_app, 
     assert not app_errors(dash_duo)
 
 
-def test_callbacks_answer_any_input_without_a_server_error(dash_app, app_db, people):
+def test_callbacks_answer_any_input_without_a_server_error(dash_app, app_db, app_people):
     """Anyone can POST anything to /_dash-update-component: wrong types get an answer, never a 500."""
-    kaga = login(dash_app.server.test_client(), people["kaga"].email)
+    kaga = login(dash_app.server.test_client(), app_people["kaga"].email)
     kaga.get("/")
     checked = 0
     for key, spec in dash_app.callback_map.items():

@@ -13,17 +13,10 @@ from dashboards import service
 from dashboards.model import parse_dashboard, time_window
 from refusal import Refused
 from store.db import utcnow
-from tests.staff_helpers import make_person
 
 
 def auth(person) -> dict:
     return person.auth if person else {}
-
-
-@pytest.fixture
-def people(app_db):
-    return {"kaga": make_person(app_db, "kaga"), "hakui": make_person(app_db, "hakui"),
-            "admin": make_person(app_db, "ishikawa", "admin")}
 
 
 def slug() -> str:
@@ -92,8 +85,8 @@ def test_time_window_relative_and_absolute():
 
 # --- API and the walls between organisations --------------------------------------------------------
 
-def test_create_read_replace_delete_and_who_sees_what(client, people):
-    kaga, hakui, admin = people["kaga"], people["hakui"], people["admin"]
+def test_create_read_replace_delete_and_who_sees_what(client, app_people):
+    kaga, hakui, admin = app_people["kaga"], app_people["hakui"], app_people["admin"]
     body = doc(visibility="private")
     assert client.post("/api/dashboards", json=body).status_code == 401
     r = client.post("/api/dashboards", json=body, headers=auth(kaga))
@@ -126,8 +119,8 @@ def test_create_read_replace_delete_and_who_sees_what(client, people):
     assert client.get(f"/api/dashboards/{s}", headers=auth(kaga)).status_code == 404
 
 
-def test_bad_bodies_are_4xx_with_fields_and_store_nothing(client, people):
-    kaga = people["kaga"]
+def test_bad_bodies_are_4xx_with_fields_and_store_nothing(client, app_people):
+    kaga = app_people["kaga"]
     for body in ("not json", [], {"slug": "x"}, {**doc(), "panels": "x"}, {**doc(), "extra": 1}):
         kw = {"data": body, "content_type": "application/json"} if isinstance(body, str) else {"json": body}
         r = client.post("/api/dashboards", headers={**auth(kaga), "Accept-Language": "en"}, **kw)
@@ -140,8 +133,8 @@ def test_bad_bodies_are_4xx_with_fields_and_store_nothing(client, people):
     assert client.get("/api/dashboards/nope/panels/" + "x" * 300 + "/data").status_code == 404
 
 
-def test_public_dashboard_refuses_private_data_and_unknown_equals_forbidden(client, people):
-    kaga, hakui = people["kaga"], people["hakui"]
+def test_public_dashboard_refuses_private_data_and_unknown_equals_forbidden(client, app_people):
+    kaga, hakui = app_people["kaga"], app_people["hakui"]
     mine = private_sensor(client, kaga)
     theirs = private_sensor(client, hakui, lon=136.78, lat=36.89)
     panel = {"id": "p", "type": "stat", "query": {"kind": "sensor_latest", "sensors": [mine]}}
@@ -164,8 +157,8 @@ def test_public_dashboard_refuses_private_data_and_unknown_equals_forbidden(clie
     assert r.status_code == 400
 
 
-def test_no_private_value_through_any_selection_of_a_public_dashboard(client, people):
-    kaga, hakui = people["kaga"], people["hakui"]
+def test_no_private_value_through_any_selection_of_a_public_dashboard(client, app_people):
+    kaga, hakui = app_people["kaga"], app_people["hakui"]
     secret = private_sensor(client, kaga, value=987.5)  # in 加賀市
     panels = [
         {"id": "area", "type": "table", "query": {"kind": "sensor_latest", "area": "加賀市"}},
@@ -189,8 +182,8 @@ def test_no_private_value_through_any_selection_of_a_public_dashboard(client, pe
     assert secret in r.get_data(as_text=True)
 
 
-def test_data_that_became_private_shows_no_access(client, app_db, people):
-    kaga = people["kaga"]
+def test_data_that_became_private_shows_no_access(client, app_db, app_people):
+    kaga = app_people["kaga"]
     sid = private_sensor(client, kaga)
     body = doc(visibility="private", panels=[{"id": "p", "type": "stat",
                                               "query": {"kind": "sensor_latest", "sensors": [sid]}}])
@@ -208,9 +201,9 @@ def test_data_that_became_private_shows_no_access(client, app_db, people):
 
 # --- panel data -------------------------------------------------------------------------------------
 
-def test_layer_stats_counts_like_a_hand_count(client, app_db, people):
+def test_layer_stats_counts_like_a_hand_count(client, app_db, app_people):
     body = doc()
-    client.post("/api/dashboards", json=body, headers=auth(people["kaga"]))
+    client.post("/api/dashboards", json=body, headers=auth(app_people["kaga"]))
     got = client.get(f"/api/dashboards/{body['slug']}/panels/shelters/data").json["data"]["bars"]
     import json
 
@@ -226,15 +219,15 @@ def test_layer_stats_counts_like_a_hand_count(client, app_db, people):
     # grouped by the municipality each point lies in
     by_area = {"id": "a", "type": "bar", "query": {"kind": "layer_stats", "layer": "shelters", "group_by": "@area"}}
     body = doc(panels=[by_area])
-    client.post("/api/dashboards", json=body, headers=auth(people["kaga"]))
+    client.post("/api/dashboards", json=body, headers=auth(app_people["kaga"]))
     bars = {b["label"]: b["value"] for b in
             client.get(f"/api/dashboards/{body['slug']}/panels/a/data").json["data"]["bars"]}
     assert sum(bars.values()) == sum(expected.values()) and set(bars) <= {"加賀市", "羽咋市", "能美市"}
 
 
-def test_text_panel_and_csv(client, people):
+def test_text_panel_and_csv(client, app_people):
     body = doc()
-    client.post("/api/dashboards", json=body, headers=auth(people["kaga"]))
+    client.post("/api/dashboards", json=body, headers=auth(app_people["kaga"]))
     r = client.get(f"/api/dashboards/{body['slug']}/panels/note/data")
     assert r.json["data"]["markdown"].startswith("**太字**")
     r = client.get(f"/api/dashboards/{body['slug']}/panels/shelters/data.csv")
@@ -250,11 +243,11 @@ def test_csv_neutralises_formula_cells():
     assert "'=HYPERLINK" in text
 
 
-def test_one_computation_per_panel_per_interval_for_all_viewers(client, people):
+def test_one_computation_per_panel_per_interval_for_all_viewers(client, app_people):
     from store.cache import cache
 
     body = doc()
-    client.post("/api/dashboards", json=body, headers=auth(people["kaga"]))
+    client.post("/api/dashboards", json=body, headers=auth(app_people["kaga"]))
     db = client.application.extensions["ishikawa.db"]
     now = utcnow()
     before = service.COMPUTATIONS["panels"]
@@ -267,8 +260,8 @@ def test_one_computation_per_panel_per_interval_for_all_viewers(client, people):
     assert service.COMPUTATIONS["panels"] - before == 4  # the next interval computes again
 
 
-def test_duplicate_versions_and_restore(client, app_db, people):
-    kaga, hakui = people["kaga"], people["hakui"]
+def test_duplicate_versions_and_restore(client, app_db, app_people):
+    kaga, hakui = app_people["kaga"], app_people["hakui"]
     body = doc()
     client.post("/api/dashboards", json=body, headers=auth(kaga))
     client.put(f"/api/dashboards/{body['slug']}", json={**body, "title_ja": "二版"}, headers=auth(kaga))
@@ -323,9 +316,9 @@ def test_openapi_describes_the_dashboard_routes_and_schema(client):
     assert {"series", "latest", "stats", "items", "progress", "events", "layers", "none"} <= kinds
 
 
-def test_catalog_lists_public_dashboards_only(client, people):
+def test_catalog_lists_public_dashboards_only(client, app_people):
     private = doc(visibility="private", title_ja="秘密のダッシュボード")
-    client.post("/api/dashboards", json=private, headers=auth(people["kaga"]))
+    client.post("/api/dashboards", json=private, headers=auth(app_people["kaga"]))
     from pages.catalog import dashboards_section
 
     with client.application.test_request_context("/catalog"):

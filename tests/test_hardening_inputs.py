@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from store import alerts as sa
 from store.brokers import Source
 from store.db import utcnow
-from tests.staff_helpers import make_person
 
 HUGE = "99999999999999999999999"
 FORTY = "9" * 40
@@ -23,11 +21,6 @@ def is_our_error(resp, status: int | tuple) -> bool:
         return False
     body = resp.get_json()
     return isinstance(body, dict) and {"error", "message", "details"} <= set(body)
-
-
-@pytest.fixture
-def kaga(app_db):
-    return make_person(app_db, "kaga")
 
 
 def _counts(app_db):

@@ -13,7 +13,6 @@ from store.brokers import Source
 from store.db import utcnow
 from store.models import Layer, Reading, Sensor
 from store.sensors import upsert_sensor
-from tests.staff_helpers import make_person
 
 
 def strict_json(text: str):
@@ -21,11 +20,6 @@ def strict_json(text: str):
     def refuse(const):
         raise ValueError(f"not JSON: {const}")
     return json.loads(text, parse_constant=refuse)
-
-
-@pytest.fixture
-def kaga(app_db):
-    return make_person(app_db, "kaga")
 
 
 def _readings(client, who, items, raw: bytes | None = None):

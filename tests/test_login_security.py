@@ -319,6 +319,7 @@ def test_older_databases_get_the_session_generation_column(tmp_path):
     import sqlalchemy as sa
 
     from store.db import Database
+    from store.schema import create_all
 
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
     engine = sa.create_engine(url)
@@ -330,7 +331,7 @@ def test_older_databases_get_the_session_generation_column(tmp_path):
         conn.execute(sa.text("CREATE TABLE login_failures (key VARCHAR PRIMARY KEY, count INTEGER)"))
     engine.dispose()
     db = Database(url)
-    db.create_all()
+    create_all(db)
     with db.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT session_generation FROM users WHERE id = 1")).scalar() == 0
         assert "login_failures" not in sa.inspect(conn).get_table_names()

@@ -7,12 +7,10 @@ import io
 from datetime import timedelta
 
 import orjson
-import pytest
 
 from sources import melters as mf
 from store.db import utcnow
 from store.melters import FAULT, RUNNING, STOPPED, MeltingDevice, MeltingStateChange, normalise_state, report_state
-from tests.staff_helpers import make_people
 
 
 def iso(dt) -> str:
@@ -69,11 +67,6 @@ def test_broker_entities_with_device_state_are_melters():
 
 
 # --- through the app --------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def who(dash_app):
-    return make_people(dash_app.server.extensions["ishikawa.db"])
-
 
 def readings(client, person, items):
     return client.post("/api/readings", data=orjson.dumps(items), headers=person.auth,

@@ -13,6 +13,7 @@ from store import series
 from store.layers import ensure_organisation, upsert_layer
 from store.models import Reading, Sensor
 from store.plausibility import RANGES, implausible
+from store.schema import create_all
 from store.sensors import add_reading, add_readings, readings, upsert_sensor
 from store.series import ReadingRollup
 from tests.test_alerts_mail import SENSOR, World, smtp  # noqa: F401  (the smtp fixture)
@@ -104,8 +105,8 @@ def test_an_old_database_gets_the_column(db):
         conn.execute(sa.text("DROP INDEX ix_readings_cover"))
         conn.execute(sa.text("ALTER TABLE readings DROP COLUMN implausible"))
         conn.execute(sa.text("CREATE INDEX ix_readings_series ON readings (sensor_id, attribute, observed_at, value)"))
-    db.create_all()
-    db.create_all()  # twice: nothing to do the second time
+    create_all(db)
+    create_all(db)  # twice: nothing to do the second time
     indexes = {ix["name"] for ix in sa.inspect(db.engine).get_indexes("readings")}
     assert "ix_readings_cover" in indexes and "ix_readings_series" not in indexes
     with db.session() as s:

@@ -13,7 +13,6 @@ import pytest
 from sources import restrictions as rs
 from store.db import utcnow
 from store.restrictions import ALTERNATING, CHAIN, CLOSURE, OTHER, WINTER, RoadRestriction, kind_of_text
-from tests.staff_helpers import make_people
 from timezones import JST
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -67,11 +66,10 @@ def test_demo_restrictions_lie_on_the_shipped_network_around_today(db, people):
 
 # --- through the app --------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def who(dash_app):
-    db = dash_app.server.extensions["ishikawa.db"]
-    rs.demo_tick(db, DATA)
-    return make_people(db)
+@pytest.fixture(scope="module", autouse=True)
+def demo_restrictions(dash_app):
+    """The demo road restrictions in the shared app, before the first test of this file."""
+    rs.demo_tick(dash_app.server.extensions["ishikawa.db"], DATA)
 
 
 def jst(dt) -> str:

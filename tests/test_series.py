@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select, text
@@ -10,11 +10,12 @@ from sqlalchemy import delete, func, select, text
 from store import series
 from store.layers import ensure_organisation, upsert_layer
 from store.models import Reading
+from store.schema import create_all
 from store.sensors import add_reading, add_readings, upsert_sensor
 from store.series import ReadingRollup
+from timezones import JST
 
 UTC = UTC
-JST = timezone(timedelta(hours=9))
 
 
 def jst(*a) -> datetime:
@@ -249,7 +250,7 @@ def test_start_up_builds_missing_rollups(db):
     with db.session() as s:
         assert rollup_rows(s) == before
         s.execute(delete(ReadingRollup))
-    db.create_all()  # what every start does
+    create_all(db)  # what every start does
     with db.session() as s:
         assert rollup_rows(s) == before
         assert not series.ensure_rollups(s)  # nothing to do the second time

@@ -411,10 +411,11 @@ def test_worker_registers_the_road_provider(tmp_path):
     from alerts import evaluation
     from settings import Settings
     from store.db import Database
+    from store.schema import create_all
     from worker import build_jobs
 
     db = Database(f"sqlite:///{tmp_path / 'w.sqlite3'}")
-    db.create_all()
+    create_all(db)
     build_jobs(Settings.from_env({"DATABASE_URL": db.url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
                                   "DEMO_FEED": "0"}), db)
     from layers.snowplow import road_alert_segments

@@ -1,40 +1,14 @@
 """`/api/sources` with staff tokens: organisations' own sources, validation, poll now, subscription."""
 from __future__ import annotations
 
-import uuid
-
 import orjson
 import pytest
 
 from store.brokers import Source
 from store.models import Layer
-from store.users import EDITOR, create_token, create_user
-from tests.fake_orion import FakeOrion, as_orion_returns, fixture
+from tests.fake_orion import as_orion_returns, fixture
 
 pytestmark = pytest.mark.usefixtures("loopback_sources")  # the fake servers listen on 127.0.0.1
-
-
-def _token(app_db, org: str) -> str:
-    with app_db.session() as s:
-        user = create_user(s, f"src-{uuid.uuid4().hex[:8]}@{org}.example.jp", "correct horse battery", org, EDITOR)
-        return create_token(s, user, "test")
-
-
-@pytest.fixture
-def kaga(app_db):
-    return {"Authorization": f"Bearer {_token(app_db, 'kaga')}"}
-
-
-@pytest.fixture
-def hakui(app_db):
-    return {"Authorization": f"Bearer {_token(app_db, 'hakui')}"}
-
-
-@pytest.fixture
-def orion():
-    server = FakeOrion().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -60,7 +34,7 @@ def test_no_token_no_access(client):
 
 
 def test_create_list_patch_delete_within_the_organisation(client, kaga, hakui, cleanup):
-    r = post(client, kaga, {"name": "api-test kaga snow", "base_url": "http://127.0.0.1:1026/",
+    r = post(client, kaga.auth, {"name": "api-test kaga snow", "base_url": "http://127.0.0.1:1026/",
                             "service": "kaga_city", "servicepath": "/snow", "entity_type": "WeatherObserved",
                             "token": "pep-secret", "interval_s": 120, "target": "readings"})
     assert r.status_code == 201, r.get_json()
@@ -70,16 +44,16 @@ def test_create_list_patch_delete_within_the_organisation(client, kaga, hakui, c
     assert src["notify_url"].endswith(f"/ngsi/notify/{src['id']}") and "token" not in src["notify_url"]
     assert len(src["notify_headers"]["X-Notify-Token"]) >= 32  # the secret, for a subscription made by hand
     sid = src["id"]
-    assert sid in [x["id"] for x in client.get("/api/sources", headers=kaga).get_json()["sources"]]
+    assert sid in [x["id"] for x in client.get("/api/sources", headers=kaga.auth).get_json()["sources"]]
     # another city's staff neither see nor change it
-    assert sid not in [x["id"] for x in client.get("/api/sources", headers=hakui).get_json()["sources"]]
-    assert client.get(f"/api/sources/{sid}", headers=hakui).status_code == 404
-    assert client.delete(f"/api/sources/{sid}", headers=hakui).status_code == 404
-    r = client.patch(f"/api/sources/{sid}", data=orjson.dumps({"interval_s": 300, "enabled": False}), headers=kaga,
+    assert sid not in [x["id"] for x in client.get("/api/sources", headers=hakui.auth).get_json()["sources"]]
+    assert client.get(f"/api/sources/{sid}", headers=hakui.auth).status_code == 404
+    assert client.delete(f"/api/sources/{sid}", headers=hakui.auth).status_code == 404
+    r = client.patch(f"/api/sources/{sid}", data=orjson.dumps({"interval_s": 300, "enabled": False}), headers=kaga.auth,
                      content_type="application/json")
     assert r.status_code == 200 and r.get_json()["interval_s"] == 300 and r.get_json()["enabled"] is False
-    assert client.delete(f"/api/sources/{sid}", headers=kaga).status_code == 204
-    assert client.get(f"/api/sources/{sid}", headers=kaga).status_code == 404
+    assert client.delete(f"/api/sources/{sid}", headers=kaga.auth).status_code == 204
+    assert client.get(f"/api/sources/{sid}", headers=kaga.auth).status_code == 404
 
 
 @pytest.mark.parametrize("body, field", [
@@ -94,7 +68,7 @@ def test_create_list_patch_delete_within_the_organisation(client, kaga, hakui, c
     ({"name": "api-test", "base_url": "http://x", "organisation": "hakui"}, "organisation"),
 ])
 def test_invalid_fields_are_400_with_details(client, kaga, body, field):
-    r = post(client, kaga, body)
+    r = post(client, kaga.auth, body)
     assert r.status_code == 400
     assert field in [d["field"] for d in r.get_json()["details"]]
 
@@ -103,15 +77,15 @@ def test_poll_now_and_subscription_against_a_broker(client, kaga, orion, app_db,
     weather = as_orion_returns(fixture("WeatherObserved.example-normalized.json"))
     weather["location"]["value"]["coordinates"] = [136.45, 36.31]
     orion.entities = [weather]
-    r = post(client, kaga, {"name": "api-test poll", "base_url": orion.url, "entity_type": "WeatherObserved",
+    r = post(client, kaga.auth, {"name": "api-test poll", "base_url": orion.url, "entity_type": "WeatherObserved",
                             "key_values": True})
     sid = r.get_json()["id"]
-    r = client.post(f"/api/sources/{sid}/poll", headers=kaga)
+    r = client.post(f"/api/sources/{sid}/poll", headers=kaga.auth)
     assert r.status_code == 200 and r.get_json()["result"]["readings"] == 1
     assert orion.requests[-1]["query"]["options"] == "count,keyValues"
-    src = client.get(f"/api/sources/{sid}", headers=kaga).get_json()
+    src = client.get(f"/api/sources/{sid}", headers=kaga.auth).get_json()
     assert src["status"]["status"] == "ok" and src["layers"] == [f"src{sid}-snow"]
-    r = client.post(f"/api/sources/{sid}/subscription", headers=kaga)
+    r = client.post(f"/api/sources/{sid}/subscription", headers=kaga.auth)
     assert r.status_code == 201 and len(r.get_json()["subscription_id"]) == 24
     sub = orion.subscriptions[-1]
     assert sub["notification"]["httpCustom"]["url"] == r.get_json()["notify_url"]
@@ -122,10 +96,10 @@ def test_poll_now_and_subscription_against_a_broker(client, kaga, orion, app_db,
     assert sub["notification"]["attrsFormat"] == "keyValues"
     # broker down: 502 with the reason, no crash
     orion.down()
-    r = client.post(f"/api/sources/{sid}/poll", headers=kaga)
+    r = client.post(f"/api/sources/{sid}/poll", headers=kaga.auth)
     assert r.status_code == 502 and "接続できませんでした" in r.get_json()["result"]["error"]
     # deleted: the layer keeps its data, and no feed is left to look stale forever
-    assert client.delete(f"/api/sources/{sid}", headers=kaga).status_code == 204
+    assert client.delete(f"/api/sources/{sid}", headers=kaga.auth).status_code == 204
     from store.models import Feed, Sensor
 
     with app_db.session() as s:
@@ -136,9 +110,9 @@ def test_poll_now_and_subscription_against_a_broker(client, kaga, orion, app_db,
 
 
 def test_deleting_a_source_cancels_its_subscription(client, kaga, orion, app_db, cleanup):
-    r = post(client, kaga, {"name": "api-test sub", "base_url": orion.url, "entity_type": "WeatherObserved"})
+    r = post(client, kaga.auth, {"name": "api-test sub", "base_url": orion.url, "entity_type": "WeatherObserved"})
     sid = r.get_json()["id"]
-    sub_id = client.post(f"/api/sources/{sid}/subscription", headers=kaga).get_json()["subscription_id"]
-    assert client.delete(f"/api/sources/{sid}", headers=kaga).status_code == 204
+    sub_id = client.post(f"/api/sources/{sid}/subscription", headers=kaga.auth).get_json()["subscription_id"]
+    assert client.delete(f"/api/sources/{sid}", headers=kaga.auth).status_code == 204
     last = orion.requests[-1]
     assert last["method"] == "DELETE" and last["path"] == f"/v2/subscriptions/{sub_id}"

@@ -10,12 +10,7 @@ from sqlalchemy import func, select
 
 from store.layer_versions import LayerVersion
 from store.models import Feature, Layer
-from tests.staff_helpers import BOM_CSV, CP932_CSV, GEOJSON, KML, make_people, upload
-
-
-@pytest.fixture
-def people(app_db):
-    return make_people(app_db)
+from tests.staff_helpers import BOM_CSV, CP932_CSV, GEOJSON, KML, upload
 
 
 def rows_of(path=BOM_CSV) -> list[list[str]]:
@@ -28,8 +23,8 @@ def csv_bytes(rows) -> bytes:
     return buf.getvalue().encode("cp932")
 
 
-def test_upload_cp932_csv_and_see_it_publicly(client, people):
-    resp = upload(client, people["kaga"], CP932_CSV, name="ドクターヘリ ランデブーポイント")
+def test_upload_cp932_csv_and_see_it_publicly(client, app_people):
+    resp = upload(client, app_people["kaga"], CP932_CSV, name="ドクターヘリ ランデブーポイント")
     assert resp.status_code == 201, resp.json
     body = resp.json
     assert body["feature_count"] == 251 and body["skipped"] == [] and body["format"] == "csv"
@@ -43,35 +38,36 @@ def test_upload_cp932_csv_and_see_it_publicly(client, people):
     assert fc["features"][0]["geometry"]["coordinates"] == [137.047636, 36.971283]
 
 
-def test_kml_and_geojson_uploads(client, people):
+def test_kml_and_geojson_uploads(client, app_people):
     for path in (KML, GEOJSON):
-        resp = upload(client, people["hakui"], path)
+        resp = upload(client, app_people["hakui"], path)
         assert resp.status_code == 201, resp.json
     assert resp.json["feature_count"] == 22
 
 
-def test_unplaceable_rows_refused_with_422_unless_skip(client, people, app_db):
+def test_unplaceable_rows_refused_with_422_unless_skip(client, app_people, app_db):
     rows = rows_of()[:6]
     rows[2][4] = ""  # row 3: no latitude
     rows[4][5] = "東経百三十七度"  # row 5: not a number
     data = csv_bytes(rows)
     before = _counts(app_db)
-    resp = upload(client, people["kaga"], data=data, filename="rows.csv")
+    resp = upload(client, app_people["kaga"], data=data, filename="rows.csv")
     assert resp.status_code == 422
     assert resp.json["error"] == "unplaceable_rows"
     assert [(d["row"], d["reason"]) for d in resp.json["details"]] == [(3, "row_no_coords"), (5, "row_bad_coords")]
     assert "緯度・経度が空欄" in resp.json["details"][0]["message"]
     assert _counts(app_db) == before  # nothing stored
-    resp = upload(client, people["kaga"], data=data, filename="rows.csv", on_invalid="skip")
+    resp = upload(client, app_people["kaga"], data=data, filename="rows.csv", on_invalid="skip")
     assert resp.status_code == 201 and resp.json["feature_count"] == 3
     assert [d["row"] for d in resp.json["skipped"]] == [3, 5]
     en = client.post("/api/layers", data={"file": (io.BytesIO(data), "r.csv"), "name": "x", "visibility": "public",
-                                          "group": "bousai"}, headers={**people["kaga"].auth, "Accept-Language": "en"})
+                                          "group": "bousai"},
+                     headers={**app_people["kaga"].auth, "Accept-Language": "en"})
     assert en.status_code == 422 and "cannot be placed" in en.json["message"]
     assert en.json["details"][0]["message"] == "Latitude/longitude is empty"
 
 
-def test_column_and_crs_overrides(client, people):
+def test_column_and_crs_overrides(client, app_people):
     from pyproj import Transformer
 
     tr = Transformer.from_crs("EPSG:4326", "EPSG:6675", always_xy=True)
@@ -81,13 +77,13 @@ def test_column_and_crs_overrides(client, people):
         e, n = tr.transform(float(r[5]), float(r[4]))
         out.append([r[2], f"{n:.3f}", f"{e:.3f}"])
     data = csv_bytes(out)
-    assert upload(client, people["kaga"], data=data).status_code == 422  # no coordinate columns found
-    resp = upload(client, people["kaga"], data=data, crs="EPSG:6675", lat_column="北", lon_column="東")
+    assert upload(client, app_people["kaga"], data=data).status_code == 422  # no coordinate columns found
+    resp = upload(client, app_people["kaga"], data=data, crs="EPSG:6675", lat_column="北", lon_column="東")
     assert resp.status_code == 201 and resp.json["crs"] == "EPSG:6675"
     fc = client.get(f"/api/layers/{resp.json['id']}/features").json
     expected = [float(rows[0][5]), float(rows[0][4])]
     assert fc["features"][0]["geometry"]["coordinates"] == pytest.approx(expected, abs=2e-6)
-    bad = upload(client, people["kaga"], data=data, crs="EPSG:0000001", lat_column="北", lon_column="東")
+    bad = upload(client, app_people["kaga"], data=data, crs="EPSG:0000001", lat_column="北", lon_column="東")
     assert bad.status_code == 400 and bad.json["error"] == "bad_crs"
 
 
@@ -96,8 +92,8 @@ def test_column_and_crs_overrides(client, people):
     ("no_file", 400, "no_file"), ("no_name", 400, "bad_request"), ("bad_group", 400, "bad_request"),
     ("empty", 422, "empty_file"), ("excel", 415, "unsupported_type"),
 ])
-def test_upload_errors(client, people, case, status, code):
-    kaga = people["kaga"]
+def test_upload_errors(client, app_people, case, status, code):
+    kaga = app_people["kaga"]
     if case == "no_token":
         resp = upload(client, None, CP932_CSV)
     elif case == "png":
@@ -119,15 +115,15 @@ def test_upload_errors(client, people, case, status, code):
     assert resp.json["error"] == code and resp.json["message"] and isinstance(resp.json["details"], list)
 
 
-def test_too_large_is_413(client, people, dash_app, monkeypatch):
+def test_too_large_is_413(client, app_people, dash_app, monkeypatch):
     server = dash_app.server
     monkeypatch.setitem(server.extensions, "ishikawa.settings",
                         server.extensions["ishikawa.settings"].with_(upload_max_mb=0))
-    resp = upload(client, people["kaga"], CP932_CSV)
+    resp = upload(client, app_people["kaga"], CP932_CSV)
     assert resp.status_code == 413 and resp.json["error"] == "too_large"
     # and when the whole request is over the server's limit, before any view runs
     monkeypatch.setitem(server.config, "MAX_CONTENT_LENGTH", 1000)
-    resp = upload(client, people["kaga"], CP932_CSV)
+    resp = upload(client, app_people["kaga"], CP932_CSV)
     assert resp.status_code == 413 and resp.json["error"] == "too_large"
 
 
@@ -137,8 +133,8 @@ def _counts(db):
                 s.scalar(select(func.count()).select_from(LayerVersion)))
 
 
-def test_replace_keeps_the_previous_version_and_rollback_restores_it(client, people, app_db):
-    kaga = people["kaga"]
+def test_replace_keeps_the_previous_version_and_rollback_restores_it(client, app_people, app_db):
+    kaga = app_people["kaga"]
     layer_id = upload(client, kaga, CP932_CSV).json["id"]
     resp = client.put(f"/api/layers/{layer_id}/data", headers=kaga.auth, content_type="multipart/form-data",
                       data={"file": (io.BytesIO(GEOJSON.read_bytes()), "hakui.geojson")})
@@ -152,10 +148,10 @@ def test_replace_keeps_the_previous_version_and_rollback_restores_it(client, peo
     assert client.post(f"/api/layers/{layer_id}/rollback", headers=kaga.auth).json["feature_count"] == 22
 
 
-def test_a_failed_replace_leaves_the_store_as_it_was(client, people, app_db, monkeypatch):
+def test_a_failed_replace_leaves_the_store_as_it_was(client, app_people, app_db, monkeypatch):
     import store.features as features
 
-    kaga = people["kaga"]
+    kaga = app_people["kaga"]
     layer_id = upload(client, kaga, CP932_CSV).json["id"]
     before = _counts(app_db)
     with app_db.session() as s:
@@ -180,8 +176,8 @@ def test_a_failed_replace_leaves_the_store_as_it_was(client, people, app_db, mon
     assert len(client.get(f"/api/layers/{layer_id}/features").json["features"]) == 251
 
 
-def test_patch_settings(client, people):
-    kaga = people["kaga"]
+def test_patch_settings(client, app_people):
+    kaga = app_people["kaga"]
     layer_id = upload(client, kaga, CP932_CSV).json["id"]
     resp = client.patch(f"/api/layers/{layer_id}", headers=kaga.auth, json={
         "name": "ランデブーポイント", "name_en": "Rendezvous points", "color": "#AA3300", "shape": "square",
@@ -196,8 +192,8 @@ def test_patch_settings(client, people):
     assert client.patch(f"/api/layers/{layer_id}", headers=kaga.auth, data="x").status_code == 400
 
 
-def test_delete(client, people, app_db):
-    kaga = people["kaga"]
+def test_delete(client, app_people, app_db):
+    kaga = app_people["kaga"]
     layer_id = upload(client, kaga, CP932_CSV).json["id"]
     client.post(f"/api/layers/{layer_id}/rollback", headers=kaga.auth)  # nothing to roll back to
     assert client.delete(f"/api/layers/{layer_id}", headers=kaga.auth).status_code == 204
@@ -207,13 +203,13 @@ def test_delete(client, people, app_db):
     assert client.delete(f"/api/layers/{layer_id}", headers=kaga.auth).status_code == 404
 
 
-def test_downloads_geojson_and_csv_with_bom_and_neutralised_cells(client, people):
+def test_downloads_geojson_and_csv_with_bom_and_neutralised_cells(client, app_people):
     rows = rows_of()[:4]
     rows[1][2] = "=HYPERLINK(\"http://evil.example\",\"click\")"
     rows[2][2] = "+81-76-000"
     rows[3][2] = "@SUM(A1)"
     rows[3][3] = "-2+3"
-    layer_id = upload(client, people["kaga"], data=csv_bytes(rows), filename="x.csv").json["id"]
+    layer_id = upload(client, app_people["kaga"], data=csv_bytes(rows), filename="x.csv").json["id"]
     gj = client.get(f"/api/layers/{layer_id}/download.geojson")
     assert gj.status_code == 200 and "attachment" in gj.headers["Content-Disposition"]
     assert orjson.loads(gj.data)["features"][0]["properties"]["名称"].startswith("=HYPERLINK")  # data unchanged

@@ -13,22 +13,13 @@ from sqlalchemy import select
 from store import usage
 from store.db import utcnow
 from store.usage import UsageCount
-from tests.staff_helpers import GEOJSON, make_people, upload
-from tests.test_audit import make_org_admin
+from tests.staff_helpers import GEOJSON, upload
 
 
 @pytest.fixture(autouse=True)
 def measure_now(monkeypatch):
     """Every report measures afresh (in use: when its figures are over a minute old)."""
     monkeypatch.setattr(usage, "MEASURE_AGE_S", -1)
-
-
-@pytest.fixture(scope="module")
-def who(dash_app):
-    db = dash_app.server.extensions["ishikawa.db"]
-    people = make_people(db)
-    people["hakui_admin"] = make_org_admin(db, "hakui")
-    return people
 
 
 def usage_of(client, person, month=None) -> dict:

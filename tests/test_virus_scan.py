@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from layers.manage import Refused, UploadOptions, read_file
 from sources.virus_scan import ScannerUnavailable, VirusFound, scan
 from store.models import Feature, Layer
-from tests.staff_helpers import BOM_CSV, make_people, upload
+from tests.staff_helpers import BOM_CSV, upload
 
 # The EICAR anti-virus test file (harmless, detected by every scanner), put together at run time so
 # that no scanner on a developer's machine flags this source file itself.
@@ -150,11 +150,6 @@ def test_read_file_scans_before_any_reader(clamd, monkeypatch):
 
 # --- through the API and the staff pages ---
 
-@pytest.fixture
-def people(app_db):
-    return make_people(app_db)
-
-
 def _counts(db):
     with db.session() as s:
         return s.scalar(select(func.count()).select_from(Layer)), s.scalar(select(func.count()).select_from(Feature))
@@ -171,47 +166,47 @@ def configured(dash_app, monkeypatch):
     return set_url
 
 
-def test_api_upload_with_a_virus_is_422_naming_it_and_stores_nothing(client, people, app_db, clamd, configured,
+def test_api_upload_with_a_virus_is_422_naming_it_and_stores_nothing(client, app_people, app_db, clamd, configured,
                                                                      caplog):
     configured(clamd.tcp)
     before = _counts(app_db)
-    resp = upload(client, people["kaga"], data=EICAR, filename="points.csv")
+    resp = upload(client, app_people["kaga"], data=EICAR, filename="points.csv")
     assert resp.status_code == 422, resp.json
     assert resp.json["error"] == "virus_found" and resp.json["details"] == [{"signature": FOUND_AS}]
     assert FOUND_AS in resp.json["message"] and "ウイルス" in resp.json["message"]
     en = client.post("/api/layers?lang=en", data={"file": (io.BytesIO(_zip("doc.kml", EICAR)), "map.kmz"),
                                                   "name": "x", "visibility": "public", "group": "bousai"},
-                     headers=people["kaga"].auth)
+                     headers=app_people["kaga"].auth)
     assert en.status_code == 422 and en.json["message"].startswith("A virus was found")
     assert FOUND_AS in en.json["message"]
     assert _counts(app_db) == before
-    assert f"virus {FOUND_AS} found" in caplog.text and people["kaga"].email in caplog.text
+    assert f"virus {FOUND_AS} found" in caplog.text and app_people["kaga"].email in caplog.text
     # a clean file still goes through the scan and is published
-    ok = upload(client, people["kaga"], BOM_CSV)
+    ok = upload(client, app_people["kaga"], BOM_CSV)
     assert ok.status_code == 201 and ok.json["feature_count"] == 251
 
 
-def test_api_replace_with_a_virus_keeps_the_data(client, people, app_db, clamd, configured):
+def test_api_replace_with_a_virus_keeps_the_data(client, app_people, app_db, clamd, configured):
     configured(clamd.unix)
-    layer_id = upload(client, people["kaga"], BOM_CSV).json["id"]
+    layer_id = upload(client, app_people["kaga"], BOM_CSV).json["id"]
     before = _counts(app_db)
-    resp = client.put(f"/api/layers/{layer_id}/data", headers=people["kaga"].auth, content_type="multipart/form-data",
-                      data={"file": (io.BytesIO(EICAR), "new.csv")})
+    resp = client.put(f"/api/layers/{layer_id}/data", headers=app_people["kaga"].auth,
+                      content_type="multipart/form-data", data={"file": (io.BytesIO(EICAR), "new.csv")})
     assert resp.status_code == 422 and resp.json["error"] == "virus_found"
     assert _counts(app_db) == before
     assert client.get(f"/api/layers/{layer_id}/features").json["features"][0]["properties"]["名称"]
 
 
-def test_api_upload_while_clamd_is_unreachable_is_503(client, people, app_db, configured):
+def test_api_upload_while_clamd_is_unreachable_is_503(client, app_people, app_db, configured):
     configured(f"tcp://127.0.0.1:{_free_port()}")
     before = _counts(app_db)
-    resp = upload(client, people["kaga"], BOM_CSV)
+    resp = upload(client, app_people["kaga"], BOM_CSV)
     assert resp.status_code == 503 and resp.json["error"] == "virus_scan_unavailable" and resp.json["message"]
     configured("")
-    layer_id = upload(client, people["kaga"], BOM_CSV).json["id"]
+    layer_id = upload(client, app_people["kaga"], BOM_CSV).json["id"]
     configured(f"unix:///nonexistent/{_free_port()}.ctl")
-    resp = client.put(f"/api/layers/{layer_id}/data", headers=people["kaga"].auth, content_type="multipart/form-data",
-                      data={"file": (io.BytesIO(BOM_CSV.read_bytes()), "new.csv")})
+    resp = client.put(f"/api/layers/{layer_id}/data", headers=app_people["kaga"].auth,
+                      content_type="multipart/form-data", data={"file": (io.BytesIO(BOM_CSV.read_bytes()), "new.csv")})
     assert resp.status_code == 503
     assert _counts(app_db)[0] == before[0] + 1  # only the upload made while no scanner was configured
 
@@ -235,8 +230,8 @@ def _stage(client, csrf, data: bytes, name: str):
                        data={"file": (io.BytesIO(data), name)})
 
 
-def test_staff_page_upload_with_a_virus_is_refused_before_staging(dash_app, people, clamd, configured):
-    client, csrf = _logged_in(dash_app, people["hakui"])
+def test_staff_page_upload_with_a_virus_is_refused_before_staging(dash_app, app_people, clamd, configured):
+    client, csrf = _logged_in(dash_app, app_people["hakui"])
     configured(clamd.tcp)
     before = _staged_files(dash_app)
     resp = _stage(client, csrf, EICAR, "eicar.csv")
@@ -266,11 +261,11 @@ def _callback(client, dash_app, output: str, values: dict) -> str:
     return resp.get_data(as_text=True)
 
 
-def test_staff_pages_scan_the_staged_file_again(dash_app, people, app_db, clamd, configured):
+def test_staff_pages_scan_the_staged_file_again(dash_app, app_people, app_db, clamd, configured):
     """A file staged before the scanner (or a signature) came is scanned on preview, publish and replace."""
     import json
 
-    client, csrf = _logged_in(dash_app, people["hakui"])
+    client, csrf = _logged_in(dash_app, app_people["hakui"])
 
     def stage_unscanned() -> str:
         configured("")
@@ -295,7 +290,7 @@ def test_staff_pages_scan_the_staged_file_again(dash_app, people, app_db, clamd,
     assert _counts(app_db) == before and _staged_files(dash_app) == staged
     # /staff/layers: replace a layer's data with the staged file
     configured("")
-    layer_id = upload(client, people["hakui"], BOM_CSV).json["id"]
+    layer_id = upload(client, app_people["hakui"], BOM_CSV).json["id"]
     token = stage_unscanned()
     configured(clamd.unix)
     before = _counts(app_db)

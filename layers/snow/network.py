@@ -116,12 +116,6 @@ def segment_table(s) -> tuple[int, list[Segment]]:
     return version, segs
 
 
-def network_segments(db) -> tuple[int, list[Segment]]:
-    """(network version, segments) kept per process until the network changes."""
-    with db.session() as s:
-        return segment_table(s)
-
-
 def network_view(db) -> dict:
     """Version (for the URL), centre, bounds and a zoom that fits the network (once per version)."""
     import orjson

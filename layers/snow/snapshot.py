@@ -130,8 +130,3 @@ def refresh_payload(db, cache, client_key: str | None, now: float,
     return key, delta_between(snapshot_cached(cache, client_key), new)
 
 
-def replay_time(now: float, minutes: float | None) -> float | None:
-    """The replayed moment for a slider value (minutes before now; 0 or more: live)."""
-    if minutes is None or minutes >= 0:
-        return None
-    return now + max(float(minutes), -24 * 60) * 60

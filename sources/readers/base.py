@@ -21,7 +21,6 @@ from shapely.geometry import mapping, shape
 from i18n import t
 from sources.readers.coords import in_japan, to_wgs84
 
-PREVIEW_ROWS = 20
 MAX_PROBLEMS_LISTED = 1000  # all are counted; this many are kept with their reasons
 
 
@@ -98,12 +97,10 @@ class ReadResult:
         return tuple(float(v) for v in shapely.total_bounds(geoms))
 
 
-
 def _scalar(value):
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return json.dumps(value, ensure_ascii=False)
-
 
 
 def scalar(value):
@@ -144,7 +141,6 @@ def transform_geometry(geom: dict, epsg: int) -> dict:
         return np.column_stack([xs, ys])
 
     return mapping(shapely.transform(shape(geom), fn))
-
 
 
 def unique_ids(features: list[dict]) -> None:

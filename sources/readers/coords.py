@@ -7,8 +7,8 @@
 - `CRS_CHOICES`: the CRSs offered to staff (WGS84, JGD2011, JGD2000, Tokyo Datum and the 19
   plane-rectangular zones of each datum); `resolve_crs(text)` accepts "EPSG:6675", "6675",
   URNs and OGC CRS84, and raises ValueError for anything pyproj does not know.
-- `is_plane_rectangular(epsg)`: Japanese plane-rectangular zones, whose X axis points NORTH
-  (X = northing, Y = easting). Readers must pass (easting, northing) = (Y, X) to `to_wgs84`.
+- Japanese plane-rectangular zones have their X axis pointing NORTH (X = northing, Y = easting):
+  readers must pass (easting, northing) = (Y, X) to `to_wgs84`.
 - `to_wgs84(epsg)`: a vectorisable function (xs, ys) -> (lons, lats) with always_xy order.
 """
 from __future__ import annotations
@@ -35,11 +35,6 @@ CRS_CHOICES: list[tuple[int, str]] = [
     (base + i, f"{datum} 平面直角座標系 {zone}系 (EPSG:{base + i})")
     for datum, base in ZONE_BASE.items() for i, zone in enumerate(ZONES)
 ]
-KNOWN_EPSG = {code for code, _ in CRS_CHOICES}
-
-
-def is_plane_rectangular(epsg: int | None) -> bool:
-    return epsg is not None and any(base <= epsg < base + 19 for base in ZONE_BASE.values())
 
 
 def is_geographic(epsg: int | None) -> bool:
