@@ -135,6 +135,26 @@
     }
   });
 
+  // a snow-depth sensor's popup (assets/map.js popupHtml) with the nearest camera's latest thumbnail,
+  // a link to the full image: the road as it looks beside the number (our own paths only)
+  NS.snowDepthPopup = function (feature, layer, context) {
+    var p = feature.properties || {}, keys = Object.keys(p);
+    if (!feature.properties || p.cluster || !keys.length || (keys.length === 1 && keys[0] === "id") || !NS.popupHtml) {
+      return;
+    }
+    var h = (context && context.hideout) || {}, html = NS.popupHtml(p, h.popup || {});
+    var own = function (u) { u = String(u || ""); return /^\/api\/cameras\/[^/?#]+\/(thumb|latest)\.jpg$/.test(u) ? u : ""; };
+    if (p.camera_id && own(p.camera_thumb) && own(p.camera_url)) {
+      var labels = h.camera || {}, name = (h.lang === "en" ? p.camera_name_en : p.camera_name) || p.camera_name || "";
+      var title = fill(labels.title, {name: name, m: p.camera_m});
+      html = html.replace(/<\/div>$/, '<div class="snow-depth-camera"><a href="' + esc(own(p.camera_url)) +
+        '" target="_blank" rel="noopener">' + esc(title) + '<br><img class="camera-thumb" width="240" loading="lazy" src="' +
+        esc(own(p.camera_thumb)) + '" alt="' + esc(fill(labels.alt, {name: name})) + '"></a></div></div>');
+    }
+    layer.bindPopup(html, {maxWidth: Math.min(300, (window.innerWidth || 400) - 90),
+                           autoPanPaddingTopLeft: [56, 150], autoPanPaddingBottomRight: [12, 12]});
+  };
+
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function jstParts(epoch) { return new Date((epoch + 9 * 3600) * 1000); }
   function jst(epoch) {
