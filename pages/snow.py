@@ -26,7 +26,7 @@ from dash import (
 
 from auth import current_staff
 from components.basemaps import BASEMAPS, basemap_attribution
-from components.snow import legend
+from components.snow import legend, overlay_legend
 from i18n import normalize_lang, t
 from layers.base import layer_name
 from layers.registry import kind_of
@@ -168,6 +168,7 @@ def layout(lang: str | None = None, **query):
                        className="snow-report-link"),
                 html.Div(legend(legend_items(lang, DEFAULT_HOURS), lang), className="snow-side-legend",
                          id="snow-side-legend"),
+                overlay_legend(lang),
                 html.Div(className="snow-time", children=[
                     html.Div(className="snow-time-head", children=[
                         html.Span(_mode_text(True, now, lang), id="snow-mode", className="snow-mode"),
