@@ -1,7 +1,7 @@
 """Evaluation of the rules: new readings and changed layers against the rules that watch them
 (`process_readings`, `process_layers`, called by alerts/hooks.py inside the writing transaction),
 a rule just saved (`evaluate_now`), and the passing of time (`tick`, the worker job: no data,
-for-N-minutes, repeats, mails held over quiet hours, road rules).
+for-N-minutes, repeats, mails held over quiet hours, road rules, snow-melting device rules).
 
 Road rules get their segments from providers:
 `register_road_provider(fn)`, fn(session, rule, now) -> [{"subject", "name_ja", "name_en", "lon",
@@ -21,7 +21,7 @@ from alerts import engine
 from alerts.config import AlertConfig
 from alerts.engine import Condition, State, Transition
 from alerts.notification import record
-from alerts.watch import Sight, rule_watches_sensor, sensor_place, watched_sensors
+from alerts.watch import Sight, device_place, rule_watches_sensor, sensor_place, watched_devices, watched_sensors
 from store import alerts as sa
 from store.db import Database
 from store.models import Feature, Sensor
@@ -162,10 +162,54 @@ def evaluate_road(s: Session, config: AlertConfig, rule: sa.AlertRule, segments:
     return events
 
 
+# --- snow-melting devices ---------------------------------------------------------------------------
+# A device rule's value per device: 1 while it reports 故障 (fault) — or, unless options.stale is
+# false, while it has stopped reporting —, 0 otherwise; the rule fires at >= 1 and clears at 0. The
+# value is observed when the device reported (or when it became stale), so one report is one value.
+DEVICE_BAD, DEVICE_OK = 1.0, 0.0
+
+
+def device_value(device, rule: sa.AlertRule, now: datetime) -> tuple[float, datetime] | None:
+    from datetime import timedelta
+
+    from store.melters import FAULT, STALE_INTERVALS, is_stale
+
+    if device.reported_at is None:
+        return None  # never reported: nothing to say yet
+    if (rule.options or {}).get("stale", True) and is_stale(device, now):
+        return DEVICE_BAD, device.reported_at + timedelta(seconds=STALE_INTERVALS * max(device.interval_s, 30))
+    return (DEVICE_BAD if device.state == FAULT else DEVICE_OK), device.reported_at
+
+
+def evaluate_devices(s: Session, config: AlertConfig, rule: sa.AlertRule, now: datetime,
+                     states: dict | None = None) -> list[sa.AlertEvent]:
+    """A device rule against the devices it may see; a device's value is applied once per report."""
+    values = []
+    for device in watched_devices(s, rule, Sight(s)):
+        v = device_value(device, rule, now)
+        if v is not None:
+            values.append((device, *v))
+    states = states if states is not None else {}
+    missing = {(rule.id, d.id) for d, _, _ in values if (rule.id, d.id) not in states}
+    if missing:
+        states.update(sa.states_of(s, missing, now))
+    events = []
+    for device, value, observed_at in values:
+        row = states.get((rule.id, device.id))
+        if row is not None and row.last_observed_at is not None and observed_at <= row.last_observed_at:
+            continue  # this report was seen already
+        events += _apply(s, config, rule, device.id, device_place(device), states, now,
+                         lambda c, st, value=value, observed_at=observed_at:
+                         engine.on_value(c, st, value, observed_at, now, config.late_after))
+    return events
+
+
 def evaluate_now(s: Session, config: AlertConfig, rule: sa.AlertRule, now: datetime | None = None) -> list:
     """Right after a rule is created or changed: its sensors' latest values, so a threshold that is
     already crossed fires now rather than at the next reading (stale values mail nobody)."""
     now = now or config.now()
+    if not rule.paused and rule.target == "device":
+        return evaluate_devices(s, config, rule, now)
     if rule.paused or rule.target not in ("sensor", "layer", "area"):
         return []
     sensors = [x for x in watched_sensors(s, rule, {}, Sight(s)) if x.last_value is not None and x.last_observed_at]
@@ -188,7 +232,7 @@ def tick(db: Database, config: AlertConfig) -> int:
 def tick_session(s: Session, config: AlertConfig, now: datetime) -> list[sa.AlertEvent]:
     events: list[sa.AlertEvent] = []
     all_rules = list(s.scalars(select(sa.AlertRule).where(sa.AlertRule.paused.is_(False))))
-    timed = [r for r in all_rules if r.target == "road" or r.no_data_minutes or r.for_minutes
+    timed = [r for r in all_rules if r.target in ("road", "device") or r.no_data_minutes or r.for_minutes
              or r.repeat_minutes or (r.quiet_start and r.quiet_end)]
     if not timed:
         return events
@@ -204,6 +248,8 @@ def tick_session(s: Session, config: AlertConfig, now: datetime) -> list[sa.Aler
             if rule.target == "road":
                 for provider in _ROAD_PROVIDERS:
                     events += evaluate_road(s, config, rule, provider(s, rule, now), now)
+            if rule.target == "device":
+                events += evaluate_devices(s, config, rule, now, states)
             subjects: dict[str, dict] = {k[1]: row.place for k, row in states.items()
                                          if k[0] == rule.id and sight.sees_place(rule, k[1], row.place)}
             if rule.no_data_minutes and rule.target in ("sensor", "layer", "area"):

@@ -45,6 +45,11 @@ def form_to_json(values: dict) -> dict:
         data["area"] = parts
         if v["layer_id"]:
             data["layer_id"] = v["layer_id"]
+    elif target == "device":  # every device the owner may see, or those in the area given
+        parts = [p for p in re.split(r"[\s,]+", v["area"] or "") if p]
+        if parts:
+            data["area"] = parts
+        data["threshold"] = 1
     return data
 
 
@@ -98,6 +103,13 @@ def target_text(s: Session, rule: sa.AlertRule, lang: str) -> str:
         return f"{t('alerts.target.sensor', lang)}: {name}"
     if rule.target == "area":
         return f"{t('alerts.target.area', lang)}: {', '.join(f'{x:g}' for x in rule.area or [])}"
+    if rule.target == "device":
+        from store.melters import MeltingDevice
+
+        device = s.get(MeltingDevice, rule.sensor_id) if rule.sensor_id else None
+        where = ((device.name_en if lang == "en" and device.name_en else device.name_ja) if device
+                 else ", ".join(f"{x:g}" for x in rule.area) if rule.area else "")
+        return t("alerts.target.device", lang) + (f": {where}" if where else "")
     layer = s.get(Layer, rule.layer_id) if rule.layer_id else None
     name = (layer.name_en if lang == "en" and layer.name_en else layer.name_ja) if layer else rule.layer_id
     label = t(f"alerts.target.{rule.target}", lang)

@@ -5,6 +5,10 @@
  "no_data_minutes": 0, "quiet_hours": {"start": "22:00", "end": "06:00"},
  "recipients": ["a@example.jp"], "groups": [group ids], "language": "ja", "public": false,
  "paused": false}
+
+A snow-melting device rule: {"target": "device", "device_id"?: one device, "area"?: [w, s, e, n],
+"options": {"stale": true}} — neither: every device its owner may see. It fires when a device
+reports 故障 (fault) or, unless "stale" is false, stops reporting; it clears when the device is back.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from store.models import Layer, Organisation, Sensor
 
 EMAIL = re.compile(r"[^@\s<>\"',;]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
-TARGETS = ("sensor", "layer", "area", "property", "road")
+TARGETS = ("sensor", "layer", "area", "property", "road", "device")
 MAX_MINUTES = 366 * 24 * 60  # for / repeat / no data: at most a year
 TEXT_OPTIONS = ("route", "area", "unit")  # road: route / area of the network; property: unit
 
@@ -45,6 +49,7 @@ def rule_to_json(rule: sa.AlertRule, org: Organisation | None = None) -> dict:
         "options": dict(rule.options or {}), "public": bool(rule.public), "paused": bool(rule.paused),
         "created_at": rule.created_at.isoformat() if rule.created_at else None,
         "updated_at": rule.updated_at.isoformat() if rule.updated_at else None,
+        **({"device_id": rule.sensor_id} if rule.target == "device" else {}),
     }
 
 
@@ -87,8 +92,9 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
     if not isinstance(data, dict):
         raise RuleError([{"field": "", "message_key": "alerts.err.object"}])
     merged = dict(rule_to_json(current)) if current is not None and not replace else {}
-    if current is not None and any(k in data for k in ("sensor_id", "layer_id", "area", "property", "target")):
-        for k in ("sensor_id", "layer_id", "area", "property", "target"):
+    if current is not None and any(k in data for k in ("sensor_id", "layer_id", "area", "property", "target",
+                                                       "device_id")):
+        for k in ("sensor_id", "layer_id", "area", "property", "target", "device_id"):
             merged.pop(k, None)  # a new target replaces the old one as a whole
     merged.update(data)
     d = merged
@@ -98,7 +104,8 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
     if not name or len(name) > 200:
         errors.append({"field": "name", "message_key": "alerts.err.name"})
     out["name"] = name
-    target = d.get("target") or ("sensor" if d.get("sensor_id") else "property" if d.get("property")
+    target = d.get("target") or ("device" if d.get("device_id") else
+                                 "sensor" if d.get("sensor_id") else "property" if d.get("property")
                                  else "layer" if d.get("layer_id") else "area" if d.get("area") else "")
     if target not in TARGETS:
         errors.append({"field": "sensor_id", "message_key": "alerts.err.target"})
@@ -122,12 +129,25 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
         if err:
             errors.append(err)
         out["layer_id"] = str(d.get("layer_id") or "")
+    elif target == "device":
+        device_id = str(d.get("device_id") or d.get("sensor_id") or "")[:120]
+        if device_id:
+            from alerts.watch import scope_sees_device
+            from store.melters import MeltingDevice
+
+            device = s.get(MeltingDevice, device_id)
+            if not scope_sees_device(sa.rule_scope(s, owner), device):
+                private_ok = owner.public and scope_sees_device(
+                    sa.rule_scope(s, SimpleNamespace(**{**vars(owner), "public": False})), device)
+                errors.append({"field": "device_id",
+                               "message_key": "alerts.err.public_private" if private_ok else "alerts.err.device"})
+        out["sensor_id"] = device_id or None
     if target == "property":
         prop = str(d.get("property") or "").strip()
         if not prop:
             errors.append({"field": "property", "message_key": "alerts.err.required"})
         out["property"] = prop
-    if target == "area":
+    if target == "area" or (target == "device" and d.get("area")):
         area = d.get("area")
         try:
             area = [float(v) for v in area]
@@ -138,6 +158,9 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
             errors.append({"field": "area", "message_key": "alerts.err.area"})
         out["area"] = area if ok else None
     out["attribute"] = str(d.get("attribute") or "snowDepth")[:60]
+    if target == "device":  # fault or no reports: 1, back to normal: 0 (alerts.evaluation.device_value)
+        d = {**d, "op": ">=", "threshold": 1, "clear_threshold": None}
+        out["attribute"] = "deviceState"
     try:
         out["op"] = normalize_op(d.get("op") or ">")
     except ValueError:
@@ -190,6 +213,8 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
         if problems:
             errors.append({"field": "options.depth_over", "message_key": "alerts.err.number"})
         options["depth_over"] = depth or 0
+    if "stale" in options and not isinstance(options["stale"], bool):
+        errors.append({"field": "options.stale", "message_key": "alerts.err.options"})
     for key in TEXT_OPTIONS:
         if key in options and not (isinstance(options[key], str) and len(options[key]) <= 200):
             errors.append({"field": f"options.{key}", "message_key": "alerts.err.options"})

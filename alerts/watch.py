@@ -38,6 +38,10 @@ class Sight:
         """A stored state's or event's place: sensor and property places carry their layer; road
         segments (no layer, no sensor) are public data."""
         place = place or {}
+        if place.get("device_id"):  # a snow-melting device: its own visibility
+            from store.melters import MeltingDevice
+
+            return scope_sees_device(self.scope(rule), self.s.get(MeltingDevice, place["device_id"]))
         layer_id = place.get("layer_id")
         if not layer_id and (place.get("sensor_id") or rule.target in ("sensor", "layer", "area")):
             sensor = self.s.get(Sensor, place.get("sensor_id") or subject)
@@ -76,3 +80,40 @@ def watched_sensors(s: Session, rule: sa.AlertRule, cache: dict, sight: Sight) -
             q = q.where(Sensor.layer_id == rule.layer_id)
         cache[key] = list(s.scalars(q))
     return [x for x in cache[key] if rule_watches_sensor(sight, rule, x)]
+
+
+# --- snow-melting devices ------------------------------------------------------------------------
+# A device rule (target "device") watches one device (sensor_id holds its id), those inside an area,
+# or all of them; it sees a device only when the rule's owner may (a public rule: public devices).
+
+def scope_sees_device(scope: tuple, device) -> bool:
+    if device is None:
+        return False
+    if device.visibility == "public" or scope == sa.EVERYTHING:
+        return True
+    return scope[0] == "org" and device.organisation_id == scope[1]
+
+
+def watched_devices(s: Session, rule: sa.AlertRule, sight: Sight) -> list:
+    from sqlalchemy import or_, select
+
+    from store.melters import PUBLIC, MeltingDevice
+
+    scope = sight.scope(rule)
+    if rule.sensor_id:
+        device = s.get(MeltingDevice, rule.sensor_id)
+        return [device] if scope_sees_device(scope, device) else []
+    q = select(MeltingDevice)
+    if scope == sa.PUBLIC_ONLY:
+        q = q.where(MeltingDevice.visibility == PUBLIC)
+    elif scope != sa.EVERYTHING:
+        q = q.where(or_(MeltingDevice.visibility == PUBLIC, MeltingDevice.organisation_id == scope[1]))
+    devices = list(s.scalars(q.order_by(MeltingDevice.id)))
+    if rule.area:
+        devices = [d for d in devices if engine.in_area(rule.area, d.lon, d.lat)]
+    return devices
+
+
+def device_place(device) -> dict:
+    return {"name_ja": device.name_ja, "name_en": device.name_en or device.name_ja, "lon": device.lon,
+            "lat": device.lat, "unit": "", "device_id": device.id}

@@ -135,6 +135,26 @@
     }
   });
 
+  // a snow-depth sensor's popup (assets/map.js popupHtml) with the nearest camera's latest thumbnail,
+  // a link to the full image: the road as it looks beside the number (our own paths only)
+  NS.snowDepthPopup = function (feature, layer, context) {
+    var p = feature.properties || {}, keys = Object.keys(p);
+    if (!feature.properties || p.cluster || !keys.length || (keys.length === 1 && keys[0] === "id") || !NS.popupHtml) {
+      return;
+    }
+    var h = (context && context.hideout) || {}, html = NS.popupHtml(p, h.popup || {});
+    var own = function (u) { u = String(u || ""); return /^\/api\/cameras\/[^/?#]+\/(thumb|latest)\.jpg$/.test(u) ? u : ""; };
+    if (p.camera_id && own(p.camera_thumb) && own(p.camera_url)) {
+      var labels = h.camera || {}, name = (h.lang === "en" ? p.camera_name_en : p.camera_name) || p.camera_name || "";
+      var title = fill(labels.title, {name: name, m: p.camera_m});
+      html = html.replace(/<\/div>$/, '<div class="snow-depth-camera"><a href="' + esc(own(p.camera_url)) +
+        '" target="_blank" rel="noopener">' + esc(title) + '<br><img class="camera-thumb" width="240" loading="lazy" src="' +
+        esc(own(p.camera_thumb)) + '" alt="' + esc(fill(labels.alt, {name: name})) + '"></a></div></div>');
+    }
+    layer.bindPopup(html, {maxWidth: Math.min(300, (window.innerWidth || 400) - 90),
+                           autoPanPaddingTopLeft: [56, 150], autoPanPaddingBottomRight: [12, 12]});
+  };
+
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function jstParts(epoch) { return new Date((epoch + 9 * 3600) * 1000); }
   function jst(epoch) {
@@ -321,8 +341,64 @@
     }
   });
 
+  // the overlays beside the roads (cameras, snow-melting devices, restrictions in force): their own
+  // slower refresh, never part of the live state; every request carries the viewer's cookie, so
+  // private ones come only to their organisation's staff
+  var overlay = {inflight: false, again: null, minute: null};
+  function jstText(iso) {
+    var d = new Date(iso);
+    if (!iso || isNaN(d.getTime())) { return null; }
+    var j = jstParts(d.getTime() / 1000);
+    return j.getUTCFullYear() + "-" + pad(j.getUTCMonth() + 1) + "-" + pad(j.getUTCDate()) + " " +
+      pad(j.getUTCHours()) + ":" + pad(j.getUTCMinutes());
+  }
+  function restrictionFeatures(body, kindsJa) {
+    return (body.restrictions || []).filter(function (r) { return r.geometry; }).map(function (r) {
+      return {type: "Feature", id: r.id, geometry: r.geometry, properties: {
+        id: r.id, kind: r.type, kind_text: r.type_text === (kindsJa || {})[r.type] ? "" : (r.type_text || ""),
+        road: r.road, section: r.section, reason: r.reason, source: r.source, start_jst: jstText(r.start),
+        end_jst: jstText(r.end), in_force: true, demo: r.origin === "demo", "private": r.visibility !== "public"}};
+    });
+  }
+  function loadRestrictions(minutes) {
+    if (overlay.inflight) { overlay.again = minutes; return; }
+    overlay.inflight = true;
+    var url = "/api/restrictions";
+    if (minutes < 0) {  // the replay moment, in whole minutes (as the live state asks it)
+      url += "?at=" + encodeURIComponent(new Date(Math.floor((Date.now() / 1000 + minutes * 60) / 60) * 60000).toISOString());
+    }
+    fetch(url, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        if (!body) { return; }
+        setProps("snow-restrictions", {data: {type: "FeatureCollection",
+                                              features: restrictionFeatures(body, overlay.kindsJa)}});
+      }).catch(function () { /* the next refresh tries again */ })
+      .then(function () {
+        overlay.inflight = false;
+        if (overlay.again !== null) { var m = overlay.again; overlay.again = null; loadRestrictions(m); }
+      });
+  }
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     snow: {
+      // the overlays' slow tick, or another replay moment: reload what changed
+      overlays: function (_n, minutes, ids, labels) {
+        overlay.kindsJa = (labels || {}).kinds_ja || {};
+        var trigger = ((window.dash_clientside.callback_context.triggered || [])[0] || {}).prop_id || "";
+        ids = ids || [];
+        minutes = minutes || 0;
+        if (trigger !== "snow-time.value") {
+          var stamp = Math.floor(Date.now() / 60000);
+          if (overlay.minute !== null && stamp !== overlay.minute) {  // a new URL: the map reloads the markers
+            [["snow-cameras", "cameras"], ["snow-melters", "snow-melters"]].forEach(function (o) {
+              if (ids.indexOf(o[0]) >= 0) { setProps(o[0], {url: "/api/layers/" + o[1] + "/features?v=" + stamp}); }
+            });
+          }
+          overlay.minute = stamp;
+        }
+        if (ids.indexOf("snow-restrictions") >= 0) { loadRestrictions(minutes); }
+        return window.dash_clientside.no_update;
+      },
       printReport: function (n) { if (n) { window.print(); } return window.dash_clientside.no_update; },
       // a refresh tick, a moment on the slider or another window: fetch the shared live state
       refresh: function (_n, minutes, hours, key, hideout, labels) {

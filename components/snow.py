@@ -38,6 +38,22 @@ def legend(items: list[LegendItem], lang: str) -> html.Div:
     ])
 
 
+def overlay_legend(lang: str) -> html.Div:
+    """The overlays' colours: snow-melting devices by state, restrictions by type (as on the public map)."""
+    from layers.melters import MeltersKind
+    from layers.restrictions import RestrictionsKind
+
+    def items(kind):
+        return html.Ul(className="legend-items legend-inline", children=[
+            html.Li([html.Span(className=f"swatch swatch-{i.shape}", style={"--swatch": i.color}), html.Span(i.label)])
+            for i in kind.legend(None, lang)])
+
+    return html.Div(className="snow-legend snow-overlay-legend", children=[
+        html.Div(t("melter.layer", lang), className="legend-sub"), items(MeltersKind()),
+        html.Div(t("restriction.layer", lang), className="legend-sub"), items(RestrictionsKind()),
+    ])
+
+
 # --- the storm report (/snow/report) ---------------------------------------------------------------
 
 def _pct(x: float) -> str:

@@ -318,4 +318,10 @@ STRINGS: dict[str, dict[str, str]] = {
     # cameras from a broker
     "staff_sources.target.cameras": {"ja": "カメラ（属性に画像の URL、既定 imageSnapshot / image / url）",
                                      "en": "Cameras (an attribute holds the image URL; default imageSnapshot / image / url)"},
+    # Alert rules on snow-melting devices
+    "alerts.err.device": {"ja": "この消雪装置は存在しないか、対象にできません。",
+                          "en": "No such snow-melting device, or not one you may watch."},
+    "alerts.attr.deviceState": {"ja": "消雪装置の故障・更新停止（1＝異常、0＝正常）",
+                                "en": "Snow-melting device fault or no reports (1 = fault, 0 = normal)"},
+    "alerts.target.device": {"ja": "消雪装置（故障・更新停止）", "en": "Snow-melting devices (fault or no reports)"},
 }

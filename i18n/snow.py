@@ -105,4 +105,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "snowlive.bad_since": {"ja": "since には以前の応答の key（L または R に続く数字）を指定してください",
                            "en": "since must be the key of an earlier answer (L or R followed by digits)"},
     "snowlive.sort": {"ja": "（並べ替え）", "en": "(sort)"},
+    # Snow-depth sensors: the nearest camera
+    "snowdepth.camera.nearest": {"ja": "近くのカメラ：{name}（約{m} m）", "en": "Nearest camera: {name} (about {m} m)"},
 }

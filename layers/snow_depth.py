@@ -1,4 +1,7 @@
-"""Snow-depth sensors: points coloured by depth class, popup with the latest value in JST."""
+"""Snow-depth sensors: points coloured by depth class, popup with the latest value in JST and the
+nearest camera within CAMERA_NEAREST_M (its latest thumbnail and a link to the full image), so a
+road manager sees the road while reading the number. A public layer names public cameras only; a
+private layer, which only its organisation's staff see, also that organisation's private ones."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -26,6 +29,45 @@ def depth_class(value: float | None) -> int:
     return len(CLASS_BOUNDS)
 
 
+def nearest_m() -> float:
+    """CAMERA_NEAREST_M of the running app (the default when there is none)."""
+    from flask import current_app, has_app_context
+
+    settings = current_app.extensions.get("ishikawa.settings") if has_app_context() else None
+    return float(getattr(settings, "camera_nearest_m", 3000.0))
+
+
+def nearest_cameras(s, sensors: list, max_m: float, organisation_id: int | None) -> dict:
+    """sensor id -> {"camera", "name", "name_en", "distance_m"} for the nearest camera within max_m
+    metres of each sensor: public cameras, plus that organisation's private ones when given."""
+    import math
+
+    from sqlalchemy import or_, select
+
+    from store.cameras import PUBLIC, Camera
+
+    if not sensors or not max_m or max_m <= 0:
+        return {}
+    q = select(Camera)
+    q = q.where(Camera.visibility == PUBLIC if organisation_id is None
+                else or_(Camera.visibility == PUBLIC, Camera.organisation_id == organisation_id))
+    cams = list(s.scalars(q))
+    out = {}
+    for sensor in sensors:
+        best = None
+        for cam in cams:
+            dlat = math.radians(cam.lat - sensor.lat)
+            dlon = math.radians(cam.lon - sensor.lon) * math.cos(math.radians((cam.lat + sensor.lat) / 2))
+            dist = 6_371_000 * math.hypot(dlat, dlon)
+            if dist <= max_m and (best is None or (dist, cam.id) < best[:2]):
+                best = (dist, cam.id, cam)
+        if best is not None:
+            cam = best[2]
+            out[sensor.id] = {"camera": cam.id, "name": cam.name_ja, "name_en": cam.name_en or cam.name_ja,
+                              "distance_m": round(best[0])}
+    return out
+
+
 def to_jst(dt: datetime | None) -> str:
     return dt.astimezone(JST).strftime("%Y-%m-%d %H:%M") if dt else ""
 
@@ -35,9 +77,13 @@ class SnowDepthKind(LayerKind):
 
     def features(self, s, layer, bbox=None, at=None, zoom=None):
         feats = []
-        for sensor in sensors_of_layer(s, layer.id):
-            if bbox and not (bbox[0] <= sensor.lon <= bbox[2] and bbox[1] <= sensor.lat <= bbox[3]):
-                continue
+        sensors = [x for x in sensors_of_layer(s, layer.id)
+                   if not bbox or (bbox[0] <= x.lon <= bbox[2] and bbox[1] <= x.lat <= bbox[3])]
+        # features are shared by everyone who may see the layer: a public layer names public cameras only
+        cams = nearest_cameras(s, sensors, nearest_m(),
+                               None if layer.visibility == "public" else layer.organisation_id)
+        for sensor in sensors:
+            cam = cams.get(sensor.id)
             feats.append({
                 "type": "Feature", "id": sensor.id,
                 "geometry": {"type": "Point", "coordinates": [round(sensor.lon, 6), round(sensor.lat, 6)]},
@@ -49,6 +95,9 @@ class SnowDepthKind(LayerKind):
                     "observed_jst": to_jst(sensor.last_observed_at),
                     "depth_class": depth_class(sensor.last_value),
                     "history_url": f"/sensors?sensor={sensor.id}",
+                    **({"camera_id": cam["camera"], "camera_name": cam["name"], "camera_name_en": cam["name_en"],
+                        "camera_m": cam["distance_m"], "camera_thumb": f"/api/cameras/{cam['camera']}/thumb.jpg",
+                        "camera_url": f"/api/cameras/{cam['camera']}/latest.jpg"} if cam else {}),
                 },
             })
         return orjson.dumps({"type": "FeatureCollection", "features": feats})
@@ -62,11 +111,14 @@ class SnowDepthKind(LayerKind):
                                 link={"key": "history_url", "label": t("popup.history", lang)},
                                 empty=t("popup.no_data", lang),
                                 badge=t("popup.demo", lang) if layer.options.get("demo") else ""),
+            "camera": {"title": t("snowdepth.camera.nearest", lang, name="{name}", m="{m}"),
+                       "alt": t("camera.popup.alt", lang, name="{name}")},
+            "lang": lang,
         }
         return MapSpec(type="geojson", url=features_url(layer), refresh_s=30,
                        attribution=layer_attribution(layer, lang), props={
                            "pointToLayer": {"variable": "ishikawaMap.snowPoint"},
-                           "onEachFeature": {"variable": "ishikawaMap.popup"},
+                           "onEachFeature": {"variable": "ishikawaMap.snowDepthPopup"},
                            "hideout": hideout,
                        })
 

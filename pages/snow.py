@@ -24,15 +24,20 @@ from dash import (
     no_update,
 )
 
+from auth import current_staff
 from components.basemaps import BASEMAPS, basemap_attribution
-from components.snow import legend
+from components.snow import legend, overlay_legend
 from i18n import normalize_lang, t
+from layers.base import layer_name
+from layers.registry import kind_of
 from layers.snow.network import network_view
 from layers.snow.snapshot import REFRESH_S, live_key, snapshot
 from layers.snow.status import FEED_STALE_S, feed_message, fmt_jst
 from layers.snow.style import legend_items, style_hideout
 from store.cache import cache
 from store.db import get_db
+from store.layers import get_visible_layer
+from store.restrictions import KINDS as RESTRICTION_KINDS
 
 dash.register_page(__name__, path="/snow", title=t("snow.title"))
 
@@ -47,6 +52,39 @@ DEFAULT_SPEED = 5
 
 VEHICLE_COLUMNS = ("id", "work", "speed", "last", "state", "rejected")
 
+# what the road manager sees beside the roads, each a layer of its own the map control switches on
+# and off: (the built-in layer, the overlay's id, shown when the page opens). They refresh on their
+# own slower interval (and the restrictions when the replay moment changes), never with the 5-s
+# live state; each is read per viewer (private ones only for their organisation's staff).
+OVERLAYS = (("cameras", "snow-cameras", True), ("snow-melters", "snow-melters", True),
+            ("road-restrictions", "snow-restrictions", True))
+OVERLAY_REFRESH_S = 60
+
+
+def _overlays(db, lang: str) -> list:
+    """The overlays the viewer may see, drawn with the public map's own functions (camera popup with
+    the 24-h strip, melter colours, restriction styles). Cameras and devices load by URL (a new
+    URL each refresh, assets/snow.js); restrictions come from /api/restrictions?at= (the replay
+    moment), turned into features by assets/snow.js."""
+    staff = current_staff()
+    out, ids = [], []
+    with db.session() as s:
+        for layer_id, overlay_id, checked in OVERLAYS:
+            layer = get_visible_layer(s, layer_id, staff)
+            if layer is None:
+                continue
+            spec = kind_of(layer).map_spec(layer, lang)
+            props = dict(spec.props)
+            if overlay_id == "snow-restrictions":
+                props["data"] = {"type": "FeatureCollection", "features": []}
+            else:
+                props["url"] = spec.url
+            name = layer_name(layer, lang)
+            ids.append(overlay_id)
+            out.append(dl.Overlay(dl.GeoJSON(id=overlay_id, attribution=spec.attribution, **props),
+                                  name=name, checked=checked))
+    return out, ids
+
 
 def _labels(lang: str) -> dict:
     """Every text assets/snow.js draws, with {placeholders} it fills in."""
@@ -59,7 +97,9 @@ def _labels(lang: str) -> dict:
             "live": t("snow.live", lang), "replay": t("snow.replay_at", lang, time="{time}"),
             "progress": t("snow.progress", lang, hours="{hours}"), "total": t("snow.total", lang),
             "km": t("snow.km", lang, done="{done}", total="{total}"), "share": t("snow.share", lang),
-            "by_area": t("snow.by_area", lang), "by_route": t("snow.by_route", lang)}
+            "by_area": t("snow.by_area", lang), "by_route": t("snow.by_route", lang),
+            # a restriction's own words show under its type only when they say more than the type's name
+            "kinds_ja": {k: t(f"restriction.kind.{k}", "ja") for k in RESTRICTION_KINDS}}
 
 
 def _mode_text(live: bool, at: float, lang: str) -> str:
@@ -75,6 +115,7 @@ def layout(lang: str | None = None, **query):
     fleet = {vid: {**v} for vid, v in snap["vehicles"].items()}
     badge, stale = feed_message(snap, now, lang)
     other = "en" if lang == "ja" else "ja"
+    overlays, overlay_ids = _overlays(db, lang)
     hours_marks = {-1440: t("snow.hours_ago", lang, h=24), -720: t("snow.hours_ago", lang, h=12),
                    -360: t("snow.hours_ago", lang, h=6), 0: t("snow.now", lang)}
     return html.Div(className="page-map snow-page", lang=lang, children=[
@@ -113,6 +154,9 @@ def layout(lang: str | None = None, **query):
                            dl.GeoJSON(id="snow-plows", data={"type": "FeatureCollection", "features": []},
                                       pointToLayer={"variable": "ishikawaMap.plowPoint"},
                                       onEachFeature={"variable": "ishikawaMap.plowTooltip"}),
+                           # `overlays`: the names switched on (the control keeps it up to date)
+                           dl.LayersControl(overlays, id="snow-overlays", position="topright", collapsed=False,
+                                            overlays=[o.name for o in overlays if o.checked]),
                            dl.ScaleControl(position="bottomleft", imperial=False),
                        ]),
                 html.Div(className="snow-map-legend", id="snow-map-legend",
@@ -124,6 +168,7 @@ def layout(lang: str | None = None, **query):
                        className="snow-report-link"),
                 html.Div(legend(legend_items(lang, DEFAULT_HOURS), lang), className="snow-side-legend",
                          id="snow-side-legend"),
+                overlay_legend(lang),
                 html.Div(className="snow-time", children=[
                     html.Div(className="snow-time-head", children=[
                         html.Span(_mode_text(True, now, lang), id="snow-mode", className="snow-mode"),
@@ -157,7 +202,22 @@ def layout(lang: str | None = None, **query):
         ]),
         dcc.Interval(id="snow-refresh", interval=REFRESH_S * 1000),
         dcc.Interval(id="snow-play", interval=SPEEDS[DEFAULT_SPEED][0], disabled=True),
+        dcc.Interval(id="snow-overlay-refresh", interval=OVERLAY_REFRESH_S * 1000),
+        dcc.Store(id="snow-overlay-sink"),
+        dcc.Store(id="snow-overlay-ids", data=overlay_ids),
     ])
+
+
+# the overlays: cameras and devices reload every OVERLAY_REFRESH_S, the restrictions also when the
+# replay moment changes (GET /api/restrictions?at=, assets/snow.js)
+clientside_callback(
+    ClientsideFunction("snow", "overlays"),
+    Output("snow-overlay-sink", "data"),
+    Input("snow-overlay-refresh", "n_intervals"),
+    Input("snow-time", "value"),
+    State("snow-overlay-ids", "data"),
+    State("snow-labels", "data"),
+)
 
 
 # every refresh, a moment picked on the slider, or another window: the browser fetches the shared

@@ -31,7 +31,7 @@ from store.db import get_db
 dash.register_page(__name__, path="/staff/alerts", title=t("alerts.page.title"))
 
 FIELD_IDS = {k: f"staff-alerts-{k.replace('_', '-')}" for k in FORM_FIELDS}
-TARGETS = ("sensor", "layer", "area", "property")
+TARGETS = ("sensor", "layer", "area", "property", "device")
 
 
 def _field(label: str, control, field_id: str, hint: str = "", row_id: str | None = None):
@@ -334,4 +334,4 @@ def show_target_fields(target):
     return (show if target == "sensor" else hide,
             show if target in ("layer", "property", "area") else hide,
             show if target == "property" else hide,
-            show if target == "area" else hide)
+            show if target in ("area", "device") else hide)

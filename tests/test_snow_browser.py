@@ -311,3 +311,86 @@ def test_snow_on_a_phone_title_back_link_table_and_road_taps(dash_duo, dash_app,
     finally:
         dash_duo.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     assert not app_errors(dash_duo)
+
+
+def _melter_titles(dash_duo) -> list[str]:
+    return dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#snow-map .melter-marker')).map(function (m) {"
+        " return m.getAttribute('title') || ''; })")
+
+
+def _login(dash_duo, email):
+    from tests.staff_helpers import PASSWORD
+
+    dash_duo.driver.get(dash_duo.server_url + "/login")
+    dash_duo.wait_for_element("#login-email", timeout=10).send_keys(email)
+    dash_duo.find_element("#login-password").send_keys(PASSWORD)
+    dash_duo.find_element("#login-submit").click()
+    dash_duo.wait_for_element("#staff-layers-list, .staff-content", timeout=15)
+
+
+def test_snow_overlays_cameras_devices_and_restrictions_by_viewer_and_replay(dash_duo, dash_app, app_db, plows):
+    """Cameras, snow-melting devices and restrictions in force beside the roads, each switched on and off
+    by the map's control; a private device only for its organisation's staff; restrictions follow the
+    replay moment."""
+    import uuid
+
+    from layers.restrictions import COLORS as RESTRICTION_COLORS
+    from store.db import utcnow
+    from store.melters import FAULT, MeltingDevice, report_state
+    from store.models import Organisation
+    from store.restrictions import RoadRestriction
+    from tests.staff_helpers import make_person
+
+    hakui, kaga = make_person(app_db, "hakui"), make_person(app_db, "kaga")
+    did, rid = f"snow-page-secret-{uuid.uuid4().hex[:6]}", f"snow-page-new-{uuid.uuid4().hex[:6]}"
+    now = utcnow()
+    with app_db.session() as s:
+        org = s.query(Organisation).filter_by(code="hakui").one()
+        dev = MeltingDevice(id=did, organisation_id=org.id, name_ja="非公開の消雪装置", name_en="Secret melter",
+                            lon=136.79, lat=36.90, visibility="private")
+        s.add(dev)
+        s.flush()
+        report_state(s, dev, FAULT, now - timedelta(minutes=1))
+        pub = MeltingDevice(id=did + "-pub", organisation_id=org.id, name_ja="公開の消雪装置", name_en="Public melter",
+                            lon=136.78, lat=36.90, visibility="public")
+        s.add(pub)
+        s.flush()
+        report_state(s, pub, FAULT, now - timedelta(minutes=1))
+        # a closure that began ten minutes ago: in force now, not three hours back
+        s.add(RoadRestriction(id=rid, organisation_id=org.id, kind="closure", kind_text="通行止め", road="テスト道路",
+                              geometry='{"type": "LineString", "coordinates": [[136.77, 36.89], [136.78, 36.90]]}',
+                              starts_at=now - timedelta(minutes=10), ends_at=None, visibility="public",
+                              origin="api", minx=136.77, miny=36.89, maxx=136.78, maxy=36.90))
+    closure = f'#snow-map path[stroke="{RESTRICTION_COLORS["closure"]}"][stroke-width="7"]'
+    dash_duo.start_server(dash_app, port=free_port())
+    dash_duo.driver.get(dash_duo.server_url + "/snow?lang=en")
+    wait_until(lambda: any("Public melter" in x for x in _melter_titles(dash_duo)), 15, "devices drawn")
+    wait_until(lambda: count(dash_duo, closure) > 0, 15, "the closure in force drawn")
+    assert not any("Secret" in x for x in _melter_titles(dash_duo))  # anonymous: public devices only
+    labels = dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#snow-map .leaflet-control-layers-overlays label'))"
+        ".map(function (l) { return l.innerText.trim(); })")
+    assert sorted(labels) == ["Live cameras", "Road restrictions", "Snow-melting devices"]
+    # switch the devices off and on again
+    toggle = ("Array.from(document.querySelectorAll('#snow-map .leaflet-control-layers-overlays label'))"
+              ".find(function (l) { return l.innerText.indexOf('Snow-melting') >= 0; }).querySelector('input').click()")
+    dash_duo.driver.execute_script(toggle)
+    wait_until(lambda: count(dash_duo, "#snow-map .melter-marker") == 0, 10, "devices switched off")
+    dash_duo.driver.execute_script(toggle)
+    wait_until(lambda: count(dash_duo, "#snow-map .melter-marker") > 0, 10, "devices switched on")
+    # three hours back: the new closure was not in force yet
+    drawn = count(dash_duo, closure)
+    dash_duo.driver.execute_script("window.dash_clientside.set_props('snow-time', {value: -180})")
+    wait_until(lambda: count(dash_duo, closure) < drawn, 15, "the replay drops the closure")
+    assert not app_errors(dash_duo)
+    # the device's organisation sees it; another organisation does not
+    _login(dash_duo, hakui.email)
+    dash_duo.driver.get(dash_duo.server_url + "/snow?lang=en")
+    wait_until(lambda: any("Secret melter" in x for x in _melter_titles(dash_duo)), 15,
+               "the private device for its staff")
+    dash_duo.driver.delete_all_cookies()
+    _login(dash_duo, kaga.email)
+    dash_duo.driver.get(dash_duo.server_url + "/snow?lang=en")
+    wait_until(lambda: count(dash_duo, "#snow-map .melter-marker") > 0, 15, "devices drawn for another city")
+    assert not any("Secret" in x for x in _melter_titles(dash_duo))
