@@ -92,12 +92,25 @@
         fixFrames(document);
         fixFileInputs(document);
         fixScrollers(document);
+        foldMenus(document);
     }
 
     function schedule() {
         if (pending) return;
         pending = true;
         window.requestAnimationFrame(fixAll);
+    }
+
+    // the staff links fold into a menu on phones: closed there when a page opens
+    var narrow = window.matchMedia("(max-width: 800px)");
+    var folded = new WeakSet();
+
+    function foldMenus(root) {
+        root.querySelectorAll("details.staff-menu").forEach(function (menu) {
+            if (folded.has(menu)) return;
+            folded.add(menu);
+            if (narrow.matches) menu.open = false;
+        });
     }
 
     function start() {

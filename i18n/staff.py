@@ -275,4 +275,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "perm.forbidden": {"ja": "この操作をする権限がありません。", "en": "You are not allowed to do this."},
     "perm.read_only": {"ja": "閲覧者の権限では何も変更できません。", "en": "A viewer cannot change anything."},
     "staff.nav.organisations": {"ja": "組織", "en": "Organisations"},
+    # Staff navigation on phones
+    "staff.nav.menu": {"ja": "メニュー", "en": "Menu"},
 }

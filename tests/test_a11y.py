@@ -114,3 +114,38 @@ def test_tab_title_follows_the_language(client, path):
                  or re.search(r"<title>(.*?)</title>", page, re.S))
         title = found.group(1)
         assert bool(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", title)) == japanese, (path, lang, title)
+
+
+def test_staff_menu_folds_on_a_phone(dash_duo, dash_app, app_db, tmp_path_factory):
+    """On a 375 px phone the staff links fold into a menu with 44 px rows; nothing runs off the
+    screen; at 1280 px every link shows in the bar."""
+    person = make_person(app_db, "ishikawa", "admin")
+    dash_duo.start_server(dash_app, port=free_port())
+    dash_duo.driver.set_window_size(1280, 900)
+    login(dash_duo, person.email)
+    shots = tmp_path_factory.mktemp("a11y-screens")
+    for lang in ("ja", "en"):
+        dash_duo.driver.set_window_size(1280, 900)
+        dash_duo.driver.get(f"{dash_duo.server_url}/staff/account?lang={lang}")
+        settle(dash_duo)
+        links = dash_duo.find_elements(".staff-nav-link")
+        assert len(links) > 10 and all(link.is_displayed() for link in links)
+        assert not dash_duo.find_element(".staff-menu-toggle").is_displayed()
+        dash_duo.driver.save_screenshot(str(shots / f"staff_1280_{lang}.png"))
+
+        dash_duo.driver.set_window_size(375, 800)
+        dash_duo.driver.get(f"{dash_duo.server_url}/staff/account?lang={lang}")
+        settle(dash_duo)
+        toggle = dash_duo.find_element(".staff-menu-toggle")
+        assert toggle.is_displayed() and toggle.size["height"] >= 44
+        assert not any(link.is_displayed() for link in dash_duo.find_elements(".staff-nav-link"))
+        bar = dash_duo.find_element(".staff-topbar")
+        assert bar.size["height"] < 130, bar.size
+        assert dash_duo.driver.execute_script("return document.querySelector('.staff-topbar').scrollWidth") <= 375
+        dash_duo.driver.save_screenshot(str(shots / f"staff_375_{lang}_closed.png"))
+        toggle.click()
+        wait_until(lambda: all(link.is_displayed() for link in dash_duo.find_elements(".staff-nav-link")),
+                   what="menu open")
+        assert all(link.size["height"] >= 44 for link in dash_duo.find_elements(".staff-nav-link"))
+        dash_duo.driver.save_screenshot(str(shots / f"staff_375_{lang}_open.png"))
+    print("screenshots in", shots)
