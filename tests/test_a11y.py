@@ -149,3 +149,26 @@ def test_staff_menu_folds_on_a_phone(dash_duo, dash_app, app_db, tmp_path_factor
         assert all(link.size["height"] >= 44 for link in dash_duo.find_elements(".staff-nav-link"))
         dash_duo.driver.save_screenshot(str(shots / f"staff_375_{lang}_open.png"))
     print("screenshots in", shots)
+
+
+def test_map_controls_are_big_enough_for_a_finger(dash_duo, dash_app, tmp_path_factory):
+    """At 375 px the main controls of the map page are at least 44 px high."""
+    dash_duo.start_server(dash_app, port=free_port())
+    dash_duo.driver.set_window_size(375, 800)
+    shots = tmp_path_factory.mktemp("a11y-map")
+    for lang in ("ja", "en"):
+        dash_duo.driver.get(f"{dash_duo.server_url}/?lang={lang}")
+        settle(dash_duo)
+        wait_until(lambda: dash_duo.find_elements(".leaflet-control-zoom-in"), what="zoom buttons")
+        dash_duo.driver.save_screenshot(str(shots / f"map_375_{lang}.png"))
+        small = dash_duo.driver.execute_script("""
+            var sel = '#home-panel-toggle, #home-lang-link, .map-tool, .leaflet-control-zoom a,'
+                + ' #home-panel-close, #home-panel .layer-checklist label, #home-basemap label';
+            document.querySelector('#home-panel').classList.add('open');
+            return Array.from(document.querySelectorAll(sel)).filter(function (el) {
+                var r = el.getBoundingClientRect();
+                return r.width > 0 && r.height < 44;
+            }).map(function (el) { return (el.id || el.className) + ' ' + el.getBoundingClientRect().height; });""")
+        dash_duo.driver.save_screenshot(str(shots / f"map_375_{lang}_panel.png"))
+        assert not small, small
+    print("screenshots in", shots)
