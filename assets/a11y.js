@@ -74,14 +74,6 @@
         });
     }
 
-    function fixScrollers(root) {
-        // a grid body that scrolls can be reached and scrolled with the keyboard
-        root.querySelectorAll(".ag-body-viewport, .ag-center-cols-viewport").forEach(function (box) {
-            if (box.hasAttribute("tabindex")) return;
-            if (box.scrollHeight > box.clientHeight + 1 || box.scrollWidth > box.clientWidth + 1) box.tabIndex = 0;
-        });
-    }
-
     var pending = false;
 
     function fixAll() {
@@ -91,7 +83,6 @@
         fixSliders(document);
         fixFrames(document);
         fixFileInputs(document);
-        fixScrollers(document);
         foldMenus(document);
     }
 
