@@ -20,10 +20,15 @@ def staff_header(lang: str, path: str, email: str, csrf: str, id_prefix: str) ->
     return html.Header(className="topbar staff-topbar", children=[
         html.A(t("app.short", lang), href=f"/?lang={lang}", className="lang-switch"),
         html.H1(t("staff.title", lang), className="app-title"),
-        html.Nav(className="staff-nav", children=[
-            html.A(t(key, lang), href=f"{href}?lang={lang}",
-                   className="staff-nav-link" + (" active" if href == path else ""))
-            for href, key in NAV
+        # on a phone the links fold into a menu (assets/a11y.js closes it there); wide screens show them all
+        html.Details(className="staff-menu", open=True, children=[
+            html.Summary(t("staff.nav.menu", lang), className="staff-menu-toggle"),
+            html.Nav(className="staff-nav", **{"aria-label": t("staff.nav.menu", lang)}, children=[
+                html.A(t(key, lang), href=f"{href}?lang={lang}",
+                       className="staff-nav-link" + (" active" if href == path else ""),
+                       **({"aria-current": "page"} if href == path else {}))
+                for href, key in NAV
+            ]),
         ]),
         html.Span(email, className="staff-user", title=email),
         html.Form(method="post", action="/logout", className="staff-logout", children=[

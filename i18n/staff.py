@@ -278,4 +278,6 @@ STRINGS: dict[str, dict[str, str]] = {
     # Staff pages as a viewer sees them (read-only)
     "staff.readonly.note": {"ja": "閲覧のみ — 閲覧者の権限では表示だけができ、追加・変更・削除はできません。",
                             "en": "View only — as a viewer you can look at everything here but cannot add, change or delete anything."},
+    # Staff navigation on phones
+    "staff.nav.menu": {"ja": "メニュー", "en": "Menu"},
 }

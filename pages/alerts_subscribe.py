@@ -11,10 +11,11 @@ from alerts.config import config_of
 from alerts.forms import condition_text, target_text
 from alerts.subscriptions import RateLimited, public_rules, request_subscription
 from components.header import header
+from components.shell import page_title
 from i18n import normalize_lang, t
 from store.db import get_db
 
-dash.register_page(__name__, path="/alerts/subscribe", title=t("alerts.subpage.title"))
+dash.register_page(__name__, path="/alerts/subscribe", title=page_title("alerts.subpage.title"))
 
 
 def rule_options(lang: str) -> list[dict]:

@@ -5,13 +5,14 @@ import dash
 from dash import html
 
 from components.header import header
+from components.shell import page_title
 from dashboards.service import list_dashboards
 from i18n import normalize_lang, t
 from layers.catalog import Dataset, datasets
 from layers.snow_depth import to_jst
 from store.db import get_db
 
-dash.register_page(__name__, path="/catalog", title=t("catalog.title"))
+dash.register_page(__name__, path="/catalog", title=page_title("catalog.title"))
 
 
 def catalog_entries(lang: str) -> list[Dataset]:

@@ -26,11 +26,14 @@ from timezones import JST
 
 
 def _title(slug: str | None = None, **_):
+    from components.staff import request_lang
+
+    lang = request_lang()
     try:
         doc = service.get_document(get_db(), current_staff(), slug or "")
     except Refused:
-        return t("dash.list_title")
-    return f"{doc['title_ja']} | {t('app.short')}"
+        return t("dash.list_title", lang)
+    return f"{doc_title(doc, lang)} | {t('app.short', lang)}"
 
 
 dash.register_page(__name__, path_template="/dashboards/<slug>", title=_title)

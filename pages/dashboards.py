@@ -6,12 +6,13 @@ from dash import html
 
 from auth import current_staff
 from components.header import header
+from components.shell import page_title
 from dashboards import service
 from i18n import normalize_lang, t
 from store.db import get_db
 from timezones import JST
 
-dash.register_page(__name__, path="/dashboards", title=t("dash.list_title"))
+dash.register_page(__name__, path="/dashboards", title=page_title("dash.list_title"))
 
 
 def card(d: service.Summary, lang: str, staff) -> html.Article:

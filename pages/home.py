@@ -31,12 +31,13 @@ from components.map_state import (
 )
 from components.org_frame import organisation_frame
 from components.place_card import place_children
+from components.shell import page_title
 from i18n import t
 from layers.base import bbox_param
 from layers.visible import group_label, group_order, stale_notices, visible_layers as _visible_layers
 from store.db import get_db
 
-dash.register_page(__name__, path="/", title=t("app.title"))
+dash.register_page(__name__, path="/", title=page_title("app.title", with_app=False))
 
 # other public pages, listed at the foot of the layer panel
 PAGE_LINKS = [

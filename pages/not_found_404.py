@@ -3,9 +3,10 @@ import dash
 from dash import html
 
 from components.header import header
+from components.shell import page_title
 from i18n import normalize_lang, t
 
-dash.register_page(__name__, title=t("notfound.title"))
+dash.register_page(__name__, title=page_title("notfound.title"))
 
 
 def layout(lang: str | None = None, **_query):

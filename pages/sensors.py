@@ -15,12 +15,13 @@ from flask import current_app
 
 from components.header import header
 from components.sensor_chart import sensor_figure
+from components.shell import page_title
 from i18n import STRINGS, normalize_lang, t
 from layers import sensor_history as sh
 from store.db import get_db, utcnow
 from timezones import JST
 
-dash.register_page(__name__, path="/sensors", title=t("sensors.title"))
+dash.register_page(__name__, path="/sensors", title=page_title("sensors.title"))
 
 AGG_KEYS = list(sh.AGGS)
 

@@ -26,6 +26,7 @@ from dash import (
 
 from auth import current_staff
 from components.basemaps import BASEMAPS, basemap_attribution
+from components.shell import page_title
 from components.snow import legend, overlay_legend
 from i18n import normalize_lang, t
 from layers.base import layer_name
@@ -39,7 +40,7 @@ from store.db import get_db
 from store.layers import get_visible_layer
 from store.restrictions import KINDS as RESTRICTION_KINDS
 
-dash.register_page(__name__, path="/snow", title=t("snow.title"))
+dash.register_page(__name__, path="/snow", title=page_title("snow.title"))
 
 PROGRESS_HOURS = [1, 3, 6, 12, 24]
 DEFAULT_HOURS = 24  # the window the page opens with: the map shows every age class

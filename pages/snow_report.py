@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import dash
 from dash import ClientsideFunction, Input, Output, clientside_callback, dcc, html
 
+from components.shell import page_title
 from components.snow import report_road_table, report_vehicle_table
 from i18n import normalize_lang, t
 from layers.snow_report import default_window, fmt_window, parse_window, report
@@ -16,7 +17,7 @@ from refusal import Refused
 from store.db import get_db, utcnow
 from timezones import JST
 
-dash.register_page(__name__, path="/snow/report", title=t("snow.report.title"))
+dash.register_page(__name__, path="/snow/report", title=page_title("snow.report.title"))
 
 
 PATTERN = r"\d{4}-\d{2}-\d{2}([ T]\d{1,2}:\d{2})?"

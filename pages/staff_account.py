@@ -20,13 +20,14 @@ from auth.accounts import (
     role_options,
     users,
 )
+from components.shell import page_title
 from components.staff import labelled, login_prompt, staff_frame
 from i18n import normalize_lang, t
 from layers.snow_depth import to_jst
 from store.db import get_db
 from store.users import EDITOR, MIN_PASSWORD
 
-dash.register_page(__name__, path="/staff/account", title=t("account.title"))
+dash.register_page(__name__, path="/staff/account", title=page_title("account.title"))
 
 
 def _staff():

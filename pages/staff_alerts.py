@@ -23,12 +23,13 @@ from alerts.notification import preview, send_test_mail
 from alerts.rules_json import EMAIL
 from components.header import header
 from components.read_only import viewer_sees_read_only
+from components.shell import page_title
 from i18n import normalize_lang, t
 from refusal import Refused
 from store import alerts as sa, audit
 from store.db import get_db
 
-dash.register_page(__name__, path="/staff/alerts", title=t("alerts.page.title"))
+dash.register_page(__name__, path="/staff/alerts", title=page_title("alerts.page.title"))
 
 FIELD_IDS = {k: f"staff-alerts-{k.replace('_', '-')}" for k in FORM_FIELDS}
 TARGETS = ("sensor", "layer", "area", "property", "device")
@@ -176,6 +177,7 @@ def layout(lang: str | None = None, **_query):
                 html.H3(t("alerts.preview.title", lang)),
                 html.P(id="staff-alerts-preview-subject", className="preview-subject"),
                 html.Iframe(id="staff-alerts-preview-frame", className="preview-frame", sandbox="",
+                            title=t("alerts.preview.title", lang),
                             srcDoc='<p style="font-family:sans-serif;color:#52606d">'
                                    f'{t("alerts.preview.empty", lang)}</p>'),
             ]),

@@ -12,12 +12,13 @@ from flask import current_app
 from alerts import access
 from alerts.history import COLUMNS, filters as history_filters, rows as history_rows
 from components.header import header
+from components.shell import page_title
 from i18n import normalize_lang, t
 from refusal import Refused
 from store import alerts as sa
 from store.db import get_db, utcnow
 
-dash.register_page(__name__, path="/staff/alerts/history", title=t("alerts.hist.title"))
+dash.register_page(__name__, path="/staff/alerts/history", title=page_title("alerts.hist.title"))
 
 DAYS = ("1", "7", "30", "all")
 KINDS = ("fired", "cleared", "repeat", "delayed", "nodata", "data_back", "test", "mail")
@@ -104,7 +105,8 @@ def layout(lang: str | None = None, **_query):
             html.H3(t("alerts.hist.read_mail", lang)),
             dcc.Dropdown(id="staff-history-mail", options=mail_options, placeholder=t("alerts.hist.pick_mail", lang)),
             html.Pre(id="staff-history-mail-head", className="mail-head"),
-            html.Iframe(id="staff-history-mail-frame", className="preview-frame", sandbox=""),
+            html.Iframe(id="staff-history-mail-frame", className="preview-frame", sandbox="",
+                        title=t("alerts.hist.read_mail", lang)),
         ]),
     ])])
 

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
+from components.shell import page_title
 from components.staff import login_prompt, staff_frame
 from i18n import normalize_lang, t
 from layers import audit_log
@@ -15,7 +16,7 @@ from refusal import Refused
 from store import audit
 from store.db import get_db
 
-dash.register_page(__name__, path="/staff/audit", title=t("audit.title"))
+dash.register_page(__name__, path="/staff/audit", title=page_title("audit.title"))
 
 P = "staff-audit"
 

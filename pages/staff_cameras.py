@@ -6,13 +6,14 @@ import dash
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
 from components.read_only import viewer_sees_read_only
+from components.shell import page_title
 from components.staff import labelled, login_prompt, staff_frame
 from i18n import normalize_lang, t
 from layers.cameras_manage import manageable, register, remove
 from refusal import Refused
 from store.db import get_db
 
-dash.register_page(__name__, path="/staff/cameras", title=t("camera.staff.title"))
+dash.register_page(__name__, path="/staff/cameras", title=page_title("camera.staff.title"))
 
 
 def _staff():

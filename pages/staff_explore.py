@@ -15,6 +15,7 @@ import dash_ag_grid as dag
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 from components.grid import grid_locale
+from components.shell import page_title
 from components.staff import login_prompt, staff_header
 from dashboards import explore
 from i18n import STRINGS, normalize_lang, t
@@ -24,7 +25,7 @@ from store.db import get_db
 PATH = "/staff/explore"
 LIMIT = 500
 
-dash.register_page(__name__, path=PATH, title=t("explore.title"))
+dash.register_page(__name__, path=PATH, title=page_title("explore.title"))
 
 
 def _staff():

@@ -8,12 +8,13 @@ import dash
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
 from components.read_only import viewer_sees_read_only
+from components.shell import page_title
 from components.staff import login_prompt, staff_frame
 from i18n import normalize_lang, t
 from layers.manage import Refused, groups_for, remove_group, rename_group
 from store.db import get_db
 
-dash.register_page(__name__, path="/staff/groups", title=t("groups.title"))
+dash.register_page(__name__, path="/staff/groups", title=page_title("groups.title"))
 
 
 def _staff():

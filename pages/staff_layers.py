@@ -17,6 +17,7 @@ from auth import csrf_token, current_staff, login_url
 from components.grid import collect_edits, edited_rows, grid_locale
 from components.org_frame import picker_view
 from components.read_only import read_only, viewer_sees_read_only
+from components.shell import page_title
 from components.staff import file_picker, login_prompt, outline_layer, staff_header
 from i18n import normalize_lang, t
 from layers.base import layer_name
@@ -46,7 +47,7 @@ from store.layers import organisations
 from store.uploads import staff_layers
 from timezones import JST
 
-dash.register_page(__name__, path="/staff/layers", title=t("staff.layers.title"))
+dash.register_page(__name__, path="/staff/layers", title=page_title("staff.layers.title"))
 
 PALETTE = ["#1d70b8", "#d4351c", "#00703c", "#f47738", "#4c2c92", "#b58840", "#28a197", "#505a5f"]
 

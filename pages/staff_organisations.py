@@ -16,13 +16,14 @@ from auth.organisations import (
     set_organisation_active,
 )
 from auth.permissions import EXPORT, MANAGE_ORGANISATIONS, ORG_ADMIN, can, grantable_roles
+from components.shell import page_title
 from components.staff import labelled, login_prompt, staff_frame
 from i18n import normalize_lang, t
 from refusal import Refused
 from store.db import get_db
 from store.organisations import boundary_names
 
-dash.register_page(__name__, path="/staff/organisations", title=t("orgs.title"))
+dash.register_page(__name__, path="/staff/organisations", title=page_title("orgs.title"))
 
 P = "staff-orgs"
 

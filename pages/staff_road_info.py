@@ -10,6 +10,7 @@ import dash
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
 from components.read_only import viewer_sees_read_only
+from components.shell import page_title
 from components.staff import login_prompt, staff_frame
 from i18n import normalize_lang, t
 from layers import melters_manage, restrictions_manage
@@ -17,7 +18,7 @@ from refusal import Refused
 from store.db import get_db
 
 PATH = "/staff/road-info"
-dash.register_page(__name__, path=PATH, title=t("roadinfo.staff.title"))
+dash.register_page(__name__, path=PATH, title=page_title("roadinfo.staff.title"))
 
 
 def _staff():

@@ -8,6 +8,7 @@ from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from flask import current_app
 
 from components.read_only import viewer_sees_read_only
+from components.shell import page_title
 from components.staff import labelled, login_prompt, staff_header
 from i18n import normalize_lang, t
 from layers.feed_status import age_text
@@ -16,7 +17,7 @@ from store.brokers import TARGETS, Source, sources
 from store.db import get_db
 from store.feeds import feed_states
 
-dash.register_page(__name__, path="/staff/sources", title=t("staff_sources.title"))
+dash.register_page(__name__, path="/staff/sources", title=page_title("staff_sources.title"))
 
 
 def staff_for_sources():

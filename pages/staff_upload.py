@@ -16,6 +16,7 @@ from flask import current_app
 from auth import csrf_token, current_staff, login_url
 from components.org_frame import picker_view
 from components.read_only import viewer_sees_read_only
+from components.shell import page_title
 from components.staff import file_picker, login_prompt, outline_layer, staff_header
 from i18n import normalize_lang, t
 from layers.manage import (
@@ -32,7 +33,7 @@ from sources.readers.coords import CRS_CHOICES
 from store import staging
 from store.db import get_db
 
-dash.register_page(__name__, path="/staff/upload", title=t("staff.upload.title"))
+dash.register_page(__name__, path="/staff/upload", title=page_title("staff.upload.title"))
 
 AUTO = "auto"
 

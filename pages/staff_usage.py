@@ -9,6 +9,7 @@ import dash
 import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from components.shell import page_title
 from components.staff import login_prompt, staff_frame
 from i18n import normalize_lang, t
 from layers import usage_report
@@ -16,7 +17,7 @@ from refusal import Refused
 from store import usage
 from store.db import get_db
 
-dash.register_page(__name__, path="/staff/usage", title=t("usage.title"))
+dash.register_page(__name__, path="/staff/usage", title=page_title("usage.title"))
 
 P = "staff-usage"
 CHART_METRICS = ("map_requests", "api_requests", "portal_views", "features", "storage_bytes", "readings",
