@@ -43,9 +43,9 @@ from auth.core import (  # noqa: F401
     csrf_ok,
     csrf_token,
     current_staff,
-    init_auth,
     login_url,
     require_token,
     same_for_everyone,
 )
+from auth.setup import init_auth  # noqa: F401
 from store.users import Staff, may_edit_layer, may_see_layer  # noqa: F401

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from datetime import timedelta
 from urllib.parse import quote
 
 from flask import current_app, g, has_request_context, request, session
@@ -14,7 +13,7 @@ from flask_login import LoginManager, UserMixin, current_user
 from refusal import Refused
 from store.db import get_db
 from store.permissions import EDIT, can
-from store.users import Staff, ensure_first_admin, may_log_in, staff_of, user_for_token
+from store.users import Staff, may_log_in, staff_of, user_for_token
 
 log = logging.getLogger("ishikawa.auth")
 login_manager = LoginManager()
@@ -45,38 +44,6 @@ def _load_user(user_id: str):
             return None
         staff = staff_of(s, user)
     return StaffUser(staff) if hmac.compare_digest(staff.session_nonce, nonce) else None
-
-
-def init_auth(server, settings) -> None:
-    """Cookies, Flask-Login, the /login and /logout routes, the CLI and the first admin."""
-    server.config.update(
-        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=settings.cookie_secure,
-        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=settings.cookie_secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
-        MAX_CONTENT_LENGTH=settings.upload_max_mb * 1024 * 1024 + 1024 * 1024,  # + room for the form
-    )
-    server.session_interface = SessionInterface()
-    login_manager.init_app(server)
-    login_manager.session_protection = "basic"
-    _quiet_remember_upkeep(server)
-    trust_proxies(server, settings.trusted_proxies)
-    from auth.throttle import init_throttle
-
-    init_throttle(server, settings)
-
-    from auth.cli import register_cli
-    from auth.invite_views import bp as invite_bp
-    from auth.views import bp
-
-    server.register_blueprint(bp)
-    server.register_blueprint(invite_bp)  # /invite/<token>: an invited person sets a password
-    server.before_request(_viewers_read_only)
-    register_cli(server)
-    db = server.extensions["ishikawa.db"]
-    with db.session() as s:
-        user = ensure_first_admin(s, settings.admin_email, settings.admin_password)
-        if user is not None:
-            log.info("first admin created from ADMIN_EMAIL: %s", user.email)
 
 
 SESSION_ENVIRON_KEY = "ishikawa.session"

@@ -17,37 +17,21 @@ from sources.broker_ingest import forward_fixes, map_entities, note_rejected, st
 from sources.ngsi import NgsiClient, NgsiError
 from sources.observed import sift
 from sources.smart_models import UNDERSTOOD_TYPES
+from sources.source_schedule import (  # noqa: F401  (client_for, interval_s, backoff_s: also used from here)
+    MAX_BACKOFF_S,
+    backoff_s,
+    client_for,
+    interval_s,
+    record_failure,
+)
 from store.brokers import Source, due_sources, sources
 from store.db import Database, utcnow
-from store.feeds import feed_error, feed_ok
+from store.feeds import feed_ok
 from store.usage import count_requests
 
 log = logging.getLogger(__name__)
 FEED_JOB = "broker-poll"
-MAX_BACKOFF_S = 15 * 60
 JOB_TICK_S = 5.0
-
-
-def client_for(source: Source, **kw) -> NgsiClient:
-    return NgsiClient(source.base_url, service=source.service, servicepath=source.servicepath,
-                      token=source.token, token_header=source.token_header, guarded=not source.from_env, **kw)
-
-
-def interval_s(source: Source) -> float:
-    """The source's interval within the bounds staff may set (a row stored before they were checked
-    may hold inf or 1e308, which no schedule can add to a time)."""
-    from sources.source_config import MAX_INTERVAL_S, MIN_INTERVAL_S
-
-    try:
-        v = float(source.interval_s)
-    except (TypeError, ValueError, OverflowError):
-        return 60.0
-    return min(max(v, MIN_INTERVAL_S), MAX_INTERVAL_S) if v == v else 60.0
-
-
-def backoff_s(source: Source) -> float:
-    every = interval_s(source)
-    return min(every * (2 ** min(max((source.failures or 0) - 1, 0), 30)), max(MAX_BACKOFF_S, every))
 
 
 def poll_source(db: Database, source_id: int, now: datetime | None = None,
@@ -71,7 +55,7 @@ def poll_source(db: Database, source_id: int, now: datetime | None = None,
                                             attrs=source.attrs or None, key_values=source.key_values)
             unread = list(getattr(client, "rejected", []) or [])
     except (NgsiError, ValueError) as exc:
-        return _failed(db, source_id, now, str(exc))
+        return record_failure(db, source_id, now, str(exc))
     # broken entities are skipped one by one, never the whole poll
     total = len(entities) + len(unread)
     entities, bad_location = usable(entities)
@@ -91,7 +75,7 @@ def poll_source(db: Database, source_id: int, now: datetime | None = None,
             note_rejected(s, src, rejected)
     except Exception as exc:  # bad data from the broker: nothing written, reported like an outage
         log.exception("source %s: could not store the poll", source_id)
-        return _failed(db, source_id, now, f"{type(exc).__name__}: {exc}")
+        return record_failure(db, source_id, now, f"{type(exc).__name__}: {exc}")
     fixes = counts.pop("_fixes", [])
     try:
         forwarded = forward_fixes(db, fixes, now)
@@ -107,16 +91,6 @@ def poll_source(db: Database, source_id: int, now: datetime | None = None,
     return counts
 
 
-def _failed(db: Database, source_id: int, now: datetime, message: str) -> dict:
-    log.warning("source %s: %s", source_id, message)
-    with db.session() as s:
-        src = s.get(Source, source_id)
-        src.failures = (src.failures or 0) + 1
-        src.next_poll_at = now + timedelta(seconds=backoff_s(src))
-        feed_error(s, src.feed_name, message, interval_s=interval_s(src))
-    return {"error": message}
-
-
 def poll_due(db: Database, now: datetime | None = None, make_client=client_for) -> dict[int, dict]:
     """Poll every due source; one that fails in any way never stops the others."""
     now = now or utcnow()
@@ -129,7 +103,7 @@ def poll_due(db: Database, now: datetime | None = None, make_client=client_for) 
         except Exception as exc:
             log.exception("source %s: poll failed", sid)
             try:
-                out[sid] = _failed(db, sid, now, f"{type(exc).__name__}: {exc}")
+                out[sid] = record_failure(db, sid, now, f"{type(exc).__name__}: {exc}")
             except Exception:
                 log.exception("source %s: could not record the failure", sid)
                 out[sid] = {"error": f"{type(exc).__name__}"}

@@ -113,7 +113,7 @@ def read_resource(data: bytes, fmt: str, name: str = "") -> list[dict]:
 def poll_ckan_source(db, source, now: datetime, client: CkanClient | None = None) -> dict:
     from i18n import t
     from sources.broker_ingest import role_layer
-    from sources.broker_poll import _failed
+    from sources.source_schedule import record_failure
     from store.brokers import Source
     from store.features import replace_features
     from store.feeds import feed_ok
@@ -125,10 +125,10 @@ def poll_ckan_source(db, source, now: datetime, client: CkanClient | None = None
         package = client.package_show(source.ckan_dataset)
         res = pick_resource(package, source.ckan_resource)
         if res is None or not res.get("url"):
-            return _failed(db, source.id, now, "CKAN: no GeoJSON/CSV resource in the dataset")
+            return record_failure(db, source.id, now, "CKAN: no GeoJSON/CSV resource in the dataset")
         data = client.download(res["url"])
     except NgsiError as exc:
-        return _failed(db, source.id, now, str(exc))
+        return record_failure(db, source.id, now, str(exc))
     finally:
         if own:
             client.close()
@@ -139,9 +139,9 @@ def poll_ckan_source(db, source, now: datetime, client: CkanClient | None = None
         scan(data, settings_value("clamd_url", "CLAMD_URL"), name=str(res.get("name") or res["url"]),
              who=f"CKAN source {source.id}")
     except VirusFound as exc:
-        return _failed(db, source.id, now, f"CKAN: virus {exc.signature} found in the resource; nothing stored")
+        return record_failure(db, source.id, now, f"CKAN: virus {exc.signature} found in the resource; nothing stored")
     except ScannerUnavailable:
-        return _failed(db, source.id, now, "CKAN: the virus scanner is unavailable; nothing stored")
+        return record_failure(db, source.id, now, "CKAN: the virus scanner is unavailable; nothing stored")
     digest = hashlib.sha256(data).hexdigest()
     if digest == source.content_hash:
         with db.session() as s:
@@ -152,7 +152,7 @@ def poll_ckan_source(db, source, now: datetime, client: CkanClient | None = None
     try:
         feats = read_resource(data, str(res.get("format") or ""), str(res.get("name") or ""))
     except (ValueError, orjson.JSONDecodeError) as exc:
-        return _failed(db, source.id, now, f"CKAN: {exc}")
+        return record_failure(db, source.id, now, f"CKAN: {exc}")
     with db.session() as s:
         src = s.get(Source, source.id)
         layer = role_layer(s, src, "points")

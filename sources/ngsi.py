@@ -28,6 +28,8 @@ from typing import Any
 import httpx
 import orjson
 
+from sources.errors import NgsiError  # noqa: F401  (callers name it sources.ngsi.NgsiError)
+
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 1000  # Orion's MAX_PAGINATION_LIMIT
@@ -37,16 +39,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
 MAX_ANSWER_BYTES = 100 * 1024 * 1024  # one page of 1000 entities is far below this
-
-
-class NgsiError(Exception):
-    """A failed exchange with the broker. `retryable` tells the caller whether asking later may help."""
-
-    def __init__(self, message: str, status: int | None = None, error: str = "", retryable: bool = True):
-        super().__init__(message)
-        self.status = status
-        self.error = error
-        self.retryable = retryable
 
 
 def validate_service(service: str) -> str:

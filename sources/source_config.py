@@ -5,6 +5,7 @@ import logging
 from urllib.parse import urlparse
 
 from sources.ngsi import validate_service, validate_servicepath
+from sources.source_schedule import MAX_INTERVAL_S, MIN_INTERVAL_S, client_for
 from store import audit
 from store.brokers import KINDS, TARGETS, Source
 
@@ -17,8 +18,6 @@ FIELDS = {
     "visibility": (str, 10), "enabled": (bool, 0), "ckan_dataset": (str, 200), "ckan_resource": (str, 200),
 }
 NOTIFY_HEADER = "X-Notify-Token"  # the notification secret travels here, not in the URL
-MIN_INTERVAL_S = 10.0
-MAX_INTERVAL_S = 7 * 24 * 3600.0  # a week: "inf" or 1e308 would stop the schedule
 
 
 def clean_source(data: dict, partial: bool = False) -> tuple[dict, list[dict]]:
@@ -109,7 +108,6 @@ def notify_path(source_id: int) -> str:
 def subscribe_source(db, source_id: int, public_base_url: str, staff=None) -> dict:
     """Create an Orion subscription that pushes the source's entities to our notify URL with the
     secret in a header (API and /staff/sources share it). Raises NgsiError."""
-    from sources.broker_poll import client_for
 
     with db.session() as s:
         src = s.get(Source, source_id)
@@ -154,7 +152,6 @@ def forget_source(s, src: Source) -> None:
     from store.models import Feed, Layer
 
     if src.subscription_id and src.kind == "orion":
-        from sources.broker_poll import client_for
         from sources.ngsi import NgsiError
 
         try:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from sources.ngsi import NgsiError
+from sources.errors import NgsiError
 
 log = logging.getLogger(__name__)
 
