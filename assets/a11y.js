@@ -31,16 +31,20 @@
     }
 
     function fixLists(root) {
+        // only the radio and check lists of the page: a dropdown's open menu is a real listbox of
+        // options and keeps its roles
         root.querySelectorAll('.dash-options-list[role="listbox"]').forEach(function (list) {
-            var input = list.querySelector(".dash-options-list-option input");
+            var input = list.querySelector('.dash-options-list-option input[type="radio"], ' +
+                                           '.dash-options-list-option input[type="checkbox"]');
+            if (list.closest(".dash-dropdown-options, .dash-dropdown, .dash-dropdown-content")) return;
             list.setAttribute("role", input && input.type === "radio" ? "radiogroup" : "group");
             nameFrom(list, list);
+            list.querySelectorAll('.dash-options-list-option[role="option"], .dash-options-list-option[aria-selected]')
+                .forEach(function (option) {
+                    option.removeAttribute("role");
+                    option.removeAttribute("aria-selected");
+                });
         });
-        root.querySelectorAll('.dash-options-list-option[role="option"], .dash-options-list-option[aria-selected]')
-            .forEach(function (option) {
-                option.removeAttribute("role");
-                option.removeAttribute("aria-selected");
-            });
     }
 
     function fixDropdowns(root) {
