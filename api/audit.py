@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from api import schemas as s
+from api.contract import Answer, contract
 from api.errors import request_lang
 from layers import audit_log
 from store.db import get_db, utcnow
 
 bp = Blueprint("audit_api", __name__)
+PAGING = (400, "bad_request", "audit.err.paging")
 FILTERS = ("organisation", "action", "actor", "since", "until")
 
 
@@ -23,6 +26,10 @@ def _filters() -> dict:
 
 
 @bp.get("/api/audit")
+@contract("The audit log, newest first (admins: every organisation; org_admins: their own)", auth="token",
+          query=s.AuditQuery, errors=(403,),
+          refuse={"limit": PAGING, "offset": PAGING, "*": (400, "bad_request", "contract.invalid_request")},
+          answers={200: Answer("entries", s.AuditEntries)})
 def audit_json():
     from auth import require_token
 

@@ -94,14 +94,17 @@ def _methods_here() -> set[str]:
     from flask import current_app
 
     adapter = current_app.url_map.bind_to_environ(request.environ)
-    found = set()
+    matched = {}
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         try:
             rule, _args = adapter.match(method=method, return_rule=True)
         except HTTPException:
             continue
         if rule.rule not in CATCH_ALL:
-            found.add(method)
+            matched[method] = rule
+    # a fixed path (/api/melters/upload) is its own resource, not also an id of /api/melters/<id>
+    fixed = {m for m, r in matched.items() if not r.arguments}
+    found = fixed or set(matched)
     if "GET" in found:
         found.add("HEAD")
     return found | {"OPTIONS"} if found else found

@@ -21,6 +21,8 @@ import logging
 import orjson
 from flask import Blueprint, jsonify, request
 
+from api import schemas as s
+from api.contract import Answer, contract
 from api.errors import error, refused, request_lang
 from auth import current_staff, require_token
 from layers import melters_manage
@@ -29,6 +31,8 @@ from store.db import get_db
 
 log = logging.getLogger(__name__)
 bp = Blueprint("melters_api", __name__)
+REFUSE = (400, "invalid_device", "melter.invalid")
+UPLOAD = "CSV with lat/lon, GeoJSON or KML: the request body, or the multipart field `file`"
 
 
 def _body():
@@ -45,11 +49,15 @@ def _private(resp):
 
 
 @bp.get("/api/melters")
+@contract("Public snow-melting devices, plus the caller's organisation's private ones; counts by state",
+          auth="optional", answers={200: Answer("devices", s.MelterList)})
 def list_melters():
     return _private(jsonify(melters_manage.list_devices(get_db(), current_staff())))
 
 
 @bp.post("/api/melters")
+@contract("Register a snow-melting device", auth="token", body=s.MelterNew, validate_body=False, refuse=REFUSE,
+          errors=(403, 409), answers={201: Answer("registered", s.MelterOut)})
 def create_melter():
     staff = require_token()
     try:
@@ -61,6 +69,9 @@ def create_melter():
 
 
 @bp.post("/api/melters/upload")
+@contract("Upload a device list (added or updated by id)", description=UPLOAD, auth="token",
+          query=s.UploadQuery, form=s.UploadFile, refuse=REFUSE, errors=(403, 413, 415, 422),
+          answers={200: Answer("added, updated and skipped rows", {"type": "object"})})
 def upload_melters():
     staff = require_token()
     upload = request.files.get("file")
@@ -77,6 +88,7 @@ def upload_melters():
 
 
 @bp.get("/api/melters/<device_id>")
+@contract("One snow-melting device", auth="optional", answers={200: Answer("the device", s.MelterOut)})
 def get_melter(device_id: str):
     try:
         return _private(jsonify(melters_manage.get_device(get_db(), current_staff(), device_id)))
@@ -85,6 +97,8 @@ def get_melter(device_id: str):
 
 
 @bp.patch("/api/melters/<device_id>")
+@contract("Change a device, or report its state ({\"state\": \"故障\", \"time\"?})", auth="token", body=s.MelterPatch,
+          validate_body=False, refuse=REFUSE, errors=(403,), answers={200: Answer("the device", s.MelterOut)})
 def patch_melter(device_id: str):
     staff = require_token()
     try:
@@ -94,6 +108,7 @@ def patch_melter(device_id: str):
 
 
 @bp.delete("/api/melters/<device_id>")
+@contract("Delete a device and its history", auth="token", errors=(403,), answers={204: Answer("deleted", media=None)})
 def delete_melter(device_id: str):
     staff = require_token()
     try:
@@ -105,6 +120,8 @@ def delete_melter(device_id: str):
 
 
 @bp.get("/api/melters/<device_id>/states")
+@contract("A device's state changes since then (default: the last 7 days)", auth="optional", query=s.StatesQuery,
+          refuse=(400, "bad_time", "melter.bad_time"), answers={200: Answer("state changes", s.MelterStates)})
 def melter_states(device_id: str):
     from sources.observed import parse_time
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from api import schemas as s
+from api.contract import Answer, contract
 from api.errors import request_lang
 from layers.hazard_point import hazard_at
 from layers.nearby import nearest, parse_limit, parse_point
@@ -19,9 +21,16 @@ from store.db import get_db
 bp = Blueprint("nearby_api", __name__)
 
 MAX_SHARE_PATH = 2000
+BAD_POINT = (400, "bad_point", "nearby.bad_point")
 
 
 @bp.get("/api/nearby")
+@contract("The nearest public AEDs and shelters: distance (m), bearing and direction, nearest first",
+          query=s.NearbyQuery, refuse={"lat": BAD_POINT, "lon": BAD_POINT,
+                                       "avoid": (400, "bad_avoid", "nearby.bad_avoid"),
+                                       "limit": (400, "bad_limit", "contract.invalid_request"),
+                                       "kind": (400, "bad_kind", "contract.invalid_request")},
+          answers={200: Answer("{lat, lon, aed: [...], shelters: [...]}", s.Nearby)})
 def nearby():
     lat, lon = parse_point(request.args.get("lat"), request.args.get("lon"))
     limit = parse_limit(request.args.get("limit"))
@@ -38,6 +47,9 @@ def nearby():
 
 
 @bp.get("/api/hazard-at")
+@contract("Hazard map classes at a point (flood depth, sediment warning area, tsunami depth, storm surge), "
+          "read from the hazard map portal's tiles; status in / none / unknown (tiles unreachable)",
+          query=s.PointQuery, refuse=BAD_POINT, answers={200: Answer("the classes at the point", s.HazardAt)})
 def hazard():
     lat, lon = parse_point(request.args.get("lat"), request.args.get("lon"))
     resp = jsonify(hazard_at(lat, lon, request_lang()))
@@ -46,6 +58,9 @@ def hazard():
 
 
 @bp.get("/api/geocode")
+@contract("Address search through GSI (only where the server is online)", query=s.GeocodeQuery,
+          refuse=(400, "bad_query", "nearby.bad_query"), errors=(503,),
+          answers={200: Answer("{results: [{name, lat, lon}]}", s.GeocodeResults)})
 def address_search():
     q = request.args.get("q", "")
     if not q.strip() or len(q) > 100:
@@ -78,53 +93,9 @@ def qr_svg(url: str) -> bytes:
 
 
 @bp.get("/api/share/qr.svg")
+@contract("A QR code (SVG) of a link to a path of this site (PUBLIC_BASE_URL + path)", query=s.ShareQuery,
+          refuse=(400, "bad_path", "share.bad_path"), answers={200: Answer("SVG", None, "image/svg+xml")})
 def share_qr():
     svg = qr_svg(share_url(request.args.get("path", "/")))
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
-
-def openapi_paths() -> dict:
-    """These routes in the OpenAPI description (api/openapi.py adds them)."""
-    def err(desc):
-        schema = {"$ref": "#/components/schemas/Error"}
-        return {"description": desc, "content": {"application/json": {"schema": schema}}}
-
-    point = [{"name": "lat", "in": "query", "required": True,
-              "schema": {"type": "number", "minimum": -90, "maximum": 90}},
-             {"name": "lon", "in": "query", "required": True,
-              "schema": {"type": "number", "minimum": -180, "maximum": 180}},
-             {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["ja", "en"]}}]
-    return {
-        "/api/nearby": {"get": {
-            "summary": "The nearest public AEDs and shelters: distance (m), bearing and direction, nearest first",
-            "parameters": [*point,
-                           {"name": "kind", "in": "query", "schema": {"type": "string", "default": "aed,shelters"},
-                            "description": "aed, shelters or both (comma separated)"},
-                           {"name": "limit", "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5}},
-                           {"name": "avoid", "in": "query", "schema": {"type": "string", "enum": ["flood"]},
-                            "description": "flood: leave out shelters the flood overlay colours (each kept "
-                                           "shelter says flood: none or unknown)"}],
-            "responses": {"200": {"description": "{lat, lon, aed: [...], shelters: [...]}"},
-                          "400": err("Bad lat/lon, limit or kind")}}},
-        "/api/hazard-at": {"get": {
-            "summary": "Hazard map classes at a point (flood depth, sediment warning area, tsunami depth, "
-                       "storm surge), read from the hazard map portal's tiles; "
-                       "status in / none / unknown (tiles unreachable)",
-            "parameters": point,
-            "responses": {"200": {"description": "{lat, lon, hazards: [{key, title, status, class, label, color, "
-                                                 "caveat}], source, caveat}"},
-                          "400": err("Bad lat/lon")}}},
-        "/api/geocode": {"get": {
-            "summary": "Address search through GSI (only where the server is online)",
-            "parameters": [{"name": "q", "in": "query", "required": True,
-                            "schema": {"type": "string", "maxLength": 100}}],
-            "responses": {"200": {"description": "{results: [{name, lat, lon}]}"},
-                          "400": err("Empty or too long"),
-                          "503": err("`geocoder_unavailable`: no internet connection from the server")}}},
-        "/api/share/qr.svg": {"get": {
-            "summary": "A QR code (SVG) of a link to a path of this site (PUBLIC_BASE_URL + path)",
-            "parameters": [{"name": "path", "in": "query", "schema": {"type": "string", "default": "/"}}],
-            "responses": {"200": {"description": "SVG", "content": {"image/svg+xml": {}}},
-                          "400": err("`bad_path`: not a path of this site")}}},
-    }

@@ -15,6 +15,8 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
 from alerts.rules_json import rule_to_json
+from api import schemas as s_
+from api.contract import Answer, contract
 from auth import current_staff
 from auth.permissions import EXPORT, can
 from dashboards.service import document
@@ -74,6 +76,8 @@ def export_archive(db, staff, code: str, base_url: str = "") -> tuple[str, bytes
 
 
 @bp.get("/api/organisations")
+@contract("The active organisations, with their portal and boundary",
+          answers={200: Answer("organisations", s_.OrganisationList)})
 def list_organisations():
     with get_db().session() as s:
         return jsonify({"organisations": [
@@ -82,6 +86,8 @@ def list_organisations():
 
 
 @bp.get("/api/organisations/<code>/export.zip")
+@contract("Everything an organisation holds, in one archive (admins: any; org_admins: their own; else 404)",
+          auth="optional", answers={200: Answer("ZIP archive", None, "application/zip")})
 def export_zip(code: str):
     from flask import current_app
 

@@ -20,6 +20,8 @@ import logging
 import orjson
 from flask import Blueprint, jsonify, request
 
+from api import schemas as s
+from api.contract import Answer, contract
 from api.errors import error, refused, request_lang
 from auth import current_staff, require_token
 from layers import restrictions_manage
@@ -28,6 +30,7 @@ from store.db import get_db, utcnow
 
 log = logging.getLogger(__name__)
 bp = Blueprint("restrictions_api", __name__)
+REFUSE = (400, "invalid_restriction", "restriction.invalid")
 
 
 def _private(resp):
@@ -37,6 +40,11 @@ def _private(resp):
 
 
 @bp.get("/api/restrictions")
+@contract("Road restrictions in force now, at a moment (`at`), or all of them (`all=1`); public ones, plus the "
+          "caller's organisation's private ones", auth="optional", query=s.RestrictionsQuery,
+          refuse={"bbox": (400, "bad_bbox", "contract.invalid_request"),
+                  "*": (400, "bad_time", "restriction.bad_time")},
+          answers={200: Answer("restrictions", s.RestrictionList)})
 def list_restrictions():
     from api.public import parse_bbox
     from sources.observed import parse_time
@@ -57,6 +65,8 @@ def list_restrictions():
 
 
 @bp.post("/api/restrictions")
+@contract("Add a road restriction", auth="token", body=s.RestrictionNew, validate_body=False, refuse=REFUSE,
+          errors=(403, 409), answers={201: Answer("added", s.RestrictionOut)})
 def create_restriction():
     staff = require_token()
     try:
@@ -72,6 +82,10 @@ def create_restriction():
 
 
 @bp.post("/api/restrictions/upload")
+@contract("Upload road restrictions", description="CSV with lat/lon, GeoJSON or KML: the request body, or the "
+          "multipart field `file`", auth="token", query=s.RestrictionsUploadQuery, form=s.UploadFile,
+          refuse=REFUSE,
+          errors=(403, 413, 415, 422), answers={200: Answer("stored and skipped rows", {"type": "object"})})
 def upload_restrictions():
     staff = require_token()
     upload = request.files.get("file")
@@ -87,6 +101,7 @@ def upload_restrictions():
 
 
 @bp.get("/api/restrictions/<rid>")
+@contract("One road restriction", auth="optional", answers={200: Answer("the restriction", s.RestrictionOut)})
 def get_restriction(rid: str):
     try:
         return _private(jsonify(restrictions_manage.get_restriction(get_db(), current_staff(), rid)))
@@ -95,6 +110,7 @@ def get_restriction(rid: str):
 
 
 @bp.delete("/api/restrictions/<rid>")
+@contract("Delete a road restriction", auth="token", errors=(403,), answers={204: Answer("deleted", media=None)})
 def delete_restriction(rid: str):
     staff = require_token()
     try:

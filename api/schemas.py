@@ -381,3 +381,185 @@ class SnowReportQuery(Query):
     start: str | None = Field(None, max_length=40, description="JST; default: last night 18:00")
     end: str | None = Field(None, max_length=40, description="JST; default: this morning 08:00")
     part: Literal["roads", "vehicles"] | None = None
+
+
+# ------------------------------------------------------------------ audit log and usage
+
+class AuditQuery(Query):
+    organisation: str | None = Field(None, max_length=40, description="organisation code (admins: any)")
+    action: str | None = Field(None, max_length=80, description="an action, or a family such as `layer`")
+    actor: str | None = Field(None, max_length=200, description="part of the actor's e-mail address")
+    since: str | None = Field(None, max_length=40, description="ISO 8601 or a date (bare times are JST)")
+    until: str | None = Field(None, max_length=40, description="ISO 8601 or a date (bare times are JST)")
+    limit: int | None = Field(None, ge=1, le=1000, description="default 100")
+    offset: int | None = Field(None, ge=0, le=10**9, description="default 0")
+
+
+class AuditEntries(Answer):
+    entries: list[dict]
+    total: int
+    limit: int
+    offset: int
+
+
+class UsageQuery(Query):
+    month: str | None = Field(None, max_length=20, pattern=r"^\s*(\d{4}-\d{2})?\s*$",
+                              description="YYYY-MM (UTC); default: this month")
+
+
+# ------------------------------------------------------------------ places: nearby, hazards, addresses, sharing
+
+def _blank(value):
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class PointQuery(Query):
+    lat: float = Field(ge=-90, le=90, description="latitude (WGS84)")
+    lon: float = Field(ge=-180, le=180, description="longitude (WGS84)")
+
+
+class NearbyQuery(PointQuery):
+    kind: str | None = Field(None, max_length=40, description="aed, shelters or both (comma separated); default both")
+    limit: int | None = Field(None, ge=1, le=20, description="per kind; default 5")
+    avoid: Literal["", "flood"] | None = Field(
+        None, description="flood: leave out shelters the flood overlay colours (each kept shelter says "
+                          "flood: none or unknown)")
+
+    _limit_blank = field_validator("limit", mode="before")(_blank)
+
+
+class Nearby(Answer):
+    lat: float
+    lon: float
+    aed: list[dict] | None = None
+    shelters: list[dict] | None = None
+
+
+class HazardAt(Answer):
+    lat: float
+    lon: float
+    hazards: list[dict]
+
+
+class GeocodeQuery(Query):
+    q: str = Field(min_length=1, max_length=100, pattern=r"\S", description="an address or place name")
+
+
+class GeocodeResults(Answer):
+    results: list[dict]
+
+
+class ShareQuery(Query):
+    path: str | None = Field(None, max_length=2000, pattern=r"^/([^/\\\x00-\x1f][^\\\x00-\x1f]*)?$",
+                             description="a path of this site (default /); the code links PUBLIC_BASE_URL + path")
+
+
+# ------------------------------------------------------------------ snow-melting devices
+
+class MelterPatch(Body):
+    """Checked field by field by the service (its own error codes and messages)."""
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")] = None
+    name_en: Text | None = None
+    road: Text | None = None
+    lon: float = Field(None, ge=-180, le=180)
+    lat: float = Field(None, ge=-90, le=90)
+    interval_s: int = Field(None, ge=30, le=86400, description="how often the device is expected to report")
+    visibility: Visibility = None
+    organisation: Annotated[str, Field(max_length=40)] = Field(None, description="organisation code (admins)")
+    state: str | bool | Literal[0, 1] = Field(None, description="稼働 / 停止 / 故障 or running / stopped / fault …")
+    time: str = Field(None, max_length=40, json_schema_extra=ISO, description="of the state; bare times are JST")
+
+
+class MelterNew(MelterPatch):
+    id: str = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,120}$", description="default: made up")
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class MelterOut(Answer):
+    id: str
+
+
+class MelterList(Answer):
+    devices: list[MelterOut]
+    counts: dict
+
+
+class MelterStates(Answer):
+    device: str
+    changes: list[dict]
+
+
+class UploadQuery(Query):
+    visibility: Visibility | None = Field(None, description="of the devices or restrictions the file brings")
+    filename: str | None = Field(None, max_length=200, description="the file's name when the body is the file")
+
+
+class StatesQuery(Query):
+    since: str | None = Field(None, max_length=40, pattern=r"^(\d{4}-\d{2}-\d{2}.*)?$", json_schema_extra=ISO,
+                              description="ISO 8601 (bare times are JST); default: 7 days ago")
+
+
+class UploadFile(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    file: bytes = Field(None, json_schema_extra={"format": "binary"},
+                        description="CSV with lat/lon (UTF-8, UTF-8 BOM, CP932), GeoJSON or KML")
+
+
+# ------------------------------------------------------------------ road restrictions
+
+class RestrictionNew(Body):
+    """Checked field by field by the service (its own error codes and messages)."""
+    model_config = ConfigDict(extra="forbid")
+    type: Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")] = Field(
+        description="通行止め, 片側交互通行, チェーン規制 …")
+    geometry: dict = Field(description="GeoJSON geometry (WGS84)")
+    id: str = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,120}$", description="default: made up")
+    road: Text = None
+    section: Annotated[str, Field(max_length=300)] = None
+    reason: Annotated[str, Field(max_length=300)] = None
+    source: Annotated[str, Field(max_length=300)] = None
+    start: str | None = Field(None, max_length=40, json_schema_extra=ISO, description="bare times are JST")
+    end: str | None = Field(None, max_length=40, json_schema_extra=ISO, description="after start")
+    visibility: Visibility = None
+
+
+class RestrictionOut(Answer):
+    id: str
+
+
+class RestrictionList(Answer):
+    restrictions: list[RestrictionOut]
+
+
+class RestrictionsQuery(Query):
+    at: str | None = Field(None, max_length=40, description="in force at this moment (ISO 8601; bare = JST)")
+    all: str | None = Field(None, description="1: past, present and future")
+    bbox: str | None = Field(None, pattern=r"^(" + BBOX[1:-1] + r")?$", max_length=200,
+                             description="minLon,minLat,maxLon,maxLat (WGS84 degrees)")
+
+
+class RestrictionsUploadQuery(UploadQuery):
+    replace: str | None = Field(
+        None, description="0: keep what an earlier file of this name brought (default: replace)")
+
+
+# ------------------------------------------------------------------ organisations and the live snow state
+
+class OrganisationOut(Answer):
+    code: str
+    name_ja: str | None = None
+    name_en: str | None = None
+    portal: str
+
+
+class OrganisationList(Answer):
+    organisations: list[OrganisationOut]
+
+
+class SnowLiveQuery(Query):
+    since: str | None = Field(None, max_length=14, pattern=r"^([LR]\d{1,12})?$",
+                              description="the `key` of the previous answer")
+    at: str | None = Field(None, max_length=40, description="a replayed moment: epoch seconds or ISO 8601 (24 h)")

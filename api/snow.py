@@ -107,6 +107,10 @@ def snow_status():
 
 
 @bp.get("/api/snow/live")
+@contract("The /snow page's live state: the delta from the state the browser holds (`since`) to now, or to a "
+          "replayed moment (`at`, within 24 h)", query=s.SnowLiveQuery,
+          refuse={"since": (400, "bad_since", "snowlive.bad_since"), "*": (400, "bad_time", "api.bad_time")},
+          answers={200: Answer("JSON", {"type": "object"})})
 def snow_live():
     """The /snow page's live state: the delta from the state the browser holds (`since`, the `key` of
     its last answer) to now, or to a replayed moment (`at`: epoch seconds or ISO 8601, within 24 h)."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from api import schemas as s
+from api.contract import Answer, contract
 from api.errors import request_lang
 from layers import usage_report
 from store import usage
@@ -65,6 +67,9 @@ def install(server) -> None:
 
 
 @bp.get("/api/usage")
+@contract("Requests served per organisation and layer in a month (admins: all; org_admins: their own)",
+          auth="token", query=s.UsageQuery, refuse=(400, "bad_request", "contract.invalid_request"),
+          errors=(403,), answers={200: Answer("the month's counts", {"type": "object"})})
 def usage_json():
     from auth import require_token
 

@@ -5,10 +5,12 @@ requests accepted, methods, …), a few examples per operation and phase so the 
 Settings: tests/schemathesis.toml."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,8 +22,45 @@ HERE = Path(__file__).resolve().parent
 EXAMPLES = 5  # per operation and phase
 
 
+class _Gazetteer(BaseHTTPRequestHandler):
+    """A stand-in for GSI's address search (this machine is offline, where /api/geocode honestly
+    answers 503): one place in GSI's answer shape for every query."""
+
+    def do_GET(self):  # noqa: N802
+        body = json.dumps([{"type": "Feature", "geometry": {"type": "Point", "coordinates": [136.6256, 36.5947]},
+                            "properties": {"addressCode": "", "title": "石川県金沢市広坂一丁目"}}]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture(scope="module")
-def served(dash_app):
+def gazetteer(dash_app):
+    import dataclasses
+
+    from sources import geocode
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Gazetteer)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    ext = dash_app.server.extensions
+    saved_url, saved_settings = geocode.GEOCODE_URL, ext["ishikawa.settings"]
+    geocode.GEOCODE_URL = f"http://127.0.0.1:{httpd.server_address[1]}/AddressSearch"
+    ext["ishikawa.settings"] = dataclasses.replace(saved_settings, source_hosts="127.0.0.1")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_HOSTS", "127.0.0.1")
+        yield
+    geocode.GEOCODE_URL, ext["ishikawa.settings"] = saved_url, saved_settings
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def served(dash_app, gazetteer):
     server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
