@@ -120,9 +120,11 @@ def layer_features(layer_id: str):
         return resp
     resp = Response(body, mimetype="application/geo+json")
     resp.headers["ETag"] = f'"{layer_id}-{version}"'
-    # a versioned URL (?v=) never changes content; the bare URL may be reused briefly
+    # a versioned URL (?v=) never changes content; the bare URL is revalidated by the browser each
+    # time (a cheap 304 by ETag), so a layer made private is never served from a browser's cache
+    # (shared caches in front keep their own short time, deploy/nginx.conf)
     resp.headers["Cache-Control"] = ("public, max-age=86400, immutable" if request.args.get("v") == str(version)
-                                     else "public, max-age=10")
+                                     else "public, no-cache")
     if not public:  # never kept by shared caches; the browser revalidates
         resp.headers["Cache-Control"] = "private, no-cache"
         resp.headers["Vary"] = "Cookie, Authorization"
