@@ -38,6 +38,9 @@ SENDING_LEASE = timedelta(minutes=2)  # a 'sending' claim older than this belong
 
 class AlertRule(Base):
     __tablename__ = "alert_rules"
+    # SQLite would otherwise hand a deleted rule's id to the next rule, and the mails kept under that
+    # id (the outbox keeps a deleted rule's history) would show as the new rule's
+    __table_args__ = {"sqlite_autoincrement": True}
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), nullable=True)
     owner: Mapped[str] = mapped_column(String(200), default="")  # who made it (user name / e-mail)
