@@ -138,7 +138,9 @@ def operation(b: Builder, op: Op, path_params: list[dict], endpoint: str) -> dic
         out["security"] = [{"bearer": []}]
     elif op.auth == "optional":
         out["security"] = [{}, {"bearer": []}]
-    statuses = set(op.errors)
+    # an error is a status, or (status, what it means here)
+    notes = {e[0]: e[1] for e in op.errors if isinstance(e, tuple)}
+    statuses = {e[0] if isinstance(e, tuple) else e for e in op.errors}
     if op.body is not None:
         out["requestBody"] = {"required": op.body_required,
                               "content": {JSON: {"schema": b.schema(op.body)}}}
@@ -155,7 +157,8 @@ def operation(b: Builder, op: Op, path_params: list[dict], endpoint: str) -> dic
         statuses.add(404)
     responses = {str(code): b.answer(ans) for code, ans in sorted(op.answers.items())}
     for code in sorted(statuses):
-        responses.setdefault(str(code), {"description": ERROR_MEANING.get(code, "Error"), "content": {
+        meaning = notes.get(code) or ERROR_MEANING.get(code, "Error")
+        responses.setdefault(str(code), {"description": meaning, "content": {
             JSON: {"schema": {"$ref": REF.format(model="Error")}}}})
     out["responses"] = responses
     return out

@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 bp = Blueprint("staff_api", __name__)
 # a form that does not fit: no file is `no_file`, as before; any other field `bad_request`
 UPLOAD_REFUSE = {"file": (400, "no_file", "upload.no_file"), "*": (400, "bad_request", "contract.invalid_request")}
+# what an upload can be refused with, beyond the declaration's own statuses
+UPLOAD_ERRORS = (403, 415, (422, "Unplaceable rows (`details` lists them), or virus_found: the virus scanner found a "
+                              "virus (CLAMD_URL); nothing was stored"),
+                 (503, "The virus scanner (CLAMD_URL) cannot be reached; nothing was stored"))
 
 
 def _settings():
@@ -84,7 +88,7 @@ def _on_refused(exc: Refused):
 
 @bp.post("/api/layers")
 @contract("Upload a file as a new layer", auth="token", form=s.NewLayerForm,
-          refuse=UPLOAD_REFUSE, errors=(403, 415, 422, 503),
+          refuse=UPLOAD_REFUSE, errors=UPLOAD_ERRORS,
           answers={201: Answer("created", s.Created)})
 def create_layer():
     staff = require_token()
@@ -122,7 +126,7 @@ def create_layer():
 @bp.put("/api/layers/<layer_id>/data")
 @contract("Replace a layer's data (the previous data is kept for rollback)", auth="token",
           form=s.UploadOptions, refuse=UPLOAD_REFUSE,
-          errors=(403, 415, 422, 503), answers={200: Answer("replaced", s.Replaced)})
+          errors=UPLOAD_ERRORS, answers={200: Answer("replaced", s.Replaced)})
 def replace_data(layer_id: str):
     staff = require_token()
     with get_db().session() as s:

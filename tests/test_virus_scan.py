@@ -304,7 +304,7 @@ def test_staff_pages_scan_the_staged_file_again(dash_app, app_people, app_db, cl
 
 def test_openapi_documents_the_scan_answers(client):
     paths = client.get("/api/openapi.json").json["paths"]
-    for path, method in (("/api/layers", "post"), ("/api/layers/{id}/data", "put")):
+    for path, method in (("/api/layers", "post"), ("/api/layers/{layer_id}/data", "put")):
         responses = paths[path][method]["responses"]
         assert "virus_found" in responses["422"]["description"] and "503" in responses
 
