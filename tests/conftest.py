@@ -11,9 +11,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("DASH_TEST_CHROMEPATH", shutil.which("chromium") or "/usr/bin/chromium")
 
+from plugins import register_all  # noqa: E402
 from settings import Settings  # noqa: E402
 from store.db import Database  # noqa: E402
 from store.schema import create_all  # noqa: E402
+
+register_all()  # the suite composes the app as create_app and the worker do (tests use kinds and jobs directly)
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 

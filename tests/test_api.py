@@ -81,7 +81,7 @@ def test_tile_layers_have_no_features(client):
 
 
 def test_features_are_cached_per_version(client, dash_app, monkeypatch):
-    from layers.registry import KINDS
+    from registry import LAYER_KINDS as KINDS
 
     calls = []
     original = KINDS["shelters"].features

@@ -198,7 +198,7 @@ def test_stored_kind_query_and_get_in_sql(db):
     """Paging, count, bbox (antimeridian too), property and time filters and get, on SQLite and PostgreSQL."""
     from datetime import UTC, datetime
 
-    from layers.registry import kind_of
+    from layers.base import kind_of
 
     feats = _stored_layer(db)
     with db.session() as s:
@@ -374,8 +374,7 @@ def test_big_point_layer_bbox_pages_through_the_grid_index(db):
     with the same page and count as the plain SQL scan."""
     import numpy as np
 
-    from layers.base import StoredFeaturesKind
-    from layers.registry import kind_of
+    from layers.base import StoredFeaturesKind, kind_of
     from sources.readers import PointRows
     from store.grids import BIG_LAYER, points_in_bbox
 
@@ -403,7 +402,7 @@ def test_big_point_layer_bbox_pages_through_the_grid_index(db):
 
 def test_property_filter_with_any_key(db):
     """Property names a JSON path cannot name (quotes, dots) still filter, never an SQL error."""
-    from layers.registry import kind_of
+    from layers.base import kind_of
 
     with db.session() as s:
         layer = upsert_layer(s, "keys-q", kind="uploaded", name_ja="k", name_en="k", group="bousai", options={})
