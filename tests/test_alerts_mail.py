@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,22 +18,10 @@ from store.features import replace_features
 from store.layers import ensure_organisation, upsert_layer
 from store.models import Layer, Sensor
 from store.sensors import add_reading, upsert_sensor
+from tests.alert_helpers import T0, Clock
 from tests.smtp_helpers import SmtpSink
 
-T0 = datetime(2026, 1, 20, 3, 0, tzinfo=UTC)  # 12:00 JST
 SENSOR = "snow-hakui-01"
-
-
-class Clock:
-    def __init__(self, t: datetime):
-        self.t = t
-
-    def __call__(self) -> datetime:
-        return self.t
-
-    def advance(self, **kw) -> datetime:
-        self.t += timedelta(**kw)
-        return self.t
 
 
 @pytest.fixture
