@@ -4,7 +4,7 @@ reader's language that scrolls sideways on phones, one row per thing with a 削�
 the page's confirm callback listens to), times in JST, 公開 / 非公開, and a refusal as a message."""
 from __future__ import annotations
 
-from dash import dcc, html
+from dash import callback_context, dcc, html, no_update
 
 from i18n import t
 from refusal import Refused
@@ -40,6 +40,15 @@ def visibility_choice(id_: str, lang: str, value: str = "public") -> html.Div:
 
 def delete_button(button_type: str, item_id: str, lang: str) -> html.Button:
     return html.Button(t("camera.staff.delete", lang), id={"type": button_type, "id": item_id})
+
+
+def delete_asked() -> tuple:
+    """For a page's callback on its 削除 buttons: (True, the row's id) to open the confirm dialog with,
+    or (no_update, no_update) when no button was really clicked (a list redrawn)."""
+    trig = callback_context.triggered_id
+    if not isinstance(trig, dict) or not callback_context.triggered[0]["value"]:
+        return no_update, no_update
+    return True, str(trig.get("id", ""))
 
 
 def staff_list(table_id: str, columns: list[str], rows: list[tuple[dict | None, list]], lang: str) -> html.Div:

@@ -9,6 +9,7 @@ from components.read_only import viewer_sees_read_only
 from components.shell import page_title
 from components.staff import labelled, login_prompt, staff_frame
 from components.staff_list import (
+    delete_asked,
     delete_button,
     jst_text,
     login_needed,
@@ -134,10 +135,7 @@ def create(n, name, name_en, lon, lat, url, interval, visibility, lang):
     prevent_initial_call=True,
 )
 def ask(_clicks):
-    trig = dash.callback_context.triggered_id
-    if not isinstance(trig, dict) or not dash.callback_context.triggered[0]["value"]:
-        return no_update, no_update
-    return True, str(trig.get("id", ""))
+    return delete_asked()
 
 
 @callback(

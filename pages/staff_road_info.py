@@ -13,6 +13,7 @@ from components.read_only import viewer_sees_read_only
 from components.shell import page_title
 from components.staff import login_prompt, staff_frame
 from components.staff_list import (
+    delete_asked,
     delete_button,
     jst_text,
     login_needed,
@@ -187,10 +188,7 @@ def upload_restrictions(contents, filename, visibility, lang):
     prevent_initial_call=True,
 )
 def ask(_clicks):
-    trig = dash.callback_context.triggered_id
-    if not isinstance(trig, dict) or not dash.callback_context.triggered[0]["value"]:
-        return no_update, no_update
-    return True, str(trig.get("id", ""))
+    return delete_asked()
 
 
 @callback(
