@@ -30,7 +30,7 @@ from layers.snow.alerts import road_alert_segments
 from layers.snow_depth import SnowDepthKind
 from layers.snowplow import SnowplowKind
 from layers.uploaded import UploadedKind
-from registry import ALL, JOBS, LAYER_KINDS, QUERY_KINDS, ROAD_PROVIDERS
+from registry import JOBS, LAYER_KINDS, QUERY_KINDS, ROAD_PROVIDERS
 
 __all__ = ["register_all"]
 
@@ -65,11 +65,3 @@ def register_all() -> None:
         _register()
         _done = True
 
-
-def reset() -> None:
-    """Empty every registry and forget that they were filled (tests of the composition itself)."""
-    global _done
-    with _lock:
-        for r in ALL:
-            r.clear()
-        _done = False

@@ -66,11 +66,6 @@ class Registry(Generic[T]):
     def values(self) -> list[T]:
         return list(self._items.values())
 
-    def clear(self) -> None:
-        """Empty the registry (tests that fill it themselves)."""
-        with self._lock:
-            self._items.clear()
-
     def __repr__(self) -> str:
         return f"<Registry {self.what}: {', '.join(self._items) or '(empty)'}>"
 
