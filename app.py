@@ -12,6 +12,7 @@ import dash
 from flask import Flask
 
 from i18n import t
+from plugins import register_all
 from settings import Settings
 from store.db import Database
 from store.schema import create_all
@@ -23,6 +24,8 @@ ROOT = Path(__file__).resolve().parent
 def init_store(settings: Settings) -> Database:
     """Open the database, create the tables and the built-in layers (idempotent)."""
     from layers.builtin import ensure_builtin
+
+    register_all()  # the example dashboards are checked against the query kinds
 
     db = Database(settings.database_url)
     with db.init_lock():
@@ -43,6 +46,7 @@ def init_store(settings: Settings) -> Database:
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> dash.Dash:
     settings = settings or Settings.from_env()
+    register_all()  # layer kinds, query kinds, alert providers, jobs (plugins.py)
     server = Flask(__name__, instance_path=str(settings.instance_path))
     server.config.update(SECRET_KEY=settings.secret_key, ISHIKAWA_DEMO_FEED=settings.demo_feed,
                          MAX_CONTENT_LENGTH=100 * 1024 * 1024,

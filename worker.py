@@ -12,9 +12,11 @@ import time
 
 from jobs import Job, build_jobs
 from jobs.threads import LaneRunner as JobRunner
+from plugins import register_all
 from settings import Settings
+from store.db import Database
 
-__all__ = ["Job", "JobRunner", "build_jobs", "engine_for", "main"]
+__all__ = ["Job", "JobRunner", "build_jobs", "engine_for", "main", "prepare"]
 log = logging.getLogger("ishikawa.worker")
 
 
@@ -25,13 +27,19 @@ def engine_for(settings: Settings) -> str:
     return "procrastinate" if settings.database_url.startswith("postgresql") else "threads"
 
 
-def main() -> None:
+def prepare(settings: Settings) -> tuple[Database, list[Job]]:
+    """The worker's start: the registries filled (plugins.py), the store ready, every job built."""
     from app import init_store
 
+    register_all()
+    db = init_store(settings)
+    return db, build_jobs(settings, db)
+
+
+def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
-    db = init_store(settings)
-    jobs = build_jobs(settings, db)
+    db, jobs = prepare(settings)
     if engine_for(settings) == "procrastinate":
         if db.backend != "postgresql":
             raise SystemExit("JOB_ENGINE=procrastinate needs a PostgreSQL DATABASE_URL (its queue lives there)")

@@ -3,9 +3,9 @@
 a rule just saved (`evaluate_now`), and the passing of time (`tick`, the worker job: no data,
 for-N-minutes, repeats, mails held over quiet hours, road rules, snow-melting device rules).
 
-Road rules get their segments from providers:
-`register_road_provider(fn)`, fn(session, rule, now) -> [{"subject", "name_ja", "name_en", "lon",
-"lat", "hours_since_cleared", "nearby_depth"}] (the snow-removal layer registers one)."""
+Road rules get their segments from the providers in `registry.ROAD_PROVIDERS`,
+fn(session, rule, now) -> [{"subject", "name_ja", "name_en", "lon", "lat", "hours_since_cleared",
+"nearby_depth"}] (`plugins.register_all()` registers the snow-removal layer's)."""
 from __future__ import annotations
 
 import logging
@@ -22,6 +22,7 @@ from alerts.config import AlertConfig
 from alerts.engine import Condition, State, Transition
 from alerts.notification import record
 from alerts.watch import Sight, device_place, rule_watches_sensor, sensor_place, watched_devices, watched_sensors
+from registry import ROAD_PROVIDERS
 from store import alerts as sa
 from store.db import Database
 from store.models import Feature, Sensor
@@ -132,16 +133,9 @@ def _json(text):
 
 
 # --- road passes -----------------------------------------------------------------------------------
-# The worker registers the snowplow layer's provider (layers/snowplow.py) with `register_road_provider`;
-# its tick evaluates road rules with it
+# The tick evaluates road rules with the segments of each provider in `registry.ROAD_PROVIDERS`
+# (the snow-removal layer's: layers/snow/alerts.py)
 # (rule.options: {"depth_over": cm}; the rule's threshold is the number of hours, op ">=").
-
-_ROAD_PROVIDERS: list[Callable] = []
-
-
-def register_road_provider(fn: Callable) -> None:
-    if fn not in _ROAD_PROVIDERS:
-        _ROAD_PROVIDERS.append(fn)
 
 
 def evaluate_road(s: Session, config: AlertConfig, rule: sa.AlertRule, segments: list[dict],
@@ -246,7 +240,7 @@ def tick_session(s: Session, config: AlertConfig, now: datetime) -> list[sa.Aler
     for rule in timed:
         try:
             if rule.target == "road":
-                for provider in _ROAD_PROVIDERS:
+                for provider in ROAD_PROVIDERS.values():
                     events += evaluate_road(s, config, rule, provider(s, rule, now), now)
             if rule.target == "device":
                 events += evaluate_devices(s, config, rule, now, states)

@@ -23,9 +23,8 @@ from flask import Blueprint, Response, abort, g, make_response, render_template_
 
 from api.errors import error, request_lang
 from i18n import t
-from layers.base import layer_attribution, layer_name
+from layers.base import kind_of, layer_attribution, layer_name
 from layers.catalog import description
-from layers.registry import kind_of
 from store.cache import cache
 from store.db import get_db, utcnow
 from store.layers import get_public_layer, public_layers

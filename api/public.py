@@ -10,7 +10,7 @@ from api import schemas as s
 from api.contract import GEOJSON, Answer, contract
 from api.errors import error
 from auth import current_staff, same_for_everyone
-from layers.registry import kind_of
+from layers.base import kind_of
 from store.cache import cache
 from store.db import get_db, utcnow
 from store.feeds import feed_states

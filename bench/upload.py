@@ -112,10 +112,12 @@ def _ours(path: str, db_url: str, q) -> None:
 def _views(db_url: str, layer_id: str, q) -> None:
     import math
 
-    from layers.registry import kind_of
+    from layers.base import kind_of
+    from plugins import register_all
     from store.db import Database
     from store.models import Layer
 
+    register_all()
     db = Database(db_url)
     out = {}
     lon0, lat0 = 136.65, 36.56  # 金沢

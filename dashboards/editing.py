@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from dashboards.model import GRID_COLUMNS, RELATIVE
-from dashboards.queries.registry import QUERY_KINDS
+from registry import QUERY_KINDS
 
 MAX_FILTERS = 3
 MAX_STEPS = 3

@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from dashboards.queries.registry import QUERY_KINDS
 from refusal import Refused
+from registry import QUERY_KINDS
 from timezones import JST
 
 PANEL_TYPES = ("timeseries", "stat", "gauge", "bar", "table", "map", "text")

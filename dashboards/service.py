@@ -29,9 +29,9 @@ from csvcell import cell
 from dashboards import areas
 from dashboards.model import REFRESH, parse_dashboard, time_window
 from dashboards.queries.base import Context, Denied, sensor_name
-from dashboards.queries.registry import QUERY_KINDS
 from keylock import key_lock
 from refusal import Refused
+from registry import QUERY_KINDS
 from store import audit, dashboards as sd
 from store.db import utcnow
 from store.layers import visible_clause

@@ -24,6 +24,7 @@ from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from i18n import t
+from registry import LAYER_KINDS
 from store.features import feature_collection_bytes
 from store.models import Feature, Layer
 
@@ -315,3 +316,11 @@ class StoredFeaturesKind(LayerKind):
                 break
         return {"bbox": None if minx is None else (minx, miny, maxx, maxy),
                 "times": (min(times), max(times)) if times else None}
+
+
+def kind_of(layer: Layer) -> LayerKind:
+    """The kind object of a stored Layer row (its `kind` names one in `registry.LAYER_KINDS`)."""
+    try:
+        return LAYER_KINDS[layer.kind]
+    except KeyError:
+        raise LookupError(f"layer {layer.id}: unknown kind {layer.kind!r}") from None

@@ -7,19 +7,17 @@ its organisation's editors and admins change it; another organisation's public c
 """
 from __future__ import annotations
 
-import math
 import re
 import secrets
 from pathlib import Path
 
 from i18n import t
+from layers.fields import Fields
 from refusal import Refused
 from store import audit
 from store.cameras import (
     DEFAULT_INTERVAL_S,
     MIN_INTERVAL_S,
-    PRIVATE,
-    PUBLIC,
     Camera,
     cameras_folder,
     delete_camera,
@@ -48,81 +46,31 @@ def _audited(cam: Camera) -> dict:
     return out
 
 
-def _num(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def clean(body, lang: str, partial: bool = False, allowed_hosts: list[str] | None = None) -> dict:
     """The camera fields of a request body, or Refused(400) naming every bad field."""
     if not isinstance(body, dict):
         raise Refused(400, "invalid_camera", "camera.bad_json")
-    errors: list[dict] = []
-    values: dict = {}
-
-    def bad(field: str, key: str, **fmt):
-        errors.append({"field": field, "message": t(key, lang, **fmt)})
-
-    for key in body:
-        if key not in FIELDS:
-            bad(str(key)[:60], "camera.field.unknown")
-    if "name" in body or not partial:
-        name = body.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
-            bad("name", "camera.field.name")
-        else:
-            values["name_ja"] = name.strip()
-    if "name_en" in body:
-        name_en = body.get("name_en")
-        if name_en is None:
-            values["name_en"] = ""
-        elif not isinstance(name_en, str) or len(name_en.strip()) > 200:
-            bad("name_en", "camera.field.name_en")
-        else:
-            values["name_en"] = name_en.strip()
-    for field, lo, hi in (("lon", -180, 180), ("lat", -90, 90)):
-        if field in body or not partial:
-            v = _num(body.get(field))
-            if v is None or not lo <= v <= hi:
-                bad(field, f"camera.field.{field}")
-            else:
-                values[field] = round(v, 7)
-    if "url" in body or not partial:
+    f = Fields(body, "camera.field", lang, FIELDS, partial)
+    f.name()
+    f.optional_text("name_en")
+    f.position(decimals=7)
+    if f.asked("url"):
         url = body.get("url")
         if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url.strip()) or len(url) > 2000:
-            bad("url", "camera.field.url")
+            f.bad("url")
         else:
             from sources.url_guard import UrlRefused, check_url
 
             try:
                 check_url(url.strip(), allowed_hosts)
             except UrlRefused as exc:
-                bad("url", "camera.field.url_refused", reason=str(exc))
+                f.bad("url", "url_refused", reason=str(exc))
             else:
-                values["url"] = url.strip()
-    if "interval_s" in body or not partial:
-        iv = body.get("interval_s", DEFAULT_INTERVAL_S if not partial else None)
-        if isinstance(iv, bool) or not isinstance(iv, int) or not MIN_INTERVAL_S <= iv <= MAX_INTERVAL_S:
-            bad("interval_s", "camera.field.interval")
-        else:
-            values["interval_s"] = iv
-    if "visibility" in body or not partial:
-        vis = body.get("visibility", PUBLIC if not partial else None)
-        if vis not in (PUBLIC, PRIVATE):
-            bad("visibility", "camera.field.visibility")
-        else:
-            values["visibility"] = vis
-    if "organisation" in body:
-        org = body.get("organisation")
-        if not isinstance(org, str) or len(org) > 40:
-            bad("organisation", "camera.field.organisation")
-        else:
-            values["organisation"] = org
-    if errors:
-        raise Refused(400, "invalid_camera", "camera.invalid", errors)
-    return values
+                f.values["url"] = url.strip()
+    f.interval(MIN_INTERVAL_S, MAX_INTERVAL_S, default=DEFAULT_INTERVAL_S)
+    f.visibility()
+    f.organisation()
+    return f.checked("invalid_camera", "camera.invalid")
 
 
 def camera_json(s, cam: Camera, now=None, staff=None) -> dict:

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from csvcell import row as csv_row
 from i18n import STRINGS, t
-from layers.base import layer_attribution, layer_name
-from layers.registry import kind_of
+from layers.base import kind_of, layer_attribution, layer_name
 from store.layers import get_public_layer, organisations, public_layers
 from store.models import Layer
 

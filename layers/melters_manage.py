@@ -8,7 +8,6 @@ leaked). Only its organisation's staff and admins change it or report its state.
 """
 from __future__ import annotations
 
-import math
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from i18n import t
+from layers.fields import Fields, number
 from layers.melters import LAYER_ID, device_properties
 from refusal import Refused
 from store.db import Database, utcnow
@@ -34,13 +34,6 @@ from store.models import Layer, Organisation
 
 FIELDS = {"id", "name", "name_en", "lon", "lat", "road", "visibility", "interval_s", "organisation", "state", "time"}
 MAX_UPLOAD_DEVICES = 5000
-
-
-def _num(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def touch_layer(s) -> None:
@@ -75,78 +68,36 @@ def _parse_time(value, lang: str, now: datetime) -> datetime | None:
 
 
 def clean(body, lang: str, partial: bool = False) -> dict:
+    """The device fields of a request body, or Refused(400) naming every bad field."""
     if not isinstance(body, dict):
         raise Refused(400, "invalid_device", "melter.bad_json")
-    errors: list[dict] = []
-    values: dict = {}
-
-    def bad(field: str, key: str):
-        errors.append({"field": field, "message": t(key, lang)})
-
-    for key in body:
-        if key not in FIELDS:
-            bad(str(key)[:60], "melter.field.unknown")
+    f = Fields(body, "melter.field", lang, FIELDS, partial)
     if "id" in body and not partial:
         did = body.get("id")
         if not isinstance(did, str) or not re.fullmatch(r"[A-Za-z0-9_.:-]{1,120}", did):
-            bad("id", "melter.field.id")
+            f.bad("id")
         else:
-            values["id"] = did
-    if "name" in body or not partial:
-        name = body.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
-            bad("name", "melter.field.name")
-        else:
-            values["name_ja"] = name.strip()
-    for field, col in (("name_en", "name_en"), ("road", "road")):
-        if field in body:
-            v = body.get(field)
-            if v is None:
-                values[col] = ""
-            elif not isinstance(v, str) or len(v.strip()) > 200:
-                bad(field, f"melter.field.{field}")
-            else:
-                values[col] = v.strip()
-    for field, lo, hi in (("lon", -180, 180), ("lat", -90, 90)):
-        if field in body or not partial:
-            v = _num(body.get(field))
-            if v is None or not lo <= v <= hi:
-                bad(field, f"melter.field.{field}")
-            else:
-                values[field] = round(v, 6)
-    if "interval_s" in body:
-        iv = body.get("interval_s")
-        if isinstance(iv, bool) or not isinstance(iv, int) or not 30 <= iv <= 86400:
-            bad("interval_s", "melter.field.interval")
-        else:
-            values["interval_s"] = iv
-    if "visibility" in body or not partial:
-        vis = body.get("visibility", PUBLIC if not partial else None)
-        if vis not in (PUBLIC, PRIVATE):
-            bad("visibility", "melter.field.visibility")
-        else:
-            values["visibility"] = vis
-    if "organisation" in body:
-        org = body.get("organisation")
-        if not isinstance(org, str) or len(org) > 40:
-            bad("organisation", "melter.field.organisation")
-        else:
-            values["organisation"] = org
+            f.values["id"] = did
+    f.name()
+    f.optional_text("name_en")
+    f.optional_text("road")
+    f.position(decimals=6)
+    f.interval(30, 86400)
+    f.visibility()
+    f.organisation()
     if "state" in body:
         st = normalise_state(body.get("state"))
         if st is None:
-            bad("state", "melter.field.state")
+            f.bad("state")
         else:
-            values["state"] = st
+            f.values["state"] = st
     if "time" in body:
         at = _parse_time(body.get("time"), lang, utcnow())
         if at is None:
-            bad("time", "melter.field.time")
+            f.bad("time")
         else:
-            values["time"] = at
-    if errors:
-        raise Refused(400, "invalid_device", "melter.invalid", errors)
-    return values
+            f.values["time"] = at
+    return f.checked("invalid_device", "melter.invalid")
 
 
 def _organisation_for(s, staff, code: str | None) -> int:
@@ -263,7 +214,7 @@ def reading_item(s, staff, item: dict, now: datetime, lang: str) -> tuple[str, d
     if dev is None or not (dev.visibility == PUBLIC or staff.may_manage(dev.organisation_id)):
         if dev is not None:  # another organisation's private device answers like an unknown one
             return "error", {"message": t("alerts.err.new_sensor", lang)}
-        lon, lat = _num(item.get("lon")), _num(item.get("lat"))
+        lon, lat = number(item.get("lon")), number(item.get("lat"))
         if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
             return "error", {"message": t("alerts.err.new_sensor", lang)}
         name = str(item.get("name") or did)[:200]

@@ -10,7 +10,7 @@ from layers.snow.alerts import road_alert_segments
 from layers.snow.network import ensure_network
 from layers.snow.style import legend_items, style_hideout
 
-# the job runner reaches the network loader and the alert rules' road provider through the layer kind
+# the jobs (jobs/builtin.py) and tests reach the network loader and the road provider through the layer kind
 __all__ = ["SnowplowKind", "ensure_network", "road_alert_segments"]
 
 

@@ -7,9 +7,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from i18n import t
-from layers.base import LegendItem, MapSpec, layer_name
+from layers.base import LegendItem, MapSpec, kind_of, layer_name
 from layers.builtin import GROUP_LABELS, GROUPS
-from layers.registry import kind_of
 from store.feeds import feed_states
 from store.layers import visible_layer_rows
 from store.models import PRIVATE

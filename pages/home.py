@@ -21,6 +21,7 @@ from auth import current_staff
 from components.basemaps import basemap_options
 from components.legend import legend_children
 from components.map import map_children
+from components.map_controls import checked_layers, opacities, refreshed_urls, zoom_level
 from components.map_state import (
     BASEMAPS,
     MapState,
@@ -33,7 +34,6 @@ from components.org_frame import organisation_frame
 from components.place_card import place_children
 from components.shell import page_title
 from i18n import t
-from layers.base import bbox_param
 from layers.visible import group_label, group_order, stale_notices, visible_layers as _visible_layers
 from store.db import get_db
 
@@ -233,21 +233,6 @@ def share_dialog(lang: str) -> html.Section:
     ])
 
 
-def _zoom(zoom) -> int | None:
-    try:
-        return min(max(int(round(float(zoom))), 0), 24)
-    except (TypeError, ValueError, OverflowError):  # inf, 1e309, nan from a crafted callback
-        return None
-
-
-def _checked(values: list[list[str]]) -> set[str]:
-    return {x for group in values for x in (group or [])}
-
-
-def _opacities(values, ids) -> dict[str, float]:
-    return {i["layer"]: float(v) for v, i in zip(values or [], ids or []) if v is not None}
-
-
 @callback(
     Output({"type": "home-layers", "group": MATCH}, "value"),
     Output({"type": "home-layers-prev", "group": MATCH}, "data"),
@@ -277,8 +262,8 @@ def keep_exclusive(value, previous, lang):
 )
 def update_map(groups, base, op_values, op_ids, lang, zoom):
     base = base if base in BASEMAPS else "std"
-    return map_children(visible_layers(lang, _zoom(zoom)), _checked(groups), base, lang,
-                        _opacities(op_values, op_ids))
+    return map_children(visible_layers(lang, zoom_level(zoom)), checked_layers(groups), base, lang,
+                        opacities(op_values, op_ids))
 
 
 @callback(
@@ -290,7 +275,7 @@ def update_map(groups, base, op_values, op_ids, lang, zoom):
     prevent_initial_call=True,
 )
 def update_legend(groups, op_values, op_ids, lang):
-    return legend_children(visible_layers(lang), _checked(groups), lang, _opacities(op_values, op_ids))
+    return legend_children(visible_layers(lang), checked_layers(groups), lang, opacities(op_values, op_ids))
 
 
 @callback(
@@ -306,15 +291,8 @@ def refresh_urls(_n, zoom, bounds, urls, lang):
     """A layer gets a new URL only when its data version or its level of detail changed
     (or, for layers read by bbox, when the view left the area asked for)."""
     ids = [o["id"]["layer"] for o in dash.callback_context.outputs_list]
-    current = {pl.id: pl.spec for pl in visible_layers(lang, _zoom(zoom))}
-    view = bbox_param(bounds, _zoom(zoom))
-    out = []
-    for layer_id, url in zip(ids, urls):
-        spec = current.get(layer_id)
-        wanted = spec.url + (f"&bbox={view}" if spec.bbox and view else "") if spec is not None else None
-        changed = spec is not None and (spec.refresh_s or spec.lod) and wanted != url
-        out.append(wanted if changed else no_update)
-    return out
+    current = {pl.id: pl.spec for pl in visible_layers(lang, zoom_level(zoom))}
+    return refreshed_urls(current, ids, urls, bounds, zoom_level(zoom))
 
 
 @callback(
@@ -325,7 +303,7 @@ def refresh_urls(_n, zoom, bounds, urls, lang):
     prevent_initial_call=True,
 )
 def refresh_status(_n, groups, lang):
-    return status_children(visible_layers(lang), _checked(groups), lang)
+    return status_children(visible_layers(lang), checked_layers(groups), lang)
 
 
 # The URL follows the map without reloading the page (history.replaceState), and the language
@@ -523,7 +501,7 @@ def show_point(point, avoid, lang, zoom, bounds, screen):
         return (place_children(origin, hazard_at(lat, lon, lang), near, lang), no_update, no_update,
                 no_update, no_update)
     viewport = no_update
-    z = _zoom(zoom) or 0
+    z = zoom_level(zoom) or 0
     target = max(z, 15) if source in ("locate", "address") else z
     phone = isinstance(screen, (int, float)) and screen < 768
     if source in ("locate", "address") or phone:

@@ -18,10 +18,10 @@ from components.basemaps import basemap_options
 from components.header import header
 from components.legend import legend_children
 from components.map import map_children
+from components.map_controls import checked_layers, opacities, refreshed_urls, zoom_level
 from components.map_state import BASEMAPS, MapState, frame_for_bbox, parse_state
 from dashboards.service import list_dashboards
 from i18n import normalize_lang, t
-from layers.base import bbox_param
 from layers.catalog import datasets
 from layers.visible import group_label, group_order, visible_layers as _visible_layers
 from store.db import get_db
@@ -178,27 +178,6 @@ def layout(code: str | None = None, **query):
     ])
 
 
-def _zoom(zoom) -> int | None:
-    try:
-        return min(max(int(round(float(zoom))), 0), 24)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def _checked(values) -> set[str]:
-    return {x for group in values or [] for x in (group or []) if isinstance(x, str)}
-
-
-def _opacities(values, ids) -> dict[str, float]:
-    out = {}
-    for v, i in zip(values or [], ids or []):
-        try:
-            out[str((i or {}).get("layer"))] = min(max(float(v), 0.0), 1.0)
-        except (TypeError, ValueError):
-            continue
-    return out
-
-
 @callback(
     Output(f"{P}-base", "children"),
     Output(f"{P}-overlays", "children"),
@@ -216,8 +195,8 @@ def update_map(groups, base, op_values, op_ids, lang, zoom):
     """Only what this visitor may see (the same rule as `/`): a crafted id shows nothing more."""
     lang = normalize_lang(lang)
     base = base if base in BASEMAPS else "std"
-    layers = _layers(lang, _zoom(zoom))
-    checked, opacity = _checked(groups), _opacities(op_values, op_ids)
+    layers = _layers(lang, zoom_level(zoom))
+    checked, opacity = checked_layers(groups), opacities(op_values, op_ids)
     trig = dash.callback_context.triggered_id
     legend = no_update if isinstance(trig, dict) and trig.get("type") == f"{P}-opacity" else \
         legend_children(layers, checked, lang, opacity, prefix=P)
@@ -236,15 +215,8 @@ def update_map(groups, base, op_values, op_ids, lang, zoom):
 def refresh_urls(_n, zoom, bounds, urls, lang):
     """New URLs only for layers whose data version, level of detail or asked-for area changed."""
     ids = [o["id"]["layer"] for o in dash.callback_context.outputs_list]
-    current = {pl.id: pl.spec for pl in _layers(normalize_lang(lang), _zoom(zoom))}
-    view = bbox_param(bounds, _zoom(zoom))
-    out = []
-    for layer_id, url in zip(ids, urls or [None] * len(ids)):
-        spec = current.get(layer_id)
-        wanted = spec.url + (f"&bbox={view}" if spec.bbox and view else "") if spec is not None else None
-        changed = spec is not None and (spec.refresh_s or spec.lod) and wanted != url
-        out.append(wanted if changed else no_update)
-    return out
+    current = {pl.id: pl.spec for pl in _layers(normalize_lang(lang), zoom_level(zoom))}
+    return refreshed_urls(current, ids, urls, bounds, zoom_level(zoom))
 
 
 @callback(

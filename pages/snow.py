@@ -29,8 +29,7 @@ from components.basemaps import BASEMAPS, basemap_attribution
 from components.shell import page_title
 from components.snow import legend, overlay_legend
 from i18n import normalize_lang, t
-from layers.base import layer_name
-from layers.registry import kind_of
+from layers.base import kind_of, layer_name
 from layers.snow.network import network_view
 from layers.snow.snapshot import REFRESH_S, live_key, snapshot
 from layers.snow.status import FEED_STALE_S, feed_message, fmt_jst

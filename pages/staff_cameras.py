@@ -8,6 +8,17 @@ from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from components.read_only import viewer_sees_read_only
 from components.shell import page_title
 from components.staff import labelled, login_prompt, staff_frame
+from components.staff_list import (
+    delete_asked,
+    delete_button,
+    jst_text,
+    login_needed,
+    name_text,
+    refusal_message,
+    staff_list,
+    visibility_choice,
+    visibility_text,
+)
 from i18n import normalize_lang, t
 from layers.cameras_manage import manageable, register, remove
 from refusal import Refused
@@ -28,33 +39,18 @@ def _settings():
     return current_app.extensions["ishikawa.settings"]
 
 
-def _jst(iso: str | None, lang: str) -> str:
-    if not iso:
-        return t("camera.staff.never", lang)
-    from datetime import datetime
-
-    from timezones import JST
-
-    return datetime.fromisoformat(iso).astimezone(JST).strftime("%Y-%m-%d %H:%M")
-
-
 def cameras_table(staff, lang: str):
     rows = manageable(get_db(), staff)
     if not rows:
         return html.P(t("camera.staff.none", lang), id="staff-cameras-none")
     cols = ("name", "org", "visibility", "interval", "last", "error", "actions")
-    head = html.Tr([html.Th(t(f"camera.staff.col.{k}", lang)) for k in cols])
-    body = [html.Tr(id={"type": "staff-cameras-row", "id": c["id"]}, children=[
-        html.Td((c["name_en"] or c["name"]) if lang == "en" else c["name"]),
-        html.Td(c["organisation"] or ""),
-        html.Td(t(f"camera.staff.{c['visibility']}", lang)),
-        html.Td(str(c["interval_s"])),
-        html.Td(_jst(c["latest"]["taken_at"] if c["latest"] else None, lang)
-                + (f" ({t('camera.popup.stale', lang)})" if c["stale"] else "")),
-        html.Td(c.get("last_error") or ""),
-        html.Td(html.Button(t("camera.staff.delete", lang), id={"type": "staff-cameras-delete", "id": c["id"]})),
-    ]) for c in rows]
-    return html.Table(className="staff-table", id="staff-cameras-table", children=[html.Thead(head), html.Tbody(body)])
+    return staff_list("staff-cameras-table", [f"camera.staff.col.{k}" for k in cols], [
+        ({"type": "staff-cameras-row", "id": c["id"]}, [
+            name_text(c, lang), c["organisation"] or "", visibility_text(c["visibility"], lang), str(c["interval_s"]),
+            jst_text(c["latest"]["taken_at"] if c["latest"] else None, t("camera.staff.never", lang))
+            + (f" ({t('camera.popup.stale', lang)})" if c["stale"] else ""),
+            c.get("last_error") or "",
+            delete_button("staff-cameras-delete", c["id"], lang)]) for c in rows], lang)
 
 
 @viewer_sees_read_only("staff-cameras")
@@ -83,20 +79,11 @@ def layout(lang: str | None = None, **_query):
             field("lat", dcc.Input(id="staff-cameras-lat", type="number", min=-90, max=90, step="any")),
             field("url", dcc.Input(id="staff-cameras-url", type="url", maxLength=2000)),
             field("interval", dcc.Input(id="staff-cameras-interval", type="number", min=30, step=1, value=300)),
-            html.Div([html.Span(t("camera.staff.visibility", lang)),
-                      dcc.RadioItems(id="staff-cameras-visibility", value="public", inline=True, options=[
-                          {"label": t("camera.staff.public", lang), "value": "public"},
-                          {"label": t("camera.staff.private", lang), "value": "private"}])]),
+            visibility_choice("staff-cameras-visibility", lang),
             html.Button(t("camera.staff.submit", lang), id="staff-cameras-submit", className="staff-button"),
         ]),
         html.Div(id="staff-cameras-list", className="staff-card", children=cameras_table(staff, lang)),
     ])
-
-
-def _error(exc: Refused, lang: str):
-    lines = [html.Li(f"{d.get('field', '')}: {d.get('message', '')}") for d in exc.details if isinstance(d, dict)]
-    return html.Div(className="staff-error", role="alert",
-                    children=[html.P(t(exc.message_key, lang, **exc.fmt)), html.Ul(lines) if lines else None])
 
 
 def _number(value):
@@ -123,7 +110,7 @@ def create(n, name, name_en, lon, lat, url, interval, visibility, lang):
     lang = normalize_lang(lang)
     staff = _staff()  # anyone can POST to a callback: check who it is here
     if staff is None:
-        return no_update, html.P(t("staff_sources.login_needed", lang), className="staff-error", role="alert")
+        return no_update, login_needed(lang)
     if not n:
         return no_update, no_update
     from sources.cameras import fetch_soon, parse_hosts
@@ -136,7 +123,7 @@ def create(n, name, name_en, lon, lat, url, interval, visibility, lang):
     try:
         cam = register(get_db(), staff, body, lang, hosts)
     except Refused as exc:
-        return no_update, _error(exc, lang)
+        return no_update, refusal_message(exc, lang)
     fetch_soon(get_db(), cameras_folder(settings.instance_path), cam["id"], hosts)
     return cameras_table(staff, lang), html.P(t("camera.staff.registered", lang), className="staff-ok", role="status")
 
@@ -148,10 +135,7 @@ def create(n, name, name_en, lon, lat, url, interval, visibility, lang):
     prevent_initial_call=True,
 )
 def ask(_clicks):
-    trig = dash.callback_context.triggered_id
-    if not isinstance(trig, dict) or not dash.callback_context.triggered[0]["value"]:
-        return no_update, no_update
-    return True, str(trig.get("id", ""))
+    return delete_asked()
 
 
 @callback(
@@ -166,11 +150,11 @@ def delete(n, camera_id, lang):
     lang = normalize_lang(lang)
     staff = _staff()
     if staff is None:
-        return no_update, html.P(t("staff_sources.login_needed", lang), className="staff-error", role="alert")
+        return no_update, login_needed(lang)
     if not n or not camera_id:
         return no_update, no_update
     try:
         remove(get_db(), staff, str(camera_id), _settings().instance_path)
     except Refused as exc:
-        return no_update, _error(exc, lang)
+        return no_update, refusal_message(exc, lang)
     return cameras_table(staff, lang), html.P(t("camera.staff.deleted", lang), className="staff-ok", role="status")

@@ -12,6 +12,17 @@ from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from components.read_only import viewer_sees_read_only
 from components.shell import page_title
 from components.staff import login_prompt, staff_frame
+from components.staff_list import (
+    delete_asked,
+    delete_button,
+    jst_text,
+    login_needed,
+    name_text,
+    refusal_message,
+    staff_list,
+    visibility_choice,
+    visibility_text,
+)
 from i18n import normalize_lang, t
 from layers import melters_manage, restrictions_manage
 from refusal import Refused
@@ -27,69 +38,40 @@ def _staff():
     return current_staff()
 
 
-def _jst(iso: str | None) -> str:
-    if not iso:
-        return "—"
-    from datetime import datetime
-
-    from timezones import JST
-
-    return datetime.fromisoformat(iso).astimezone(JST).strftime("%Y-%m-%d %H:%M")
-
-
 def melters_table(staff, lang: str):
     rows = melters_manage.manageable(get_db(), staff)
     if not rows:
         return html.P(t("roadinfo.staff.no_devices", lang), id="staff-roadinfo-no-devices")
-    cols = ("name", "road", "state", "since", "reported", "visibility", "actions")
-    head = html.Tr([html.Th(t(f"roadinfo.staff.col.{k}", lang)) for k in cols])
-    body = []
-    for d in rows:
-        state = t(f"melter.state.{d['state']}", lang) if d["state"] else t("melter.state.unknown", lang)
+
+    def state(d):
+        text = t(f"melter.state.{d['state']}", lang) if d["state"] else t("melter.state.unknown", lang)
         if d["stale"]:
-            state += f" ({t('melter.popup.stale', lang)})"
-        body.append(html.Tr([
-            html.Td((d["name_en"] or d["name"]) if lang == "en" else d["name"]),
-            html.Td(d["road"] or ""), html.Td(state, className=f"melter-cell-{d['state'] or 'unknown'}"),
-            html.Td(_jst(d["state_since"])), html.Td(_jst(d["reported_at"])),
-            html.Td(t(f"camera.staff.{d['visibility']}", lang)),
-            html.Td(html.Button(t("camera.staff.delete", lang),
-                                id={"type": "staff-roadinfo-delete", "id": f"melter:{d['id']}"})),
-        ]))
-    return html.Div(className="staff-table-wrap roadinfo-scroll", children=html.Table(
-        className="staff-table", id="staff-roadinfo-devices", children=[html.Thead(head), html.Tbody(body)]))
+            text += f" ({t('melter.popup.stale', lang)})"
+        return html.Td(text, className=f"melter-cell-{d['state'] or 'unknown'}")
+
+    cols = ("name", "road", "state", "since", "reported", "visibility", "actions")
+    return staff_list("staff-roadinfo-devices", [f"roadinfo.staff.col.{k}" for k in cols], [
+        (None, [name_text(d, lang), d["road"] or "", state(d), jst_text(d["state_since"]), jst_text(d["reported_at"]),
+                visibility_text(d["visibility"], lang),
+                delete_button("staff-roadinfo-delete", f"melter:{d['id']}", lang)]) for d in rows], lang)
 
 
 def restrictions_table(staff, lang: str):
     rows = restrictions_manage.manageable(get_db(), staff)
     if not rows:
         return html.P(t("roadinfo.staff.no_restrictions", lang), id="staff-roadinfo-no-restrictions")
-    cols = ("type", "road", "section", "period", "in_force", "visibility", "actions")
-    head = html.Tr([html.Th(t(f"roadinfo.staff.col.{k}", lang)) for k in cols])
     open_ = t("restriction.popup.open", lang)
+
     def kind(r):
         label = t(f"restriction.kind.{r['type']}", lang)
         same = r["type_text"] in ("", t(f"restriction.kind.{r['type']}", "ja"))
         return label if same else f"{label}（{r['type_text']}）"
 
-    body = [html.Tr([
-        html.Td(kind(r)),
-        html.Td(r["road"]), html.Td(r["section"]),
-        html.Td(f"{_jst(r['start']) if r['start'] else open_} 〜 {_jst(r['end']) if r['end'] else open_}"),
-        html.Td(t("roadinfo.staff.yes", lang) if r["in_force"] else ""),
-        html.Td(t(f"camera.staff.{r['visibility']}", lang)),
-        html.Td(html.Button(t("camera.staff.delete", lang),
-                            id={"type": "staff-roadinfo-delete", "id": f"restriction:{r['id']}"})),
-    ]) for r in rows]
-    return html.Div(className="staff-table-wrap roadinfo-scroll", children=html.Table(
-        className="staff-table", id="staff-roadinfo-restrictions", children=[html.Thead(head), html.Tbody(body)]))
-
-
-def _visibility(id_: str, lang: str, value: str):
-    return html.Div([html.Span(t("camera.staff.visibility", lang) + " "),
-                     dcc.RadioItems(id=id_, value=value, inline=True, options=[
-                         {"label": t("camera.staff.public", lang), "value": "public"},
-                         {"label": t("camera.staff.private", lang), "value": "private"}])])
+    cols = ("type", "road", "section", "period", "in_force", "visibility", "actions")
+    return staff_list("staff-roadinfo-restrictions", [f"roadinfo.staff.col.{k}" for k in cols], [
+        (None, [kind(r), r["road"], r["section"], f"{jst_text(r['start'], open_)} 〜 {jst_text(r['end'], open_)}",
+                t("roadinfo.staff.yes", lang) if r["in_force"] else "", visibility_text(r["visibility"], lang),
+                delete_button("staff-roadinfo-delete", f"restriction:{r['id']}", lang)]) for r in rows], lang)
 
 
 def _upload(id_: str, lang: str):
@@ -115,25 +97,18 @@ def layout(lang: str | None = None, **_query):
         html.Div(className="staff-card", children=[
             html.H3(t("melter.layer", lang)),
             html.P(t("roadinfo.staff.devices_intro", lang)),
-            _visibility("staff-roadinfo-melter-visibility", lang, "public"),
+            visibility_choice("staff-roadinfo-melter-visibility", lang),
             _upload("staff-roadinfo-melter-upload", lang),
             html.Div(id="staff-roadinfo-melter-list", children=melters_table(staff, lang)),
         ]),
         html.Div(className="staff-card", children=[
             html.H3(t("restriction.layer", lang)),
             html.P(t("roadinfo.staff.restrictions_intro", lang)),
-            _visibility("staff-roadinfo-restriction-visibility", lang, "public"),
+            visibility_choice("staff-roadinfo-restriction-visibility", lang),
             _upload("staff-roadinfo-restriction-upload", lang),
             html.Div(id="staff-roadinfo-restriction-list", children=restrictions_table(staff, lang)),
         ]),
     ])
-
-
-def _error(exc: Refused, lang: str):
-    lines = [html.Li(f"{d.get('field', d.get('row', ''))}: {d.get('message', '')}")
-             for d in exc.details[:20] if isinstance(d, dict)]
-    return html.Div(className="staff-error", role="alert",
-                    children=[html.P(t(exc.message_key, lang, **exc.fmt)), html.Ul(lines) if lines else None])
 
 
 def _problems(result: dict, lang: str):
@@ -153,10 +128,6 @@ def _decode(contents: str | None) -> bytes | None:
         return None
 
 
-def _login_needed(lang):
-    return html.P(t("staff_sources.login_needed", lang), className="staff-error", role="alert")
-
-
 @callback(
     Output("staff-roadinfo-melter-list", "children"),
     Output("staff-roadinfo-message", "children", allow_duplicate=True),
@@ -170,14 +141,14 @@ def upload_devices(contents, filename, visibility, lang):
     lang = normalize_lang(lang)
     staff = _staff()  # anyone can POST to a callback: check who it is here
     if staff is None:
-        return no_update, _login_needed(lang)
+        return no_update, login_needed(lang)
     raw = _decode(contents)
     if raw is None:
         return no_update, no_update
     try:
         result = melters_manage.upload_devices(get_db(), staff, raw, str(filename or "")[:200], visibility, lang)
     except Refused as exc:
-        return no_update, _error(exc, lang)
+        return no_update, refusal_message(exc, lang)
     msg = t("roadinfo.staff.devices_done", lang, added=result["added"], updated=result["updated"])
     return melters_table(staff, lang), html.Div(className="staff-ok", role="status",
                                                 children=[html.P(msg), _problems(result, lang)])
@@ -196,7 +167,7 @@ def upload_restrictions(contents, filename, visibility, lang):
     lang = normalize_lang(lang)
     staff = _staff()
     if staff is None:
-        return no_update, _login_needed(lang)
+        return no_update, login_needed(lang)
     raw = _decode(contents)
     if raw is None:
         return no_update, no_update
@@ -204,7 +175,7 @@ def upload_restrictions(contents, filename, visibility, lang):
         result = restrictions_manage.upload(get_db(), staff, raw, str(filename or "upload")[:200], visibility,
                                             True, lang)
     except Refused as exc:
-        return no_update, _error(exc, lang)
+        return no_update, refusal_message(exc, lang)
     msg = t("roadinfo.staff.restrictions_done", lang, stored=result["stored"], in_force=result["in_force"])
     return restrictions_table(staff, lang), html.Div(className="staff-ok", role="status",
                                                      children=[html.P(msg), _problems(result, lang)])
@@ -217,10 +188,7 @@ def upload_restrictions(contents, filename, visibility, lang):
     prevent_initial_call=True,
 )
 def ask(_clicks):
-    trig = dash.callback_context.triggered_id
-    if not isinstance(trig, dict) or not dash.callback_context.triggered[0]["value"]:
-        return no_update, no_update
-    return True, str(trig.get("id", ""))
+    return delete_asked()
 
 
 @callback(
@@ -236,7 +204,7 @@ def delete(n, pending, lang):
     lang = normalize_lang(lang)
     staff = _staff()
     if staff is None:
-        return no_update, no_update, _login_needed(lang)
+        return no_update, no_update, login_needed(lang)
     what, _, item_id = str(pending or "").partition(":")
     if not n or not item_id or what not in ("melter", "restriction"):
         return no_update, no_update, no_update
@@ -246,6 +214,6 @@ def delete(n, pending, lang):
         else:
             restrictions_manage.remove(get_db(), staff, item_id)
     except Refused as exc:
-        return no_update, no_update, _error(exc, lang)
+        return no_update, no_update, refusal_message(exc, lang)
     return (melters_table(staff, lang), restrictions_table(staff, lang),
             html.P(t("camera.staff.deleted", lang), className="staff-ok", role="status"))

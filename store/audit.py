@@ -97,10 +97,8 @@ def diff(before: dict, after: dict) -> dict:
 
 def _request_context() -> tuple[str, str]:
     """(via, client address) of the Flask request being served, or ("system", "") outside one."""
-    try:
-        from flask import has_request_context, request
-    except ImportError:  # pragma: no cover  (Flask is a dependency)
-        return "system", ""
+    from flask import has_request_context, request
+
     if not has_request_context():
         return "system", ""
     via = "token" if request.headers.get("Authorization", "").lower().startswith("bearer ") else "session"

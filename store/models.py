@@ -30,7 +30,7 @@ class Organisation(Base):
 class Layer(Base):
     __tablename__ = "layers"
     id: Mapped[str] = mapped_column(String(80), primary_key=True)  # slug, used in URLs
-    kind: Mapped[str] = mapped_column(String(40))  # a key of layers.registry
+    kind: Mapped[str] = mapped_column(String(40))  # a name in registry.LAYER_KINDS
     name_ja: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200), default="")
     group: Mapped[str] = mapped_column(String(80))  # menu group key

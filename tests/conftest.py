@@ -11,9 +11,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("DASH_TEST_CHROMEPATH", shutil.which("chromium") or "/usr/bin/chromium")
 
+from plugins import register_all  # noqa: E402
 from settings import Settings  # noqa: E402
 from store.db import Database  # noqa: E402
 from store.schema import create_all  # noqa: E402
+
+register_all()  # the suite composes the app as create_app and the worker do (tests use kinds and jobs directly)
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -120,6 +123,91 @@ def people(db) -> dict:
             user = create_user(s, f"{org}@example.jp", PEOPLE_PASSWORD, org, role)
             out[org] = staff_of(s, user)
     return out
+
+
+@pytest.fixture
+def alerts_world(db):
+    """Alert rules in a fresh store (`db`) at a moment the test controls: `(db, cfg, clock, staff)` —
+    an `AlertConfig` whose clock is a `tests.alert_helpers.Clock` at `T0` (12:00 JST), its evaluation
+    hooks installed on `db`, and staff of 加賀市 ("kaga"), 羽咋市 ("hakui") and a prefecture admin
+    ("admin") as `store.users.Staff`. Each test file adds its own layers, sensors or devices."""
+    from alerts.config import AlertConfig
+    from alerts.hooks import install
+    from store.layers import ensure_organisation
+    from store.users import ADMIN, create_user, staff_of
+    from tests.alert_helpers import Clock
+
+    clock = Clock()
+    cfg = AlertConfig(base_url="http://map.example", mail_from="alerts@ishikawa.example", secret_key="k", clock=clock)
+    install(db, cfg)
+    with db.session() as s:
+        for code, ja, en in (("ishikawa", "石川県", "Ishikawa"), ("kaga", "加賀市", "Kaga"),
+                             ("hakui", "羽咋市", "Hakui")):
+            ensure_organisation(s, code, ja, en)
+        users = {"kaga": create_user(s, "k@kaga.example.jp", "password123", "kaga"),
+                 "hakui": create_user(s, "h@hakui.example.jp", "password123", "hakui"),
+                 "admin": create_user(s, "a@pref.example.jp", "password123", "ishikawa", ADMIN)}
+        s.flush()
+        staff = {k: staff_of(s, u) for k, u in users.items()}
+    return db, cfg, clock, staff
+
+
+@pytest.fixture
+def source(app_db, request):
+    """A staff-registered broker source in the shared app that receives Orion notifications (`POST
+    /ngsi/notify/<id>`): `(source id, notify secret)`. Its layers are named `<prefix>-…`, the prefix
+    being the test file's `SOURCE_PREFIX` (so files never share layers); after the test the source,
+    its layers and their sensors are deleted."""
+    from store.brokers import Source
+    from store.models import Layer, Sensor
+
+    prefix = request.module.SOURCE_PREFIX
+    with app_db.session() as s:
+        src = Source(name=f"{prefix} push", base_url="http://127.0.0.1:1", layer_prefix=prefix, target="auto")
+        s.add(src)
+        s.flush()
+        sid, secret = src.id, src.notify_secret
+    yield sid, secret
+    with app_db.session() as s:
+        for layer in s.query(Layer).filter(Layer.id.like(f"{prefix}-%")):
+            s.query(Sensor).filter(Sensor.layer_id == layer.id).delete()
+            s.delete(layer)
+        s.flush()
+        s.delete(s.get(Source, sid))
+
+
+@pytest.fixture
+def private_layer(app_db):
+    """A private AED layer of the shared app with one item (id "x", name 秘密): its id. Nobody but its
+    organisation's staff may learn of it; deleted after the test."""
+    from store.features import replace_features
+    from store.layers import upsert_layer
+    from store.models import PRIVATE, Layer
+
+    with app_db.session() as s:
+        layer = upsert_layer(s, "private-test", kind="aed", name_ja="非公開テスト", name_en="Private",
+                             group="iryou", visibility=PRIVATE, options={})
+        replace_features(s, layer, [{"type": "Feature", "id": "x", "properties": {"name": "秘密"},
+                                     "geometry": {"type": "Point", "coordinates": [136.6, 36.5]}}])
+    yield "private-test"
+    with app_db.session() as s:
+        s.delete(s.get(Layer, "private-test"))
+
+
+@pytest.fixture
+def cleanup(app_db, request):
+    """Deletes, after the test, the sources it registered in the shared app — those whose name starts
+    with the test file's `SOURCE_NAME` — and the layers they made."""
+    from store.brokers import Source
+    from store.models import Layer
+
+    yield
+    with app_db.session() as s:
+        for src in s.query(Source).filter(Source.name.like(f"{request.module.SOURCE_NAME}%")):
+            for layer in s.query(Layer).all():
+                if (layer.options or {}).get("source_id") == src.id:
+                    s.delete(layer)
+            s.delete(src)
 
 
 @pytest.fixture

@@ -3,47 +3,28 @@ clears, with mails like the other rules; a rule sees only the devices its owner 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from alerts import rules
-from alerts.config import AlertConfig, install_config_of
+from alerts.config import install_config_of
 from alerts.evaluation import tick_session
-from alerts.hooks import install
 from alerts.rules_json import RuleError
 from store import alerts as sa
 from store.db import utcnow
-from store.layers import ensure_organisation
 from store.melters import FAULT, RUNNING, MeltingDevice, report_state
-from store.users import ADMIN, EDITOR, create_token, create_user, staff_of
-
-T0 = datetime(2026, 1, 20, 3, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
+from store.users import EDITOR, create_token, create_user
+from tests.alert_helpers import T0
 
 
 @pytest.fixture
-def world(db):
-    clock = Clock(T0)
-    cfg = AlertConfig(base_url="http://map.example", mail_from="alerts@ishikawa.example", secret_key="k", clock=clock)
-    install(db, cfg)
+def world(alerts_world):
+    """conftest's alerts_world with three running devices: public and private of 羽咋市, private of
+    加賀市 (each reported 5 minutes before T0): (db, cfg, clock, staff)."""
+    db, cfg, clock, staff = alerts_world
     with db.session() as s:
-        for code, ja, en in (("ishikawa", "石川県", "Ishikawa"), ("kaga", "加賀市", "Kaga"),
-                             ("hakui", "羽咋市", "Hakui")):
-            ensure_organisation(s, code, ja, en)
-        people = {"kaga": create_user(s, "k@kaga.example.jp", "password123", "kaga"),
-                  "hakui": create_user(s, "h@hakui.example.jp", "password123", "hakui"),
-                  "admin": create_user(s, "a@pref.example.jp", "password123", "ishikawa", ADMIN)}
-        s.flush()
-        staff = {k: staff_of(s, u) for k, u in people.items()}
         for did, org, vis, lon in (("pub-dev", "hakui", "public", 136.78), ("hakui-dev", "hakui", "private", 136.79),
                                    ("kaga-dev", "kaga", "private", 136.31)):
             dev = MeltingDevice(id=did, organisation_id=staff[org].organisation_id, name_ja=f"装置 {did}",
@@ -51,7 +32,7 @@ def world(db):
             s.add(dev)
             s.flush()
             report_state(s, dev, RUNNING, T0 - timedelta(minutes=5))
-    return db, cfg, clock, staff
+    return alerts_world
 
 
 def device_rule(**over) -> dict:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,22 +18,10 @@ from store.features import replace_features
 from store.layers import ensure_organisation, upsert_layer
 from store.models import Layer, Sensor
 from store.sensors import add_reading, upsert_sensor
+from tests.alert_helpers import T0, Clock
 from tests.smtp_helpers import SmtpSink
 
-T0 = datetime(2026, 1, 20, 3, 0, tzinfo=UTC)  # 12:00 JST
 SENSOR = "snow-hakui-01"
-
-
-class Clock:
-    def __init__(self, t: datetime):
-        self.t = t
-
-    def __call__(self) -> datetime:
-        return self.t
-
-    def advance(self, **kw) -> datetime:
-        self.t += timedelta(**kw)
-        return self.t
 
 
 @pytest.fixture
@@ -548,10 +536,10 @@ def test_a_slow_pass_hands_back_its_claims(world, monkeypatch):
 
 
 def test_road_rule_through_the_provider_hook(world, monkeypatch):
-    """Road passes plug in with register_road_provider; the worker tick evaluates them."""
-    from alerts import evaluation
+    """Road passes plug in through registry.ROAD_PROVIDERS; the worker tick evaluates them."""
+    from registry import ROAD_PROVIDERS
 
-    monkeypatch.setattr(evaluation, "_ROAD_PROVIDERS", [])
+    monkeypatch.setattr(ROAD_PROVIDERS, "_items", {})  # only this test's provider
     segments = {"hours": 2.0, "depth": 35.0}
 
     def provider(s, rule, now):
@@ -559,7 +547,7 @@ def test_road_rule_through_the_provider_hook(world, monkeypatch):
                  "lon": 136.31, "lat": 36.3, "hours_since_cleared": segments["hours"],
                  "nearby_depth": segments["depth"]}]
 
-    evaluation.register_road_provider(provider)
+    ROAD_PROVIDERS.register(provider)
     world.rule(name="未除雪3時間", target="road", sensor_id=None, layer_id="snow-depth", op=">=", threshold=3,
                clear_threshold=None, options={"depth_over": 20}, recipients=["road@x.example"])
     tick(world.db, world.cfg)

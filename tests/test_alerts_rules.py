@@ -3,48 +3,28 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from alerts import rules
-from alerts.config import AlertConfig
-from alerts.hooks import install
 from alerts.rules_json import RuleError
 from refusal import Refused
 from store import alerts as sa
-from store.layers import ensure_organisation, upsert_layer
+from store.layers import upsert_layer
 from store.models import PRIVATE, Sensor
 from store.sensors import add_reading, upsert_sensor
-from store.users import ADMIN, create_user, staff_of
-
-T0 = datetime(2026, 1, 20, 3, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
+from tests.alert_helpers import T0
 
 
 @pytest.fixture
-def world(db):
-    clock = Clock(T0)
-    cfg = AlertConfig(base_url="http://map.example", mail_from="alerts@ishikawa.example", secret_key="k", clock=clock)
-    install(db, cfg)
+def world(alerts_world):
+    """conftest's alerts_world, with a public snow-depth layer and sensor (a reading of 30 cm a minute
+    before T0) and a private sensor of 羽咋市: (db, cfg, staff)."""
+    db, cfg, clock, staff = alerts_world
+    orgs = {k: v.organisation_id for k, v in staff.items()}
     with db.session() as s:
-        for code, ja, en in (("ishikawa", "石川県", "Ishikawa"), ("kaga", "加賀市", "Kaga"),
-                             ("hakui", "羽咋市", "Hakui")):
-            ensure_organisation(s, code, ja, en)
-        people = {"kaga": create_user(s, "k@kaga.example.jp", "password123", "kaga"),
-                  "hakui": create_user(s, "h@hakui.example.jp", "password123", "hakui"),
-                  "admin": create_user(s, "a@pref.example.jp", "password123", "ishikawa", ADMIN)}
-        s.flush()
-        staff = {k: staff_of(s, u) for k, u in people.items()}
-        orgs = {k: v.organisation_id for k, v in staff.items()}
         upsert_layer(s, "snow-depth", kind="snow_depth", name_ja="積雪深", group="yuki", organisation_id=orgs["admin"])
         upsert_layer(s, "sensors-hakui", kind="snow_depth", name_ja="羽咋 センサー", group="yuki",
                      organisation_id=orgs["hakui"], visibility=PRIVATE)

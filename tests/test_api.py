@@ -1,22 +1,6 @@
 import orjson
 import pytest
 
-from store.features import replace_features
-from store.layers import upsert_layer
-from store.models import PRIVATE, Layer
-
-
-@pytest.fixture
-def private_layer(app_db):
-    with app_db.session() as s:
-        layer = upsert_layer(s, "secret-test", kind="aed", name_ja="非公開テスト", name_en="Private",
-                             group="iryou", visibility=PRIVATE, options={})
-        replace_features(s, layer, [{"type": "Feature", "id": "x", "properties": {"name": "秘密"},
-                                     "geometry": {"type": "Point", "coordinates": [136.6, 36.5]}}])
-    yield "secret-test"
-    with app_db.session() as s:
-        s.delete(s.get(Layer, "secret-test"))
-
 
 def test_layer_list(client):
     r = client.get("/api/layers")
@@ -81,7 +65,7 @@ def test_tile_layers_have_no_features(client):
 
 
 def test_features_are_cached_per_version(client, dash_app, monkeypatch):
-    from layers.registry import KINDS
+    from registry import LAYER_KINDS as KINDS
 
     calls = []
     original = KINDS["shelters"].features

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dashboards.queries.base import Context, Denied
-from dashboards.queries.registry import QUERY_KINDS
+from registry import QUERY_KINDS
 from store.alerts import AlertEvent, AlertRule
 from store.layers import ensure_organisation, upsert_layer
 from store.models import PRIVATE, PUBLIC, Feature

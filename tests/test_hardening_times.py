@@ -7,11 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import orjson
-import pytest
 
-from store.brokers import Source
 from store.db import utcnow
-from store.models import Layer, Reading, Sensor
+from store.models import Reading, Sensor
 from store.sensors import upsert_sensor
 
 
@@ -96,19 +94,7 @@ def test_vehicle_fixes_far_in_the_past_are_refused(client, kaga):
     assert now  # the clock of the server decides "future"
 
 
-@pytest.fixture
-def source(app_db):
-    with app_db.session() as s:
-        src = Source(name="hardening push", base_url="http://127.0.0.1:1", layer_prefix="hardtest", target="auto")
-        s.add(src)
-        s.flush()
-        sid, secret = src.id, src.notify_secret
-    yield sid, secret
-    with app_db.session() as s:
-        for layer in s.query(Layer).filter(Layer.id.like("hardtest-%")):
-            s.delete(layer)
-        s.flush()
-        s.delete(s.get(Source, sid))
+SOURCE_PREFIX = "hardtest"  # the `source` fixture's layers
 
 
 def _weather(eid: str, value, when: str) -> dict:

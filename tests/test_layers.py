@@ -4,8 +4,8 @@ import pytest
 
 from i18n import STRINGS
 from layers.builtin import BUILTIN
-from layers.registry import KINDS
 from layers.snow_depth import depth_class, to_jst
+from registry import LAYER_KINDS as KINDS
 from store.models import Layer
 
 

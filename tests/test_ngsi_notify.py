@@ -2,26 +2,11 @@
 from __future__ import annotations
 
 import orjson
-import pytest
 
-from store.brokers import Source
 from store.models import Feature, Layer, Reading, Sensor
 from tests.fake_orion import as_orion_returns, fixture, key_values
 
-
-@pytest.fixture
-def source(app_db):
-    with app_db.session() as s:
-        src = Source(name="test push", base_url="http://127.0.0.1:1", layer_prefix="pushtest", target="auto")
-        s.add(src)
-        s.flush()
-        sid, secret = src.id, src.notify_secret
-    yield sid, secret
-    with app_db.session() as s:
-        for layer in s.query(Layer).filter(Layer.id.like("pushtest-%")):
-            s.delete(layer)
-        s.flush()
-        s.delete(s.get(Source, sid))
+SOURCE_PREFIX = "pushtest"  # the `source` fixture's layers: pushtest-snow, pushtest-points, …
 
 
 def recorded(name):

@@ -7,7 +7,6 @@ import copy
 from datetime import UTC, datetime
 
 import orjson
-import pytest
 
 from sources import broker_poll
 from store.brokers import Source
@@ -54,22 +53,7 @@ EXPECTED = {"WeatherObserved:bad-metadata": "bad_metadata", "WeatherObserved:bad
             "WeatherObserved:circle": "bad_location", "WeatherObserved:paris": "outside_area",
             "WeatherObserved:polygon-far": "outside_area", "WeatherObserved:polygon-garbage": "bad_location",
             "": "no_id"}
-
-
-@pytest.fixture
-def source(app_db):
-    with app_db.session() as s:
-        src = Source(name="partial push", base_url="http://127.0.0.1:1", layer_prefix="partial", target="auto")
-        s.add(src)
-        s.flush()
-        sid, secret = src.id, src.notify_secret
-    yield sid, secret
-    with app_db.session() as s:
-        for layer in s.query(Layer).filter(Layer.id.like("partial-%")):
-            s.query(Sensor).filter(Sensor.layer_id == layer.id).delete()
-            s.delete(layer)
-        s.flush()
-        s.delete(s.get(Source, sid))
+SOURCE_PREFIX = "partial"  # the `source` fixture's layers: partial-snow, partial-points, …
 
 
 def test_good_entities_are_stored_and_bad_ones_reported(client, source, app_db):

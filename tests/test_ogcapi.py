@@ -9,7 +9,7 @@ from werkzeug.serving import make_server
 
 from store.features import replace_features
 from store.layers import upsert_layer
-from store.models import PRIVATE, Layer
+from store.models import Layer
 from tests.browser_helpers import free_port
 
 
@@ -22,18 +22,6 @@ def live_url(dash_app):
     thread.start()
     yield f"http://127.0.0.1:{port}"
     server.shutdown()
-
-
-@pytest.fixture
-def private_layer(app_db):
-    with app_db.session() as s:
-        layer = upsert_layer(s, "ogc-secret", kind="aed", name_ja="非公開", name_en="Private", group="iryou",
-                             visibility=PRIVATE, options={})
-        replace_features(s, layer, [{"type": "Feature", "id": "x", "properties": {"name": "秘密"},
-                                     "geometry": {"type": "Point", "coordinates": [136.6, 36.5]}}])
-    yield "ogc-secret"
-    with app_db.session() as s:
-        s.delete(s.get(Layer, "ogc-secret"))
 
 
 def get_json(client, url, **kw):
@@ -60,15 +48,15 @@ def test_collections_are_the_public_vector_layers(client, private_layer):
     doc, _ = get_json(client, "/ogcapi/collections")
     ids = {c["id"] for c in doc["collections"]}
     assert {"aed", "shelters", "boundaries", "snow-depth"} <= ids
-    assert "ogc-secret" not in ids and "hazard-flood" not in ids  # private; tiles only
+    assert private_layer not in ids and "hazard-flood" not in ids  # private; tiles only
     aed = next(c for c in doc["collections"] if c["id"] == "aed")
     minx, miny, maxx, maxy = aed["extent"]["spatial"]["bbox"][0]
     assert 136.3 < minx < maxx < 137.0 and 36.0 < miny < maxy < 36.7
     assert any(ln["rel"] == "items" and ln["type"] == "application/geo+json" for ln in aed["links"])
     snow, _ = get_json(client, "/ogcapi/collections/snow-depth")
     assert snow["extent"]["temporal"]["interval"][0][0]  # sensors have observation times
-    for url in ["/ogcapi/collections/ogc-secret", "/ogcapi/collections/ogc-secret/items",
-                "/ogcapi/collections/ogc-secret/items/x", "/ogcapi/collections/nope",
+    for url in [f"/ogcapi/collections/{private_layer}", f"/ogcapi/collections/{private_layer}/items",
+                f"/ogcapi/collections/{private_layer}/items/x", "/ogcapi/collections/nope",
                 "/ogcapi/collections/hazard-flood"]:
         assert client.get(url).status_code == 404
 
@@ -198,7 +186,7 @@ def test_stored_kind_query_and_get_in_sql(db):
     """Paging, count, bbox (antimeridian too), property and time filters and get, on SQLite and PostgreSQL."""
     from datetime import UTC, datetime
 
-    from layers.registry import kind_of
+    from layers.base import kind_of
 
     feats = _stored_layer(db)
     with db.session() as s:
@@ -374,8 +362,7 @@ def test_big_point_layer_bbox_pages_through_the_grid_index(db):
     with the same page and count as the plain SQL scan."""
     import numpy as np
 
-    from layers.base import StoredFeaturesKind
-    from layers.registry import kind_of
+    from layers.base import StoredFeaturesKind, kind_of
     from sources.readers import PointRows
     from store.grids import BIG_LAYER, points_in_bbox
 
@@ -403,7 +390,7 @@ def test_big_point_layer_bbox_pages_through_the_grid_index(db):
 
 def test_property_filter_with_any_key(db):
     """Property names a JSON path cannot name (quotes, dots) still filter, never an SQL error."""
-    from layers.registry import kind_of
+    from layers.base import kind_of
 
     with db.session() as s:
         layer = upsert_layer(s, "keys-q", kind="uploaded", name_ja="k", name_en="k", group="bousai", options={})

@@ -21,6 +21,7 @@ from store.models import Layer
 from tests.staff_helpers import make_person
 
 GENERIC = "接続できませんでした"
+SOURCE_NAME = "sec-src"  # the sources `cleanup` deletes
 POINTS = orjson.dumps({"type": "FeatureCollection", "features": [
     {"type": "Feature", "properties": {"name": "七尾港"},
      "geometry": {"type": "Point", "coordinates": [136.96, 37.05]}}]})
@@ -66,17 +67,6 @@ def package(resource_url: str) -> bytes:
 @pytest.fixture
 def editor(app_db):
     return make_person(app_db, "kaga")
-
-
-@pytest.fixture
-def cleanup(app_db):
-    yield
-    with app_db.session() as s:
-        for src in s.query(Source).filter(Source.name.like("sec-src%")):
-            for layer in s.query(Layer).all():
-                if (layer.options or {}).get("source_id") == src.id:
-                    s.delete(layer)
-            s.delete(src)
 
 
 def register(client, person, body) -> dict:

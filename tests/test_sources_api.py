@@ -9,17 +9,7 @@ from store.models import Layer
 from tests.fake_orion import as_orion_returns, fixture
 
 pytestmark = pytest.mark.usefixtures("loopback_sources")  # the fake servers listen on 127.0.0.1
-
-
-@pytest.fixture
-def cleanup(app_db):
-    yield
-    with app_db.session() as s:
-        for src in s.query(Source).filter(Source.name.like("api-test%")):
-            for layer in s.query(Layer).all():
-                if (layer.options or {}).get("source_id") == src.id:
-                    s.delete(layer)
-            s.delete(src)
+SOURCE_NAME = "api-test"  # the sources `cleanup` deletes
 
 
 def post(client, headers, body):

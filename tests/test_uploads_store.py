@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from layers.base import kind_of
 from layers.manage import Refused, UploadOptions, add_item, items_table, publish, replace, roll_back, save_items
-from layers.registry import kind_of
 from store.features import feature_collection_bytes
 from store.layer_versions import KEEP_VERSIONS, LayerVersion
 from store.layers import get_visible_layer, visible_layer_rows

@@ -1,1 +1,1 @@
-"""Panel query kinds: one module each, registered in dashboards.queries.registry."""
+"""Panel query kinds: one module each, registered in registry.QUERY_KINDS by plugins.register_all()."""

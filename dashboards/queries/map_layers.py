@@ -7,7 +7,7 @@ from pydantic import Field
 
 from dashboards import areas
 from dashboards.queries.base import Context, QueryKind, QuerySchema, Refs, layer_name, visible_layer
-from layers.registry import kind_of
+from layers.base import kind_of
 
 
 class MapQuery(QuerySchema):

@@ -26,7 +26,7 @@ def _midpoints(s, segs) -> dict[str, tuple[float, float]]:
 
 
 def road_alert_segments(s, rule, now: datetime) -> list[dict]:
-    """The road provider for alert rules (alerts.evaluation.register_road_provider): every segment the
+    """The road provider for alert rules (registry.ROAD_PROVIDERS, by plugins.py): every segment the
     rule watches — all of the network, or those of `options.route` / `options.area` — with the hours
     since a plow last cleared it and the snow depth of the nearest sensor within 15 km.
 
