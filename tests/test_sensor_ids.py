@@ -1,0 +1,136 @@
+"""Posted sensor ids are per organisation: two cities may post the same id, each sees and addresses
+only its own sensor by exactly that id, and nothing tells either that the id exists elsewhere —
+through the real routes (POST /api/readings, GET /api/sensors, alert rules, layer features,
+public readings), as each organisation, as a prefecture admin and as anonymous."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from store.db import utcnow
+from store.layers import upsert_layer
+from store.models import PUBLIC, Organisation, Reading, Sensor
+from store.sensors import add_reading, upsert_sensor
+
+START = utcnow().replace(microsecond=0) - timedelta(minutes=50)
+
+
+def _post(client, who, sid, value, name=None, where=None):
+    """One reading, `value` minutes after START (no two readings share a time)."""
+    item = {"sensor_id": sid, "attribute": "snowDepth", "value": value,
+            "time": (START + timedelta(minutes=value)).isoformat()}
+    if where:
+        item.update(lon=where[0], lat=where[1])
+    if name:
+        item["name"] = name
+    return client.post("/api/readings", json=[item], headers=who.auth)
+
+
+def _listed(client, who, sid) -> tuple[list[dict], str]:
+    r = client.get("/api/sensors", headers=who.auth if who else {})
+    assert r.status_code == 200
+    return [x for x in r.json if x["id"] == sid], r.get_data(as_text=True)
+
+
+def _readings_of(app_db, sid_or_key) -> list[float]:
+    with app_db.session() as s:
+        return sorted(r.value for r in s.scalars(select(Reading).where(Reading.sensor_id == sid_or_key)))
+
+
+def test_two_organisations_post_the_same_id_and_each_sees_only_its_own(client, app_db, kaga, hakui, admin):
+    x = f"snow-{uuid.uuid4().hex[:8]}"
+    secret = f"羽咋 秘密 {uuid.uuid4().hex[:6]}"
+    first = _post(client, hakui, x, 41, name=secret, where=(136.7777, 36.8888))
+    assert first.status_code == 200 and first.json["created_sensors"] == [x]
+    r = _post(client, kaga, x, 3, name="加賀 観測点", where=(136.3111, 36.3222))
+    assert r.status_code == 200
+    assert r.json == {"accepted": 1, "duplicates": 0, "created_sensors": [x]}  # as for an unused id
+    # each organisation lists exactly one sensor with that id: its own, with its own value and place
+    for who, value, name, other in ((kaga, 3, "加賀 観測点", secret), (hakui, 41, secret, "加賀 観測点")):
+        mine, text = _listed(client, who, x)
+        assert len(mine) == 1, (who.org, mine)
+        assert mine[0]["latest"]["value"] == value and mine[0]["name"]["ja"] == name
+        assert mine[0]["layer_id"] == f"sensors-{who.org}" and mine[0]["visibility"] == "private"
+        assert f":{x}" not in text and other not in text  # no prefixed id, nothing of the other's
+    assert _listed(client, None, x)[0] == []  # anonymous: both are private
+    # later readings without a position go to the poster's own sensor, never to the other's
+    assert _post(client, kaga, x, 4).json == {"accepted": 1, "duplicates": 0, "created_sensors": []}
+    assert _post(client, hakui, x, 42).json == {"accepted": 1, "duplicates": 0, "created_sensors": []}
+    assert _listed(client, kaga, x)[0][0]["latest"]["value"] == 4
+    assert _listed(client, hakui, x)[0][0]["latest"]["value"] == 42
+    # a prefecture admin sees both, each by the id its city posted
+    both, text = _listed(client, admin, x)
+    assert sorted(b["layer_id"] for b in both) == ["sensors-hakui", "sensors-kaga"]
+    assert f":{x}" not in text
+    # an alert rule on "x" watches the rule owner's own sensor, and shows it as "x"
+    rule = {"name": "加賀 積雪", "sensor_id": x, "attribute": "snowDepth", "op": ">", "threshold": 1,
+            "recipients": ["crew@kaga.example.jp"]}
+    made = client.post("/api/alert-rules", json=rule, headers=kaga.auth)
+    assert made.status_code == 201 and made.json["sensor_id"] == x
+    got = client.get(f"/api/alert-rules/{made.json['id']}", headers=kaga.auth)
+    assert got.json["sensor_id"] == x and secret not in got.get_data(as_text=True)
+    patched = client.patch(f"/api/alert-rules/{made.json['id']}", json={"threshold": 2}, headers=kaga.auth)
+    assert patched.status_code == 200 and patched.json["sensor_id"] == x
+    listed = client.get("/api/alert-rules", headers=kaga.auth).get_data(as_text=True)
+    assert f":{x}" not in listed
+    # the map's features of each city's sensor layer: the posted id, its own sensor only
+    for who, value in ((kaga, 4, ), (hakui, 42)):
+        feats = client.get(f"/api/layers/sensors-{who.org}/features", headers=who.auth)
+        assert feats.status_code == 200, feats.status_code
+        ours = [f for f in feats.json["features"] if f["properties"]["sensor_id"] == x]
+        assert len(ours) == 1 and ours[0]["id"] == x and ours[0]["properties"]["value"] == value
+        assert f":{x}" not in feats.get_data(as_text=True)
+
+
+def _public_sensor_of_hakui(app_db, sid: str, secret: str) -> str:
+    """A public layer of 羽咋市 with one sensor `sid` and one reading (41 cm); its layer id."""
+    layer_id = f"hakui-public-{uuid.uuid4().hex[:6]}"
+    with app_db.session() as s:
+        org = s.scalar(select(Organisation).where(Organisation.code == "hakui"))
+        upsert_layer(s, layer_id, kind="snow_depth", name_ja="羽咋 公開", name_en="Hakui public", group="yuki",
+                     organisation_id=org.id, visibility=PUBLIC)
+        sensor = upsert_sensor(s, sid, layer_id=layer_id, name_ja=secret, name_en=secret,
+                               lon=136.7777, lat=36.8888, attribute="snowDepth", unit="cm")
+        add_reading(s, sensor, 41.0, START)
+    return layer_id
+
+
+def test_a_poster_never_writes_into_another_organisations_public_sensor(client, app_db, kaga, hakui):
+    x = f"pub-{uuid.uuid4().hex[:8]}"
+    secret = f"羽咋 公開 {uuid.uuid4().hex[:6]}"
+    layer_id = _public_sensor_of_hakui(app_db, x, secret)
+    unknown = f"none-{uuid.uuid4().hex[:8]}"
+    # without a position: refused exactly as an unknown id (a new sensor needs lon/lat)
+    a, b = _post(client, kaga, x, 5), _post(client, kaga, unknown, 5)
+    assert a.status_code == b.status_code == 400 and a.json == b.json
+    # with one: the poster's own new sensor, as for any unused id; 羽咋市's sensor gets nothing
+    r = _post(client, kaga, x, 6, name="加賀 新設", where=(136.3111, 36.3222))
+    assert r.status_code == 200 and r.json == {"accepted": 1, "duplicates": 0, "created_sensors": [x]}
+    assert _post(client, kaga, x, 7).json["accepted"] == 1  # its own sensor from now on
+    assert _readings_of(app_db, x) == [41.0]
+    with app_db.session() as s:
+        theirs = s.get(Sensor, x)
+        assert theirs.layer_id == layer_id and theirs.last_value == 41.0 and theirs.name_ja == secret
+    # anonymous and 羽咋市: the public sensor as it was, and nothing of 加賀市's
+    for who in (None, hakui):
+        seen, text = _listed(client, who, x)
+        assert [(v["layer_id"], v["latest"]["value"]) for v in seen] == [(layer_id, 41.0)]
+        assert "加賀 新設" not in text
+    public = client.get(f"/api/sensors/{x}/readings", query_string={"since": START.isoformat()})
+    assert public.status_code == 200 and [p["value"] for p in public.json["readings"]] == [41.0]
+    # 加賀市: the public one (anyone sees it) and its own private one, both by the id it posted
+    seen, text = _listed(client, kaga, x)
+    assert sorted((v["layer_id"], v["latest"]["value"]) for v in seen) == [(layer_id, 41.0), ("sensors-kaga", 7.0)]
+    assert f":{x}" not in text
+    # its own sensor is what its rules on that id watch
+    rule = {"name": "加賀 新設", "sensor_id": x, "attribute": "snowDepth", "op": ">", "threshold": 1,
+            "recipients": ["crew@kaga.example.jp"]}
+    made = client.post("/api/alert-rules", json=rule, headers=kaga.auth)
+    assert made.status_code == 201 and made.json["sensor_id"] == x
+    with app_db.session() as s:
+        from store.alerts import AlertRule
+
+        watched = s.get(Sensor, s.get(AlertRule, made.json["id"]).sensor_id)
+        assert watched.layer_id == "sensors-kaga"
