@@ -134,3 +134,42 @@ def test_a_poster_never_writes_into_another_organisations_public_sensor(client, 
 
         watched = s.get(Sensor, s.get(AlertRule, made.json["id"]).sensor_id)
         assert watched.layer_id == "sensors-kaga"
+
+
+def _dashboard(client, who, sid) -> str:
+    slug = f"t-{uuid.uuid4().hex[:10]}"
+    body = {"slug": slug, "title_ja": "積雪", "visibility": "private", "time": {"from": "now-24h", "to": "now"},
+            "panels": [{"id": "p", "type": "table", "grid": {"x": 0, "y": 0, "w": 6, "h": 4},
+                        "query": {"kind": "sensor_latest", "sensors": [sid]}},
+                       {"id": "s", "type": "timeseries", "grid": {"x": 6, "y": 0, "w": 6, "h": 4},
+                        "query": {"kind": "sensor_series", "sensors": [sid]}}]}
+    r = client.post("/api/dashboards", json=body, headers=who.auth)
+    assert r.status_code == 201, r.json
+    return slug
+
+
+def test_dashboards_name_each_organisations_own_sensor_by_the_posted_id(client, app_db, kaga, hakui):
+    x = f"dash-{uuid.uuid4().hex[:8]}"
+    secret = f"羽咋 秘密 {uuid.uuid4().hex[:6]}"
+    assert _post(client, hakui, x, 30, name=secret, where=(136.7777, 36.8888)).status_code == 200
+    assert _post(client, kaga, x, 8, name="加賀 観測点", where=(136.3111, 36.3222)).status_code == 200
+    for who, value in ((kaga, 8.0), (hakui, 30.0)):
+        slug = _dashboard(client, who, x)
+        got = client.get(f"/api/dashboards/{slug}", headers=who.auth)
+        assert [p["query"]["sensors"] for p in got.json["panels"]] == [[x], [x]]
+        data = client.get(f"/api/dashboards/{slug}/panels/p/data", headers=who.auth)
+        assert data.status_code == 200 and not data.json.get("denied")
+        assert [(r["id"], r["value"]) for r in data.json["data"]["rows"]] == [(x, value)], who.org
+        series = client.get(f"/api/dashboards/{slug}/panels/s/data", headers=who.auth,
+                            query_string={"from": START.isoformat(), "to": utcnow().isoformat()}).json
+        assert [(s_["key"], [p[1] for p in s_["points"]]) for s_ in series["data"]["series"]] == [(x, [value])]
+        texts = [got.get_data(as_text=True), data.get_data(as_text=True), json_text(series)]
+        assert not any(f":{x}" in t_ for t_ in texts)
+        other = secret if who is kaga else "加賀 観測点"
+        assert not any(other in t_ for t_ in texts)
+
+
+def json_text(obj) -> str:
+    import json
+
+    return json.dumps(obj, ensure_ascii=False)
