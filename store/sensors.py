@@ -176,3 +176,17 @@ def upgrade_schema(conn) -> None:
     for (code,) in conn.execute(text("SELECT code FROM organisations")).all():
         conn.execute(text("UPDATE sensors SET ref = substr(id, :n) WHERE layer_id = :layer AND id LIKE :prefix"),
                      {"n": len(code) + 2, "layer": f"sensors-{code}", "prefix": f"{code}:%"})
+
+
+def public_address(s: Session, sensor: Sensor) -> str:
+    """How public links (the /sensors page) address this sensor: the id it is shown by, unless a
+    public sensor of another organisation is shown by that id too (then its store key, as
+    `layers.sensor_history.addresses` gives it). Another organisation's private sensor never
+    changes it."""
+    shown = shown_id(sensor)
+    if sensor.id == shown:
+        return shown
+    others = s.scalar(select(Sensor.id).join(Layer, Layer.id == Sensor.layer_id).where(
+        Layer.visibility == "public", Sensor.id != sensor.id,
+        or_(Sensor.ref == shown, and_(Sensor.ref == "", Sensor.id == shown))).limit(1))
+    return sensor.id if others is not None else shown

@@ -187,3 +187,67 @@ def test_a_device_state_to_another_organisations_device_id_answers_like_an_unuse
     assert state(hakui, theirs).status_code == 200  # 羽咋市's private device
     a, b = state(kaga, theirs), state(kaga, unknown)
     assert (a.status_code, a.json) == (b.status_code, {**b.json, "created_sensors": [theirs]})
+
+
+def _kaga_public_sensor_posted_as(app_db, sid: str) -> str:
+    """A public layer of 加賀市 with the sensor it posted as `sid` while that id was taken (store key
+    `kaga:<sid>`), reading 9 cm; its layer id."""
+    layer_id = f"kaga-public-{uuid.uuid4().hex[:6]}"
+    with app_db.session() as s:
+        org = s.scalar(select(Organisation).where(Organisation.code == "kaga"))
+        upsert_layer(s, layer_id, kind="snow_depth", name_ja="加賀 公開", name_en="Kaga public", group="yuki",
+                     organisation_id=org.id, visibility=PUBLIC)
+        sensor = upsert_sensor(s, f"kaga:{sid}", ref=sid, layer_id=layer_id, name_ja="加賀 公開点",
+                               name_en="Kaga point", lon=136.3111, lat=36.3222, attribute="snowDepth", unit="cm")
+        add_reading(s, sensor, 9.0, START + timedelta(minutes=9))
+    return layer_id
+
+
+def _sensors_page(client, search: str) -> str:
+    r = client.post("/_dash-update-component", json={
+        "output": ".._pages_content.children..._pages_store.data..",
+        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+        "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/sensors"},
+                   {"id": "_pages_location", "property": "search", "value": search}],
+        "state": [], "changedPropIds": ["_pages_location.pathname"]})
+    assert r.status_code == 200
+    return r.get_data(as_text=True)
+
+
+def test_the_public_sees_a_posted_sensor_by_its_posted_id(client, app_db, hakui):
+    y = f"pubpost-{uuid.uuid4().hex[:8]}"
+    secret = f"羽咋 秘密 {uuid.uuid4().hex[:6]}"
+    assert _post(client, hakui, y, 44, name=secret, where=(136.7777, 36.8888)).status_code == 200  # private
+    layer_id = _kaga_public_sensor_posted_as(app_db, y)
+    seen, text = _listed(client, None, y)
+    assert [(v["layer_id"], v["latest"]["value"]) for v in seen] == [(layer_id, 9.0)]
+    assert f":{y}" not in text and secret not in text
+    since = {"since": START.isoformat()}
+    r = client.get(f"/api/sensors/{y}/readings", query_string=since)
+    assert r.status_code == 200 and r.json["sensor"]["id"] == y and [p["value"] for p in r.json["readings"]] == [9.0]
+    feats = client.get(f"/api/layers/{layer_id}/features").json["features"]
+    assert [(f["id"], f["properties"]["history_url"]) for f in feats] == [(y, f"/sensors?sensor={y}")]
+    csv = client.get("/api/sensors/export.csv", query_string={"sensors": y, "range": "24h"})
+    assert csv.status_code == 200
+    lines = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert [ln.split(",")[0] for ln in lines[1:]] == [y] and lines[1].endswith(",9.0")
+    page = _sensors_page(client, f"?sensor={y}")
+    # its links (permalink, CSV, language switch) name the posted id (the picker's option values and
+    # the markers' ids are the store keys, never shown)
+    assert f"sensors={y}" in page and f"sensors=kaga:{y}" not in page and f"sensors=kaga%3A{y}" not in page
+    assert secret not in page
+
+
+def test_two_public_sensors_shown_by_one_id_each_keep_a_working_address(client, app_db):
+    z = f"twopub-{uuid.uuid4().hex[:8]}"
+    hakui_layer = _public_sensor_of_hakui(app_db, z, "羽咋 公開点")  # key z, 41 cm
+    kaga_layer = _kaga_public_sensor_posted_as(app_db, z)  # key kaga:z, 9 cm
+    seen, _ = _listed(client, None, z)
+    assert sorted(v["layer_id"] for v in seen) == sorted([hakui_layer, kaga_layer])
+    urls = {f["properties"]["history_url"] for layer in (hakui_layer, kaga_layer)
+            for f in client.get(f"/api/layers/{layer}/features").json["features"]}
+    assert urls == {f"/sensors?sensor={z}", f"/sensors?sensor=kaga:{z}"}
+    window = {"range": "24h"}
+    for address, value in ((z, "41.0"), (f"kaga:{z}", "9.0")):
+        csv = client.get("/api/sensors/export.csv", query_string={"sensors": address, **window})
+        assert csv.get_data(as_text=True).splitlines()[1].endswith("," + value), address
