@@ -251,3 +251,49 @@ def test_two_public_sensors_shown_by_one_id_each_keep_a_working_address(client, 
     for address, value in ((z, "41.0"), (f"kaga:{z}", "9.0")):
         csv = client.get("/api/sensors/export.csv", query_string={"sensors": address, **window})
         assert csv.get_data(as_text=True).splitlines()[1].endswith("," + value), address
+
+
+def test_an_old_database_gets_the_ref_column_and_its_prefixed_sensors_their_posted_ids(db):
+    """Sensors made by posting before `ref` were keyed `<org>:<id>` when the id was taken: after
+    create_all they are shown and reached by that id again; other sensors keep showing their key."""
+    import sqlalchemy as sa
+
+    from store.layers import ensure_organisation
+    from store.schema import create_all
+    from store.sensors import find_sensor, posted_sensor, shown_id
+
+    with db.session() as s:
+        kaga = ensure_organisation(s, "kaga", "加賀市", "Kaga")
+        upsert_layer(s, "sensors-kaga", kind="snow_depth", name_ja="k", group="yuki", organisation_id=kaga.id)
+        upsert_layer(s, "broker-kaga", kind="snow_depth", name_ja="b", group="yuki", organisation_id=kaga.id)
+        for key, layer in (("kaga:x", "sensors-kaga"), ("y", "sensors-kaga"), ("kaga:z", "broker-kaga")):
+            upsert_sensor(s, key, layer_id=layer, name_ja=key, lon=136.3, lat=36.3)
+        kaga_id = kaga.id
+    with db.engine.begin() as conn:  # the table before the column
+        conn.execute(sa.text("DROP INDEX ix_sensors_ref"))
+        conn.execute(sa.text("ALTER TABLE sensors DROP COLUMN ref"))
+    create_all(db)
+    create_all(db)  # twice: nothing to do the second time
+    with db.session() as s:
+        assert {x.id: shown_id(x) for x in s.scalars(select(Sensor))} == {"kaga:x": "x", "y": "y", "kaga:z": "kaga:z"}
+        assert posted_sensor(s, "x", kaga_id).id == "kaga:x" and posted_sensor(s, "y", kaga_id).id == "y"
+        assert posted_sensor(s, "z", kaga_id) is None  # not a posted sensor: its key is its id
+        assert find_sensor(s, "x", sa.true(), kaga_id).id == "kaga:x"
+        assert find_sensor(s, "kaga:x", sa.true()).id == "kaga:x"  # a store key answers too
+
+
+def test_a_long_posted_id_taken_elsewhere_gets_a_key_that_fits(db):
+    from store.layers import ensure_organisation
+    from store.sensors import new_sensor_key
+
+    long_id = "n" * 120
+    with db.session() as s:
+        org = ensure_organisation(s, "hakui", "羽咋市", "Hakui")
+        upsert_layer(s, "l", kind="snow_depth", name_ja="l", group="yuki", organisation_id=org.id)
+        assert new_sensor_key(s, "kaga", long_id) == long_id  # free: the id itself
+        upsert_sensor(s, long_id, layer_id="l", name_ja="n", lon=136.3, lat=36.3)
+        key = new_sensor_key(s, "kaga", long_id)
+        assert key.startswith("kaga:") and len(key) <= 120
+        upsert_sensor(s, key, ref=long_id, layer_id="l", name_ja="n", lon=136.3, lat=36.3)
+        again = new_sensor_key(s, "kaga", long_id)
+        assert again not in (key, long_id) and len(again) <= 120
