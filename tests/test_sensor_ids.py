@@ -76,8 +76,16 @@ def test_two_organisations_post_the_same_id_and_each_sees_only_its_own(client, a
     assert patched.status_code == 200 and patched.json["sensor_id"] == x
     listed = client.get("/api/alert-rules", headers=kaga.auth).get_data(as_text=True)
     assert f":{x}" not in listed
+    # it fires on 加賀市's next reading, and the mail's history link names the posted id
+    assert _post(client, kaga, x, 5).json["accepted"] == 1
+    with app_db.session() as s:
+        from store.alerts import OutboxMail
+
+        mails = [m.body_text + m.body_html for m in s.scalars(select(OutboxMail).where(
+            OutboxMail.rule_id == made.json["id"]))]
+    assert mails and all(f"sensors?sensor={x}&" in m and f":{x}" not in m and secret not in m for m in mails)
     # the map's features of each city's sensor layer: the posted id, its own sensor only
-    for who, value in ((kaga, 4, ), (hakui, 42)):
+    for who, value in ((kaga, 5), (hakui, 42)):
         feats = client.get(f"/api/layers/sensors-{who.org}/features", headers=who.auth)
         assert feats.status_code == 200, feats.status_code
         ours = [f for f in feats.json["features"] if f["properties"]["sensor_id"] == x]
