@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from store.db import utcnow
 from store.layers import upsert_layer
-from store.models import PUBLIC, Organisation, Reading, Sensor
+from store.models import PUBLIC, Layer, Organisation, Reading, Sensor
 from store.sensors import add_reading, upsert_sensor
 
 START = utcnow().replace(microsecond=0) - timedelta(minutes=50)
@@ -305,3 +305,25 @@ def test_a_long_posted_id_taken_elsewhere_gets_a_key_that_fits(db):
         upsert_sensor(s, key, ref=long_id, layer_id="l", name_ja="n", lon=136.3, lat=36.3)
         again = new_sensor_key(s, "kaga", long_id)
         assert again not in (key, long_id) and len(again) <= 120
+
+
+def test_the_demo_feeds_sensor_ids_keep_working_for_their_organisation(client, app_db, admin, kaga):
+    """The demo feed's sensors belong to the layer's organisation (the prefecture): its staff post to
+    them by their ids; a city posting the same id gets a sensor of its own and changes nothing there."""
+    with app_db.session() as s:
+        demo = s.get(Sensor, "snow-kaga-05")
+        owner = s.get(Organisation, s.get(Layer, demo.layer_id).organisation_id).code
+        before = demo.last_value
+    assert owner == "ishikawa"
+    # an older time than the feed's newest reading: the shared demo sensor's latest value stays
+    at = (START - timedelta(seconds=uuid.uuid4().int % 3000 + 17)).isoformat()
+    r = client.post("/api/readings", headers=admin.auth,
+                    json=[{"sensor_id": "snow-kaga-05", "attribute": "snowDepth", "value": 123.0, "time": at}])
+    assert r.json == {"accepted": 1, "duplicates": 0, "created_sensors": []}
+    r = client.post("/api/readings", headers=kaga.auth, json=[
+        {"sensor_id": "snow-kaga-05", "attribute": "snowDepth", "value": 7.0, "time": at, "lon": 136.3, "lat": 36.3}])
+    assert r.json == {"accepted": 1, "duplicates": 0, "created_sensors": ["snow-kaga-05"]}
+    assert 123.0 in _readings_of(app_db, "snow-kaga-05") and 7.0 not in _readings_of(app_db, "snow-kaga-05")
+    mine = [x for x in client.get("/api/sensors", headers=kaga.auth).json if x["id"] == "snow-kaga-05"]
+    assert sorted((x["layer_id"], x["latest"]["value"]) for x in mine) == [("sensors-kaga", 7.0),
+                                                                           ("snow-depth", before)]
