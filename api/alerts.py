@@ -166,6 +166,7 @@ def post_readings():
         return error(400, "invalid_readings", "alerts.err.readings_array", max=MAX_READINGS)
     details, written, duplicates, created = [], 0, 0, []
     now = utcnow()
+    mine: dict[str, Sensor] = {}  # the poster's sensors named so far (a batch names few, many times)
     with get_db().session() as s:
         for i, item in enumerate(items):
             if not isinstance(item, dict):
@@ -199,7 +200,7 @@ def post_readings():
                 continue
             # only the poster's own organisation's sensors answer to its ids: another organisation's
             # id, public or private, is free for it (its own sensor, shown by the id it posted)
-            sensor = posted_sensor(s, sid, staff.organisation_id)
+            sensor = mine.get(sid) or posted_sensor(s, sid, staff.organisation_id)
             if sensor is None:
                 lon, lat = item.get("lon"), item.get("lat")
                 if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lon, lat)) \
@@ -217,11 +218,13 @@ def post_readings():
                                        attribute=str(item.get("attribute") or "snowDepth")[:60],
                                        unit=str(item.get("unit") or "cm")[:20])
                 created.append(sid)
+                mine[sid] = sensor
             else:
                 layer = s.get(Layer, sensor.layer_id)
                 if not staff.may_manage(layer.organisation_id):
                     details.append({"index": i, "message": t("alerts.err.sensor_forbidden", request_lang())})
                     continue
+                mine[sid] = sensor
             if add_reading(s, sensor, float(value), at, str(item.get("attribute") or sensor.attribute)[:60]):
                 written += 1
             else:
