@@ -12,6 +12,7 @@ from i18n import t
 from store import alerts as sa
 from store.models import Layer, Organisation, Sensor
 from store.permissions import visible_sql
+from store.sensors import shown_id
 
 FORM_FIELDS = ("name", "target", "sensor_id", "layer_id", "property", "area", "attribute", "op", "threshold",
                "clear_threshold", "for_minutes", "repeat_minutes", "no_data_minutes", "quiet_start", "quiet_end",
@@ -71,7 +72,7 @@ def sensor_options(s: Session, staff, lang: str) -> list[dict]:
     for sensor, _layer in s.execute(q).all():
         name = sensor.name_en if lang == "en" and sensor.name_en else sensor.name_ja
         latest = f" — {sensor.last_value:g} {sensor.unit}" if sensor.last_value is not None else ""
-        out.append({"label": f"{name} ({sensor.id}){latest}", "value": sensor.id})
+        out.append({"label": f"{name} ({shown_id(sensor)}){latest}", "value": sensor.id})
     return out
 
 

@@ -17,6 +17,7 @@ from alerts.watch import Sight, sensor_place, watched_sensors
 from i18n import STRINGS, t
 from store import alerts as sa
 from store.models import Organisation, Sensor
+from store.sensors import public_address
 
 
 def attribute_label(attribute: str, lang: str) -> str:
@@ -41,8 +42,10 @@ def facts_for(s: Session, rule: sa.AlertRule, kind: str, place: dict, value, at:
                       unit=place.get("unit", ""), value=value, at=at, place_name=name or "—",
                       lon=place.get("lon"), lat=place.get("lat"), duration=duration, peak=peak,
                       no_data_minutes=rule.no_data_minutes or 0)
-    if place.get("sensor_id"):
-        facts.extra_links.append(("alerts.mail.history", f"{{base}}/sensors?sensor={place['sensor_id']}&lang={lang}"))
+    if place.get("sensor_id"):  # the sensor by the id its organisation posted (store.sensors.public_address)
+        sensor = s.get(Sensor, place["sensor_id"])
+        address = public_address(s, sensor) if sensor is not None else place["sensor_id"]
+        facts.extra_links.append(("alerts.mail.history", f"{{base}}/sensors?sensor={address}&lang={lang}"))
     return facts
 
 

@@ -15,12 +15,14 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
-from sqlalchemy.orm import Session
+from sqlalchemy import true
+from sqlalchemy.orm import Session, object_session
 
 from alerts.engine import normalize_op
 from refusal import Refused
 from store import alerts as sa
 from store.models import Layer, Organisation, Sensor
+from store.sensors import find_sensor, shown_id
 
 EMAIL = re.compile(r"[^@\s<>\"',;]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
@@ -36,11 +38,19 @@ class RuleError(Refused, ValueError):
         super().__init__(400, "invalid_rule", "alerts.err.invalid", details)
 
 
+def _shown_sensor_id(rule: sa.AlertRule) -> str | None:
+    """A sensor rule's sensor by the id its organisation posted (store.sensors.shown_id)."""
+    session = object_session(rule)
+    sensor = session.get(Sensor, rule.sensor_id) if rule.target == "sensor" and rule.sensor_id and session else None
+    return shown_id(sensor) if sensor is not None else rule.sensor_id
+
+
 def rule_to_json(rule: sa.AlertRule, org: Organisation | None = None) -> dict:
     return {
         "id": rule.id, "name": rule.name, "organisation": org.code if org else None, "owner": rule.owner,
-        "language": rule.language, "target": rule.target, "sensor_id": rule.sensor_id, "layer_id": rule.layer_id,
-        "area": rule.area, "property": rule.property, "attribute": rule.attribute, "op": rule.op,
+        "language": rule.language, "target": rule.target, "sensor_id": _shown_sensor_id(rule),
+        "layer_id": rule.layer_id, "area": rule.area, "property": rule.property, "attribute": rule.attribute,
+        "op": rule.op,
         "threshold": rule.threshold, "clear_threshold": rule.clear_threshold, "for_minutes": rule.for_minutes,
         "repeat_minutes": rule.repeat_minutes, "no_data_minutes": rule.no_data_minutes,
         "quiet_hours": ({"start": rule.quiet_start, "end": rule.quiet_end} if rule.quiet_start and rule.quiet_end
@@ -116,13 +126,13 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
     owner = SimpleNamespace(public=bool(d.get("public", False)),
                             organisation_id=current.organisation_id if current is not None else staff.organisation_id,
                             owner=current.owner if current is not None else staff.email)
-    if target == "sensor":
-        sensor = s.get(Sensor, str(d.get("sensor_id") or "")[:120])
+    if target == "sensor":  # by the id its owner's organisation knows it by (store.sensors.find_sensor)
+        sensor = find_sensor(s, str(d.get("sensor_id") or "")[:120], true(), owner.organisation_id)
         err = _watch_error(s, owner, s.get(Layer, sensor.layer_id) if sensor is not None else None,
                            "sensor_id", "alerts.err.sensor")
         if err:
             errors.append(err)
-        out["sensor_id"] = str(d.get("sensor_id") or "")
+        out["sensor_id"] = sensor.id if sensor is not None else str(d.get("sensor_id") or "")
     elif target in ("layer", "property", "road") or (target == "area" and d.get("layer_id")):
         layer = s.get(Layer, str(d.get("layer_id") or "")[:80])
         err = _watch_error(s, owner, layer, "layer_id", "alerts.err.layer")

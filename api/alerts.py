@@ -30,8 +30,7 @@ from store.db import get_db, utcnow
 from store.layers import upsert_layer
 from store.models import PRIVATE, Layer, Organisation, Sensor
 from store.permissions import visible_sql
-from store.sensors import add_reading, poster_sensor, upsert_sensor
-from store.users import may_see_layer
+from store.sensors import add_reading, new_sensor_key, posted_sensor, shown_id, upsert_sensor
 
 bp = Blueprint("alerts_api", __name__)
 MAX_READINGS = 10000
@@ -133,7 +132,7 @@ def list_sensors():
     staff = access.staff()
     with get_db().session() as s:
         return jsonify([{
-            "id": x.id, "layer_id": x.layer_id, "name": {"ja": x.name_ja, "en": x.name_en},
+            "id": shown_id(x), "layer_id": x.layer_id, "name": {"ja": x.name_ja, "en": x.name_en},
             "lon": x.lon, "lat": x.lat, "attribute": x.attribute, "unit": x.unit,
             "visibility": layer.visibility,
             "latest": ({"value": x.last_value, "time": x.last_observed_at.isoformat()}
@@ -167,6 +166,7 @@ def post_readings():
         return error(400, "invalid_readings", "alerts.err.readings_array", max=MAX_READINGS)
     details, written, duplicates, created = [], 0, 0, []
     now = utcnow()
+    mine: dict[str, Sensor] = {}  # the poster's sensors named so far (a batch names few, many times)
     with get_db().session() as s:
         for i, item in enumerate(items):
             if not isinstance(item, dict):
@@ -198,8 +198,9 @@ def post_readings():
                 details.append({"index": i, "reason": reason,
                                 "message": t(f"alerts.err.reading_{reason}", request_lang())})
                 continue
-            org_code = s.get(Organisation, staff.organisation_id).code
-            sensor, new_id = poster_sensor(s, sid, org_code, lambda layer: may_see_layer(staff, layer))
+            # only the poster's own organisation's sensors answer to its ids: another organisation's
+            # id, public or private, is free for it (its own sensor, shown by the id it posted)
+            sensor = mine.get(sid) or posted_sensor(s, sid, staff.organisation_id)
             if sensor is None:
                 lon, lat = item.get("lon"), item.get("lat")
                 if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lon, lat)) \
@@ -210,17 +211,20 @@ def post_readings():
                     details.append({"index": i, "message": t("alerts.err.sensor_forbidden", request_lang())})
                     continue
                 layer = _org_sensor_layer(s, staff)
-                sensor = upsert_sensor(s, new_id, layer_id=layer.id, name_ja=str(item.get("name") or sid)[:200],
+                key = new_sensor_key(s, s.get(Organisation, staff.organisation_id).code, sid)
+                sensor = upsert_sensor(s, key, ref=sid, layer_id=layer.id, name_ja=str(item.get("name") or sid)[:200],
                                        name_en=str(item.get("name_en") or item.get("name") or sid)[:200],
                                        lon=round(float(lon), 6), lat=round(float(lat), 6),
                                        attribute=str(item.get("attribute") or "snowDepth")[:60],
                                        unit=str(item.get("unit") or "cm")[:20])
                 created.append(sid)
+                mine[sid] = sensor
             else:
                 layer = s.get(Layer, sensor.layer_id)
                 if not staff.may_manage(layer.organisation_id):
                     details.append({"index": i, "message": t("alerts.err.sensor_forbidden", request_lang())})
                     continue
+                mine[sid] = sensor
             if add_reading(s, sensor, float(value), at, str(item.get("attribute") or sensor.attribute)[:60]):
                 written += 1
             else:

@@ -65,7 +65,7 @@ def list_dashboards():
 @contract("A dashboard as JSON (what export writes and import reads)", auth="optional",
           path={"slug": SLUG_SCHEMA}, answers={200: Answer("the dashboard", DOC)})
 def get_dashboard(slug: str):
-    return jsonify(service.get_document(get_db(), current_staff(), slug))
+    return jsonify(service.get_document(get_db(), current_staff(), slug, shown=True))
 
 
 @bp.post("/api/dashboards")

@@ -8,6 +8,8 @@
   `{"error", "message", "details"}`: an unknown path is 404 (not the map's page with 200), a body
   over the size limit 413, a wrong method 405.
 - Ids in URLs beyond what a database integer holds are unknown ids (`valid_id`).
+- The public read APIs (layers, dashboards and their data) may be read by any web page
+  (`Access-Control-Allow-Origin: *`).
 """
 from __future__ import annotations
 
@@ -131,9 +133,22 @@ def _unknown_machine_path():
     return None
 
 
+# public read APIs any web page may read (OGC API sets its own): the layer list and layers, and the
+# dashboards and their panels' data. `*` never lends a visitor's cookies or token to another site
+# (browsers send no credentials to a `*` answer), so such a page reads exactly what anonymous does.
+PUBLIC_READS = re.compile(r"/api/layers(/[^/]+(/[^/]+)?)?|/api/dashboards(/[^/]+(/panels/[^/]+/data(\.csv)?)?)?")
+
+
+def _public_reads_for_any_origin(resp):
+    if request.method in ("GET", "HEAD") and PUBLIC_READS.fullmatch(request.path):
+        resp.headers.setdefault("Access-Control-Allow-Origin", "*")
+    return resp
+
+
 def init_hardening(server: Flask) -> None:
     server.json = FiniteJSONProvider(server)
     server.register_error_handler(HTTPException, http_error)
     server.register_error_handler(RequestEntityTooLarge, http_error)  # replaces the /api/-only one
     server.before_request(_unknown_machine_path)
     server.after_request(_allow_on_options)
+    server.after_request(_public_reads_for_any_origin)

@@ -39,8 +39,9 @@ def sensors_csv():
     from store.db import utcnow
 
     with get_db().session() as s:
-        known = {x.id: x for x in sh.public_sensors(s)}
-        sel = sh.parse_selection(request.args.to_dict(), set(known))
+        public = sh.public_sensors(s)
+        known = {x.id: x for x in public}
+        sel = sh.parse_selection(request.args.to_dict(), sh.addresses(public))  # posted ids (or keys)
         if not sel.sensors:
             return error(404, "not_found", "api.sensor_not_found")
         attribute = sel.attribute or known[sel.sensors[0]].attribute
@@ -48,7 +49,8 @@ def sensors_csv():
         series = sh.history(s, sel.sensors, attribute, since, until, sel.agg)
         names = {sid: known[sid].name_en if sel.lang == "en" and known[sid].name_en else known[sid].name_ja
                  for sid in sel.sensors}
-    body = sh.rows_csv(sh.table_rows(series, names, sel.agg), sel.agg)
+    shown = dict(zip(sel.sensors, sh.shown_ids(sel)))
+    body = sh.rows_csv(sh.table_rows(series, names, sel.agg, shown), sel.agg)
     resp = Response("\ufeff" + body, mimetype="text/csv")
     resp.headers["Content-Disposition"] = f'attachment; filename="sensors-{attribute}.csv"'
     return resp

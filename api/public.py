@@ -15,8 +15,8 @@ from store.cache import cache
 from store.db import get_db, utcnow
 from store.feeds import feed_states
 from store.layers import get_visible_layer, organisations, visible_layer_rows
-from store.models import PUBLIC, Layer, Sensor
-from store.sensors import readings
+from store.models import PUBLIC, Layer
+from store.sensors import find_sensor, readings, shown_id
 from timezones import JST
 
 log = logging.getLogger(__name__)
@@ -152,13 +152,12 @@ def sensor_readings(sensor_id: str):
         return error(400, "bad_time", "api.bad_time")
     db = get_db()
     with db.session() as s:
-        sensor = s.get(Sensor, sensor_id)
-        layer = s.get(Layer, sensor.layer_id) if sensor else None
-        if sensor is None or layer is None or layer.visibility != PUBLIC:
+        sensor = find_sensor(s, sensor_id, Layer.visibility == PUBLIC)  # by the id it is shown by
+        if sensor is None:
             return error(404, "not_found", "api.sensor_not_found")
-        rows = readings(s, sensor_id, since, until)
+        rows = readings(s, sensor.id, since, until)
         body = {
-            "sensor": {"id": sensor.id, "name": {"ja": sensor.name_ja, "en": sensor.name_en},
+            "sensor": {"id": shown_id(sensor), "name": {"ja": sensor.name_ja, "en": sensor.name_en},
                        "lon": sensor.lon, "lat": sensor.lat, "attribute": sensor.attribute, "unit": sensor.unit},
             "readings": [{"time": r.observed_at.isoformat(), "value": r.value, "attribute": r.attribute}
                          for r in rows],

@@ -12,6 +12,7 @@ from dashboards.queries.base import layer_name, sensor_name
 from store.brokers import SensorOrigin
 from store.layers import visible_clause
 from store.models import PUBLIC, Feature, Layer, Reading, Sensor
+from store.sensors import shown_id
 
 MAX_SENSORS = 3000
 PROPERTY_SAMPLE = 50  # items whose property names are offered
@@ -26,7 +27,7 @@ def sensors(s, staff, lang: str) -> list[dict]:
     for sensor, layer in rows:
         private = "" if layer.visibility == PUBLIC else " 🔒"
         out.append({"value": sensor.id, "label": f"{sensor_name(sensor, lang)} — {layer_name(layer, lang)}{private}",
-                    "search": f"{sensor.id} {sensor.name_ja} {sensor.name_en} {layer.name_ja} {layer.name_en}"})
+                    "search": f"{shown_id(sensor)} {sensor.name_ja} {sensor.name_en} {layer.name_ja} {layer.name_en}"})
     return out
 
 

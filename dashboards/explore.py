@@ -27,6 +27,7 @@ from dashboards import areas
 from store.brokers import SensorOrigin, Source
 from store.layers import visible_clause
 from store.models import Feature, Layer, Organisation, Sensor
+from store.sensors import shown_id
 
 ENV = "env"
 MAX_LIMIT = 2000
@@ -230,12 +231,12 @@ def _sensor_rows(s: Session, staff, where: list, search: str, limit: int, with_o
         q.outerjoin(SensorOrigin, SensorOrigin.sensor_id == Sensor.id)
     if search:
         q = q.where(or_(*[_lower_like(c, search) for c in (
-            Sensor.id, Sensor.name_ja, Sensor.name_en, Sensor.address, Layer.name_ja, Layer.name_en,
+            Sensor.id, Sensor.ref, Sensor.name_ja, Sensor.name_en, Sensor.address, Layer.name_ja, Layer.name_en,
             func.coalesce(SensorOrigin.entity_id, ""))]))
     out = []
     for x, layer_ja, layer_en, vis, entity_id, entity_type in s.execute(
             q.order_by(Sensor.name_ja, Sensor.id).limit(limit)):
-        out.append({"row": f"sensor:{x.id}", "id": x.id, "kind": "sensor", "name_ja": x.name_ja,
+        out.append({"row": f"sensor:{x.id}", "id": shown_id(x), "key": x.id, "kind": "sensor", "name_ja": x.name_ja,
                     "name_en": x.name_en or x.name_ja, "layer_id": x.layer_id, "layer_ja": layer_ja,
                     "layer_en": layer_en or layer_ja, "area": areas.area_of(x.lon, x.lat),
                     "attribute": x.attribute, "value": x.last_value, "unit": x.unit or "",

@@ -36,6 +36,7 @@ from store import audit, dashboards as sd
 from store.db import utcnow
 from store.layers import visible_clause
 from store.models import PUBLIC, Layer, Organisation, Sensor
+from store.sensors import find_sensor, shown_id
 from store.users import Staff
 
 log = logging.getLogger(__name__)
@@ -123,9 +124,32 @@ def list_dashboards(db, viewer: Staff | None, mine: bool = False) -> list[Summar
         return out
 
 
-def get_document(db, viewer: Staff | None, slug: str) -> dict:
+def get_document(db, viewer: Staff | None, slug: str, shown: bool = False) -> dict:
+    """The document; `shown`: its sensors by the ids their organisations posted (the API's answer;
+    pages and panel data keep the store keys their pickers and queries use)."""
     with db.session() as s:
-        return document(s, _visible(s, viewer, slug))
+        doc = document(s, _visible(s, viewer, slug))
+        if shown:
+            _map_sensor_refs(doc, lambda x: (lambda sensor: shown_id(sensor) if sensor else x)(s.get(Sensor, x)))
+        return doc
+
+
+def _map_sensor_refs(doc: dict, fn) -> None:
+    """Apply fn to every sensor a panel's query names (not `$variables`), in place."""
+    for panel in doc.get("panels") or []:
+        query = panel.get("query") if isinstance(panel, dict) else None
+        if isinstance(query, dict) and isinstance(query.get("sensors"), list):
+            query["sensors"] = [fn(x) if isinstance(x, str) and not x.startswith("$") else x
+                                for x in query["sensors"]]
+
+
+def _sensor_keys(s, staff: Staff, org: Organisation, doc: dict) -> None:
+    """Sensors named by the id their organisation posted become store keys (store.sensors.find_sensor:
+    the dashboard's organisation's own sensor first); unknown ones stay, for check_refs to refuse."""
+    def key(x: str) -> str:
+        sensor = find_sensor(s, x, visible_clause(staff), org.id)
+        return sensor.id if sensor is not None else x
+    _map_sensor_refs(doc, key)
 
 
 def get_meta(db, viewer: Staff | None, slug: str) -> dict:
@@ -221,6 +245,7 @@ def create(db, staff: Staff, data) -> dict:
         org = _organisation(s, staff, doc.get("organisation", ""))
         if sd.by_slug(s, doc["slug"]) is not None:
             raise _slug_taken()
+        _sensor_keys(s, staff, org, doc)
         check_refs(s, staff, doc)
         doc["organisation"] = org.code
         dash = sd.save(s, None, doc, org.id, staff.email)
@@ -238,6 +263,7 @@ def replace(db, staff: Staff, slug: str, data, action: str = "dashboard.update")
         org = _organisation(s, staff, doc.get("organisation", ""))
         if doc["slug"] != dash.slug and sd.by_slug(s, doc["slug"]) is not None:
             raise _slug_taken()
+        _sensor_keys(s, staff, org, doc)
         check_refs(s, staff, doc)
         doc["organisation"] = org.code
         sd.save(s, dash, doc, org.id, staff.email)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
@@ -19,6 +20,7 @@ from csvcell import row as csv_row
 from store import series
 from store.alerts import threshold_lines
 from store.models import PUBLIC, Layer, Reading, Sensor
+from store.sensors import shown_id
 from timezones import JST
 
 log = logging.getLogger(__name__)
@@ -42,18 +44,38 @@ class Selection:
     agg: str = "raw"
     refresh: bool = False
     lang: str = "ja"
+    # the id each sensor is shown and addressed by in URLs → its store key (`addresses`)
+    addresses: dict[str, str] = field(default_factory=dict)
 
 
-def parse_selection(query: dict, known: set[str]) -> Selection:
-    """From the URL (`?sensor=` of the map's popup, or `?sensors=a,b`); unknown values fall back."""
+def addresses(sensors: list[Sensor]) -> dict[str, str]:
+    """Address → store key of these sensors: the id its organisation posted (store.sensors.shown_id),
+    or the store key when another of them is shown by the same id and holds it as its key."""
+    counts = Counter(shown_id(x) for x in sensors)
+    return {(shown_id(x) if counts[shown_id(x)] == 1 or x.id == shown_id(x) else x.id): x.id for x in sensors}
+
+
+def shown_ids(sel: Selection) -> list[str]:
+    """The selected sensors by their addresses (for URLs and CSVs)."""
+    back = {key: address for address, key in sel.addresses.items()}
+    return [back.get(x, x) for x in sel.sensors]
+
+
+def parse_selection(query: dict, known: set[str] | dict[str, str]) -> Selection:
+    """From the URL (`?sensor=` of the map's popup, or `?sensors=a,b`); unknown values fall back.
+    `known`: the store keys that may be chosen, or `addresses(...)` (then an address or a key)."""
     from i18n import normalize_lang
 
+    lookup = known if isinstance(known, dict) else {k: k for k in known}
+    keys = set(lookup.values())
     ids: list[str] = []
     for key in ("sensors", "sensor"):
         for x in str(query.get(key) or "").split(","):
-            if x in known and x not in ids:
+            x = lookup.get(x) or (x if x in keys else "")
+            if x and x not in ids:
                 ids.append(x)
-    sel = Selection(sensors=ids[:MAX_SENSORS], lang=normalize_lang(query.get("lang")))
+    sel = Selection(sensors=ids[:MAX_SENSORS], lang=normalize_lang(query.get("lang")),
+                    addresses=dict(known) if isinstance(known, dict) else {})
     sel.attribute = str(query.get("attr") or "")[:60]
     rng = str(query.get("range") or "24h")
     sel.range = rng if rng in RANGE_KEYS else "24h"
@@ -65,7 +87,7 @@ def parse_selection(query: dict, known: set[str]) -> Selection:
 
 
 def to_query(sel: Selection) -> str:
-    params = {"sensors": ",".join(sel.sensors), "range": sel.range, "lang": sel.lang}
+    params = {"sensors": ",".join(shown_ids(sel)), "range": sel.range, "lang": sel.lang}
     if sel.attribute:
         params["attr"] = sel.attribute
     if sel.range == "custom":
@@ -233,15 +255,18 @@ def thresholds(s: Session, sensor_ids: list[str], attribute: str) -> list[dict]:
     return threshold_lines(s, sensor_ids, attribute, staff)
 
 
-def table_rows(data: dict[str, list], names: dict[str, str], agg: str) -> list[dict]:
-    """data: `history`'s answer (raw points, or buckets when agg is not "raw")."""
+def table_rows(data: dict[str, list], names: dict[str, str], agg: str,
+               shown: dict[str, str] | None = None) -> list[dict]:
+    """data: `history`'s answer (raw points, or buckets when agg is not "raw"); `shown`: store key →
+    the id shown in the `sensor_id` column."""
     rows = []
-    for sid, pts in data.items():
+    for key, pts in data.items():
+        sid = (shown or {}).get(key, key)
         if AGGS.get(agg) is None:
-            rows.extend({"sensor": names.get(sid, sid), "sensor_id": sid,
+            rows.extend({"sensor": names.get(key, key), "sensor_id": sid,
                          "time": t.astimezone(JST).strftime("%Y-%m-%d %H:%M"), "value": v} for t, v in pts)
         else:
-            rows.extend({"sensor": names.get(sid, sid), "sensor_id": sid,
+            rows.extend({"sensor": names.get(key, key), "sensor_id": sid,
                          "time": b.start.astimezone(JST).strftime("%Y-%m-%d %H:%M"),
                          "min": b.min, "max": b.max, "mean": b.mean, "count": b.count}
                         for b in pts)

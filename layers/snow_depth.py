@@ -10,7 +10,7 @@ import orjson
 
 from i18n import t
 from layers.base import LayerKind, LegendItem, MapSpec, features_url, layer_attribution, popup_spec
-from store.sensors import sensors_of_layer
+from store.sensors import public_address, sensors_of_layer, shown_id
 from timezones import JST
 
 # upper bounds (cm, exclusive) of the depth classes 0..5; the last class is open-ended
@@ -85,16 +85,16 @@ class SnowDepthKind(LayerKind):
         for sensor in sensors:
             cam = cams.get(sensor.id)
             feats.append({
-                "type": "Feature", "id": sensor.id,
+                "type": "Feature", "id": shown_id(sensor),
                 "geometry": {"type": "Point", "coordinates": [round(sensor.lon, 6), round(sensor.lat, 6)]},
                 "properties": {
-                    "sensor_id": sensor.id, "name": sensor.name_ja, "name_en": sensor.name_en,
+                    "sensor_id": shown_id(sensor), "name": sensor.name_ja, "name_en": sensor.name_en,
                     "address": sensor.address, "attribute": sensor.attribute, "unit": sensor.unit,
                     "value": sensor.last_value,
                     "observed_at": sensor.last_observed_at.isoformat() if sensor.last_observed_at else None,
                     "observed_jst": to_jst(sensor.last_observed_at),
                     "depth_class": depth_class(sensor.last_value),
-                    "history_url": f"/sensors?sensor={sensor.id}",
+                    "history_url": f"/sensors?sensor={public_address(s, sensor)}",
                     **({"camera_id": cam["camera"], "camera_name": cam["name"], "camera_name_en": cam["name_en"],
                         "camera_m": cam["distance_m"], "camera_thumb": f"/api/cameras/{cam['camera']}/thumb.jpg",
                         "camera_url": f"/api/cameras/{cam['camera']}/latest.jpg"} if cam else {}),

@@ -136,13 +136,13 @@ def layout(lang: str | None = None, **query):
     lang = normalize_lang(lang)
     with get_db().session() as s:
         sensors = sh.public_sensors(s)
-    sel = sh.parse_selection({**query, "lang": lang}, {x.id for x in sensors})
+    sel = sh.parse_selection({**query, "lang": lang}, sh.addresses(sensors))
     data = dashboard(sel)
     options = [{"label": sensor_name(x, lang), "value": x.id} for x in sensors]
     custom_style = {} if sel.range == "custom" else {"display": "none"}
     return html.Div(className="page", lang=lang, children=[
         header(lang, "/sensors", {k: v for k, v in dict(
-            sensors=",".join(sel.sensors), range=sel.range, attr=data["attribute"], agg=sel.agg).items() if v},
+            sensors=",".join(sh.shown_ids(sel)), range=sel.range, attr=data["attribute"], agg=sel.agg).items() if v},
             "sensors"),
         html.Div(className="page-body", children=[
             html.A(t("sensors.back", lang), href=f"/?lang={lang}"),
@@ -221,7 +221,7 @@ def update_dashboard(picked, attr, range_key, start, end, agg, refresh, _n, lang
     picked = picked if isinstance(picked, list) else ([picked] if picked else [])
     with get_db().session() as s:
         sensors = sh.public_sensors(s)
-    known = {x.id for x in sensors}
+    known = sh.addresses(sensors)
     sel = sh.parse_selection({"sensors": ",".join(picked), "attr": attr or "", "range": range_key,
                               "start": start or "", "end": end or "", "agg": agg,
                               "refresh": "1" if refresh else "", "lang": lang}, known)

@@ -125,7 +125,7 @@ def grid_rows(rows: list[dict], lang: str) -> list[dict]:
     for r in rows:
         en = lang == "en"
         if r["kind"] == "sensor":
-            sid = quote(r["id"], safe="")
+            sid = quote(r.get("key") or r["id"], safe="")  # links address the store key
             actions = (f"[{t('explore.history', lang)}](/sensors?sensors={sid}&lang={lang}) · "
                        f"[{t('explore.add_dashboard', lang)}](/staff/dashboards?add_sensor={sid}&lang={lang})")
             detail = r.get("address") or ""

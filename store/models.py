@@ -70,7 +70,11 @@ class Feature(Base):
 
 class Sensor(Base):
     __tablename__ = "sensors"
+    # the store's key; a sensor an organisation creates by posting an id another sensor holds is
+    # keyed `<org>:<id>` (store/sensors.py): posted ids are per organisation
     id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    # the id its organisation posted and addresses it by, shown everywhere ("" : the same as `id`)
+    ref: Mapped[str] = mapped_column(String(120), default="", server_default="", index=True)
     layer_id: Mapped[str] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"))
     name_ja: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200), default="")

@@ -24,7 +24,7 @@ import store.models  # noqa: F401  (organisations, layers, features, sensors, re
 import store.restrictions  # noqa: F401  (road restrictions)
 import store.snow  # noqa: F401  (snow removal: road network, segments, vehicles, fixes, passes)
 import store.usage  # noqa: F401  (usage counts per organisation and month)
-from store import organisations, series, users
+from store import organisations, sensors, series, users
 from store.db import Base, Database
 
 metadata: MetaData = Base.metadata
@@ -38,6 +38,7 @@ def create_all(db: Database) -> None:
         conn.execute(text("CREATE INDEX IF NOT EXISTS ix_features_layer_order ON features (layer_id, id)"))
         users.upgrade_schema(conn)
         organisations.upgrade_schema(conn)
+        sensors.upgrade_schema(conn)
         # readings.implausible (store/plausibility.py): a constant default, so adding it rewrites
         # nothing on PostgreSQL and only the schema on SQLite
         columns = {c["name"] for c in inspect(conn).get_columns("readings")}

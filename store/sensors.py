@@ -1,9 +1,10 @@
 """Sensors and their readings (time series)."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, inspect, or_, select, text
 from sqlalchemy.orm import Session
 
 from store.layers import touch_layer
@@ -24,23 +25,51 @@ def upsert_sensor(s: Session, sensor_id: str, **fields) -> Sensor:
     return sensor
 
 
-def poster_sensor(s: Session, sensor_id: str, org_code: str, may_see) -> tuple[Sensor | None, str]:
-    """(the sensor a poster's id names, or None; the id a new sensor of theirs would be stored as).
+def shown_id(sensor: Sensor) -> str:
+    """The id a sensor is shown and addressed by: the one its organisation posted, else its key."""
+    return sensor.ref or sensor.id
 
-    Sensor ids are per organisation for those who post readings: the poster's own `<org>:<id>`
-    (made when `<id>` already belonged to an organisation whose sensor the poster may not see)
-    comes first, then `<id>` itself when the poster may see it (`may_see(layer)`). Another
-    organisation's private sensor is, for this poster, an unknown id: nothing tells it apart."""
-    own_id = f"{org_code}:{sensor_id}"[:120]
-    own = s.get(Sensor, own_id)
-    if own is not None:
-        return own, own_id
-    sensor = s.get(Sensor, sensor_id)
-    if sensor is None:
-        return None, sensor_id
-    if may_see(s.get(Layer, sensor.layer_id)):
-        return sensor, sensor_id
-    return None, own_id
+
+def posted_sensor(s: Session, sensor_id: str, organisation_id: int) -> Sensor | None:
+    """The sensor a poster of this organisation names `sensor_id`: one the organisation created by
+    posting that id, or one of its own layers' sensors keyed so. Never another organisation's,
+    public or private: for the poster such an id is simply free, and posting to it creates its own
+    sensor (`new_sensor_key`), so nothing tells it that the id exists elsewhere."""
+    q = (select(Sensor).join(Layer, Layer.id == Sensor.layer_id)
+         .where(Layer.organisation_id == organisation_id,
+                or_(Sensor.ref == sensor_id, and_(Sensor.ref == "", Sensor.id == sensor_id)))
+         .order_by(Sensor.ref.desc(), Sensor.id).limit(1))
+    return s.scalar(q)
+
+
+def new_sensor_key(s: Session, org_code: str, sensor_id: str) -> str:
+    """The store key of a sensor an organisation creates by posting `sensor_id`: the id itself while
+    no sensor holds it, else `<org>:<id>` (a hash of the id when that is too long or, however
+    unlikely, taken). Either way the sensor is shown and addressed by `sensor_id` (`ref`)."""
+    for key in (sensor_id, f"{org_code}:{sensor_id}"):
+        if len(key) <= 120 and s.get(Sensor, key) is None:
+            return key
+    digest = hashlib.sha256(sensor_id.encode("utf-8")).hexdigest()[:40]
+    n = 0
+    while s.get(Sensor, key := f"{org_code}:{digest}" + (f"-{n}" if n else "")) is not None:
+        n += 1
+    return key
+
+
+def find_sensor(s: Session, sensor_id: str, visible, organisation_id: int | None = None) -> Sensor | None:
+    """The sensor a reader addresses as `sensor_id` among those `visible` (an SQL condition on
+    Layer and Sensor: what the reader may see): its own organisation's first, then the sensor keyed
+    so, then one posted under that id; a store key (as kept in older rules and links) also answers."""
+    rows = s.execute(select(Sensor, Layer.organisation_id).join(Layer, Layer.id == Sensor.layer_id)
+                     .where(visible, or_(Sensor.id == sensor_id, Sensor.ref == sensor_id))
+                     .order_by(Sensor.id).limit(50)).all()
+
+    def rank(row) -> tuple:
+        sensor, org = row
+        shown = shown_id(sensor) == sensor_id
+        return (not (shown and organisation_id is not None and org == organisation_id),
+                not (shown and sensor.id == sensor_id), not shown)
+    return min(rows, key=rank)[0] if rows else None
 
 
 def sensors_of_layer(s: Session, layer_id: str) -> list[Sensor]:
@@ -134,3 +163,30 @@ def add_readings(s: Session, batch: list[tuple[Sensor, float, datetime, str]]) -
         if layer is not None:
             touch_layer(s, layer)
     return len(rows)
+
+
+def upgrade_schema(conn) -> None:
+    """`sensors.ref` for databases made before it. Sensors created by posting before then were keyed
+    `<org>:<id>` only when the id was taken elsewhere: they get their posted id back as `ref`."""
+    if "ref" in {c["name"] for c in inspect(conn).get_columns("sensors")}:
+        return
+    exists = " IF NOT EXISTS" if conn.dialect.name == "postgresql" else ""  # two workers starting at once
+    conn.execute(text(f"ALTER TABLE sensors ADD COLUMN{exists} ref VARCHAR(120) NOT NULL DEFAULT ''"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_sensors_ref ON sensors (ref)"))
+    for (code,) in conn.execute(text("SELECT code FROM organisations")).all():
+        conn.execute(text("UPDATE sensors SET ref = substr(id, :n) WHERE layer_id = :layer AND id LIKE :prefix"),
+                     {"n": len(code) + 2, "layer": f"sensors-{code}", "prefix": f"{code}:%"})
+
+
+def public_address(s: Session, sensor: Sensor) -> str:
+    """How public links (the /sensors page) address this sensor: the id it is shown by, unless a
+    public sensor of another organisation is shown by that id too (then its store key, as
+    `layers.sensor_history.addresses` gives it). Another organisation's private sensor never
+    changes it."""
+    shown = shown_id(sensor)
+    if sensor.id == shown:
+        return shown
+    others = s.scalar(select(Sensor.id).join(Layer, Layer.id == Sensor.layer_id).where(
+        Layer.visibility == "public", Sensor.id != sensor.id,
+        or_(Sensor.ref == shown, and_(Sensor.ref == "", Sensor.id == shown))).limit(1))
+    return sensor.id if others is not None else shown

@@ -24,6 +24,7 @@ from store import series
 from store.brokers import SensorOrigin
 from store.layers import visible_clause
 from store.models import Layer, Sensor
+from store.sensors import shown_id
 
 FUNCS = {"avg": lambda v: round(sum(v) / len(v), 3), "min": min, "max": max, "sum": sum, "count": len}
 
@@ -81,7 +82,7 @@ class SensorLatestKind(QueryKind):
         rows = []
         for x in chosen:
             at, value = values.get(x.id, (None, None))
-            rows.append({"id": x.id, "name": sensor_name(x, ctx.lang), "value": value, "unit": x.unit or "",
+            rows.append({"id": shown_id(x), "name": sensor_name(x, ctx.lang), "value": value, "unit": x.unit or "",
                          "time": iso(at), "lon": round(x.lon, 6), "lat": round(x.lat, 6),
                          "area": areas.area_of(x.lon, x.lat), "attribute": attribute or x.attribute})
         out: dict = {"rows": rows}

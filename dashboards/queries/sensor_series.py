@@ -10,6 +10,7 @@ from pydantic import Field
 from dashboards.queries.base import Context, QueryKind, QuerySchema, Refs, iso, sensor_name, visible_sensors
 from store import series
 from store.alerts import threshold_lines
+from store.sensors import shown_id
 
 MAX_SENSORS = 10
 MAX_POINTS = 5000  # per sensor: more than a chart can show; longer ranges step up to coarser buckets
@@ -54,7 +55,7 @@ class SensorSeriesKind(QueryKind):
             data = series.bucketed(ctx.session, ids, attribute, ctx.since, ctx.until, agg, query["fn"])
         return {
             "attribute": attribute, "agg": agg, "fn": query["fn"],
-            "series": [{"key": x.id, "name": sensor_name(x, ctx.lang), "unit": x.unit or "",
+            "series": [{"key": shown_id(x), "name": sensor_name(x, ctx.lang), "unit": x.unit or "",
                         "points": [[iso(t), v] for t, v in data.get(x.id, [])]} for x in sensors],
             "thresholds": threshold_lines(ctx.session, [x.id for x in sensors], attribute, ctx.scope),
         }
