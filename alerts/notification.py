@@ -43,7 +43,43 @@ def facts_for(s: Session, rule: sa.AlertRule, kind: str, place: dict, value, at:
                       no_data_minutes=rule.no_data_minutes or 0)
     if place.get("sensor_id"):
         facts.extra_links.append(("alerts.mail.history", f"{{base}}/sensors?sensor={place['sensor_id']}&lang={lang}"))
+    if rule.target == "device":
+        device_facts(facts, rule, place, lang)
     return facts
+
+
+def state_text(state: str, lang: str) -> str:
+    if state == "stale":
+        return t("melter.popup.stale", lang)
+    return t(f"melter.state.{state}", lang) if state in ("running", "stopped", "fault") else "—"
+
+
+def device_facts(facts: MailFacts, rule: sa.AlertRule, place: dict, lang: str) -> None:
+    """A device rule's mail: the device's state instead of 1/0, the condition in words and, for
+    "stopped while snow", the nearest snow-depth sensor, its depth and distance (and its history)."""
+    from alerts.evaluation import STOPPED_WHILE_SNOW, device_condition
+
+    opts = rule.options or {}
+    state = str(place.get("device_state") or "")
+    facts.value_text = state_text(state, lang) if state else ""
+    facts.extra_rows.append(("alerts.mail.device_state", state_text(state, lang)))
+    if device_condition(rule) != STOPPED_WHILE_SNOW:
+        facts.condition_text = t("alerts.cond.fault", lang)
+        return
+    facts.condition_text = t("alerts.cond.stopped_text", lang, n=f"{float(opts.get('depth_over') or 0):g}",
+                             m=f"{float(opts.get('within_m') or 0):g}")
+    if not place.get("snow_sensor_id"):
+        facts.extra_rows.append(("alerts.mail.snow_sensor", t("alerts.mail.no_snow_sensor", lang)))
+        return
+    depth = f"{float(place.get('snow_depth')):g} {place.get('snow_unit') or 'cm'}" \
+        if isinstance(place.get("snow_depth"), (int, float)) else "—"
+    name = place.get("snow_sensor_en") if lang == "en" and place.get("snow_sensor_en") else place.get("snow_sensor_ja")
+    facts.value_text = f"{facts.value_text} / {depth}"
+    facts.extra_rows += [("alerts.mail.snow_sensor", f"{name or place['snow_sensor_id']} ({place['snow_sensor_id']})"),
+                         ("alerts.mail.snow_depth", depth),
+                         ("alerts.mail.snow_distance", f"{place.get('snow_distance_m', 0):,.0f} m")]
+    facts.extra_links.append(("alerts.mail.history",
+                              f"{{base}}/sensors?sensor={place['snow_sensor_id']}&lang={lang}"))
 
 
 def unsubscribe_url(config: AlertConfig, rule_id: int, email: str, token: str = "") -> str:
