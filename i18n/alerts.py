@@ -318,6 +318,8 @@ STRINGS: dict[str, dict[str, str]] = {
     # cameras from a broker
     "staff_sources.target.cameras": {"ja": "カメラ（属性に画像の URL、既定 imageSnapshot / image / url）",
                                      "en": "Cameras (an attribute holds the image URL; default imageSnapshot / image / url)"},
+    "staff_sources.target.restrictions": {"ja": "通行規制（種別・路線・区間・理由・開始・終了の列／RoadRestriction）",
+                                          "en": "Road restrictions (type, road, section, reason, start, end columns; RoadRestriction)"},
     # Alert rules on snow-melting devices
     "alerts.err.device": {"ja": "この消雪装置は存在しないか、対象にできません。",
                           "en": "No such snow-melting device, or not one you may watch."},
