@@ -4,7 +4,7 @@ signed unsubscribe links, previews and test mails."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from alerts import engine
 from alerts.config import AlertConfig
 from alerts.engine import Transition
 from alerts.mail import MailFacts, compose
-from alerts.watch import Sight, sensor_place, watched_sensors
+from alerts.watch import Sight, device_place, sensor_place, watched_devices, watched_sensors
 from i18n import STRINGS, t
 from store import alerts as sa
 from store.models import Organisation, Sensor
@@ -157,6 +157,14 @@ def sample_place(s: Session, rule: sa.AlertRule) -> dict:
         sensors = watched_sensors(s, rule, {}, sight)
         if sensors:
             return sensor_place(sensors[0])
+    if rule.target == "device":  # its (first) device as it is now, with the nearest snow sensor when asked
+        from alerts.evaluation import STOPPED_WHILE_SNOW, device_condition, device_value, snow_sensors
+
+        devices = watched_devices(s, rule, sight)
+        if devices:
+            snow = snow_sensors(s, rule, sight) if device_condition(rule) == STOPPED_WHILE_SNOW else None
+            v = device_value(devices[0], rule, datetime.now(UTC), snow)
+            return {**device_place(devices[0]), **(v[2] if v else {})}
     if rule.id is not None:
         for row in s.scalars(select(sa.AlertState).where(sa.AlertState.rule_id == rule.id)
                              .order_by(sa.AlertState.subject).limit(50)):

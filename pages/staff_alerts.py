@@ -107,7 +107,7 @@ def layout(lang: str | None = None, **_query):
                FIELD_IDS["property"], t("alerts.form.property_hint", lang)),
         _field(t("alerts.form.device_id", lang), dcc.Dropdown(id=FIELD_IDS["device_id"], options=devices,
                                                               placeholder=t("alerts.form.device_all", lang)),
-               FIELD_IDS["device_id"]),
+               FIELD_IDS["device_id"], t("alerts.form.device_hint", lang)),
         _field(t("alerts.form.area", lang), dcc.Input(id=FIELD_IDS["area"], value="", className="form-input",
                                                       placeholder="136.70, 36.85, 136.85, 36.95"),
                FIELD_IDS["area"], t("alerts.form.area_hint", lang)),

@@ -263,3 +263,94 @@ def test_posted_device_states_change_the_colour_and_a_fault_mail_arrives(dash_du
         if rid:
             client.delete(f"/api/alert-rules/{rid}", headers=person.auth)
         client.delete(f"/api/melters/{did}", headers=person.auth)
+
+
+SHOTS = Path("/tmp/h16-shots")
+
+
+def test_staff_pick_one_device_and_the_snow_condition_in_the_rule_form(dash_duo, dash_app, app_db):
+    """A road manager picks one of the devices they may see (another city's private one is not
+    offered), chooses "stopped while snow" with a depth and a distance, and saves the rule."""
+    from store import alerts as sa
+    from store.db import utcnow
+    from store.melters import RUNNING, MeltingDevice, report_state
+    from store.models import Organisation
+    from tests.test_alerts_browser import pick
+
+    person = make_person(app_db, "hakui")
+    tag = uuid.uuid4().hex[:6]
+    mine, theirs = f"form-own-{tag}", f"form-kaga-{tag}"
+    with app_db.session() as s:
+        orgs = {o.code: o.id for o in s.query(Organisation)}
+        for did, org, name in ((mine, "hakui", "フォーム用 羽咋の装置"),
+                               (theirs, "kaga", "フォーム用 加賀の非公開装置")):
+            dev = MeltingDevice(id=did, organisation_id=orgs[org], name_ja=name, name_en=name, lon=136.78, lat=36.9,
+                                visibility="private")
+            s.add(dev)
+            s.flush()
+            report_state(s, dev, RUNNING, utcnow() - timedelta(minutes=1))
+    SHOTS.mkdir(exist_ok=True)
+    rule_name = f"停止中の積雪 {tag}"
+    try:
+        dash_duo.start_server(dash_app, port=free_port())
+        for lang, width in (("ja", 1280), ("en", 375), ("ja", 375), ("en", 1280)):
+            dash_duo.driver.set_window_size(width if width > 500 else 500, 1400)
+            if width < 500:
+                dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                                {"width": width, "height": 1400, "deviceScaleFactor": 1,
+                                                 "mobile": True})
+            else:
+                dash_duo.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+            if not dash_duo.driver.get_cookies():
+                _login(dash_duo, person.email, f"/staff/alerts?lang={lang}", "#staff-alerts-form")
+            dash_duo.driver.get(dash_duo.server_url + f"/staff/alerts?lang={lang}")
+            dash_duo.wait_for_element("#staff-alerts-form", timeout=15)
+            target = dash_duo.find_element("#staff-alerts-target")
+            target.find_element(By.CSS_SELECTOR, "input[value='device']").click()
+            wait_until(lambda: dash_duo.find_element("#staff-alerts-device-id-row").is_displayed(), 10,
+                       "the device picker")
+            assert not dash_duo.find_element("#staff-alerts-threshold-row").is_displayed()
+            dash_duo.find_element("#staff-alerts-device-condition").find_element(
+                By.CSS_SELECTOR, "input[value='stopped_while_snow']").click()
+            wait_until(lambda: dash_duo.find_element("#staff-alerts-snow-fields").is_displayed(), 10,
+                       "the depth and distance")
+            dash_duo.find_element("#staff-alerts-device-id").click()
+            options = wait_until(lambda: [o.text for o in dash_duo.find_elements("[role='option']")], 10,
+                                 "the device options")
+            assert any("フォーム用 羽咋の装置" in o for o in options)
+            assert not any("加賀の非公開" in o for o in options)  # another city's private device
+            dash_duo.driver.execute_script("document.activeElement.blur()")
+            dash_duo.find_element("body").click()
+            form = dash_duo.find_element("#staff-alerts-form")
+            dash_duo.driver.execute_script("arguments[0].scrollIntoView()", form)
+            dash_duo.driver.save_screenshot(str(SHOTS / f"staff_alerts_device_{lang}_{width}.png"))
+        # save one (en page, desktop)
+        dash_duo.find_element("#staff-alerts-name").send_keys(rule_name)
+        pick(dash_duo, "staff-alerts-device-id", "フォーム用 羽咋の装置")
+        dash_duo.find_element("#staff-alerts-depth-over").send_keys("15")
+        within = dash_duo.find_element("#staff-alerts-within-m")
+        dash_duo.clear_input(within)
+        within.send_keys("2000")
+        dash_duo.find_element("#staff-alerts-recipients").send_keys("road@hakui.example.jp")
+        dash_duo.find_element("#staff-alerts-save").click()
+        dash_duo.wait_for_contains_text("#staff-alerts-message", rule_name, timeout=10)
+        wait_until(lambda: any(rule_name in r.text and "stopped while the nearest snow depth > 15 cm (within 2000 m)"
+                               in r.text for r in dash_duo.find_elements(".rule-row")), 10, "the rule row")
+        dash_duo.find_element("#staff-alerts-preview").click()
+        dash_duo.wait_for_contains_text("#staff-alerts-preview-subject", rule_name, timeout=10)
+        subject = dash_duo.find_element("#staff-alerts-preview-subject").text
+        assert "フォーム用 羽咋の装置" in subject and "稼働中" in subject  # the device as it is now
+        dash_duo.driver.save_screenshot(str(SHOTS / "staff_alerts_device_saved_en_1280.png"))
+        with app_db.session() as s:
+            rule = s.query(sa.AlertRule).filter_by(name=rule_name).one()
+            assert rule.target == "device" and rule.sensor_id == mine
+            assert rule.options == {"condition": "stopped_while_snow", "depth_over": 15, "within_m": 2000}
+        assert not app_errors(dash_duo)
+    finally:
+        with app_db.session() as s:
+            for rule in s.query(sa.AlertRule).filter_by(name=rule_name):
+                s.delete(rule)
+            for did in (mine, theirs):
+                dev = s.get(MeltingDevice, did)
+                if dev is not None:
+                    s.delete(dev)
