@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from alerts import engine
 from alerts.config import AlertConfig
+from alerts.devices import STOPPED_WHILE_SNOW, device_condition, device_value, snow_sensors
 from alerts.engine import Transition
 from alerts.mail import MailFacts, compose
 from alerts.watch import Sight, device_place, sensor_place, watched_devices, watched_sensors
@@ -57,8 +58,6 @@ def state_text(state: str, lang: str) -> str:
 def device_facts(facts: MailFacts, rule: sa.AlertRule, place: dict, lang: str) -> None:
     """A device rule's mail: the device's state instead of 1/0, the condition in words and, for
     "stopped while snow", the nearest snow-depth sensor, its depth and distance (and its history)."""
-    from alerts.evaluation import STOPPED_WHILE_SNOW, device_condition
-
     opts = rule.options or {}
     state = str(place.get("device_state") or "")
     facts.value_text = state_text(state, lang) if state else ""
@@ -158,8 +157,6 @@ def sample_place(s: Session, rule: sa.AlertRule) -> dict:
         if sensors:
             return sensor_place(sensors[0])
     if rule.target == "device":  # its (first) device as it is now, with the nearest snow sensor when asked
-        from alerts.evaluation import STOPPED_WHILE_SNOW, device_condition, device_value, snow_sensors
-
         devices = watched_devices(s, rule, sight)
         if devices:
             snow = snow_sensors(s, rule, sight) if device_condition(rule) == STOPPED_WHILE_SNOW else None

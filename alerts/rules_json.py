@@ -90,8 +90,8 @@ def _watch_error(s: Session, owner: SimpleNamespace, layer: Layer | None, field:
 
 
 def _device_options(options: dict, errors: list[dict]) -> None:
-    """A device rule's condition (alerts.evaluation): fault (default) or stopped_while_snow."""
-    from alerts.evaluation import DEVICE_CONDITIONS, SNOW_WITHIN_M, SNOW_WITHIN_MAX_M, STOPPED_WHILE_SNOW
+    """A device rule's condition (alerts.devices): fault (default) or stopped_while_snow."""
+    from alerts.devices import DEVICE_CONDITIONS, SNOW_WITHIN_M, SNOW_WITHIN_MAX_M, STOPPED_WHILE_SNOW
 
     condition = options.get("condition") or DEVICE_CONDITIONS[0]
     if condition not in DEVICE_CONDITIONS:
@@ -183,7 +183,7 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
             errors.append({"field": "area", "message_key": "alerts.err.area"})
         out["area"] = area if ok else None
     out["attribute"] = str(d.get("attribute") or "snowDepth")[:60]
-    if target == "device":  # fault or no reports: 1, back to normal: 0 (alerts.evaluation.device_value)
+    if target == "device":  # fault or no reports: 1, back to normal: 0 (alerts.devices.device_value)
         d = {**d, "op": ">=", "threshold": 1, "clear_threshold": None}
         out["attribute"] = "deviceState"
     try:

@@ -9,7 +9,7 @@ from dash.exceptions import PreventUpdate
 
 from alerts import access, rules
 from alerts.config import config_of
-from alerts.evaluation import DEVICE_CONDITIONS
+from alerts.devices import DEVICE_CONDITIONS
 from alerts.forms import (
     EMPTY_FORM,
     FORM_FIELDS,
