@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from alerts import engine
 from alerts.config import AlertConfig
+from alerts.devices import STOPPED_WHILE_SNOW, device_condition, device_value, snow_sensors
 from alerts.engine import Condition, State, Transition
 from alerts.notification import record
 from alerts.watch import Sight, device_place, rule_watches_sensor, sensor_place, watched_devices, watched_sensors
@@ -157,42 +158,30 @@ def evaluate_road(s: Session, config: AlertConfig, rule: sa.AlertRule, segments:
 
 
 # --- snow-melting devices ---------------------------------------------------------------------------
-# A device rule's value per device: 1 while it reports 故障 (fault) — or, unless options.stale is
-# false, while it has stopped reporting —, 0 otherwise; the rule fires at >= 1 and clears at 0. The
-# value is observed when the device reported (or when it became stale), so one report is one value.
-DEVICE_BAD, DEVICE_OK = 1.0, 0.0
-
-
-def device_value(device, rule: sa.AlertRule, now: datetime) -> tuple[float, datetime] | None:
-    from datetime import timedelta
-
-    from store.melters import FAULT, STALE_INTERVALS, is_stale
-
-    if device.reported_at is None:
-        return None  # never reported: nothing to say yet
-    if (rule.options or {}).get("stale", True) and is_stale(device, now):
-        return DEVICE_BAD, device.reported_at + timedelta(seconds=STALE_INTERVALS * max(device.interval_s, 30))
-    return (DEVICE_BAD if device.state == FAULT else DEVICE_OK), device.reported_at
-
+# A device's value under its rule (1 bad, 0 normal) comes from alerts/devices.py; the rule fires at
+# >= 1 and clears at 0.
 
 def evaluate_devices(s: Session, config: AlertConfig, rule: sa.AlertRule, now: datetime,
                      states: dict | None = None) -> list[sa.AlertEvent]:
     """A device rule against the devices it may see; a device's value is applied once per report."""
+    sight = Sight(s)
+    devices = watched_devices(s, rule, sight)
+    sensors = snow_sensors(s, rule, sight) if devices and device_condition(rule) == STOPPED_WHILE_SNOW else None
     values = []
-    for device in watched_devices(s, rule, Sight(s)):
-        v = device_value(device, rule, now)
+    for device in devices:
+        v = device_value(device, rule, now, sensors)
         if v is not None:
             values.append((device, *v))
     states = states if states is not None else {}
-    missing = {(rule.id, d.id) for d, _, _ in values if (rule.id, d.id) not in states}
+    missing = {(rule.id, d.id) for d, _, _, _ in values if (rule.id, d.id) not in states}
     if missing:
         states.update(sa.states_of(s, missing, now))
     events = []
-    for device, value, observed_at in values:
+    for device, value, observed_at, facts in values:
         row = states.get((rule.id, device.id))
         if row is not None and row.last_observed_at is not None and observed_at <= row.last_observed_at:
             continue  # this report was seen already
-        events += _apply(s, config, rule, device.id, device_place(device), states, now,
+        events += _apply(s, config, rule, device.id, {**device_place(device), **facts}, states, now,
                          lambda c, st, value=value, observed_at=observed_at:
                          engine.on_value(c, st, value, observed_at, now, config.late_after))
     return events

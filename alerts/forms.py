@@ -16,8 +16,9 @@ from store.sensors import shown_id
 
 FORM_FIELDS = ("name", "target", "sensor_id", "layer_id", "property", "area", "attribute", "op", "threshold",
                "clear_threshold", "for_minutes", "repeat_minutes", "no_data_minutes", "quiet_start", "quiet_end",
-               "recipients", "groups", "language", "public")
+               "recipients", "groups", "language", "public", "device_id", "device_condition", "depth_over", "within_m")
 EMPTY_FORM = {"name": "", "target": "sensor", "sensor_id": None, "layer_id": None, "property": "", "area": "",
+              "device_id": None, "device_condition": "fault", "depth_over": None, "within_m": 5000,
               "attribute": "snowDepth", "op": ">", "threshold": None, "clear_threshold": None, "for_minutes": 0,
               "repeat_minutes": 0, "no_data_minutes": 0, "quiet_start": "", "quiet_end": "", "recipients": "",
               "groups": [], "language": "ja", "public": []}
@@ -46,16 +47,28 @@ def form_to_json(values: dict) -> dict:
         data["area"] = parts
         if v["layer_id"]:
             data["layer_id"] = v["layer_id"]
-    elif target == "device":  # every device the owner may see, or those in the area given
-        parts = [p for p in re.split(r"[\s,]+", v["area"] or "") if p]
-        if parts:
-            data["area"] = parts
+    elif target == "device":  # one device, every device the owner may see, or those in the area given
+        if v["device_id"]:
+            data["device_id"] = v["device_id"]
+        else:
+            parts = [p for p in re.split(r"[\s,]+", v["area"] or "") if p]
+            if parts:
+                data["area"] = parts
         data["threshold"] = 1
+        condition = v["device_condition"] or "fault"
+        data["options"] = {"condition": condition}
+        if condition == "stopped_while_snow":
+            data["options"].update(depth_over=v["depth_over"], within_m=v["within_m"])
     return data
 
 
 def rule_to_form(rule: sa.AlertRule) -> dict:
-    return {"name": rule.name, "target": rule.target, "sensor_id": rule.sensor_id, "layer_id": rule.layer_id,
+    device = rule.target == "device"
+    opts = rule.options or {}
+    return {"name": rule.name, "target": rule.target, "sensor_id": None if device else rule.sensor_id,
+            "device_id": rule.sensor_id if device else None,
+            "device_condition": opts.get("condition") or "fault", "depth_over": opts.get("depth_over"),
+            "within_m": opts.get("within_m") or EMPTY_FORM["within_m"], "layer_id": rule.layer_id,
             "property": rule.property or "", "area": ", ".join(f"{x:g}" for x in rule.area) if rule.area else "",
             "attribute": rule.attribute, "op": rule.op, "threshold": rule.threshold,
             "clear_threshold": rule.clear_threshold, "for_minutes": rule.for_minutes,
@@ -76,6 +89,18 @@ def sensor_options(s: Session, staff, lang: str) -> list[dict]:
     return out
 
 
+def device_options(s: Session, staff, lang: str) -> list[dict]:
+    """The snow-melting devices this staff member may see (store.melters.visible_devices)."""
+    from store.melters import visible_devices
+
+    out = []
+    for d in visible_devices(s, staff):
+        name = d.name_en if lang == "en" and d.name_en else d.name_ja
+        state = f" — {t(f'melter.state.{d.state}', lang)}" if d.state in ("running", "stopped", "fault") else ""
+        out.append({"label": f"{name} ({d.id}){state}", "value": d.id})
+    return out
+
+
 def layer_options(s: Session, staff, lang: str) -> list[dict]:
     q = select(Layer).order_by(Layer.sort_order, Layer.id)
     q = q.where(visible_sql(staff, Layer.organisation_id, Layer.visibility))
@@ -86,6 +111,12 @@ def layer_options(s: Session, staff, lang: str) -> list[dict]:
 def condition_text(rule: sa.AlertRule, lang: str) -> str:
     from alerts.notification import attribute_label
 
+    if rule.target == "device":
+        opts = rule.options or {}
+        if opts.get("condition") == "stopped_while_snow":
+            return t("alerts.cond.stopped_text", lang, n=f"{float(opts.get('depth_over') or 0):g}",
+                     m=f"{float(opts.get('within_m') or 0):g}")
+        return t("alerts.cond.fault", lang)
     what = rule.property if rule.target == "property" else attribute_label(rule.attribute, lang)
     text = f"{what} {OP_TEXT.get(rule.op, rule.op)} {rule.threshold:g}"
     if rule.clear_threshold is not None:

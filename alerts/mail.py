@@ -43,6 +43,9 @@ class MailFacts:
     peak: float | None = None
     no_data_minutes: float = 0
     extra_links: list[tuple[str, str]] = field(default_factory=list)  # (label key, url)
+    value_text: str = ""  # instead of the number (a device's state)
+    condition_text: str = ""  # instead of "attribute op threshold" (a device rule's condition)
+    extra_rows: list[tuple[str, str]] = field(default_factory=list)  # (label key, text) after the place
 
 
 def fmt_num(v: float | None) -> str:
@@ -90,12 +93,12 @@ def compose(f: MailFacts, lang: str, base_url: str, unsubscribe_url: str = "") -
     mail client sorting by subject groups each rule's alerts and recoveries together."""
     lang = normalize_lang(lang)
     u = f.unit or ""
-    cond = f"{f.attribute} {OP_TEXT.get(f.op, f.op)} {fmt_num(f.threshold)}{u}"
+    cond = f.condition_text or f"{f.attribute} {OP_TEXT.get(f.op, f.op)} {fmt_num(f.threshold)}{u}"
     state = t(f"alerts.mail.state.{f.kind}", lang)
     if f.kind in ("nodata",):
         headline_value = t("alerts.mail.nodata_for", lang, n=fmt_num(f.no_data_minutes))
     else:
-        headline_value = f"{fmt_num(f.value)}{u}"
+        headline_value = f.value_text or f"{fmt_num(f.value)}{u}"
     subject = f"[{t('app.short', lang)}][{state}][{f.rule_name}] {f.place_name}: {headline_value}"
     if f.kind not in ("nodata", "data_back"):
         subject += f" ({cond})"
@@ -107,15 +110,16 @@ def compose(f: MailFacts, lang: str, base_url: str, unsubscribe_url: str = "") -
          t("alerts.mail.last_value", lang, v=f"{fmt_num(f.value)}{u}")),
         (t("alerts.mail.threshold", lang), cond),
     ]
-    if f.clear_threshold is not None:
+    if f.clear_threshold is not None and not f.condition_text:
         rows.append((t("alerts.mail.clear_threshold", lang), f"{fmt_num(f.clear_threshold)}{u}"))
     rows.append((t("alerts.mail.time", lang), fmt_jst(f.at)))
     if f.kind in ("cleared", "data_back", "repeat", "delayed") and f.duration is not None:
         rows.append((t("alerts.mail.duration", lang), fmt_duration(f.duration, lang)))
-    if f.kind == "cleared" and f.peak is not None:
+    if f.kind == "cleared" and f.peak is not None and not f.value_text:
         rows.append((t("alerts.mail.peak", lang), f"{fmt_num(f.peak)}{u}"))
     rows += [
         (t("alerts.mail.place", lang), f.place_name),
+        *[(t(k, lang), v) for k, v in f.extra_rows],
         (t("alerts.mail.coords", lang), coords),
         (t("alerts.mail.map", lang), link),
         (t("alerts.mail.rule", lang), f.rule_name),

@@ -4,16 +4,17 @@ signed unsubscribe links, previews and test mails."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts import engine
 from alerts.config import AlertConfig
+from alerts.devices import STOPPED_WHILE_SNOW, device_condition, device_value, snow_sensors
 from alerts.engine import Transition
 from alerts.mail import MailFacts, compose
-from alerts.watch import Sight, sensor_place, watched_sensors
+from alerts.watch import Sight, device_place, sensor_place, watched_devices, watched_sensors
 from i18n import STRINGS, t
 from store import alerts as sa
 from store.models import Organisation, Sensor
@@ -42,11 +43,51 @@ def facts_for(s: Session, rule: sa.AlertRule, kind: str, place: dict, value, at:
                       unit=place.get("unit", ""), value=value, at=at, place_name=name or "—",
                       lon=place.get("lon"), lat=place.get("lat"), duration=duration, peak=peak,
                       no_data_minutes=rule.no_data_minutes or 0)
-    if place.get("sensor_id"):  # the sensor by the id its organisation posted (store.sensors.public_address)
-        sensor = s.get(Sensor, place["sensor_id"])
-        address = public_address(s, sensor) if sensor is not None else place["sensor_id"]
-        facts.extra_links.append(("alerts.mail.history", f"{{base}}/sensors?sensor={address}&lang={lang}"))
+    if place.get("sensor_id"):
+        facts.extra_links.append(("alerts.mail.history",
+                                  f"{{base}}/sensors?sensor={sensor_address(s, place['sensor_id'])}&lang={lang}"))
+    if rule.target == "device":
+        device_facts(s, facts, rule, place, lang)
     return facts
+
+
+def state_text(state: str, lang: str) -> str:
+    if state == "stale":
+        return t("melter.popup.stale", lang)
+    return t(f"melter.state.{state}", lang) if state in ("running", "stopped", "fault") else "—"
+
+
+def sensor_address(s: Session, sensor_id: str) -> str:
+    """A sensor by the id its organisation posted (store.sensors.public_address), not its store key."""
+    sensor = s.get(Sensor, sensor_id)
+    return public_address(s, sensor) if sensor is not None else sensor_id
+
+
+def device_facts(s: Session, facts: MailFacts, rule: sa.AlertRule, place: dict, lang: str) -> None:
+    """A device rule's mail: the device's state instead of 1/0, the condition in words and, for
+    "stopped while snow", the nearest snow-depth sensor, its depth and distance (and its history)."""
+    opts = rule.options or {}
+    state = str(place.get("device_state") or "")
+    facts.value_text = state_text(state, lang) if state else ""
+    facts.extra_rows.append(("alerts.mail.device_state", state_text(state, lang)))
+    if device_condition(rule) != STOPPED_WHILE_SNOW:
+        facts.condition_text = t("alerts.cond.fault", lang)
+        return
+    facts.condition_text = t("alerts.cond.stopped_text", lang, n=f"{float(opts.get('depth_over') or 0):g}",
+                             m=f"{float(opts.get('within_m') or 0):g}")
+    if not place.get("snow_sensor_id"):
+        facts.extra_rows.append(("alerts.mail.snow_sensor", t("alerts.mail.no_snow_sensor", lang)))
+        return
+    depth = f"{float(place.get('snow_depth')):g} {place.get('snow_unit') or 'cm'}" \
+        if isinstance(place.get("snow_depth"), (int, float)) else "—"
+    name = place.get("snow_sensor_en") if lang == "en" and place.get("snow_sensor_en") else place.get("snow_sensor_ja")
+    facts.value_text = f"{facts.value_text} / {depth}"
+    address = sensor_address(s, place["snow_sensor_id"])
+    facts.extra_rows += [("alerts.mail.snow_sensor", f"{name or address} ({address})"),
+                         ("alerts.mail.snow_depth", depth),
+                         ("alerts.mail.snow_distance", f"{place.get('snow_distance_m', 0):,.0f} m")]
+    facts.extra_links.append(("alerts.mail.history",
+                              f"{{base}}/sensors?sensor={address}&lang={lang}"))
 
 
 def unsubscribe_url(config: AlertConfig, rule_id: int, email: str, token: str = "") -> str:
@@ -124,6 +165,12 @@ def sample_place(s: Session, rule: sa.AlertRule) -> dict:
         sensors = watched_sensors(s, rule, {}, sight)
         if sensors:
             return sensor_place(sensors[0])
+    if rule.target == "device":  # its (first) device as it is now, with the nearest snow sensor when asked
+        devices = watched_devices(s, rule, sight)
+        if devices:
+            snow = snow_sensors(s, rule, sight) if device_condition(rule) == STOPPED_WHILE_SNOW else None
+            v = device_value(devices[0], rule, datetime.now(UTC), snow)
+            return {**device_place(devices[0]), **(v[2] if v else {})}
     if rule.id is not None:
         for row in s.scalars(select(sa.AlertState).where(sa.AlertState.rule_id == rule.id)
                              .order_by(sa.AlertState.subject).limit(50)):

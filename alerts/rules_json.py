@@ -9,6 +9,10 @@
 A snow-melting device rule: {"target": "device", "device_id"?: one device, "area"?: [w, s, e, n],
 "options": {"stale": true}} — neither: every device its owner may see. It fires when a device
 reports 故障 (fault) or, unless "stale" is false, stops reporting; it clears when the device is back.
+With "options": {"condition": "stopped_while_snow", "depth_over": N, "within_m": D} it fires instead
+while a device reports 停止 (stopped) and the nearest snow-depth sensor the owner may see (a public
+rule: public sensors), within D metres (default 5,000, at most 50,000), reads more than N cm; it
+clears when the device runs again or the depth falls to N or below.
 """
 from __future__ import annotations
 
@@ -95,6 +99,27 @@ def _watch_error(s: Session, owner: SimpleNamespace, layer: Layer | None, field:
     return {"field": field, "message_key": unknown_key}
 
 
+def _device_options(options: dict, errors: list[dict]) -> None:
+    """A device rule's condition (alerts.devices): fault (default) or stopped_while_snow."""
+    from alerts.devices import DEVICE_CONDITIONS, SNOW_WITHIN_M, SNOW_WITHIN_MAX_M, STOPPED_WHILE_SNOW
+
+    condition = options.get("condition") or DEVICE_CONDITIONS[0]
+    if condition not in DEVICE_CONDITIONS:
+        errors.append({"field": "options.condition", "message_key": "alerts.err.condition"})
+        return
+    options["condition"] = condition
+    if condition != STOPPED_WHILE_SNOW:
+        options.pop("within_m", None)
+        return
+    if options.get("depth_over") in (None, ""):
+        errors.append({"field": "options.depth_over", "message_key": "alerts.err.required"})
+    problems: list[dict] = []
+    within = _num(options, "within_m", problems, minimum=1, maximum=SNOW_WITHIN_MAX_M)
+    if problems:
+        errors.append({"field": "options.within_m", "message_key": "alerts.err.within"})
+    options["within_m"] = within or SNOW_WITHIN_M
+
+
 def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = None, replace: bool = False) -> dict:
     """Validated fields for store.alerts.create_rule/update_rule. `current` given: a partial update
     (PATCH) — missing keys keep their values —, or with `replace` the whole rule anew (the staff
@@ -168,7 +193,7 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
             errors.append({"field": "area", "message_key": "alerts.err.area"})
         out["area"] = area if ok else None
     out["attribute"] = str(d.get("attribute") or "snowDepth")[:60]
-    if target == "device":  # fault or no reports: 1, back to normal: 0 (alerts.evaluation.device_value)
+    if target == "device":  # fault or no reports: 1, back to normal: 0 (alerts.devices.device_value)
         d = {**d, "op": ">=", "threshold": 1, "clear_threshold": None}
         out["attribute"] = "deviceState"
     try:
@@ -217,6 +242,8 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
     out["paused"] = bool(d.get("paused", False))
     options = d.get("options") or {}
     options = dict(options) if isinstance(options, dict) else {}
+    if target == "device":
+        _device_options(options, errors)
     if "depth_over" in options:  # road rules: the snow depth (cm) from which uncleared hours count
         problems: list[dict] = []
         depth = _num(options, "depth_over", problems, minimum=0)
@@ -228,6 +255,8 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
     for key in TEXT_OPTIONS:
         if key in options and not (isinstance(options[key], str) and len(options[key]) <= 200):
             errors.append({"field": f"options.{key}", "message_key": "alerts.err.options"})
+    if target == "device" and options.get("condition") == "stopped_while_snow":
+        out["attribute"] = "deviceStoppedSnow"
     out["options"] = options
     if errors:
         raise RuleError(errors)

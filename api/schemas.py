@@ -211,13 +211,28 @@ class SensorsCsvQuery(Query):
 
 # ------------------------------------------------------------------ alert rules
 
+class AlertRuleOptions(BaseModel):
+    """Options of a road or snow-melting device rule (alerts/rules_json.py checks the values)."""
+    model_config = ConfigDict(extra="allow", strict=True)
+    condition: Literal["fault", "stopped_while_snow"] | None = Field(
+        None, description="device rules: fault (故障 or no reports, the default) or stopped_while_snow "
+                          "(停止 while the nearest snow-depth sensor reads more than depth_over cm)")
+    depth_over: float | None = Field(None, ge=0, description="snow depth in cm (road rules; stopped_while_snow)")
+    within_m: float | None = Field(None, ge=1, le=50000,
+                                   description="stopped_while_snow: the nearest snow-depth sensor within this many "
+                                               "metres (default 5000)")
+    stale: bool | None = Field(None, description="device rules (fault): a device that stops reporting fires too")
+
+
 class AlertRule(BaseModel):
     """An alert rule. alerts/rules.py checks the body against it and more (existence, the
     owner's permissions), naming every bad field in one answer; null is "unset", as a rule read
     back from the API has it."""
     model_config = ConfigDict(extra="allow", strict=True)
     name: str | None = None
+    target: Literal["sensor", "layer", "area", "property", "road", "device"] | None = None
     sensor_id: str | None = None
+    device_id: str | None = Field(None, description="target device: one snow-melting device (none: all it may see)")
     layer_id: str | None = None
     property: str | None = None
     area: list[float] | dict | None = Field(None, description="[minLon, minLat, maxLon, maxLat]")
@@ -234,6 +249,7 @@ class AlertRule(BaseModel):
     language: Literal["ja", "en"] | None = None
     public: bool | None = None
     paused: bool | None = None
+    options: AlertRuleOptions | None = None
 
 
 class AlertRuleOut(Answer):

@@ -9,9 +9,11 @@ from dash.exceptions import PreventUpdate
 
 from alerts import access, rules
 from alerts.config import config_of
+from alerts.devices import DEVICE_CONDITIONS
 from alerts.forms import (
     EMPTY_FORM,
     FORM_FIELDS,
+    device_options,
     form_to_json,
     layer_options,
     op_options,
@@ -71,7 +73,7 @@ def _lists(staff, lang):
     with get_db().session() as s:
         return (rule_rows(s, staff, lang), sensor_options(s, staff, lang), layer_options(s, staff, lang),
                 [{"label": f"{g.name} ({len(g.emails or [])})", "value": g.id}
-                 for g in sa.groups_of(s, staff.organisation_id)])
+                 for g in sa.groups_of(s, staff.organisation_id)], device_options(s, staff, lang))
 
 
 @viewer_sees_read_only("staff-alerts")
@@ -86,7 +88,7 @@ def layout(lang: str | None = None, **_query):
             html.P(t("alerts.page.login_needed", lang), id="staff-alerts-login"),
             html.A(t("alerts.page.login", lang), href=access.login_url("/staff/alerts", lang), className="btn"),
         ])])
-    rows, sensors, layers, groups = _lists(staff, lang)
+    rows, sensors, layers, groups, devices = _lists(staff, lang)
     f = EMPTY_FORM
     form = html.Div(className="card", id="staff-alerts-form", children=[
         html.H3(t("alerts.form.title", lang), id="staff-alerts-form-title"),
@@ -103,9 +105,21 @@ def layout(lang: str | None = None, **_query):
                FIELD_IDS["layer_id"]),
         _field(t("alerts.form.property", lang), dcc.Input(id=FIELD_IDS["property"], value="", className="form-input"),
                FIELD_IDS["property"], t("alerts.form.property_hint", lang)),
+        _field(t("alerts.form.device_id", lang), dcc.Dropdown(id=FIELD_IDS["device_id"], options=devices,
+                                                              placeholder=t("alerts.form.device_all", lang)),
+               FIELD_IDS["device_id"], t("alerts.form.device_hint", lang)),
         _field(t("alerts.form.area", lang), dcc.Input(id=FIELD_IDS["area"], value="", className="form-input",
                                                       placeholder="136.70, 36.85, 136.85, 36.95"),
                FIELD_IDS["area"], t("alerts.form.area_hint", lang)),
+        _field(t("alerts.form.device_condition", lang), dcc.RadioItems(
+            id=FIELD_IDS["device_condition"], value=f["device_condition"], className="radio-inline",
+            options=[{"label": t(f"alerts.cond.{k}", lang), "value": k} for k in DEVICE_CONDITIONS]),
+            FIELD_IDS["device_condition"]),
+        html.Div(className="form-grid", id="staff-alerts-snow-fields", children=[
+            _field(t("alerts.form.depth_over", lang), _num("depth_over", step=1), FIELD_IDS["depth_over"]),
+            _field(t("alerts.form.within_m", lang), _num("within_m", f["within_m"], step=100), FIELD_IDS["within_m"],
+                   t("alerts.form.within_hint", lang)),
+        ]),
         html.Div(className="form-grid", children=[
             _field(t("alerts.form.attribute", lang), dcc.Input(id=FIELD_IDS["attribute"], value="snowDepth",
                                                                className="form-input"), FIELD_IDS["attribute"]),
@@ -327,13 +341,25 @@ def save_group(_n, name, emails, lang):
     return t("alerts.groups.saved", lang, name=name), options
 
 
+NUMBER_FIELDS = ("attribute", "op", "threshold", "clear_threshold")
+
+
 @callback(
-    *[Output(f"{FIELD_IDS[k]}-row", "style") for k in ("sensor_id", "layer_id", "property", "area")],
+    *[Output(f"{FIELD_IDS[k]}-row", "style") for k in ("sensor_id", "layer_id", "property", "area", "device_id",
+                                                          "device_condition", *NUMBER_FIELDS)],
+    Output("staff-alerts-snow-fields", "style"),
     Input(FIELD_IDS["target"], "value"),
+    Input(FIELD_IDS["device_id"], "value"),
+    Input(FIELD_IDS["device_condition"], "value"),
 )
-def show_target_fields(target):
+def show_target_fields(target, device_id, condition):
     show, hide = {}, {"display": "none"}
+    device = target == "device"
     return (show if target == "sensor" else hide,
             show if target in ("layer", "property", "area") else hide,
             show if target == "property" else hide,
-            show if target in ("area", "device") else hide)
+            show if target == "area" or (device and not device_id) else hide,
+            show if device else hide,
+            show if device else hide,
+            *[hide if device else show for _ in NUMBER_FIELDS],
+            show if device and condition == "stopped_while_snow" else hide)

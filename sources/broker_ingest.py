@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 from i18n import t
 from sources.ngsi import Entity, NgsiError, geometry_of, parse_entity
 from sources.smart_models import (
+    RESTRICTION_TYPES,
     CameraItem,
     FixItem,
     PointItem,
     ReadingItem,
+    RestrictionItem,
     StateItem,
     map_entity,
     plausible_point,
@@ -151,6 +153,10 @@ def forward_fixes(db, fixes: list[FixItem], now: datetime) -> dict | None:
     return result.as_json() if hasattr(result, "as_json") else dict(result or {})
 
 
+def restriction_source(source: Source) -> bool:
+    return source.target == "restrictions" or (source.target == "auto" and source.entity_type in RESTRICTION_TYPES)
+
+
 def store_items(s: Session, source: Source, items: list, now: datetime, full: bool = True) -> dict:
     """Write one poll's (full=True: the whole set) or one notification's (full=False) items."""
     readings = [i for i in items if isinstance(i, ReadingItem)]
@@ -170,6 +176,12 @@ def store_items(s: Session, source: Source, items: list, now: datetime, full: bo
         from sources.melters import store_states
 
         out["states"] = store_states(s, source, states, now)
+    restrictions = [i for i in items if isinstance(i, RestrictionItem)]
+    if restrictions or (full and restriction_source(source)):  # a full poll with none: none in force
+        from sources.restrictions import store_source_restrictions
+
+        feats = [{"type": "Feature", "geometry": r.geometry, "properties": r.properties} for r in restrictions]
+        out["restrictions"] = store_source_restrictions(s, source, feats, "broker", full=full)["stored"]
     cameras = [i for i in items if isinstance(i, CameraItem)]
     if cameras:  # snapshots fetched by the cameras job
         from sources.cameras import store_broker_cameras

@@ -1,4 +1,5 @@
-"""CKAN sources: a dataset (and optionally one resource) pulled on a schedule into a point layer.
+"""CKAN sources: a dataset (and optionally one resource) pulled on a schedule into a point layer
+(or, with target "restrictions", into the road restrictions: sources/restrictions.py).
 
 `GET {site}/api/3/action/package_show?id=<dataset>` → `{"success": true, "result": {"resources": [...]}}`;
 the resource (the given id, else the first GeoJSON, else the first CSV) is downloaded, hashed, and
@@ -153,6 +154,16 @@ def poll_ckan_source(db, source, now: datetime, client: CkanClient | None = None
         feats = read_resource(data, str(res.get("format") or ""), str(res.get("name") or ""))
     except (ValueError, orjson.JSONDecodeError) as exc:
         return record_failure(db, source.id, now, f"CKAN: {exc}")
+    if source.target == "restrictions":  # 通行規制: the resource's rows become road restrictions
+        from sources.restrictions import store_source_restrictions
+
+        with db.session() as s:
+            src = s.get(Source, source.id)
+            result = store_source_restrictions(s, src, feats, "ckan", full=True)
+            src.content_hash, src.failures = digest, 0
+            src.next_poll_at = now + timedelta(seconds=src.interval_s)
+            feed_ok(s, src.feed_name, interval_s=src.interval_s, at=now)
+        return {"unchanged": False, "points": 0, "restrictions": result["stored"], "problems": result["problems"]}
     with db.session() as s:
         src = s.get(Source, source.id)
         layer = role_layer(s, src, "points")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sources.text import nfkc
@@ -30,16 +31,21 @@ from store.restrictions import (
 from timezones import JST
 
 ID_NAMES = ("id", "規制id", "規制番号", "番号", "管理番号", "no")
-KIND_NAMES = ("type", "kind", "種別", "規制種別", "規制内容", "規制", "規制の種類", "規制区分")
-ROAD_NAMES = ("road", "路線", "路線名", "道路名", "道路")
-SECTION_NAMES = ("section", "区間", "規制区間", "場所", "規制場所", "location", "地先")
-REASON_NAMES = ("reason", "理由", "規制理由", "原因", "事由", "cause")
-START_NAMES = ("start", "starts_at", "開始", "開始日時", "規制開始", "規制開始日時", "開始日", "from")
-END_NAMES = ("end", "ends_at", "終了", "終了日時", "規制終了", "規制終了日時", "終了予定", "解除予定", "終了日", "to")
-SOURCE_NAMES = ("source", "出典", "情報提供", "提供元")
+# (the camelCase names — restrictionType, validFrom, … — are those of the NGSI `RoadRestriction` entity)
+KIND_NAMES = ("type", "kind", "種別", "規制種別", "規制内容", "規制", "規制の種類", "規制区分", "restrictiontype",
+              "restriction_type", "category")
+ROAD_NAMES = ("road", "路線", "路線名", "道路名", "道路", "roadname", "road_name")
+SECTION_NAMES = ("section", "区間", "規制区間", "場所", "規制場所", "location", "地先", "address")
+REASON_NAMES = ("reason", "理由", "規制理由", "原因", "事由", "cause", "restrictionreason")
+START_NAMES = ("start", "starts_at", "開始", "開始日時", "規制開始", "規制開始日時", "開始日", "from", "validfrom",
+               "valid_from")
+END_NAMES = ("end", "ends_at", "終了", "終了日時", "規制終了", "規制終了日時", "終了予定", "解除予定", "終了日", "to",
+             "validto", "valid_to", "validthrough")
+SOURCE_NAMES = ("source", "出典", "情報提供", "提供元", "dataprovider")
 
 _SLUG = re.compile(r"[^A-Za-z0-9_.:-]+")
-_TIME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+_TIME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.\d+)?)?)?\s*"
+                   r"(Z|[+-]\d{2}:?\d{2})?$")
 _OPEN = {"", "未定", "解除未定", "当面", "-", "ー", "―", "未", "なし", "open", "none", "tbd"}
 
 
@@ -218,6 +224,55 @@ def demo_tick(db: Database, data_path: Path, now: datetime | None = None) -> int
         if layer is not None:
             layer.version = (layer.version or 0) + 1
     return n
+
+
+# --- restrictions of a registered source: a CKAN resource or a broker's entities ---
+
+def store_source_restrictions(s: Session, source, features: list[dict], origin: str, full: bool = True) -> dict:
+    """A CKAN resource's or a broker's restrictions (GeoJSON features with the columns above) in the
+    source's organisation (the operator's ORION_URL broker: the prefecture's) with the source's
+    visibility. full: the set is the whole list — the source's earlier restrictions that are no
+    longer in it are removed; otherwise (a broker's notification) they are added or updated.
+    Ids are `src<source id>-<the row's id>`; another organisation's restriction is never touched."""
+    from sqlalchemy import delete
+
+    from store.users import organisation_by_code
+
+    org_id = source.organisation_id
+    if org_id is None:
+        org = organisation_by_code(s, "ishikawa")
+        org_id = org.id if org is not None else None
+    if org_id is None:
+        return {"stored": 0, "problems": len(features)}
+    prefix = f"src{source.id}"
+    rows, problems = restriction_rows(features, prefix, str(source.name or "")[:300])
+    removed = 0
+    if full:
+        keep = {r.id for r in rows}
+        old = [rid for rid in s.scalars(select(RoadRestriction.id).where(
+            RoadRestriction.id.like(f"{prefix}-%"), RoadRestriction.origin == origin,
+            RoadRestriction.organisation_id == org_id)) if rid not in keep]
+        if old:
+            removed = s.execute(delete(RoadRestriction).where(RoadRestriction.id.in_(old))).rowcount or 0
+    stored = 0
+    for row in rows:
+        existing = s.get(RoadRestriction, row.id)
+        if existing is not None and existing.organisation_id != org_id:
+            problems.append({"row": row.row, "reason": "taken"})
+            continue
+        put(s, RoadRestriction(id=row.id, organisation_id=org_id, visibility=source.visibility or PUBLIC,
+                               kind=row.kind, kind_text=row.kind_text, road=row.road, section=row.section,
+                               reason=row.reason, starts_at=row.starts_at, ends_at=row.ends_at, source=row.source,
+                               origin=origin), row.geometry)
+        stored += 1
+    from store.models import Layer
+
+    layer = s.get(Layer, "road-restrictions")
+    if layer is not None and (stored or removed):
+        layer.version = (layer.version or 0) + 1
+        layer.updated_at = utcnow()
+    s.flush()
+    return {"stored": stored, "removed": removed, "problems": len(problems)}
 
 
 # --- the upload readers, for device and restriction lists ---

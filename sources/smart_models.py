@@ -6,7 +6,9 @@
   → snow-depth readings (UN/CEFACT units CMT/MMT/MTR converted to cm);
 - `WaterObserved.waterLevel` (m) → a water-level reading;
 - `Vehicle` → a GPS fix (position, time, speed, heading/bearing);
-- `PointOfInterest` (and anything a source maps to "points") → a point feature.
+- `PointOfInterest` (and anything a source maps to "points") → a point feature;
+- `RoadRestriction` (our documented type, see README) and Smart Data Models' `RestrictedTrafficArea`
+  (and anything a source maps to "restrictions") → a road restriction (通行規制).
 
 Plain functions on parsed `Entity` objects: no HTTP, no database.
 """
@@ -19,8 +21,9 @@ from sources.ngsi import Entity, entity_location, number, observed_at
 
 SNOW_ATTRS = ("snowHeight", "snowDepth")
 UNIT_TO_CM = {"CMT": 1.0, "MMT": 0.1, "MTR": 100.0, "cm": 1.0, "mm": 0.1, "m": 100.0}
+RESTRICTION_TYPES = ("RoadRestriction", "RestrictedTrafficArea")
 UNDERSTOOD_TYPES = ("WeatherObserved", "Device", "DeviceMeasurement", "WaterObserved", "Vehicle",
-                    "PointOfInterest")
+                    "PointOfInterest", *RESTRICTION_TYPES)
 
 
 @dataclass
@@ -76,6 +79,15 @@ class CameraItem:
 
 # where a camera entity keeps its image URL when the source names no attribute
 IMAGE_ATTRS = ("imageSnapshot", "snapshotUrl", "imageUrl", "image", "url")
+
+
+@dataclass
+class RestrictionItem:
+    """A road restriction: its geometry and its attributes as the columns of a restriction list
+    (restrictionType, roadName, section, reason, validFrom, validTo — sources/restrictions.py)."""
+    entity_id: str
+    geometry: dict
+    properties: dict
 
 
 @dataclass
@@ -264,6 +276,35 @@ def camera(e: Entity, attrs: list[str] | None = None) -> list[CameraItem]:
     return [CameraItem(entity_id=e.id, name=_name(e), lon=ll[0], lat=ll[1], url=url)]
 
 
+RESTRICTION_TIMES = ("validFrom", "validTo", "validThrough", "startDate", "endDate")
+
+
+def restriction(e: Entity, attrs: list[str] | None = None) -> list[RestrictionItem]:
+    """A `RoadRestriction` / `RestrictedTrafficArea` entity (line, polygon or point in the service
+    area) as a restriction row; times read as ISO 8601 (UTC unless they say otherwise)."""
+    from sources.ngsi import parse_datetime
+
+    geom = entity_location(e)
+    if geom is None:
+        return []
+    if geom["type"] == "Point":
+        ll = plausible_point(*geom["coordinates"][:2])
+        if ll is None:
+            return []
+        geom = {"type": "Point", "coordinates": [ll[0], ll[1]]}
+    props = simple_properties(e, attrs)
+    props["id"] = e.id
+    props.pop("entity_type", None)
+    for name in RESTRICTION_TIMES:
+        value = e.value(name)
+        if isinstance(value, str) and value.strip():
+            dt = parse_datetime(value)
+            props[name] = dt.isoformat(timespec="seconds") if dt else value
+    if e.type == "RestrictedTrafficArea" and not any(props.get(k) for k in ("restrictionType", "category")):
+        props["restrictionType"] = "交通規制区域"
+    return [RestrictionItem(entity_id=e.id, geometry=geom, properties=props)]
+
+
 def map_entity(e: Entity, target: str = "auto", attrs: list[str] | None = None) -> list:
     """What an entity becomes. target: auto (by Smart Data Model type), points, readings or fixes."""
     if target == "points":
@@ -272,6 +313,8 @@ def map_entity(e: Entity, target: str = "auto", attrs: list[str] | None = None) 
         return vehicle_fix(e)
     if target == "cameras":
         return camera(e, attrs)
+    if target == "restrictions":
+        return restriction(e, attrs)
     if target == "readings":
         return snow_readings(e) or water_readings(e) or generic_readings(e, attrs)
     if e.type in ("WeatherObserved", "Device", "DeviceMeasurement"):
@@ -282,4 +325,6 @@ def map_entity(e: Entity, target: str = "auto", attrs: list[str] | None = None) 
         return vehicle_fix(e)
     if e.type == "PointOfInterest":
         return point(e, attrs)
+    if e.type in RESTRICTION_TYPES:
+        return restriction(e, attrs)
     return []

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.db import Base, UTCDateTime, utcnow
 
-TARGETS = ("auto", "points", "readings", "fixes", "cameras")  # cameras: attrs[0] holds the image URL
+# cameras: attrs[0] holds the image URL; restrictions: road restrictions (通行規制) from a CKAN resource
+# with restriction columns or a broker's entities (sources/restrictions.py)
+TARGETS = ("auto", "points", "readings", "fixes", "cameras", "restrictions")
 KINDS = ("orion", "ckan")
 
 

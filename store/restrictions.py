@@ -62,7 +62,7 @@ class RoadRestriction(Base):
     maxx: Mapped[float] = mapped_column(Float)
     maxy: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(300), default="")  # file name, feed, "demo"
-    origin: Mapped[str] = mapped_column(String(20), default="upload")  # upload / api / demo
+    origin: Mapped[str] = mapped_column(String(20), default="upload")  # upload / api / demo / ckan / broker
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     __table_args__ = (Index("ix_road_restrictions_period", "starts_at", "ends_at"),)
 

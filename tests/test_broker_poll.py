@@ -136,7 +136,7 @@ def broker_entities():
 def test_env_broker_feeds_map_layers(env_db, orion):
     orion.entities = broker_entities()
     results = broker_poll.poll_due(env_db, T0, no_wait_client)
-    assert len(results) == 6 and not any("error" in r for r in results.values())
+    assert len(results) == 8 and not any("error" in r for r in results.values())
     with env_db.session() as s:
         snow = s.query(Sensor).filter(Sensor.layer_id == "snow-depth").order_by(Sensor.id).all()
         assert [x.last_value for x in snow] == [10, 20, 30]
@@ -155,7 +155,8 @@ def test_env_broker_feeds_map_layers(env_db, orion):
     # every request carried the tenant and path; the type filter and a stable order
     gets = [r for r in orion.requests if r["method"] == "GET"]
     assert {r["query"]["type"] for r in gets} == {"WeatherObserved", "Device", "DeviceMeasurement",
-                                                  "WaterObserved", "Vehicle", "PointOfInterest"}
+                                                  "WaterObserved", "Vehicle", "PointOfInterest", "RoadRestriction",
+                                                  "RestrictedTrafficArea"}
     assert all(r["headers"]["fiware-service"] == "ishikawa" and r["headers"]["fiware-servicepath"] == "/snow"
                and r["query"]["orderBy"] == "id" for r in gets)
     # the same data again writes no duplicate readings; not due before the interval
@@ -248,10 +249,10 @@ def test_orion_url_turns_the_demo_feed_off_and_adds_the_poller(tmp_path, db):
     assert "demo-snow" not in names and broker_poll.FEED_JOB in names
     with db.session() as s:
         srcs = s.query(Source).filter(Source.from_env.is_(True)).all()
-        assert len(srcs) == 6 and {x.token for x in srcs} == {"tok"}
+        assert len(srcs) == 8 and {x.token for x in srcs} == {"tok"}
     build_jobs(st, db)  # idempotent
     with db.session() as s:
-        assert s.query(Source).count() == 6
+        assert s.query(Source).count() == 8
     plain = Settings.from_env({"DATABASE_URL": db.url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"})
     assert plain.demo_feed is True
 
