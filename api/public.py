@@ -11,7 +11,7 @@ from api.contract import GEOJSON, Answer, contract
 from api.errors import error
 from auth import current_staff, same_for_everyone
 from layers.registry import kind_of
-from layers.shared_bytes import BytesMemo, features_body
+from layers.shared_bytes import AnonMemo, BytesMemo, features_body, layers_generation
 from store.cache import cache
 from store.db import get_db, utcnow
 from store.feeds import feed_states
@@ -92,8 +92,14 @@ def layer_features(layer_id: str):
         if not zoom_text.isdigit() or not 0 <= int(zoom_text) <= 24:
             return error(400, "bad_zoom", "api.bad_zoom", details=[{"zoom": zoom_text}])
         zoom = int(zoom_text)
-    db = get_db()
     staff = current_staff()
+    anon_name = f"{layer_id}:{bbox}:{zoom}"
+    if staff is None:  # a visitor without a session: most likely an answer decided a moment ago
+        hit = _anon_memo().get(anon_name)
+        if hit is not None:
+            return _send_features(hit.body, hit.version, public=True)
+    generation = layers_generation()
+    db = get_db()
     with db.session() as s:
         # private layers: only for staff allowed to see them; everyone else gets the same 404
         layer = get_visible_layer(s, layer_id, staff)
@@ -115,6 +121,12 @@ def layer_features(layer_id: str):
         resp.headers["Cache-Control"] = "private, no-cache"
         resp.headers["Vary"] = "Cookie, Authorization"
         return resp
+    if public and staff is None:
+        _anon_memo().put(anon_name, shared, version, generation)
+    return _send_features(shared, version, public)
+
+
+def _send_features(shared, version: int, public: bool) -> Response:
     headers = {"ETag": shared.etag, "Vary": "Accept-Encoding",
                # a versioned URL (?v=) never changes content; the bare URL is revalidated by the browser
                # each time (a cheap 304 by ETag), so a layer made private is never served from a
@@ -134,6 +146,14 @@ def layer_features(layer_id: str):
     if public:
         same_for_everyone(resp)  # one copy in a shared cache, whoever asked first
     return resp
+
+
+def _anon_memo() -> AnonMemo:
+    """This app's short memory of public answers for visitors without a session."""
+    memo = current_app.extensions.get("ishikawa.features_anon")
+    if memo is None:
+        memo = current_app.extensions.setdefault("ishikawa.features_anon", AnonMemo())
+    return memo
 
 
 def _features_memo() -> BytesMemo:

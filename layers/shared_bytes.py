@@ -126,3 +126,74 @@ def features_body(memo: BytesMemo, cache, s, layer, kind, bbox=None, zoom: int |
                     cache.set(ckey, value)
     memo.put(name, value)
     return value
+
+
+# --- visitors without a session -----------------------------------------------------------------
+# Nearly every request for a public layer's features comes from a visitor without a session, and the
+# answer depends only on the layer's row (visibility, data version) and the URL. That decision is
+# kept here for a second per URL, so most of those requests touch no database: a change to any layer
+# made through this process (a flush of a Layer) forgets it at once; one made by another process
+# shows within ANON_TTL_S (shared caches in front keep their copies longer, deploy/nginx.conf).
+ANON_TTL_S = 1.0
+_GENERATION = [0]
+
+
+def layers_generation() -> int:
+    return _GENERATION[0]
+
+
+def _after_flush(session, _context) -> None:
+    from store.models import Layer
+
+    if any(isinstance(obj, Layer) for objs in (session.new, session.dirty, session.deleted) for obj in objs):
+        _GENERATION[0] += 1
+
+
+def _after_bulk(update_context) -> None:  # `update(Layer)` / `delete(Layer)` statements through a session
+    from store.models import Layer
+
+    mapper = getattr(update_context, "mapper", None)
+    if mapper is None or mapper.class_ is Layer:
+        _GENERATION[0] += 1
+
+
+def _listen() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "after_bulk_update", _after_bulk)
+        event.listen(Session, "after_bulk_delete", _after_bulk)
+
+
+_listen()
+
+
+@dataclass(frozen=True, slots=True)
+class AnonAnswer:
+    """What a visitor without a session gets for a public layer's URL: the bytes and the data version."""
+
+    body: SharedBody
+    version: int
+    expires: float
+    generation: int
+
+
+class AnonMemo:
+    def __init__(self, ttl: float = ANON_TTL_S, clock=time.monotonic, size: int = 512):
+        self.ttl, self.clock, self.size = ttl, clock, size
+        self._items: dict[str, AnonAnswer] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> AnonAnswer | None:
+        hit = self._items.get(name)
+        if hit is None or hit.expires <= self.clock() or hit.generation != _GENERATION[0]:
+            return None
+        return hit
+
+    def put(self, name: str, body: SharedBody, version: int, generation: int) -> None:
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            self._items[name] = AnonAnswer(body, version, self.clock() + self.ttl, generation)

@@ -129,3 +129,23 @@ def test_memo_keeps_within_its_size_and_time():
     memo.put("huge", pack(bytes(range(256)) * 100, 0))
     assert memo.get("huge") is None  # bigger than the whole budget: not kept
 
+
+
+def test_answers_for_visitors_without_session_are_forgotten_on_change_or_time(app_db):
+    from layers.shared_bytes import AnonMemo, layers_generation
+
+    now = [0.0]
+    memo = AnonMemo(ttl=1.0, clock=lambda: now[0])
+    body = pack(b'{"type": "FeatureCollection", "features": []}', 0)
+    memo.put("aed:None:None", body, 7, layers_generation())
+    assert memo.get("aed:None:None").version == 7
+    now[0] = 1.5
+    assert memo.get("aed:None:None") is None  # another process may have changed the layer meanwhile
+    memo.put("aed:None:None", body, 7, layers_generation())
+    with app_db.session() as s:  # any change to a layer through this process
+        s.get(Layer, "aed").name_en = s.get(Layer, "aed").name_en + " "
+    try:
+        assert memo.get("aed:None:None") is None
+    finally:
+        with app_db.session() as s:
+            s.get(Layer, "aed").name_en = s.get(Layer, "aed").name_en.rstrip()
