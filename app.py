@@ -135,6 +135,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         __name__, server=server, use_pages=True, pages_folder=str(ROOT / "pages"),
         assets_folder=str(ROOT / "assets"), title=t("app.title"), update_title=None,
         compress=True, suppress_callback_exceptions=True,
+        # our callbacks are plain functions; with asgiref installed Dash would otherwise run its pages
+        # router as a coroutine before every request — a new thread and event loop per request
+        use_async=False,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.index_string = app.index_string.replace("<html>", '<html lang="ja">')

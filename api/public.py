@@ -11,6 +11,7 @@ from api.contract import GEOJSON, Answer, contract
 from api.errors import error
 from auth import current_staff, same_for_everyone
 from layers.base import kind_of
+from layers.shared_bytes import AnonMemo, BytesMemo, features_body, layers_generation
 from store.cache import cache
 from store.db import get_db, utcnow
 from store.feeds import feed_states
@@ -91,8 +92,14 @@ def layer_features(layer_id: str):
         if not zoom_text.isdigit() or not 0 <= int(zoom_text) <= 24:
             return error(400, "bad_zoom", "api.bad_zoom", details=[{"zoom": zoom_text}])
         zoom = int(zoom_text)
-    db = get_db()
     staff = current_staff()
+    anon_name = f"{layer_id}:{bbox}:{zoom}"
+    if staff is None:  # a visitor without a session: most likely an answer decided a moment ago
+        hit = _anon_memo().get(anon_name)
+        if hit is not None:
+            return _send_features(hit.body, hit.version, public=True)
+    generation = layers_generation()
+    db = get_db()
     with db.session() as s:
         # private layers: only for staff allowed to see them; everyone else gets the same 404
         layer = get_visible_layer(s, layer_id, staff)
@@ -106,31 +113,55 @@ def layer_features(layer_id: str):
         per_viewer = getattr(kind, "per_viewer", False)  # features differ by viewer (cameras): never shared
         if per_viewer:
             body = kind.features(s, layer, bbox, zoom=zoom, viewer=staff)
-        else:
-            key = f"features:{layer.id}:{layer.version}:{bbox}:{zoom}"
-            body = cache.get(key)
-            if body is None:
-                body = kind.features(s, layer, bbox, zoom=zoom)
-                cache.set(key, body)
+        else:  # the same bytes for everyone who may see it: built and compressed once per data version
+            shared = features_body(_features_memo(), cache, s, layer, kind, bbox, zoom)
         version = layer.version
     if per_viewer:
         resp = Response(body, mimetype="application/geo+json")
         resp.headers["Cache-Control"] = "private, no-cache"
         resp.headers["Vary"] = "Cookie, Authorization"
         return resp
-    resp = Response(body, mimetype="application/geo+json")
-    resp.headers["ETag"] = f'"{layer_id}-{version}"'
-    # a versioned URL (?v=) never changes content; the bare URL is revalidated by the browser each
-    # time (a cheap 304 by ETag), so a layer made private is never served from a browser's cache
-    # (shared caches in front keep their own short time, deploy/nginx.conf)
-    resp.headers["Cache-Control"] = ("public, max-age=86400, immutable" if request.args.get("v") == str(version)
-                                     else "public, no-cache")
+    if public and staff is None:
+        _anon_memo().put(anon_name, shared, version, generation)
+    return _send_features(shared, version, public)
+
+
+def _send_features(shared, version: int, public: bool) -> Response:
+    headers = {"ETag": shared.etag, "Vary": "Accept-Encoding",
+               # a versioned URL (?v=) never changes content; the bare URL is revalidated by the browser
+               # each time (a cheap 304 by ETag), so a layer made private is never served from a
+               # browser's cache (shared caches in front keep their own short time, deploy/nginx.conf)
+               "Cache-Control": ("public, max-age=86400, immutable" if request.args.get("v") == str(version)
+                                 else "public, no-cache")}
     if not public:  # never kept by shared caches; the browser revalidates
-        resp.headers["Cache-Control"] = "private, no-cache"
-        resp.headers["Vary"] = "Cookie, Authorization"
+        headers["Cache-Control"] = "private, no-cache"
+        headers["Vary"] = "Cookie, Authorization, Accept-Encoding"
+    if shared.etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        resp = Response(status=304, headers=headers)
     else:
+        data, encoding = shared.encoded(request.headers.get("Accept-Encoding", ""))
+        resp = Response(data, mimetype=shared.mimetype, headers=headers)
+        if encoding:
+            resp.headers["Content-Encoding"] = encoding  # compressed once; Flask-Compress leaves it alone
+    if public:
         same_for_everyone(resp)  # one copy in a shared cache, whoever asked first
-    return resp.make_conditional(request)
+    return resp
+
+
+def _anon_memo() -> AnonMemo:
+    """This app's short memory of public answers for visitors without a session."""
+    memo = current_app.extensions.get("ishikawa.features_anon")
+    if memo is None:
+        memo = current_app.extensions.setdefault("ishikawa.features_anon", AnonMemo())
+    return memo
+
+
+def _features_memo() -> BytesMemo:
+    """This app's memory of features answers (one per app: tests build several apps in one process)."""
+    memo = current_app.extensions.get("ishikawa.features_memo")
+    if memo is None:
+        memo = current_app.extensions.setdefault("ishikawa.features_memo", BytesMemo())
+    return memo
 
 
 def parse_time(text: str | None, default: datetime) -> datetime:

@@ -18,7 +18,10 @@ on `/` (each view fetches the features of the layers shown by default, the GeoJS
 page's map asks for), half are road managers on `/snow` (every refresh asks for the live state
 with the key of the state it holds, `GET /api/snow/live?since=<key>`, Accept-Encoding like
 Chromium's, and keeps the key of the answer; a checkout that still refreshes through a Dash
-callback POSTs that callback as dash-renderer does). `--mix snow`: all users on /snow.
+callback POSTs that callback as dash-renderer does). `--mix snow`: all users on /snow. Each
+simulated browser has its own keep-alive connection; all of a load process's browsers share one
+asyncio event loop with a minimal HTTP/1.1 client (`Connection`), so the generator, which runs on
+the same cores, takes little of the server's CPU.
 
 For each users × pace configuration two phases run on the same server: the bare endpoints
 (`/_bench/bare/<name>`, the very bytes of each real answer, same Content-Encoding: a bare Flask
@@ -45,7 +48,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -288,97 +290,183 @@ def callback_body(key: str | None) -> dict:
                       {"id": "snow-lang", "property": "data", "value": "ja"}]}
 
 
-def refresh_once(client, base: str, mode: str, key: str | None) -> tuple[int, int, str | None]:
+class Connection:
+    """One browser's keep-alive HTTP/1.1 connection, on asyncio streams: a few microseconds of CPU per
+    request, so a thousand simulated viewers in one event loop leave the cores to the server (a
+    general client library costs about a millisecond per request, a thread per viewer more)."""
+
+    def __init__(self, base: str):
+        rest = base.split("://", 1)[1].rstrip("/")
+        host, _, port = rest.partition(":")
+        self.host, self.port = host, int(port or 80)
+        self.reader = self.writer = None
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def request(self, method: str, path: str, body: bytes = b"",
+                      headers: dict | None = None) -> tuple[int, dict, bytes]:
+        """(status, headers with lower-case names, the body as sent — still compressed)."""
+        import asyncio
+
+        for attempt in (0, 1):
+            reused = self.writer is not None
+            if not reused:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Accept-Encoding: {ACCEPT}",
+                    "Accept: */*"]
+            head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+            if body or method == "POST":
+                head.append(f"Content-Length: {len(body)}")
+            self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+            try:
+                status_line = await self.reader.readline()
+                if not status_line:
+                    raise ConnectionResetError("closed")
+            except (ConnectionError, OSError):
+                self.close()
+                if reused and attempt == 0:  # the server closed an idle keep-alive connection: again
+                    continue
+                raise
+            return await self._answer(method, status_line)
+        raise ConnectionResetError("closed")
+
+    async def _answer(self, method: str, status_line: bytes) -> tuple[int, dict, bytes]:
+        status = int(status_line.split()[1])
+        hdrs: dict[str, str] = {}
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            hdrs[name.strip().lower()] = value.strip()
+        data = b""
+        if method != "HEAD" and status not in (204, 304) and not 100 <= status < 200:
+            if "chunked" in hdrs.get("transfer-encoding", "").lower():
+                parts = []
+                while True:
+                    size = int((await self.reader.readline()).split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        while (await self.reader.readline()) not in (b"\r\n", b"\n", b""):
+                            pass
+                        break
+                    parts.append(await self.reader.readexactly(size))
+                    await self.reader.readexactly(2)
+                data = b"".join(parts)
+            elif "content-length" in hdrs:
+                data = await self.reader.readexactly(int(hdrs["content-length"]))
+            else:  # till the server closes
+                data = await self.reader.read()
+                hdrs["connection"] = "close"
+        if hdrs.get("connection", "").lower() == "close":
+            self.close()
+        return status, hdrs, data
+
+
+def decoded(hdrs: dict, data: bytes) -> bytes:
+    encoding = hdrs.get("content-encoding", "")
+    if encoding == "br":
+        import brotli
+
+        return brotli.decompress(data)
+    if encoding == "gzip":
+        import gzip
+
+        return gzip.decompress(data)
+    return data
+
+
+LIVE_ETAG_RE = re.compile(r'^(?:W/)?"([LR]\d{1,12})-')
+
+
+async def refresh_once(conn: Connection, mode: str, key: str | None) -> tuple[int, int, str | None]:
     """One refresh as the browser makes it: (status, bytes on the wire, the key now held)."""
     import orjson
 
     if mode == "live":
-        r = client.get(f"{base}/api/snow/live", params={"since": key} if key else None)
-        body = orjson.loads(r.content) if r.status_code == 200 else {}
-        return r.status_code, r.num_bytes_downloaded, body.get("key", key)
-    r = client.post(f"{base}/_dash-update-component", content=orjson.dumps(callback_body(key)),
-                    headers={"Content-Type": "application/json"})
-    if r.status_code == 204:  # nothing new for this browser
-        return 200, r.num_bytes_downloaded, key
-    body = orjson.loads(r.content) if r.status_code == 200 else {}
+        status, hdrs, data = await conn.request("GET", "/api/snow/live" + (f"?since={key}" if key else ""))
+        if status != 200:
+            return status, len(data), key
+        tagged = LIVE_ETAG_RE.match(hdrs.get("etag", ""))  # the answer's key leads its ETag: no need to unpack
+        return status, len(data), tagged.group(1) if tagged else orjson.loads(decoded(hdrs, data)).get("key", key)
+    status, hdrs, data = await conn.request("POST", "/_dash-update-component", orjson.dumps(callback_body(key)),
+                                            {"Content-Type": "application/json"})
+    if status == 204:  # nothing new for this browser
+        return 200, len(data), key
+    body = orjson.loads(decoded(hdrs, data)) if status == 200 else {}
     new = (body.get("response", {}).get("snow-key") or {}).get("data", key)
-    return r.status_code, r.num_bytes_downloaded, new
+    return status, len(data), new
 
 
 def viewers(base: str, roles: list[str], bare: bool, mode: str, home: list[str], seconds: float, pace: float,
             timeout: float, start_at: float, out) -> None:
-    """One thread per entry of `roles` ("manager": /snow, "resident": /), each a browser, until `seconds`
-    after `start_at`; puts {request type: (latencies, failures, bytes)} on the queue."""
-    import ssl
-
-    import httpx
+    """One event loop for all entries of `roles` ("manager": /snow, "resident": /), each a browser with
+    its own keep-alive connection, until `seconds` after `start_at`; puts {request type: (latencies,
+    failures, bytes)} on the queue."""
+    import asyncio
 
     stats: dict[str, list] = {}
-    lock = threading.Lock()
-    # one TLS context for all (loopback is plain HTTP anyway): httpx builds one per client otherwise,
-    # 0.1 s of CPU each, which would hold up the start of a thousand viewers
-    tls = ssl.create_default_context()
 
     def note(kind: str, code: int, took: float, size: int) -> None:
-        with lock:
-            lat, fails, nbytes = stats.setdefault(kind, [[], [0], [0]])
-            if code == 200:
-                lat.append(took)
-                nbytes[0] += size
-            else:
-                fails[0] += 1
+        lat, fails, nbytes = stats.setdefault(kind, [[], [0], [0]])
+        if code == 200:
+            lat.append(took)
+            nbytes[0] += size
+        else:
+            fails[0] += 1
 
-    def get(client, kind: str, url: str) -> None:
+    async def get(conn: Connection, kind: str, path: str) -> None:
         t0 = time.time()
         try:
-            r = client.get(url)
-            r.read()
-            code, size = r.status_code, r.num_bytes_downloaded
-        except (httpx.HTTPError, ValueError):  # no answer in time, or a broken one
+            status, _h, data = await asyncio.wait_for(conn.request("GET", path), timeout)
+            code, size = status, len(data)
+        except (TimeoutError, OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+            conn.close()  # no answer in time, or a broken one: a new connection next time
             code, size = 0, 0
         note(kind, code, time.time() - t0, size)
 
-    def one(role: str):
-        client = httpx.Client(headers={"Accept-Encoding": ACCEPT}, timeout=timeout, verify=tls)
+    async def one(role: str) -> None:
+        conn = Connection(base)
         key = None
         if role == "manager" and not bare:  # the page as loaded: its layout brings the first state (untimed)
             try:
-                _c, _s, key = refresh_once(client, base, mode, None)
-            except (httpx.HTTPError, ValueError):
+                _c, _s, key = await asyncio.wait_for(refresh_once(conn, mode, None), timeout)
+            except (TimeoutError, OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+                conn.close()
                 key = None
         first = start_at + (random.uniform(0, pace) if pace else 0.0)  # real pages are not in step
-        while time.time() < first:
-            time.sleep(0.01)
+        await asyncio.sleep(max(0.0, first - time.time()))
         end = start_at + seconds
         while True:
             t0 = time.time()
             if t0 >= end:
                 break
             if role == "manager" and bare:
-                get(client, "bare-live", f"{base}/_bench/bare/live")
+                await get(conn, "bare-live", "/_bench/bare/live")
             elif role == "manager":
                 try:
-                    code, size, key = refresh_once(client, base, mode, key)
-                except (httpx.HTTPError, ValueError):
+                    code, size, key = await asyncio.wait_for(refresh_once(conn, mode, key), timeout)
+                except (TimeoutError, OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+                    conn.close()
                     code, size = 0, 0
                 note("live" if mode == "live" else "callback", code, time.time() - t0, size)
             else:  # a resident's view of /: the default layers' features, one after the other
                 for i, url in enumerate(home):
                     if bare:
-                        get(client, "bare-features", f"{base}/_bench/bare/features-{i}")
+                        await get(conn, "bare-features", f"/_bench/bare/features-{i}")
                     else:
-                        get(client, "features", base + url)
+                        await get(conn, "features", url)
             if pace:
-                time.sleep(max(0.0, pace - (time.time() - t0)))
-        client.close()
+                await asyncio.sleep(max(0.0, pace - (time.time() - t0)))
+        conn.close()
 
-    threads = [threading.Thread(target=one, args=(role,), daemon=True) for role in roles]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(timeout=max(1.0, start_at + seconds + timeout + 30 - time.time()))
-    with lock:
-        out.put({k: (v[0][:], v[1][0], v[2][0]) for k, v in stats.items()})
+    async def run() -> None:
+        await asyncio.gather(*(one(role) for role in roles), return_exceptions=True)
+
+    asyncio.run(run())
+    out.put({k: (v[0][:], v[1][0], v[2][0]) for k, v in stats.items()})
 
 
 def phase(server: Server, bare: bool, mode: str, home: list[str], users: int, pace: float, args) -> dict:

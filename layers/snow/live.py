@@ -8,16 +8,14 @@ snapshot is gone (or none) gets the whole state, which is one answer for all as 
 """
 from __future__ import annotations
 
-import gzip
-import hashlib
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import orjson
 
 from keylock import key_lock
+from layers.shared_bytes import SharedBody, pack
 from layers.snow.snapshot import (
     REFRESH_S,
     SNAPSHOT_TTL_S,
@@ -28,44 +26,9 @@ from layers.snow.snapshot import (
 )
 from metrics import LIVE_CACHE  # hit: served from memory; miss: computed here
 
-try:  # brotli is optional: gzip is always there
-    import brotli
-except ImportError:  # pragma: no cover - brotli is a dependency, but a bare install still serves gzip
-    brotli = None
-
 KEY_RE = re.compile(r"^[LR]\d{1,12}$")
 REPLAY_MAX_AGE_S = 60
 BUILD_COUNT = {"live": 0, "status": 0}  # how many bodies were built (tests and the benchmark read it)
-
-
-@dataclass(frozen=True, slots=True)
-class SharedBody:
-    """One answer, ready to send: the bytes as they are and compressed, with its validator."""
-
-    body: bytes
-    gzip: bytes
-    br: bytes | None
-    etag: str
-    max_age: int
-    mimetype: str = "application/json"
-
-    def encoded(self, accept_encoding: str) -> tuple[bytes, str | None]:
-        """(bytes, Content-Encoding) for a request's Accept-Encoding: brotli, else gzip, else plain."""
-        accept = {part.split(";")[0].strip().lower() for part in (accept_encoding or "").split(",")
-                  if not part.strip().endswith(";q=0")}
-        if self.br is not None and "br" in accept:
-            return self.br, "br"
-        if "gzip" in accept or "*" in accept:
-            return self.gzip, "gzip"
-        return self.body, None
-
-
-def pack(body: bytes, max_age: int, mimetype: str = "application/json", tag: str = "") -> SharedBody:
-    """Compress once (gzip 6, brotli 5: about as small as brotli 11 on JSON deltas, far faster)."""
-    digest = hashlib.blake2b(body, digest_size=8).hexdigest()
-    return SharedBody(body=body, gzip=gzip.compress(body, 6, mtime=0),
-                      br=brotli.compress(body, quality=5) if brotli is not None else None,
-                      etag=f'"{tag}{digest}"', max_age=max_age, mimetype=mimetype)
 
 
 _MEMO: OrderedDict[str, SharedBody] = OrderedDict()
