@@ -44,8 +44,8 @@ def overview_row(row, lang: str) -> html.Li:
                       style={"backgroundColor": LEVEL_COLORS[row.level]}),
             html.Span(name, className="sensor-name"),
             html.Span(value, className="sensor-value"),
-            html.Span(when, className="sensor-when"),
-            html.Span(basis, className="sensor-basis"),
+            html.Span(className="sensor-meta", children=[html.Span(when, className="sensor-when"),
+                                                          html.Span(basis, className="sensor-basis")]),
             spark_img(spark_svg(row.spark, color=LEVEL_COLORS[row.level]), alt),
         ]))
 

@@ -18,12 +18,11 @@ from flask import current_app
 
 from auth import current_staff
 from components.header import header
-from components.sensor_overview import overview_list
 from components.sensor_chart import sensor_figure
+from components.sensor_overview import overview_list
 from components.shell import page_title
 from i18n import STRINGS, normalize_lang, t
-from layers import sensor_history as sh
-from layers import sensor_overview as so
+from layers import sensor_history as sh, sensor_overview as so
 from store.db import get_db, utcnow
 from timezones import JST
 
@@ -265,7 +264,8 @@ def update_dashboard(picked, attr, range_key, start, end, agg, refresh, _n, lang
                               "refresh": "1" if refresh else "", "lang": lang}, known)
     data = dashboard(sel)
     return (data["figure"], data["summary"], data["window"], data["rows"], table_columns(sel.agg, lang),
-            data["permalink"], data["csv"], not data["csv"], [{"label": attr_label(a, lang), "value": a} for a in data["attrs"]],
+            data["permalink"], data["csv"], not data["csv"],
+            [{"label": attr_label(a, lang), "value": a} for a in data["attrs"]],
             data["attribute"] or None, {} if sel.range == "custom" else {"display": "none"}, not sel.refresh,
             sensor_markers(sensors, sel.sensors, lang))
 

@@ -121,3 +121,34 @@ def test_page_opens_on_the_overview_for_visitors(client):
         assert "sensors-graph" in chart and "sensors-overview-list" not in chart
         one = str(page.layout(lang="ja", sensor="snow-hakui-01"))
         assert "sensors-graph" in one and "センサー一覧に戻る" in one
+
+
+@pytest.mark.browser
+def test_overview_row_opens_the_chart_in_a_browser(dash_duo, dash_app, tmp_path_factory):
+    """A person opens /sensors (phone, English; desktop, Japanese), sees the sensors most serious
+    first, taps the first row and gets that sensor's chart, then goes back to the overview."""
+    from tests.browser_helpers import free_port, query, wait_until
+
+    dash_duo.start_server(dash_app, port=free_port())
+    shots = tmp_path_factory.mktemp("sensor-overview")
+    for lang, width, heading in (("en", 375, "All sensors"), ("ja", 1280, "センサー一覧")):
+        dash_duo.driver.set_window_size(width, 900)
+        dash_duo.driver.get(f"{dash_duo.server_url}/sensors?lang={lang}")
+        rows = wait_until(lambda: dash_duo.find_elements(".sensor-row-link"), timeout=20, what="overview rows")
+        assert heading in dash_duo.find_element("h2").text
+        assert len(rows) == 10 and not dash_duo.find_elements("#sensors-graph")
+        # the order the page shows is the order of the levels: most serious first
+        shown = [r.get_attribute("class").split("level-")[1] for r in dash_duo.find_elements(".sensor-row")]
+        assert shown == sorted(shown, key=so.LEVELS.index)
+        assert all(r.size["height"] >= 44 for r in rows)
+        dash_duo.driver.save_screenshot(str(shots / f"overview_{width}_{lang}.png"))
+        name = rows[0].find_element("css selector", ".sensor-name").text
+        href = rows[0].get_attribute("href")
+        rows[0].click()
+        dash_duo.wait_for_element("#sensors-graph .main-svg", timeout=20)
+        wait_until(lambda n=name: n.split()[-1] in dash_duo.find_element("#sensors-summary").text, what="summary")
+        assert query(dash_duo)["sensors"] == href.split("sensor=")[1].split("&")[0]
+        dash_duo.driver.save_screenshot(str(shots / f"chart_{width}_{lang}.png"))
+        dash_duo.find_element("#sensors-overview-link").click()
+        wait_until(lambda: dash_duo.find_elements(".sensor-row-link"), timeout=20, what="back on the overview")
+    print("screenshots in", shots)
