@@ -38,6 +38,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "staff.nav.upload": {"ja": "アップロード", "en": "Upload"},
     "staff.nav.layers": {"ja": "レイヤ管理", "en": "Layers"},
     "staff.nav.map": {"ja": "地図", "en": "Map"},
+    "staff.nav.road_info": {"ja": "道路情報", "en": "Road info"},
+    "staff.nav.alerts": {"ja": "警報ルール", "en": "Alert rules"},
     "staff.need_login": {"ja": "このページを使うにはログインが必要です。", "en": "Please log in to use this page."},
     "staff.visibility.public": {"ja": "公開", "en": "Public"},
     "staff.visibility.private": {"ja": "非公開", "en": "Private"},

@@ -17,6 +17,7 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, 
 from flask import current_app
 
 from auth import current_staff
+from components.grid import A11Y_GRID_OPTIONS
 from components.header import header
 from components.sensor_chart import sensor_figure
 from components.sensor_overview import overview_list
@@ -117,7 +118,7 @@ def sensor_table(rows: list[dict], agg: str, lang: str) -> dag.AgGrid:
     return dag.AgGrid(id="sensors-table", rowData=rows, columnDefs=table_columns(agg, lang),
                       defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 110,
                                      "flex": 1},
-                      dashGridOptions={"pagination": True, "paginationPageSize": TABLE_PAGE,
+                      dashGridOptions={**A11Y_GRID_OPTIONS, "pagination": True, "paginationPageSize": TABLE_PAGE,
                                        "paginationPageSizeSelector": False, "rowHeight": 32, "headerHeight": 34},
                       className="ag-theme-alpine sensors-grid",
                       style={"height": f"{34 + 32 * TABLE_PAGE + 60}px", "width": "100%", "marginTop": "8px"})
