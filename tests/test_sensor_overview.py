@@ -152,3 +152,4 @@ def test_overview_row_opens_the_chart_in_a_browser(dash_duo, dash_app, tmp_path_
         dash_duo.find_element("#sensors-overview-link").click()
         wait_until(lambda: dash_duo.find_elements(".sensor-row-link"), timeout=20, what="back on the overview")
     print("screenshots in", shots)
+
