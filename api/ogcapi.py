@@ -22,7 +22,7 @@ import orjson
 from flask import Blueprint, Response, abort, g, make_response, render_template_string, request
 
 from api.errors import error, request_lang
-from i18n import t
+from i18n import normalize_lang, t
 from layers.base import layer_attribution, layer_name
 from layers.catalog import description
 from layers.registry import kind_of
@@ -57,6 +57,14 @@ def open_to_all(resp: Response) -> Response:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def ogc_lang() -> str:
+    """The HTML pages speak Japanese unless `?lang=en`, like every page of the site; the JSON
+    answers follow the API's rule (`?lang=`, else Accept-Language)."""
+    if wants_html():
+        return normalize_lang(request.args.get("lang"))
+    return request_lang()
 
 
 def wants_html() -> bool:
@@ -303,7 +311,7 @@ def geom_summary(geom: dict) -> str:
 @bp.get("")
 @bp.get("/")
 def landing():
-    lang = request_lang()
+    lang = ogc_lang()
     links = [
         link(f"{base()}", "self", "application/json", t("ogc.this_document", lang)),
         link(with_query(base(), f="html"), "alternate", "text/html", t("ogc.as_html", lang)),
@@ -381,7 +389,7 @@ def api_definition():
 
 @bp.get("/conformance")
 def conformance():
-    lang = request_lang()
+    lang = ogc_lang()
     if wants_html():
         return render(lang, t("ogc.conformance", lang), crumbs_for(lang), conformance=CONFORMANCE)
     return json_response({"conformsTo": CONFORMANCE})
@@ -389,7 +397,7 @@ def conformance():
 
 @bp.get("/collections")
 def collections():
-    lang = request_lang()
+    lang = ogc_lang()
     layers = vector_layers()
     docs = [collection_doc(layer, lang) for layer in layers]
     if wants_html():
@@ -408,7 +416,7 @@ def collections():
 
 @bp.get("/collections/<layer_id>")
 def collection(layer_id: str):
-    lang = request_lang()
+    lang = ogc_lang()
     layer = public_vector_layer_or_404(layer_id)
     doc = collection_doc(layer, lang)
     if wants_html():
@@ -428,7 +436,7 @@ def unknown_params(layer: Layer) -> list[str]:
 
 @bp.get("/collections/<layer_id>/queryables")
 def queryables(layer_id: str):
-    lang = request_lang()
+    lang = ogc_lang()
     layer = public_vector_layer_or_404(layer_id)
     url = f"{base()}/collections/{seg(layer.id)}/queryables"
     props = {"geometry": {"$ref": "https://geojson.org/schema/Geometry.json"}}
@@ -440,7 +448,7 @@ def queryables(layer_id: str):
 
 @bp.get("/collections/<layer_id>/items")
 def items(layer_id: str):
-    lang = request_lang()
+    lang = ogc_lang()
     layer = public_vector_layer_or_404(layer_id)
     html = wants_html()
     unknown = unknown_params(layer)
@@ -507,7 +515,7 @@ def items(layer_id: str):
 
 @bp.get("/collections/<layer_id>/items/<path:fid>")
 def item(layer_id: str, fid: str):
-    lang = request_lang()
+    lang = ogc_lang()
     layer = public_vector_layer_or_404(layer_id)
     html = wants_html()
     with get_db().session() as s:

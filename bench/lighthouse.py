@@ -70,12 +70,21 @@ def start_app(app_dir: Path, port: int, instance: Path) -> subprocess.Popen:
     else:
         proc.terminate()
         raise SystemExit("the app did not start within 120 s")
-    # warm up: the first request of each page builds caches (snapshots, compressed bundles)
-    for path in ("/", "/snow", "/sensors"):
+    # warm up: the first request of each page builds caches (snapshots; the static bundles are
+    # compressed once per file version on first request, so fetch each script of the pages too)
+    import re
+
+    for path in ("/", "/snow"):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30).read()
+            html = urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30).read().decode()
         except OSError:
-            pass
+            continue
+        for src in re.findall(r'<(?:script|link)[^>]+(?:src|href)="(/[^"]+)"', html):
+            req = urllib.request.Request(f"http://127.0.0.1:{port}{src}", headers={"Accept-Encoding": "br, gzip"})
+            try:
+                urllib.request.urlopen(req, timeout=60).read()
+            except OSError:
+                pass
     return proc
 
 
@@ -112,6 +121,7 @@ def main() -> None:
     ap.add_argument("--app-dir", default=str(ROOT), help="the checkout to measure (default: this one)")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--url", default="", help="measure an app already running there instead of starting one")
+    ap.add_argument("--save", default="", help="keep each run's Lighthouse JSON report in this folder")
     args = ap.parse_args()
     chrome = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
     lh = lighthouse_bin()
@@ -131,7 +141,9 @@ def main() -> None:
         for page in [p for p in args.pages.split(",") if p]:
             rows = []
             for i in range(args.runs):
-                rows.append(run_once(lh, base + page, chrome, tmp / f"run{i}.json"))
+                out = Path(args.save) / f"{page.strip('/') or 'home'}-{i + 1}.json" if args.save else tmp / "run.json"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                rows.append(run_once(lh, base + page, chrome, out))
             m = {k: median(rows, k) for k in rows[0]}
             print(f"{page:<10}{m['score']:>7.0f}{m['lcp_ms']:>9.0f}{m['tbt_ms']:>9.0f}{m['cls']:>7.3f}"
                   f"{m['fcp_ms']:>9.0f}{m['si_ms']:>9.0f}{m['bytes'] / 1024:>8.0f}   "

@@ -18,3 +18,14 @@ def test_catalog_licences_follow_the_language(client):
     with client.application.test_request_context("/catalog?lang=en"):
         page = str(catalog.layout(lang="en"))
     assert "GSI Japan content terms of use" in page and not any(ja_text in page for ja_text in SHIPPED_LICENSES)
+
+
+def test_ogcapi_pages_default_to_japanese_like_every_page(client):
+    """An English browser opening /ogcapi gets the Japanese page with the English switch, as on
+    every other page; ?lang=en gives English; the JSON answers keep the API's Accept-Language rule."""
+    browser = {"Accept": "text/html,application/xhtml+xml", "Accept-Language": "en-US,en;q=0.9"}
+    page = client.get("/ogcapi/collections", headers=browser).get_data(as_text=True)
+    assert '<html lang="ja">' in page and "コレクション" in page
+    assert '<html lang="en">' in client.get("/ogcapi/collections?lang=en", headers=browser).get_data(as_text=True)
+    doc = client.get("/ogcapi/collections", headers={"Accept": "application/json", "Accept-Language": "en"}).json
+    assert any(c["title"] == "AED locations" for c in doc["collections"])
