@@ -94,7 +94,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "staff.upload.manage": {"ja": "レイヤを管理する", "en": "Manage the layer"},
     "staff.layers.title": {"ja": "レイヤ管理", "en": "Layers"},
     "staff.layers.none": {"ja": "まだレイヤがありません。", "en": "No layers yet."},
-    "staff.layers.pick": {"ja": "左の一覧からレイヤを選んでください。", "en": "Choose a layer from the list."},
+    "staff.layers.pick": {"ja": "一覧からレイヤを選んでください。", "en": "Choose a layer from the list."},
     "staff.layers.summary": {"ja": "{count} 件・更新 {updated}", "en": "{count} items, updated {updated}"},
     "staff.layers.on_map": {"ja": "地図で見る", "en": "See on the map"},
     "staff.layers.settings": {"ja": "設定", "en": "Settings"},
