@@ -22,7 +22,7 @@ import orjson
 from flask import Blueprint, Response, abort, g, make_response, render_template_string, request
 
 from api.errors import error, request_lang
-from i18n import t
+from i18n import normalize_lang, t
 from layers.base import kind_of, layer_attribution, layer_name
 from layers.catalog import description
 from store.cache import cache
@@ -56,6 +56,14 @@ def open_to_all(resp: Response) -> Response:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def ogc_lang() -> str:
+    """The HTML pages speak Japanese unless `?lang=en`, like every page of the site; the JSON
+    answers follow the API's rule (`?lang=`, else Accept-Language)."""
+    if wants_html():
+        return normalize_lang(request.args.get("lang"))
+    return request_lang()
 
 
 def wants_html() -> bool:
@@ -302,7 +310,7 @@ def geom_summary(geom: dict) -> str:
 @bp.get("")
 @bp.get("/")
 def landing():
-    lang = request_lang()
+    lang = ogc_lang()
     links = [
         link(f"{base()}", "self", "application/json", t("ogc.this_document", lang)),
         link(with_query(base(), f="html"), "alternate", "text/html", t("ogc.as_html", lang)),
@@ -380,7 +388,7 @@ def api_definition():
 
 @bp.get("/conformance")
 def conformance():
-    lang = request_lang()
+    lang = ogc_lang()
     if wants_html():
         return render(lang, t("ogc.conformance", lang), crumbs_for(lang), conformance=CONFORMANCE)
     return json_response({"conformsTo": CONFORMANCE})
@@ -388,7 +396,7 @@ def conformance():
 
 @bp.get("/collections")
 def collections():
-    lang = request_lang()
+    lang = ogc_lang()
     layers = vector_layers()
     docs = [collection_doc(layer, lang) for layer in layers]
     if wants_html():
@@ -407,7 +415,7 @@ def collections():
 
 @bp.get("/collections/<layer_id>")
 def collection(layer_id: str):
-    lang = request_lang()
+    lang = ogc_lang()
     layer = public_vector_layer_or_404(layer_id)
     doc = collection_doc(layer, lang)
     if wants_html():
@@ -427,7 +435,7 @@ def unknown_params(layer: Layer) -> list[str]:
 
 @bp.get("/collections/<layer_id>/queryables")
 def queryables(layer_id: str):
-    lang = request_lang()
+    lang = ogc_lang()
     layer = public_vector_layer_or_404(layer_id)
     url = f"{base()}/collections/{seg(layer.id)}/queryables"
     props = {"geometry": {"$ref": "https://geojson.org/schema/Geometry.json"}}
@@ -439,7 +447,7 @@ def queryables(layer_id: str):
 
 @bp.get("/collections/<layer_id>/items")
 def items(layer_id: str):
-    lang = request_lang()
+    lang = ogc_lang()
     layer = public_vector_layer_or_404(layer_id)
     html = wants_html()
     unknown = unknown_params(layer)
@@ -506,7 +514,7 @@ def items(layer_id: str):
 
 @bp.get("/collections/<layer_id>/items/<path:fid>")
 def item(layer_id: str, fid: str):
-    lang = request_lang()
+    lang = ogc_lang()
     layer = public_vector_layer_or_404(layer_id)
     html = wants_html()
     with get_db().session() as s:

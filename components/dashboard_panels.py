@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from components.basemaps import BASEMAPS, basemap_attribution
+from components.grid import A11Y_GRID_OPTIONS
 from i18n import t
 from timezones import JST
 
@@ -194,7 +195,7 @@ def table(panel: dict, data: dict, lang: str, height: int, filename: str):
                                                  for r in shown[:50]) else {})} for c in columns]
     return dag.AgGrid(rowData=shown, columnDefs=defs, id={"type": "dash-panel-table", "panel": panel["id"]},
                       defaultColDef={"resizable": True, "minWidth": 90, "flex": 1},
-                      dashGridOptions={"domLayout": "normal", "rowHeight": 32, "headerHeight": 34},
+                      dashGridOptions={**A11Y_GRID_OPTIONS, "domLayout": "normal", "rowHeight": 32, "headerHeight": 34},
                       className="ag-theme-alpine dash-panel-grid", style={"height": f"{height}px", "width": "100%"},
                       csvExportParams={"fileName": f"{filename}.csv"})
 

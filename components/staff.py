@@ -7,7 +7,8 @@ from i18n import t
 
 NAV = [("/staff/upload", "staff.nav.upload"), ("/staff/layers", "staff.nav.layers"),
        ("/staff/groups", "staff.nav.groups"), ("/staff/sources", "staff.nav.sources"),
-       ("/staff/cameras", "staff.nav.cameras"),
+       ("/staff/cameras", "staff.nav.cameras"), ("/staff/road-info", "staff.nav.road_info"),
+       ("/staff/alerts", "staff.nav.alerts"),
        ("/staff/dashboards", "staff.nav.dashboards"),
        ("/staff/explore", "staff.nav.explore"),
        ("/staff/audit", "staff.nav.audit"), ("/staff/usage", "staff.nav.usage"),
@@ -59,6 +60,13 @@ def request_lang() -> str:
             if isinstance(item, dict) and item.get("id") == "_pages_location" and item.get("property") == "search":
                 lang = (parse_qs(str(item.get("value") or "").lstrip("?")).get("lang") or [None])[0]
     return normalize_lang(lang)
+
+
+def staff_top(lang: str, path: str, staff, id_prefix: str) -> html.Header:
+    """The staff bar (menu, user, log-out, language) of a logged-in staff member's page."""
+    from auth import csrf_token
+
+    return staff_header(lang, path, staff.email, csrf_token(), id_prefix)
 
 
 def staff_frame(lang: str, path: str, staff, id_prefix: str, children: list, main_class: str = "staff-main"):

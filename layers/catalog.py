@@ -55,6 +55,26 @@ def description(layer: Layer, lang: str) -> str:
     return text or (t(key, lang) if key in STRINGS else "")
 
 
+# the licences of the shipped layers, as stored (Japanese), and their string keys: shown in the
+# page's language; a licence staff typed for their own layer is shown as typed
+SHIPPED_LICENSES = {
+    "国土数値情報利用約款（出典明示）": "license.nlni",
+    "ハザードマップポータルサイト利用規約（出典明示）": "license.hazard_portal",
+    "国土地理院コンテンツ利用規約": "license.gsi",
+    "各カメラの設置者 / デモカメラはデモ画像": "license.cameras",
+    "白山市オープンデータ（ライセンス未表記・サンプル）": "license.hakusan_aed",
+    "デモデータ": "license.demo",
+    "各装置の管理者 / デモ装置の状態はデモデータ": "license.melters",
+    "各道路管理者 / デモの規制はデモデータ（国土数値情報の道路を加工）": "license.restrictions",
+    "国土数値情報（緊急輸送道路・半島循環道路）非商用 / 除雪車位置はデモデータ": "license.snow_roads",
+}
+
+
+def license_text(text: str, lang: str) -> str:
+    key = SHIPPED_LICENSES.get(text or "")
+    return t(key, lang) if key else (text or "")
+
+
 def datasets(s: Session, lang: str) -> list[Dataset]:
     orgs = organisations(s)
     out = []
@@ -64,7 +84,7 @@ def datasets(s: Session, lang: str) -> list[Dataset]:
         ds = Dataset(
             id=layer.id, name=layer_name(layer, lang), description=description(layer, lang),
             organisation=(org.name_en if lang == "en" else org.name_ja) if org else "",
-            license=layer.license or "", attribution=layer_attribution(layer, lang),
+            license=license_text(layer.license, lang), attribution=layer_attribution(layer, lang),
             updated_at=layer.updated_at, feature_count=layer.feature_count or 0, origin=origin_of(layer),
             kind=layer.kind, has_features=kind.has_features,
             tiles=list(getattr(kind, "tile_urls", lambda _l: [])(layer)))

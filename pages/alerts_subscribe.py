@@ -30,7 +30,7 @@ def layout(lang: str | None = None, rule: str | None = None, **_query):
     chosen = int(rule) if rule and rule.isdigit() and any(o["value"] == int(rule) for o in options) else None
     return html.Div(className="page alerts-page", lang=lang, children=[
         header(lang, "/alerts/subscribe", {}, "subscribe"),
-        html.Div(className="page-body", children=[
+        html.Main(className="page-body", children=[
             html.A(t("sensors.back", lang), href=f"/?lang={lang}"),
             html.H2(t("alerts.subpage.title", lang)),
             html.P(t("alerts.subpage.lead", lang)),

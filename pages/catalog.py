@@ -69,7 +69,7 @@ def layout(lang: str | None = None, **query):
     entries = catalog_entries(lang)
     return html.Div(className="page", lang=lang, children=[
         header(lang, "/catalog", {}, "catalog"),
-        html.Div(className="page-body", children=[
+        html.Main(className="page-body", children=[
             html.A(t("sensors.back", lang), href=f"/?lang={lang}"),
             html.H2(t("catalog.title", lang)),
             html.P(t("catalog.intro", lang)),

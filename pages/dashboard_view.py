@@ -57,7 +57,7 @@ def view(slug: str | None, lang: str | None, query: dict, embed: bool):
     except Refused:
         body = [html.H2(t("dash.not_found", lang)), html.A(t("dash.back_list", lang), href=f"/dashboards?lang={lang}")]
         return html.Div(className="page", lang=lang, children=[
-            *([] if embed else [header(lang, path, {}, "dashv")]), html.Div(body, className="page-body")])
+            *([] if embed else [header(lang, path, {}, "dashv")]), html.Main(body, className="page-body")])
     doc = meta["doc"]
     time_from = _clean_time(query.get("from"), doc["time"]["from"])
     time_to = _clean_time(query.get("to"), doc["time"]["to"])
@@ -76,7 +76,7 @@ def view(slug: str | None, lang: str | None, query: dict, embed: bool):
         top.append(html.A(t("dash.edit", lang), href=f"/staff/dashboards/edit?slug={slug}&lang={lang}",
                           className="dash-edit-link", id="dashv-edit-link"))
     seconds = REFRESH.get(refresh, 0)
-    body = html.Div(className="page-body dash-page-body", children=[
+    body = html.Main(className="page-body dash-page-body", children=[
         *([] if embed else [html.A(t("dash.back_list", lang), href=f"/dashboards?lang={lang}", className="dash-back")]),
         html.Div(top, className="dash-top"),
         controls(doc, options, values, time_from, time_to, refresh, lang),

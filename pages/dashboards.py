@@ -38,4 +38,4 @@ def layout(lang: str | None = None, **_query):
     body.append(html.Div([card(d, lang, staff) for d in items], className="dash-cards") if items
                 else html.P(t("dash.none", lang)))
     return html.Div(className="page", lang=lang, children=[
-        header(lang, "/dashboards", {}, "dashl"), html.Div(body, className="page-body")])
+        header(lang, "/dashboards", {}, "dashl"), html.Main(body, className="page-body")])

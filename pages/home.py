@@ -130,7 +130,7 @@ def layout(**query):
                    href=to_query(MapState(**{**st.__dict__, "lang": "en" if lang == "ja" else "ja"})),
                    title=t("lang.switch.title", lang), hrefLang="en" if lang == "ja" else "ja"),
         ]),
-        html.Div(className="map-wrap", children=[
+        html.Main(className="map-wrap", children=[
             html.Aside(id="home-panel", className="panel", **{"aria-label": t("panel.title", lang)}, children=[
                 html.Div(className="panel-head", children=[
                     html.H2(t("panel.title", lang)),

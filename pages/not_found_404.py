@@ -13,6 +13,8 @@ def layout(lang: str | None = None, **_query):
     lang = normalize_lang(lang)
     return html.Div(className="page", children=[
         header(lang, "/", {}, "notfound"),
-        html.H2(t("notfound.title", lang)),
-        html.P([t("notfound.body", lang), " ", html.A(t("sensors.back", lang), href=f"/?lang={lang}")]),
+        html.Main(className="page-body", children=[
+            html.H2(t("notfound.title", lang)),
+            html.P([t("notfound.body", lang), " ", html.A(t("sensors.back", lang), href=f"/?lang={lang}")]),
+        ]),
     ])

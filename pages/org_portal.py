@@ -73,7 +73,7 @@ def portal_order(layers, own: set[str]) -> tuple[list[str], list]:
 def not_found(lang: str):
     return html.Div(className="page", lang=lang, children=[
         header(lang, "/", {}, "notfound"),
-        html.Div(className="page-body", children=[
+        html.Main(className="page-body", children=[
             html.H2(t("notfound.title", lang), id=f"{P}-not-found"),
             html.P([t("notfound.body", lang), " ", html.A(t("sensors.back", lang), href=f"/?lang={lang}")]),
         ]),
@@ -145,7 +145,7 @@ def layout(code: str | None = None, **query):
             html.A(t("lang.switch", lang), id=f"{P}-lang-link", className="lang-switch",
                    href=f"/o/{org['code']}?lang={other}", title=t("lang.switch.title", lang), hrefLang=other),
         ]),
-        html.Div(className="map-wrap", children=[
+        html.Main(className="map-wrap", children=[
             html.Aside(id=f"{P}-panel", className="panel", **{"aria-label": t("panel.title", lang)}, children=[
                 html.Div(className="panel-head", children=[
                     html.H2(t("panel.title", lang)),

@@ -1,9 +1,12 @@
-"""`/sensors` — sensor dashboards (what Kaga did with Kibana): several sensors on one chart, an
+"""`/sensors` — opens on an overview of every sensor the visitor may see, most serious first, with
+its latest value and a 24-hour sparkline (layers/sensor_overview.py); a row opens that sensor's
+chart. The chart view: sensor dashboards (what Kaga did with Kibana): several sensors on one chart, an
 attribute, a time range in JST, auto-refresh, min/max/mean per 10 min / hour / day, threshold
 lines of the alert rules, a table, CSV export and a permalink.
 
 `/sensors?sensor=<id>` (the map popup's "観測履歴を見る" link) opens one sensor; the selection is
-kept in the URL (`?sensors=a,b&attr=&range=&start=&end=&agg=&refresh=`).
+kept in the URL (`?sensors=a,b&attr=&range=&start=&end=&agg=&refresh=`); `?view=chart` opens the
+chart with no sensor chosen yet.
 """
 from __future__ import annotations
 
@@ -13,11 +16,14 @@ import dash_leaflet as dl
 from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 from flask import current_app
 
+from auth import current_staff
+from components.grid import A11Y_GRID_OPTIONS
 from components.header import header
 from components.sensor_chart import sensor_figure
+from components.sensor_overview import overview_list
 from components.shell import page_title
 from i18n import STRINGS, normalize_lang, t
-from layers import sensor_history as sh
+from layers import sensor_history as sh, sensor_overview as so
 from store.db import get_db, utcnow
 from timezones import JST
 
@@ -35,12 +41,20 @@ def attr_label(attr: str, lang: str) -> str:
     return t(key, lang) if key in STRINGS else attr
 
 
+def visible_sensors() -> list[tuple]:
+    """(sensor, private) of every sensor the person asking may see (visitors: the public ones)."""
+    with get_db().session() as s:
+        return so.visible_sensors(s, current_staff())
+
+
 def dashboard(sel: sh.Selection) -> dict:
     """Everything the page shows for a selection (plain data + the figure)."""
     lang = sel.lang
     now = utcnow()
+    found = visible_sensors()
+    private = {x.id for x, p in found if p}
     with get_db().session() as s:
-        sensors = {x.id: x for x in sh.public_sensors(s)}
+        sensors = {x.id: x for x, _p in found}
         ids = [sid for sid in sel.sensors if sid in sensors]
         attrs = sh.attributes_of(s, ids)
         attribute = sel.attribute if sel.attribute in attrs else (sensors[ids[0]].attribute if ids else "")
@@ -77,7 +91,9 @@ def dashboard(sel: sh.Selection) -> dict:
     sel_out = sh.Selection(**{**sel.__dict__, "sensors": ids, "attribute": attribute})
     query = sh.to_query(sel_out)
     return {"figure": fig, "summary": summary, "rows": rows, "attrs": attrs, "attribute": attribute,
-            "permalink": "/sensors" + query, "csv": "/api/sensors/export.csv" + query,
+            "permalink": "/sensors" + query,
+            # the open-data export serves public sensors only
+            "csv": "" if private & set(ids) else "/api/sensors/export.csv" + query,
             "window": f"{since.astimezone(JST):%Y-%m-%d %H:%M} – {until.astimezone(JST):%Y-%m-%d %H:%M} JST",
             "thresholds": lines}
 
@@ -102,7 +118,7 @@ def sensor_table(rows: list[dict], agg: str, lang: str) -> dag.AgGrid:
     return dag.AgGrid(id="sensors-table", rowData=rows, columnDefs=table_columns(agg, lang),
                       defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 110,
                                      "flex": 1},
-                      dashGridOptions={"pagination": True, "paginationPageSize": TABLE_PAGE,
+                      dashGridOptions={**A11Y_GRID_OPTIONS, "pagination": True, "paginationPageSize": TABLE_PAGE,
                                        "paginationPageSizeSelector": False, "rowHeight": 32, "headerHeight": 34},
                       className="ag-theme-alpine sensors-grid",
                       style={"height": f"{34 + 32 * TABLE_PAGE + 60}px", "width": "100%", "marginTop": "8px"})
@@ -132,11 +148,29 @@ def sensor_map(sensors, selected: list[str], lang: str) -> dl.Map:
                             dl.LayerGroup(id="sensors-markers", children=sensor_markers(sensors, selected, lang))])
 
 
-def layout(lang: str | None = None, **query):
-    lang = normalize_lang(lang)
+def overview_page(lang: str, found: list[tuple]):
     with get_db().session() as s:
-        sensors = sh.public_sensors(s)
+        rows = so.overview(s, utcnow(), current_staff())
+    capped = so.MAX_ROWS if len(found) > so.MAX_ROWS else None
+    return html.Div(className="page", lang=lang, children=[
+        header(lang, "/sensors", {}, "sensors"),
+        html.Main(className="page-body", children=[
+            html.A(t("sensors.back", lang), href=f"/?lang={lang}", className="back-link"),
+            html.H2(t("sensors.overview.title", lang)),
+            dcc.Link(t("sensors.overview.compare", lang), href=f"/sensors?view=chart&lang={lang}",
+                     id="sensors-compare-link", className="back-link"),
+            overview_list(rows, lang, capped),
+        ]),
+    ])
+
+
+def layout(lang: str | None = None, view: str | None = None, **query):
+    lang = normalize_lang(lang)
+    found = visible_sensors()
+    sensors = [x for x, _p in found]
     sel = sh.parse_selection({**query, "lang": lang}, sh.addresses(sensors))
+    if not sel.sensors and view != "chart":
+        return overview_page(lang, found)
     data = dashboard(sel)
     options = [{"label": sensor_name(x, lang), "value": x.id} for x in sensors]
     custom_style = {} if sel.range == "custom" else {"display": "none"}
@@ -144,8 +178,11 @@ def layout(lang: str | None = None, **query):
         header(lang, "/sensors", {k: v for k, v in dict(
             sensors=",".join(sh.shown_ids(sel)), range=sel.range, attr=data["attribute"], agg=sel.agg).items() if v},
             "sensors"),
-        html.Div(className="page-body", children=[
-            html.A(t("sensors.back", lang), href=f"/?lang={lang}"),
+        html.Main(className="page-body", children=[
+            html.Div(className="sensors-backlinks", children=[
+                html.A(t("sensors.back", lang), href=f"/?lang={lang}", className="back-link"),
+                dcc.Link(t("sensors.overview.back", lang), href=f"/sensors?lang={lang}", id="sensors-overview-link",
+                         className="back-link")]),
             html.H2(t("sensors.title", lang)),
             dcc.Store(id="sensors-lang", data=lang),
             html.Div(className="sensors-controls", children=[
@@ -183,7 +220,8 @@ def layout(lang: str | None = None, **query):
             dcc.Graph(id="sensors-graph", figure=data["figure"], config={"displaylogo": False}),
             html.Div(className="sensors-actions", children=[
                 html.A(t("sensors.permalink", lang), id="sensors-permalink", href=data["permalink"]),
-                html.A(t("sensors.csv", lang), id="sensors-csv", href=data["csv"], download="sensors.csv"),
+                html.A(t("sensors.csv", lang), id="sensors-csv", href=data["csv"], download="sensors.csv",
+                       hidden=not data["csv"]),
                 html.Span(id="sensors-url-sync", style={"display": "none"}),
             ]),
             sensor_table(data["rows"], sel.agg, lang),
@@ -200,6 +238,7 @@ def layout(lang: str | None = None, **query):
     Output("sensors-table", "columnDefs"),
     Output("sensors-permalink", "href"),
     Output("sensors-csv", "href"),
+    Output("sensors-csv", "hidden"),
     Output("sensors-attr", "options"),
     Output("sensors-attr", "value"),
     Output("sensors-custom", "style"),
@@ -219,15 +258,15 @@ def layout(lang: str | None = None, **query):
 def update_dashboard(picked, attr, range_key, start, end, agg, refresh, _n, lang):
     lang = normalize_lang(lang)
     picked = picked if isinstance(picked, list) else ([picked] if picked else [])
-    with get_db().session() as s:
-        sensors = sh.public_sensors(s)
+    sensors = [x for x, _p in visible_sensors()]
     known = sh.addresses(sensors)
     sel = sh.parse_selection({"sensors": ",".join(picked), "attr": attr or "", "range": range_key,
                               "start": start or "", "end": end or "", "agg": agg,
                               "refresh": "1" if refresh else "", "lang": lang}, known)
     data = dashboard(sel)
     return (data["figure"], data["summary"], data["window"], data["rows"], table_columns(sel.agg, lang),
-            data["permalink"], data["csv"], [{"label": attr_label(a, lang), "value": a} for a in data["attrs"]],
+            data["permalink"], data["csv"], not data["csv"],
+            [{"label": attr_label(a, lang), "value": a} for a in data["attrs"]],
             data["attribute"] or None, {} if sel.range == "custom" else {"display": "none"}, not sel.refresh,
             sensor_markers(sensors, sel.sensors, lang))
 

@@ -135,7 +135,7 @@ def layout(lang: str | None = None, **query):
             html.A(t("lang.switch", lang), id="snow-lang-link", className="lang-switch", href=f"/snow?lang={other}",
                    hrefLang=other),
         ]),
-        html.Div(className="map-wrap", children=[
+        html.Main(className="map-wrap", children=[
             html.Div(style={"position": "relative", "flex": "1", "minWidth": 0}, children=[
                 dl.Map(id="snow-map", center=view["center"], zoom=view["zoom"], minZoom=8, maxZoom=18, className="map",
                        style={"height": "100%"}, children=[

@@ -26,6 +26,7 @@ from alerts.rules_json import EMAIL
 from components.header import header
 from components.read_only import viewer_sees_read_only
 from components.shell import page_title
+from components.staff import staff_top
 from i18n import normalize_lang, t
 from refusal import Refused
 from store import alerts as sa, audit
@@ -83,7 +84,7 @@ def layout(lang: str | None = None, **_query):
     top = header(lang, "/staff/alerts", {}, "staff-alerts")
     if staff is None:
         return html.Div(className="page alerts-page", lang=lang,
-                        children=[top, html.Div(className="page-body", children=[
+                        children=[top, html.Main(className="page-body", children=[
             html.H2(t("alerts.page.title", lang)),
             html.P(t("alerts.page.login_needed", lang), id="staff-alerts-login"),
             html.A(t("alerts.page.login", lang), href=access.login_url("/staff/alerts", lang), className="btn"),
@@ -175,8 +176,9 @@ def layout(lang: str | None = None, **_query):
         html.Button(t("alerts.btn.save_group", lang), id="staff-alerts-group-save", className="btn"),
         html.P(id="staff-alerts-group-message", role="status", className="form-message"),
     ])
+    top = staff_top(lang, "/staff/alerts", staff, "staff-alerts")  # logged in: the staff bar and menu
     return html.Div(className="page alerts-page", lang=lang,
-                    children=[top, html.Div(className="page-body page-wide", children=[
+                    children=[top, html.Main(className="page-body page-wide", children=[
         dcc.Store(id="staff-alerts-lang", data=lang),
         dcc.Store(id="staff-alerts-editing", data=None),
         html.Div(className="page-head", children=[

@@ -13,6 +13,7 @@ from alerts import access
 from alerts.history import COLUMNS, filters as history_filters, rows as history_rows
 from components.header import header
 from components.shell import page_title
+from components.staff import staff_top
 from i18n import normalize_lang, t
 from refusal import Refused
 from store import alerts as sa
@@ -60,7 +61,7 @@ def layout(lang: str | None = None, **_query):
     top = header(lang, "/staff/alerts/history", {}, "staff-history")
     if staff is None:
         return html.Div(className="page alerts-page", lang=lang,
-                        children=[top, html.Div(className="page-body", children=[
+                        children=[top, html.Main(className="page-body", children=[
             html.H2(t("alerts.hist.title", lang)),
             html.P(t("alerts.page.login_needed", lang), id="staff-history-login"),
             html.A(t("alerts.page.login", lang), href=access.login_url("/staff/alerts/history", lang), className="btn"),
@@ -75,8 +76,9 @@ def layout(lang: str | None = None, **_query):
     if not settings.smtp_url:
         notice = [html.P(t("alerts.hist.no_smtp", lang, n=counts.get(sa.QUEUED, 0)), className="notice",
                          id="staff-history-no-smtp")]
+    top = staff_top(lang, "/staff/alerts/history", staff, "staff-history")  # logged in: the staff bar and menu
     return html.Div(className="page alerts-page", lang=lang,
-                    children=[top, html.Div(className="page-body page-wide", children=[
+                    children=[top, html.Main(className="page-body page-wide", children=[
         dcc.Store(id="staff-history-lang", data=lang),
         html.Div(className="page-head", children=[
             html.H2(t("alerts.hist.title", lang)),

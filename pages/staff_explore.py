@@ -14,7 +14,7 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
-from components.grid import grid_locale
+from components.grid import A11Y_GRID_OPTIONS, grid_locale
 from components.shell import page_title
 from components.staff import login_prompt, staff_header
 from dashboards import explore
@@ -208,7 +208,7 @@ def entities_card(groups, staff, type_key: str, lang: str) -> html.Section:
                                            entity_ids=chosen["what"] != "kind" and any(r["entity_id"] for r in rows)),
                    getRowId="params.data.row",
                    defaultColDef={"resizable": True, "sortable": True, "filter": True},
-                   dashGridOptions={"rowHeight": 34, "headerHeight": 36, "tooltipShowDelay": 300,
+                   dashGridOptions={**A11Y_GRID_OPTIONS, "rowHeight": 34, "headerHeight": 36, "tooltipShowDelay": 300,
                                     "localeText": grid_locale(lang)},
                    className="ag-theme-alpine explore-grid",
                    style={"height": f"{max(160, min(560, 40 + 34 * len(rows) + 16))}px", "width": "100%"},
@@ -282,7 +282,8 @@ def layer_detail(detail: dict | None, lang: str) -> html.Div:
         children += [html.H4(t("explore.layer.sample", lang, n=len(items))),
                      dag.AgGrid(id="explore-sample", rowData=rows, columnDefs=cols,
                                 defaultColDef={"resizable": True, "sortable": True, "filter": True},
-                                dashGridOptions={"rowHeight": 32, "headerHeight": 34, "domLayout": "autoHeight",
+                                dashGridOptions={**A11Y_GRID_OPTIONS, "rowHeight": 32, "headerHeight": 34,
+                                                 "domLayout": "autoHeight",
                                                  "localeText": grid_locale(lang)},
                                 className="ag-theme-alpine explore-grid", style={"width": "100%"})]
     return html.Div(children, id="explore-layer-detail", className="explore-layer-detail")

@@ -14,7 +14,7 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from auth import csrf_token, current_staff, login_url
-from components.grid import collect_edits, edited_rows, grid_locale
+from components.grid import A11Y_GRID_OPTIONS, collect_edits, edited_rows, grid_locale
 from components.org_frame import picker_view
 from components.read_only import read_only, viewer_sees_read_only
 from components.shell import page_title
@@ -118,8 +118,10 @@ def editor(staff, layer_id: str, lang: str):
                    "label_ja": shown[c][1] if c in shown else c,
                    "label_en": (shown[c][2] if c in shown and len(shown[c]) > 2 else "")} for c in data_cols]
     color = opts.get("color", "#1d70b8")
-    field = lambda label, comp, fid=None: html.Div(className="staff-field", children=[  # noqa: E731
-        html.Label(t(label, lang), htmlFor=fid) if fid else html.Label(t(label, lang)), comp])
+    def field(label, comp, fid=None):
+        fid = fid or (comp.id if isinstance(getattr(comp, "id", None), str) else None)
+        return html.Div(className="staff-field", children=[
+            html.Label(t(label, lang), htmlFor=fid) if fid else html.Label(t(label, lang)), comp])
     return html.Div(id="staff-layers-editor", children=[
         dcc.Store(id="staff-layers-id", data=layer_id),
         dcc.Store(id="staff-layers-shown", data=[r[ITEM_ID] for r in items]),
@@ -273,7 +275,8 @@ def popup_grid(rows: list[dict], lang: str) -> dag.AgGrid:
                     {"field": "label_en", "headerName": t("staff.layers.popup_label_en", lang)}],
         defaultColDef={"editable": True, "sortable": False, "resizable": True, "minWidth": 100, "flex": 1,
                        "cellDataType": False},
-        dashGridOptions={"singleClickEdit": True, "stopEditingWhenCellsLoseFocus": True, "rowHeight": 34,
+        dashGridOptions={**A11Y_GRID_OPTIONS, "singleClickEdit": True, "stopEditingWhenCellsLoseFocus": True,
+                         "rowHeight": 34,
                          "headerHeight": 36, "suppressFieldDotNotation": True, "localeText": grid_locale(lang)},
         className=GRID_CLASS, style={"height": f"{min(40 + 34 * max(len(rows), 1) + 4, 380)}px", "width": "100%"})
 
@@ -294,7 +297,8 @@ def items_grid(columns: list[str], items: list[dict], lang: str) -> dag.AgGrid:
         id="staff-layers-items", rowData=items, columnDefs=defs, getRowId=f"params.data[{ITEM_ID!r}]",
         defaultColDef={"editable": True, "sortable": True, "filter": True, "resizable": True, "minWidth": 110,
                        "maxWidth": 320, "cellDataType": False},
-        dashGridOptions={"rowSelection": {"mode": "multiRow", "checkboxes": True, "headerCheckbox": True,
+        dashGridOptions={**A11Y_GRID_OPTIONS,
+                         "rowSelection": {"mode": "multiRow", "checkboxes": True, "headerCheckbox": True,
                                           "enableClickSelection": False},
                          "singleClickEdit": True, "stopEditingWhenCellsLoseFocus": True, "rowHeight": 32,
                          "headerHeight": 36, "rowBuffer": 20, "suppressFieldDotNotation": True,

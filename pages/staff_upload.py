@@ -14,6 +14,7 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from auth import csrf_token, current_staff, login_url
+from components.grid import A11Y_GRID_OPTIONS
 from components.org_frame import picker_view
 from components.read_only import viewer_sees_read_only
 from components.shell import page_title
@@ -170,7 +171,7 @@ def _table(columns, rows):
     """The preview's first rows; AG Grid shows cell values as text, never as HTML."""
     return dag.AgGrid(rowData=rows, columnDefs=[{"field": c, "headerName": c} for c in columns],
                       defaultColDef={"sortable": True, "resizable": True, "minWidth": 120, "maxWidth": 260, "flex": 1},
-                      dashGridOptions={"pagination": True, "paginationPageSize": 20,
+                      dashGridOptions={**A11Y_GRID_OPTIONS, "pagination": True, "paginationPageSize": 20,
                                        "paginationPageSizeSelector": False, "rowHeight": 32, "headerHeight": 34,
                                        "suppressColumnVirtualisation": True,
                                        "suppressFieldDotNotation": True},  # a column may be named "a.b"
