@@ -43,7 +43,10 @@ class RuleError(Refused, ValueError):
 
 
 def _shown_sensor_id(rule: sa.AlertRule) -> str | None:
-    """A sensor rule's sensor by the id its organisation posted (store.sensors.shown_id)."""
+    """A sensor rule's sensor by the id its organisation posted (store.sensors.shown_id); a device
+    rule's device likewise."""
+    if rule.target == "device":
+        return _shown_device_id(rule)
     session = object_session(rule)
     sensor = session.get(Sensor, rule.sensor_id) if rule.target == "sensor" and rule.sensor_id and session else None
     return shown_id(sensor) if sensor is not None else rule.sensor_id
