@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from alerts.config import install_config_of
@@ -229,3 +230,45 @@ def test_an_old_database_gets_the_ref_column_of_devices(db):
         assert posted_device(s, "m-1", hakui.id).id == "hakui:m-1"
         assert find_device(s, "m-1", sqla.true(), hakui.id).id == "hakui:m-1"
         assert find_device(s, "hakui:m-1", sqla.true()).id == "hakui:m-1"  # a store key answers too
+
+
+@pytest.mark.browser
+@pytest.mark.usefixtures("loopback_sources")
+def test_an_admin_deletes_one_citys_device_from_the_staff_page(dash_duo, dash_app, app_db, client, kaga, hakui, admin):
+    """/staff/road-info as a prefecture admin: both cities' devices are listed by the id they posted,
+    and 削除 on 加賀市's row deletes 加賀市's device, never 羽咋市's of the same id."""
+    from selenium.webdriver.common.by import By
+
+    from tests.browser_helpers import wait_until
+    from tests.staff_helpers import PASSWORD
+
+    x = f"dev-{uuid.uuid4().hex[:8]}"
+    assert _state(client, hakui, x, "稼働中", 30, name="羽咋 装置 B", where=(136.7777, 36.8888)).status_code == 200
+    assert _state(client, kaga, x, "停止", 20, name="加賀 装置 B", where=(136.3111, 36.3222)).status_code == 200
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.get(dash_duo.server_url + "/login?next=/staff/road-info")
+    dash_duo.wait_for_element("#login-email", timeout=10).send_keys(admin.email)
+    dash_duo.find_element("#login-password").send_keys(PASSWORD)
+    dash_duo.find_element("#login-submit").click()
+    dash_duo.wait_for_element("#staff-roadinfo-devices", timeout=15)
+    page = dash_duo.find_element("#staff-roadinfo-melter-list").text
+    assert "羽咋 装置 B" in page and "加賀 装置 B" in page and f":{x}" not in page
+
+    def button():
+        found = dash_duo.driver.find_elements(By.XPATH, f"//button[contains(@id, 'melter:kaga/{x}')]")
+        return found[0] if found else None
+
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", wait_until(button, 10, "削除"))
+    button().click()
+
+    def alert():
+        try:
+            return dash_duo.driver.switch_to.alert
+        except Exception:
+            return None
+
+    wait_until(alert, 10, "the confirmation").accept()
+    wait_until(lambda: button() is None, 15, "the list without 加賀市's device")
+    assert sorted(_devices(app_db, x)) == ["hakui"]
+    assert "羽咋 装置 B" in dash_duo.find_element("#staff-roadinfo-melter-list").text
+    assert client.delete(f"/api/melters/{x}", headers=hakui.auth).status_code == 204
