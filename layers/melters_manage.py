@@ -162,7 +162,10 @@ def update(db: Database, staff, device_id: str, body, lang: str = "ja") -> dict:
         dev = _editable(s, staff, device_id)
         values = clean(body, lang, partial=True)
         if "organisation" in values:
-            dev.organisation_id = _organisation_for(s, staff, values.pop("organisation"))
+            org_id = _organisation_for(s, staff, values.pop("organisation"))
+            if posted_device(s, shown_id(dev), org_id) not in (None, dev):  # that organisation has the id
+                raise Refused(409, "device_exists", "melter.exists")
+            dev.organisation_id = org_id
         state, at = values.pop("state", None), values.pop("time", None)
         for key, value in values.items():
             setattr(dev, key, value)

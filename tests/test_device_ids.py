@@ -96,6 +96,11 @@ def test_two_organisations_post_one_device_id_and_each_sees_only_its_own(client,
     # a prefecture admin sees both, each by the id its city posted
     both, text = _listed(client, admin, x)
     assert sorted(d["organisation"] for d in both) == ["hakui", "kaga"] and f":{x}" not in text
+    # an admin cannot move 加賀市's device to 羽咋市, which has its own device by that id
+    # (an admin may address a device by its store key, as the staff pages do)
+    moved = client.patch(f"/api/melters/{stored['kaga'].id}", json={"organisation": "hakui"}, headers=admin.auth)
+    assert moved.status_code == 409 and moved.json["error"] == "device_exists"
+    assert {code: dev.id for code, dev in _devices(app_db, x).items()} == {c: d.id for c, d in stored.items()}
     # 加賀市 changes and deletes its own; 羽咋市's stays as it was
     assert client.patch(f"/api/melters/{x}", json={"road": "加賀市道"}, headers=kaga.auth).json["road"] == "加賀市道"
     assert client.delete(f"/api/melters/{x}", headers=kaga.auth).status_code == 204
