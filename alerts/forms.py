@@ -91,13 +91,13 @@ def sensor_options(s: Session, staff, lang: str) -> list[dict]:
 
 def device_options(s: Session, staff, lang: str) -> list[dict]:
     """The snow-melting devices this staff member may see (store.melters.visible_devices)."""
-    from store.melters import visible_devices
+    from store.melters import shown_id, visible_devices
 
     out = []
-    for d in visible_devices(s, staff):
+    for d in visible_devices(s, staff):  # shown by the id its organisation posted; the value is the store key
         name = d.name_en if lang == "en" and d.name_en else d.name_ja
         state = f" — {t(f'melter.state.{d.state}', lang)}" if d.state in ("running", "stopped", "fault") else ""
-        out.append({"label": f"{name} ({d.id}){state}", "value": d.id})
+        out.append({"label": f"{name} ({shown_id(d)}){state}", "value": d.id})
     return out
 
 

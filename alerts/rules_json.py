@@ -43,10 +43,22 @@ class RuleError(Refused, ValueError):
 
 
 def _shown_sensor_id(rule: sa.AlertRule) -> str | None:
-    """A sensor rule's sensor by the id its organisation posted (store.sensors.shown_id)."""
+    """A sensor rule's sensor by the id its organisation posted (store.sensors.shown_id); a device
+    rule's device likewise."""
+    if rule.target == "device":
+        return _shown_device_id(rule)
     session = object_session(rule)
     sensor = session.get(Sensor, rule.sensor_id) if rule.target == "sensor" and rule.sensor_id and session else None
     return shown_id(sensor) if sensor is not None else rule.sensor_id
+
+
+def _shown_device_id(rule: sa.AlertRule) -> str | None:
+    """A device rule's device by the id its organisation posted (store.melters.shown_id)."""
+    from store.melters import MeltingDevice, shown_id as shown_device_id
+
+    session = object_session(rule)
+    device = session.get(MeltingDevice, rule.sensor_id) if rule.sensor_id and session else None
+    return shown_device_id(device) if device is not None else rule.sensor_id
 
 
 def rule_to_json(rule: sa.AlertRule, org: Organisation | None = None) -> dict:
@@ -63,7 +75,7 @@ def rule_to_json(rule: sa.AlertRule, org: Organisation | None = None) -> dict:
         "options": dict(rule.options or {}), "public": bool(rule.public), "paused": bool(rule.paused),
         "created_at": rule.created_at.isoformat() if rule.created_at else None,
         "updated_at": rule.updated_at.isoformat() if rule.updated_at else None,
-        **({"device_id": rule.sensor_id} if rule.target == "device" else {}),
+        **({"device_id": _shown_device_id(rule)} if rule.target == "device" else {}),
     }
 
 
@@ -127,8 +139,8 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
     if not isinstance(data, dict):
         raise RuleError([{"field": "", "message_key": "alerts.err.object"}])
     merged = dict(rule_to_json(current)) if current is not None and not replace else {}
-    if current is not None and any(k in data for k in ("sensor_id", "layer_id", "area", "property", "target",
-                                                       "device_id")):
+    new_target = any(k in data for k in ("sensor_id", "layer_id", "area", "property", "target", "device_id"))
+    if current is not None and new_target:
         for k in ("sensor_id", "layer_id", "area", "property", "target", "device_id"):
             merged.pop(k, None)  # a new target replaces the old one as a whole
     merged.update(data)
@@ -165,17 +177,26 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
             errors.append(err)
         out["layer_id"] = str(d.get("layer_id") or "")
     elif target == "device":
-        device_id = str(d.get("device_id") or d.get("sensor_id") or "")[:120]
-        if device_id:
-            from alerts.watch import scope_sees_device
-            from store.melters import MeltingDevice
+        # by the id its owner's organisation knows it by (store.melters.find_device), among the
+        # devices the rule may see; a change that names no target keeps the rule's device
+        from alerts.watch import scope_device_sql, scope_sees_device
+        from store.melters import MeltingDevice, find_device
 
-            device = s.get(MeltingDevice, device_id)
-            if not scope_sees_device(sa.rule_scope(s, owner), device):
-                private_ok = owner.public and scope_sees_device(
-                    sa.rule_scope(s, SimpleNamespace(**{**vars(owner), "public": False})), device)
+        keep = current is not None and not replace and not new_target and current.target == "device"
+        device_id = (current.sensor_id or "") if keep else str(d.get("device_id") or d.get("sensor_id") or "")[:120]
+        if device_id:
+            scope = sa.rule_scope(s, owner)
+            device = (s.get(MeltingDevice, device_id) if keep
+                      else find_device(s, device_id, scope_device_sql(scope), owner.organisation_id))
+            if not scope_sees_device(scope, device):
+                private = sa.rule_scope(s, SimpleNamespace(**{**vars(owner), "public": False}))
+                private_ok = owner.public and (
+                    scope_sees_device(private, device) if keep
+                    else find_device(s, device_id, scope_device_sql(private), owner.organisation_id) is not None)
                 errors.append({"field": "device_id",
                                "message_key": "alerts.err.public_private" if private_ok else "alerts.err.device"})
+            elif device is not None:
+                device_id = device.id  # the store key
         out["sensor_id"] = device_id or None
     if target == "property":
         prop = str(d.get("property") or "").strip()

@@ -94,20 +94,29 @@ def scope_sees_device(scope: tuple, device) -> bool:
     return scope[0] == "org" and device.organisation_id == scope[1]
 
 
-def watched_devices(s: Session, rule: sa.AlertRule, sight: Sight) -> list:
-    from sqlalchemy import or_, select
+def scope_device_sql(scope: tuple):
+    """`scope_sees_device` as an SQL condition on MeltingDevice."""
+    from sqlalchemy import false, or_, true
 
     from store.melters import PUBLIC, MeltingDevice
 
+    if scope == sa.EVERYTHING:
+        return true()
+    if scope[0] == "org":
+        return or_(MeltingDevice.visibility == PUBLIC, MeltingDevice.organisation_id == scope[1])
+    return MeltingDevice.visibility == PUBLIC if scope == sa.PUBLIC_ONLY else false()
+
+
+def watched_devices(s: Session, rule: sa.AlertRule, sight: Sight) -> list:
+    from sqlalchemy import select
+
+    from store.melters import MeltingDevice
+
     scope = sight.scope(rule)
-    if rule.sensor_id:
+    if rule.sensor_id:  # the device's store key
         device = s.get(MeltingDevice, rule.sensor_id)
         return [device] if scope_sees_device(scope, device) else []
-    q = select(MeltingDevice)
-    if scope == sa.PUBLIC_ONLY:
-        q = q.where(MeltingDevice.visibility == PUBLIC)
-    elif scope != sa.EVERYTHING:
-        q = q.where(or_(MeltingDevice.visibility == PUBLIC, MeltingDevice.organisation_id == scope[1]))
+    q = select(MeltingDevice).where(scope_device_sql(scope))
     devices = list(s.scalars(q.order_by(MeltingDevice.id)))
     if rule.area:
         devices = [d for d in devices if engine.in_area(rule.area, d.lon, d.lat)]

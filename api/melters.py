@@ -98,7 +98,7 @@ def get_melter(device_id: str):
 
 @bp.patch("/api/melters/<device_id>")
 @contract("Change a device, or report its state ({\"state\": \"故障\", \"time\"?})", auth="token", body=s.MelterPatch,
-          validate_body=False, refuse=REFUSE, errors=(403,), answers={200: Answer("the device", s.MelterOut)})
+          validate_body=False, refuse=REFUSE, errors=(403, 409), answers={200: Answer("the device", s.MelterOut)})
 def patch_melter(device_id: str):
     staff = require_token()
     try:

@@ -13,7 +13,7 @@ import orjson
 from i18n import t
 from layers.base import LayerKind, LegendItem, MapSpec, layer_attribution
 from store.db import utcnow
-from store.melters import FAULT, RUNNING, STOPPED, is_stale, visible_devices
+from store.melters import FAULT, RUNNING, STOPPED, is_stale, shown_id, visible_devices
 from timezones import JST
 
 LAYER_ID = "snow-melters"
@@ -27,7 +27,7 @@ def age_minutes(at, now) -> int | None:
 def device_properties(dev, now) -> dict:
     stale = is_stale(dev, now)
     return {
-        "id": dev.id, "name": dev.name_ja, "name_en": dev.name_en or dev.name_ja, "road": dev.road,
+        "id": shown_id(dev), "name": dev.name_ja, "name_en": dev.name_en or dev.name_ja, "road": dev.road,
         "state": dev.state or "", "stale": stale, "demo": dev.origin == "demo",
         "private": dev.visibility != "public",
         "since": dev.state_since.isoformat() if dev.state_since else None,
@@ -40,7 +40,7 @@ def device_properties(dev, now) -> dict:
 
 def melter_features(s, viewer=None, bbox=None, now=None) -> list[dict]:
     now = now or utcnow()
-    return [{"type": "Feature", "id": dev.id,
+    return [{"type": "Feature", "id": shown_id(dev),
              "geometry": {"type": "Point", "coordinates": [round(dev.lon, 6), round(dev.lat, 6)]},
              "properties": device_properties(dev, now)} for dev in visible_devices(s, viewer, bbox)]
 

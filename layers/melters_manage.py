@@ -25,8 +25,11 @@ from store.melters import (
     MeltingDevice,
     get_visible,
     history,
+    new_device,
     normalise_state,
+    posted_device,
     report_state,
+    shown_id,
     state_counts,
     visible_devices,
 )
@@ -48,7 +51,7 @@ def device_json(s, dev: MeltingDevice, now=None, staff=None) -> dict:
     now = now or utcnow()
     org = s.get(Organisation, dev.organisation_id)
     props = device_properties(dev, now)
-    out = {"id": dev.id, "name": dev.name_ja, "name_en": dev.name_en, "lon": dev.lon, "lat": dev.lat,
+    out = {"id": shown_id(dev), "name": dev.name_ja, "name_en": dev.name_en, "lon": dev.lon, "lat": dev.lat,
            "road": dev.road, "visibility": dev.visibility, "organisation": org.code if org else None,
            "origin": dev.origin, "interval_s": dev.interval_s, "state": dev.state or None,
            "state_since": props["since"], "reported_at": props["reported_at"], "stale": props["stale"],
@@ -110,8 +113,8 @@ def _organisation_for(s, staff, code: str | None) -> int:
     return org.id
 
 
-def _editable(s, staff, device_id: str) -> MeltingDevice:
-    dev = get_visible(s, device_id, staff)
+def _editable(s, staff, device_id: str, organisation_id: int | None = None) -> MeltingDevice:
+    dev = get_visible(s, device_id, staff, organisation_id)
     if dev is None:
         raise Refused(404, "not_found", "melter.not_found")
     if staff is None or not staff.may_manage(dev.organisation_id):
@@ -142,11 +145,10 @@ def register(db: Database, staff, body, lang: str = "ja") -> dict:
         org_id = _organisation_for(s, staff, values.pop("organisation", None))
         state, at = values.pop("state", None), values.pop("time", None)
         did = values.pop("id", None) or f"melter-{secrets.token_hex(4)}"
-        if s.get(MeltingDevice, did) is not None:
-            # taken (perhaps by another organisation's private device): named without saying whose
+        if posted_device(s, did, org_id) is not None:
+            # the organisation's own device has that id; another organisation's never counts
             raise Refused(409, "device_exists", "melter.exists")
-        dev = MeltingDevice(id=did, organisation_id=org_id, origin="staff", **values)
-        s.add(dev)
+        dev = new_device(s, s.get(Organisation, org_id).code, did, organisation_id=org_id, origin="staff", **values)
         s.flush()
         if state:
             report_state(s, dev, state, at or utcnow().replace(microsecond=0))
@@ -160,7 +162,10 @@ def update(db: Database, staff, device_id: str, body, lang: str = "ja") -> dict:
         dev = _editable(s, staff, device_id)
         values = clean(body, lang, partial=True)
         if "organisation" in values:
-            dev.organisation_id = _organisation_for(s, staff, values.pop("organisation"))
+            org_id = _organisation_for(s, staff, values.pop("organisation"))
+            if posted_device(s, shown_id(dev), org_id) not in (None, dev):  # that organisation has the id
+                raise Refused(409, "device_exists", "melter.exists")
+            dev.organisation_id = org_id
         state, at = values.pop("state", None), values.pop("time", None)
         for key, value in values.items():
             setattr(dev, key, value)
@@ -171,13 +176,16 @@ def update(db: Database, staff, device_id: str, body, lang: str = "ja") -> dict:
         return device_json(s, dev, staff=staff)
 
 
-def remove(db: Database, staff, device_id: str) -> None:
+def remove(db: Database, staff, device_id: str, organisation: str | None = None) -> None:
+    """Delete a device and its history; `organisation` (a code) names whose device is meant when
+    several are shown by that id (an admin's list), else the staff member's own comes first."""
     from sqlalchemy import delete
 
     from store.melters import MeltingStateChange
 
     with db.session() as s:
-        dev = _editable(s, staff, device_id)
+        org = s.scalar(select(Organisation.id).where(Organisation.code == organisation)) if organisation else None
+        dev = _editable(s, staff, device_id, org)
         s.execute(delete(MeltingStateChange).where(MeltingStateChange.device_id == dev.id))
         s.delete(dev)
         touch_layer(s)
@@ -190,7 +198,7 @@ def states(db: Database, staff, device_id: str, since: datetime | None) -> dict:
         dev = get_visible(s, device_id, staff)
         if dev is None:
             raise Refused(404, "not_found", "melter.not_found")
-        return {"device": dev.id, "changes": [{"state": c.state, "time": c.at.isoformat()}
+        return {"device": shown_id(dev), "changes": [{"state": c.state, "time": c.at.isoformat()}
                                                for c in history(s, dev.id, since)]}
 
 
@@ -209,20 +217,22 @@ def reading_item(s, staff, item: dict, now: datetime, lang: str) -> tuple[str, d
     reason = time_problem(at, now)
     if reason:
         return "error", {"reason": reason, "message": t(f"alerts.err.reading_{reason}", lang)}
-    dev = s.get(MeltingDevice, did)
+    # only the poster's own organisation's devices answer to its ids: another organisation's id,
+    # public or private, is free for it (its own device, shown by the id it posted)
+    dev = posted_device(s, did, staff.organisation_id)
     created = False
-    if dev is None or not (dev.visibility == PUBLIC or staff.may_manage(dev.organisation_id)):
-        if dev is not None:  # another organisation's private device answers like an unknown one
-            return "error", {"message": t("alerts.err.new_sensor", lang)}
+    if dev is None:
         lon, lat = number(item.get("lon")), number(item.get("lat"))
         if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
             return "error", {"message": t("alerts.err.new_sensor", lang)}
+        if not staff.may_manage(staff.organisation_id):  # a viewer changes nothing
+            return "error", {"message": t("alerts.err.sensor_forbidden", lang)}
         name = str(item.get("name") or did)[:200]
         vis = item.get("visibility") if item.get("visibility") in (PUBLIC, PRIVATE) else PRIVATE
-        dev = MeltingDevice(id=did, organisation_id=staff.organisation_id, name_ja=name,
-                            name_en=str(item.get("name_en") or name)[:200], lon=round(lon, 6), lat=round(lat, 6),
-                            road=str(item.get("road") or "")[:200], visibility=vis, origin="api")
-        s.add(dev)
+        dev = new_device(s, s.get(Organisation, staff.organisation_id).code, did,
+                         organisation_id=staff.organisation_id, name_ja=name,
+                         name_en=str(item.get("name_en") or name)[:200], lon=round(lon, 6), lat=round(lat, 6),
+                         road=str(item.get("road") or "")[:200], visibility=vis, origin="api")
         s.flush()
         created = True
     elif not staff.may_manage(dev.organisation_id):
@@ -257,14 +267,10 @@ def upload_devices(db: Database, staff, raw: bytes, filename: str, visibility: s
         org = s.get(Organisation, staff.organisation_id)
         rows, problems = device_rows(feats, f"{org.code}-melter")
         added = updated = reported = 0
-        for row in rows:
-            dev = s.get(MeltingDevice, row.id)
-            if dev is not None and dev.organisation_id != staff.organisation_id:
-                problems.append({"row": row.row, "reason": "taken"})
-                continue
+        for row in rows:  # by the ids the organisation knows its devices by; others' ids are free
+            dev = posted_device(s, row.id, staff.organisation_id)
             if dev is None:
-                dev = MeltingDevice(id=row.id, organisation_id=staff.organisation_id, origin="upload")
-                s.add(dev)
+                dev = new_device(s, org.code, row.id, organisation_id=staff.organisation_id, origin="upload")
                 added += 1
             else:
                 updated += 1

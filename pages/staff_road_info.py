@@ -53,7 +53,9 @@ def melters_table(staff, lang: str):
     return staff_list("staff-roadinfo-devices", [f"roadinfo.staff.col.{k}" for k in cols], [
         (None, [name_text(d, lang), d["road"] or "", state(d), jst_text(d["state_since"]), jst_text(d["reported_at"]),
                 visibility_text(d["visibility"], lang),
-                delete_button("staff-roadinfo-delete", f"melter:{d['id']}", lang)]) for d in rows], lang)
+                # whose device: an admin's list may show two organisations' devices by one id
+                delete_button("staff-roadinfo-delete", f"melter:{d['organisation']}/{d['id']}", lang)])
+        for d in rows], lang)
 
 
 def restrictions_table(staff, lang: str):
@@ -210,7 +212,8 @@ def delete(n, pending, lang):
         return no_update, no_update, no_update
     try:
         if what == "melter":
-            melters_manage.remove(get_db(), staff, item_id)
+            org, _, device_id = item_id.partition("/")
+            melters_manage.remove(get_db(), staff, device_id, organisation=org)
         else:
             restrictions_manage.remove(get_db(), staff, item_id)
     except Refused as exc:

@@ -16,7 +16,19 @@ from sqlalchemy.orm import Session
 
 from sources.text import nfkc
 from store.db import Database, utcnow
-from store.melters import FAULT, PUBLIC, RUNNING, STOPPED, MeltingDevice, normalise_state, report_state
+from store.melters import (
+    FAULT,
+    PUBLIC,
+    RUNNING,
+    STOPPED,
+    MeltingDevice,
+    new_device,
+    normalise_state,
+    posted_device,
+    report_state,
+    shown_id,
+)
+from store.models import Organisation
 
 DEMO_JOB_NAME = "demo-melters"
 DEMO_TICK_S = 60.0
@@ -46,11 +58,10 @@ def ensure_demo_devices(s: Session, org_code: str = "hakui") -> list[MeltingDevi
         return []
     out = []
     for did, ja, en, lon, lat, road in DEMO_DEVICES:
-        dev = s.get(MeltingDevice, did)
+        dev = posted_device(s, did, org.id)  # never a device another organisation posted by that id
         if dev is None:
-            dev = MeltingDevice(id=did, organisation_id=org.id, name_ja=ja, name_en=en, lon=lon, lat=lat,
-                                road=road, visibility=PUBLIC, origin="demo", interval_s=DEMO_INTERVAL_S)
-            s.add(dev)
+            dev = new_device(s, org.code, did, organisation_id=org.id, name_ja=ja, name_en=en, lon=lon, lat=lat,
+                             road=road, visibility=PUBLIC, origin="demo", interval_s=DEMO_INTERVAL_S)
         out.append(dev)
     s.flush()
     return out
@@ -72,10 +83,11 @@ def demo_tick(db: Database, now: datetime | None = None) -> int:
     written = 0
     with db.session() as s:
         for dev in ensure_demo_devices(s):
-            if dev.id == DEMO_SILENT and dev.reported_at is not None:
+            did = shown_id(dev)
+            if did == DEMO_SILENT and dev.reported_at is not None:
                 continue
-            at = now - timedelta(hours=2) if dev.id == DEMO_SILENT else now
-            written += report_state(s, dev, demo_state(dev.id, at), at)
+            at = now - timedelta(hours=2) if did == DEMO_SILENT else now
+            written += report_state(s, dev, demo_state(did, at), at)
     return written
 
 
@@ -186,15 +198,14 @@ def store_states(s: Session, source, items: list, now: datetime) -> int:
         org_id = org.id if org is not None else None
     for it in items:
         did = f"{prefix}-{_SLUG.sub('_', it.entity_id)}"[:120]
-        dev = s.get(MeltingDevice, did)
-        if dev is not None and dev.organisation_id != org_id:
-            continue  # the id of another organisation's device: never touched
+        if org_id is None:
+            continue
+        # the organisation's own device by that id; another organisation's is never touched
+        dev = posted_device(s, did, org_id)
         if dev is None:
-            if org_id is None:
-                continue
-            dev = MeltingDevice(id=did, organisation_id=org_id, name_ja=it.name[:200],
-                                name_en=it.name[:200], origin="broker", source_id=source.id)
-            s.add(dev)
+            code = s.get(Organisation, org_id).code
+            dev = new_device(s, code, did, organisation_id=org_id, name_ja=it.name[:200],
+                             name_en=it.name[:200], origin="broker", source_id=source.id)
         dev.lon, dev.lat, dev.visibility = round(it.lon, 6), round(it.lat, 6), source.visibility
         s.flush()
         written += report_state(s, dev, it.state, (it.observed_at or now).replace(microsecond=0))

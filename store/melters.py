@@ -8,9 +8,10 @@ their organisation's staff and admins.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, inspect, or_, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.db import Base, UTCDateTime, utcnow
@@ -49,7 +50,9 @@ def normalise_state(value) -> str | None:
 
 class MeltingDevice(Base):
     __tablename__ = "melting_devices"
-    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)  # the store key (see `new_device_key`)
+    # the id its organisation posted or registered it by, when the key differs ("" = the key itself)
+    ref: Mapped[str] = mapped_column(String(120), default="", server_default="", index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     name_ja: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200), default="")
@@ -91,9 +94,75 @@ def visible_devices(s: Session, staff, bbox=None) -> list[MeltingDevice]:
     return list(s.scalars(q.order_by(MeltingDevice.id)))
 
 
-def get_visible(s: Session, device_id, staff) -> MeltingDevice | None:
-    dev = s.get(MeltingDevice, device_id) if isinstance(device_id, str) and 0 < len(device_id) <= 120 else None
-    return dev if may_see(staff, dev) else None
+def shown_id(device: MeltingDevice) -> str:
+    """The id a device is shown and addressed by: the one its organisation posted, else its key."""
+    return device.ref or device.id
+
+
+def posted_device(s: Session, device_id: str, organisation_id: int) -> MeltingDevice | None:
+    """The device of this organisation shown as `device_id` (`store.sensors.posted_sensor`'s rule):
+    never another organisation's, public or private — for a poster such an id is simply free."""
+    return s.scalar(select(MeltingDevice).where(
+        MeltingDevice.organisation_id == organisation_id,
+        or_(MeltingDevice.ref == device_id, (MeltingDevice.ref == "") & (MeltingDevice.id == device_id)))
+        .order_by(MeltingDevice.ref.desc(), MeltingDevice.id).limit(1))
+
+
+def new_device_key(s: Session, org_code: str, device_id: str) -> str:
+    """The store key of a device an organisation creates as `device_id`: the id itself while no
+    device holds it, else `<org>:<id>` (a hash of the id when that is too long or taken); either
+    way it is shown and addressed by `device_id` (`ref`)."""
+    for key in (device_id, f"{org_code}:{device_id}"):
+        if len(key) <= 120 and s.get(MeltingDevice, key) is None:
+            return key
+    digest = hashlib.sha256(device_id.encode("utf-8")).hexdigest()[:40]
+    n = 0
+    while s.get(MeltingDevice, key := f"{org_code}:{digest}" + (f"-{n}" if n else "")) is not None:
+        n += 1
+    return key
+
+
+def new_device(s: Session, org_code: str, device_id: str, **fields) -> MeltingDevice:
+    """A new device of an organisation, shown as `device_id` whatever other organisations hold."""
+    key = new_device_key(s, org_code, device_id)
+    dev = MeltingDevice(id=key, ref=device_id if key != device_id else "", **fields)
+    s.add(dev)
+    return dev
+
+
+def find_device(s: Session, device_id: str, visible, organisation_id: int | None = None) -> MeltingDevice | None:
+    """The device a reader addresses as `device_id` among those `visible` (an SQL condition on
+    MeltingDevice): its own organisation's first, then the device keyed so, then one shown so;
+    a store key (as kept in alert rules and staff pages) also answers."""
+    if not isinstance(device_id, str) or not 0 < len(device_id) <= 120:
+        return None
+    rows = list(s.scalars(select(MeltingDevice).where(
+        visible, or_(MeltingDevice.id == device_id, MeltingDevice.ref == device_id))
+        .order_by(MeltingDevice.id).limit(50)))
+
+    def rank(dev) -> tuple:
+        shown = shown_id(dev) == device_id
+        return (not (shown and organisation_id is not None and dev.organisation_id == organisation_id),
+                not (shown and dev.id == device_id), not shown)
+    return min(rows, key=rank) if rows else None
+
+
+def get_visible(s: Session, device_id, staff, organisation_id: int | None = None) -> MeltingDevice | None:
+    """The device `staff` (None: anonymous) addresses as `device_id`; `organisation_id` names whose
+    device is meant when several are shown by that id (default: the staff member's own)."""
+    if organisation_id is None and staff is not None:
+        organisation_id = staff.organisation_id
+    return find_device(s, device_id, visible_sql(staff, MeltingDevice.organisation_id, MeltingDevice.visibility),
+                       organisation_id)
+
+
+def upgrade_schema(conn) -> None:
+    """`melting_devices.ref` for databases made before it (their devices were keyed by their ids)."""
+    if "ref" in {c["name"] for c in inspect(conn).get_columns("melting_devices")}:
+        return
+    exists = " IF NOT EXISTS" if conn.dialect.name == "postgresql" else ""  # two workers starting at once
+    conn.execute(text(f"ALTER TABLE melting_devices ADD COLUMN{exists} ref VARCHAR(120) NOT NULL DEFAULT ''"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_melting_devices_ref ON melting_devices (ref)"))
 
 
 def is_stale(device: MeltingDevice, now: datetime | None = None) -> bool:

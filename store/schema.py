@@ -39,6 +39,7 @@ def create_all(db: Database) -> None:
         users.upgrade_schema(conn)
         organisations.upgrade_schema(conn)
         sensors.upgrade_schema(conn)
+        store.melters.upgrade_schema(conn)
         # readings.implausible (store/plausibility.py): a constant default, so adding it rewrites
         # nothing on PostgreSQL and only the schema on SQLite
         columns = {c["name"] for c in inspect(conn).get_columns("readings")}

@@ -151,9 +151,14 @@ def test_register_validate_and_upload_a_device_list(client, who):
                                                        "lat": 36.89, "state": "running"}),
                     headers=who["hakui"].auth, content_type="application/json")
     assert r.status_code == 201 and r.get_json()["state"] == RUNNING
-    assert client.post("/api/melters", data=orjson.dumps({"id": "hakui-reg-1", "name": "x", "lon": 136.78,
-                                                          "lat": 36.89}),
-                       headers=who["kaga"].auth, content_type="application/json").status_code == 409
+    again = orjson.dumps({"id": "hakui-reg-1", "name": "x", "lon": 136.78, "lat": 36.89})
+    # the organisation's own id is taken; another organisation's is free (its own device, that id)
+    assert client.post("/api/melters", data=again, headers=who["hakui"].auth,
+                       content_type="application/json").status_code == 409
+    r = client.post("/api/melters", data=again, headers=who["kaga"].auth, content_type="application/json")
+    assert r.status_code == 201 and r.get_json()["id"] == "hakui-reg-1" and r.get_json()["organisation"] == "kaga"
+    assert client.delete("/api/melters/hakui-reg-1", headers=who["kaga"].auth).status_code == 204
+    assert client.get("/api/melters/hakui-reg-1", headers=who["hakui"].auth).get_json()["name"] == "登録テスト"
     csv = ("装置番号,名称,路線,緯度,経度,状態\n"
            "A-1,上町 消雪装置,市道上町線,36.8901,136.7801,稼働中\n"
            "A-2,下町 消雪装置,市道下町線,36.8911,136.7811,停止\n"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from store.db import utcnow
@@ -184,8 +183,6 @@ def json_text(obj) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
-@pytest.mark.xfail(strict=True, reason="snow-melting device ids (state items of POST /api/readings) are still "
-                   "global: another organisation's device answers unlike an unused id (layers/melters_manage.py)")
 def test_a_device_state_to_another_organisations_device_id_answers_like_an_unused_id(client, kaga, hakui):
     def state(who, did):
         return client.post("/api/readings", headers=who.auth, json=[
