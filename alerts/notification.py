@@ -36,9 +36,9 @@ def owner_text(s: Session, rule: sa.AlertRule, lang: str) -> str:
 def facts_for(s: Session, rule: sa.AlertRule, kind: str, place: dict, value, at: datetime, lang: str,
               duration: timedelta | None = None, peak=None) -> MailFacts:
     name = place.get("name_en") if lang == "en" and place.get("name_en") else place.get("name_ja", "")
+    target = ALERT_TARGETS.get(rule.target)
     facts = MailFacts(kind=kind, rule_name=rule.name, owner=owner_text(s, rule, lang),
-                      attribute=(rule.property if rule.target == "property" else
-                                 t("alerts.attr.road_hours", lang) if rule.target == "road" else
+                      attribute=(target.measure(rule, lang) if target is not None else
                                  attribute_label(rule.attribute, lang)),
                       op=engine.normalize_op(rule.op), threshold=rule.threshold, clear_threshold=rule.clear_threshold,
                       unit=place.get("unit", ""), value=value, at=at, place_name=name or "—",
@@ -47,8 +47,8 @@ def facts_for(s: Session, rule: sa.AlertRule, kind: str, place: dict, value, at:
     if place.get("sensor_id"):
         facts.extra_links.append(("alerts.mail.history",
                                   f"{{base}}/sensors?sensor={sensor_address(s, place['sensor_id'])}&lang={lang}"))
-    if rule.target == "device":
-        device_facts(s, facts, rule, place, lang)
+    if target is not None:
+        target.mail_facts(s, facts, rule, place, lang)
     return facts
 
 

@@ -1,8 +1,8 @@
 """The targets of alert rules (`AlertRule.target`) as providers, registered in `registry.ALERT_TARGETS`
-by `plugins.register_all()`: each says which subjects a rule may watch (only what its owner may see)
-and how the rule is evaluated against the data as it is now. alerts/evaluation.py and the previews of
-alerts/notification.py look the rule's target up there, so a new target is one class and one
-registration.
+by `plugins.register_all()`: each says which subjects a rule may watch (only what its owner may see),
+how the rule is evaluated against the data as it is now, and what its mails say. alerts/evaluation.py
+and alerts/notification.py (mails, previews, test mails) look the rule's target up there, so a new
+target is one class and one registration.
 
     "sensor", "layer", "area"  thresholds on sensor readings (one sensor, a layer's, those in an area);
                                readings are evaluated as they come (alerts.evaluation.process_readings)
@@ -22,7 +22,10 @@ from alerts import engine
 from alerts.config import AlertConfig
 from alerts.devices import STOPPED_WHILE_SNOW, device_condition, device_value, snow_sensors
 from alerts.evaluation import apply_rule, evaluate_devices, evaluate_road
+from alerts.mail import MailFacts
+from alerts.notification import attribute_label, device_facts
 from alerts.watch import Sight, device_place, sensor_place, watched_devices, watched_sensors
+from i18n import t
 from registry import ROAD_PROVIDERS
 from store import alerts as sa
 
@@ -47,6 +50,13 @@ class AlertTarget:
     def sample(self, s: Session, rule: sa.AlertRule, sight: Sight, now: datetime) -> dict | None:
         """A place for previews and test mails (None: a state's place or the rule's name)."""
         return next((place for _subject, place in self.candidates(s, rule, sight, now, {})), None)
+
+    def measure(self, rule: sa.AlertRule, lang: str) -> str:
+        """What the rule's value is, as its mails name it (the watched attribute)."""
+        return attribute_label(rule.attribute, lang)
+
+    def mail_facts(self, s: Session, facts: MailFacts, rule: sa.AlertRule, place: dict, lang: str) -> None:
+        """Add what this target's mails say beyond the value (`facts`: alerts.mail.MailFacts)."""
 
     def evaluate_now(self, s: Session, config: AlertConfig, rule: sa.AlertRule, now: datetime) -> list:
         """Right after the rule is saved: its subjects' latest data (events)."""
@@ -85,12 +95,18 @@ class PropertyTarget(AlertTarget):
 
     name = "property"
 
+    def measure(self, rule, lang):
+        return rule.property
+
 
 class RoadTarget(AlertTarget):
     """Road segments, from every provider in `registry.ROAD_PROVIDERS` (options.depth_over: cm)."""
 
     name = "road"
     timed = True
+
+    def measure(self, rule, lang):
+        return t("alerts.attr.road_hours", lang)
 
     def candidates(self, s, rule, sight, now, cache=None):
         for provider in ROAD_PROVIDERS.values():
@@ -112,6 +128,9 @@ class DeviceTarget(AlertTarget):
 
     name = "device"
     timed = True
+
+    def mail_facts(self, s, facts, rule, place, lang):
+        device_facts(s, facts, rule, place, lang)  # its state in words, the condition, the snow sensor
 
     def candidates(self, s, rule, sight, now, cache=None):
         devices = watched_devices(s, rule, sight)
