@@ -1,5 +1,6 @@
 """Everything that plugs into the app, in one list: `register_all()` fills the registries of
-`registry.py` (layer kinds, dashboard query kinds, road providers of alert rules, job factories).
+`registry.py` (layer kinds, dashboard query kinds, road providers and targets of alert rules, job
+factories).
 
 It is the one composition function: `create_app`, `init_store` and the worker call it, and so does the
 test suite; the first call fills each registry, later calls change nothing. To add a plug-in, write
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import threading
 
+from alerts.targets import shipped_targets
 from dashboards.queries.alert_events import AlertEventsKind
 from dashboards.queries.layer_stats import LayerItemsKind, LayerStatsKind
 from dashboards.queries.map_layers import MapLayersKind
@@ -30,7 +32,7 @@ from layers.snow.alerts import road_alert_segments
 from layers.snow_depth import SnowDepthKind
 from layers.snowplow import SnowplowKind
 from layers.uploaded import UploadedKind
-from registry import JOBS, LAYER_KINDS, QUERY_KINDS, ROAD_PROVIDERS
+from registry import ALERT_TARGETS, JOBS, LAYER_KINDS, QUERY_KINDS, ROAD_PROVIDERS
 
 __all__ = ["register_all"]
 
@@ -50,6 +52,10 @@ def _register() -> None:
         QUERY_KINDS.register(query_kind)
     # road alert rules: hours since a plow cleared each segment (the snow-removal layer)
     ROAD_PROVIDERS.register(road_alert_segments)
+    # alert rule targets: the name is the target's `name`, stored in each rule (sensor thresholds, layer
+    # properties, road segments, snow-melting devices)
+    for target in shipped_targets():
+        ALERT_TARGETS.register(target)
     # periodic jobs, one factory per feature, run in this order
     for factory in (jobs.demo_snow_jobs, jobs.snow_removal_jobs, jobs.alert_jobs, jobs.broker_jobs,
                     jobs.camera_jobs, jobs.melter_jobs, jobs.restriction_jobs, jobs.housekeeping_jobs):

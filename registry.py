@@ -11,6 +11,9 @@ Every kind of plug-in is kept in one `Registry` below, filled once at start-up b
     ROAD_PROVIDERS   name -> fn(session, rule, now) -> [{"subject", "name_ja", "name_en", "lon", "lat",
                      "hours_since_cleared", "nearby_depth"}]: the road segments an alert rule with
                      target "road" watches (`alerts.evaluation.tick` asks each provider)
+    ALERT_TARGETS    name -> alert rule target (`alerts.targets.AlertTarget`; the name is its `name`, stored in
+                     `AlertRule.target`): which subjects a rule may watch and how it is evaluated now
+                     (`alerts.evaluation.evaluate_now` and `tick`, the previews of `alerts.notification`)
     JOBS             name -> fn(settings, db) -> [jobs.Job]: the periodic jobs of one feature
                      (`jobs.build_jobs` asks each, in registration order)
 """
@@ -22,7 +25,7 @@ from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["ALL", "JOBS", "LAYER_KINDS", "QUERY_KINDS", "ROAD_PROVIDERS", "Registry"]
+__all__ = ["ALERT_TARGETS", "ALL", "JOBS", "LAYER_KINDS", "QUERY_KINDS", "ROAD_PROVIDERS", "Registry"]
 
 
 class Registry(Generic[T]):
@@ -73,6 +76,7 @@ class Registry(Generic[T]):
 LAYER_KINDS: Registry[Any] = Registry("layer kinds", lambda kind: kind.kind)
 QUERY_KINDS: Registry[Any] = Registry("dashboard query kinds", lambda kind: kind.name)
 ROAD_PROVIDERS: Registry[Callable[..., list[dict]]] = Registry("road providers of alert rules")
+ALERT_TARGETS: Registry[Any] = Registry("alert rule targets", lambda target: target.name)
 JOBS: Registry[Callable[..., list]] = Registry("job factories")
 
-ALL: tuple[Registry, ...] = (LAYER_KINDS, QUERY_KINDS, ROAD_PROVIDERS, JOBS)
+ALL: tuple[Registry, ...] = (LAYER_KINDS, QUERY_KINDS, ROAD_PROVIDERS, ALERT_TARGETS, JOBS)

@@ -1,11 +1,13 @@
 """Evaluation of the rules: new readings and changed layers against the rules that watch them
 (`process_readings`, `process_layers`, called by alerts/hooks.py inside the writing transaction),
 a rule just saved (`evaluate_now`), and the passing of time (`tick`, the worker job: no data,
-for-N-minutes, repeats, mails held over quiet hours, road rules, snow-melting device rules).
+for-N-minutes, repeats, mails held over quiet hours, and the rules whose target is evaluated at every
+tick — road segments, snow-melting devices).
 
-Road rules get their segments from the providers in `registry.ROAD_PROVIDERS`,
-fn(session, rule, now) -> [{"subject", "name_ja", "name_en", "lon", "lat", "hours_since_cleared",
-"nearby_depth"}] (`plugins.register_all()` registers the snow-removal layer's)."""
+What a rule watches and how it is evaluated now is its target's provider in `registry.ALERT_TARGETS`
+(alerts/targets.py, registered by `plugins.register_all()`); road segments come from the providers in
+`registry.ROAD_PROVIDERS`, fn(session, rule, now) -> [{"subject", "name_ja", "name_en", "lon", "lat",
+"hours_since_cleared", "nearby_depth"}]."""
 from __future__ import annotations
 
 import logging
@@ -22,8 +24,8 @@ from alerts.config import AlertConfig
 from alerts.devices import STOPPED_WHILE_SNOW, device_condition, device_value, snow_sensors
 from alerts.engine import Condition, State, Transition
 from alerts.notification import record
-from alerts.watch import Sight, device_place, rule_watches_sensor, sensor_place, watched_devices, watched_sensors
-from registry import ROAD_PROVIDERS
+from alerts.watch import Sight, device_place, rule_watches_sensor, sensor_place, watched_devices
+from registry import ALERT_TARGETS
 from store import alerts as sa
 from store.db import Database
 from store.models import Feature, Sensor
@@ -42,7 +44,7 @@ def _save_state(row: sa.AlertState, st: State, now: datetime) -> None:
     row.updated_at = now
 
 
-def _apply(s: Session, config: AlertConfig, rule: sa.AlertRule, subject: str, place: dict,
+def apply_rule(s: Session, config: AlertConfig, rule: sa.AlertRule, subject: str, place: dict,
            states: dict, now: datetime, fn: Callable[[Condition, State], list[Transition]]) -> list[sa.AlertEvent]:
     key = (rule.id, subject)
     row = states.get(key)
@@ -88,7 +90,7 @@ def process_readings(s: Session, config: AlertConfig, readings: list[tuple], now
             if not rule_watches_sensor(sight, rule, sensor, attribute):
                 continue
             try:
-                events += _apply(s, config, rule, sensor.id, sensor_place(sensor), states, now,
+                events += apply_rule(s, config, rule, sensor.id, sensor_place(sensor), states, now,
                                  lambda c, st, value=value, observed_at=observed_at:
                                  engine.on_value(c, st, value, observed_at, now, config.late_after))
             except Exception:  # one broken rule never blocks the ingest of readings
@@ -121,7 +123,7 @@ def evaluate_features(s: Session, config: AlertConfig, rule: sa.AlertRule, featu
     events = []
     for subject, value, place in values:
         place = dict(place, unit=(rule.options or {}).get("unit", ""), layer_id=rule.layer_id)
-        events += _apply(s, config, rule, subject, place, states, now,
+        events += apply_rule(s, config, rule, subject, place, states, now,
                          lambda c, st, value=value: engine.on_value(c, st, value, now, now, config.late_after))
     return events
 
@@ -152,7 +154,7 @@ def evaluate_road(s: Session, config: AlertConfig, rule: sa.AlertRule, segments:
         value = engine.road_value(seg.get("hours_since_cleared"), seg.get("nearby_depth"), depth_over)
         place = {"name_ja": seg.get("name_ja", seg["subject"]), "name_en": seg.get("name_en") or seg.get("name_ja", ""),
                  "lon": seg.get("lon"), "lat": seg.get("lat"), "unit": ""}
-        events += _apply(s, config, rule, seg["subject"], place, states, now,
+        events += apply_rule(s, config, rule, seg["subject"], place, states, now,
                          lambda c, st, value=value: engine.on_value(c, st, value, now, now, config.late_after))
     return events
 
@@ -181,28 +183,21 @@ def evaluate_devices(s: Session, config: AlertConfig, rule: sa.AlertRule, now: d
         row = states.get((rule.id, device.id))
         if row is not None and row.last_observed_at is not None and observed_at <= row.last_observed_at:
             continue  # this report was seen already
-        events += _apply(s, config, rule, device.id, {**device_place(device), **facts}, states, now,
+        events += apply_rule(s, config, rule, device.id, {**device_place(device), **facts}, states, now,
                          lambda c, st, value=value, observed_at=observed_at:
                          engine.on_value(c, st, value, observed_at, now, config.late_after))
     return events
 
 
 def evaluate_now(s: Session, config: AlertConfig, rule: sa.AlertRule, now: datetime | None = None) -> list:
-    """Right after a rule is created or changed: its sensors' latest values, so a threshold that is
-    already crossed fires now rather than at the next reading (stale values mail nobody)."""
+    """Right after a rule is created or changed: what its target provider evaluates then (sensor
+    targets: their sensors' latest values, so a threshold that is already crossed fires now rather than
+    at the next reading; stale values mail nobody)."""
     now = now or config.now()
-    if not rule.paused and rule.target == "device":
-        return evaluate_devices(s, config, rule, now)
-    if rule.paused or rule.target not in ("sensor", "layer", "area"):
+    target = ALERT_TARGETS.get(rule.target)
+    if rule.paused or target is None:
         return []
-    sensors = [x for x in watched_sensors(s, rule, {}, Sight(s)) if x.last_value is not None and x.last_observed_at]
-    states = sa.states_of(s, {(rule.id, x.id) for x in sensors}, now)
-    events = []
-    for x in sensors:
-        events += _apply(s, config, rule, x.id, sensor_place(x), states, now,
-                         lambda c, st, x=x: engine.on_value(c, st, x.last_value, x.last_observed_at, now,
-                                                            config.late_after))
-    return events
+    return target.evaluate_now(s, config, rule, now)
 
 
 def tick(db: Database, config: AlertConfig) -> int:
@@ -215,8 +210,9 @@ def tick(db: Database, config: AlertConfig) -> int:
 def tick_session(s: Session, config: AlertConfig, now: datetime) -> list[sa.AlertEvent]:
     events: list[sa.AlertEvent] = []
     all_rules = list(s.scalars(select(sa.AlertRule).where(sa.AlertRule.paused.is_(False))))
-    timed = [r for r in all_rules if r.target in ("road", "device") or r.no_data_minutes or r.for_minutes
-             or r.repeat_minutes or (r.quiet_start and r.quiet_end)]
+    targets = {r.id: ALERT_TARGETS.get(r.target) for r in all_rules}
+    timed = [r for r in all_rules if (targets[r.id] is not None and targets[r.id].timed) or r.no_data_minutes
+             or r.for_minutes or r.repeat_minutes or (r.quiet_start and r.quiet_end)]
     if not timed:
         return events
     q = (select(sa.AlertState).where(sa.AlertState.rule_id.in_([r.id for r in timed]))
@@ -228,16 +224,14 @@ def tick_session(s: Session, config: AlertConfig, now: datetime) -> list[sa.Aler
     sight = Sight(s)
     for rule in timed:
         try:
-            if rule.target == "road":
-                for provider in ROAD_PROVIDERS.values():
-                    events += evaluate_road(s, config, rule, provider(s, rule, now), now)
-            if rule.target == "device":
-                events += evaluate_devices(s, config, rule, now, states)
+            target = targets[rule.id]
+            if target is not None and target.timed:
+                events += target.tick(s, config, rule, now, states)
             subjects: dict[str, dict] = {k[1]: row.place for k, row in states.items()
                                          if k[0] == rule.id and sight.sees_place(rule, k[1], row.place)}
-            if rule.no_data_minutes and rule.target in ("sensor", "layer", "area"):
-                for sensor in watched_sensors(s, rule, sensors_by_layer, sight):
-                    subjects.setdefault(sensor.id, sensor_place(sensor))
+            if rule.no_data_minutes and target is not None and target.silence_matters:
+                for subject, place in target.candidates(s, rule, sight, now, sensors_by_layer):
+                    subjects.setdefault(subject, place)
             missing = {(rule.id, subj) for subj in subjects if (rule.id, subj) not in states}
             if missing:  # created with ON CONFLICT DO NOTHING: an ingest may be creating them right now
                 states.update(sa.states_of(s, missing, now))
@@ -246,7 +240,7 @@ def tick_session(s: Session, config: AlertConfig, now: datetime) -> list[sa.Aler
                 row = states.get((rule.id, subject))
                 if row is not None and not engine.needs_tick(cond, _engine_state(row)):
                     continue
-                events += _apply(s, config, rule, subject, place, states, now,
+                events += apply_rule(s, config, rule, subject, place, states, now,
                                  lambda c, st, rule=rule: engine.on_tick(c, st, now, watched_since=rule.created_at))
         except Exception:
             log.exception("alert tick failed for rule %s", rule.id)

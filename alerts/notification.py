@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 
 from alerts import engine
 from alerts.config import AlertConfig
-from alerts.devices import STOPPED_WHILE_SNOW, device_condition, device_value, snow_sensors
+from alerts.devices import STOPPED_WHILE_SNOW, device_condition
 from alerts.engine import Transition
 from alerts.mail import MailFacts, compose
-from alerts.watch import Sight, device_place, sensor_place, watched_devices, watched_sensors
+from alerts.watch import Sight
 from i18n import STRINGS, t
+from registry import ALERT_TARGETS
 from store import alerts as sa
 from store.models import Organisation, Sensor
 from store.sensors import public_address
@@ -35,9 +36,9 @@ def owner_text(s: Session, rule: sa.AlertRule, lang: str) -> str:
 def facts_for(s: Session, rule: sa.AlertRule, kind: str, place: dict, value, at: datetime, lang: str,
               duration: timedelta | None = None, peak=None) -> MailFacts:
     name = place.get("name_en") if lang == "en" and place.get("name_en") else place.get("name_ja", "")
+    target = ALERT_TARGETS.get(rule.target)
     facts = MailFacts(kind=kind, rule_name=rule.name, owner=owner_text(s, rule, lang),
-                      attribute=(rule.property if rule.target == "property" else
-                                 t("alerts.attr.road_hours", lang) if rule.target == "road" else
+                      attribute=(target.measure(rule, lang) if target is not None else
                                  attribute_label(rule.attribute, lang)),
                       op=engine.normalize_op(rule.op), threshold=rule.threshold, clear_threshold=rule.clear_threshold,
                       unit=place.get("unit", ""), value=value, at=at, place_name=name or "—",
@@ -46,8 +47,8 @@ def facts_for(s: Session, rule: sa.AlertRule, kind: str, place: dict, value, at:
     if place.get("sensor_id"):
         facts.extra_links.append(("alerts.mail.history",
                                   f"{{base}}/sensors?sensor={sensor_address(s, place['sensor_id'])}&lang={lang}"))
-    if rule.target == "device":
-        device_facts(s, facts, rule, place, lang)
+    if target is not None:
+        target.mail_facts(s, facts, rule, place, lang)
     return facts
 
 
@@ -159,18 +160,13 @@ def queue_event_mail(s: Session, config: AlertConfig, rule: sa.AlertRule, ev: sa
 
 
 def sample_place(s: Session, rule: sa.AlertRule) -> dict:
-    """A place to show in previews and test mails: the rule's sensor or the first one it watches."""
+    """A place to show in previews and test mails: the first subject the rule's target watches (a
+    device as it is now), else a place the rule has seen, else the rule's name."""
     sight = Sight(s)
-    if rule.target in ("sensor", "layer", "area"):
-        sensors = watched_sensors(s, rule, {}, sight)
-        if sensors:
-            return sensor_place(sensors[0])
-    if rule.target == "device":  # its (first) device as it is now, with the nearest snow sensor when asked
-        devices = watched_devices(s, rule, sight)
-        if devices:
-            snow = snow_sensors(s, rule, sight) if device_condition(rule) == STOPPED_WHILE_SNOW else None
-            v = device_value(devices[0], rule, datetime.now(UTC), snow)
-            return {**device_place(devices[0]), **(v[2] if v else {})}
+    target = ALERT_TARGETS.get(rule.target)
+    place = target.sample(s, rule, sight, datetime.now(UTC)) if target is not None else None
+    if place:
+        return place
     if rule.id is not None:
         for row in s.scalars(select(sa.AlertState).where(sa.AlertState.rule_id == rule.id)
                              .order_by(sa.AlertState.subject).limit(50)):

@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session, object_session
 
 from alerts.engine import normalize_op
 from refusal import Refused
+from registry import ALERT_TARGETS
 from store import alerts as sa
 from store.models import Layer, Organisation, Sensor
 from store.sensors import find_sensor, shown_id
 
 EMAIL = re.compile(r"[^@\s<>\"',;]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
-TARGETS = ("sensor", "layer", "area", "property", "road", "device")
 MAX_MINUTES = 366 * 24 * 60  # for / repeat / no data: at most a year
 TEXT_OPTIONS = ("route", "area", "unit")  # road: route / area of the network; property: unit
 
@@ -154,7 +154,7 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
     target = d.get("target") or ("device" if d.get("device_id") else
                                  "sensor" if d.get("sensor_id") else "property" if d.get("property")
                                  else "layer" if d.get("layer_id") else "area" if d.get("area") else "")
-    if target not in TARGETS:
+    if target not in ALERT_TARGETS:  # the targets registered by plugins.register_all() (alerts/targets.py)
         errors.append({"field": "sensor_id", "message_key": "alerts.err.target"})
     out["target"] = target
     out["sensor_id"] = out["layer_id"] = out["property"] = out["area"] = None

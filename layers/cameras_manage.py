@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 from i18n import t
+from layers import org_items
 from layers.fields import Fields
 from refusal import Refused
 from store import audit
@@ -184,13 +185,5 @@ def remove(db: Database, staff, camera_id: str, instance_path: Path) -> None:
 
 def manageable(db: Database, staff) -> list[dict]:
     """The cameras this person may change: their organisation's (admins: all)."""
-    from sqlalchemy import select
-
-    if staff is None:
-        return []
-    with db.session() as s:
-        q = select(Camera).order_by(Camera.organisation_id, Camera.id)
-        if not staff.is_admin:
-            q = q.where(Camera.organisation_id == staff.organisation_id)
-        now = utcnow()
-        return [camera_json(s, cam, now, staff) for cam in s.scalars(q)]
+    return org_items.manageable(db, staff, Camera, (Camera.organisation_id, Camera.id),
+                                lambda s, cam, now: camera_json(s, cam, now, staff))

@@ -251,17 +251,11 @@ def is_state_item(item) -> bool:
 def upload_devices(db: Database, staff, raw: bytes, filename: str, visibility: str, lang: str = "ja") -> dict:
     """Add or update the devices of an uploaded list (CSV with lat/lon, GeoJSON, KML points) in the
     uploader's organisation; a row's state (状態: 稼働中 / 停止 / 故障) is reported too."""
+    from layers.org_items import read_uploaded_list
     from sources.melters import device_rows
-    from sources.restrictions import read_list
 
-    if staff is None:
-        raise Refused(401, "unauthorized", "auth.api_unauthorized")
-    if visibility not in (PUBLIC, PRIVATE):
-        raise Refused(400, "invalid_device", "melter.field.visibility")
-    result = read_list(raw, filename)
-    feats = list(result.features)
-    if len(feats) > MAX_UPLOAD_DEVICES:
-        raise Refused(422, "too_many_devices", "melter.err.too_many", max=MAX_UPLOAD_DEVICES)
+    result, feats = read_uploaded_list(staff, raw, filename, visibility, MAX_UPLOAD_DEVICES, "invalid_device",
+                                       "melter.field.visibility", "too_many_devices", "melter.err.too_many")
     now = utcnow().replace(microsecond=0)
     with db.session() as s:
         org = s.get(Organisation, staff.organisation_id)
@@ -289,11 +283,8 @@ def upload_devices(db: Database, staff, raw: bytes, filename: str, visibility: s
 
 
 def manageable(db: Database, staff) -> list[dict]:
-    if staff is None:
-        return []
-    with db.session() as s:
-        q = select(MeltingDevice).order_by(MeltingDevice.organisation_id, MeltingDevice.id)
-        if not staff.is_admin:
-            q = q.where(MeltingDevice.organisation_id == staff.organisation_id)
-        now = utcnow()
-        return [device_json(s, d, now, staff) for d in s.scalars(q)]
+    """The devices this person may change: their organisation's (admins: all)."""
+    from layers import org_items
+
+    return org_items.manageable(db, staff, MeltingDevice, (MeltingDevice.organisation_id, MeltingDevice.id),
+                                lambda s, d, now: device_json(s, d, now, staff))

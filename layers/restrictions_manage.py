@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from i18n import t
+from layers import org_items
 from layers.restrictions import LAYER_ID, restriction_properties
 from refusal import Refused
 from store.db import Database, utcnow
@@ -130,16 +131,11 @@ def upload(db: Database, staff, raw: bytes, filename: str, visibility: str, repl
     """Restrictions from a file (CSV with lat/lon, GeoJSON, KML…) in the uploader's organisation.
     replace: the restrictions an earlier upload of a file of the same name brought are removed first
     (a fresh list from 石川みち情報ネット replaces yesterday's)."""
-    from sources.restrictions import read_list, restriction_rows
+    from sources.restrictions import restriction_rows
 
-    if staff is None:
-        raise Refused(401, "unauthorized", "auth.api_unauthorized")
-    if visibility not in (PUBLIC, PRIVATE):
-        raise Refused(400, "invalid_restriction", "restriction.field.visibility")
-    result = read_list(raw, filename)
-    feats = list(result.features)
-    if len(feats) > MAX_ROWS:
-        raise Refused(422, "too_many_restrictions", "restriction.too_many", max=MAX_ROWS)
+    result, feats = org_items.read_uploaded_list(staff, raw, filename, visibility, MAX_ROWS, "invalid_restriction",
+                                                 "restriction.field.visibility", "too_many_restrictions",
+                                                 "restriction.too_many")
     source = (filename or "upload")[:200]
     with db.session() as s:
         org = s.get(Organisation, staff.organisation_id)
@@ -186,11 +182,6 @@ def remove(db: Database, staff, rid: str) -> None:
 
 
 def manageable(db: Database, staff) -> list[dict]:
-    if staff is None:
-        return []
-    with db.session() as s:
-        q = select(RoadRestriction).order_by(RoadRestriction.starts_at, RoadRestriction.id)
-        if not staff.is_admin:
-            q = q.where(RoadRestriction.organisation_id == staff.organisation_id)
-        now = utcnow()
-        return [restriction_json(s, r, now) for r in s.scalars(q)]
+    """The restrictions this person may change: their organisation's (admins: all)."""
+    return org_items.manageable(db, staff, RoadRestriction, (RoadRestriction.starts_at, RoadRestriction.id),
+                                restriction_json)

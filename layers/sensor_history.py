@@ -101,15 +101,9 @@ def to_query(sel: Selection) -> str:
 
 def parse_jst(text: str) -> datetime | None:
     """'2026-01-15T09:30' (a datetime-local field, read as JST) → aware UTC."""
-    if not text:
-        return None
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=JST)
-    return dt.astimezone(UTC)
+    from sources.observed import parse_time
+
+    return parse_time(text, bare=JST) if text else None
 
 
 def time_window(sel: Selection, now: datetime) -> tuple[datetime, datetime]:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from sources.text import nfkc
+from sources.text import pick
 from store.db import Database, utcnow
 from store.melters import (
     FAULT,
@@ -103,15 +103,6 @@ TIME_NAMES = ("time", "observed_at", "datetime", "日時", "時刻", "更新日�
 _SLUG = re.compile(r"[^A-Za-z0-9_.:-]+")
 
 
-def _pick(props: dict, names: tuple[str, ...]) -> str:
-    keys = {nfkc(str(k)).lower().replace(" ", ""): k for k in props}
-    for name in names:
-        k = keys.get(name.lower())
-        if k is not None and props.get(k) not in (None, ""):
-            return nfkc(str(props[k]))
-    return ""
-
-
 @dataclass
 class DeviceRow:
     id: str
@@ -139,21 +130,21 @@ def device_rows(features: list[dict], prefix: str) -> tuple[list[DeviceRow], lis
             problems.append({"row": i, "reason": "not_point"})
             continue
         lon, lat = geom["coordinates"][:2]
-        name = _pick(props, NAME_NAMES)[:200]
-        raw_id = _pick(props, ID_NAMES) or name or f"{lon:.5f}-{lat:.5f}"
+        name = pick(props, NAME_NAMES)[:200]
+        raw_id = pick(props, ID_NAMES) or name or f"{lon:.5f}-{lat:.5f}"
         did = f"{prefix}-{_SLUG.sub('_', raw_id)}"[:120]
         if did in seen:
             problems.append({"row": i, "reason": "duplicate_id"})
             continue
         seen.add(did)
-        state_text = _pick(props, STATE_NAMES)[:40]
+        state_text = pick(props, STATE_NAMES)[:40]
         state = normalise_state(state_text) if state_text else None
         if state_text and state is None:
             problems.append({"row": i, "reason": "bad_state"})
             continue
-        at = parse_time(_pick(props, TIME_NAMES).replace("/", "-"), bare=JST) if _pick(props, TIME_NAMES) else None
-        rows.append(DeviceRow(id=did, name_ja=name or raw_id[:200], name_en=_pick(props, NAME_EN_NAMES)[:200],
-                              lon=round(float(lon), 6), lat=round(float(lat), 6), road=_pick(props, ROAD_NAMES)[:200],
+        at = parse_time(pick(props, TIME_NAMES).replace("/", "-"), bare=JST) if pick(props, TIME_NAMES) else None
+        rows.append(DeviceRow(id=did, name_ja=name or raw_id[:200], name_en=pick(props, NAME_EN_NAMES)[:200],
+                              lon=round(float(lon), 6), lat=round(float(lat), 6), road=pick(props, ROAD_NAMES)[:200],
                               state=state, state_text=state_text, observed_at=at, row=i))
     return rows, problems
 

@@ -22,7 +22,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -135,17 +135,9 @@ def parse_datetime(value) -> datetime | None:
     """An NGSI DateTime (ISO 8601; no offset = UTC, as Orion reads it) as an aware UTC datetime."""
     if not isinstance(value, str) or not _looks_datetime(value):
         return None
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    try:
-        return dt.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00:00+14:00: beyond what a datetime holds, clamped
-        return (datetime.min if dt.utcoffset().total_seconds() > 0 else datetime.max).replace(tzinfo=UTC)
+    from sources.observed import parse_time
+
+    return parse_time(value)  # beyond what a datetime holds (0001-01-01T00:00:00+14:00): clamped
 
 
 def _point(lon, lat) -> dict | None:

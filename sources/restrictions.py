@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sources.text import nfkc
+from sources.text import nfkc, pick
 from store.db import Database, utcnow
 from store.restrictions import (
     ALTERNATING,
@@ -75,15 +75,6 @@ def parse_when(value) -> tuple[datetime | None, bool]:
     return dt.astimezone(UTC), True
 
 
-def _pick(props: dict, names: tuple[str, ...]) -> str:
-    keys = {nfkc(str(k)).lower().replace(" ", ""): k for k in props}
-    for name in names:
-        k = keys.get(name.lower())
-        if k is not None and props.get(k) not in (None, ""):
-            return nfkc(str(props[k]))
-    return ""
-
-
 def _has(props: dict, names: tuple[str, ...]) -> bool:
     keys = {nfkc(str(k)).lower().replace(" ", "") for k in props}
     return any(n.lower() in keys for n in names)
@@ -116,12 +107,12 @@ def restriction_rows(features: list[dict], prefix: str, default_source: str = ""
                                     "MultiPolygon"):
             problems.append({"row": i, "reason": "bad_geometry"})
             continue
-        kind_text = _pick(props, KIND_NAMES)[:100]
+        kind_text = pick(props, KIND_NAMES)[:100]
         if not kind_text:
             problems.append({"row": i, "reason": "no_type"})
             continue
-        start, ok_start = parse_when(_pick(props, START_NAMES))
-        end, ok_end = parse_when(_pick(props, END_NAMES))
+        start, ok_start = parse_when(pick(props, START_NAMES))
+        end, ok_end = parse_when(pick(props, END_NAMES))
         if not ok_start:
             problems.append({"row": i, "reason": "bad_start"})
             continue
@@ -131,9 +122,9 @@ def restriction_rows(features: list[dict], prefix: str, default_source: str = ""
         if start and end and end <= start:
             problems.append({"row": i, "reason": "ends_before_start"})
             continue
-        raw_id = _pick(props, ID_NAMES)
+        raw_id = pick(props, ID_NAMES)
         if not raw_id:  # no id column: the same row of the same file gets the same id again
-            raw_id = hashlib.sha256(json.dumps([kind_text, _pick(props, ROAD_NAMES), _pick(props, SECTION_NAMES),
+            raw_id = hashlib.sha256(json.dumps([kind_text, pick(props, ROAD_NAMES), pick(props, SECTION_NAMES),
                                                 geom], sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
         rid = f"{prefix}-{_SLUG.sub('_', raw_id)}"[:120]
         if rid in seen:
@@ -141,9 +132,9 @@ def restriction_rows(features: list[dict], prefix: str, default_source: str = ""
             continue
         seen.add(rid)
         rows.append(RestrictionRow(id=rid, kind=kind_of_text(kind_text), kind_text=kind_text,
-                                   road=_pick(props, ROAD_NAMES)[:200], section=_pick(props, SECTION_NAMES)[:300],
-                                   reason=_pick(props, REASON_NAMES)[:300], starts_at=start, ends_at=end,
-                                   source=(_pick(props, SOURCE_NAMES) or default_source)[:300], geometry=geom,
+                                   road=pick(props, ROAD_NAMES)[:200], section=pick(props, SECTION_NAMES)[:300],
+                                   reason=pick(props, REASON_NAMES)[:300], starts_at=start, ends_at=end,
+                                   source=(pick(props, SOURCE_NAMES) or default_source)[:300], geometry=geom,
                                    row=i))
     return rows, problems
 

@@ -223,15 +223,23 @@ def simple_properties(e: Entity, attrs: list[str] | None = None) -> dict:
     return props
 
 
-def point(e: Entity, attrs: list[str] | None = None) -> list[PointItem]:
+def _placed_geometry(e: Entity) -> dict | None:
+    """The entity's geometry, a point rounded and checked to lie in the service area; None without one."""
     geom = entity_location(e)
     if geom is None:
-        return []
+        return None
     if geom["type"] == "Point":
         ll = plausible_point(*geom["coordinates"][:2])
         if ll is None:
-            return []
+            return None
         geom = {"type": "Point", "coordinates": [ll[0], ll[1]]}
+    return geom
+
+
+def point(e: Entity, attrs: list[str] | None = None) -> list[PointItem]:
+    geom = _placed_geometry(e)
+    if geom is None:
+        return []
     dt = observed_at(e)
     props = simple_properties(e, attrs)
     if dt:
@@ -284,14 +292,9 @@ def restriction(e: Entity, attrs: list[str] | None = None) -> list[RestrictionIt
     area) as a restriction row; times read as ISO 8601 (UTC unless they say otherwise)."""
     from sources.ngsi import parse_datetime
 
-    geom = entity_location(e)
+    geom = _placed_geometry(e)
     if geom is None:
         return []
-    if geom["type"] == "Point":
-        ll = plausible_point(*geom["coordinates"][:2])
-        if ll is None:
-            return []
-        geom = {"type": "Point", "coordinates": [ll[0], ll[1]]}
     props = simple_properties(e, attrs)
     props["id"] = e.id
     props.pop("entity_type", None)

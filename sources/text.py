@@ -25,6 +25,17 @@ def nfkc(value: str | None) -> str:
     return unicodedata.normalize("NFKC", value or "").strip()
 
 
+def pick(props: dict, names: tuple[str, ...]) -> str:
+    """The first of these column names (any case, spaces and full-width forms aside) that has a value
+    in `props`, normalised; "" when none has."""
+    keys = {nfkc(str(k)).lower().replace(" ", ""): k for k in props}
+    for name in names:
+        k = keys.get(name.lower())
+        if k is not None and props.get(k) not in (None, ""):
+            return nfkc(str(props[k]))
+    return ""
+
+
 def parse_float(value: str | None) -> float | None:
     text = nfkc(value).replace(",", "")
     if not text:

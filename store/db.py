@@ -42,6 +42,19 @@ class Base(DeclarativeBase):
     pass
 
 
+def upsert(s: Session, model, key, **fields):
+    """The `model` row with primary key `key`, created with these fields or changed to them; flushed."""
+    row = s.get(model, key)
+    if row is None:
+        row = model(id=key, **fields)
+        s.add(row)
+    else:
+        for name, value in fields.items():
+            setattr(row, name, value)
+    s.flush()
+    return row
+
+
 def normalize_url(url: str) -> str:
     """postgresql:// means psycopg 3 here (the driver we install)."""
     if url.startswith("postgres://"):

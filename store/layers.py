@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.db import utcnow
+from store.db import upsert, utcnow
 from store.models import PUBLIC, Layer, Organisation
 
 
@@ -59,15 +59,7 @@ def public_layers(s: Session) -> list[Layer]:
 
 
 def upsert_layer(s: Session, layer_id: str, **fields) -> Layer:
-    layer = s.get(Layer, layer_id)
-    if layer is None:
-        layer = Layer(id=layer_id, **fields)
-        s.add(layer)
-    else:
-        for key, value in fields.items():
-            setattr(layer, key, value)
-    s.flush()
-    return layer
+    return upsert(s, Layer, layer_id, **fields)
 
 
 def touch_layer(s: Session, layer: Layer, feature_count: int | None = None) -> None:

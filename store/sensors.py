@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, inspect, or_, select, text
 from sqlalchemy.orm import Session
 
+from store.db import upsert
 from store.layers import touch_layer
 from store.models import Layer, Reading, Sensor
 from store.plausibility import implausible
@@ -14,15 +15,7 @@ from store.series import add_to_rollups, add_to_rollups_on_flush
 
 
 def upsert_sensor(s: Session, sensor_id: str, **fields) -> Sensor:
-    sensor = s.get(Sensor, sensor_id)
-    if sensor is None:
-        sensor = Sensor(id=sensor_id, **fields)
-        s.add(sensor)
-    else:
-        for key, value in fields.items():
-            setattr(sensor, key, value)
-    s.flush()
-    return sensor
+    return upsert(s, Sensor, sensor_id, **fields)
 
 
 def shown_id(sensor: Sensor) -> str:

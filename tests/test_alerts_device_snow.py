@@ -5,53 +5,35 @@ distance, and links the nearest camera's snapshot."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from alerts import rules
-from alerts.config import AlertConfig, install_config_of
+from alerts.config import install_config_of
 from alerts.evaluation import tick_session
 from alerts.forms import device_options, form_to_json, rule_to_form
-from alerts.hooks import install
 from alerts.rules_json import RuleError
 from store import alerts as sa
 from store.cameras import Camera, CameraImage
 from store.db import utcnow
-from store.layers import ensure_organisation, upsert_layer
+from store.layers import upsert_layer
 from store.melters import FAULT, RUNNING, STOPPED, MeltingDevice, report_state
 from store.models import PRIVATE, Sensor
 from store.sensors import add_reading, upsert_sensor
-from store.users import ADMIN, EDITOR, create_token, create_user, staff_of
-
-T0 = datetime(2026, 1, 20, 3, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
+from store.users import EDITOR, create_token, create_user
+from tests.alert_helpers import T0
 
 
 @pytest.fixture
-def world(db):
-    clock = Clock(T0)
-    cfg = AlertConfig(base_url="http://map.example", mail_from="alerts@ishikawa.example", secret_key="k", clock=clock,
-                      extra={"camera_nearest_m": 3000})
-    install(db, cfg)
+def world(alerts_world):
+    """conftest's `alerts_world` with devices of 羽咋市 and 加賀市, snow-depth sensors near them and a
+    camera beside one (the mail links the nearest camera's snapshot within 3 km)."""
+    db, cfg, clock, staff = alerts_world
+    cfg.extra["camera_nearest_m"] = 3000
+    orgs = {k: v.organisation_id for k, v in staff.items()}
     with db.session() as s:
-        for code, ja, en in (("ishikawa", "石川県", "Ishikawa"), ("kaga", "加賀市", "Kaga"),
-                             ("hakui", "羽咋市", "Hakui")):
-            ensure_organisation(s, code, ja, en)
-        people = {"kaga": create_user(s, "k@kaga.example.jp", "password123", "kaga"),
-                  "hakui": create_user(s, "h@hakui.example.jp", "password123", "hakui"),
-                  "admin": create_user(s, "a@pref.example.jp", "password123", "ishikawa", ADMIN)}
-        s.flush()
-        staff = {k: staff_of(s, u) for k, u in people.items()}
-        orgs = {k: v.organisation_id for k, v in staff.items()}
         for did, org, vis, lon in (("pub-dev", "hakui", "public", 136.7800),
                                    ("hakui-dev", "hakui", "private", 136.7900),
                                    ("kaga-dev", "kaga", "private", 136.3100)):
@@ -81,7 +63,7 @@ def world(db):
     with db.session() as s:
         for sid, depth in (("snow-pub", 30.0), ("snow-hakui", 5.0), ("water-1", 99.0), ("snow-kaga-far", 80.0)):
             add_reading(s, s.get(Sensor, sid), depth, T0 - timedelta(minutes=2))
-    return db, cfg, clock, staff
+    return alerts_world
 
 
 def snow_rule(**over) -> dict:

@@ -100,13 +100,20 @@ def _readme_example() -> str:
     return m.group(1)
 
 
-def test_the_readme_example_of_adding_plugins_works(db, tmp_path, monkeypatch):
+def test_the_readme_example_of_adding_plugins_works(alerts_world, tmp_path, monkeypatch):
+    from sqlalchemy import select
+
+    from alerts import rules
+    from alerts.evaluation import tick_session
+    from alerts.notification import sample_place
     from dashboards.model import parse_query
     from jobs import build_jobs
     from layers.base import kind_of
+    from store import alerts as sa
     from store.models import Layer
     from tests.conftest import make_settings
 
+    db, cfg, clock, staff = alerts_world
     for r in registry.ALL:  # the example's entries vanish after the test
         monkeypatch.setattr(r, "_items", dict(r._items))
     ns: dict = {}
@@ -120,3 +127,35 @@ def test_the_readme_example_of_adding_plugins_works(db, tmp_path, monkeypatch):
     assert parse_query("stat", {"kind": "well_count"}, set()) == {"kind": "well_count", "layer": "wells"}
     names = [j.name for j in build_jobs(make_settings(tmp_path, db.url, demo_feed=False), db)]
     assert names[-1] == "wells-check" and "alerts-check" in names
+    # the alert target: one registration, and rules on it are checked, previewed and evaluated at each tick
+    assert isinstance(registry.ALERT_TARGETS["well"], ns["WellTarget"])
+    with db.session() as s:
+        rid = rules.create(s, staff["kaga"], {"name": "井戸の水位", "target": "well", "op": ">", "threshold": 1.0,
+                                              "recipients": ["w@kaga.example.jp"]}, cfg).id
+        assert sample_place(s, s.get(sa.AlertRule, rid))["name_ja"] == "井戸 1"
+        tick_session(s, cfg, clock())
+        assert [(e.subject, e.kind, e.value) for e in s.scalars(select(sa.AlertEvent).where(
+            sa.AlertEvent.rule_id == rid))] == [("well-1", "fired", 1.2)]
+        ns["WELL_LEVELS"]["well-1"] = ("井戸 1", "Well 1", 136.65, 36.56, 0.4)
+        tick_session(s, cfg, clock.advance(minutes=1))
+        assert [e.kind for e in s.scalars(select(sa.AlertEvent).where(sa.AlertEvent.rule_id == rid)
+                                          .order_by(sa.AlertEvent.id))] == ["fired", "cleared"]
+
+
+def test_every_target_the_rules_accept_is_a_registered_provider():
+    """The shipped targets are providers in registry.ALERT_TARGETS; the API schema and the staff form
+    offer no target that has none."""
+    import typing
+
+    from alerts.targets import AlertTarget
+    from api.schemas import AlertRule
+
+    assert set(registry.ALERT_TARGETS) == {"sensor", "layer", "area", "property", "road", "device"}
+    assert all(isinstance(x, AlertTarget) for x in registry.ALERT_TARGETS.values())
+    api_targets = {a for arg in typing.get_args(AlertRule.model_fields["target"].annotation)
+                   for a in typing.get_args(arg)}
+    assert api_targets == set(registry.ALERT_TARGETS)
+    form = ast.parse((ROOT / "pages" / "staff_alerts.py").read_text())  # (a Dash page: read, not imported)
+    (form_targets,) = [ast.literal_eval(n.value) for n in form.body if isinstance(n, ast.Assign)
+                       and any(isinstance(x, ast.Name) and x.id == "TARGETS" for x in n.targets)]
+    assert form_targets and set(form_targets) <= set(registry.ALERT_TARGETS)
