@@ -121,6 +121,6 @@
     layer.bindPopup(restrictionPopupHtml(feature.properties, h), popupOptions(320));
     var state = (l.states || {})[feature.properties.state];
     layer.bindTooltip(esc(kinds[feature.properties.kind] || feature.properties.kind_text || "") +
-                      (state ? "（" + esc(state) + "）" : ""), {sticky: true});
+                      (state ? (h.lang === "en" ? " (" + esc(state) + ")" : "（" + esc(state) + "）") : ""), {sticky: true});
   };
 }());
