@@ -81,7 +81,10 @@
     if (p.reason) { html += row(l.reason, p.reason); }
     if (p.source) { html += row(l.source, p.source); }
     html += "</table>";
-    if (p.in_force === false) { html += '<div class="popup-badge">' + esc(l.ended) + "</div>"; }
+    if (p.state === "upcoming" || p.state === "ended") {  // /snow: 予定 / 終了 beside those in force
+      html += '<div class="popup-badge restriction-state-' + p.state + '">' + esc((l.states || {})[p.state] || l.ended) +
+        "</div>";
+    } else if (p.in_force === false) { html += '<div class="popup-badge">' + esc(l.ended) + "</div>"; }
     if (p.private) { html += '<div class="popup-badge">' + esc(l["private"]) + "</div>"; }
     if (p.demo) { html += '<div class="popup-badge">' + esc(l.demo) + "</div>"; }
     return html + "</div>";
@@ -90,10 +93,25 @@
   NS.restrictionStyle = function (feature, context) {
     var h = hideoutOf(context), p = (feature && feature.properties) || {};
     var dash = p.kind === "winter_closure" ? "8 6" : (p.kind === "alternating" ? "4 4" : null);
+    // /snow: upcoming ones dashed and lighter, ended ones dotted and fainter (in force: as on the public map)
+    if (p.state === "upcoming") {
+      return {color: restrictionColor(p, h), weight: 5, opacity: 0.6, dashArray: "10 8", lineCap: "butt",
+              className: "restriction-upcoming"};
+    }
+    if (p.state === "ended") {
+      return {color: restrictionColor(p, h), weight: 4, opacity: 0.4, dashArray: "2 7", lineCap: "round",
+              className: "restriction-ended"};
+    }
     return {color: restrictionColor(p, h), weight: 7, opacity: 0.85, dashArray: dash, lineCap: "butt"};
   };
   NS.restrictionPoint = function (feature, latlng, context) {
     var h = hideoutOf(context), p = feature.properties || {};
+    if (p.state === "upcoming" || p.state === "ended") {  // /snow: a hollow ring, dashed when upcoming
+      return L.circleMarker(latlng, {radius: 7, color: restrictionColor(p, h), weight: 3,
+                                     dashArray: p.state === "upcoming" ? "4 3" : "1 4", fillColor: "#fff",
+                                     fillOpacity: p.state === "upcoming" ? 0.7 : 0.4,
+                                     opacity: p.state === "upcoming" ? 0.8 : 0.5, className: "restriction-" + p.state});
+    }
     return L.circleMarker(latlng, {radius: 8, color: "#fff", weight: 2, fillColor: restrictionColor(p, h),
                                    fillOpacity: 0.95});
   };
@@ -101,6 +119,8 @@
     if (!feature.properties) { return; }
     var h = hideoutOf(context), l = h.restriction || {}, kinds = l.kinds || {};
     layer.bindPopup(restrictionPopupHtml(feature.properties, h), popupOptions(320));
-    layer.bindTooltip(esc(kinds[feature.properties.kind] || feature.properties.kind_text || ""), {sticky: true});
+    var state = (l.states || {})[feature.properties.state];
+    layer.bindTooltip(esc(kinds[feature.properties.kind] || feature.properties.kind_text || "") +
+                      (state ? (h.lang === "en" ? " (" + esc(state) + ")" : "（" + esc(state) + "）") : ""), {sticky: true});
   };
 }());

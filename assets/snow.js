@@ -341,10 +341,10 @@
     }
   });
 
-  // the overlays beside the roads (cameras, snow-melting devices, restrictions in force): their own
+  // the overlays beside the roads (cameras, snow-melting devices, restrictions): their own
   // slower refresh, never part of the live state; every request carries the viewer's cookie, so
   // private ones come only to their organisation's staff
-  var overlay = {inflight: false, again: null, minute: null};
+  var overlay = {inflight: false, again: false, minute: null, body: null, minutes: 0};
   function jstText(iso) {
     var d = new Date(iso);
     if (!iso || isNaN(d.getTime())) { return null; }
@@ -352,30 +352,54 @@
     return j.getUTCFullYear() + "-" + pad(j.getUTCMonth() + 1) + "-" + pad(j.getUTCDate()) + " " +
       pad(j.getUTCHours()) + ":" + pad(j.getUTCMinutes());
   }
-  function restrictionFeatures(body, kindsJa) {
-    return (body.restrictions || []).filter(function (r) { return r.geometry; }).map(function (r) {
-      return {type: "Feature", id: r.id, geometry: r.geometry, properties: {
+  // every restriction the viewer may see comes once a refresh (GET /api/restrictions?all=1); the moment
+  // shown sorts them: in force (drawn as on the public map), upcoming within UPCOMING_S, ended within
+  // ENDED_S (pages/snow.py's labels; drawn dashed and lighter, 予定 / 終了 with the period in the popup); older or later ones
+  // are left off. The replay slider only sorts again, without a request.
+  function restrictionState(r, t) {
+    var w = overlay.window || {}, UPCOMING_S = w.upcoming_s || 7 * 86400, ENDED_S = w.ended_s || 86400;
+    var start = r.start ? Date.parse(r.start) / 1000 : null, end = r.end ? Date.parse(r.end) / 1000 : null;
+    if (start !== null && start > t) { return start - t <= UPCOMING_S ? "upcoming" : null; }
+    if (end !== null && end <= t) { return t - end <= ENDED_S ? "ended" : null; }
+    return "in_force";
+  }
+  function restrictionFeatures(body, kindsJa, t) {
+    var out = [];
+    (body.restrictions || []).forEach(function (r) {
+      var state = r.geometry ? restrictionState(r, t) : null;
+      if (!state) { return; }
+      out.push({type: "Feature", id: r.id, geometry: r.geometry, properties: {
         id: r.id, kind: r.type, kind_text: r.type_text === (kindsJa || {})[r.type] ? "" : (r.type_text || ""),
         road: r.road, section: r.section, reason: r.reason, source: r.source, start_jst: jstText(r.start),
-        end_jst: jstText(r.end), in_force: true, demo: r.origin === "demo", "private": r.visibility !== "public"}};
+        end_jst: jstText(r.end), in_force: state === "in_force", state: state, demo: r.origin === "demo",
+        "private": r.visibility !== "public"}});
     });
+    // in force on top: drawn last
+    var order = {ended: 0, upcoming: 1, in_force: 2};
+    return out.sort(function (a, b) { return order[a.properties.state] - order[b.properties.state]; });
   }
-  function loadRestrictions(minutes) {
-    if (overlay.inflight) { overlay.again = minutes; return; }
+  function momentOf(minutes) {  // the moment shown, in whole minutes (as the live state asks it)
+    var now = Date.now() / 1000;
+    return minutes < 0 ? Math.floor((now + minutes * 60) / 60) * 60 : now;
+  }
+  function drawRestrictions() {
+    if (!overlay.body) { return; }
+    setProps("snow-restrictions", {data: {type: "FeatureCollection",
+                                          features: restrictionFeatures(overlay.body, overlay.kindsJa,
+                                                                        momentOf(overlay.minutes))}});
+  }
+  function loadRestrictions() {
+    if (overlay.inflight) { overlay.again = true; return; }
     overlay.inflight = true;
-    var url = "/api/restrictions";
-    if (minutes < 0) {  // the replay moment, in whole minutes (as the live state asks it)
-      url += "?at=" + encodeURIComponent(new Date(Math.floor((Date.now() / 1000 + minutes * 60) / 60) * 60000).toISOString());
-    }
-    fetch(url, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : null; })
+    fetch("/api/restrictions?all=1", {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : null; })
       .then(function (body) {
         if (!body) { return; }
-        setProps("snow-restrictions", {data: {type: "FeatureCollection",
-                                              features: restrictionFeatures(body, overlay.kindsJa)}});
+        overlay.body = body;
+        drawRestrictions();
       }).catch(function () { /* the next refresh tries again */ })
       .then(function () {
         overlay.inflight = false;
-        if (overlay.again !== null) { var m = overlay.again; overlay.again = null; loadRestrictions(m); }
+        if (overlay.again) { overlay.again = false; loadRestrictions(); }
       });
   }
 
@@ -384,6 +408,7 @@
       // the overlays' slow tick, or another replay moment: reload what changed
       overlays: function (_n, minutes, ids, labels) {
         overlay.kindsJa = (labels || {}).kinds_ja || {};
+        overlay.window = (labels || {}).restriction_window || {};
         var trigger = ((window.dash_clientside.callback_context.triggered || [])[0] || {}).prop_id || "";
         ids = ids || [];
         minutes = minutes || 0;
@@ -396,7 +421,11 @@
           }
           overlay.minute = stamp;
         }
-        if (ids.indexOf("snow-restrictions") >= 0) { loadRestrictions(minutes); }
+        overlay.minutes = minutes;
+        if (ids.indexOf("snow-restrictions") >= 0) {
+          // another replay moment sorts again what this browser holds; the slow tick reloads them
+          if (trigger === "snow-time.value" && overlay.body) { drawRestrictions(); } else { loadRestrictions(); }
+        }
         return window.dash_clientside.no_update;
       },
       printReport: function (n) { if (n) { window.print(); } return window.dash_clientside.no_update; },

@@ -39,9 +39,10 @@ def legend(items: list[LegendItem], lang: str) -> html.Div:
 
 
 def overlay_legend(lang: str) -> html.Div:
-    """The overlays' colours: snow-melting devices by state, restrictions by type (as on the public map)."""
+    """The overlays' colours: snow-melting devices by state, restrictions by type (as on the public map) and
+    whether in force at the moment shown, upcoming or ended (line style)."""
     from layers.melters import MeltersKind
-    from layers.restrictions import RestrictionsKind
+    from layers.restrictions import RestrictionsKind, state_legend
 
     def items(kind):
         return html.Ul(className="legend-items legend-inline", children=[
@@ -51,6 +52,9 @@ def overlay_legend(lang: str) -> html.Div:
     return html.Div(className="snow-legend snow-overlay-legend", children=[
         html.Div(t("melter.layer", lang), className="legend-sub"), items(MeltersKind()),
         html.Div(t("restriction.layer", lang), className="legend-sub"), items(RestrictionsKind()),
+        html.Ul(className="legend-items legend-inline restriction-states", id="snow-restriction-states", children=[
+            html.Li([html.Span(className=f"swatch swatch-rstate swatch-rstate-{state}"), html.Span(label)])
+            for state, label in state_legend(lang)]),
     ])
 
 

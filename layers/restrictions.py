@@ -21,6 +21,12 @@ COLORS = {"closure": "#d62728", "alternating": "#ff7f0e", "chain": "#6a3d9a", "w
           "lane": "#e6b800", "other": "#7f7f7f"}
 
 
+# /snow shows, beside those in force at the moment shown, those starting within SNOW_UPCOMING_H and
+# those ended within SNOW_ENDED_H (assets/snow.js sorts them; the legend says so)
+SNOW_UPCOMING_H = 7 * 24
+SNOW_ENDED_H = 24
+
+
 def jst(dt) -> str | None:
     return dt.astimezone(JST).strftime("%Y-%m-%d %H:%M") if dt else None
 
@@ -48,7 +54,15 @@ def popup_labels(lang: str) -> dict:
             "reason": t("restriction.popup.reason", lang), "period": t("restriction.popup.period", lang),
             "open": t("restriction.popup.open", lang), "source": t("restriction.popup.source", lang),
             "demo": t("restriction.popup.demo", lang), "private": t("restriction.popup.private", lang),
-            "ended": t("restriction.popup.not_in_force", lang)}
+            "ended": t("restriction.popup.not_in_force", lang),
+            "states": {k: t(f"restriction.state.{k}", lang) for k in ("upcoming", "ended")}}
+
+
+def state_legend(lang: str) -> list[tuple[str, str]]:
+    """/snow's three kinds of restriction: (state, label)."""
+    return [("in_force", t("restriction.legend.in_force", lang)),
+            ("upcoming", t("restriction.legend.upcoming", lang, days=SNOW_UPCOMING_H // 24)),
+            ("ended", t("restriction.legend.ended", lang, hours=SNOW_ENDED_H))]
 
 
 class RestrictionsKind(LayerKind):

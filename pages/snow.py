@@ -30,6 +30,7 @@ from components.shell import page_title
 from components.snow import legend, overlay_legend
 from i18n import normalize_lang, t
 from layers.base import kind_of, layer_name
+from layers.restrictions import SNOW_ENDED_H, SNOW_UPCOMING_H
 from layers.snow.network import network_view
 from layers.snow.snapshot import REFRESH_S, live_key, snapshot
 from layers.snow.status import FEED_STALE_S, feed_message, fmt_jst
@@ -54,7 +55,7 @@ VEHICLE_COLUMNS = ("id", "work", "speed", "last", "state", "rejected")
 
 # what the road manager sees beside the roads, each a layer of its own the map control switches on
 # and off: (the built-in layer, the overlay's id, shown when the page opens). They refresh on their
-# own slower interval (and the restrictions when the replay moment changes), never with the 5-s
+# own slower interval, never with the 5-s
 # live state; each is read per viewer (private ones only for their organisation's staff).
 OVERLAYS = (("cameras", "snow-cameras", True), ("snow-melters", "snow-melters", True),
             ("road-restrictions", "snow-restrictions", True))
@@ -64,8 +65,9 @@ OVERLAY_REFRESH_S = 60
 def _overlays(db, lang: str) -> list:
     """The overlays the viewer may see, drawn with the public map's own functions (camera popup with
     the 24-h strip, melter colours, restriction styles). Cameras and devices load by URL (a new
-    URL each refresh, assets/snow.js); restrictions come from /api/restrictions?at= (the replay
-    moment), turned into features by assets/snow.js."""
+    URL each refresh, assets/snow.js); restrictions come from /api/restrictions?all=1, and
+    assets/snow.js sorts them by the moment shown (now or the replay moment): in force, upcoming within
+    SNOW_UPCOMING_H, ended within SNOW_ENDED_H (the others left off)."""
     staff = current_staff()
     out, ids = [], []
     with db.session() as s:
@@ -99,7 +101,9 @@ def _labels(lang: str) -> dict:
             "km": t("snow.km", lang, done="{done}", total="{total}"), "share": t("snow.share", lang),
             "by_area": t("snow.by_area", lang), "by_route": t("snow.by_route", lang),
             # a restriction's own words show under its type only when they say more than the type's name
-            "kinds_ja": {k: t(f"restriction.kind.{k}", "ja") for k in RESTRICTION_KINDS}}
+            "kinds_ja": {k: t(f"restriction.kind.{k}", "ja") for k in RESTRICTION_KINDS},
+            # besides those in force at the moment shown: those starting or ended within these (seconds)
+            "restriction_window": {"upcoming_s": SNOW_UPCOMING_H * 3600, "ended_s": SNOW_ENDED_H * 3600}}
 
 
 def _mode_text(live: bool, at: float, lang: str) -> str:
@@ -208,8 +212,8 @@ def layout(lang: str | None = None, **query):
     ])
 
 
-# the overlays: cameras and devices reload every OVERLAY_REFRESH_S, the restrictions also when the
-# replay moment changes (GET /api/restrictions?at=, assets/snow.js)
+# the overlays: cameras, devices and restrictions (GET /api/restrictions?all=1) reload every
+# OVERLAY_REFRESH_S; another replay moment sorts the restrictions again (assets/snow.js)
 clientside_callback(
     ClientsideFunction("snow", "overlays"),
     Output("snow-overlay-sink", "data"),

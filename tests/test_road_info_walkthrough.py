@@ -152,6 +152,32 @@ def _coloured(dash_duo, map_id: str, colour: str) -> int:
         ".length", map_id, colour)
 
 
+def _state_count(dash_duo, state: str, colour: str) -> int:
+    return len(dash_duo.find_elements(f'#snow-map path.restriction-{state}[stroke="{colour}"]'))
+
+
+def _in_force(dash_duo, colour: str) -> int:
+    return dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#snow-map path.leaflet-interactive'))"
+        ".filter(function (p) { return !/restriction-(upcoming|ended)/.test(p.getAttribute('class')) &&"
+        " (p.getAttribute('stroke') === arguments[0] || p.getAttribute('fill') === arguments[0]); }).length", colour)
+
+
+def _popup_of(dash_duo, state: str, colour: str, text: str) -> str:
+    """The popup text of the /snow restriction drawn as `state` in `colour` whose popup holds `text` ('' if none)."""
+    return dash_duo.driver.execute_script(
+        "var sel = '#snow-map path.restriction-' + arguments[0] + '[stroke=\"' + arguments[1] + '\"]';"
+        "var paths = Array.from(document.querySelectorAll(sel));"
+        "for (var i = 0; i < paths.length; i++) {"
+        "  paths[i].dispatchEvent(new MouseEvent('click', {bubbles: true}));"
+        "  var boxes = document.querySelectorAll('#snow-map .leaflet-popup-content');"  # the last: the one opened
+        "  var box = boxes[boxes.length - 1];"
+        "  var txt = box ? box.innerText : '';"
+        "  if (txt.indexOf(arguments[2]) >= 0) { return txt; }"
+        "}"
+        "return '';", state, colour, text)
+
+
 def test_an_uploaded_list_shows_in_force_on_the_map_and_replays_on_snow(dash_duo, dash_app, app_db):
     from store.db import utcnow
     from timezones import JST
@@ -194,13 +220,24 @@ def test_an_uploaded_list_shows_in_force_on_the_map_and_replays_on_snow(dash_duo
         dash_duo.wait_for_element("#home-map", timeout=15)
         wait_until(lambda: _coloured(dash_duo, "home-map", LANE) == before[LANE] + 1, 15, "the lane rule in force")
         assert _coloured(dash_duo, "home-map", OTHER) == before[OTHER]
-        # `/snow`: the one in force now; three hours back the ended one, not yet the lane rule
+        # `/snow`: all three — the lane rule in force, the ended one and tomorrow's drawn as ended / upcoming
         dash_duo.driver.get(dash_duo.server_url + "/snow")
         wait_until(lambda: _coloured(dash_duo, "snow-map", LANE) >= 1, 20, "the lane rule on /snow")
-        other_now = _coloured(dash_duo, "snow-map", OTHER)
+        wait_until(lambda: _popup_of(dash_duo, "ended", OTHER, "歩き県道"), 15, "the ended rule drawn")
+        ended = _popup_of(dash_duo, "ended", OTHER, "歩き県道")
+        assert "終了" in ended and jst(now - timedelta(hours=1)).replace("/", "-") in ended
+        upcoming = _popup_of(dash_duo, "upcoming", OTHER, "歩き市道")
+        assert "予定" in upcoming and jst(now + timedelta(days=1)).replace("/", "-") in upcoming
+        assert not _popup_of(dash_duo, "upcoming", LANE, "歩き国道")  # in force, not upcoming
+        counts = {k: _state_count(dash_duo, *k) for k in (("ended", OTHER), ("upcoming", LANE))}
+        # three hours back: the ended one in force, the lane rule upcoming
         dash_duo.driver.execute_script("window.dash_clientside.set_props('snow-time', {value: -180})")
-        wait_until(lambda: _coloured(dash_duo, "snow-map", OTHER) == other_now + 1, 15, "the ended rule replayed")
-        wait_until(lambda: _coloured(dash_duo, "snow-map", LANE) == 0, 15, "the lane rule not yet in force")
+        wait_until(lambda: _state_count(dash_duo, "ended", OTHER) == counts["ended", OTHER] - 1, 15,
+                   "the ended rule in force when replayed")
+        wait_until(lambda: _state_count(dash_duo, "upcoming", LANE) == counts["upcoming", LANE] + 1, 15,
+                   "the lane rule upcoming when replayed")
+        assert _in_force(dash_duo, LANE) == 0  # not in force yet
+        assert _popup_of(dash_duo, "upcoming", LANE, "歩き国道")
         # and all three in the list of everything
         listed = {x["id"] for x in client.get("/api/restrictions?all=1").get_json()["restrictions"]}
         assert {f"hakui-r-W{tag}{i}" for i in (1, 2, 3)} <= listed

@@ -329,6 +329,15 @@ def _login(dash_duo, email):
     dash_duo.wait_for_element("#staff-layers-list, .staff-content", timeout=15)
 
 
+def _restriction_popups(dash_duo, state: str) -> list[str]:
+    """The popup text of every restriction /snow draws as `state` (upcoming, ended)."""
+    return dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#snow-map path.restriction-' + arguments[0]))"
+        ".map(function (p) { p.dispatchEvent(new MouseEvent('click', {bubbles: true}));"
+        " var boxes = document.querySelectorAll('#snow-map .leaflet-popup-content');"  # the last: the one opened
+        " return boxes.length ? boxes[boxes.length - 1].innerText : ''; })", state)
+
+
 def test_snow_overlays_cameras_devices_and_restrictions_by_viewer_and_replay(dash_duo, dash_app, app_db, plows):
     """Cameras, snow-melting devices and restrictions in force beside the roads, each switched on and off
     by the map's control; a private device only for its organisation's staff; restrictions follow the
@@ -362,6 +371,20 @@ def test_snow_overlays_cameras_devices_and_restrictions_by_viewer_and_replay(das
                               geometry='{"type": "LineString", "coordinates": [[136.77, 36.89], [136.78, 36.90]]}',
                               starts_at=now - timedelta(minutes=10), ends_at=None, visibility="public",
                               origin="api", minx=136.77, miny=36.89, maxx=136.78, maxy=36.90))
+        # a private closure of hakui from the day after tomorrow: upcoming, only for hakui's staff
+        s.add(RoadRestriction(id=rid + "-private", organisation_id=org.id, kind="closure", kind_text="通行止め",
+                              road="非公開の予定道路", visibility="private", origin="api",
+                              geometry='{"type": "LineString", "coordinates": [[136.75, 36.89], [136.76, 36.90]]}',
+                              starts_at=now + timedelta(days=2), ends_at=now + timedelta(days=3),
+                              minx=136.75, miny=36.89, maxx=136.76, maxy=36.90))
+    client = dash_app.server.test_client()
+
+    def listed(headers=None):
+        answer = client.get("/api/restrictions?all=1", headers=headers or {}).get_json()
+        return {r["id"] for r in answer["restrictions"]}
+
+    assert rid + "-private" not in listed() and rid in listed()  # the route: anonymous, public ones only
+    assert rid + "-private" not in listed(kaga.auth) and rid + "-private" in listed(hakui.auth)
     closure = f'#snow-map path[stroke="{RESTRICTION_COLORS["closure"]}"][stroke-width="7"]'
     dash_duo.start_server(dash_app, port=free_port())
     dash_duo.driver.get(dash_duo.server_url + "/snow?lang=en")
@@ -383,14 +406,22 @@ def test_snow_overlays_cameras_devices_and_restrictions_by_viewer_and_replay(das
     drawn = count(dash_duo, closure)
     dash_duo.driver.execute_script("window.dash_clientside.set_props('snow-time', {value: -180})")
     wait_until(lambda: count(dash_duo, closure) < drawn, 15, "the replay drops the closure")
+    wait_until(lambda: any("テスト道路" in x and "Upcoming" in x for x in _restriction_popups(dash_duo, "upcoming")),
+               15, "the closure drawn as upcoming three hours back")
+    assert not any("非公開" in x for x in _restriction_popups(dash_duo, "upcoming"))  # the page: anonymous, public only
+    assert "Upcoming (starts within 7 days)" in text(dash_duo, "#snow-restriction-states")
     assert not app_errors(dash_duo)
     # the device's organisation sees it; another organisation does not
     _login(dash_duo, hakui.email)
     dash_duo.driver.get(dash_duo.server_url + "/snow?lang=en")
     wait_until(lambda: any("Secret melter" in x for x in _melter_titles(dash_duo)), 15,
                "the private device for its staff")
+    wait_until(lambda: any("非公開の予定道路" in x for x in _restriction_popups(dash_duo, "upcoming")), 15,
+               "the private upcoming closure for its staff")
     dash_duo.driver.delete_all_cookies()
     _login(dash_duo, kaga.email)
     dash_duo.driver.get(dash_duo.server_url + "/snow?lang=en")
     wait_until(lambda: count(dash_duo, "#snow-map .melter-marker") > 0, 15, "devices drawn for another city")
     assert not any("Secret" in x for x in _melter_titles(dash_duo))
+    wait_until(lambda: count(dash_duo, closure) > 0, 15, "restrictions drawn for another city")
+    assert not any("非公開" in x for x in _restriction_popups(dash_duo, "upcoming"))
