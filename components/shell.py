@@ -59,27 +59,35 @@ AG_GRID_SCRIPT = re.compile(
 
 def first_paint(path: str, lang: str, query: dict[str, str] | None = None) -> str:
     """The inside of Dash's entry point before React draws: a plain localized loading line, and on
-    the map pages their top bar and map area (same classes, so the same layout) as well."""
-    loading = _html.escape(t("app.loading", lang))
+    the map pages their top bar, map area and (on /snow) the first line of the side panel, with the
+    page's own classes, so the same layout and the same words the page then draws."""
+    from urllib.parse import urlencode
+
+    esc = _html.escape
+    loading = esc(t("app.loading", lang))
     key = FIRST_PAINT_TITLES.get(path)
     if key is None:
         return (f'<div id="react-entry-point"><div class="_dash-loading" role="status" lang="{lang}">'
                 f"{loading}</div></div>")
+    before, side, page_class = "", "", "page-map"
     if path == "/":
-        title = (f'<span class="title-long">{_html.escape(t(key, lang))}</span>'
-                 f'<span class="title-short">{_html.escape(t("app.short", lang))}</span>')
+        title = (f'<span class="title-long">{esc(t(key, lang))}</span>'
+                 f'<span class="title-short">{esc(t("app.short", lang))}</span>')
     else:
-        title = _html.escape(t(key, lang))
-    from urllib.parse import urlencode
-
+        title = esc(t(key, lang))
+    if path == "/snow":  # its back link, and the demo notice that opens its side panel
+        page_class = "page-map snow-page"
+        before = (f'<a class="lang-switch" href="/?lang={lang}"><span aria-hidden="true">← </span>'
+                  f'{esc(t("app.short", lang))}</a>')
+        side = f'<aside class="snow-side"><p class="snow-demo">{esc(t("snow.demo", lang))}</p></aside>'
     other = "en" if lang == "ja" else "ja"
-    switch = _html.escape(f"{path}?{urlencode({**(query or {}), 'lang': other})}")
+    switch = esc(f"{path}?{urlencode({**(query or {}), 'lang': other})}")
     link = (f'<a class="lang-switch" href="{switch}" hreflang="{other}" '
-            f'title="{_html.escape(t("lang.switch.title", lang))}">{_html.escape(t("lang.switch", lang))}</a>')
-    return (f'<div id="react-entry-point"><div class="_dash-loading page-map first-paint" lang="{lang}">'
-            f'<header class="topbar"><h1 class="app-title">{title}</h1>{link}</header>'
+            f'title="{esc(t("lang.switch.title", lang))}">{esc(t("lang.switch", lang))}</a>')
+    return (f'<div id="react-entry-point"><div class="_dash-loading {page_class} first-paint" lang="{lang}">'
+            f'<header class="topbar">{before}<h1 class="app-title">{title}</h1>{link}</header>'
             f'<main class="map-wrap"><div class="map first-paint-map" aria-busy="true">'
-            f'<p class="first-paint-status" role="status">{loading}</p></div></main></div></div>')
+            f'<p class="first-paint-status" role="status">{loading}</p></div>{side}</main></div></div>')
 
 
 def install_first_paint(app) -> None:

@@ -62,3 +62,10 @@ def test_pages_without_grids_leave_ag_grid_out(client, path):
                                   "/staff/usage", "/dashboards/hakui-snow", "/catalog"])
 def test_other_pages_load_ag_grid(client, path):
     assert _has_grid_bundle(client.get(path).get_data(as_text=True))
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_snow_paints_its_demo_notice_and_back_link_first(client, lang):
+    entry = _entry(client.get(f"/snow?lang={lang}").get_data(as_text=True))
+    assert f'<p class="snow-demo">{t("snow.demo", lang)}</p>' in entry
+    assert f'href="/?lang={lang}"' in entry and t("app.short", lang) in entry
