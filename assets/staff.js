@@ -74,8 +74,13 @@
       }
     }
   }
-  new MutationObserver(onAdded).observe(document.documentElement, {childList: true, subtree: true});
-  document.addEventListener("DOMContentLoaded", function () { addInputs(document); });
+  // the file pickers are on staff pages only (/staff/upload, /staff/layers; the public pages reach
+  // them by a full page load): elsewhere nothing is watched — even the watching itself costs a phone
+  // about a second on /snow, whose roads are thousands of SVG paths
+  if (window.location.pathname.indexOf("/staff/") !== -1) {
+    new MutationObserver(onAdded).observe(document.documentElement, {childList: true, subtree: true});
+    document.addEventListener("DOMContentLoaded", function () { addInputs(document); });
+  }
   document.addEventListener("change", function (e) {
     if (e.target && e.target.classList && e.target.classList.contains("staff-file-input")) {
       onPick(e.target);
