@@ -150,9 +150,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from api.metrics import install as install_metrics
 
     install_metrics(server, app)  # /metrics (METRICS_TOKEN), request and callback counts
-    from components.shell import lean_dash_scripts, shell
+    from components.shell import install_first_paint, lean_dash_scripts, shell
 
     lean_dash_scripts()  # no @babel/polyfill: the first page paints sooner on a phone
+    install_first_paint(app)  # <html lang>, a static first view before the scripts, AG Grid only where used
     app.layout = shell
     return app
 

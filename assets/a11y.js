@@ -90,8 +90,18 @@
         foldMenus(document);
     }
 
-    function schedule() {
+    // the map's own drawing (tiles, markers, vector paths: thousands of changes while a map page
+    // loads and its vehicles move) holds nothing of the above; changes only there are skipped
+    var MAP_PANES = ".leaflet-tile-pane, .leaflet-overlay-pane, .leaflet-marker-pane, .leaflet-shadow-pane";
+
+    function inMapPane(record) {
+        var el = record.target;
+        return el.nodeType === 1 && el.closest ? el.closest(MAP_PANES) !== null : false;
+    }
+
+    function schedule(records) {
         if (pending) return;
+        if (records && records.length && records.every(inMapPane)) return;
         pending = true;
         window.requestAnimationFrame(fixAll);
     }

@@ -47,8 +47,8 @@
     };
     xhr.send(form);
   }
-  function addInputs() {
-    var slots = document.querySelectorAll(".staff-file-slot");
+  function addInputs(root) {
+    var slots = (root || document).querySelectorAll(".staff-file-slot");
     for (var i = 0; i < slots.length; i++) {
       if (!slots[i].querySelector("input")) {
         var input = document.createElement("input");
@@ -60,8 +60,27 @@
       }
     }
   }
-  new MutationObserver(addInputs).observe(document.documentElement, {childList: true, subtree: true});
-  document.addEventListener("DOMContentLoaded", addInputs);
+  // only what was just added is searched: the map pages add thousands of SVG paths and markers while
+  // they load and move, and a search of the whole page on each of those changes costs a phone seconds
+  function onAdded(records) {
+    for (var r = 0; r < records.length; r++) {
+      var added = records[r].addedNodes;
+      for (var n = 0; n < added.length; n++) {
+        var node = added[n];
+        if (node.nodeType !== 1 || !node.getElementsByClassName) { continue; }
+        if (node.classList.contains("staff-file-slot") || node.getElementsByClassName("staff-file-slot").length) {
+          addInputs(node.parentNode || node);
+        }
+      }
+    }
+  }
+  // the file pickers are on staff pages only (/staff/upload, /staff/layers; the public pages reach
+  // them by a full page load): elsewhere nothing is watched — even the watching itself costs a phone
+  // about a second on /snow, whose roads are thousands of SVG paths
+  if (window.location.pathname.indexOf("/staff/") !== -1) {
+    new MutationObserver(onAdded).observe(document.documentElement, {childList: true, subtree: true});
+    document.addEventListener("DOMContentLoaded", function () { addInputs(document); });
+  }
   document.addEventListener("change", function (e) {
     if (e.target && e.target.classList && e.target.classList.contains("staff-file-input")) {
       onPick(e.target);

@@ -3,6 +3,7 @@
 STRINGS: dict[str, dict[str, str]] = {
     "app.title": {"ja": "石川県 データ連携基盤 マップ", "en": "Ishikawa Data Platform Map"},
     "app.short": {"ja": "いしかわマップ", "en": "Ishikawa Map"},
+    "app.loading": {"ja": "読み込み中…", "en": "Loading…"},
     "lang.switch": {"ja": "English", "en": "日本語"},
     "lang.switch.title": {"ja": "Switch to English", "en": "日本語に切り替え"},
     "panel.title": {"ja": "レイヤ", "en": "Layers"},

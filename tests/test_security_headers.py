@@ -89,7 +89,7 @@ def _settle(dash_duo, selector: str, seconds: float = 2.0) -> list:
 def test_pages_run_under_the_policy_with_zero_violations(dash_duo, dash_app, app_db):
     dash_duo.start_server(dash_app, port=free_port())
     pages = [("/", "#home-map .leaflet-pane"), ("/snow", "#snow-map .leaflet-pane"),
-             ("/sensors", "#sensors-graph .main-svg"), ("/dashboards/hakui-snow", ".dash-panel"),
+             ("/sensors?view=chart", "#sensors-graph .main-svg"), ("/dashboards/hakui-snow", ".dash-panel"),
              ("/login", "#login-email")]
     seen = {}
     for path, selector in pages:

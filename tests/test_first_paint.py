@@ -1,0 +1,71 @@
+"""The index page before the scripts run: `<html lang>` in the page's language, the static first view
+of the map pages (their title, the language link, a loading line), and AG Grid's main bundle only
+on pages that may show a grid."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from i18n import t
+
+
+def _entry(page: str) -> str:
+    match = re.search(r'<div id="react-entry-point">(.*?)</div>\s*<footer>', page, re.S)
+    assert match, "no entry point"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("path,key", [("/", "app.title"), ("/snow", "snow.title")])
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_map_pages_paint_their_title_before_the_scripts(client, path, key, lang):
+    page = client.get(f"{path}?lang={lang}").get_data(as_text=True)
+    assert f'<html lang="{lang}">' in page
+    entry = _entry(page)
+    assert '<h1 class="app-title">' in entry and t(key, lang) in entry
+    assert 'role="status"' in entry and t("app.loading", lang) in entry
+    other = "en" if lang == "ja" else "ja"
+    assert f'href="{path}?lang={other}"' in entry and t("lang.switch", lang) in entry
+    # the other language's words are not there
+    assert t(key, other) not in entry
+
+
+def test_the_language_link_keeps_the_rest_of_the_query(client):
+    entry = _entry(client.get("/?lat=36.5&lon=136.6&z=12").get_data(as_text=True))
+    assert 'href="/?lat=36.5&amp;lon=136.6&amp;z=12&amp;lang=en"' in entry
+
+
+def test_the_first_view_escapes_what_the_query_brings(client):
+    entry = _entry(client.get('/?x="><script>alert(1)</script>').get_data(as_text=True))
+    assert "<script>" not in entry
+
+
+def test_other_pages_say_loading_in_their_language(client):
+    page = client.get("/sensors?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in page
+    entry = _entry(page)
+    assert t("app.loading", "en") in entry and "<h1" not in entry
+
+
+def _has_grid_bundle(page: str) -> bool:
+    return re.search(r'/_dash-component-suites/dash_ag_grid/dash_ag_grid[^"]*\.js"', page) is not None
+
+
+@pytest.mark.parametrize("path", ["/", "/snow"])
+def test_pages_without_grids_leave_ag_grid_out(client, path):
+    page = client.get(path).get_data(as_text=True)
+    assert not _has_grid_bundle(page)
+    assert "dash_leaflet" in page  # the other bundles are still there
+
+
+@pytest.mark.parametrize("path", ["/sensors", "/staff/layers", "/staff/upload", "/staff/explore", "/staff/audit",
+                                  "/staff/usage", "/dashboards/hakui-snow", "/catalog"])
+def test_other_pages_load_ag_grid(client, path):
+    assert _has_grid_bundle(client.get(path).get_data(as_text=True))
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_snow_paints_its_demo_notice_and_back_link_first(client, lang):
+    entry = _entry(client.get(f"/snow?lang={lang}").get_data(as_text=True))
+    assert f'<p class="snow-demo">{t("snow.demo", lang)}</p>' in entry
+    assert f'href="/?lang={lang}"' in entry and t("app.short", lang) in entry
