@@ -102,28 +102,35 @@ class BytesMemo:
         return len(self._items)
 
 
+def built_once(cache, ckey: str, build, timeout: int | None = None):
+    """The value under `ckey` in the shared cache (another process built it), else built here once
+    while the other threads of this process asking for it wait, and put there for the others."""
+    from keylock import key_lock
+
+    value = cache.get(ckey) if cache is not None else None
+    if value is None:
+        with key_lock(ckey):
+            value = cache.get(ckey) if cache is not None else None
+            if value is None:
+                value = build()
+                if cache is not None:
+                    cache.set(ckey, value, timeout=timeout)
+    return value
+
+
 def features_body(memo: BytesMemo, cache, s, layer, kind, bbox=None, zoom: int | None = None) -> SharedBody:
     """A layer's features for (data version, bbox, zoom) as shared bytes: from this process's memory,
     else from the shared cache (another process built them), else built, serialised and compressed
     here once while the other threads asking for the same wait. Only for kinds whose features are
     the same for everyone who may see the layer (not `per_viewer`); the caller checked who may see it.
     The ETag names the layer and its data version (what a browser holds stays valid until data change)."""
-    from keylock import key_lock
-
     name = f"features:{layer.id}:{layer.version}:{bbox}:{zoom}"
     hit = memo.get(name)
     if hit is not None:
         return hit
-    ckey = f"{name}:packed"
-    value = cache.get(ckey) if cache is not None else None
-    if value is None:
-        with key_lock(ckey):
-            value = cache.get(ckey) if cache is not None else None
-            if value is None:
-                value = pack(kind.features(s, layer, bbox, zoom=zoom), 0, mimetype="application/geo+json",
-                             etag=f'"{layer.id}-{layer.version}"')
-                if cache is not None:
-                    cache.set(ckey, value)
+    value = built_once(cache, f"{name}:packed", lambda: pack(
+        kind.features(s, layer, bbox, zoom=zoom), 0, mimetype="application/geo+json",
+        etag=f'"{layer.id}-{layer.version}"'))
     memo.put(name, value)
     return value
 

@@ -161,3 +161,20 @@ def get_db() -> Database:
     from flask import current_app
 
     return current_app.extensions["ishikawa.db"]
+
+
+def org_scoped_key(s, model, org_code: str, posted_id: str) -> str:
+    """The store key of a row (a sensor, a snow-melting device) an organisation creates as
+    `posted_id`: the id itself while no row of `model` holds it, else `<org>:<id>` (a hash of the id
+    when that is too long or, however unlikely, taken). Either way the row is shown and addressed by
+    `posted_id` (its `ref`), so nothing tells the organisation that the id exists elsewhere."""
+    import hashlib
+
+    for key in (posted_id, f"{org_code}:{posted_id}"):
+        if len(key) <= 120 and s.get(model, key) is None:
+            return key
+    digest = hashlib.sha256(posted_id.encode("utf-8")).hexdigest()[:40]
+    n = 0
+    while s.get(model, key := f"{org_code}:{digest}" + (f"-{n}" if n else "")) is not None:
+        n += 1
+    return key

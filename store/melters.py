@@ -8,13 +8,12 @@ their organisation's staff and admins.
 """
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, inspect, or_, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from store.db import Base, UTCDateTime, utcnow
+from store.db import Base, UTCDateTime, org_scoped_key, utcnow
 from store.permissions import VIEW, can, visible_sql
 
 PUBLIC = "public"
@@ -109,17 +108,8 @@ def posted_device(s: Session, device_id: str, organisation_id: int) -> MeltingDe
 
 
 def new_device_key(s: Session, org_code: str, device_id: str) -> str:
-    """The store key of a device an organisation creates as `device_id`: the id itself while no
-    device holds it, else `<org>:<id>` (a hash of the id when that is too long or taken); either
-    way it is shown and addressed by `device_id` (`ref`)."""
-    for key in (device_id, f"{org_code}:{device_id}"):
-        if len(key) <= 120 and s.get(MeltingDevice, key) is None:
-            return key
-    digest = hashlib.sha256(device_id.encode("utf-8")).hexdigest()[:40]
-    n = 0
-    while s.get(MeltingDevice, key := f"{org_code}:{digest}" + (f"-{n}" if n else "")) is not None:
-        n += 1
-    return key
+    """The store key of a row an organisation creates as `device_id` (`store.db.org_scoped_key`)."""
+    return org_scoped_key(s, MeltingDevice, org_code, device_id)
 
 
 def new_device(s: Session, org_code: str, device_id: str, **fields) -> MeltingDevice:

@@ -1,13 +1,12 @@
 """Sensors and their readings (time series)."""
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from sqlalchemy import and_, inspect, or_, select, text
 from sqlalchemy.orm import Session
 
-from store.db import upsert
+from store.db import org_scoped_key, upsert
 from store.layers import touch_layer
 from store.models import Layer, Reading, Sensor
 from store.plausibility import implausible
@@ -36,17 +35,8 @@ def posted_sensor(s: Session, sensor_id: str, organisation_id: int) -> Sensor | 
 
 
 def new_sensor_key(s: Session, org_code: str, sensor_id: str) -> str:
-    """The store key of a sensor an organisation creates by posting `sensor_id`: the id itself while
-    no sensor holds it, else `<org>:<id>` (a hash of the id when that is too long or, however
-    unlikely, taken). Either way the sensor is shown and addressed by `sensor_id` (`ref`)."""
-    for key in (sensor_id, f"{org_code}:{sensor_id}"):
-        if len(key) <= 120 and s.get(Sensor, key) is None:
-            return key
-    digest = hashlib.sha256(sensor_id.encode("utf-8")).hexdigest()[:40]
-    n = 0
-    while s.get(Sensor, key := f"{org_code}:{digest}" + (f"-{n}" if n else "")) is not None:
-        n += 1
-    return key
+    """The store key of a row an organisation creates as `sensor_id` (`store.db.org_scoped_key`)."""
+    return org_scoped_key(s, Sensor, org_code, sensor_id)
 
 
 def find_sensor(s: Session, sensor_id: str, visible, organisation_id: int | None = None) -> Sensor | None:

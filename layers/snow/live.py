@@ -14,8 +14,7 @@ from collections import OrderedDict
 
 import orjson
 
-from keylock import key_lock
-from layers.shared_bytes import SharedBody, pack
+from layers.shared_bytes import SharedBody, built_once, pack
 from layers.snow.snapshot import (
     REFRESH_S,
     SNAPSHOT_TTL_S,
@@ -59,16 +58,12 @@ def shared(cache, name: str, build, ttl: int = SNAPSHOT_TTL_S) -> SharedBody:
     if hit is not None:
         LIVE_CACHE.labels("hit").inc()
         return hit
-    ckey = f"snow:body:{name}"
-    value = cache.get(ckey) if cache is not None else None
-    if value is None:
-        with key_lock(ckey):
-            value = cache.get(ckey) if cache is not None else None
-            if value is None:
-                value = build()
-                LIVE_CACHE.labels("miss").inc()
-                if cache is not None:
-                    cache.set(ckey, value, timeout=ttl)
+
+    def build_counted() -> SharedBody:
+        LIVE_CACHE.labels("miss").inc()
+        return build()
+
+    value = built_once(cache, f"snow:body:{name}", build_counted, timeout=ttl)
     remember(name, value)
     return value
 
