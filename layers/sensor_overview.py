@@ -92,20 +92,25 @@ def visible_rules(s: Session, sensors: list[Sensor], staff=None) -> dict[str, li
             for x in sensors}
 
 
+MIN_RANGE_HOURS = 24  # a day of hourly readings before a sensor's own range is used to judge it
+
+
 def normal_ranges(s: Session, sensors: list[Sensor], since: datetime,
                   until: datetime) -> dict[str, tuple[float, float]]:
     """sensor id -> (lowest, highest) value of the hours in [since, until), from the hourly rollups
-    (one query)."""
+    (one query). Only a range worth comparing with: at least MIN_RANGE_HOURS hours with readings, and
+    not a single value (a sensor that has just started, or reads the same all week, has none)."""
     if not sensors:
         return {}
     own = {x.id: x.attribute for x in sensors}
     q = (select(ReadingRollup.sensor_id, ReadingRollup.attribute, func.min(ReadingRollup.min_value),
-                func.max(ReadingRollup.max_value))
+                func.max(ReadingRollup.max_value), func.count())
          .where(ReadingRollup.sensor_id.in_(list(own)), ReadingRollup.hour_start >= since,
                 ReadingRollup.hour_start < until)
          .group_by(ReadingRollup.sensor_id, ReadingRollup.attribute))
-    return {sid: (float(lo), float(hi)) for sid, attr, lo, hi in s.execute(q)
-            if own.get(sid) == attr and lo is not None and hi is not None}
+    return {sid: (float(lo), float(hi)) for sid, attr, lo, hi, hours in s.execute(q)
+            if own.get(sid) == attr and lo is not None and hi is not None and hours >= MIN_RANGE_HOURS
+            and hi > lo}
 
 
 def sparklines(s: Session, sensors: list[Sensor], since: datetime, until: datetime) -> dict[str, list[float]]:

@@ -36,6 +36,10 @@ def _world(s, people, extra: int = 0):
         # two days ago, then 2 h ago, then 10 min ago (the latest)
         for v, ago in zip(values, (timedelta(days=2), timedelta(hours=2), timedelta(minutes=10)), strict=True):
             batch.append((sensors[sid], float(v), now - ago, "snowDepth"))
+    # c-high has a day and a half of hourly readings between 4 and 6 cm in the week before the last
+    # 24 h: a range to judge by; d-normal's single reading there is none
+    for h in range(36):
+        batch.append((sensors["c-high"], 4.0 + 2 * (h % 2), now - timedelta(days=5, hours=h), "snowDepth"))
     add_readings(s, batch)
     s.add_all([
         AlertRule(name="大雪警報", target="sensor", sensor_id="a-alert", attribute="snowDepth", op=">", threshold=40,
@@ -69,7 +73,9 @@ def test_overview_sorted_by_severity_and_private_rule_applies(db, people):
     a = visitor[0]
     assert a.basis == "rule" and a.threshold == 40 and a.rule_name == "大雪警報" and a.value == 50
     c = next(r for r in visitor if r.id == "c-high")
-    assert c.basis == "range" and (c.low, c.high) == (5.0, 5.0)  # the 7 days before the last 24 h
+    assert c.basis == "range" and (c.low, c.high) == (4.0, 6.0)  # the 7 days before the last 24 h
+    d = next(r for r in visitor if r.id == "d-normal")
+    assert d.basis == "" and d.low is None  # one reading in that week is no range to judge by
     assert len(a.spark) == 2 and a.spark[-1] == 50  # hourly means of the last 24 h: 2 h ago, 10 min ago
     assert not any(r.id == "p-private" for r in visitor + hakui)
     assert {r.id: r.level for r in hakui}["d-normal"] == "normal"
