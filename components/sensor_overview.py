@@ -10,7 +10,8 @@ from i18n import t
 from layers.sensor_overview import spark_svg
 from timezones import JST
 
-LEVEL_COLORS = {"alert": "#b3261e", "watch": "#8a4b00", "high": "#6b3fa0", "normal": "#2e6b30", "nodata": "#505a5f"}
+LEVEL_COLORS = {"alert": "#b3261e", "watch": "#8a4b00", "high": "#6b3fa0", "normal": "#2e6b30",
+                "unjudged": "#505a5f", "nodata": "#505a5f"}
 
 
 def _num(v: float | None) -> str:

@@ -49,6 +49,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "sensors.level.watch": {"ja": "注意", "en": "Watch"},
     "sensors.level.high": {"ja": "平常より高い", "en": "Above normal"},
     "sensors.level.normal": {"ja": "平常", "en": "Normal"},
+    "sensors.level.unjudged": {"ja": "判定基準なし", "en": "No basis yet"},
     "sensors.level.nodata": {"ja": "データなし", "en": "No data"},
     "sensors.basis.rule": {"ja": "基準: {rule}（{op} {threshold}）", "en": "Basis: {rule} ({op} {threshold})"},
     "sensors.basis.range": {"ja": "平常の範囲 {low}–{high}", "en": "Normal range {low}–{high}"},

@@ -29,7 +29,8 @@ from store.models import PRIVATE, Layer, Sensor
 from store.permissions import visible_sql
 from store.series import ReadingRollup
 
-LEVELS = ("alert", "watch", "high", "normal", "nodata")  # most serious first
+LEVELS = ("alert", "watch", "high", "normal", "unjudged", "nodata")  # most serious first; unjudged: no
+# visible rule and no week of its own readings to compare with
 WATCH_SHARE = 0.8  # "watch" from this share of an upper threshold
 SPARK_HOURS = 24
 NORMAL_DAYS = 7
@@ -156,7 +157,7 @@ def judge(row: OverviewRow, rules: list[AlertRule]) -> None:
         row.score = (v - row.low) / span if span > 0 else 0.5
         row.level = "high" if v > row.high else "normal"
         return
-    row.level, row.score = "normal", 0.0
+    row.level, row.score = "unjudged", 0.0
 
 
 def sort_key(row: OverviewRow):

@@ -68,17 +68,17 @@ def test_overview_sorted_by_severity_and_private_rule_applies(db, people):
         kaga = so.overview(s, now, people["kaga"])
     levels = {r.id: r.level for r in visitor}
     assert [r.id for r in visitor] == ["a-alert", "b-watch", "c-high", "d-normal", "e-nodata"]
-    assert levels == {"a-alert": "alert", "b-watch": "watch", "c-high": "high", "d-normal": "normal",
+    assert levels == {"a-alert": "alert", "b-watch": "watch", "c-high": "high", "d-normal": "unjudged",
                       "e-nodata": "nodata"}
     a = visitor[0]
     assert a.basis == "rule" and a.threshold == 40 and a.rule_name == "大雪警報" and a.value == 50
     c = next(r for r in visitor if r.id == "c-high")
     assert c.basis == "range" and (c.low, c.high) == (4.0, 6.0)  # the 7 days before the last 24 h
     d = next(r for r in visitor if r.id == "d-normal")
-    assert d.basis == "" and d.low is None  # one reading in that week is no range to judge by
+    assert d.basis == "" and d.low is None and d.level == "unjudged"  # one reading that week is no range
     assert len(a.spark) == 2 and a.spark[-1] == 50  # hourly means of the last 24 h: 2 h ago, 10 min ago
     assert not any(r.id == "p-private" for r in visitor + hakui)
-    assert {r.id: r.level for r in hakui}["d-normal"] == "normal"
+    assert {r.id: r.level for r in hakui}["d-normal"] == "unjudged"
     kaga_levels = {r.id: r for r in kaga}
     assert kaga_levels["p-private"].private and kaga_levels["d-normal"].level == "alert"
     assert kaga_levels["d-normal"].rule_name == "内部基準"
