@@ -52,10 +52,10 @@ class Registry(Generic[T]):
         return self._items[name]
 
     def get(self, name: str, default: T | None = None) -> T | None:
-        return self._items.get(name, default)
+        return self._items.get(name, default) if isinstance(name, str) else default
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        return isinstance(name, str) and name in self._items  # a crafted list or number is simply not one
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._items))

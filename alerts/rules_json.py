@@ -151,7 +151,10 @@ def parse_rule(s: Session, data: dict, staff, current: sa.AlertRule | None = Non
     if not name or len(name) > 200:
         errors.append({"field": "name", "message_key": "alerts.err.name"})
     out["name"] = name
-    target = d.get("target") or ("device" if d.get("device_id") else
+    target = d.get("target")
+    if target is not None and not isinstance(target, str):
+        target = "?"  # a crafted list or number: no target (refused below)
+    target = target or ("device" if d.get("device_id") else
                                  "sensor" if d.get("sensor_id") else "property" if d.get("property")
                                  else "layer" if d.get("layer_id") else "area" if d.get("area") else "")
     if target not in ALERT_TARGETS:  # the targets registered by plugins.register_all() (alerts/targets.py)

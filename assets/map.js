@@ -25,8 +25,9 @@ window.ishikawaMap = (function () {
     }
     return text;
   }
-  // popups open clear of the map buttons at the top left (zoom, location, full screen), on phones too
-  var POPUP_OPTIONS = {maxWidth: 300, autoPanPaddingTopLeft: [56, 150], autoPanPaddingBottomRight: [12, 12]};
+  // popups open clear of the map buttons at the top left (zoom, location, full screen: 48 px wide from 10 px
+  // on phones), on phones too
+  var POPUP_OPTIONS = {maxWidth: 300, autoPanPaddingTopLeft: [66, 150], autoPanPaddingBottomRight: [12, 12]};
 
   function popupHtml(props, spec) {
     var title = props[spec.title] || props.name || "";

@@ -152,7 +152,7 @@
         esc(own(p.camera_thumb)) + '" alt="' + esc(fill(labels.alt, {name: name})) + '"></a></div></div>');
     }
     layer.bindPopup(html, {maxWidth: Math.min(300, (window.innerWidth || 400) - 90),
-                           autoPanPaddingTopLeft: [56, 150], autoPanPaddingBottomRight: [12, 12]});
+                           autoPanPaddingTopLeft: [66, 150], autoPanPaddingBottomRight: [12, 12]});
   };
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }

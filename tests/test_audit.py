@@ -19,6 +19,7 @@ from store.db import utcnow
 from store.models import Layer
 from store.users import EDITOR, User, staff_of
 from tests.staff_helpers import GEOJSON, Person, upload
+from timezones import JST
 
 ORG_ADMIN = "org_admin"
 
@@ -276,7 +277,7 @@ def test_organisation_scope_of_the_api(client, app_db, who):
     assert api_audit(client, who["admin"], action="layer.explode").status_code == 400
     assert api_audit(client, who["admin"], since="yesterday").status_code == 400
     assert api_audit(client, who["admin"], limit="0").status_code == 400
-    since = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%d")
+    since = (utcnow() + timedelta(days=1)).astimezone(JST).strftime("%Y-%m-%d")  # dates are Japan's
     assert api_audit(client, who["admin"], since=since).get_json()["total"] == 0
 
 

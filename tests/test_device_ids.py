@@ -22,6 +22,14 @@ from store.users import User, staff_of
 NOW = utcnow().replace(microsecond=0)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_now():
+    """NOW from when each test runs, not from when the suite was collected (a device reported
+    "20 minutes ago" must not have gone silent while earlier tests ran)."""
+    global NOW
+    NOW = utcnow().replace(microsecond=0)
+
+
 def _state(client, who, did, state, minutes_ago, name=None, where=None, visibility=None):
     item = {"sensor_id": did, "state": state, "time": (NOW - timedelta(minutes=minutes_ago)).isoformat()}
     if where:

@@ -62,7 +62,8 @@ def test_bad_rule_fields_are_refused_and_nothing_is_stored(client, app_db, kaga)
              ({"sensor_id": None, "target": "road", "layer_id": "snow-removal", "threshold": 3,
                "options": {"depth_over": float("inf")}}, "options.depth_over"),
              ({"sensor_id": None, "target": "road", "layer_id": "snow-removal", "threshold": 3,
-               "options": {"route": ["x"]}}, "options.route")]
+               "options": {"route": ["x"]}}, "options.route"),
+             ({"target": ["sensor"]}, "sensor_id"), ({"target": {"a": 1}}, "sensor_id"), ({"target": 7}, "sensor_id")]
     for over, field in cases:
         body = json.dumps({**base, **over}, allow_nan=True)
         r = client.post("/api/alert-rules", data=body, headers=kaga.auth, content_type="application/json")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from store.db import utcnow
@@ -15,6 +16,14 @@ from store.models import PUBLIC, Layer, Organisation, Reading, Sensor
 from store.sensors import add_reading, upsert_sensor
 
 START = utcnow().replace(microsecond=0) - timedelta(minutes=50)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_start():
+    """START from when each test runs, not from when the suite was collected (a long suite would
+    make the readings old enough to count as silent or out of range)."""
+    global START
+    START = utcnow().replace(microsecond=0) - timedelta(minutes=50)
 
 
 def _post(client, who, sid, value, name=None, where=None):

@@ -142,7 +142,8 @@ def test_overview_row_opens_the_chart_in_a_browser(dash_duo, dash_app, tmp_path_
         dash_duo.driver.get(f"{dash_duo.server_url}/sensors?lang={lang}")
         rows = wait_until(lambda: dash_duo.find_elements(".sensor-row-link"), timeout=20, what="overview rows")
         assert heading in dash_duo.find_element("h2").text
-        assert len(rows) == 10 and not dash_duo.find_elements("#sensors-graph")
+        # the demo feed's ten, and any public sensor other tests posted into this shared app
+        assert len(rows) >= 10 and not dash_duo.find_elements("#sensors-graph")
         # the order the page shows is the order of the levels: most serious first
         shown = [r.get_attribute("class").split("level-")[1] for r in dash_duo.find_elements(".sensor-row")]
         assert shown == sorted(shown, key=so.LEVELS.index)
