@@ -94,9 +94,16 @@
     // loads and its vehicles move) holds nothing of the above; changes only there are skipped
     var MAP_PANES = ".leaflet-tile-pane, .leaflet-overlay-pane, .leaflet-marker-pane, .leaflet-shadow-pane";
 
+    // a burst of changes mostly shares one target (a pane's group): remember the last answer
+    var lastTarget = null, lastInMap = false;
+
     function inMapPane(record) {
         var el = record.target;
-        return el.nodeType === 1 && el.closest ? el.closest(MAP_PANES) !== null : false;
+        if (el !== lastTarget) {
+            lastTarget = el;
+            lastInMap = el.nodeType === 1 && el.closest ? el.closest(MAP_PANES) !== null : false;
+        }
+        return lastInMap;
     }
 
     function schedule(records) {

@@ -157,8 +157,18 @@ window.ishikawaMap = (function () {
       if (feature.properties && feature.properties[key]) {
         // 郡 names are long: "能美郡川北町" is labelled "川北町"; the labels sit below the markers
         var label = String(feature.properties[key]).replace(/^.+郡/, "");
-        layer.bindTooltip(esc(label), {permanent: true, direction: "center", pane: "shadowPane",
-                                       className: "outline-label", interactive: false});
+        // a marker with a text icon, not a permanent tooltip: a tooltip measures itself as it
+        // opens (a layout of the whole page for each of the 19 names while the map loads)
+        var mark = null;
+        layer.on("add", function () {
+          if (!mark) {
+            mark = L.marker(layer.getCenter(), {
+              icon: L.divIcon({className: "outline-label", html: "<span>" + esc(label) + "</span>", iconSize: null}),
+              interactive: false, keyboard: false, pane: "shadowPane"});
+          }
+          mark.addTo(layer._map);
+        });
+        layer.on("remove", function () { if (mark) { mark.remove(); } });
       }
     },
     aedPoint: function (feature, latlng, context) {

@@ -22,7 +22,18 @@
     return bands.length;
   }
 
-  var snowPage = {hideout: null};  // /snow: the road layer's hideout of the moment (for the tap layer)
+  // /snow: the road layer's hideout of the moment (for popups) and its layers by segment id
+  var snowPage = {hideout: null, layers: {}};
+  var TAP_TOLERANCE = 10;
+
+  // one canvas per map, in its own pane under the overlay pane (SVG there stays on top)
+  function roadCanvas(map) {
+    if (!map._ishikawaRoadCanvas) {
+      if (!map.getPane("snowRoads")) { map.createPane("snowRoads").style.zIndex = 350; }
+      map._ishikawaRoadCanvas = L.canvas({pane: "snowRoads", tolerance: TAP_TOLERANCE, padding: 0.3});
+    }
+    return map._ishikawaRoadCanvas;
+  }
   // states shared by the public-map layers (filled by the poller below)
   var live = {states: {}, t: null, since: null, layers: {}, timer: null, hideout: null};
 
@@ -96,11 +107,17 @@
       snowPage.hideout = hideoutOf(context);
       return roadStyle(feature, snowPage.hideout);
     },
-    // /snow: an invisible wide line over each road takes the taps (roads are 3–5 px wide)
-    snowHitStyle: function () { return {color: "#000", opacity: 0, weight: 22, lineCap: "round"}; },
-    snowHitPopup: function (feature, layer) {
+    // /snow: the roads (about 1,100 lines) draw on one canvas under the other vector layers: a
+    // phone's CPU builds no SVG element per road, and the canvas takes taps within TAP_TOLERANCE px
+    // of a line (roads are 3–5 px wide); restrictions and trails stay SVG above it, tappable first
+    snowRoadTap: function (feature, layer, context) {
+      var map = context && context.map;
+      if (map) { layer.options.renderer = roadCanvas(map); }
+      snowPage.layers[feature.id] = layer;
       layer.bindPopup(function () { return roadPopup(feature, snowPage.hideout || {}); }, {maxWidth: 280});
     },
+    // the road layers of /snow by segment id (what the canvas draws: colour, weight, dashes)
+    snowRoadLayers: function () { return snowPage.layers; },
     // /snow: popup read at open time (the hideout of the moment)
     snowRoadPopup: function (feature, layer, context) {
       layer.bindPopup(function () { return roadPopup(feature, hideoutOf(context)); }, {maxWidth: 280});

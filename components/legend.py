@@ -12,16 +12,25 @@ if TYPE_CHECKING:  # types only
     from layers.visible import PanelLayer
 
 
-def swatch(item: LegendItem) -> html.Span:
-    style = {"--swatch": item.color}
-    return html.Span(className=f"swatch swatch-{item.shape}", style=style,
-                     children={"marker": "AED", "cluster": "12", "aed-cluster": "12", "number": "32"}.get(item.shape))
+MARK_TEXT = {"marker": "AED", "cluster": "12", "aed-cluster": "12", "number": "32"}
+
+
+def mark_item(label: str, classes: str, color: str | None = None, text: str | None = None) -> html.Li:
+    """One legend entry: a single <li> whose swatch CSS draws before its text (`classes` are the
+    swatch's: `swatch-circle`, `plow-state-swatch`, …). One element instead of three: the map
+    pages hold a few dozen of these, and every element Dash draws costs a phone's CPU on load."""
+    extra = {"data-mark": text} if text else {}
+    return html.Li(label, className=f"mark {classes}", style={"--swatch": color} if color else None, **extra)
+
+
+def item_li(item: LegendItem) -> html.Li:
+    return mark_item(item.label, f"swatch-{item.shape}", item.color, MARK_TEXT.get(item.shape))
 
 
 def legend_block(title: str, items: list[LegendItem], extra=None, layer_id: str = "") -> html.Div:
     return html.Div(className="legend-block", **({"data-layer": layer_id} if layer_id else {}), children=[
         html.Div(title, className="legend-title"),
-        html.Ul([html.Li([swatch(i), html.Span(i.label)]) for i in items], className="legend-items"),
+        html.Ul([item_li(i) for i in items], className="legend-items"),
         *([extra] if extra is not None else []),
     ])
 

@@ -7,6 +7,7 @@ Grid bundle on the pages that have no grid (1.3 MB, about a second of a phone's 
 from __future__ import annotations
 
 import html as _html
+import logging
 import re
 from collections.abc import Callable
 
@@ -16,6 +17,7 @@ from dash import html
 from i18n import t
 
 POLYFILL = "polyfill@7.12.1"
+_log = logging.getLogger(__name__)
 
 
 def lean_dash_scripts() -> None:
@@ -32,7 +34,59 @@ def lean_dash_scripts() -> None:
 
 
 def shell():
-    return html.Div(id="app-shell", children=[dash.page_container])
+    return html.Div(id="app-shell", children=[routed_page_container()])
+
+
+def routed_page_container():
+    """Dash's page container with the requested page already inside.
+
+    The browser asks for the layout (`/_dash-layout`) from the page it opened; that page's address
+    arrives as the Referer. Its page is built here exactly as Dash's pages router would build it
+    (same layout function, same query arguments) and the location is filled in, so the router has
+    nothing to do when the scripts start: no second request and no second drawing of the page
+    before the map can start. Without a same-origin
+    Referer, or if the page fails to build, the empty container lets the router do it as before."""
+    from urllib.parse import urlsplit
+
+    from flask import g, has_request_context, request
+
+    if not has_request_context() or not request.path.endswith("_dash-layout"):
+        return dash.page_container
+    ref = urlsplit(request.headers.get("Referer") or "")
+    if not ref.path or ref.netloc != request.host:
+        return dash.page_container
+    search = f"?{ref.query}" if ref.query else ""
+    g.page_search = search  # request_lang() reads the page's ?lang= from it
+    try:
+        content, title = build_page(ref.path, search)
+    except Exception:  # the router shows the same page (or its error) in its own way
+        _log.exception("building %s for the first layout failed; the pages router takes over", ref.path)
+        return dash.page_container
+    from dash import dcc
+
+    return html.Div([
+        dcc.Location(id="_pages_location", refresh="callback-nav", pathname=ref.path, search=search,
+                     hash="", href=ref.geturl()),
+        html.Div(id="_pages_content", disable_n_clicks=True, children=content),
+        dcc.Store(id="_pages_store", data={"title": title}),
+        html.Div(id="_pages_dummy", disable_n_clicks=True),
+    ])
+
+
+def build_page(path: str, search: str):
+    """(layout, title) of the page at `path` with query `search`, as Dash's pages router makes them."""
+    from dash import _pages
+
+    app = dash.get_app()
+    page, variables = _pages._path_to_page(app.strip_relative_path(path))
+    if not page:
+        page = next((p for m, p in _pages.PAGE_REGISTRY.items() if m.split(".")[-1] == "not_found_404"), {})
+    layout, title = page.get("layout", ""), page.get("title", app.title)
+    if callable(layout):
+        layout = layout(**{**(variables or {}), **_pages._parse_query_string(search)})
+    if callable(title):
+        title = title(**(variables or {}))
+    return layout, title
 
 
 def page_title(key: str, with_app: bool = True) -> Callable[..., str]:

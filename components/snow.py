@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from dash import html
 
+from components.legend import item_li, mark_item
 from i18n import t
 
 if TYPE_CHECKING:  # types only
@@ -18,8 +19,8 @@ def legend(items: list[LegendItem], lang: str) -> html.Div:
     from layers.snow.style import NOT_CLEARED_COLOR, PLOW_COLORS, TRAIL_COLORS
 
     def road(i):
-        cls = f"swatch swatch-{i.shape}" + (" swatch-thin" if i.color == NOT_CLEARED_COLOR else "")
-        return html.Li([html.Span(className=cls, style={"--swatch": i.color}), html.Span(i.label)])
+        return mark_item(i.label, f"swatch-{i.shape}" + (" swatch-thin" if i.color == NOT_CLEARED_COLOR else ""),
+                         i.color)
 
     plows = [("plowing", t("snow.work.plowing", lang)), ("spreading", t("snow.work.spreading", lang)),
              ("travel", t("snow.work.travel", lang)), ("idle", t("snow.state.idle", lang)),
@@ -29,12 +30,11 @@ def legend(items: list[LegendItem], lang: str) -> html.Div:
         html.Ul([road(i) for i in items], className="legend-items"),
         html.Div(t("snow.trail_state", lang), className="legend-sub"),
         html.Ul(className="legend-items legend-inline", children=[
-            html.Li([html.Span(className="swatch plow-state-swatch", style={"--swatch": PLOW_COLORS[k]}),
-                     html.Span(label)]) for k, label in plows]),
+            mark_item(label, "plow-state-swatch", PLOW_COLORS[k]) for k, label in plows]),
         html.Div(t("snow.trail_legend", lang), className="legend-sub"),
         html.Ul(className="legend-items legend-inline", children=[
-            html.Li([html.Span(className=f"swatch trail-swatch trail-{style}", style={"--swatch": TRAIL_COLORS[k]}),
-                     html.Span(t(f"snow.work.{k}", lang))]) for k, style in trails]),
+            mark_item(t(f"snow.work.{k}", lang), f"trail-swatch trail-{style}", TRAIL_COLORS[k])
+            for k, style in trails]),
     ])
 
 
@@ -46,15 +46,13 @@ def overlay_legend(lang: str) -> html.Div:
 
     def items(kind):
         return html.Ul(className="legend-items legend-inline", children=[
-            html.Li([html.Span(className=f"swatch swatch-{i.shape}", style={"--swatch": i.color}), html.Span(i.label)])
-            for i in kind.legend(None, lang)])
+            item_li(i) for i in kind.legend(None, lang)])
 
     return html.Div(className="snow-legend snow-overlay-legend", children=[
         html.Div(t("melter.layer", lang), className="legend-sub"), items(MeltersKind()),
         html.Div(t("restriction.layer", lang), className="legend-sub"), items(RestrictionsKind()),
         html.Ul(className="legend-items legend-inline restriction-states", id="snow-restriction-states", children=[
-            html.Li([html.Span(className=f"swatch swatch-rstate swatch-rstate-{state}"), html.Span(label)])
-            for state, label in state_legend(lang)]),
+            mark_item(label, f"swatch-rstate swatch-rstate-{state}") for state, label in state_legend(lang)]),
     ])
 
 

@@ -53,7 +53,11 @@ def request_lang() -> str:
 
     if not has_request_context():
         return normalize_lang(None)
+    from flask import g
+
     lang = request.args.get("lang")
+    if not lang and g.get("page_search"):  # the first layout, built for the page it was asked from
+        lang = (parse_qs(g.page_search.lstrip("?")).get("lang") or [None])[0]
     if not lang and request.path.endswith("_dash-update-component"):
         body = request.get_json(silent=True) or {}
         for item in body.get("inputs", []) if isinstance(body, dict) else []:

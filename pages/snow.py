@@ -145,14 +145,12 @@ def layout(lang: str | None = None, **query):
                        style={"height": "100%"}, children=[
                            dl.TileLayer(url=BASEMAPS["pale"]["url"], attribution=basemap_attribution("pale", lang),
                                         maxNativeZoom=18, maxZoom=18),
+                           # drawn on a canvas with a generous tap tolerance (assets/snow.js)
                            dl.GeoJSON(id="snow-roads", url=f"/api/snow/network?v={view['version']}",
-                                      style={"variable": "ishikawaMap.snowRoadStyle"}, interactive=False,
+                                      style={"variable": "ishikawaMap.snowRoadStyle"},
+                                      onEachFeature={"variable": "ishikawaMap.snowRoadTap"},
                                       hideout=style_hideout(lang, snap["roads"], snap["t"], DEFAULT_HOURS),
                                       attribution=t("attribution.snow_removal", lang)),
-                           # the same roads as wide invisible lines on top: easy to tap on a phone
-                           dl.GeoJSON(id="snow-road-hits", url=f"/api/snow/network?v={view['version']}",
-                                      style={"variable": "ishikawaMap.snowHitStyle"},
-                                      onEachFeature={"variable": "ishikawaMap.snowHitPopup"}),
                            dl.GeoJSON(id="snow-trails", data={"type": "FeatureCollection", "features": []},
                                       style={"variable": "ishikawaMap.trailStyle"}, interactive=False),
                            dl.GeoJSON(id="snow-plows", data={"type": "FeatureCollection", "features": []},

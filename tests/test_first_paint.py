@@ -69,3 +69,83 @@ def test_snow_paints_its_demo_notice_and_back_link_first(client, lang):
     entry = _entry(client.get(f"/snow?lang={lang}").get_data(as_text=True))
     assert f'<p class="snow-demo">{t("snow.demo", lang)}</p>' in entry
     assert f'href="/?lang={lang}"' in entry and t("app.short", lang) in entry
+
+
+# --- the first layout carries the page it was asked from (components/shell.py routed_page_container) ---
+
+def _first_layout(client, referer: str | None) -> dict:
+    headers = {"Referer": referer} if referer else {}
+    resp = client.get("/_dash-layout", headers=headers)
+    assert resp.status_code == 200
+    return resp.get_json()
+
+
+def _by_id(tree, wanted: str):
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            props = node.get("props") or {}
+            if props.get("id") == wanted:
+                return props
+            stack.append(props.get("children"))
+    return None
+
+
+def _router(client, path: str, search: str):
+    """What Dash's pages router answers for the same page (the way it was built before)."""
+    resp = client.post("/_dash-update-component", json={
+        "output": ".._pages_content.children..._pages_store.data..",
+        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
+                   {"id": "_pages_location", "property": "search", "value": search}],
+        "state": [], "changedPropIds": ["_pages_location.pathname"]})
+    assert resp.status_code == 200
+    return resp.get_json()["response"]
+
+
+@pytest.mark.parametrize("path,search", [("/catalog", "?lang=en"), ("/login", ""), ("/alerts/subscribe", "?lang=en"),
+                                         ("/staff/layers", "?lang=en"), ("/no-such-page", ""),
+                                         ("/dashboards", "?lang=ja&x=%22%3E%3Cscript%3E")])
+def test_the_first_layout_holds_the_same_page_as_the_router(client, path, search):
+    layout = _first_layout(client, f"http://localhost{path}{search}")
+    location = _by_id(layout, "_pages_location")
+    assert location["pathname"] == path and location["search"] == search and location["hash"] == ""
+    routed = _router(client, path, search)
+    assert _by_id(layout, "_pages_content")["children"] == routed["_pages_content"]["children"]
+    assert _by_id(layout, "_pages_store")["data"] == routed["_pages_store"]["data"]
+
+
+def test_the_first_layout_of_snow_is_the_snow_page_in_the_pages_language(client):
+    layout = _first_layout(client, "http://localhost/snow?lang=en")
+    assert _by_id(layout, "snow-map") is not None and _by_id(layout, "snow-lang")["data"] == "en"
+    assert _by_id(layout, "_pages_store")["data"]["title"].startswith(t("snow.title", "en"))
+
+
+@pytest.mark.parametrize("referer", [None, "", "https://elsewhere.example/snow", "not a url"])
+def test_without_a_same_origin_referer_the_router_builds_the_page(client, referer):
+    layout = _first_layout(client, referer)
+    assert not _by_id(layout, "_pages_content").get("children")
+    assert _by_id(layout, "_pages_location").get("pathname") is None  # the router starts as before
+
+
+def test_a_page_that_fails_to_build_leaves_it_to_the_router(client, monkeypatch, caplog):
+    from dash import _pages
+
+    page = next(p for p in _pages.PAGE_REGISTRY.values() if p["path"] == "/catalog")
+
+    def broken(**_kw):
+        raise RuntimeError("broken page")
+
+    monkeypatch.setitem(page, "layout", broken)
+    layout = _first_layout(client, "http://localhost/catalog")
+    assert not _by_id(layout, "_pages_content").get("children")
+    assert "broken page" in caplog.text
+
+
+def test_the_first_layout_keeps_private_layers_private(client, private_layer):
+    for path in ("/", "/catalog", "/staff/layers"):
+        body = client.get("/_dash-layout", headers={"Referer": f"http://localhost{path}"}).get_data(as_text=True)
+        assert private_layer not in body and "非公開テスト" not in body and "秘密" not in body

@@ -32,10 +32,35 @@ def count(dash_duo, css: str) -> int:
 
 
 def road_paths(dash_duo, color=None) -> int:
-    """Roads drawn in `color` (None: in any road colour; the invisible tap lines are not counted)."""
-    if color is None:
-        return sum(road_paths(dash_duo, c) for c in BAND_COLORS + [NOT_CLEARED_COLOR])
-    return count(dash_duo, f'#snow-map path[stroke="{color}"]')
+    """Roads on the map drawn in `color` (None: in any road colour). The roads draw on a canvas:
+    what it draws is each road layer's style (checked against the canvas's pixels below)."""
+    colors = BAND_COLORS + [NOT_CLEARED_COLOR] if color is None else [color]
+    return dash_duo.driver.execute_script(
+        "var ls = window.ishikawaMap.snowRoadLayers(), want = arguments[0], n = 0;"
+        "Object.keys(ls).forEach(function (k) { var l = ls[k];"
+        "  if (l._map && want.indexOf(l.options.color) >= 0) { n++; } });"
+        "return n;", colors)
+
+
+# a road whose middle is well inside the map, `arguments[0]` px below it the canvas is on top:
+# [x, y, the road's colour]
+ROAD_SPOT = (
+    "var ls = window.ishikawaMap.snowRoadLayers(), ids = Object.keys(ls);"
+    "for (var i = 0; i < ids.length; i++) {"
+    "  var l = ls[ids[i]], map = l._map; if (!map) { continue; }"
+    "  var p = map.latLngToContainerPoint(l.getCenter()), r = map.getContainer().getBoundingClientRect();"
+    "  var x = r.left + p.x, y = r.top + p.y;"
+    "  if (x > r.left + 60 && x < r.right - 60 && y > r.top + 80 && y < r.bottom - 40) {"
+    "    var el = document.elementFromPoint(x, y + arguments[0]);"
+    "    if (el && el.tagName === 'CANVAS') { return [x, y, l.options.color]; } } }"
+    "return null;")
+# the colour the canvas shows at (x, y): [r, g, b, a]
+CANVAS_PIXEL = (
+    "var c = document.elementFromPoint(arguments[0], arguments[1]);"
+    "if (!c || c.tagName !== 'CANVAS') { return null; }"
+    "var r = c.getBoundingClientRect(), sx = c.width / r.width, sy = c.height / r.height;"
+    "return Array.from(c.getContext('2d').getImageData(Math.round((arguments[0] - r.left) * sx),"
+    "                                                 Math.round((arguments[1] - r.top) * sy), 1, 1).data);")
 
 
 def marker_positions(dash_duo) -> dict:
@@ -57,6 +82,11 @@ def test_snow_page_shows_roads_plows_and_they_move(dash_duo, dash_app, plows, tm
     wait_until(lambda: road_paths(dash_duo) > 1000, timeout=20, what="road segments")
     coloured = sum(road_paths(dash_duo, c) for c in BAND_COLORS)
     assert coloured > 500  # a day of plowing: most roads carry a cleared colour
+    # the canvas shows a road's colour in the middle of the road
+    x, y, color = wait_until(lambda: dash_duo.driver.execute_script(ROAD_SPOT, 0), timeout=10, what="a road")
+    rgba = wait_until(lambda: dash_duo.driver.execute_script(CANVAS_PIXEL, x, y), timeout=5, what="the canvas")
+    want = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+    assert rgba[3] > 100 and all(abs(a - b) <= 60 for a, b in zip(rgba[:3], want)), (rgba, color)
     wait_until(lambda: len(marker_positions(dash_duo)) >= 12, timeout=15, what="plow markers")
     wait_until(lambda: count(dash_duo, "#snow-vehicles tbody tr") >= 13, what="vehicle rows")
     table = text(dash_duo, "#snow-vehicles")
@@ -291,19 +321,10 @@ def test_snow_on_a_phone_title_back_link_table_and_road_taps(dash_duo, dash_app,
             "var r = b.getBoundingClientRect(); return [r.right, b.scrollWidth, b.clientWidth];")
         assert box[0] <= 375 and box[1] >= box[2]  # the table scrolls inside its own box
         # a tap 8 px beside a 3–5 px road still opens its popup
-        spot = dash_duo.driver.execute_script(
-            "var m = document.querySelector('#snow-map').getBoundingClientRect();"
-            "var paths = document.querySelectorAll('#snow-map path[stroke-opacity=\"0\"]');"
-            "for (var i = 0; i < paths.length; i++) {"
-            "  var p = paths[i], n = p.getTotalLength(), pt = p.getPointAtLength(n / 2);"
-            "  var c = p.getScreenCTM(), x = pt.x * c.a + c.e, y = pt.y * c.d + c.f + 8;"
-            "  if (x > m.left + 60 && x < m.right - 60 && y > m.top + 80 && y < m.bottom - 40"
-            "      && document.elementFromPoint(x, y) === p) {"
-            "    return [x, y]; } }"
-            "return null;")
-        assert spot is not None, "no road with a tap line 8 px beside it"
+        spot = dash_duo.driver.execute_script(ROAD_SPOT, 8)
+        assert spot is not None, "no road with the road canvas 8 px beside it"
         tap = ActionBuilder(dash_duo.driver)
-        tap.pointer_action.move_to_location(int(spot[0]), int(spot[1]))
+        tap.pointer_action.move_to_location(int(spot[0]), int(spot[1]) + 8)
         tap.pointer_action.click()
         tap.perform()
         wait_until(lambda: count(dash_duo, "#snow-map .leaflet-popup .popup-title") == 1, timeout=10, what="popup")
