@@ -15,6 +15,11 @@ window.ishikawaMap = (function () {
   function hideoutOf(context) {
     return (context && context.hideout) || {};
   }
+  // a popup's content, built when it first opens (not for every feature while the map loads)
+  function once(build) {
+    var html = null;
+    return function () { if (html === null) { html = build(); } return html; };
+  }
   function shown(value) {
     // long decimals (coordinates, measurements from files) to 5 places (~1 m), zeros dropped
     var text = String(value);
@@ -91,6 +96,7 @@ window.ishikawaMap = (function () {
 
   return {
     esc: esc,
+    once: once,
     shown: shown,
     popupHtml: popupHtml,
     cameraPopupHtml: cameraPopupHtml,
@@ -98,7 +104,8 @@ window.ishikawaMap = (function () {
       if (!feature.properties) {
         return;
       }
-      layer.bindPopup(cameraPopupHtml(feature.properties, hideoutOf(context)),
+      var h = hideoutOf(context);
+      layer.bindPopup(once(function () { return cameraPopupHtml(feature.properties, h); }),
                       Object.assign({}, POPUP_OPTIONS, {maxWidth: 340}));
     },
     cameraPoint: function (feature, latlng, context) {
@@ -116,7 +123,7 @@ window.ishikawaMap = (function () {
         return;
       }
       var spec = hideoutOf(context).popup || {};
-      layer.bindPopup(popupHtml(feature.properties, spec), POPUP_OPTIONS);
+      layer.bindPopup(once(function () { return popupHtml(feature.properties, spec); }), POPUP_OPTIONS);
     },
     shelterPopup: function (feature, layer, context) {
       // the popup, then what the hazard maps show at the shelter's own spot (asked when opened)
@@ -124,7 +131,7 @@ window.ishikawaMap = (function () {
         return;
       }
       var h = hideoutOf(context), spec = h.popup || {};
-      layer.bindPopup(popupHtml(feature.properties, spec), POPUP_OPTIONS);
+      layer.bindPopup(once(function () { return popupHtml(feature.properties, spec); }), POPUP_OPTIONS);
       layer.on("popupopen", function (ev) {
         var popup = ev.popup, c = feature.geometry.coordinates;
         if (popup._hazardsShown) {

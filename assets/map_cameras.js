@@ -73,18 +73,26 @@
     var p = feature && feature.properties;
     if (!p || p.cluster || !NS.cameraPopupHtml) { return; }
     var h = hideoutOf(context), labels = (h.camera || {});
-    var base = NS.cameraPopupHtml(p, h);
-    var html = p.thumb_url ? base.replace(/<\/div>$/, stripHtml(labels) + "</div>") : base;
-    // the content is an element of its own, so Leaflet's update() keeps what the strip added
-    var box = document.createElement("div");
-    box.innerHTML = html;
+    // the content is an element of its own, so Leaflet's update() keeps what the strip added; it is
+    // made when the popup first opens (its thumbnail is not fetched for every camera on load)
+    var box = null, html = "";
+    function content() {
+      if (!box) {
+        var base = NS.cameraPopupHtml(p, h);
+        html = p.thumb_url ? base.replace(/<\/div>$/, stripHtml(labels) + "</div>") : base;
+        box = document.createElement("div");
+        box.innerHTML = html;
+      }
+      return box;
+    }
     // no wider than a phone's screen leaves room for (the popup's frame is ~45 px)
     var screen = window.innerWidth || 400, narrow = screen < 500;
     var width = Math.max(200, Math.min(340, screen - 90));
-    layer.bindPopup(box, {maxWidth: width, minWidth: Math.min(width, 240), autoPanPadding: [8, 8],
+    layer.bindPopup(content, {maxWidth: width, minWidth: Math.min(width, 240), autoPanPadding: [8, 8],
                           autoPanPaddingTopLeft: narrow ? [8, 12] : [56, 12]});
     if (!p.thumb_url) { return; }
     layer.on("popupopen", function (e) {
+      content();
       if (box.getAttribute("data-strip") === "1") { return; }
       box.setAttribute("data-strip", "1");
       fetch("/api/cameras/" + encodeURIComponent(p.id) + "/images", {credentials: "same-origin"})
@@ -97,6 +105,7 @@
     });
     layer.on("popupclose", function () {
       // the next opening starts again from the newest snapshot
+      if (!box) { return; }
       box.removeAttribute("data-strip");
       box.innerHTML = html;
     });

@@ -49,7 +49,8 @@
   NS.melterPopupHtml = melterPopupHtml;
   NS.melterPopup = function (feature, layer, context) {
     if (!feature.properties) { return; }
-    layer.bindPopup(melterPopupHtml(feature.properties, hideoutOf(context)), popupOptions(300));
+    var h = hideoutOf(context);
+    layer.bindPopup(NS.once(function () { return melterPopupHtml(feature.properties, h); }), popupOptions(300));
   };
   NS.melterPoint = function (feature, latlng, context) {
     var h = hideoutOf(context), p = feature.properties || {};
@@ -118,7 +119,7 @@
   NS.restrictionPopup = function (feature, layer, context) {
     if (!feature.properties) { return; }
     var h = hideoutOf(context), l = h.restriction || {}, kinds = l.kinds || {};
-    layer.bindPopup(restrictionPopupHtml(feature.properties, h), popupOptions(320));
+    layer.bindPopup(NS.once(function () { return restrictionPopupHtml(feature.properties, h); }), popupOptions(320));
     var state = (l.states || {})[feature.properties.state];
     layer.bindTooltip(esc(kinds[feature.properties.kind] || feature.properties.kind_text || "") +
                       (state ? (h.lang === "en" ? " (" + esc(state) + ")" : "（" + esc(state) + "）") : ""), {sticky: true});

@@ -159,7 +159,14 @@
     if (!feature.properties || p.cluster || !keys.length || (keys.length === 1 && keys[0] === "id") || !NS.popupHtml) {
       return;
     }
-    var h = (context && context.hideout) || {}, html = NS.popupHtml(p, h.popup || {});
+    var h = (context && context.hideout) || {};
+    layer.bindPopup(NS.once(function () { return snowDepthHtml(p, h); }),
+                    {maxWidth: Math.min(300, (window.innerWidth || 400) - 90),
+                     autoPanPaddingTopLeft: [66, 150], autoPanPaddingBottomRight: [12, 12]});
+  };
+
+  function snowDepthHtml(p, h) {
+    var html = NS.popupHtml(p, h.popup || {});
     var own = function (u) { u = String(u || ""); return /^\/api\/cameras\/[^/?#]+\/(thumb|latest)\.jpg$/.test(u) ? u : ""; };
     if (p.camera_id && own(p.camera_thumb) && own(p.camera_url)) {
       var labels = h.camera || {}, name = (h.lang === "en" ? p.camera_name_en : p.camera_name) || p.camera_name || "";
@@ -168,9 +175,8 @@
         '" target="_blank" rel="noopener">' + esc(title) + '<br><img class="camera-thumb" width="240" loading="lazy" src="' +
         esc(own(p.camera_thumb)) + '" alt="' + esc(fill(labels.alt, {name: name})) + '"></a></div></div>');
     }
-    layer.bindPopup(html, {maxWidth: Math.min(300, (window.innerWidth || 400) - 90),
-                           autoPanPaddingTopLeft: [66, 150], autoPanPaddingBottomRight: [12, 12]});
-  };
+    return html;
+  }
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function jstParts(epoch) { return new Date((epoch + 9 * 3600) * 1000); }

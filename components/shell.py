@@ -44,7 +44,9 @@ def routed_page_container():
     arrives as the Referer. Its page is built here exactly as Dash's pages router would build it
     (same layout function, same query arguments) and the location is filled in, so the router has
     nothing to do when the scripts start: no second request and no second drawing of the page
-    before the map can start. Without a same-origin
+    before the map can start. Only the public map pages (ROUTED_PATHS): Dash then also checks the
+    page's callbacks against its components, which some staff pages in read-only form do not pass
+    (their inputs become text; harmless, but noise in the console). Without a same-origin
     Referer, or if the page fails to build, the empty container lets the router do it as before."""
     from urllib.parse import urlsplit
 
@@ -53,7 +55,7 @@ def routed_page_container():
     if not has_request_context() or not request.path.endswith("_dash-layout"):
         return dash.page_container
     ref = urlsplit(request.headers.get("Referer") or "")
-    if not ref.path or ref.netloc != request.host:
+    if ref.path not in ROUTED_PATHS or ref.netloc != request.host:
         return dash.page_container
     search = f"?{ref.query}" if ref.query else ""
     g.page_search = search  # request_lang() reads the page's ?lang= from it
@@ -104,6 +106,8 @@ def page_title(key: str, with_app: bool = True) -> Callable[..., str]:
 # the public map pages, drawn in the index page before the scripts: path -> title key (the same
 # H1 as the page's own top bar, with the short title on phones on the home page)
 FIRST_PAINT_TITLES = {"/": "app.title", "/snow": "snow.title"}
+# pages whose first layout carries the page itself (routed_page_container)
+ROUTED_PATHS = frozenset(FIRST_PAINT_TITLES)
 # pages whose layout never holds an AG Grid and from which no in-page link leads to one (their
 # links are plain <a>, a full page load): they leave dash_ag_grid's main bundle out
 NO_GRID_PATHS = frozenset(FIRST_PAINT_TITLES)

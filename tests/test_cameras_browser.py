@@ -21,6 +21,10 @@ def test_camera_popup_shows_the_latest_thumbnail(dash_duo, dash_app):
     markers = wait_until(lambda: dash_duo.find_elements(".camera-marker"), what="camera markers")
     assert len(markers) >= len(cf.DEMO_CAMERAS)
     assert "カメラ" in dash_duo.find_element("#home-legend").text
+    # popups are built when opened: no camera's thumbnail is fetched while the map loads
+    thumbs = ("return performance.getEntriesByType('resource').filter(function (e) {"
+              " return e.name.indexOf('/thumb.jpg') >= 0; }).length")
+    assert dash_duo.driver.execute_script(thumbs) == 0
     dash_duo.driver.execute_script("arguments[0].click()", markers[0])
     dash_duo.wait_for_contains_text(".leaflet-popup-content", "撮影", timeout=10)
     popup = dash_duo.find_element(".leaflet-popup-content .camera-popup")

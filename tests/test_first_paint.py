@@ -106,9 +106,8 @@ def _router(client, path: str, search: str):
     return resp.get_json()["response"]
 
 
-@pytest.mark.parametrize("path,search", [("/catalog", "?lang=en"), ("/login", ""), ("/alerts/subscribe", "?lang=en"),
-                                         ("/staff/layers", "?lang=en"), ("/no-such-page", ""),
-                                         ("/dashboards", "?lang=ja&x=%22%3E%3Cscript%3E")])
+@pytest.mark.parametrize("path,search", [("/", ""), ("/", "?lang=en"), ("/", "?lat=36.5&lon=136.6&z=12&layers=aed"),
+                                         ("/", "?lang=ja&x=%22%3E%3Cscript%3E")])
 def test_the_first_layout_holds_the_same_page_as_the_router(client, path, search):
     layout = _first_layout(client, f"http://localhost{path}{search}")
     location = _by_id(layout, "_pages_location")
@@ -124,7 +123,10 @@ def test_the_first_layout_of_snow_is_the_snow_page_in_the_pages_language(client)
     assert _by_id(layout, "_pages_store")["data"]["title"].startswith(t("snow.title", "en"))
 
 
-@pytest.mark.parametrize("referer", [None, "", "https://elsewhere.example/snow", "not a url"])
+@pytest.mark.parametrize("referer", [None, "", "https://elsewhere.example/snow", "not a url",
+                                     # other pages than the public maps: as before
+                                     "http://localhost/catalog", "http://localhost/staff/layers?lang=en",
+                                     "http://localhost/no-such-page"])
 def test_without_a_same_origin_referer_the_router_builds_the_page(client, referer):
     layout = _first_layout(client, referer)
     assert not _by_id(layout, "_pages_content").get("children")
@@ -134,18 +136,23 @@ def test_without_a_same_origin_referer_the_router_builds_the_page(client, refere
 def test_a_page_that_fails_to_build_leaves_it_to_the_router(client, monkeypatch, caplog):
     from dash import _pages
 
-    page = next(p for p in _pages.PAGE_REGISTRY.values() if p["path"] == "/catalog")
+    page = next(p for p in _pages.PAGE_REGISTRY.values() if p["path"] == "/")
 
     def broken(**_kw):
         raise RuntimeError("broken page")
 
     monkeypatch.setitem(page, "layout", broken)
-    layout = _first_layout(client, "http://localhost/catalog")
+    layout = _first_layout(client, "http://localhost/?lang=en")
     assert not _by_id(layout, "_pages_content").get("children")
     assert "broken page" in caplog.text
 
 
 def test_the_first_layout_keeps_private_layers_private(client, private_layer):
-    for path in ("/", "/catalog", "/staff/layers"):
-        body = client.get("/_dash-layout", headers={"Referer": f"http://localhost{path}"}).get_data(as_text=True)
-        assert private_layer not in body and "非公開テスト" not in body and "秘密" not in body
+    import json
+
+    for path in ("/", "/?lang=en&layers=private-test", "/snow"):
+        content = _by_id(_first_layout(client, f"http://localhost{path}"), "_pages_content")["children"]
+        body = json.dumps(content, ensure_ascii=False)
+        assert content and "非公開テスト" not in body and "Private" not in body and "秘密" not in body
+        # the id shows only where the link named it: in the notice that it cannot be shown
+        assert private_layer not in body.replace("(private-test)", "")
