@@ -12,7 +12,8 @@ if TYPE_CHECKING:  # types only
     from layers.visible import PanelLayer
 
 
-MARK_TEXT = {"marker": "AED", "cluster": "12", "aed-cluster": "12", "number": "32"}
+# the text inside a swatch, as the map draws that marker
+MARK_TEXT = {"marker": "AED", "camera": "\U0001F4F7", "cluster": "12", "aed-cluster": "12", "number": "32"}
 
 
 def mark_item(label: str, classes: str, color: str | None = None, text: str | None = None) -> html.Li:

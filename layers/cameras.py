@@ -70,5 +70,5 @@ class CamerasKind(LayerKind):
                        props=props)
 
     def legend(self, layer, lang):
-        return [LegendItem(t("camera.legend", lang), COLOR, "marker"),
-                LegendItem(t("camera.legend_stale", lang), STALE_COLOR, "marker")]
+        return [LegendItem(t("camera.legend", lang), COLOR, "camera"),
+                LegendItem(t("camera.legend_stale", lang), STALE_COLOR, "camera")]

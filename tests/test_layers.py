@@ -73,3 +73,16 @@ def test_stale_feed_notice(db):
         assert len(notes) == 1 and "積雪深（センサー）" in notes[0] and "止まっています" in notes[0]
         assert stale_notices(s, layers, {"aed"}, "ja", later) == []  # a hidden layer says nothing
         assert "stopped updating" in stale_notices(s, visible_layers(s, "en"), {"snow-depth"}, "en", later)[0]
+
+
+def test_legend_entries_draw_the_markers_the_map_draws():
+    """One <li> per entry; the swatch's text is the marker's: AED for AEDs, the camera sign for cameras."""
+    from components.legend import item_li
+    from layers.aed import AedKind
+    from layers.cameras import CamerasKind
+
+    aed = item_li(AedKind().legend(None, "ja")[0]).to_plotly_json()["props"]
+    camera = item_li(CamerasKind().legend(None, "ja")[0]).to_plotly_json()["props"]
+    assert aed["data-mark"] == "AED" and "swatch-marker" in aed["className"]
+    assert camera["data-mark"] == "\U0001F4F7" and "swatch-camera" in camera["className"]
+    assert camera["children"] == "カメラ" and camera["style"] == {"--swatch": "#0b6e99"}
