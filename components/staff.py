@@ -47,14 +47,12 @@ def request_lang() -> str:
     Dash pages callback carries (a page's `title` function has no other way to know it)."""
     from urllib.parse import parse_qs
 
-    from flask import has_request_context, request
+    from flask import g, has_request_context, request
 
     from i18n import normalize_lang
 
     if not has_request_context():
         return normalize_lang(None)
-    from flask import g
-
     lang = request.args.get("lang")
     if not lang and g.get("page_search"):  # the first layout, built for the page it was asked from
         lang = (parse_qs(g.page_search.lstrip("?")).get("lang") or [None])[0]

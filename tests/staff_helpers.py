@@ -68,3 +68,31 @@ def login(client, email: str, password: str = PASSWORD):
     resp = client.post("/login", data={"email": email, "password": password, "csrf": csrf})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
     return client
+
+
+def pages_router(client, path: str, search: str = "?lang=ja"):
+    """Dash's pages router's answer for the page at `path` + `search`, asked as the browser asks it
+    (POST /_dash-update-component); the response, checked to be 200."""
+    resp = client.post("/_dash-update-component", json={
+        "output": ".._pages_content.children..._pages_store.data..",
+        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
+                   {"id": "_pages_location", "property": "search", "value": search}],
+        "state": [], "changedPropIds": ["_pages_location.pathname"]})
+    assert resp.status_code == 200, (path, resp.get_data(as_text=True)[:300])
+    return resp
+
+
+def find_props(tree, wanted: str) -> dict | None:
+    """The props of the component with id `wanted` in a layout as JSON (None when it is not there)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            props = node.get("props") or {}
+            if props.get("id") == wanted:
+                return props
+            stack.append(props.get("children"))
+    return None

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from i18n import t
+from tests.staff_helpers import find_props, pages_router
 
 
 def _entry(page: str) -> str:
@@ -80,47 +81,26 @@ def _first_layout(client, referer: str | None) -> dict:
     return resp.get_json()
 
 
-def _by_id(tree, wanted: str):
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            props = node.get("props") or {}
-            if props.get("id") == wanted:
-                return props
-            stack.append(props.get("children"))
-    return None
-
-
 def _router(client, path: str, search: str):
     """What Dash's pages router answers for the same page (the way it was built before)."""
-    resp = client.post("/_dash-update-component", json={
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                   {"id": "_pages_location", "property": "search", "value": search}],
-        "state": [], "changedPropIds": ["_pages_location.pathname"]})
-    assert resp.status_code == 200
-    return resp.get_json()["response"]
+    return pages_router(client, path, search).get_json()["response"]
 
 
 @pytest.mark.parametrize("path,search", [("/", ""), ("/", "?lang=en"), ("/", "?lat=36.5&lon=136.6&z=12&layers=aed"),
                                          ("/", "?lang=ja&x=%22%3E%3Cscript%3E")])
 def test_the_first_layout_holds_the_same_page_as_the_router(client, path, search):
     layout = _first_layout(client, f"http://localhost{path}{search}")
-    location = _by_id(layout, "_pages_location")
+    location = find_props(layout, "_pages_location")
     assert location["pathname"] == path and location["search"] == search and location["hash"] == ""
     routed = _router(client, path, search)
-    assert _by_id(layout, "_pages_content")["children"] == routed["_pages_content"]["children"]
-    assert _by_id(layout, "_pages_store")["data"] == routed["_pages_store"]["data"]
+    assert find_props(layout, "_pages_content")["children"] == routed["_pages_content"]["children"]
+    assert find_props(layout, "_pages_store")["data"] == routed["_pages_store"]["data"]
 
 
 def test_the_first_layout_of_snow_is_the_snow_page_in_the_pages_language(client):
     layout = _first_layout(client, "http://localhost/snow?lang=en")
-    assert _by_id(layout, "snow-map") is not None and _by_id(layout, "snow-lang")["data"] == "en"
-    assert _by_id(layout, "_pages_store")["data"]["title"].startswith(t("snow.title", "en"))
+    assert find_props(layout, "snow-map") is not None and find_props(layout, "snow-lang")["data"] == "en"
+    assert find_props(layout, "_pages_store")["data"]["title"].startswith(t("snow.title", "en"))
 
 
 @pytest.mark.parametrize("referer", [None, "", "https://elsewhere.example/snow", "not a url",
@@ -129,8 +109,8 @@ def test_the_first_layout_of_snow_is_the_snow_page_in_the_pages_language(client)
                                      "http://localhost/no-such-page"])
 def test_without_a_same_origin_referer_the_router_builds_the_page(client, referer):
     layout = _first_layout(client, referer)
-    assert not _by_id(layout, "_pages_content").get("children")
-    assert _by_id(layout, "_pages_location").get("pathname") is None  # the router starts as before
+    assert not find_props(layout, "_pages_content").get("children")
+    assert find_props(layout, "_pages_location").get("pathname") is None  # the router starts as before
 
 
 def test_a_page_that_fails_to_build_leaves_it_to_the_router(client, monkeypatch, caplog):
@@ -143,7 +123,7 @@ def test_a_page_that_fails_to_build_leaves_it_to_the_router(client, monkeypatch,
 
     monkeypatch.setitem(page, "layout", broken)
     layout = _first_layout(client, "http://localhost/?lang=en")
-    assert not _by_id(layout, "_pages_content").get("children")
+    assert not find_props(layout, "_pages_content").get("children")
     assert "broken page" in caplog.text
 
 
@@ -151,7 +131,7 @@ def test_the_first_layout_keeps_private_layers_private(client, private_layer):
     import json
 
     for path in ("/", "/?lang=en&layers=private-test", "/snow"):
-        content = _by_id(_first_layout(client, f"http://localhost{path}"), "_pages_content")["children"]
+        content = find_props(_first_layout(client, f"http://localhost{path}"), "_pages_content")["children"]
         body = json.dumps(content, ensure_ascii=False)
         assert content and "非公開テスト" not in body and "Private" not in body and "秘密" not in body
         # the id shows only where the link named it: in the notice that it cannot be shown

@@ -6,32 +6,17 @@ import orjson
 
 from components.map_state import DEFAULT_CENTER, DEFAULT_ZOOM
 from store.users import ADMIN, EDITOR, VIEWER
-from tests.staff_helpers import login, make_person, upload
+from tests.staff_helpers import find_props, login, make_person, pages_router, upload
 
 
 def _page(client, path: str, search: str = "?lang=ja") -> dict:
-    resp = client.post("/_dash-update-component", json={
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                   {"id": "_pages_location", "property": "search", "value": search}],
-        "state": [], "changedPropIds": ["_pages_location.pathname"]})
-    assert resp.status_code == 200
-    return orjson.loads(resp.get_data())["response"]["_pages_content"]["children"]
+    return orjson.loads(pages_router(client, path, search).get_data())["response"]["_pages_content"]["children"]
 
 
 def _map(tree, map_id: str) -> dict:
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            props = node.get("props") or {}
-            if props.get("id") == map_id:
-                return props
-            stack.append(props.get("children"))
-    raise AssertionError(f"no {map_id}")
+    props = find_props(tree, map_id)
+    assert props is not None, f"no {map_id}"
+    return props
 
 
 def _in_kaga(props) -> bool:

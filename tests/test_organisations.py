@@ -38,7 +38,7 @@ from store.users import (
     staff_of,
     user_for_token,
 )
-from tests.staff_helpers import PASSWORD, login, make_person, upload
+from tests.staff_helpers import PASSWORD, login, make_person, pages_router, upload
 
 MAIL = MailConfig("map@example.jp", "http://map.example.jp")
 
@@ -255,14 +255,7 @@ def test_export_archive_holds_every_layer_rule_source_and_dashboard(client, app_
 
 
 def _page(client, path: str, search: str = "?lang=ja") -> str:
-    resp = client.post("/_dash-update-component", json={
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                   {"id": "_pages_location", "property": "search", "value": search}],
-        "state": [], "changedPropIds": ["_pages_location.pathname"]})
-    assert resp.status_code == 200
-    return resp.get_data(as_text=True).replace("\\u002f", "/")
+    return pages_router(client, path, search).get_data(as_text=True).replace("\\u002f", "/")
 
 
 def test_city_portal_frames_the_city_and_puts_its_layers_first(client, app_db):

@@ -9,7 +9,7 @@ import pytest
 
 from store.models import Layer
 from store.users import EDITOR, VIEWER
-from tests.staff_helpers import login, make_person, upload
+from tests.staff_helpers import login, make_person, pages_router, upload
 
 PAGES = ["/staff/upload", "/staff/layers", "/staff/groups", "/staff/sources", "/staff/alerts",
          "/staff/cameras", "/staff/road-info", "/staff/dashboards", "/staff/dashboards/edit"]
@@ -20,14 +20,7 @@ CONTROLS = ('"type":"Button"', '"type":"Input"', '"type":"Dropdown"', '"type":"T
 
 
 def _page(client, path: str, search: str) -> str:
-    resp = client.post("/_dash-update-component", json={
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                   {"id": "_pages_location", "property": "search", "value": search}],
-        "state": [], "changedPropIds": ["_pages_location.pathname"]})
-    assert resp.status_code == 200, (path, resp.get_data(as_text=True)[:300])
-    return resp.get_data(as_text=True)
+    return pages_router(client, path, search).get_data(as_text=True)
 
 
 def _content(body: str) -> str:
