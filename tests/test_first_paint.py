@@ -136,3 +136,25 @@ def test_the_first_layout_keeps_private_layers_private(client, private_layer):
         assert content and "非公開テスト" not in body and "Private" not in body and "秘密" not in body
         # the id shows only where the link named it: in the notice that it cannot be shown
         assert private_layer not in body.replace("(private-test)", "")
+
+
+def test_the_first_layout_shows_a_citys_private_layer_to_its_staff_only(dash_app, app_db):
+    """A 加賀市 private layer: in the first layout of / for 加賀市's staff, not for 羽咋市's staff or
+    anonymous visitors — the same rule as the pages router."""
+    import json
+    import uuid
+
+    from store.users import EDITOR
+    from tests.staff_helpers import login, make_person, upload
+
+    kaga = make_person(app_db, "kaga", EDITOR)
+    name = "加賀の非公開" + uuid.uuid4().hex[:6]
+    layer = upload(dash_app.server.test_client(), kaga, data="名称,緯度,経度\nA,36.30,136.31\n".encode(),
+                   filename="k.csv", name=name, visibility="private").json["id"]
+    hakui = login(dash_app.server.test_client(), make_person(app_db, "hakui", EDITOR).email)
+    own = login(dash_app.server.test_client(), kaga.email)
+    for client, sees in ((own, True), (hakui, False), (dash_app.server.test_client(), False)):
+        for search in ("", f"?layers={layer}"):
+            content = find_props(_first_layout(client, f"http://localhost/{search}"), "_pages_content")["children"]
+            assert content == _router(client, "/", search)["_pages_content"]["children"]
+            assert (name in json.dumps(content, ensure_ascii=False)) is sees, (search, sees)
