@@ -20,6 +20,15 @@ window.ishikawaMap = (function () {
     var html = null;
     return function () { if (html === null) { html = build(); } return html; };
   }
+  // the window's width, read while this script loads (the page is still small to lay out) and again
+  // after a resize: reading innerWidth while the map adds its markers makes the browser lay the
+  // whole page out again
+  var width = window.innerWidth || null;
+  window.addEventListener("resize", function () { width = null; });
+  function screenWidth() {
+    if (width === null) { width = window.innerWidth || 400; }
+    return width;
+  }
   function shown(value) {
     // long decimals (coordinates, measurements from files) to 5 places (~1 m), zeros dropped
     var text = String(value);
@@ -97,6 +106,7 @@ window.ishikawaMap = (function () {
   return {
     esc: esc,
     once: once,
+    screenWidth: screenWidth,
     shown: shown,
     popupHtml: popupHtml,
     cameraPopupHtml: cameraPopupHtml,

@@ -13,7 +13,7 @@
   function hideoutOf(context) { return (context && context.hideout) || {}; }
   function popupOptions(max) {
     // narrower than a phone's screen; clear of the zoom buttons where there is room
-    var screen = window.innerWidth || 400, narrow = screen < 500;
+    var screen = NS.screenWidth(), narrow = screen < 500;
     return {maxWidth: Math.min(max, screen - 90), autoPanPadding: [8, 8],
             autoPanPaddingTopLeft: narrow ? [8, 12] : [56, 12]};
   }

@@ -34,6 +34,24 @@
     }
     return map._ishikawaRoadCanvas;
   }
+  // /snow's layer list stays open (collapsed=False): Leaflet then re-measures the map after each
+  // overlay it adds (a layout of the whole page per overlay while the page loads). Those measures
+  // are coalesced into one per frame; the list still fits the map's height as before.
+  if (window.L && L.Control && L.Control.Layers && !L.Control.Layers.prototype._ishikawaOnce) {
+    var expandNow = L.Control.Layers.prototype._expandIfNotCollapsed;
+    L.Control.Layers.prototype._ishikawaOnce = true;
+    L.Control.Layers.prototype._expandIfNotCollapsed = function () {
+      var control = this;
+      if (!control._map || control.options.collapsed || control._expandQueued) { return control; }
+      control._expandQueued = true;
+      window.requestAnimationFrame(function () {
+        control._expandQueued = false;
+        if (control._map) { expandNow.call(control); }
+      });
+      return control;
+    };
+  }
+
   // states shared by the public-map layers (filled by the poller below)
   var live = {states: {}, t: null, since: null, layers: {}, timer: null, hideout: null};
 
@@ -118,10 +136,6 @@
     },
     // the road layers of /snow by segment id (what the canvas draws: colour, weight, dashes)
     snowRoadLayers: function () { return snowPage.layers; },
-    // /snow: popup read at open time (the hideout of the moment)
-    snowRoadPopup: function (feature, layer, context) {
-      layer.bindPopup(function () { return roadPopup(feature, hideoutOf(context)); }, {maxWidth: 280});
-    },
     // public map: register the layer, keep its colours fresh from /api/snow/status
     snowRoadLive: function (feature, layer, context) {
       var h = hideoutOf(context);
@@ -161,7 +175,7 @@
     }
     var h = (context && context.hideout) || {};
     layer.bindPopup(NS.once(function () { return snowDepthHtml(p, h); }),
-                    {maxWidth: Math.min(300, (window.innerWidth || 400) - 90),
+                    {maxWidth: Math.min(300, NS.screenWidth() - 90),
                      autoPanPaddingTopLeft: [66, 150], autoPanPaddingBottomRight: [12, 12]});
   };
 

@@ -329,6 +329,19 @@ def test_snow_on_a_phone_title_back_link_table_and_road_taps(dash_duo, dash_app,
         tap.perform()
         wait_until(lambda: count(dash_duo, "#snow-map .leaflet-popup .popup-title") == 1, timeout=10, what="popup")
         assert "Area" in text(dash_duo, "#snow-map .leaflet-popup")
+        # the overlay list stays open with every overlay, inside the map (measured once per frame)
+        control = ("var c = document.querySelector('#snow-map .leaflet-control-layers'),"
+                   " m = document.getElementById('snow-map').getBoundingClientRect();"
+                   "return c ? [c.classList.contains('leaflet-control-layers-expanded'),"
+                   " c.querySelectorAll('.leaflet-control-layers-overlays label').length,"
+                   " c.getBoundingClientRect().bottom <= m.bottom] : null;")
+        wait_until(lambda: dash_duo.driver.execute_script(control) == [True, 3, True], 10, "the open overlay list")
+        # popups size themselves by the window's width, read again after the window changes
+        assert dash_duo.driver.execute_script("return window.ishikawaMap.screenWidth()") == 375
+        dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                        {"width": 360, "height": 780, "deviceScaleFactor": 1, "mobile": True})
+        wait_until(lambda: dash_duo.driver.execute_script("return window.ishikawaMap.screenWidth()") == 360,
+                   10, "the width after a resize")
     finally:
         dash_duo.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     assert not app_errors(dash_duo)
