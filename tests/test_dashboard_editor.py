@@ -16,7 +16,7 @@ from dashboards.model import parse_dashboard
 from refusal import Refused
 from store import dashboards as sd
 from store.users import get_user_by_email, staff_of
-from tests.staff_helpers import login, make_person
+from tests.staff_helpers import login, make_person, pages_router
 from tests.test_dashboards import private_sensor
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -265,12 +265,7 @@ def test_another_organisation_cannot_change_a_private_dashboard_through_the_page
             _, body = call(who, dash_app, output, {f"{kind}.n_clicks": [(cid, 1)], "sdash-lang.data": "ja"}, trig)
             assert "KAGA-INTERNAL-NOTE" not in body and "加賀の非公開" not in body, (kind, body[:300])
     # the editor page itself: not found, no title
-    page = hakui.post("/_dash-update-component", json={
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/staff/dashboards/edit"},
-                   {"id": "_pages_location", "property": "search", "value": f"?slug={slug}"}],
-        "state": [], "changedPropIds": ["_pages_location.pathname"]}).get_data(as_text=True)
+    page = pages_router(hakui, "/staff/dashboards/edit", f"?slug={slug}").get_data(as_text=True)
     assert "dbe-refused" in page and "加賀の非公開" not in page and "KAGA-INTERNAL-NOTE" not in page
     assert snapshot(app_db, slug) == before
     # the control: kaga's own editor may save through the same callback
@@ -419,12 +414,7 @@ def test_the_editor_without_a_slug_creates_on_save(dash_app, app_db, app_people)
 
 def test_tab_titles_follow_the_language(client):
     def title(path, search):
-        body = client.post("/_dash-update-component", json={
-            "output": ".._pages_content.children..._pages_store.data..",
-            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-            "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                       {"id": "_pages_location", "property": "search", "value": search}],
-            "state": [], "changedPropIds": ["_pages_location.pathname"]}).json
+        body = pages_router(client, path, search).json
         return body["response"]["_pages_store"]["data"]["title"]
 
     assert title("/staff/dashboards", "?lang=en").startswith("Manage dashboards")

@@ -19,7 +19,7 @@ from store.edit_error import EditError
 from store.menu_groups import MenuGroup, create_menu_group, update_menu_group
 from store.models import Layer
 from store.users import get_user_by_email, staff_of
-from tests.staff_helpers import login, make_people, upload
+from tests.staff_helpers import login, make_people, pages_router, upload
 
 
 def _plain(body: str) -> str:
@@ -296,12 +296,7 @@ def test_editor_cannot_change_another_organisations_layer_through_the_page(dash_
     body = hakui.post("/_dash-update-component", json=payload).get_data(as_text=True)
     assert "You may not change this layer" in body
     assert _snapshot(app_db, public_id) == before
-    page = hakui.post("/_dash-update-component", json={
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/staff/layers"},
-                   {"id": "_pages_location", "property": "search", "value": f"?layer={pid}&lang=en"}],
-        "state": [], "changedPropIds": ["_pages_location.pathname"]}).get_data(as_text=True)
+    page = pages_router(hakui, "/staff/layers", f"?layer={pid}&lang=en").get_data(as_text=True)
     assert "No such layer" in page and setup["secret"] not in page and "staff-layers-editor" not in page
 
 

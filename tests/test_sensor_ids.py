@@ -14,6 +14,7 @@ from store.db import utcnow
 from store.layers import upsert_layer
 from store.models import PUBLIC, Layer, Organisation, Reading, Sensor
 from store.sensors import add_reading, upsert_sensor
+from tests.staff_helpers import pages_router
 
 START = utcnow().replace(microsecond=0) - timedelta(minutes=50)
 
@@ -218,14 +219,7 @@ def _kaga_public_sensor_posted_as(app_db, sid: str) -> str:
 
 
 def _sensors_page(client, search: str) -> str:
-    r = client.post("/_dash-update-component", json={
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/sensors"},
-                   {"id": "_pages_location", "property": "search", "value": search}],
-        "state": [], "changedPropIds": ["_pages_location.pathname"]})
-    assert r.status_code == 200
-    return r.get_data(as_text=True)
+    return pages_router(client, "/sensors", search).get_data(as_text=True)
 
 
 def test_the_public_sees_a_posted_sensor_by_its_posted_id(client, app_db, hakui):

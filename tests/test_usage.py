@@ -13,7 +13,7 @@ from sqlalchemy import select
 from store import usage
 from store.db import utcnow
 from store.usage import UsageCount
-from tests.staff_helpers import GEOJSON, upload
+from tests.staff_helpers import GEOJSON, pages_router, upload
 
 
 @pytest.fixture(autouse=True)
@@ -201,12 +201,7 @@ def test_portal_views_and_layer_requests_show_for_the_owning_organisation(client
     assert layer_row(body, lid) == {"organisation": "kaga", "layer": lid, "map_requests": 1, "api_requests": 1}
     # 加賀市's editor sees the layer's figures in /staff/usage and its CSV; 羽咋市's editor does not
     kaga = login(dash_app.server.test_client(), who["kaga"].email)
-    page = kaga.post("/_dash-update-component", json={
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/staff/usage"},
-                   {"id": "_pages_location", "property": "search", "value": "?lang=ja"}],
-        "state": [], "changedPropIds": ["_pages_location.pathname"]}).get_data(as_text=True)
+    page = pages_router(kaga, "/staff/usage").get_data(as_text=True)
     assert name in page and "組織ポータル" in page
     assert name in kaga.get("/staff/usage.csv?lang=ja").get_data().decode("utf-8-sig")
     hakui = login(dash_app.server.test_client(), who["hakui"].email)
