@@ -35,7 +35,7 @@ BBox = tuple[float, float, float, float]
 class LegendItem:
     label: str
     color: str = "#666"
-    shape: str = "circle"  # circle / square / line / marker (AED) / camera / cluster / …
+    shape: str = "circle"  # circle / square / pin / line / marker (AED) / camera / cluster / …
     border: str = ""
 
 

@@ -189,8 +189,9 @@ class UploadedKind(StoredFeaturesKind):
     def legend(self, layer, lang):
         opts = layer.options or {}
         types = opts.get("geometry_types", ["Point"])
+        # the swatch draws what the map draws: squares for areas, lines, and points as chosen
         shape = "square" if any("Polygon" in g for g in types) else (
             "line" if any("Line" in g for g in types) else
-            ("square" if opts.get("shape") == "square" else "circle"))
+            {"square": "square", "marker": "pin"}.get(opts.get("shape"), "circle"))
         label = t("legend.uploaded", lang, count=layer.feature_count or 0)
         return [LegendItem(label, display_color(layer), shape)]

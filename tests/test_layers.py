@@ -86,3 +86,18 @@ def test_legend_entries_draw_the_markers_the_map_draws():
     assert aed["data-mark"] == "AED" and "swatch-marker" in aed["className"]
     assert camera["data-mark"] == "\U0001F4F7" and "swatch-camera" in camera["className"]
     assert camera["children"] == "カメラ" and camera["style"] == {"--swatch": "#0b6e99"}
+
+
+@pytest.mark.parametrize(("types", "shape", "swatch"), [
+    (["Point"], "circle", "circle"), (["Point"], "square", "square"), (["Point"], "marker", "pin"),
+    (["Point"], "star", "circle"), (["LineString"], "marker", "line"), (["Polygon", "Point"], "marker", "square"),
+])
+def test_uploaded_legend_swatch_is_the_shape_the_map_draws(types, shape, swatch):
+    from components.legend import item_li
+
+    layer = Layer(id="up-x", kind="uploaded", name_ja="x", name_en="x", group="other", version=1,
+                  options={"geometry_types": types, "shape": shape, "color": "#aa3300"}, feature_count=3,
+                  attribution_ja="", attribution_en="")
+    (item,) = KINDS["uploaded"].legend(layer, "ja")
+    assert item.shape == swatch
+    assert f"swatch-{swatch}" in item_li(item).className.split()
