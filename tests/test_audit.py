@@ -256,14 +256,16 @@ def test_log_ins_and_failed_log_ins(client, who):
 
 def test_organisation_scope_of_the_api(client, app_db, who):
     hakui, kaga_admin, hakui_admin = who["hakui"], who["kaga_admin"], who["hakui_admin"]
+    own = upload(client, who["kaga"], GEOJSON, visibility="private", name="加賀の記録用レイヤ")
+    assert own.status_code == 201  # 加賀市 has an entry of its own, whichever tests ran before
     r = upload(client, hakui, GEOJSON, visibility="private", name="羽咋の秘密レイヤ")
     assert r.status_code == 201
     lid = r.get_json()["id"]
     mine = api_audit(client, hakui_admin).get_json()
     assert any(e["target"] == f"layer:{lid}" for e in mine["entries"])
     theirs = api_audit(client, kaga_admin, limit=1000).get_json()
-    assert theirs["entries"] and all("kaga" in (e["organisation"], e["actor_organisation"])
-                                     for e in theirs["entries"])
+    assert any(e["target"] == f"layer:{own.get_json()['id']}" for e in theirs["entries"])
+    assert all("kaga" in (e["organisation"], e["actor_organisation"]) for e in theirs["entries"])
     assert lid not in str(theirs) and "羽咋の秘密レイヤ" not in str(theirs)
     r = api_audit(client, kaga_admin, organisation="hakui")
     assert r.status_code == 403 and r.get_json()["error"] == "forbidden"
