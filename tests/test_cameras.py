@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import io
 import socket
-import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import orjson
 import pytest
@@ -17,6 +16,7 @@ from PIL import Image
 from sources import cameras as cf
 from store.cameras import Camera, CameraImage, cameras_folder, is_stale
 from store.db import utcnow
+from tests.loopback import serve
 
 SCRIPT = b"<script>alert('x')</script>"
 
@@ -84,12 +84,8 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(Handler) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

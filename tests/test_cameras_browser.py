@@ -80,17 +80,13 @@ def test_camera_names_are_escaped_in_the_popup(dash_duo, dash_app):
 def test_staff_register_a_camera_then_delete_it_with_confirmation(dash_duo, dash_app, app_db, loopback_sources):
     """The test camera server is on 127.0.0.1, which SOURCE_HOSTS must allow (internal addresses are
     refused by default)."""
-    import threading
-    from http.server import ThreadingHTTPServer
-
     from store.cameras import Camera, CameraImage
+    from tests.loopback import serve
     from tests.staff_helpers import PASSWORD, make_person
     from tests.test_cameras import Handler
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     person = make_person(app_db, "hakui")
-    try:
+    with serve(Handler) as cameras:
         dash_duo.driver.set_window_size(1400, 1100)
         dash_duo.start_server(dash_app, port=free_port())
         dash_duo.driver.get(dash_duo.server_url + "/login?next=/staff/cameras")
@@ -101,7 +97,7 @@ def test_staff_register_a_camera_then_delete_it_with_confirmation(dash_duo, dash
         dash_duo.find_element("#staff-cameras-name").send_keys("職員登録テストカメラ")
         dash_duo.find_element("#staff-cameras-lon").send_keys("136.79")
         dash_duo.find_element("#staff-cameras-lat").send_keys("36.9")
-        dash_duo.find_element("#staff-cameras-url").send_keys(f"http://127.0.0.1:{httpd.server_address[1]}/good.jpg")
+        dash_duo.find_element("#staff-cameras-url").send_keys(f"{cameras}/good.jpg")
         interval = dash_duo.find_element("#staff-cameras-interval")
         interval.clear()
         interval.send_keys("10")  # too short: refused with the field named
@@ -127,9 +123,6 @@ def test_staff_register_a_camera_then_delete_it_with_confirmation(dash_duo, dash
         with app_db.session() as s:
             assert s.get(Camera, cid) is None and s.query(CameraImage).filter_by(camera_id=cid).count() == 0
         assert not app_errors(dash_duo)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def _has_image(app_db, cid):

@@ -1,10 +1,10 @@
 """CKAN sources against demo.ckan.org's recorded package_show answer, served locally."""
 from __future__ import annotations
 
+import contextlib
 import copy
-import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -17,6 +17,7 @@ from sources.ckan import CkanClient, pick_resource, read_resource
 from store.brokers import Source
 from store.models import Feature, Layer
 from tests.fake_orion import fixture
+from tests.loopback import serve
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FIX = Path(__file__).resolve().parent / "fixtures"
@@ -35,10 +36,8 @@ class Ckan:
         self.package = fixture("package_show.demo-ckan-org.json")
         self.files: dict[str, bytes] = {"/download/20161231_rase.csv": b"classe,maschi,femmine\n0-4,10,12\n"}
         self.requests: list[str] = []
-        handler = self._handler()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._server = contextlib.ExitStack()  # kept open past __init__: stop() closes it
+        self.url = self._server.enter_context(serve(self._handler()))
         # the recorded resource URL points at demo.ckan.org: serve it here instead
         self.package["result"]["resources"][0]["url"] = self.url + "/download/20161231_rase.csv"
 
@@ -75,7 +74,7 @@ class Ckan:
         self.package["result"]["resources"].append(res)
 
     def stop(self):
-        self.server.shutdown()
+        self._server.close()
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@ the time range (the URL follows), and a city's web page shows it in an iframe.""
 from __future__ import annotations
 
 import http.server
-import threading
 
 import pytest
 
 from tests.browser_helpers import app_errors, free_port, query, wait_until
+from tests.loopback import serve
 
 pytestmark = pytest.mark.browser
 
@@ -66,18 +66,15 @@ def test_embedded_in_a_city_page(dash_duo, dash_app):
         '<!doctype html><html lang="ja"><body><h1>加賀市のページ</h1>'
         f'<iframe id="dash" src="http://127.0.0.1:{app_port}/embed/dashboards/shelters-aed" '
         'width="1000" height="900"></iframe></body></html>').encode()})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", page_port), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
     try:
-        dash_duo.start_server(dash_app, port=app_port)
-        dash_duo.driver.get(origin + "/")
-        frame = dash_duo.wait_for_element("#dash", timeout=10)
-        dash_duo.driver.switch_to.frame(frame)
-        wait_until(lambda: dash_duo.driver.find_elements("css selector", ".dash-panel"), timeout=20,
-                   what="panels inside the iframe")
-        assert not dash_duo.driver.find_elements("css selector", ".topbar")  # no header when embedded
-        dash_duo.driver.switch_to.default_content()
+        with serve(handler, page_port):
+            dash_duo.start_server(dash_app, port=app_port)
+            dash_duo.driver.get(origin + "/")
+            frame = dash_duo.wait_for_element("#dash", timeout=10)
+            dash_duo.driver.switch_to.frame(frame)
+            wait_until(lambda: dash_duo.driver.find_elements("css selector", ".dash-panel"), timeout=20,
+                       what="panels inside the iframe")
+            assert not dash_duo.driver.find_elements("css selector", ".topbar")  # no header when embedded
+            dash_duo.driver.switch_to.default_content()
     finally:
-        httpd.shutdown()
         server.extensions["ishikawa.settings"] = settings

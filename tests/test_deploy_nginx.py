@@ -7,15 +7,15 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.browser_helpers import free_port
+from tests.loopback import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -49,8 +49,12 @@ def proxied(tmp_path):
     if NGINX is None:
         pytest.skip("nginx recipe test: nginx is not installed (Debian: apt-get install nginx-light)")
     app_port, port = free_port(), free_port()
-    upstream = ThreadingHTTPServer(("127.0.0.1", app_port), _App)
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    with serve(_App, app_port):
+        yield from _nginx(tmp_path, app_port, port)
+
+
+def _nginx(tmp_path, app_port: int, port: int):
+    """The machine's nginx with deploy/nginx.conf on `port`, in front of `app_port`: yields its base URL."""
     conf = (ROOT / "deploy" / "nginx.conf").read_text()
     conf = conf.replace("server 127.0.0.1:8050;", f"server 127.0.0.1:{app_port};")
     conf = re.sub(r"listen 80;", f"listen 127.0.0.1:{port};", conf)
@@ -82,7 +86,6 @@ def proxied(tmp_path):
     yield base
     proc.terminate()
     proc.wait(10)
-    upstream.shutdown()
 
 
 def test_the_live_get_is_microcached_and_static_files_gzipped(proxied):

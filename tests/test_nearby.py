@@ -219,10 +219,10 @@ def test_uploaded_popup_defaults_and_colours():
 def test_geocode_online_through_the_guard(client, monkeypatch, dash_app, loopback_sources):
     """GSI's answer shape (a JSON list of GeoJSON-like features), from a loopback server."""
     import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     from sources import geocode
+    from tests.loopback import serve
 
     seen = []
 
@@ -242,17 +242,12 @@ def test_geocode_online_through_the_guard(client, monkeypatch, dash_app, loopbac
         def log_message(self, *args):
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        monkeypatch.setattr(geocode, "GEOCODE_URL", f"http://127.0.0.1:{httpd.server_address[1]}/AddressSearch")
+    with serve(Handler) as url:
+        monkeypatch.setattr(geocode, "GEOCODE_URL", f"{url}/AddressSearch")
         r = client.get("/api/geocode", query_string={"q": "白山市倉光二丁目 テスト"})
         assert r.status_code == 200
         assert r.get_json()["results"] == [{"name": "石川県白山市倉光二丁目", "lat": 36.5144, "lon": 136.5658}]
         assert seen and "q=" in seen[0]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def test_nearest_shelters_can_leave_out_the_flood_area(app_db, tiles, dash_app):

@@ -1,27 +1,20 @@
 """OGC API – Features: the documents, paging and filters, and GDAL's OAPIF driver reading the running app."""
 from __future__ import annotations
 
-import threading
-
 import orjson
 import pytest
-from werkzeug.serving import make_server
 
 from store.features import replace_features
 from store.layers import upsert_layer
 from store.models import Layer
-from tests.browser_helpers import free_port
+from tests.loopback import serve
 
 
 @pytest.fixture(scope="module")
 def live_url(dash_app):
     """The session's app served over real HTTP (werkzeug in a thread on a free port)."""
-    port = free_port()
-    server = make_server("127.0.0.1", port, dash_app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
+    with serve(dash_app.server) as url:
+        yield url
 
 
 def get_json(client, url, **kw):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 
 import pytest
-from werkzeug.serving import make_server
+
+from tests.loopback import serve
 
 pytest.importorskip("owslib")
 pytest.importorskip("pyogrio")
@@ -21,12 +21,8 @@ PAGE = 25
 
 @pytest.fixture(scope="module")
 def base(dash_app):
-    server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/ogcapi"
-    server.shutdown()
-    thread.join(10)
+    with serve(dash_app.server) as url:
+        yield url + "/ogcapi"
 
 
 @pytest.fixture(autouse=True)

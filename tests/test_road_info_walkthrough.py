@@ -5,16 +5,16 @@ server stops; an uploaded list of restrictions shows only those in force on `/` 
 `/snow`; a device's posted states change its colour and a fault mail arrives at a local SMTP server."""
 from __future__ import annotations
 
-import threading
+import contextlib
 import uuid
 from datetime import timedelta
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 
 from tests.browser_helpers import app_errors, free_port, wait_until
+from tests.loopback import serve
 from tests.staff_helpers import PASSWORD, make_person
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("loopback_sources")]
@@ -52,9 +52,8 @@ def test_a_camera_from_registration_to_the_stopped_badge(dash_duo, dash_app, app
     from store.db import utcnow
     from tests.test_cameras import Handler
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/good.jpg"
+    camera_server = contextlib.ExitStack()  # stopped in step 5, or in `finally` if the test ends sooner
+    url = camera_server.enter_context(serve(Handler)) + "/good.jpg"
     person = make_person(app_db, "hakui")
     name = f"歩きテストカメラ {uuid.uuid4().hex[:4]}"
     client = dash_app.server.test_client()
@@ -110,8 +109,7 @@ def test_a_camera_from_registration_to_the_stopped_badge(dash_duo, dash_app, app
         # without a snapshot the popup shows the stopped badge
         assert client.patch(f"/api/cameras/{cid}", json={"visibility": "public"},
                             headers=person.auth).status_code == 200
-        httpd.shutdown()
-        httpd.server_close()
+        camera_server.close()
         assert cf.fetch_camera(app_db, folder, cid, ["127.0.0.1"]) is False
         with app_db.session() as s:
             cam = s.get(Camera, cid)
@@ -123,7 +121,7 @@ def test_a_camera_from_registration_to_the_stopped_badge(dash_duo, dash_app, app
         assert badge[0].text == "停止中"
         assert not app_errors(dash_duo)
     finally:
-        httpd.server_close()
+        camera_server.close()
         if cid:
             with app_db.session() as s:
                 from store.cameras import delete_camera

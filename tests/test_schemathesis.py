@@ -9,13 +9,12 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.loopback import serve
 from tests.staff_helpers import make_person
 
 HERE = Path(__file__).resolve().parent
@@ -45,28 +44,20 @@ def gazetteer(dash_app):
 
     from sources import geocode
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Gazetteer)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     ext = dash_app.server.extensions
     saved_url, saved_settings = geocode.GEOCODE_URL, ext["ishikawa.settings"]
-    geocode.GEOCODE_URL = f"http://127.0.0.1:{httpd.server_address[1]}/AddressSearch"
     ext["ishikawa.settings"] = dataclasses.replace(saved_settings, source_hosts="127.0.0.1")
-    with pytest.MonkeyPatch.context() as mp:
+    with serve(_Gazetteer) as url, pytest.MonkeyPatch.context() as mp:
+        geocode.GEOCODE_URL = f"{url}/AddressSearch"
         mp.setenv("SOURCE_HOSTS", "127.0.0.1")
         yield
     geocode.GEOCODE_URL, ext["ishikawa.settings"] = saved_url, saved_settings
-    httpd.shutdown()
-    httpd.server_close()
 
 
 @pytest.fixture(scope="module")
 def served(dash_app, gazetteer):
-    server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
+    with serve(dash_app.server) as url:
+        yield url
 
 
 def _st() -> list[str]:
