@@ -26,9 +26,12 @@ def test_camera_popup_shows_the_latest_thumbnail(dash_duo, dash_app):
               " return e.name.indexOf('/thumb.jpg') >= 0; }).length")
     assert dash_duo.driver.execute_script(thumbs) == 0
     dash_duo.driver.execute_script("arguments[0].click()", markers[0])
-    dash_duo.wait_for_contains_text(".leaflet-popup-content", "撮影", timeout=10)
+    # the popup's whole text: its top may sit above the map's edge while the map pans to it
+    popup_text = ("var p = document.querySelector('.leaflet-popup-content .camera-popup');"
+                  "return p ? p.textContent : '';")
+    wait_until(lambda: "撮影" in dash_duo.driver.execute_script(popup_text), timeout=10, what="the popup")
     popup = dash_duo.find_element(".leaflet-popup-content .camera-popup")
-    text = popup.get_attribute("textContent")  # the title may sit above the map's edge while it pans
+    text = popup.get_attribute("textContent")
     assert "デモ画像" in text and "（デモ）" in text
     img = popup.find_element(By.CSS_SELECTOR, "img.camera-thumb")
     assert "/api/cameras/demo-" in img.get_attribute("src") and "thumb.jpg" in img.get_attribute("src")
