@@ -10,7 +10,8 @@ throttling (slow 4G, 4× CPU slow-down). The map tiles come from servers this cl
 reach: their requests are blocked (`--blocked-url-patterns`), so they neither wait nor count.
 
 Each page runs `--runs` times (the machine is shared and noisy) and the median is printed: the
-performance score, LCP, TBT, CLS, FCP, Speed Index and the bytes transferred.
+performance score, LCP, TBT, CLS, FCP, Speed Index and the bytes transferred, with the machine's load
+average before and after (on a busy machine the scores drop by 20–40 points: measure when it is quiet).
 """
 from __future__ import annotations
 
@@ -134,8 +135,9 @@ def main() -> None:
             port = args.port or free_port()
             proc = start_app(Path(args.app_dir), port, tmp / "instance")
             base = f"http://127.0.0.1:{port}"
+        # the scores fall with the machine's load (other processes take the CPU Lighthouse times)
         print(f"Lighthouse {LH_VERSION}, mobile, simulated throttling; {args.runs} runs per page, median; "
-              f"tiles blocked; app {base}")
+              f"tiles blocked; app {base}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
         print(f"{'page':<10}{'score':>7}{'LCP ms':>9}{'TBT ms':>9}{'CLS':>7}{'FCP ms':>9}{'SI ms':>9}{'KB':>8}"
               "   runs (score)")
         for page in [p for p in args.pages.split(",") if p]:
@@ -148,6 +150,7 @@ def main() -> None:
             print(f"{page:<10}{m['score']:>7.0f}{m['lcp_ms']:>9.0f}{m['tbt_ms']:>9.0f}{m['cls']:>7.3f}"
                   f"{m['fcp_ms']:>9.0f}{m['si_ms']:>9.0f}{m['bytes'] / 1024:>8.0f}   "
                   + ", ".join(str(r["score"]) for r in rows), flush=True)
+        print(f"load average at the end {os.getloadavg()[0]:.2f}")
     finally:
         if proc is not None:
             proc.terminate()
