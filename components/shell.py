@@ -22,15 +22,18 @@ _log = logging.getLogger(__name__)
 
 def lean_dash_scripts() -> None:
     """Leave @babel/polyfill (99 kB, about a second of a mid-range phone's CPU before the first
-    paint) out of the scripts Dash puts in every page. The browsers React 18 runs in have what it
-    polyfills, except the `regeneratorRuntime` global the Dash renderer, dcc and dash_table call:
-    assets/a0_regenerator_runtime.js (regenerator-runtime alone, 25 kB) gives that one."""
-    from dash import _dash_renderer
+    paint) and dash_table's bundle out of the scripts Dash puts in every page. The browsers React 18
+    runs in have what the polyfill gives, except the `regeneratorRuntime` global the Dash renderer
+    and dcc call: assets/a0_regenerator_runtime.js (regenerator-runtime alone, 25 kB) gives that one."""
+    from dash import _dash_renderer, dash_table
 
     for dep in _dash_renderer._js_dist_dependencies:
         for kind in ("external_url", "relative_package_path"):
             for mode, paths in (dep.get(kind) or {}).items():
                 dep[kind][mode] = [p for p in paths if POLYFILL not in p]
+    # no page draws a dash_table.DataTable (tables are HTML or AG Grid): Dash would still load its
+    # bundle (33 kB) on every page, because importing dash registers it
+    dash_table._js_dist[:] = []
 
 
 def shell():

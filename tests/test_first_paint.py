@@ -158,3 +158,22 @@ def test_the_first_layout_shows_a_citys_private_layer_to_its_staff_only(dash_app
             content = find_props(_first_layout(client, f"http://localhost/{search}"), "_pages_content")["children"]
             assert content == _router(client, "/", search)["_pages_content"]["children"]
             assert (name in json.dumps(content, ensure_ascii=False)) is sees, (search, sees)
+
+
+@pytest.mark.parametrize("path", ["/", "/snow", "/sensors", "/staff/layers"])
+def test_pages_load_no_dash_table_bundle(client, path):
+    scripts = re.findall(r'<script src="([^"]+)"', client.get(path).get_data(as_text=True))
+    assert any("dash_core_components" in src for src in scripts)
+    assert not [src for src in scripts if "dash_table" in src]
+
+
+def test_no_page_draws_a_dash_table():
+    """dash_table's scripts are left out of every page (components/shell.py lean_dash_scripts): a
+    DataTable would not draw. Tables are HTML or AG Grid."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    users = [str(p.relative_to(root)) for folder in ("pages", "components", "dashboards", "layers", "api")
+             for p in (root / folder).rglob("*.py")
+             if p.name != "shell.py" and re.search(r"\bdash_table\b|DataTable\(", p.read_text(encoding="utf-8"))]
+    assert users == []
