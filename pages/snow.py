@@ -161,15 +161,15 @@ def layout(lang: str | None = None, **query):
                                             overlays=[o.name for o in overlays if o.checked]),
                            dl.ScaleControl(position="bottomleft", imperial=False),
                        ]),
-                html.Div(className="snow-map-legend", id="snow-map-legend",
-                         children=[legend(legend_items(lang, DEFAULT_HOURS), lang)]),
             ]),
             html.Aside(className="snow-side", children=[
                 html.P(t("snow.demo", lang), className="snow-demo"),
                 html.A(t("snow.report.link", lang), href=f"/snow/report?lang={lang}", id="snow-report-link",
                        className="snow-report-link"),
-                html.Div(legend(legend_items(lang, DEFAULT_HOURS), lang), className="snow-side-legend",
-                         id="snow-side-legend"),
+                # one legend: over the map's corner on wide screens, in this panel on narrow ones
+                # (assets/style.css); drawn once, not once for each place
+                html.Div(legend(legend_items(lang, DEFAULT_HOURS), lang), className="snow-road-legend",
+                         id="snow-road-legend"),
                 overlay_legend(lang),
                 html.Div(className="snow-time", children=[
                     html.Div(className="snow-time-head", children=[
@@ -237,8 +237,7 @@ clientside_callback(
 
 
 @callback(
-    Output("snow-map-legend", "children"),
-    Output("snow-side-legend", "children"),
+    Output("snow-road-legend", "children"),
     Input("snow-hours", "value"),
     State("snow-lang", "data"),
     prevent_initial_call=True,
@@ -248,8 +247,7 @@ def window(hours, lang):
     than it are drawn as not cleared."""
     lang = normalize_lang(lang)
     hours = hours if hours in PROGRESS_HOURS else DEFAULT_HOURS
-    items = legend_items(lang, hours)
-    return legend(items, lang), legend(items, lang)
+    return legend(legend_items(lang, hours), lang)
 
 
 clientside_callback(

@@ -54,6 +54,18 @@ ROAD_SPOT = (
     "    var el = document.elementFromPoint(x, y + arguments[0]);"
     "    if (el && el.tagName === 'CANVAS') { return [x, y, l.options.color]; } } }"
     "return null;")
+# the colours of the roads drawn at the screen point (x, y): the road whose middle it is, and any
+# road the canvas draws after it that covers the point (roads cross and overlap)
+ROAD_COLOURS_AT = (
+    "var ls = window.ishikawaMap.snowRoadLayers(), out = [], x = arguments[0], y = arguments[1];"
+    "Object.keys(ls).forEach(function (k) { var l = ls[k], map = l._map; if (!map || !l._parts) { return; }"
+    "  var r = map.getContainer().getBoundingClientRect();"
+    "  var p = map.containerPointToLayerPoint([x - r.left, y - r.top]);"
+    "  var reach = (l.options.weight || 3) / 2 + 1.5;"
+    "  l._parts.forEach(function (part) { for (var i = 1; i < part.length; i++) {"
+    "    if (L.LineUtil.pointToSegmentDistance(p, part[i - 1], part[i]) <= reach && out.indexOf(l.options.color) < 0) {"
+    "      out.push(l.options.color); } } }); });"
+    "return out;")
 # the colour the canvas shows at (x, y): [r, g, b, a]
 CANVAS_PIXEL = (
     "var c = document.elementFromPoint(arguments[0], arguments[1]);"
@@ -85,8 +97,13 @@ def test_snow_page_shows_roads_plows_and_they_move(dash_duo, dash_app, plows, tm
     # the canvas shows a road's colour in the middle of the road
     x, y, color = wait_until(lambda: dash_duo.driver.execute_script(ROAD_SPOT, 0), timeout=10, what="a road")
     rgba = wait_until(lambda: dash_duo.driver.execute_script(CANVAS_PIXEL, x, y), timeout=5, what="the canvas")
-    want = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
-    assert rgba[3] > 100 and all(abs(a - b) <= 60 for a, b in zip(rgba[:3], want)), (rgba, color)
+    colours = dash_duo.driver.execute_script(ROAD_COLOURS_AT, x, y)
+    assert color in colours
+
+    def near(c):
+        return all(abs(a - int(c[i:i + 2], 16)) <= 60 for a, i in zip(rgba[:3], (1, 3, 5)))
+
+    assert rgba[3] > 100 and any(near(c) for c in colours), (rgba, colours)
     wait_until(lambda: len(marker_positions(dash_duo)) >= 12, timeout=15, what="plow markers")
     wait_until(lambda: count(dash_duo, "#snow-vehicles tbody tr") >= 13, what="vehicle rows")
     table = text(dash_duo, "#snow-vehicles")
@@ -177,13 +194,23 @@ def test_the_window_recolours_the_map_and_the_legend(dash_duo, dash_app, plows):
     red_24 = road_paths(dash_duo, NOT_CLEARED_COLOR)
     old = sum(road_paths(dash_duo, c) for c in BAND_COLORS[1:])
     assert old > 100  # the full day: many roads cleared more than an hour ago
-    assert "Not cleared in 24 h" in text(dash_duo, "#snow-map-legend")
+    assert "Not cleared in 24 h" in text(dash_duo, "#snow-road-legend")
+    # beside the map, the legend (kept in the side panel) sits over the map's bottom-right corner and
+    # stays there while the panel scrolls
+    where = ("var l = document.getElementById('snow-road-legend').getBoundingClientRect(),"
+             " m = document.getElementById('snow-map').getBoundingClientRect();"
+             "return [l.left >= m.left, l.right <= m.right, l.top >= m.top, l.bottom <= m.bottom,"
+             " m.right - l.right, l.top];")
+    before = dash_duo.driver.execute_script(where)
+    assert before[:4] == [True, True, True, True] and before[4] < 30, before
+    dash_duo.driver.execute_script("document.querySelector('.snow-side').scrollTop = 500")
+    assert dash_duo.driver.execute_script(where) == before
     dash_duo.find_element('#snow-hours input[value="1"]').click()
     wait_until(lambda: sum(road_paths(dash_duo, c) for c in BAND_COLORS[1:]) == 0, timeout=15, what="recoloured")
     red_1 = road_paths(dash_duo, NOT_CLEARED_COLOR)
     assert red_1 >= red_24 + old * 0.9 and red_1 < total
     assert road_paths(dash_duo, BAND_COLORS[0]) == total - red_1  # what is left: cleared within the hour
-    legend_text = text(dash_duo, "#snow-map-legend")
+    legend_text = text(dash_duo, "#snow-road-legend")
     assert "Not cleared in 1 h" in legend_text and "1–3 h" not in legend_text
     assert "Plow state" in legend_text and "Idle" in legend_text and "Trail (30 min)" in legend_text
     assert "1 h" in text(dash_duo, "#snow-progress-title")
@@ -329,6 +356,11 @@ def test_snow_on_a_phone_title_back_link_table_and_road_taps(dash_duo, dash_app,
         tap.perform()
         wait_until(lambda: count(dash_duo, "#snow-map .leaflet-popup .popup-title") == 1, timeout=10, what="popup")
         assert "Area" in text(dash_duo, "#snow-map .leaflet-popup")
+        # on a phone the legend follows the map in the side panel
+        below = dash_duo.driver.execute_script(
+            "return document.getElementById('snow-road-legend').getBoundingClientRect().top >="
+            " document.getElementById('snow-map').getBoundingClientRect().bottom")
+        assert below
         # the overlay list stays open with every overlay, inside the map (measured once per frame)
         control = ("var c = document.querySelector('#snow-map .leaflet-control-layers'),"
                    " m = document.getElementById('snow-map').getBoundingClientRect();"
