@@ -33,3 +33,15 @@ def wait_until(fn, timeout=10.0, what="condition"):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def popup_text(dash_duo, contains: str, timeout: float = 10.0, css: str = ".leaflet-popup-content") -> str:
+    """The open popup's text once it holds `contains`. Read as innerText, so the part of the popup the map
+    has not panned into view yet counts too (Selenium's .text leaves out what the map's edge clips)."""
+    script = "var e = document.querySelector(arguments[0]); return e ? e.innerText : '';"
+
+    def found():
+        text = dash_duo.driver.execute_script(script, css) or ""
+        return text if contains in text else None
+
+    return wait_until(found, timeout, f"a popup holding {contains!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser_helpers import app_errors, free_port, query, wait_until
+from tests.browser_helpers import app_errors, free_port, popup_text, query, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -44,9 +44,9 @@ def test_sensor_popup_shows_value_time_and_history_link(dash_duo, dash_app):
     sensor = wait_until(lambda: dash_duo.find_elements(".snow-marker"), what="sensors")[0]
     # Hakui's sensors overlap at the default zoom: click this one's own element
     dash_duo.driver.execute_script("arguments[0].click()", sensor)
-    dash_duo.wait_for_contains_text(".leaflet-popup-content", "観測時刻", timeout=10)
+    text = popup_text(dash_duo, "観測時刻")
+    assert "積雪深" in text and "cm" in text
     popup = dash_duo.find_element(".leaflet-popup-content .popup")
-    assert "積雪深" in popup.text and "cm" in popup.text and "観測時刻" in popup.text
     link = popup.find_element(By.CSS_SELECTOR, "a.popup-link")
     assert link.text == "観測履歴を見る" and "/sensors?sensor=snow-" in link.get_attribute("href")
     link.click()

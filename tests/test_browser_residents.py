@@ -9,7 +9,7 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
-from tests.browser_helpers import app_errors, free_port, query, wait_until
+from tests.browser_helpers import app_errors, free_port, popup_text, query, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ def test_aeds_at_one_spot_spread_out_so_each_opens(dash_duo, dash_app):
     other = [m for m in dash_duo.find_elements(".aed-marker") if m.get_attribute("title") == "市民交流センター"]
     assert other and hall.location != other[0].location
     hall.click()
-    dash_duo.wait_for_contains_text(".leaflet-popup-content", "白山市役所本庁舎", timeout=10)
+    popup_text(dash_duo, "白山市役所本庁舎")
     assert not app_errors(dash_duo)
 
 
@@ -61,11 +61,10 @@ def test_outlines_never_take_taps_from_points(dash_duo, dash_app, app_db):
         # no outline is a click target; a real click at the point opens its popup
         assert not dash_duo.find_elements(".leaflet-overlay-pane path.leaflet-interactive:not(.uploaded-point)")
         ActionChains(dash_duo.driver).move_to_element(points[attempt % len(points)]).click().perform()
-        dash_duo.wait_for_contains_text(".leaflet-popup-content .popup", "集合場所", timeout=10)
-        popup = dash_duo.find_element(".leaflet-popup-content .popup")
+        popup = popup_text(dash_duo, "集合場所", css=".leaflet-popup-content .popup")
         # sensible defaults: no coordinates, no KML folder, raw 'description' under a plain label
-        assert "緯度" not in popup.text and "folder" not in popup.text and "kml-folder" not in popup.text
-        assert "説明" in popup.text and "駐車場の奥" in popup.text and "description" not in popup.text
+        assert "緯度" not in popup and "folder" not in popup and "kml-folder" not in popup
+        assert "説明" in popup and "駐車場の奥" in popup and "description" not in popup
     # its default colour is its own, not the blue of the snow sensors
     fill = dash_duo.find_elements("path.uploaded-point")[0].get_attribute("fill").lower()
     assert fill not in ("#1d70b8", "#4292c6", "#d7263d")
@@ -198,8 +197,7 @@ def test_shelter_popup_says_which_hazards_its_spot_lies_in(dash_duo, dash_app, h
     marker = wait_until(lambda: [m for m in dash_duo.find_elements(".square-marker")
                                  if m.get_attribute("title") == name], what="the shelter")[0]
     dash_duo.driver.execute_script("arguments[0].click()", marker)
-    dash_duo.wait_for_contains_text(".leaflet-popup-content", "この場所の想定", timeout=15)
-    text = dash_duo.find_element(".leaflet-popup-content").text
+    text = popup_text(dash_duo, "この場所の想定", timeout=15)
     assert feat["properties"]["施設・場所名"] in text
     assert "津波浸水想定" in text and "0.5〜3m" in text and "安全を意味しません" in text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser_helpers import app_errors, free_port, wait_until
+from tests.browser_helpers import app_errors, free_port, popup_text, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -26,10 +26,7 @@ def test_camera_popup_shows_the_latest_thumbnail(dash_duo, dash_app):
               " return e.name.indexOf('/thumb.jpg') >= 0; }).length")
     assert dash_duo.driver.execute_script(thumbs) == 0
     dash_duo.driver.execute_script("arguments[0].click()", markers[0])
-    # the popup's whole text: its top may sit above the map's edge while the map pans to it
-    popup_text = ("var p = document.querySelector('.leaflet-popup-content .camera-popup');"
-                  "return p ? p.textContent : '';")
-    wait_until(lambda: "撮影" in dash_duo.driver.execute_script(popup_text), timeout=10, what="the popup")
+    popup_text(dash_duo, "撮影", css=".leaflet-popup-content .camera-popup")
     popup = dash_duo.find_element(".leaflet-popup-content .camera-popup")
     text = popup.get_attribute("textContent")
     assert "デモ画像" in text and "（デモ）" in text
