@@ -35,13 +35,19 @@ def wait_until(fn, timeout=10.0, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def text(dash_duo, css: str) -> str:
+    """The innerText of the first element matching `css` ('' when there is none): also the parts that are
+    scrolled or panned out of view, which Selenium's .text leaves out."""
+    return dash_duo.driver.execute_script(
+        "var e = document.querySelector(arguments[0]); return e ? e.innerText : '';", css) or ""
+
+
 def popup_text(dash_duo, contains: str, timeout: float = 10.0, css: str = ".leaflet-popup-content") -> str:
-    """The open popup's text once it holds `contains`. Read as innerText, so the part of the popup the map
-    has not panned into view yet counts too (Selenium's .text leaves out what the map's edge clips)."""
-    script = "var e = document.querySelector(arguments[0]); return e ? e.innerText : '';"
+    """The open popup's text once it holds `contains`, the part the map has not panned into view yet
+    included."""
 
     def found():
-        text = dash_duo.driver.execute_script(script, css) or ""
-        return text if contains in text else None
+        got = text(dash_duo, css)
+        return got if contains in got else None
 
     return wait_until(found, timeout, f"a popup holding {contains!r}")

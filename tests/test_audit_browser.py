@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from store.users import EDITOR, create_user
-from tests.browser_helpers import app_errors, free_port, wait_until
+from tests.browser_helpers import app_errors, free_port, text, wait_until
 from tests.staff_helpers import GEOJSON, PASSWORD, make_people, upload
 
 pytestmark = pytest.mark.browser
@@ -30,11 +30,6 @@ def log_in(dash_duo, email: str, next_path: str) -> None:
     dash_duo.find_element("form button").click()
 
 
-def table_text(dash_duo, selector: str) -> str:
-    return dash_duo.driver.execute_script("const t = document.querySelector(arguments[0]); return t ? t.innerText : ''",
-                                          selector)
-
-
 def test_audit_page_scope_filters_and_refusal(dash_duo, dash_app, app_db):
     people = make_people(app_db)
     client = dash_app.server.test_client()
@@ -52,17 +47,17 @@ def test_audit_page_scope_filters_and_refusal(dash_duo, dash_app, app_db):
     dash_duo.wait_for_element("#staff-audit-need-login", timeout=10)
     log_in(dash_duo, org_admin, "/staff/audit")
     dash_duo.wait_for_element("#staff-audit-table", timeout=15)
-    text = table_text(dash_duo, "#staff-audit-table")
-    assert kaga_lid in text and "加賀の監査レイヤ" in text and "private → public" in text
-    assert hakui_lid not in text and "羽咋の監査レイヤ" not in text
+    table = text(dash_duo, "#staff-audit-table")
+    assert kaga_lid in table and "加賀の監査レイヤ" in table and "private → public" in table
+    assert hakui_lid not in table and "羽咋の監査レイヤ" not in table
     assert "加賀市" in dash_duo.find_element("#staff-audit-scope").text
     # filter by action: the visibility change only
     dash_duo.find_element("#staff-audit-action").click()
     option = wait_until(lambda: next((o for o in dash_duo.find_elements("[role='option']")
                                       if o.text.strip() == "公開・非公開の変更"), None), what="the action option")
     option.click()
-    wait_until(lambda: "アップロード" not in table_text(dash_duo, "#staff-audit-table")
-               and kaga_lid in table_text(dash_duo, "#staff-audit-table"), what="the filtered table")
+    wait_until(lambda: "アップロード" not in text(dash_duo, "#staff-audit-table")
+               and kaga_lid in text(dash_duo, "#staff-audit-table"), what="the filtered table")
     assert "/staff/audit.csv?action=layer.visibility" in dash_duo.find_element("#staff-audit-csv").get_attribute("href")
     assert "1 / 1" in dash_duo.find_element("#staff-audit-paging").text
     # someone's e-mail that matches nothing
@@ -80,8 +75,8 @@ def test_audit_page_scope_filters_and_refusal(dash_duo, dash_app, app_db):
     # the admin, in English, sees both organisations
     log_in(dash_duo, person(app_db, "ishikawa", "admin"), "/staff/audit?lang=en")
     dash_duo.wait_for_element("#staff-audit-table", timeout=15)
-    text = table_text(dash_duo, "#staff-audit-table")
-    assert kaga_lid in text and hakui_lid in text and "Upload (new layer)" in text
+    table = text(dash_duo, "#staff-audit-table")
+    assert kaga_lid in table and hakui_lid in table and "Upload (new layer)" in table
     assert dash_duo.find_element(".staff-nav-link.active").text == "Audit log"
 
 
@@ -102,7 +97,7 @@ def test_usage_page_table_chart_and_layers(dash_duo, dash_app, app_db):
         "return [...document.querySelectorAll('.usage-row')].map(r => r.dataset.org)")
     assert rows == ["hakui"]  # others: their own organisation only
     dash_duo.wait_for_element("#staff-usage-chart .main-svg", timeout=15)
-    layers = table_text(dash_duo, "#staff-usage-layers")
+    layers = text(dash_duo, "#staff-usage-layers")
     assert "羽咋の利用テスト" in layers and "4" in layers
     assert "/staff/usage.csv?month=" in dash_duo.find_element("#staff-usage-csv").get_attribute("href")
     # another metric for the chart
@@ -118,4 +113,4 @@ def test_usage_page_table_chart_and_layers(dash_duo, dash_app, app_db):
     rows = dash_duo.driver.execute_script(
         "return [...document.querySelectorAll('.usage-row')].map(r => r.dataset.org)")
     assert {"ishikawa", "kaga", "hakui"} <= set(rows)
-    assert "Map requests served" in table_text(dash_duo, "#staff-usage-table")
+    assert "Map requests served" in text(dash_duo, "#staff-usage-table")

@@ -7,7 +7,7 @@ import pytest
 from selenium.webdriver.common.keys import Keys
 
 from layers.snow.style import BAND_COLORS, NOT_CLEARED_COLOR, TRAIL_COLORS
-from tests.browser_helpers import app_errors, free_port, wait_until
+from tests.browser_helpers import app_errors, free_port, text, wait_until
 
 pytestmark = pytest.mark.browser
 _FED = {}
@@ -79,11 +79,6 @@ def marker_positions(dash_duo) -> dict:
     return dash_duo.driver.execute_script(
         "var o = {}; document.querySelectorAll('#snow-map .plow-marker').forEach(function (m) {"
         " o[m.getAttribute('title')] = m.style.transform; }); return o;")
-
-
-def text(dash_duo, css: str) -> str:
-    return dash_duo.driver.execute_script(
-        "var e = document.querySelector(arguments[0]); return e ? e.innerText : '';", css)
 
 
 def test_snow_page_shows_roads_plows_and_they_move(dash_duo, dash_app, plows, tmp_path_factory):
