@@ -42,6 +42,22 @@ def text(dash_duo, css: str) -> str:
         "var e = document.querySelector(arguments[0]); return e ? e.innerText : '';", css) or ""
 
 
+def click_when_still(dash_duo, element, timeout: float = 10.0) -> None:
+    """Click `element` once it stays in one place: a popup that has just opened moves while the map pans
+    to show it, and a click aimed at where the link was lands on whatever is there next."""
+    rect = "var r = arguments[0].getBoundingClientRect(); return [r.left, r.top, r.width, r.height];"
+    last = [None]
+
+    def still():
+        now = dash_duo.driver.execute_script(rect, element)
+        settled = now == last[0]
+        last[0] = now
+        return settled
+
+    wait_until(still, timeout, "the element to stop moving")
+    element.click()
+
+
 def popup_text(dash_duo, contains: str, timeout: float = 10.0, css: str = ".leaflet-popup-content") -> str:
     """The open popup's text once it holds `contains`, the part the map has not panned into view yet
     included."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser_helpers import app_errors, free_port, popup_text, query, wait_until
+from tests.browser_helpers import app_errors, click_when_still, free_port, popup_text, query, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,7 @@ def test_sensor_popup_shows_value_time_and_history_link(dash_duo, dash_app):
     popup = dash_duo.find_element(".leaflet-popup-content .popup")
     link = popup.find_element(By.CSS_SELECTOR, "a.popup-link")
     assert link.text == "観測履歴を見る" and "/sensors?sensor=snow-" in link.get_attribute("href")
-    link.click()
+    click_when_still(dash_duo, link)
     dash_duo.wait_for_element("#sensors-graph .main-svg", timeout=15)
     assert "最新値" in dash_duo.find_element("#sensors-summary").text
 
