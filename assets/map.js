@@ -39,9 +39,40 @@ window.ishikawaMap = (function () {
     }
     return text;
   }
-  // popups open clear of the map buttons at the top left (zoom, location, full screen: 48 px wide from 10 px
-  // on phones), on phones too
-  var POPUP_OPTIONS = {maxWidth: 300, autoPanPaddingTopLeft: [66, 150], autoPanPaddingBottomRight: [12, 12]};
+  // Every popup of every map opens beside the map buttons at the top left (zoom, location, full screen:
+  // 44 px wide from 10 px on phones), on phones too: the map pans it at least 66 px from the left edge,
+  // so it is no wider than the screen leaves beside them (its frame takes ~46 px). Beside, not below:
+  // tall popups (camera images) would not fit under the buttons on a phone. At the top it opens below
+  // what the map shows at its top right (the overlay list /snow keeps open), measured when it opens:
+  // Leaflet reads the padding then, and the list's height depends on the screen and the language.
+  function popupOptions(layer, max, min) {
+    var width = Math.max(160, Math.min(max || 300, screenWidth() - 124));
+    var topLeft = L.point(66, 12);
+    Object.defineProperty(topLeft, "y", {enumerable: true, configurable: true,
+                                         get: function () { return clearOfTopRight(layer._map); }});
+    var options = {maxWidth: width, autoPanPaddingTopLeft: topLeft, autoPanPaddingBottomRight: [12, 12]};
+    if (min) { options.minWidth = Math.min(width, min); }
+    return options;
+  }
+  function clearOfTopRight(map) {
+    var box = map && map.getContainer();
+    if (!box) { return 12; }
+    var top = box.getBoundingClientRect().top, clear = 12;
+    // the map's own top-right controls, and the page's tools laid over the map (the public map's "check a
+    // place" and "share": siblings of the map)
+    var over = Array.prototype.slice.call(box.querySelectorAll(".leaflet-top.leaflet-right"));
+    if (box.parentNode) {
+      over = over.concat(Array.prototype.slice.call(box.parentNode.querySelectorAll(":scope > .map-tools")));
+    }
+    over.forEach(function (el) {
+      var r = el.getBoundingClientRect(), below = Math.round(r.bottom - top + 8);
+      // empty, or not at the map's top (on phones the tools sit at its bottom); taller than half the map:
+      // no popup would fit below it
+      if (!r.height || r.top - top > 60 || below >= box.clientHeight / 2) { return; }
+      clear = Math.max(clear, below);
+    });
+    return clear;
+  }
 
   function popupHtml(props, spec) {
     var title = props[spec.title] || props.name || "";
@@ -107,6 +138,7 @@ window.ishikawaMap = (function () {
     esc: esc,
     once: once,
     screenWidth: screenWidth,
+    popupOptions: popupOptions,
     shown: shown,
     popupHtml: popupHtml,
     cameraPopupHtml: cameraPopupHtml,
@@ -116,7 +148,7 @@ window.ishikawaMap = (function () {
       }
       var h = hideoutOf(context);
       layer.bindPopup(once(function () { return cameraPopupHtml(feature.properties, h); }),
-                      Object.assign({}, POPUP_OPTIONS, {maxWidth: 340}));
+                      popupOptions(layer, 340));
     },
     cameraPoint: function (feature, latlng, context) {
       var h = hideoutOf(context), p = feature.properties || {};
@@ -133,7 +165,7 @@ window.ishikawaMap = (function () {
         return;
       }
       var spec = hideoutOf(context).popup || {};
-      layer.bindPopup(once(function () { return popupHtml(feature.properties, spec); }), POPUP_OPTIONS);
+      layer.bindPopup(once(function () { return popupHtml(feature.properties, spec); }), popupOptions(layer, 300));
     },
     shelterPopup: function (feature, layer, context) {
       // the popup, then what the hazard maps show at the shelter's own spot (asked when opened)
@@ -141,7 +173,7 @@ window.ishikawaMap = (function () {
         return;
       }
       var h = hideoutOf(context), spec = h.popup || {};
-      layer.bindPopup(once(function () { return popupHtml(feature.properties, spec); }), POPUP_OPTIONS);
+      layer.bindPopup(once(function () { return popupHtml(feature.properties, spec); }), popupOptions(layer, 300));
       layer.on("popupopen", function (ev) {
         var popup = ev.popup, c = feature.geometry.coordinates;
         if (popup._hazardsShown) {

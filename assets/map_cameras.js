@@ -85,11 +85,7 @@
       }
       return box;
     }
-    // no wider than a phone's screen leaves room for (the popup's frame is ~45 px)
-    var screen = NS.screenWidth(), narrow = screen < 500;
-    var width = Math.max(200, Math.min(340, screen - 90));
-    layer.bindPopup(content, {maxWidth: width, minWidth: Math.min(width, 240), autoPanPadding: [8, 8],
-                          autoPanPaddingTopLeft: narrow ? [8, 12] : [56, 12]});
+    layer.bindPopup(content, NS.popupOptions(layer, 340, 240));
     if (!p.thumb_url) { return; }
     layer.on("popupopen", function (e) {
       content();

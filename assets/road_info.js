@@ -11,12 +11,6 @@
     });
   }
   function hideoutOf(context) { return (context && context.hideout) || {}; }
-  function popupOptions(max) {
-    // narrower than a phone's screen; clear of the zoom buttons where there is room
-    var screen = NS.screenWidth(), narrow = screen < 500;
-    return {maxWidth: Math.min(max, screen - 90), autoPanPadding: [8, 8],
-            autoPanPaddingTopLeft: narrow ? [8, 12] : [56, 12]};
-  }
   function row(label, value) {
     return "<tr><th>" + esc(label) + "</th><td>" + esc(value) + "</td></tr>";
   }
@@ -50,7 +44,7 @@
   NS.melterPopup = function (feature, layer, context) {
     if (!feature.properties) { return; }
     var h = hideoutOf(context);
-    layer.bindPopup(NS.once(function () { return melterPopupHtml(feature.properties, h); }), popupOptions(300));
+    layer.bindPopup(NS.once(function () { return melterPopupHtml(feature.properties, h); }), NS.popupOptions(layer, 300));
   };
   NS.melterPoint = function (feature, latlng, context) {
     var h = hideoutOf(context), p = feature.properties || {};
@@ -119,7 +113,7 @@
   NS.restrictionPopup = function (feature, layer, context) {
     if (!feature.properties) { return; }
     var h = hideoutOf(context), l = h.restriction || {}, kinds = l.kinds || {};
-    layer.bindPopup(NS.once(function () { return restrictionPopupHtml(feature.properties, h); }), popupOptions(320));
+    layer.bindPopup(NS.once(function () { return restrictionPopupHtml(feature.properties, h); }), NS.popupOptions(layer, 320));
     var state = (l.states || {})[feature.properties.state];
     layer.bindTooltip(esc(kinds[feature.properties.kind] || feature.properties.kind_text || "") +
                       (state ? (h.lang === "en" ? " (" + esc(state) + ")" : "（" + esc(state) + "）") : ""), {sticky: true});

@@ -132,7 +132,7 @@
       var map = context && context.map;
       if (map) { layer.options.renderer = roadCanvas(map); }
       snowPage.layers[feature.id] = layer;
-      layer.bindPopup(function () { return roadPopup(feature, snowPage.hideout || {}); }, {maxWidth: 280});
+      layer.bindPopup(function () { return roadPopup(feature, snowPage.hideout || {}); }, NS.popupOptions(layer, 280));
     },
     // the road layers of /snow by segment id (what the canvas draws: colour, weight, dashes)
     snowRoadLayers: function () { return snowPage.layers; },
@@ -141,7 +141,7 @@
       var h = hideoutOf(context);
       live.hideout = h;
       live.layers[feature.id] = layer;
-      layer.bindPopup(function () { return roadPopup(feature, h); }, {maxWidth: 280});
+      layer.bindPopup(function () { return roadPopup(feature, h); }, NS.popupOptions(layer, 280));
       if (!live.timer) {
         live.timer = setInterval(poll, 1000 * ((h.poll && h.poll.every) || 30));
         setTimeout(poll, 0);
@@ -160,7 +160,9 @@
     },
     trailStyle: function (feature) {
       var p = feature.properties || {}, w = p.work;
-      return {color: w === "spreading" ? "#7b3294" : (w === "plowing" ? "#e7298a" : "#555"),
+      // interactive: false — a trail never takes a tap from the road under it (the GeoJSON's own
+      // interactive=False does not reach the lines it makes; their style does, before they are drawn)
+      return {color: w === "spreading" ? "#7b3294" : (w === "plowing" ? "#e7298a" : "#555"), interactive: false,
               weight: p.focus ? 6 : 3, opacity: p.dim ? 0.35 : 0.9,
               dashArray: w === "travel" ? "2 5" : null, className: p.focus ? "snow-trail-focus" : ""};
     }
@@ -174,9 +176,7 @@
       return;
     }
     var h = (context && context.hideout) || {};
-    layer.bindPopup(NS.once(function () { return snowDepthHtml(p, h); }),
-                    {maxWidth: Math.min(300, NS.screenWidth() - 90),
-                     autoPanPaddingTopLeft: [66, 150], autoPanPaddingBottomRight: [12, 12]});
+    layer.bindPopup(NS.once(function () { return snowDepthHtml(p, h); }), NS.popupOptions(layer, 300));
   };
 
   function snowDepthHtml(p, h) {

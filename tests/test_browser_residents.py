@@ -7,9 +7,10 @@ import time
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.by import By
 
-from tests.browser_helpers import app_errors, free_port, popup_text, query, wait_until
+from tests.browser_helpers import app_errors, free_port, popup_over_controls, popup_text, query, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -210,12 +211,30 @@ def test_phone_aed_popup_opens_clear_of_the_map_buttons(dash_duo, dash_app):
     markers = wait_until(lambda: [m for m in dash_duo.find_elements(".aed-marker")
                                   if m.rect["y"] < 260 and m.rect["x"] < 160], what="an AED near the buttons")
     dash_duo.driver.execute_script("arguments[0].click()", markers[0])
-    popup = dash_duo.wait_for_element(".leaflet-popup-content-wrapper", timeout=10)
-    time.sleep(1)  # the map pans the popup into view
-    box = popup.rect
-    for control in dash_duo.find_elements(".leaflet-control-zoom, .leaflet-control-locate, "
-                                          ".leaflet-control-fullscreen, .leaflet-bar"):
-        c = control.rect
-        overlap = (box["x"] < c["x"] + c["width"] and c["x"] < box["x"] + box["width"]
-                   and box["y"] < c["y"] + c["height"] and c["y"] < box["y"] + box["height"])
-        assert not overlap, (box, c)
+    dash_duo.wait_for_element(".leaflet-popup-content-wrapper", timeout=10)
+    assert popup_over_controls(dash_duo, "#home-map") == []
+
+
+
+def test_desktop_popup_opens_below_the_tools_over_the_map(dash_duo, dash_app):
+    # "check a place" and "share" sit over the map's top-right corner on wide screens
+    open_map(dash_duo, dash_app, "/?lat=36.50900&lon=136.57600&z=16&layers=aed")
+    marker = wait_until(lambda: dash_duo.find_elements("#home-map .aed-marker"), what="AEDs")[0]
+    boxes = ("var m = arguments[0].getBoundingClientRect(),"
+             " t = document.querySelector('.map-tools').getBoundingClientRect();")
+    spot = dash_duo.driver.execute_script(
+        boxes + "return [m.left + m.width / 2, m.top + m.height / 2, t.left + t.width / 2, t.bottom + 12];", marker)
+    # drag the map so that the AED sits just under the tools
+    builder = ActionBuilder(dash_duo.driver)
+    drag = builder.pointer_action
+    drag.move_to_location(int(spot[0]), int(spot[1]) + 25).pointer_down()
+    for step in range(1, 11):  # slowly, and still before letting go: no throw of the map
+        drag.move_to_location(int(spot[0] + (spot[2] - spot[0]) * step / 10),
+                              int(spot[1] + 25 + (spot[3] - spot[1]) * step / 10)).pause(0.05)
+    drag.pause(0.4).pointer_up()
+    builder.perform()
+    wait_until(lambda: dash_duo.driver.execute_script(
+        boxes + "return m.top < t.bottom + 40 && m.right > t.left;", marker), what="the AED under the tools")
+    ActionChains(dash_duo.driver).move_to_element(marker).click().perform()  # a real tap: the map was dragged
+    dash_duo.wait_for_element(".leaflet-popup-content-wrapper", timeout=10)
+    assert popup_over_controls(dash_duo, "#home-map", also=".map-tools .map-tool") == []

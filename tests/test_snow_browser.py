@@ -54,6 +54,20 @@ ROAD_SPOT = (
     "    var el = document.elementFromPoint(x, y + arguments[0]);"
     "    if (el && el.tagName === 'CANVAS') { return [x, y, l.options.color]; } } }"
     "return null;")
+# the middle of a plow's trail (a path drawn in one of `arguments[0]`) inside the map, where what takes a tap
+# is the road canvas: [x, y]
+TRAIL_SPOT = (
+    "var m = document.getElementById('snow-map').getBoundingClientRect(), colours = arguments[0];"
+    "var ps = Array.from(document.querySelectorAll('#snow-map .leaflet-overlay-pane path'))"
+    "  .filter(function (p) { return colours.indexOf(p.getAttribute('stroke')) >= 0; });"
+    "for (var i = 0; i < ps.length; i++) {"
+    "  var p = ps[i], len = p.getTotalLength(); if (len < 20) { continue; }"
+    "  var q = p.getPointAtLength(len / 2), c = p.getScreenCTM();"
+    "  var x = c.a * q.x + c.c * q.y + c.e, y = c.b * q.x + c.d * q.y + c.f;"
+    "  if (x < m.left + 60 || x > m.right - 60 || y < m.top + 120 || y > m.bottom - 40) { continue; }"
+    "  var el = document.elementFromPoint(x, y);"
+    "  if (el && el.tagName === 'CANVAS') { return [x, y]; } }"
+    "return null;")
 # the colours of the roads drawn at the screen point (x, y): the road whose middle it is, and any
 # road the canvas draws after it that covers the point (roads cross and overlap)
 ROAD_COLOURS_AT = (
@@ -351,6 +365,17 @@ def test_snow_on_a_phone_title_back_link_table_and_road_taps(dash_duo, dash_app,
         tap.perform()
         wait_until(lambda: count(dash_duo, "#snow-map .leaflet-popup .popup-title") == 1, timeout=10, what="popup")
         assert "Area" in text(dash_duo, "#snow-map .leaflet-popup")
+        dash_duo.driver.execute_script("document.querySelector('#snow-map .leaflet-popup-close-button').click()")
+        wait_until(lambda: count(dash_duo, "#snow-map .leaflet-popup") == 0, 10, "the popup closed")
+        # a plow's trail lies on the road it cleared: a tap on it opens the road's popup, the trail takes none
+        spot = wait_until(lambda: dash_duo.driver.execute_script(TRAIL_SPOT, list(TRAIL_COLORS.values())), 15,
+                          "a trail over a road with nothing else on it")
+        tap = ActionBuilder(dash_duo.driver)
+        tap.pointer_action.move_to_location(int(spot[0]), int(spot[1]))
+        tap.pointer_action.click()
+        tap.perform()
+        wait_until(lambda: count(dash_duo, "#snow-map .leaflet-popup .popup-title") == 1, timeout=10, what="popup")
+        assert "Area" in text(dash_duo, "#snow-map .leaflet-popup")
         # on a phone the legend follows the map in the side panel
         below = dash_duo.driver.execute_script(
             "return document.getElementById('snow-road-legend').getBoundingClientRect().top >="
@@ -486,3 +511,60 @@ def test_snow_overlays_cameras_devices_and_restrictions_by_viewer_and_replay(das
     assert not any("Secret" in x for x in _melter_titles(dash_duo))
     wait_until(lambda: count(dash_duo, closure) > 0, 15, "restrictions drawn for another city")
     assert not any("非公開" in x for x in _restriction_popups(dash_duo, "upcoming"))
+
+
+# move the map so that a road's middle is at (arguments[0], arguments[1]) in the map, and open its popup there
+ROAD_AT_CORNER = (
+    "var ls = window.ishikawaMap.snowRoadLayers(), ids = Object.keys(ls).filter(function (k) { return ls[k]._map; });"
+    "var l = ls[ids[0]], map = l._map, c = l.getCenter(), p = map.latLngToContainerPoint(c);"
+    "map.panBy([p.x - arguments[0], p.y - arguments[1]], {animate: false});"
+    "l.openPopup(c);")
+
+
+def test_snow_popups_on_a_phone_open_clear_of_the_map_controls(dash_duo, dash_app, app_db, plows):
+    """A road tapped in the map's top-left corner, one in the top-right corner, a snow-melting device at the
+    top left: each popup opens beside the zoom / full-screen buttons and below the open overlay list, not
+    under them."""
+    import uuid
+
+    from store.db import utcnow
+    from store.melters import FAULT, MeltingDevice, report_state
+    from store.models import Organisation
+    from tests.browser_helpers import popup_over_controls
+
+    did = f"snow-corner-{uuid.uuid4().hex[:6]}"
+    with app_db.session() as s:
+        org = s.query(Organisation).filter_by(code="hakui").one()
+        dev = MeltingDevice(id=did, organisation_id=org.id, name_ja="角の消雪装置", name_en="Corner melter",
+                            lon=136.77, lat=36.91, visibility="public")
+        s.add(dev)
+        s.flush()
+        report_state(s, dev, FAULT, utcnow() - timedelta(minutes=1))
+    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": 375, "height": 740, "deviceScaleFactor": 2, "mobile": True})
+    try:
+        dash_duo.start_server(dash_app, port=free_port())
+        dash_duo.driver.get(dash_duo.server_url + "/snow")
+        wait_until(lambda: road_paths(dash_duo) > 1000, timeout=20, what="road segments")
+        for corner in ([30, 30], [345, 30]):
+            dash_duo.driver.execute_script(ROAD_AT_CORNER, *corner)
+            wait_until(lambda: count(dash_duo, "#snow-map .leaflet-popup .popup-title") == 1, 10, "the road's popup")
+            assert popup_over_controls(dash_duo, "#snow-map") == [], corner
+            dash_duo.driver.execute_script("document.querySelector('#snow-map .leaflet-popup-close-button').click()")
+            wait_until(lambda: count(dash_duo, "#snow-map .leaflet-popup") == 0, 10, "the popup closed")
+        # the device's marker moved to the corner, then tapped
+        marker = wait_until(lambda: [m for m in dash_duo.find_elements("#snow-map .melter-marker")
+                                     if "Corner" in (m.get_attribute("title") or "")
+                                     or "角の" in (m.get_attribute("title") or "")], 15, "the device")[0]
+        dash_duo.driver.execute_script(
+            "var m = arguments[0], map = document.getElementById('snow-map'), r = map.getBoundingClientRect(),"
+            " b = m.getBoundingClientRect(), ls = window.ishikawaMap.snowRoadLayers(),"
+            " lm = ls[Object.keys(ls).filter(function (k) { return ls[k]._map; })[0]]._map;"
+            "lm.panBy([b.left + b.width / 2 - r.left - 30, b.top + b.height / 2 - r.top - 30], {animate: false});",
+            marker)
+        dash_duo.driver.execute_script("arguments[0].click()", marker)
+        wait_until(lambda: "角の消雪装置" in text(dash_duo, "#snow-map .leaflet-popup-content"), 10, "its popup")
+        assert popup_over_controls(dash_duo, "#snow-map") == []
+    finally:
+        dash_duo.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert not app_errors(dash_duo)
