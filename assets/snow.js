@@ -122,7 +122,7 @@
   Object.assign(NS, {
     snowBand: band,
     snowRoadStyle: function (feature, context) {
-      snowPage.hideout = hideoutOf(context);
+      snowPage.hideout = page.hideout || hideoutOf(context);  // the live state this browser holds wins
       return roadStyle(feature, snowPage.hideout);
     },
     // /snow: the roads (about 1,100 lines) draw on one canvas under the other vector layers: a
@@ -274,7 +274,24 @@
 
   function pushHideout() {
     page.hideout = Object.assign({}, page.hideout, {win: page.hours});
-    setProps("snow-roads", {hideout: page.hideout});
+    restyleRoads();
+  }
+
+  // The roads take their new colours in place. Handing dash-leaflet a new hideout would make it
+  // rebuild all ~1,100 road layers on every change of the live state: an open road popup closed by
+  // itself every few seconds, and a phone's CPU redid the whole network. Only roads whose look
+  // changed are restyled (the canvas redraws once per frame).
+  function restyleRoads() {
+    var h = page.hideout || {};
+    snowPage.hideout = h;
+    Object.keys(snowPage.layers).forEach(function (id) {
+      var layer = snowPage.layers[id];
+      if (!layer._map) { return; }
+      var style = roadStyle(layer.feature, h), o = layer.options;
+      if (o.color !== style.color || o.weight !== style.weight || (o.dashArray || null) !== (style.dashArray || null)) {
+        layer.setStyle({color: style.color, weight: style.weight, dashArray: style.dashArray || null});
+      }
+    });
   }
 
   function apply(d) {
@@ -289,7 +306,7 @@
       (d.gone || []).forEach(function (id) { delete states[id]; });
       page.hideout = Object.assign({}, page.hideout, {s: states, t: d.t, win: page.hours});
       page.key = d.key;
-      setProps("snow-roads", {hideout: page.hideout});
+      restyleRoads();
       setProps("snow-key", {data: d.key});
       if (d.reset || d.reset_vehicles || Object.keys(d.vehicles || {}).length || (d.gone_vehicles || []).length) {
         setProps("snow-delta", {data: {t: d.t, vehicles: d.vehicles, reset: d.reset, reset_vehicles: d.reset_vehicles,
